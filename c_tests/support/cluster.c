@@ -1,0 +1,1511 @@
+/* In-memory cluster of libraft servers: see cluster.h. */
+#include "cluster.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                        */
+/* ------------------------------------------------------------------ */
+
+static void *cl_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "cluster: out of memory\n");
+        abort();
+    }
+    return q;
+}
+
+void cl_violation(cluster_t *c, const char *fmt, ...)
+{
+    va_list ap;
+    c->violations++;
+    if (c->violations > 20)
+        return;
+    fprintf(stderr, "  cluster violation: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+}
+
+int cl_violations(cluster_t *c)
+{
+    return c->violations;
+}
+
+unsigned cl_rand(cluster_t *c)
+{
+    /* xorshift64* */
+    unsigned long long x = c->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    c->rng = x;
+    return (unsigned)((x * 2685821657736338717ULL) >> 32);
+}
+
+static int entry_val(raft_entry_t *e)
+{
+    int v = 0;
+    if (e && e->data_len >= sizeof(int))
+        memcpy(&v, e->data, sizeof(int));
+    return v;
+}
+
+static int is_cfg_type(int type)
+{
+    return type == RAFT_LOGTYPE_ADD_NONVOTING_NODE ||
+           type == RAFT_LOGTYPE_ADD_NODE ||
+           type == RAFT_LOGTYPE_REMOVE_NODE;
+}
+
+/* ------------------------------------------------------------------ */
+/* The disk log                                                         */
+/* ------------------------------------------------------------------ */
+
+cl_log_t *cl_log_new(raft_index_t base, raft_term_t base_term)
+{
+    cl_log_t *l = calloc(1, sizeof(*l));
+    if (!l)
+        abort();
+    l->base = base;
+    l->base_term = base_term;
+    return l;
+}
+
+void cl_log_free(cl_log_t *l)
+{
+    if (!l)
+        return;
+    for (raft_index_t i = 0; i < l->n; i++)
+        raft_entry_release(l->e[i]);
+    free(l->e);
+    free(l);
+}
+
+raft_entry_t *cl_log_at(cl_log_t *l, raft_index_t idx)
+{
+    if (idx <= l->base || idx > l->base + l->n)
+        return NULL;
+    return l->e[idx - l->base - 1];
+}
+
+static void *log_init(void *raft, void *arg)
+{
+    (void)raft;
+    return arg;
+}
+
+/* The disk outlives the raft server: cl_crash and cl_free release it. */
+static void log_free_cb(void *log)
+{
+    (void)log;
+}
+
+static void log_reset(void *log, raft_index_t first_idx, raft_term_t term)
+{
+    cl_log_t *l = log;
+    for (raft_index_t i = 0; i < l->n; i++)
+        raft_entry_release(l->e[i]);
+    l->n = 0;
+    l->base = first_idx - 1;
+    l->base_term = term;
+    l->resets++;
+}
+
+static int log_append(void *log, raft_entry_t *e)
+{
+    cl_log_t *l = log;
+    if (l->fail_append)
+        return l->fail_append;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->e = cl_xrealloc(l->e, (size_t)l->cap * sizeof(*l->e));
+    }
+    raft_entry_hold(e);
+    l->e[l->n++] = e;
+    l->appends++;
+    return 0;
+}
+
+static int log_poll(void *log, raft_index_t first_idx)
+{
+    cl_log_t *l = log;
+    raft_index_t k = first_idx - 1 - l->base; /* entries to drop */
+    if (k <= 0)
+        return 0;
+    if (k > l->n)
+        k = l->n;
+    l->base_term = l->e[k - 1]->term;
+    for (raft_index_t i = 0; i < k; i++)
+        raft_entry_release(l->e[i]);
+    memmove(l->e, l->e + k, (size_t)(l->n - k) * sizeof(*l->e));
+    l->n -= k;
+    l->base += k;
+    l->polls++;
+    return 0;
+}
+
+static int log_pop(void *log, raft_index_t from_idx, raft_entry_notify_f cb, void *cb_arg)
+{
+    cl_log_t *l = log;
+    if (from_idx <= l->base)
+        return -1;
+    while (l->base + l->n >= from_idx && l->n > 0) {
+        raft_index_t idx = l->base + l->n;
+        raft_entry_t *e = l->e[l->n - 1];
+        l->n--;
+        if (cb)
+            cb(cb_arg, e, idx);
+        raft_entry_release(e);
+        l->pops++;
+    }
+    return 0;
+}
+
+static raft_entry_t *log_get(void *log, raft_index_t idx)
+{
+    cl_log_t *l = log;
+    raft_entry_t *e = cl_log_at(l, idx);
+    l->gets++;
+    if (e)
+        raft_entry_hold(e);
+    return e;
+}
+
+static raft_index_t log_get_batch(void *log, raft_index_t idx, raft_index_t n, raft_entry_t **out)
+{
+    cl_log_t *l = log;
+    raft_index_t got = 0;
+    while (got < n) {
+        raft_entry_t *e = cl_log_at(l, idx + got);
+        if (!e)
+            break;
+        raft_entry_hold(e);
+        out[got++] = e;
+    }
+    return got;
+}
+
+static raft_index_t log_first_idx(void *log)
+{
+    return ((cl_log_t *)log)->base + 1;
+}
+
+static raft_index_t log_current_idx(void *log)
+{
+    cl_log_t *l = log;
+    return l->base + l->n;
+}
+
+static raft_index_t log_count(void *log)
+{
+    return ((cl_log_t *)log)->n;
+}
+
+static int log_sync(void *log)
+{
+    ((cl_log_t *)log)->syncs++;
+    return 0;
+}
+
+const raft_log_impl_t cl_log_impl = {
+    .init = log_init,
+    .free = log_free_cb,
+    .reset = log_reset,
+    .append = log_append,
+    .poll = log_poll,
+    .pop = log_pop,
+    .get = log_get,
+    .get_batch = log_get_batch,
+    .first_idx = log_first_idx,
+    .current_idx = log_current_idx,
+    .count = log_count,
+    .sync = log_sync,
+};
+
+static cl_log_t *cl_log_copy(cl_log_t *src)
+{
+    cl_log_t *l = cl_log_new(src->base, src->base_term);
+    for (raft_index_t i = 0; i < src->n; i++)
+        log_append(l, src->e[i]);
+    l->appends = 0;
+    return l;
+}
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                             */
+/* ------------------------------------------------------------------ */
+
+static void msg_free(cl_msg_t *m)
+{
+    if (m->type == CL_MSG_AE && m->u.ae.entries) {
+        raft_entry_release_list(m->u.ae.entries, (size_t)m->u.ae.n_entries);
+        free(m->u.ae.entries);
+    }
+    if (m->type == CL_MSG_SNAP)
+        free(m->u.snap.chunk.data);
+    free(m);
+}
+
+static cl_msg_t *msg_new(int type, raft_node_id_t from, raft_node_id_t to)
+{
+    cl_msg_t *m = calloc(1, sizeof(*m));
+    if (!m)
+        abort();
+    m->type = type;
+    m->from = from;
+    m->to = to;
+    return m;
+}
+
+static void enqueue(cluster_t *c, cl_msg_t *m)
+{
+    if (c->qlen == c->qcap) {
+        c->qcap = c->qcap ? c->qcap * 2 : 256;
+        c->q = cl_xrealloc(c->q, (size_t)c->qcap * sizeof(*c->q));
+    }
+    c->q[c->qlen++] = m;
+}
+
+static cl_msg_t *dequeue_at(cluster_t *c, int i)
+{
+    cl_msg_t *m;
+    if (i < 0 || i >= c->qlen)
+        return NULL;
+    m = c->q[i];
+    memmove(c->q + i, c->q + i + 1, (size_t)(c->qlen - i - 1) * sizeof(*c->q));
+    c->qlen--;
+    return m;
+}
+
+/* ------------------------------------------------------------------ */
+/* Callbacks                                                            */
+/* ------------------------------------------------------------------ */
+
+static raft_node_id_t node_id_of(raft_node_t *node)
+{
+    return node ? raft_node_get_id(node) : RAFT_NODE_ID_NONE;
+}
+
+static int cb_send_requestvote(raft_server_t *r, void *ud, raft_node_t *node, raft_requestvote_req_t *msg)
+{
+    cl_server_t *s = ud;
+    cluster_t *c = s->c;
+    cl_msg_t *m;
+    (void)r;
+    s->sent[CL_MSG_RV]++;
+    if (msg->prevote) {
+        s->sent_prevote++;
+    } else {
+        s->sent_vote++;
+        /* §3.8: term and vote are persisted before the request goes out */
+        if (s->p_term != msg->term || s->p_vote != s->id)
+            cl_violation(c, "node %d sent requestvote term %ld before persisting it (persisted term %ld vote %d)",
+                         s->id, msg->term, s->p_term, s->p_vote);
+    }
+    if (!msg->prevote && msg->term > s->p_term)
+        cl_violation(c, "node %d sent term %ld > persisted %ld", s->id, msg->term, s->p_term);
+    m = msg_new(CL_MSG_RV, s->id, node_id_of(node));
+    m->u.rv = *msg;
+    enqueue(c, m);
+    return 0;
+}
+
+static int cb_send_appendentries(raft_server_t *r, void *ud, raft_node_t *node, raft_appendentries_req_t *msg)
+{
+    cl_server_t *s = ud;
+    cluster_t *c = s->c;
+    cl_msg_t *m;
+    (void)r;
+    s->sent[CL_MSG_AE]++;
+    if (msg->n_entries == 0)
+        s->sent_heartbeats++;
+    if (msg->term > s->p_term)
+        cl_violation(c, "node %d sent appendentries term %ld > persisted %ld", s->id, msg->term, s->p_term);
+    m = msg_new(CL_MSG_AE, s->id, node_id_of(node));
+    m->u.ae = *msg;
+    m->u.ae.entries = NULL;
+    if (msg->n_entries > 0) {
+        m->u.ae.entries = cl_xrealloc(NULL, (size_t)msg->n_entries * sizeof(raft_entry_t *));
+        for (raft_index_t i = 0; i < msg->n_entries; i++) {
+            m->u.ae.entries[i] = msg->entries[i];
+            raft_entry_hold(msg->entries[i]);
+        }
+    }
+    enqueue(c, m);
+    return 0;
+}
+
+static int cb_send_snapshot(raft_server_t *r, void *ud, raft_node_t *node, raft_snapshot_req_t *msg)
+{
+    cl_server_t *s = ud;
+    cl_msg_t *m;
+    (void)r;
+    s->sent[CL_MSG_SNAP]++;
+    m = msg_new(CL_MSG_SNAP, s->id, node_id_of(node));
+    m->u.snap = *msg;
+    m->u.snap.chunk.data = NULL;
+    if (msg->chunk.len > 0) {
+        m->u.snap.chunk.data = cl_xrealloc(NULL, (size_t)msg->chunk.len);
+        memcpy(m->u.snap.chunk.data, msg->chunk.data, (size_t)msg->chunk.len);
+    }
+    enqueue(s->c, m);
+    return 0;
+}
+
+static int cb_send_timeoutnow(raft_server_t *r, void *ud, raft_node_t *node)
+{
+    cl_server_t *s = ud;
+    (void)r;
+    s->sent[CL_MSG_TIMEOUTNOW]++;
+    enqueue(s->c, msg_new(CL_MSG_TIMEOUTNOW, s->id, node_id_of(node)));
+    return 0;
+}
+
+/* Snapshot image: int n_cfg; cl_member_t cfg[n_cfg]; raft_index_t n;
+ * cl_applied_t applied[n]. */
+static char *snap_serialize(cl_server_t *s, raft_size_t *len)
+{
+    size_t n = (size_t)s->n_applied;
+    size_t sz = sizeof(int) + (size_t)s->n_cfg * sizeof(cl_member_t) + sizeof(raft_index_t) +
+                n * sizeof(cl_applied_t);
+    char *buf = cl_xrealloc(NULL, sz), *p = buf;
+    memcpy(p, &s->n_cfg, sizeof(int));
+    p += sizeof(int);
+    memcpy(p, s->cfg, (size_t)s->n_cfg * sizeof(cl_member_t));
+    p += (size_t)s->n_cfg * sizeof(cl_member_t);
+    memcpy(p, &s->n_applied, sizeof(raft_index_t));
+    p += sizeof(raft_index_t);
+    if (n)
+        memcpy(p, s->applied, n * sizeof(cl_applied_t));
+    *len = sz;
+    return buf;
+}
+
+static int snap_parse(const char *buf, raft_size_t len, cl_member_t *cfg, int *n_cfg,
+                      cl_applied_t **applied, raft_index_t *n_applied)
+{
+    const char *p = buf;
+    raft_size_t need = sizeof(int);
+    int nc;
+    raft_index_t na;
+    if (!buf || len < need)
+        return -1;
+    memcpy(&nc, p, sizeof(int));
+    p += sizeof(int);
+    if (nc < 0 || nc > CL_MAX)
+        return -1;
+    need += (raft_size_t)nc * sizeof(cl_member_t) + sizeof(raft_index_t);
+    if (len < need)
+        return -1;
+    memcpy(cfg, p, (size_t)nc * sizeof(cl_member_t));
+    p += (size_t)nc * sizeof(cl_member_t);
+    memcpy(&na, p, sizeof(raft_index_t));
+    p += sizeof(raft_index_t);
+    if (na < 0 || len != need + (raft_size_t)na * sizeof(cl_applied_t))
+        return -1;
+    *n_cfg = nc;
+    *n_applied = na;
+    *applied = cl_xrealloc(NULL, (size_t)(na ? na : 1) * sizeof(cl_applied_t));
+    if (na)
+        memcpy(*applied, p, (size_t)na * sizeof(cl_applied_t));
+    return 0;
+}
+
+static void global_check(cluster_t *c, raft_node_id_t who, const cl_applied_t *a)
+{
+    if (a->idx >= c->n_global) {
+        raft_index_t n = c->n_global ? c->n_global : 1024;
+        while (n <= a->idx)
+            n *= 2;
+        c->global = cl_xrealloc(c->global, (size_t)n * sizeof(cl_applied_t));
+        memset(c->global + c->n_global, 0, (size_t)(n - c->n_global) * sizeof(cl_applied_t));
+        c->n_global = n;
+    }
+    cl_applied_t *g = &c->global[a->idx];
+    if (g->idx == 0) {
+        *g = *a;
+        return;
+    }
+    if (g->term != a->term || g->id != a->id || g->type != a->type || g->val != a->val)
+        cl_violation(c, "state machine safety: node %d applied (term %ld id %d type %d) at %ld, another applied (term %ld id %d type %d)",
+                     who, a->term, a->id, a->type, a->idx, g->term, g->id, g->type);
+}
+
+static void cfg_apply(cl_member_t *cfg, int *n, int type, raft_node_id_t id)
+{
+    int i;
+    for (i = 0; i < *n; i++)
+        if (cfg[i].id == id)
+            break;
+    if (type == RAFT_LOGTYPE_REMOVE_NODE) {
+        if (i < *n) {
+            cfg[i] = cfg[*n - 1];
+            (*n)--;
+        }
+        return;
+    }
+    if (i == *n) {
+        if (*n > CL_MAX)
+            return;
+        cfg[i].id = id;
+        cfg[i].voting = 0;
+        (*n)++;
+    }
+    if (type == RAFT_LOGTYPE_ADD_NODE)
+        cfg[i].voting = 1;
+}
+
+static void applied_push(cl_server_t *s, const cl_applied_t *a)
+{
+    if (s->n_applied == s->cap_applied) {
+        s->cap_applied = s->cap_applied ? s->cap_applied * 2 : 256;
+        s->applied = cl_xrealloc(s->applied, (size_t)s->cap_applied * sizeof(cl_applied_t));
+    }
+    s->applied[s->n_applied++] = *a;
+}
+
+static int cb_applylog(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    cl_server_t *s = ud;
+    cl_applied_t a;
+    (void)r;
+    s->apply_calls++;
+    if (s->apply_fail_idx && idx == s->apply_fail_idx)
+        return s->apply_fail_rc;
+    if (idx != s->applied_upto + 1)
+        cl_violation(s->c, "node %d applied index %ld after %ld", s->id, idx, s->applied_upto);
+    a.idx = idx;
+    a.term = e->term;
+    a.id = e->id;
+    a.type = e->type;
+    a.val = e->type == RAFT_LOGTYPE_NORMAL ? entry_val(e) : 0;
+    if (is_cfg_type(e->type))
+        a.val = entry_val(e);
+    applied_push(s, &a);
+    s->applied_upto = idx;
+    global_check(s->c, s->id, &a);
+    if (is_cfg_type(e->type))
+        cfg_apply(s->cfg, &s->n_cfg, e->type, entry_val(e));
+    return 0;
+}
+
+static int cb_persist_metadata(raft_server_t *r, void *ud, raft_term_t term, raft_node_id_t vote)
+{
+    cl_server_t *s = ud;
+    (void)r;
+    s->persist_calls++;
+    if (s->fail_persist)
+        return -1;
+    s->p_term = term;
+    s->p_vote = vote;
+    return 0;
+}
+
+static raft_node_id_t cb_get_node_id(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    (void)r;
+    (void)ud;
+    (void)idx;
+    if (!e || e->data_len < sizeof(int))
+        return RAFT_NODE_ID_NONE;
+    return entry_val(e);
+}
+
+static int cb_node_has_sufficient_logs(raft_server_t *r, void *ud, raft_node_t *node)
+{
+    cl_server_t *s = ud;
+    (void)r;
+    s->sufficient_calls++;
+    s->sufficient_node = node_id_of(node);
+    return 0;
+}
+
+static void cb_membership(raft_server_t *r, void *ud, raft_node_t *node, raft_entry_t *e, raft_membership_e type)
+{
+    cl_server_t *s = ud;
+    (void)r;
+    (void)e;
+    if (type == RAFT_MEMBERSHIP_ADD)
+        s->membership_add++;
+    else
+        s->membership_remove++;
+    s->last_membership_node = node_id_of(node);
+}
+
+static void cb_state(raft_server_t *r, void *ud, raft_state_e state)
+{
+    cl_server_t *s = ud;
+    (void)r;
+    if ((int)state >= 0 && state <= RAFT_STATE_LEADER)
+        s->state_events[state]++;
+    s->last_state_event = state;
+}
+
+static void cb_transfer(raft_server_t *r, void *ud, raft_leader_transfer_e result)
+{
+    cl_server_t *s = ud;
+    (void)r;
+    if ((int)result >= 0 && result <= RAFT_LEADER_TRANSFER_EXPECTED_LEADER)
+        s->transfer_events[result]++;
+    s->last_transfer_event = result;
+}
+
+static void cb_log(raft_server_t *r, raft_node_id_t node, void *ud, const char *buf)
+{
+    cl_server_t *s = ud;
+    (void)r;
+    if (s->c->verbose)
+        fprintf(stderr, "[%lld %d->%d] %s\n", s->c->now_us / 1000, s->id, node, buf);
+}
+
+static int cb_backpressure(raft_server_t *r, void *ud, raft_node_t *node)
+{
+    cl_server_t *s = ud;
+    (void)r;
+    (void)node;
+    s->backpressure_calls++;
+    return s->backpressure;
+}
+
+static raft_index_t cb_get_entries_to_send(raft_server_t *r, void *ud, raft_node_t *node, raft_index_t idx,
+                                           raft_index_t entries_n, raft_entry_t **entries)
+{
+    cl_server_t *s = ud;
+    raft_index_t n = entries_n, got = 0;
+    (void)node;
+    s->entries_cb_calls++;
+    if (s->max_entries_per_msg > 0 && n > s->max_entries_per_msg)
+        n = s->max_entries_per_msg;
+    while (got < n) {
+        raft_entry_t *e = raft_get_entry_from_idx(r, idx + got);
+        if (!e)
+            break;
+        entries[got++] = e;
+    }
+    return got;
+}
+
+static raft_time_t cb_timestamp(raft_server_t *r, void *ud)
+{
+    cl_server_t *s = ud;
+    (void)r;
+    return s->c->now_us;
+}
+
+static int cb_get_snapshot_chunk(raft_server_t *r, void *ud, raft_node_t *node, raft_size_t offset,
+                                 raft_snapshot_chunk_t *chunk)
+{
+    cl_server_t *s = ud;
+    raft_size_t len;
+    (void)r;
+    (void)node;
+    s->chunk_calls++;
+    if (s->chunk_done > 0) {
+        s->chunk_done--;
+        return RAFT_ERR_DONE;
+    }
+    if (!s->snap || offset > s->snap_len)
+        return -1;
+    len = s->snap_len - offset;
+    if (len > s->c->o.chunk_size)
+        len = s->c->o.chunk_size;
+    chunk->offset = offset;
+    chunk->data = s->snap + offset;
+    chunk->len = len;
+    chunk->last_chunk = (offset + len == s->snap_len);
+    return 0;
+}
+
+static int cb_store_snapshot_chunk(raft_server_t *r, void *ud, raft_index_t snapshot_index, raft_size_t offset,
+                                   raft_snapshot_chunk_t *chunk)
+{
+    cl_server_t *s = ud;
+    (void)r;
+    s->store_calls++;
+    if (offset + chunk->len > s->in_cap) {
+        s->in_cap = (offset + chunk->len) * 2;
+        s->in_snap = cl_xrealloc(s->in_snap, (size_t)s->in_cap);
+    }
+    if (offset > s->in_len)
+        cl_violation(s->c, "node %d stored snapshot chunk at %llu with only %llu bytes received", s->id,
+                     offset, s->in_len);
+    if (chunk->len)
+        memcpy(s->in_snap + offset, chunk->data, (size_t)chunk->len);
+    s->in_len = offset + chunk->len;
+    s->in_idx = snapshot_index;
+    return 0;
+}
+
+static int cb_clear_snapshot(raft_server_t *r, void *ud)
+{
+    cl_server_t *s = ud;
+    (void)r;
+    s->clear_calls++;
+    s->in_len = 0;
+    return 0;
+}
+
+/* Configure r's nodes from a membership list (begin/end load or restart). */
+static void configure_nodes(cl_server_t *s, const cl_member_t *cfg, int n_cfg, int committed)
+{
+    int self_found = 0;
+    for (int i = 0; i < n_cfg; i++) {
+        raft_node_t *node = raft_get_node(s->r, cfg[i].id);
+        int is_self = cfg[i].id == s->id;
+        self_found |= is_self;
+        if (!node) {
+            node = cfg[i].voting ? raft_add_node(s->r, NULL, cfg[i].id, is_self)
+                                 : raft_add_non_voting_node(s->r, NULL, cfg[i].id, is_self);
+        } else {
+            raft_node_set_voting(node, cfg[i].voting);
+        }
+        if (node && committed) {
+            raft_node_set_active(node, 1);
+            raft_node_set_voting_committed(node, cfg[i].voting);
+            raft_node_set_addition_committed(node, 1);
+        }
+    }
+    if (!self_found) {
+        /* not (yet) a member: keep ourselves as a non-voting node */
+        raft_node_t *me = raft_get_node(s->r, s->id);
+        if (!me)
+            raft_add_non_voting_node(s->r, NULL, s->id, 1);
+        else
+            raft_node_set_voting(me, 0);
+    }
+}
+
+static void set_state_machine(cl_server_t *s, const cl_member_t *cfg, int n_cfg, cl_applied_t *applied,
+                              raft_index_t n_applied, raft_index_t upto)
+{
+    free(s->applied);
+    s->applied = applied;
+    s->n_applied = n_applied;
+    s->cap_applied = n_applied ? n_applied : 1;
+    s->applied_upto = upto;
+    memcpy(s->cfg, cfg, (size_t)n_cfg * sizeof(cl_member_t));
+    s->n_cfg = n_cfg;
+}
+
+static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_index_t idx)
+{
+    cl_server_t *s = ud;
+    cl_member_t cfg[CL_MAX + 1];
+    int n_cfg = 0, rc;
+    cl_applied_t *applied = NULL;
+    raft_index_t n_applied = 0;
+    s->load_calls++;
+    if (s->fail_load > 0) {
+        s->fail_load--;
+        return -1;
+    }
+    if (snap_parse(s->in_snap, s->in_len, cfg, &n_cfg, &applied, &n_applied) != 0) {
+        cl_violation(s->c, "node %d: received snapshot (%llu bytes) does not parse", s->id, s->in_len);
+        return -1;
+    }
+    if (n_applied > 0 && applied[n_applied - 1].idx != idx)
+        cl_violation(s->c, "node %d: snapshot index %ld but its image ends at %ld", s->id, idx,
+                     applied[n_applied - 1].idx);
+    rc = raft_begin_load_snapshot(r, term, idx);
+    if (rc != 0) {
+        free(applied);
+        return -1;
+    }
+    configure_nodes(s, cfg, n_cfg, 1);
+    rc = raft_end_load_snapshot(r);
+    if (rc != 0) {
+        free(applied);
+        return -1;
+    }
+    for (raft_index_t i = 0; i < n_applied; i++)
+        global_check(s->c, s->id, &applied[i]);
+    set_state_machine(s, cfg, n_cfg, applied, n_applied, idx);
+    free(s->snap);
+    s->snap = cl_xrealloc(NULL, (size_t)s->in_len);
+    memcpy(s->snap, s->in_snap, (size_t)s->in_len);
+    s->snap_len = s->in_len;
+    s->snap_term = term;
+    s->snap_idx = idx;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Servers                                                              */
+/* ------------------------------------------------------------------ */
+
+static void srv_setup(cl_server_t *s)
+{
+    cluster_t *c = s->c;
+    raft_cbs_t cbs;
+    memset(&cbs, 0, sizeof(cbs));
+    cbs.send_requestvote = cb_send_requestvote;
+    cbs.send_appendentries = cb_send_appendentries;
+    cbs.send_snapshot = cb_send_snapshot;
+    cbs.load_snapshot = cb_load_snapshot;
+    cbs.get_snapshot_chunk = cb_get_snapshot_chunk;
+    cbs.store_snapshot_chunk = cb_store_snapshot_chunk;
+    cbs.clear_snapshot = cb_clear_snapshot;
+    cbs.applylog = cb_applylog;
+    cbs.persist_metadata = cb_persist_metadata;
+    cbs.get_node_id = cb_get_node_id;
+    cbs.node_has_sufficient_logs = cb_node_has_sufficient_logs;
+    cbs.notify_membership_event = cb_membership;
+    cbs.notify_state_event = cb_state;
+    cbs.notify_transfer_event = cb_transfer;
+    cbs.log = cb_log;
+    cbs.send_timeoutnow = cb_send_timeoutnow;
+    if (c->o.use_backpressure)
+        cbs.backpressure = cb_backpressure;
+    if (c->o.use_entries_cb)
+        cbs.get_entries_to_send = cb_get_entries_to_send;
+    cbs.timestamp = cb_timestamp;
+    raft_set_callbacks(s->r, &cbs, s);
+    raft_config(s->r, 1, RAFT_CONFIG_ELECTION_TIMEOUT, c->o.election_timeout);
+    raft_config(s->r, 1, RAFT_CONFIG_REQUEST_TIMEOUT, c->o.request_timeout);
+    if (c->o.auto_flush >= 0)
+        raft_config(s->r, 1, RAFT_CONFIG_AUTO_FLUSH, c->o.auto_flush);
+    if (c->verbose)
+        raft_config(s->r, 1, RAFT_CONFIG_LOG_ENABLED, 1);
+}
+
+static void srv_create(cluster_t *c, raft_node_id_t id, const cl_member_t *boot, int n_boot)
+{
+    cl_server_t *s = &c->s[id];
+    memset(s, 0, sizeof(*s));
+    s->c = c;
+    s->id = id;
+    s->exists = 1;
+    s->alive = 1;
+    s->p_vote = RAFT_NODE_ID_NONE;
+    memcpy(s->boot, boot, (size_t)n_boot * sizeof(cl_member_t));
+    s->n_boot = n_boot;
+    /* the state machine starts from the cluster's static bootstrap */
+    memcpy(s->cfg, c->boot, (size_t)c->n_boot * sizeof(cl_member_t));
+    s->n_cfg = c->n_boot;
+    s->log = cl_log_new(0, 0);
+    s->r = raft_new_with_log(&cl_log_impl, s->log);
+    if (!s->r) {
+        fprintf(stderr, "cluster: raft_new_with_log failed\n");
+        exit(1);
+    }
+    srv_setup(s);
+    configure_nodes(s, boot, n_boot, 1);
+    if (id > c->n)
+        c->n = id;
+}
+
+void cl_default_opts(cl_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->election_timeout = 1000;
+    o->request_timeout = 200;
+    o->tick_ms = 10;
+    o->chunk_size = 256;
+    o->auto_flush = -1;
+}
+
+cluster_t *cl_new_opts(int n, unsigned seed, const cl_opts_t *opts)
+{
+    cluster_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        abort();
+    if (n < 1 || n > CL_MAX) {
+        fprintf(stderr, "cluster: bad size %d\n", n);
+        exit(1);
+    }
+    if (opts)
+        c->o = *opts;
+    else
+        cl_default_opts(&c->o);
+    c->rng = 0x9E3779B97F4A7C15ULL ^ ((unsigned long long)seed * 0x100000001B3ULL) ^ 1;
+    c->now_us = 1000000000LL; /* a clock that does not start at zero */
+    if (getenv("CL_VERBOSE"))
+        c->verbose = 1;
+    for (int i = 0; i < n; i++) {
+        c->boot[i].id = i + 1;
+        c->boot[i].voting = 1;
+    }
+    c->n_boot = n;
+    for (int i = 1; i <= n; i++)
+        srv_create(c, i, c->boot, n);
+    return c;
+}
+
+cluster_t *cl_new(int n, unsigned seed)
+{
+    return cl_new_opts(n, seed, NULL);
+}
+
+void cl_free(cluster_t *c)
+{
+    cl_drop_queue(c);
+    for (int i = 1; i <= c->n; i++) {
+        cl_server_t *s = &c->s[i];
+        if (!s->exists)
+            continue;
+        if (s->r)
+            raft_destroy(s->r);
+        cl_log_free(s->log);
+        cl_log_free(s->disk);
+        free(s->applied);
+        free(s->snap);
+        free(s->in_snap);
+    }
+    free(c->q);
+    free(c->term_leader);
+    free(c->global);
+    free(c);
+}
+
+cl_server_t *cl_srv(cluster_t *c, raft_node_id_t id)
+{
+    if (id < 1 || id > CL_MAX || !c->s[id].exists) {
+        fprintf(stderr, "cluster: no server %d\n", id);
+        exit(1);
+    }
+    return &c->s[id];
+}
+
+raft_server_t *cl_raft(cluster_t *c, raft_node_id_t id)
+{
+    return cl_srv(c, id)->r;
+}
+
+raft_node_t *cl_node(cluster_t *c, raft_node_id_t on, raft_node_id_t of)
+{
+    return raft_get_node(cl_raft(c, on), of);
+}
+
+cl_server_t *cl_add_server(cluster_t *c, raft_node_id_t id)
+{
+    cl_member_t boot[CL_MAX + 1];
+    int n = c->n_boot;
+    if (id < 1 || id > CL_MAX || c->s[id].exists) {
+        fprintf(stderr, "cluster: cannot add server %d\n", id);
+        exit(1);
+    }
+    memcpy(boot, c->boot, (size_t)n * sizeof(cl_member_t));
+    boot[n].id = id;
+    boot[n].voting = 0;
+    srv_create(c, id, boot, n + 1);
+    return &c->s[id];
+}
+
+/* ------------------------------------------------------------------ */
+/* Delivery                                                             */
+/* ------------------------------------------------------------------ */
+
+static void note_rc(cl_server_t *s, int rc)
+{
+    if (rc != 0) {
+        s->recv_errors++;
+        s->last_recv_error = rc;
+    }
+}
+
+static int should_drop(cluster_t *c, cl_msg_t *m)
+{
+    if (m->to < 1 || m->to > CL_MAX || !c->s[m->to].exists || !c->s[m->to].alive)
+        return 1;
+    if (c->drop_all)
+        return 1;
+    if (m->from >= 1 && m->from <= CL_MAX && c->link_down[m->from][m->to])
+        return 1;
+    if (c->drop_per_mille > 0 && (int)(cl_rand(c) % 1000) < c->drop_per_mille)
+        return 1;
+    if (c->filter && c->filter(c, m, c->filter_arg))
+        return 1;
+    return 0;
+}
+
+static void deliver(cluster_t *c, cl_msg_t *m)
+{
+    cl_server_t *to;
+    raft_server_t *r;
+    raft_node_t *from;
+    int rc = 0;
+
+    if (should_drop(c, m)) {
+        c->dropped++;
+        msg_free(m);
+        return;
+    }
+    c->delivered++;
+    to = &c->s[m->to];
+    r = to->r;
+    from = raft_get_node(r, m->from);
+
+    switch (m->type) {
+    case CL_MSG_RV: {
+        raft_requestvote_resp_t resp;
+        memset(&resp, 0, sizeof(resp));
+        resp.term = -1;
+        rc = raft_recv_requestvote(r, from, &m->u.rv, &resp);
+        note_rc(to, rc);
+        if (resp.term >= 0) {
+            if (resp.term > to->p_term)
+                cl_violation(c, "node %d answered requestvote with term %ld > persisted %ld", to->id, resp.term,
+                             to->p_term);
+            if (!resp.prevote && resp.vote_granted &&
+                (to->p_vote != m->u.rv.candidate_id || to->p_term != m->u.rv.term))
+                cl_violation(c, "node %d granted its vote to %d in term %ld before persisting it", to->id,
+                             m->u.rv.candidate_id, m->u.rv.term);
+            cl_msg_t *rm = msg_new(CL_MSG_RV_RESP, to->id, m->from);
+            rm->u.rvr = resp;
+            enqueue(c, rm);
+        }
+        break;
+    }
+    case CL_MSG_RV_RESP:
+        rc = raft_recv_requestvote_response(r, from, &m->u.rvr);
+        note_rc(to, rc);
+        break;
+    case CL_MSG_AE: {
+        raft_appendentries_resp_t resp;
+        memset(&resp, 0, sizeof(resp));
+        resp.term = -1;
+        rc = raft_recv_appendentries(r, from, &m->u.ae, &resp);
+        note_rc(to, rc);
+        if (resp.term >= 0) {
+            if (resp.term > to->p_term)
+                cl_violation(c, "node %d answered appendentries with term %ld > persisted %ld", to->id,
+                             resp.term, to->p_term);
+            cl_msg_t *rm = msg_new(CL_MSG_AE_RESP, to->id, m->from);
+            rm->u.aer = resp;
+            enqueue(c, rm);
+        }
+        break;
+    }
+    case CL_MSG_AE_RESP:
+        rc = raft_recv_appendentries_response(r, from, &m->u.aer);
+        note_rc(to, rc);
+        break;
+    case CL_MSG_SNAP: {
+        raft_snapshot_resp_t resp;
+        memset(&resp, 0, sizeof(resp));
+        resp.term = -1;
+        rc = raft_recv_snapshot(r, from, &m->u.snap, &resp);
+        note_rc(to, rc);
+        if (resp.term >= 0) {
+            cl_msg_t *rm = msg_new(CL_MSG_SNAP_RESP, to->id, m->from);
+            rm->u.snapr = resp;
+            enqueue(c, rm);
+        }
+        break;
+    }
+    case CL_MSG_SNAP_RESP:
+        rc = raft_recv_snapshot_response(r, from, &m->u.snapr);
+        note_rc(to, rc);
+        break;
+    case CL_MSG_TIMEOUTNOW:
+        rc = raft_timeout_now(r);
+        note_rc(to, rc);
+        break;
+    default:
+        break;
+    }
+    msg_free(m);
+    cl_check_leaders(c);
+}
+
+int cl_deliver_one(cluster_t *c)
+{
+    cl_msg_t *m = dequeue_at(c, 0);
+    if (!m)
+        return 0;
+    deliver(c, m);
+    return 1;
+}
+
+int cl_deliver_at(cluster_t *c, int i)
+{
+    cl_msg_t *m = dequeue_at(c, i);
+    if (!m)
+        return 0;
+    deliver(c, m);
+    return 1;
+}
+
+void cl_deliver_all(cluster_t *c)
+{
+    long budget = 1000000;
+    while (c->qlen > 0 && budget-- > 0)
+        cl_deliver_one(c);
+}
+
+void cl_drop_at(cluster_t *c, int i)
+{
+    cl_msg_t *m = dequeue_at(c, i);
+    if (m) {
+        c->dropped++;
+        msg_free(m);
+    }
+}
+
+void cl_drop_queue(cluster_t *c)
+{
+    while (c->qlen > 0)
+        cl_drop_at(c, 0);
+}
+
+int cl_queue_find(cluster_t *c, int type, raft_node_id_t from, raft_node_id_t to, int nth)
+{
+    for (int i = 0; i < c->qlen; i++) {
+        cl_msg_t *m = c->q[i];
+        if ((type && m->type != type) || (from && m->from != from) || (to && m->to != to))
+            continue;
+        if (nth-- == 0)
+            return i;
+    }
+    return -1;
+}
+
+int cl_queue_count(cluster_t *c, int type, raft_node_id_t from, raft_node_id_t to)
+{
+    int n = 0;
+    for (int i = 0; i < c->qlen; i++) {
+        cl_msg_t *m = c->q[i];
+        if ((type && m->type != type) || (from && m->from != from) || (to && m->to != to))
+            continue;
+        n++;
+    }
+    return n;
+}
+
+void cl_link(cluster_t *c, raft_node_id_t a, raft_node_id_t b, int up)
+{
+    c->link_down[a][b] = !up;
+    c->link_down[b][a] = !up;
+}
+
+void cl_isolate(cluster_t *c, raft_node_id_t id)
+{
+    for (int i = 1; i <= CL_MAX; i++)
+        if (i != id)
+            cl_link(c, id, i, 0);
+}
+
+void cl_heal(cluster_t *c)
+{
+    memset(c->link_down, 0, sizeof(c->link_down));
+}
+
+void cl_partition(cluster_t *c, const raft_node_id_t *side_a, int n_a)
+{
+    int in_a[CL_MAX + 1] = {0};
+    cl_heal(c);
+    for (int i = 0; i < n_a; i++)
+        in_a[side_a[i]] = 1;
+    for (int i = 1; i <= CL_MAX; i++)
+        for (int j = 1; j <= CL_MAX; j++)
+            if (in_a[i] != in_a[j])
+                c->link_down[i][j] = 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Time                                                                 */
+/* ------------------------------------------------------------------ */
+
+static void note_periodic(cl_server_t *s, int rc)
+{
+    if (rc != 0) {
+        s->periodic_errors++;
+        s->last_periodic_error = rc;
+    }
+}
+
+void cl_tick(cluster_t *c, int ms)
+{
+    c->now_us += (raft_time_t)ms * 1000;
+    for (int i = 1; i <= c->n; i++) {
+        cl_server_t *s = &c->s[i];
+        if (s->exists && s->alive)
+            note_periodic(s, raft_periodic(s->r));
+    }
+    cl_check_leaders(c);
+    if (!c->hold_delivery)
+        cl_deliver_all(c);
+}
+
+void cl_step(cluster_t *c)
+{
+    cl_tick(c, c->o.tick_ms);
+}
+
+int cl_periodic_one(cluster_t *c, raft_node_id_t id, int ms)
+{
+    cl_server_t *s = cl_srv(c, id);
+    int rc;
+    c->now_us += (raft_time_t)ms * 1000;
+    rc = raft_periodic(s->r);
+    note_periodic(s, rc);
+    cl_check_leaders(c);
+    return rc;
+}
+
+int cl_run_until(cluster_t *c, int (*cond)(cluster_t *, void *), void *arg, int max_ms)
+{
+    int t = 0;
+    while (!cond(c, arg)) {
+        if (t >= max_ms)
+            return 0;
+        cl_step(c);
+        t += c->o.tick_ms;
+    }
+    return 1;
+}
+
+void cl_run(cluster_t *c, int ms)
+{
+    for (int t = 0; t < ms; t += c->o.tick_ms)
+        cl_step(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Leaders                                                              */
+/* ------------------------------------------------------------------ */
+
+void cl_check_leaders(cluster_t *c)
+{
+    for (int i = 1; i <= c->n; i++) {
+        cl_server_t *s = &c->s[i];
+        raft_term_t t;
+        if (!s->exists || !s->alive || !raft_is_leader(s->r))
+            continue;
+        t = raft_get_current_term(s->r);
+        if (t < 0)
+            continue;
+        if (t >= c->n_term_leader) {
+            raft_term_t n = c->n_term_leader ? c->n_term_leader : 64;
+            while (n <= t)
+                n *= 2;
+            c->term_leader = cl_xrealloc(c->term_leader, (size_t)n * sizeof(raft_node_id_t));
+            memset(c->term_leader + c->n_term_leader, 0, (size_t)(n - c->n_term_leader) * sizeof(raft_node_id_t));
+            c->n_term_leader = n;
+        }
+        if (c->term_leader[t] == 0)
+            c->term_leader[t] = s->id;
+        else if (c->term_leader[t] != s->id)
+            cl_violation(c, "election safety: nodes %d and %d both led term %ld", c->term_leader[t], s->id, t);
+    }
+}
+
+raft_node_id_t cl_leader(cluster_t *c)
+{
+    raft_node_id_t best = 0;
+    raft_term_t best_term = -1;
+    for (int i = 1; i <= c->n; i++) {
+        cl_server_t *s = &c->s[i];
+        if (!s->exists || !s->alive || !raft_is_leader(s->r))
+            continue;
+        if (raft_get_current_term(s->r) > best_term) {
+            best_term = raft_get_current_term(s->r);
+            best = s->id;
+        }
+    }
+    return best;
+}
+
+int cl_count_leaders(cluster_t *c)
+{
+    int n = 0;
+    for (int i = 1; i <= c->n; i++) {
+        cl_server_t *s = &c->s[i];
+        if (s->exists && s->alive && raft_is_leader(s->r))
+            n++;
+    }
+    return n;
+}
+
+/* A leader that every other live, reachable server also follows. */
+static int cond_stable_leader(cluster_t *c, void *arg)
+{
+    raft_node_id_t l = cl_leader(c);
+    (void)arg;
+    if (!l)
+        return 0;
+    for (int i = 1; i <= c->n; i++) {
+        cl_server_t *s = &c->s[i];
+        if (!s->exists || !s->alive || i == l || c->link_down[l][i] || c->link_down[i][l])
+            continue;
+        if (!raft_get_node(c->s[l].r, i))
+            continue;
+        if (raft_get_leader_id(s->r) != l)
+            return 0;
+    }
+    return 1;
+}
+
+raft_node_id_t cl_elect(cluster_t *c, int max_ms)
+{
+    if (!cl_run_until(c, cond_stable_leader, NULL, max_ms))
+        return 0;
+    return cl_leader(c);
+}
+
+raft_node_id_t cl_elect_node(cluster_t *c, raft_node_id_t id, int max_ms)
+{
+    for (int t = 0; t <= max_ms; t += c->o.tick_ms) {
+        if (raft_is_leader(cl_raft(c, id))) {
+            cl_step(c);
+            return raft_is_leader(cl_raft(c, id)) ? id : 0;
+        }
+        cl_periodic_one(c, id, c->o.tick_ms);
+        cl_deliver_all(c);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Client requests                                                      */
+/* ------------------------------------------------------------------ */
+
+raft_entry_t *cl_entry(cluster_t *c, int type, int val)
+{
+    raft_entry_t *e = raft_entry_new(sizeof(int));
+    e->type = (short)type;
+    e->id = ++c->next_entry_id;
+    memcpy(e->data, &val, sizeof(int));
+    return e;
+}
+
+int cl_submit(cluster_t *c, raft_node_id_t id, int val, raft_entry_resp_t *resp)
+{
+    raft_entry_resp_t tmp;
+    raft_entry_t *e = cl_entry(c, RAFT_LOGTYPE_NORMAL, val);
+    int rc = raft_recv_entry(cl_raft(c, id), e, resp ? resp : &tmp);
+    raft_entry_release(e);
+    return rc;
+}
+
+int cl_submit_cfg(cluster_t *c, raft_node_id_t id, int type, raft_node_id_t node, raft_entry_resp_t *resp)
+{
+    raft_entry_resp_t tmp;
+    raft_entry_t *e = cl_entry(c, type, node);
+    int rc = raft_recv_entry(cl_raft(c, id), e, resp ? resp : &tmp);
+    raft_entry_release(e);
+    return rc;
+}
+
+int cl_is_member(cluster_t *c, raft_node_id_t on, raft_node_id_t who)
+{
+    cl_server_t *s = cl_srv(c, on);
+    return s->r && raft_get_node(s->r, who) != NULL;
+}
+
+static int cond_converged(cluster_t *c, void *arg)
+{
+    raft_node_id_t l = cl_leader(c);
+    raft_server_t *lr;
+    (void)arg;
+    if (!l)
+        return 0;
+    lr = c->s[l].r;
+    if (raft_get_commit_idx(lr) != raft_get_current_idx(lr))
+        return 0;
+    for (int i = 1; i <= c->n; i++) {
+        cl_server_t *s = &c->s[i];
+        if (!s->exists || !s->alive || !raft_get_node(lr, i))
+            continue;
+        if (raft_get_last_applied_idx(s->r) != raft_get_commit_idx(lr))
+            return 0;
+        if (raft_get_current_idx(s->r) != raft_get_current_idx(lr))
+            return 0;
+    }
+    return 1;
+}
+
+int cl_converge(cluster_t *c, int max_ms)
+{
+    return cl_run_until(c, cond_converged, NULL, max_ms);
+}
+
+struct applied_by_all { raft_index_t idx; };
+
+static int cond_applied_by_all(cluster_t *c, void *arg)
+{
+    struct applied_by_all *a = arg;
+    raft_node_id_t l = cl_leader(c);
+    if (!l)
+        return 0;
+    for (int i = 1; i <= c->n; i++) {
+        cl_server_t *s = &c->s[i];
+        if (!s->exists || !s->alive || !raft_get_node(c->s[l].r, i))
+            continue;
+        if (raft_get_last_applied_idx(s->r) < a->idx)
+            return 0;
+    }
+    return 1;
+}
+
+int cl_replicate(cluster_t *c, int val, int max_ms)
+{
+    raft_entry_resp_t resp;
+    struct applied_by_all a;
+    raft_node_id_t l = cl_leader(c);
+    if (!l || cl_submit(c, l, val, &resp) != 0)
+        return 0;
+    a.idx = resp.idx;
+    return cl_run_until(c, cond_applied_by_all, &a, max_ms);
+}
+
+int cl_same_applied(cluster_t *c, raft_node_id_t a, raft_node_id_t b)
+{
+    cl_server_t *x = cl_srv(c, a), *y = cl_srv(c, b);
+    raft_index_t i = 0, j = 0;
+    if (x->applied_upto != y->applied_upto)
+        return 0;
+    /* the lists may start at different indexes after snapshots */
+    while (i < x->n_applied && j < y->n_applied) {
+        if (x->applied[i].idx < y->applied[j].idx) {
+            i++;
+            continue;
+        }
+        if (x->applied[i].idx > y->applied[j].idx) {
+            j++;
+            continue;
+        }
+        if (x->applied[i].term != y->applied[j].term || x->applied[i].id != y->applied[j].id ||
+            x->applied[i].val != y->applied[j].val)
+            return 0;
+        i++;
+        j++;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Snapshots and restarts                                               */
+/* ------------------------------------------------------------------ */
+
+int cl_snapshot(cluster_t *c, raft_node_id_t id)
+{
+    cl_server_t *s = cl_srv(c, id);
+    raft_size_t len;
+    char *img;
+    int rc = raft_begin_snapshot(s->r);
+    if (rc != 0)
+        return rc;
+    if (raft_get_last_applied_idx(s->r) != s->applied_upto)
+        cl_violation(c, "node %d: last applied %ld but applylog saw %ld", id, raft_get_last_applied_idx(s->r),
+                     s->applied_upto);
+    img = snap_serialize(s, &len);
+    rc = raft_end_snapshot(s->r);
+    if (rc != 0) {
+        free(img);
+        return rc;
+    }
+    if (raft_get_snapshot_last_idx(s->r) != s->applied_upto)
+        cl_violation(c, "node %d: snapshot index %ld, applied index was %ld", id, raft_get_snapshot_last_idx(s->r),
+                     s->applied_upto);
+    free(s->snap);
+    s->snap = img;
+    s->snap_len = len;
+    s->snap_idx = raft_get_snapshot_last_idx(s->r);
+    s->snap_term = raft_get_snapshot_last_term(s->r);
+    return 0;
+}
+
+void cl_crash(cluster_t *c, raft_node_id_t id)
+{
+    cl_server_t *s = cl_srv(c, id);
+    if (!s->alive)
+        return;
+    cl_log_free(s->disk);
+    s->disk = cl_log_copy(s->log);
+    raft_destroy(s->r);
+    s->r = NULL;
+    cl_log_free(s->log);
+    s->log = NULL;
+    s->alive = 0;
+    s->in_len = 0;
+}
+
+/* Build r and its state machine from the persisted snapshot (or the boot
+ * membership), as an application does on start. */
+static void restart_common(cluster_t *c, cl_server_t *s)
+{
+    srv_setup(s);
+    if (s->snap) {
+        cl_member_t cfg[CL_MAX + 1];
+        int n_cfg = 0;
+        cl_applied_t *applied = NULL;
+        raft_index_t n_applied = 0;
+        if (snap_parse(s->snap, s->snap_len, cfg, &n_cfg, &applied, &n_applied) != 0) {
+            cl_violation(c, "node %d: persisted snapshot does not parse", s->id);
+            return;
+        }
+        configure_nodes(s, cfg, n_cfg, 1);
+        set_state_machine(s, cfg, n_cfg, applied, n_applied, s->snap_idx);
+    } else {
+        configure_nodes(s, s->boot, s->n_boot, 1);
+        set_state_machine(s, c->boot, c->n_boot, NULL, 0, 0);
+    }
+}
+
+int cl_restart(cluster_t *c, raft_node_id_t id, int metadata_first)
+{
+    cl_server_t *s = cl_srv(c, id);
+    cl_log_t *disk = s->disk;
+    int rc = 0, e;
+    if (s->alive || !disk)
+        return -1;
+    s->disk = NULL;
+    s->log = cl_log_new(s->snap ? s->snap_idx : 0, s->snap ? s->snap_term : 0);
+    s->r = raft_new_with_log(&cl_log_impl, s->log);
+    s->alive = 1;
+    restart_common(c, s);
+    if (s->snap) {
+        e = raft_restore_snapshot(s->r, s->snap_term, s->snap_idx);
+        if (e && !rc)
+            rc = e;
+    }
+    if (metadata_first) {
+        e = raft_restore_metadata(s->r, s->p_term, s->p_vote);
+        if (e && !rc)
+            rc = e;
+    }
+    for (raft_index_t i = 0; i < disk->n; i++) {
+        if (disk->base + 1 + i <= (s->snap ? s->snap_idx : 0))
+            continue;
+        e = raft_append_entry(s->r, disk->e[i]);
+        if (e && !rc)
+            rc = e;
+    }
+    if (!metadata_first) {
+        e = raft_restore_metadata(s->r, s->p_term, s->p_vote);
+        if (e && !rc)
+            rc = e;
+    }
+    cl_log_free(disk);
+    return rc;
+}
+
+int cl_restart_with_log(cluster_t *c, raft_node_id_t id)
+{
+    cl_server_t *s = cl_srv(c, id);
+    int rc = 0, e;
+    if (s->alive || !s->disk)
+        return -1;
+    s->log = s->disk;
+    s->disk = NULL;
+    s->r = raft_new_with_log(&cl_log_impl, s->log);
+    s->alive = 1;
+    restart_common(c, s);
+    if (s->snap) {
+        e = raft_restore_snapshot(s->r, s->snap_term, s->snap_idx);
+        if (e && !rc)
+            rc = e;
+    }
+    e = raft_restore_metadata(s->r, s->p_term, s->p_vote);
+    if (e && !rc)
+        rc = e;
+    return rc;
+}
