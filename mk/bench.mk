@@ -1,0 +1,70 @@
+# Benchmark (issue 7): bench/raft_bench.c, an in-process cluster driven
+# through the public raft.h only. See bench/README.md.
+#
+#   make bench           build and run every scenario, print the table
+#   make bench-build     only build $(BENCH_BIN)
+#   make bench-instr     instructions per committed entry (callgrind, 3n-64b-b64)
+#   make bench-profile   bench-instr, then the top functions per entry
+#
+# Variables:
+#   RAFT_LIB=path/to/libraft.a|.so   library to link (default build/libraft.a,
+#                                    built by `make lib`)
+#   RAFT_INCLUDE=dir                 where raft.h is (default include/, or the
+#                                    contract header while include/ is empty)
+#   BENCH_ARGS="--scenario=3n-64b-b1 --entries=100000"   arguments for `make bench`
+#   BENCH_INSTR_N1 / BENCH_INSTR_N2  entry counts of the two callgrind runs
+
+BENCH_BUILD     ?= $(or $(BUILD),build)/bench
+RAFT_LIB        ?= $(or $(LIBRAFT_A),build/libraft.a)
+RAFT_INCLUDE    ?= $(if $(wildcard include/raft.h),include,../shared/spec/seed-header)
+BENCH_BIN       ?= $(BENCH_BUILD)/raft_bench
+BENCH_CC        ?= $(or $(CC),cc)
+BENCH_CFLAGS    ?= -std=c99 -O2 -g -Wall -Wextra -Werror
+BENCH_ARGS      ?= --all --repeat=3
+BENCH_INSTR_N1  ?= 20000
+BENCH_INSTR_N2  ?= 40000
+BENCH_VALGRIND  ?= valgrind
+
+# A Rust staticlib needs these from the system; harmless for a C library.
+BENCH_ARCHIVE_LIBS ?= -lpthread -ldl -lm -lrt
+BENCH_LINK = $(if $(filter %.a,$(RAFT_LIB)),$(RAFT_LIB) $(BENCH_ARCHIVE_LIBS),\
+             $(RAFT_LIB) -Wl,-rpath,$(abspath $(dir $(RAFT_LIB))) -lm)
+
+.PHONY: bench bench-build bench-instr bench-profile bench-valgrind bench-force
+
+bench-force:
+
+# Relink when RAFT_LIB or RAFT_INCLUDE change between invocations.
+$(BENCH_BUILD)/raft-lib.txt: bench-force
+	@mkdir -p $(@D)
+	@echo '$(RAFT_LIB) $(RAFT_INCLUDE) $(BENCH_CFLAGS)' | cmp -s - $@ || \
+	    echo '$(RAFT_LIB) $(RAFT_INCLUDE) $(BENCH_CFLAGS)' > $@
+
+$(BENCH_BIN): bench/raft_bench.c $(RAFT_LIB) $(BENCH_BUILD)/raft-lib.txt \
+              $(wildcard $(RAFT_INCLUDE)/raft.h $(RAFT_INCLUDE)/raft_types.h)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(BENCH_CC) $(BENCH_CFLAGS) -I$(RAFT_INCLUDE) $< $(BENCH_LINK) -o $@
+
+bench-build: $(BENCH_BIN)
+
+bench: $(BENCH_BIN)
+	@echo "== $(BENCH_BIN) $(BENCH_ARGS)   (library: $(RAFT_LIB))"
+	@$(BENCH_BIN) $(BENCH_ARGS)
+
+bench-valgrind:
+	@command -v $(BENCH_VALGRIND) >/dev/null 2>&1 || { \
+	    echo "valgrind not found: installing it"; \
+	    sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	    $$sudo apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq valgrind >/dev/null; \
+	    command -v $(BENCH_VALGRIND) >/dev/null 2>&1 || { echo "cannot install valgrind"; exit 1; }; }
+
+bench-instr: $(BENCH_BIN) bench-valgrind
+	@sh bench/instr.sh $(BENCH_BIN) $(BENCH_BUILD) $(BENCH_INSTR_N1) $(BENCH_INSTR_N2) \
+	    3n-64b-b64 "$(BENCH_VALGRIND)"
+
+bench-profile: bench-instr
+	@python3 bench/profile.py $(BENCH_BUILD)/callgrind.3n-64b-b64.$(BENCH_INSTR_N1).out \
+	    $(BENCH_BUILD)/callgrind.3n-64b-b64.$(BENCH_INSTR_N2).out \
+	    $$(( $(BENCH_INSTR_N2) - $(BENCH_INSTR_N1) ))
