@@ -498,7 +498,7 @@ static uint64_t next_seq;             /* next sequence number to propose */
 static int run_entries(uint64_t count, unsigned int size, int batch)
 {
     uint64_t end = next_seq + count;
-    uint64_t rounds = 0;
+    uint64_t rounds = 0, refused = 0;
     raft_entry_resp_t resp;
 
     while (next_seq < end && !fatal_rc) {
@@ -525,6 +525,11 @@ static int run_entries(uint64_t count, unsigned int size, int batch)
             check_rc(rc, "raft_recv_entry", leader);
             if (fatal_rc)
                 return -1;
+            if (++refused > 1000) {
+                fprintf(stderr, "raft_bench: raft_recv_entry keeps failing "
+                        "(%d) on the leader\n", rc);
+                return -1;
+            }
             /* Lost leadership (not expected here): elect and retry. */
             if (elect() != 0)
                 return -1;

@@ -68,3 +68,12 @@ bench-profile: bench-instr
 	@python3 bench/profile.py $(BENCH_BUILD)/callgrind.3n-64b-b64.$(BENCH_INSTR_N1).out \
 	    $(BENCH_BUILD)/callgrind.3n-64b-b64.$(BENCH_INSTR_N2).out \
 	    $$(( $(BENCH_INSTR_N2) - $(BENCH_INSTR_N1) ))
+
+# A quick run of every scenario (a few thousand entries each) as part of
+# `make test`: replication, commit and apply through the public API only.
+bench-smoke: $(BENCH_BIN)
+	@echo "== $(BENCH_BIN) --all --entries=3000"
+	@$(BENCH_BIN) --all --entries=3000
+
+TEST_EXTRA += bench-smoke
+.PHONY: bench-smoke
