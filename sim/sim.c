@@ -1,0 +1,2414 @@
+/*
+ * libraft deterministic cluster simulator.
+ *
+ * Drives many libraft servers through the public raft_* entry points, with a
+ * seeded PRNG as the only source of randomness, a fake clock (the timestamp
+ * callback) and a simulated network and disk. Faults: message drop,
+ * duplication, reordering and delay, one-way and two-way partitions, crashes
+ * with restart from exactly what was made durable, log compaction and
+ * snapshot transfer, membership changes (add non-voting, promote, remove,
+ * including the leader), read requests, leadership transfers, client
+ * proposals, auto flush on or off.
+ *
+ * Safety properties are checked from the outside on every step (and, where
+ * the event itself is observable, at the callback that reveals it):
+ *   election safety, log matching, leader completeness, state machine safety,
+ *   durability of committed entries across crashes, persistence of term and
+ *   vote before messages that depend on them, linearizable reads, and
+ *   liveness after faults heal.
+ *
+ * On a violation the simulator prints the seed, the step, the property, the
+ * command line that replays the run and the last events, and exits 1.
+ *
+ * Usage: sim [--key=value ...]   (see usage() below)
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "raft.h"
+
+#define MAXID 64   /* node ids 1..MAXID-1 over one run */
+#define MAXMEM 32  /* members recorded in a snapshot */
+#define MAXLIVE 9  /* cluster members at most */
+#define TICK_MS 10 /* virtual time per step */
+
+/* ------------------------------------------------------------------------ */
+/* PRNG: splitmix64. Never rand(). */
+
+static uint64_t g_rng;
+static uint64_t rnd64(void)
+{
+    uint64_t z = (g_rng += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+static double rndf(void) { return (double)(rnd64() >> 11) * (1.0 / 9007199254740992.0); }
+static long rndn(long n) { return n <= 0 ? 0 : (long)(rnd64() % (uint64_t)n); }
+static long rndr(long lo, long hi) { return lo + rndn(hi - lo + 1); }
+static int chance(double p) { return p > 0 && rndf() < p; }
+
+static uint64_t mix64(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+    h *= 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 33);
+}
+static uint64_t fnv(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Configuration */
+
+typedef struct {
+    uint64_t seed;
+    int nodes;
+    long steps;
+    double drop, dup, reorder, delay;
+    double partition, oneway; /* oneway: fraction of partitions that are one-way */
+    double crash, compact, member, read, transfer, propose;
+    int autoflush;   /* 1 on, 0 off, -1 random per node */
+    int nonblocking; /* nonblocking apply: 1, 0, -1 random per node */
+    int heal_every;  /* steps between forced heals (0: only at the end) */
+    int live_bound;  /* steps allowed after a heal to elect and commit */
+    int randomize;   /* derive the whole configuration from the seed */
+    int verbose;
+    int trace;       /* events kept in the ring buffer */
+    long seeds;      /* number of consecutive seeds to run */
+    int replay_check;
+    int require_coverage;
+    int quiet;
+} cfg_t;
+
+static cfg_t C;
+
+/* ------------------------------------------------------------------------ */
+/* Trace ring buffer */
+
+#define EVLEN 200
+static char (*g_ring)[EVLEN];
+static long g_ring_n;
+static long g_step;
+static uint64_t g_digest;
+
+static void ev(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void ev(const char *fmt, ...)
+{
+    char buf[EVLEN];
+    int k = snprintf(buf, sizeof buf, "[%ld] ", g_step);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + k, sizeof buf - (size_t)k, fmt, ap);
+    va_end(ap);
+    g_digest = mix64(g_digest, fnv(buf, strlen(buf)));
+    if (C.verbose)
+        printf("%s\n", buf);
+    if (C.trace > 0) {
+        memcpy(g_ring[g_ring_n % C.trace], buf, EVLEN);
+        g_ring_n++;
+    }
+}
+
+static void print_cmdline(FILE *f);
+
+static void violation(const char *prop, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void violation(const char *prop, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    fprintf(stderr, "\n=== VIOLATION: %s ===\n", prop);
+    fprintf(stderr, "seed=%llu step=%ld\n%s\n", (unsigned long long)C.seed, g_step, buf);
+    fprintf(stderr, "replay: ");
+    print_cmdline(stderr);
+    long n = g_ring_n < C.trace ? g_ring_n : C.trace;
+    fprintf(stderr, "last %ld events:\n", n);
+    for (long i = g_ring_n - n; i < g_ring_n; i++)
+        fprintf(stderr, "  %s\n", g_ring[i % C.trace]);
+    fflush(stderr);
+    _exit(1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* World */
+
+typedef struct { int id; int voting; } member_t;
+
+typedef struct {
+    raft_index_t idx;
+    raft_term_t term;
+    raft_index_t sm_idx;
+    uint64_t sm_hash;
+    int nmem;
+    member_t mem[MAXMEM];
+} snap_t;
+
+struct node;
+
+/* The node's log, given to the library through raft_new_with_log. Entries
+ * [base+1, base+synced] are durable; the rest is lost on a crash. */
+typedef struct {
+    struct node *owner;
+    raft_entry_t **e;
+    long n, cap, synced;
+    raft_index_t base;
+    raft_term_t base_term;
+    int replay; /* appends while restoring are already durable */
+    int attached;
+} simlog_t;
+
+enum { N_UNUSED, N_UP, N_DOWN, N_RETIRED };
+
+typedef struct node {
+    int id;
+    int status;
+    raft_server_t *r;
+    int boots;
+    /* durable */
+    simlog_t log;
+    raft_term_t meta_term;
+    raft_node_id_t meta_vote;
+    snap_t snap;
+    unsigned char *snapbuf;
+    size_t snaplen;
+    member_t boot[MAXMEM];
+    int nboot;
+    /* volatile */
+    raft_index_t sm_idx;
+    uint64_t sm_hash;
+    unsigned char *inbuf;
+    size_t inlen, incap;
+    raft_index_t in_idx;
+    raft_index_t seen_commit;
+    raft_index_t lc_checked; /* leader completeness verified up to, this term */
+    raft_term_t lc_term;
+    int autoflush, nonblocking;
+    raft_index_t sync_target;
+    int snap_busy, snap_wait;
+    snap_t pending;
+    long restart_at;
+    int joining;
+    long inflight_ae[MAXID];
+} node_t;
+
+enum { M_RV, M_RVR, M_AE, M_AER, M_SN, M_SNR, M_TN };
+static const char *mname[] = {"RV", "RVR", "AE", "AER", "SN", "SNR", "TN"};
+
+typedef struct {
+    raft_term_t term;
+    raft_entry_id_t id;
+    short type;
+    unsigned len;
+    char *data;
+} pent_t;
+
+typedef struct {
+    int type, from, to;
+    long at;
+    uint64_t seq;
+    union {
+        raft_requestvote_req_t rv;
+        raft_requestvote_resp_t rvr;
+        raft_appendentries_req_t ae;
+        raft_appendentries_resp_t aer;
+        raft_snapshot_req_t sn;
+        raft_snapshot_resp_t snr;
+    } u;
+    pent_t *ents;
+    long nents;
+    void *chunk;
+} msg_t;
+
+typedef struct {
+    raft_term_t term;
+    raft_entry_id_t id;
+    short type;
+    char set, smset;
+    uint64_t dh;
+    raft_term_t obs_term;
+    uint64_t smhash;
+    int dur_checked;
+} cinfo_t;
+
+typedef struct {
+    raft_index_t idx;
+    raft_term_t term;
+    raft_entry_id_t id;
+    short type;
+    char used;
+    uint64_t dh;
+    raft_term_t prev;
+} canon_t;
+
+typedef struct {
+    int node, boot;
+    raft_index_t floor;
+    long step;
+    int done;
+} readrec_t;
+
+typedef struct {
+    long drops, dups, delays, reorders, partitions, oneway, twoway, crashes,
+        restarts, snapshots, snap_loads, snap_cancel, adds, promotes, removes,
+        leader_removes, retired, reads_ok, reads_fail, transfers,
+        transfer_events, proposals, proposals_ok, elections, heals,
+        shutdowns, autoflush_off, msgs;
+} stats_t;
+
+static struct {
+    node_t nodes[MAXID];
+    int next_id;
+    msg_t **q;
+    long qn, qcap;
+    uint64_t seq;
+    long now_ms;
+    unsigned char blocked[MAXID][MAXID];
+    long part_until;
+    cinfo_t *com;
+    raft_index_t com_cap, com_max;
+    canon_t *canon;
+    long canon_cap, canon_n;
+    raft_node_id_t *leader_of;
+    raft_term_t leader_cap;
+    readrec_t *reads;
+    long nreads, reads_cap;
+    int promo[MAXID];
+    int retire[MAXID];
+    int healing, final_heal;
+    long heal_start;
+    raft_index_t heal_commit;
+    raft_entry_id_t next_entry_id;
+    int chunk_size;
+    int use_backpressure, use_get_entries;
+    stats_t st;
+} W;
+
+static stats_t g_total;
+
+/* ------------------------------------------------------------------------ */
+/* Global records: committed entries, canonical (idx, term) table, leaders */
+
+static cinfo_t *com_at(raft_index_t idx)
+{
+    if (idx >= W.com_cap) {
+        raft_index_t nc = W.com_cap ? W.com_cap : 1024;
+        while (nc <= idx)
+            nc *= 2;
+        W.com = realloc(W.com, (size_t)nc * sizeof *W.com);
+        memset(W.com + W.com_cap, 0, (size_t)(nc - W.com_cap) * sizeof *W.com);
+        W.com_cap = nc;
+    }
+    return &W.com[idx];
+}
+
+static uint64_t ety_hash(raft_entry_t *e) { return fnv(e->data, e->data_len); }
+
+static int cfg_node_id(raft_entry_t *e)
+{
+    int id;
+    if (e->data_len < sizeof id)
+        return -1;
+    memcpy(&id, e->data, sizeof id);
+    return id;
+}
+
+static int is_cfg(short type)
+{
+    return type == RAFT_LOGTYPE_ADD_NONVOTING_NODE || type == RAFT_LOGTYPE_ADD_NODE ||
+           type == RAFT_LOGTYPE_REMOVE_NODE;
+}
+
+static void record_commit(raft_index_t idx, raft_entry_t *e, raft_term_t obs_term, int who)
+{
+    cinfo_t *c = com_at(idx);
+    uint64_t dh = ety_hash(e);
+    if (c->set) {
+        if (c->term != e->term || c->id != e->id || c->type != e->type || c->dh != dh)
+            violation("state machine safety",
+                      "node %d has committed idx %ld = (term %ld, id %d, type %d) but idx %ld was "
+                      "committed as (term %ld, id %d, type %d)",
+                      who, idx, e->term, e->id, e->type, idx, c->term, c->id, c->type);
+        return;
+    }
+    c->set = 1;
+    c->term = e->term;
+    c->id = e->id;
+    c->type = e->type;
+    c->dh = dh;
+    c->obs_term = obs_term;
+    if (idx > W.com_max)
+        W.com_max = idx;
+    ev("commit idx=%ld term=%ld id=%d type=%d (seen at n%d)", idx, e->term, e->id, e->type, who);
+    if (e->type == RAFT_LOGTYPE_REMOVE_NODE) {
+        int id = cfg_node_id(e);
+        if (id > 0 && id < MAXID)
+            W.retire[id] = 1;
+    }
+    if (e->type == RAFT_LOGTYPE_ADD_NONVOTING_NODE) {
+        int id = cfg_node_id(e);
+        W.st.adds++;
+        if (id > 0 && id < MAXID)
+            W.nodes[id].joining = 0;
+    }
+    if (e->type == RAFT_LOGTYPE_ADD_NODE)
+        W.st.promotes++;
+}
+
+static uint64_t canon_key(raft_index_t idx, raft_term_t term)
+{
+    return mix64((uint64_t)idx * 0x100000001B3ULL, (uint64_t)term);
+}
+
+static canon_t *canon_find(raft_index_t idx, raft_term_t term, int create)
+{
+    if (create && (W.canon_n + 1) * 2 > W.canon_cap) {
+        long oc = W.canon_cap;
+        canon_t *old = W.canon;
+        W.canon_cap = oc ? oc * 2 : 4096;
+        W.canon = calloc((size_t)W.canon_cap, sizeof *W.canon);
+        W.canon_n = 0;
+        for (long i = 0; i < oc; i++)
+            if (old[i].used) {
+                canon_t *d = canon_find(old[i].idx, old[i].term, 1);
+                *d = old[i];
+                W.canon_n++;
+            }
+        free(old);
+    }
+    if (!W.canon_cap)
+        return NULL;
+    uint64_t h = canon_key(idx, term) & (uint64_t)(W.canon_cap - 1);
+    for (;;) {
+        canon_t *c = &W.canon[h];
+        if (!c->used)
+            return create ? c : NULL;
+        if (c->idx == idx && c->term == term)
+            return c;
+        h = (h + 1) & (uint64_t)(W.canon_cap - 1);
+    }
+}
+
+/* Log matching: an (index, term) pair names one entry and one predecessor
+ * term everywhere; by induction identical prefixes. */
+static void canon_check(node_t *n, raft_index_t idx, raft_entry_t *e, raft_term_t prev)
+{
+    uint64_t dh = ety_hash(e);
+    canon_t *c = canon_find(idx, e->term, 1);
+    if (!c->used) {
+        c->used = 1;
+        c->idx = idx;
+        c->term = e->term;
+        c->id = e->id;
+        c->type = e->type;
+        c->dh = dh;
+        c->prev = prev;
+        W.canon_n++;
+        return;
+    }
+    if (c->id != e->id || c->type != e->type || c->dh != dh)
+        violation("log matching",
+                  "node %d appended idx %ld term %ld id %d type %d, but another log holds idx %ld "
+                  "term %ld with id %d type %d",
+                  n->id, idx, e->term, e->id, e->type, idx, c->term, c->id, c->type);
+    if (prev >= 0 && c->prev >= 0 && prev != c->prev)
+        violation("log matching",
+                  "node %d holds idx %ld term %ld after an entry of term %ld, another log after "
+                  "term %ld",
+                  n->id, idx, e->term, prev, c->prev);
+    if (c->prev < 0)
+        c->prev = prev;
+}
+
+static void check_leader(node_t *n, raft_term_t t)
+{
+    if (t >= W.leader_cap) {
+        raft_term_t nc = W.leader_cap ? W.leader_cap : 256;
+        while (nc <= t)
+            nc *= 2;
+        W.leader_of = realloc(W.leader_of, (size_t)nc * sizeof *W.leader_of);
+        for (raft_term_t i = W.leader_cap; i < nc; i++)
+            W.leader_of[i] = RAFT_NODE_ID_NONE;
+        W.leader_cap = nc;
+    }
+    if (W.leader_of[t] == RAFT_NODE_ID_NONE) {
+        W.leader_of[t] = n->id;
+        W.st.elections++;
+        ev("n%d is leader of term %ld", n->id, t);
+    } else if (W.leader_of[t] != n->id) {
+        violation("election safety", "nodes %d and %d are both leader of term %ld",
+                  W.leader_of[t], n->id, t);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Log implementation */
+
+static raft_entry_t *log_at(simlog_t *l, raft_index_t idx)
+{
+    if (idx <= l->base || idx > l->base + l->n)
+        return NULL;
+    return l->e[idx - l->base - 1];
+}
+
+static raft_term_t log_term_at(simlog_t *l, raft_index_t idx)
+{
+    if (idx == l->base)
+        return l->base_term;
+    raft_entry_t *e = log_at(l, idx);
+    return e ? e->term : -1;
+}
+
+static void *lg_init(void *raft, void *arg)
+{
+    simlog_t *l = arg;
+    (void)raft;
+    l->attached = 1;
+    return l;
+}
+
+static void lg_free(void *log)
+{
+    simlog_t *l = log;
+    l->attached = 0; /* entries stay: they are the node's disk */
+}
+
+static void log_drop_from(simlog_t *l, long keep)
+{
+    while (l->n > keep)
+        raft_entry_release(l->e[--l->n]);
+    if (l->synced > l->n)
+        l->synced = l->n;
+}
+
+static void lg_reset(void *log, raft_index_t first_idx, raft_term_t term)
+{
+    simlog_t *l = log;
+    log_drop_from(l, 0);
+    l->base = first_idx - 1;
+    l->base_term = term;
+    l->synced = 0;
+    ev("n%d log reset first=%ld term=%ld", l->owner->id, first_idx, term);
+}
+
+static int lg_append(void *log, raft_entry_t *e)
+{
+    simlog_t *l = log;
+    raft_index_t idx = l->base + l->n + 1;
+    raft_term_t prev = l->n ? l->e[l->n - 1]->term : (l->base == 0 ? 0 : l->base_term);
+    canon_check(l->owner, idx, e, prev);
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->e = realloc(l->e, (size_t)l->cap * sizeof *l->e);
+    }
+    raft_entry_hold(e);
+    l->e[l->n++] = e;
+    if (l->replay)
+        l->synced = l->n;
+    return 0;
+}
+
+static int lg_poll(void *log, raft_index_t first_idx)
+{
+    simlog_t *l = log;
+    node_t *n = l->owner;
+    if (first_idx <= l->base + 1)
+        return 0;
+    if (first_idx > l->base + l->n + 1)
+        return -1;
+    raft_index_t limit = n->snap.idx;
+    if (n->snap_busy && n->pending.idx > limit)
+        limit = n->pending.idx;
+    if (first_idx - 1 > limit)
+        violation("durability", "node %d compacts its log through %ld beyond its snapshot at %ld",
+                  n->id, first_idx - 1, limit);
+    long k = (long)(first_idx - 1 - l->base);
+    l->base_term = l->e[k - 1]->term;
+    for (long i = 0; i < k; i++)
+        raft_entry_release(l->e[i]);
+    memmove(l->e, l->e + k, (size_t)(l->n - k) * sizeof *l->e);
+    l->n -= k;
+    l->synced = l->synced > k ? l->synced - k : 0;
+    l->base = first_idx - 1;
+    ev("n%d log poll first=%ld", n->id, first_idx);
+    return 0;
+}
+
+static int lg_pop(void *log, raft_index_t from_idx, raft_entry_notify_f cb, void *cb_arg)
+{
+    simlog_t *l = log;
+    node_t *n = l->owner;
+    if (from_idx <= l->base)
+        return -1;
+    if (from_idx > l->base + l->n)
+        return 0;
+    for (raft_index_t i = l->base + l->n; i >= from_idx; i--) {
+        raft_entry_t *e = l->e[l->n - 1];
+        if (i < W.com_cap && W.com[i].set && W.com[i].term == e->term && W.com[i].id == e->id)
+            violation("committed entry lost", "node %d pops committed idx %ld (term %ld id %d)",
+                      n->id, i, e->term, e->id);
+        if (cb)
+            cb(cb_arg, e, i);
+        l->n--;
+        raft_entry_release(e);
+    }
+    if (l->synced > l->n)
+        l->synced = l->n;
+    ev("n%d log pop from=%ld", n->id, from_idx);
+    return 0;
+}
+
+static raft_entry_t *lg_get(void *log, raft_index_t idx)
+{
+    raft_entry_t *e = log_at(log, idx);
+    if (e)
+        raft_entry_hold(e);
+    return e;
+}
+
+static raft_index_t lg_get_batch(void *log, raft_index_t idx, raft_index_t n, raft_entry_t **out)
+{
+    simlog_t *l = log;
+    raft_index_t k = 0;
+    while (k < n) {
+        raft_entry_t *e = log_at(l, idx + k);
+        if (!e)
+            break;
+        raft_entry_hold(e);
+        out[k++] = e;
+    }
+    return k;
+}
+
+static raft_index_t lg_first_idx(void *log) { return ((simlog_t *)log)->base + 1; }
+static raft_index_t lg_current_idx(void *log)
+{
+    simlog_t *l = log;
+    return l->base + l->n;
+}
+static raft_index_t lg_count(void *log) { return ((simlog_t *)log)->n; }
+static int lg_sync(void *log)
+{
+    simlog_t *l = log;
+    l->synced = l->n;
+    return 0;
+}
+
+static const raft_log_impl_t sim_log_impl = {
+    .init = lg_init,
+    .free = lg_free,
+    .reset = lg_reset,
+    .append = lg_append,
+    .poll = lg_poll,
+    .pop = lg_pop,
+    .get = lg_get,
+    .get_batch = lg_get_batch,
+    .first_idx = lg_first_idx,
+    .current_idx = lg_current_idx,
+    .count = lg_count,
+    .sync = lg_sync,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Snapshots: serialized state machine + membership */
+
+#define SNAP_MAGIC 0x534e4150u
+
+static size_t snap_serialize(const snap_t *s, unsigned char **out)
+{
+    size_t len = 4 + 8 * 4 + 4 + (size_t)s->nmem * 8 + 8;
+    unsigned char *b = malloc(len), *p = b;
+    uint32_t magic = SNAP_MAGIC;
+    int32_t nm = s->nmem;
+    int64_t v[4] = {s->idx, s->term, s->sm_idx, (int64_t)s->sm_hash};
+    memcpy(p, &magic, 4), p += 4;
+    memcpy(p, v, 32), p += 32;
+    memcpy(p, &nm, 4), p += 4;
+    for (int i = 0; i < s->nmem; i++) {
+        int32_t m[2] = {s->mem[i].id, s->mem[i].voting};
+        memcpy(p, m, 8), p += 8;
+    }
+    uint64_t ck = fnv(b, (size_t)(p - b));
+    memcpy(p, &ck, 8);
+    *out = b;
+    return len;
+}
+
+static int snap_parse(const unsigned char *b, size_t len, snap_t *s)
+{
+    uint32_t magic;
+    int32_t nm;
+    int64_t v[4];
+    uint64_t ck;
+    if (len < 48)
+        return -1;
+    memcpy(&magic, b, 4);
+    memcpy(v, b + 4, 32);
+    memcpy(&nm, b + 36, 4);
+    if (magic != SNAP_MAGIC || nm < 0 || nm > MAXMEM || len != 48 + (size_t)nm * 8)
+        return -1;
+    memcpy(&ck, b + len - 8, 8);
+    if (ck != fnv(b, len - 8))
+        return -1;
+    memset(s, 0, sizeof *s);
+    s->idx = v[0];
+    s->term = v[1];
+    s->sm_idx = v[2];
+    s->sm_hash = (uint64_t)v[3];
+    s->nmem = nm;
+    for (int i = 0; i < nm; i++) {
+        int32_t m[2];
+        memcpy(m, b + 40 + (size_t)i * 8, 8);
+        s->mem[i].id = m[0];
+        s->mem[i].voting = m[1];
+    }
+    return 0;
+}
+
+static void mem_apply(member_t *mem, int *nmem, short type, int id)
+{
+    int k;
+    for (k = 0; k < *nmem; k++)
+        if (mem[k].id == id)
+            break;
+    if (type == RAFT_LOGTYPE_REMOVE_NODE) {
+        if (k < *nmem)
+            mem[k] = mem[--*nmem];
+        return;
+    }
+    if (k == *nmem) {
+        if (*nmem == MAXMEM)
+            return;
+        mem[k].id = id;
+        mem[k].voting = 0;
+        (*nmem)++;
+    }
+    if (type == RAFT_LOGTYPE_ADD_NODE)
+        mem[k].voting = 1;
+}
+
+/* Membership as of idx, from the durable snapshot (or bootstrap) and the log. */
+static void membership_at(node_t *n, raft_index_t idx, member_t *mem, int *nmem)
+{
+    raft_index_t from;
+    if (n->snap.idx > 0) {
+        memcpy(mem, n->snap.mem, sizeof n->snap.mem);
+        *nmem = n->snap.nmem;
+        from = n->snap.idx + 1;
+    } else {
+        memcpy(mem, n->boot, sizeof n->boot);
+        *nmem = n->nboot;
+        from = 1;
+    }
+    for (raft_index_t i = from; i <= idx; i++) {
+        raft_entry_t *e = log_at(&n->log, i);
+        if (!e)
+            violation("durability", "node %d: entry %ld needed for the snapshot membership is "
+                      "missing (log base %ld, snapshot %ld)", n->id, i, n->log.base, n->snap.idx);
+        if (is_cfg(e->type))
+            mem_apply(mem, nmem, e->type, cfg_node_id(e));
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Network */
+
+static void msg_free(msg_t *m)
+{
+    for (long i = 0; i < m->nents; i++)
+        free(m->ents[i].data);
+    free(m->ents);
+    free(m->chunk);
+    free(m);
+}
+
+static msg_t *msg_clone(const msg_t *m)
+{
+    msg_t *c = malloc(sizeof *c);
+    *c = *m;
+    if (m->nents) {
+        c->ents = malloc((size_t)m->nents * sizeof *c->ents);
+        for (long i = 0; i < m->nents; i++) {
+            c->ents[i] = m->ents[i];
+            c->ents[i].data = malloc(m->ents[i].len + 1);
+            memcpy(c->ents[i].data, m->ents[i].data, m->ents[i].len);
+        }
+    }
+    if (m->chunk) {
+        c->chunk = malloc(m->u.sn.chunk.len + 1);
+        memcpy(c->chunk, m->chunk, m->u.sn.chunk.len);
+    }
+    return c;
+}
+
+static void q_push(msg_t *m)
+{
+    if (W.qn == W.qcap) {
+        W.qcap = W.qcap ? W.qcap * 2 : 1024;
+        W.q = realloc(W.q, (size_t)W.qcap * sizeof *W.q);
+    }
+    m->seq = W.seq++;
+    W.q[W.qn++] = m;
+    if (m->type == M_AE)
+        W.nodes[m->from].inflight_ae[m->to]++;
+}
+
+static void net_send(msg_t *m)
+{
+    W.st.msgs++;
+    m->at = W.now_ms + TICK_MS * rndr(1, 2);
+    if (!W.healing) {
+        if (W.qn > 20000 || chance(C.drop)) {
+            W.st.drops++;
+            ev("drop %s n%d->n%d", mname[m->type], m->from, m->to);
+            msg_free(m);
+            return;
+        }
+        if (chance(C.reorder)) {
+            W.st.reorders++;
+            m->at += TICK_MS * rndr(0, 6);
+        }
+        if (chance(C.delay)) {
+            W.st.delays++;
+            m->at += TICK_MS * rndr(10, 80);
+        }
+        if (chance(C.dup)) {
+            W.st.dups++;
+            msg_t *d = msg_clone(m);
+            d->at += TICK_MS * rndr(0, 8);
+            q_push(d);
+        }
+    }
+    q_push(m);
+}
+
+static msg_t *msg_new(int type, int from, int to)
+{
+    msg_t *m = calloc(1, sizeof *m);
+    m->type = type;
+    m->from = from;
+    m->to = to;
+    return m;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Callbacks */
+
+static int node_of(raft_node_t *rn) { return raft_node_get_id(rn); }
+
+/* Anything a message says about term and vote must already be on disk. */
+static void check_persisted(node_t *n, raft_term_t term, const char *what)
+{
+    if (term > n->meta_term)
+        violation("persistence", "node %d sends %s of term %ld but has persisted term %ld",
+                  n->id, what, term, n->meta_term);
+}
+
+static int cb_send_rv(raft_server_t *r, void *ud, raft_node_t *rn, raft_requestvote_req_t *req)
+{
+    node_t *n = ud;
+    (void)r;
+    int to = node_of(rn);
+    if (!req->prevote) {
+        check_persisted(n, req->term, "requestvote");
+        if (n->meta_term != req->term || n->meta_vote != n->id)
+            violation("persistence", "node %d requests votes in term %ld without a persisted vote "
+                      "for itself (persisted term %ld vote %d)", n->id, req->term, n->meta_term,
+                      n->meta_vote);
+    }
+    if (to <= 0 || to >= MAXID)
+        return 0;
+    msg_t *m = msg_new(M_RV, n->id, to);
+    m->u.rv = *req;
+    net_send(m);
+    return 0;
+}
+
+static int cb_send_ae(raft_server_t *r, void *ud, raft_node_t *rn, raft_appendentries_req_t *req)
+{
+    node_t *n = ud;
+    (void)r;
+    int to = node_of(rn);
+    check_persisted(n, req->term, "appendentries");
+    if (to <= 0 || to >= MAXID)
+        return 0;
+    msg_t *m = msg_new(M_AE, n->id, to);
+    m->u.ae = *req;
+    m->u.ae.entries = NULL;
+    m->nents = req->n_entries > 0 ? req->n_entries : 0;
+    if (m->nents) {
+        m->ents = malloc((size_t)m->nents * sizeof *m->ents);
+        for (long i = 0; i < m->nents; i++) {
+            raft_entry_t *e = req->entries[i];
+            m->ents[i].term = e->term;
+            m->ents[i].id = e->id;
+            m->ents[i].type = e->type;
+            m->ents[i].len = e->data_len;
+            m->ents[i].data = malloc(e->data_len + 1);
+            memcpy(m->ents[i].data, e->data, e->data_len);
+        }
+    }
+    net_send(m);
+    return 0;
+}
+
+static int cb_send_sn(raft_server_t *r, void *ud, raft_node_t *rn, raft_snapshot_req_t *req)
+{
+    node_t *n = ud;
+    (void)r;
+    int to = node_of(rn);
+    check_persisted(n, req->term, "snapshot");
+    if (to <= 0 || to >= MAXID)
+        return 0;
+    msg_t *m = msg_new(M_SN, n->id, to);
+    m->u.sn = *req;
+    m->chunk = malloc(req->chunk.len + 1);
+    if (req->chunk.len)
+        memcpy(m->chunk, req->chunk.data, req->chunk.len);
+    m->u.sn.chunk.data = NULL;
+    net_send(m);
+    return 0;
+}
+
+static int cb_send_tn(raft_server_t *r, void *ud, raft_node_t *rn)
+{
+    node_t *n = ud;
+    (void)r;
+    int to = node_of(rn);
+    if (to <= 0 || to >= MAXID)
+        return 0;
+    ev("n%d sends timeoutnow to n%d", n->id, to);
+    net_send(msg_new(M_TN, n->id, to));
+    return 0;
+}
+
+static void sm_advance_skipping(node_t *n, raft_index_t upto)
+{
+    /* The library may skip applylog for entries with no application meaning
+     * (no-op, configuration); application entries must never be skipped. */
+    for (raft_index_t i = n->sm_idx + 1; i <= upto; i++) {
+        raft_entry_t *e = log_at(&n->log, i);
+        if (!e)
+            violation("state machine safety", "node %d applied through %ld but entry %ld is not "
+                      "in its log (base %ld)", n->id, upto, i, n->log.base);
+        if (e->type == RAFT_LOGTYPE_NORMAL)
+            violation("state machine safety", "node %d skipped applying entry %ld (id %d)",
+                      n->id, i, e->id);
+        n->sm_hash = mix64(n->sm_hash, mix64((uint64_t)e->term, ((uint64_t)(uint32_t)e->id << 8) ^
+                                                                    (uint64_t)e->type) ^ ety_hash(e));
+        n->sm_idx = i;
+        cinfo_t *c = com_at(i);
+        if (!c->smset) {
+            c->smset = 1;
+            c->smhash = n->sm_hash;
+        }
+    }
+}
+
+static int cb_applylog(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    node_t *n = ud;
+    if (idx <= n->sm_idx)
+        violation("state machine safety", "node %d applies idx %ld again (applied %ld)", n->id,
+                  idx, n->sm_idx);
+    if (idx > raft_get_commit_idx(r))
+        violation("state machine safety", "node %d applies idx %ld beyond its commit index %ld",
+                  n->id, idx, raft_get_commit_idx(r));
+    sm_advance_skipping(n, idx - 1);
+    record_commit(idx, e, raft_get_current_term(r), n->id);
+    n->sm_hash = mix64(n->sm_hash, mix64((uint64_t)e->term, ((uint64_t)(uint32_t)e->id << 8) ^
+                                                                (uint64_t)e->type) ^ ety_hash(e));
+    n->sm_idx = idx;
+    cinfo_t *c = com_at(idx);
+    if (!c->smset) {
+        c->smset = 1;
+        c->smhash = n->sm_hash;
+    } else if (c->smhash != n->sm_hash) {
+        violation("state machine safety", "node %d state after applying idx %ld differs from "
+                  "another node's", n->id, idx);
+    }
+    return 0;
+}
+
+static int cb_persist(raft_server_t *r, void *ud, raft_term_t term, raft_node_id_t vote)
+{
+    node_t *n = ud;
+    (void)r;
+    if (term < n->meta_term)
+        violation("persistence", "node %d persists term %ld after term %ld", n->id, term,
+                  n->meta_term);
+    if (term == n->meta_term && n->meta_vote != RAFT_NODE_ID_NONE && vote != n->meta_vote)
+        violation("election safety", "node %d changes its vote in term %ld from %d to %d", n->id,
+                  term, n->meta_vote, vote);
+    n->meta_term = term;
+    n->meta_vote = vote;
+    return 0;
+}
+
+static raft_node_id_t cb_get_node_id(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    (void)r, (void)ud, (void)idx;
+    return cfg_node_id(e);
+}
+
+static int cb_sufficient(raft_server_t *r, void *ud, raft_node_t *rn)
+{
+    node_t *n = ud;
+    (void)r;
+    int id = node_of(rn);
+    ev("n%d: n%d has sufficient logs", n->id, id);
+    if (id > 0 && id < MAXID)
+        W.promo[id] = 1;
+    return 0;
+}
+
+static void cb_membership(raft_server_t *r, void *ud, raft_node_t *rn, raft_entry_t *e,
+                          raft_membership_e type)
+{
+    node_t *n = ud;
+    (void)r, (void)e;
+    ev("n%d membership %s n%d", n->id, type == RAFT_MEMBERSHIP_ADD ? "add" : "remove",
+       rn ? node_of(rn) : -1);
+}
+
+static void cb_state(raft_server_t *r, void *ud, raft_state_e state)
+{
+    node_t *n = ud;
+    ev("n%d becomes %d in term %ld", n->id, (int)state, raft_get_current_term(r));
+    if (state == RAFT_STATE_LEADER)
+        check_leader(n, raft_get_current_term(r));
+}
+
+static void cb_transfer(raft_server_t *r, void *ud, raft_leader_transfer_e res)
+{
+    node_t *n = ud;
+    (void)r;
+    W.st.transfer_events++;
+    ev("n%d transfer event %d", n->id, (int)res);
+}
+
+static void cb_log(raft_server_t *r, raft_node_id_t id, void *ud, const char *buf)
+{
+    node_t *n = ud;
+    (void)r, (void)id;
+    if (C.verbose > 1)
+        printf("    [n%d] %s\n", n->id, buf);
+}
+
+static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_index_t idx)
+{
+    node_t *n = ud;
+    snap_t s;
+    if (snap_parse(n->inbuf, n->inlen, &s) != 0)
+        violation("snapshot integrity", "node %d asked to load snapshot %ld/%ld from %zu stored "
+                  "bytes that do not form one snapshot", n->id, idx, term, n->inlen);
+    if (s.idx != idx || s.term != term)
+        violation("snapshot integrity", "node %d asked to load snapshot %ld/%ld but the stored "
+                  "chunks hold snapshot %ld/%ld", n->id, idx, term, s.idx, s.term);
+    if (idx < n->sm_idx)
+        violation("state machine safety", "node %d loads snapshot %ld older than its applied "
+                  "index %ld", n->id, idx, n->sm_idx);
+    cinfo_t *c = com_at(s.sm_idx);
+    if (c->smset && c->smhash != s.sm_hash)
+        violation("state machine safety", "snapshot at %ld loaded by node %d differs from the "
+                  "state other nodes reached at %ld", idx, n->id, idx);
+    int rc = raft_begin_load_snapshot(r, term, idx);
+    if (rc != 0) {
+        ev("n%d begin_load_snapshot %ld -> %d", n->id, idx, rc);
+        return -1;
+    }
+    int self_found = 0;
+    for (int i = 0; i < s.nmem; i++) {
+        member_t *m = &s.mem[i];
+        raft_node_t *rn;
+        if (m->id == n->id) {
+            self_found = 1;
+            rn = raft_get_my_node(r);
+            if (rn)
+                raft_node_set_voting(rn, m->voting);
+        } else {
+            rn = raft_get_node(r, m->id);
+            if (!rn)
+                rn = m->voting ? raft_add_node(r, NULL, m->id, 0)
+                               : raft_add_non_voting_node(r, NULL, m->id, 0);
+            else
+                raft_node_set_voting(rn, m->voting);
+        }
+        if (rn) {
+            raft_node_set_active(rn, 1);
+            raft_node_set_voting_committed(rn, m->voting);
+            raft_node_set_addition_committed(rn, 1);
+        }
+    }
+    if (!self_found && raft_get_my_node(r))
+        raft_node_set_voting(raft_get_my_node(r), 0);
+    rc = raft_end_load_snapshot(r);
+    if (rc != 0)
+        violation("api", "node %d raft_end_load_snapshot failed: %d", n->id, rc);
+    n->snap = s;
+    free(n->snapbuf);
+    n->snaplen = snap_serialize(&s, &n->snapbuf);
+    n->sm_idx = s.sm_idx;
+    n->sm_hash = s.sm_hash;
+    if (!c->smset) {
+        c->smset = 1;
+        c->smhash = s.sm_hash;
+    }
+    if (n->seen_commit < idx)
+        n->seen_commit = idx;
+    W.st.snap_loads++;
+    n->inlen = 0;
+    ev("n%d loaded snapshot idx=%ld term=%ld", n->id, idx, term);
+    return 0;
+}
+
+static int cb_get_chunk(raft_server_t *r, void *ud, raft_node_t *rn, raft_size_t off,
+                        raft_snapshot_chunk_t *ch)
+{
+    node_t *n = ud;
+    (void)r, (void)rn;
+    if (!n->snapbuf)
+        return -1;
+    if (off >= n->snaplen)
+        return RAFT_ERR_DONE;
+    if (chance(0.05))
+        return RAFT_ERR_DONE; /* backpressure */
+    raft_size_t len = (raft_size_t)W.chunk_size;
+    if (off + len > n->snaplen)
+        len = n->snaplen - off;
+    ch->data = n->snapbuf + off;
+    ch->len = len;
+    ch->offset = off;
+    ch->last_chunk = off + len == n->snaplen;
+    return 0;
+}
+
+static int cb_store_chunk(raft_server_t *r, void *ud, raft_index_t sidx, raft_size_t off,
+                          raft_snapshot_chunk_t *ch)
+{
+    node_t *n = ud;
+    (void)r;
+    if (off == 0) {
+        n->inlen = 0;
+        n->in_idx = sidx;
+    }
+    if (off > n->inlen)
+        return -1;
+    if (off > 0 && sidx != n->in_idx)
+        return -1;
+    if (off + ch->len > n->incap) {
+        n->incap = (size_t)(off + ch->len) * 2 + 64;
+        n->inbuf = realloc(n->inbuf, n->incap);
+    }
+    memcpy(n->inbuf + off, ch->data, ch->len);
+    n->inlen = (size_t)(off + ch->len);
+    return 0;
+}
+
+static int cb_clear_snapshot(raft_server_t *r, void *ud)
+{
+    node_t *n = ud;
+    (void)r;
+    n->inlen = 0;
+    return 0;
+}
+
+static int cb_backpressure(raft_server_t *r, void *ud, raft_node_t *rn)
+{
+    node_t *n = ud;
+    (void)r;
+    int to = node_of(rn);
+    if (to > 0 && to < MAXID && n->inflight_ae[to] > 8)
+        return 1;
+    return 0;
+}
+
+static raft_index_t cb_get_entries(raft_server_t *r, void *ud, raft_node_t *rn, raft_index_t idx,
+                                   raft_index_t max, raft_entry_t **out)
+{
+    node_t *n = ud;
+    (void)r, (void)rn;
+    raft_index_t lim = rndr(1, 6);
+    if (max > lim)
+        max = lim;
+    return lg_get_batch(&n->log, idx, max, out);
+}
+
+static raft_time_t cb_timestamp(raft_server_t *r, void *ud)
+{
+    (void)r, (void)ud;
+    return (raft_time_t)W.now_ms * 1000;
+}
+
+static raft_cbs_t sim_cbs = {
+    .send_requestvote = cb_send_rv,
+    .send_appendentries = cb_send_ae,
+    .send_snapshot = cb_send_sn,
+    .load_snapshot = cb_load_snapshot,
+    .get_snapshot_chunk = cb_get_chunk,
+    .store_snapshot_chunk = cb_store_chunk,
+    .clear_snapshot = cb_clear_snapshot,
+    .applylog = cb_applylog,
+    .persist_metadata = cb_persist,
+    .get_node_id = cb_get_node_id,
+    .node_has_sufficient_logs = cb_sufficient,
+    .notify_membership_event = cb_membership,
+    .notify_state_event = cb_state,
+    .notify_transfer_event = cb_transfer,
+    .log = cb_log,
+    .send_timeoutnow = cb_send_tn,
+    .backpressure = NULL,
+    .get_entries_to_send = NULL,
+    .timestamp = cb_timestamp,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Node lifecycle */
+
+static void node_boot(node_t *n)
+{
+    /* Take the durable entries out of the log and hand a log positioned at the
+     * snapshot to a fresh server, then replay through the public API. */
+    raft_entry_t **old = n->log.e;
+    long nold = n->log.n;
+    n->log.e = NULL;
+    n->log.n = n->log.cap = n->log.synced = 0;
+    n->log.base = n->snap.idx;
+    n->log.base_term = n->snap.term;
+    n->log.owner = n;
+
+    raft_server_t *r = raft_new_with_log(&sim_log_impl, &n->log);
+    if (!r)
+        violation("api", "raft_new_with_log returned NULL for node %d", n->id);
+    n->r = r;
+    n->boots++;
+    raft_cbs_t cbs = sim_cbs;
+    if (W.use_backpressure)
+        cbs.backpressure = cb_backpressure;
+    if (W.use_get_entries)
+        cbs.get_entries_to_send = cb_get_entries;
+    raft_set_callbacks(r, &cbs, n);
+    raft_config(r, 1, RAFT_CONFIG_ELECTION_TIMEOUT, 200);
+    raft_config(r, 1, RAFT_CONFIG_REQUEST_TIMEOUT, 50);
+    raft_config(r, 1, RAFT_CONFIG_AUTO_FLUSH, n->autoflush);
+    raft_config(r, 1, RAFT_CONFIG_NONBLOCKING_APPLY, n->nonblocking);
+    if (C.verbose > 1)
+        raft_config(r, 1, RAFT_CONFIG_LOG_ENABLED, 1);
+
+    const member_t *mem = n->snap.idx > 0 ? n->snap.mem : n->boot;
+    int nmem = n->snap.idx > 0 ? n->snap.nmem : n->nboot;
+    int self = 0;
+    for (int i = 0; i < nmem; i++) {
+        int is_self = mem[i].id == n->id;
+        self |= is_self;
+        raft_node_t *rn = mem[i].voting ? raft_add_node(r, NULL, mem[i].id, is_self)
+                                        : raft_add_non_voting_node(r, NULL, mem[i].id, is_self);
+        if (!rn)
+            violation("api", "node %d: adding member %d at boot failed", n->id, mem[i].id);
+    }
+    if (!self && !raft_add_non_voting_node(r, NULL, n->id, 1))
+        violation("api", "node %d: adding itself at boot failed", n->id);
+
+    n->sm_idx = 0;
+    n->sm_hash = 0;
+    if (n->snap.idx > 0) {
+        int rc = raft_restore_snapshot(r, n->snap.term, n->snap.idx);
+        if (rc != 0)
+            violation("api", "node %d: raft_restore_snapshot(%ld, %ld) = %d", n->id, n->snap.term,
+                      n->snap.idx, rc);
+        n->sm_idx = n->snap.sm_idx;
+        n->sm_hash = n->snap.sm_hash;
+    }
+    int meta_first = (int)rndn(2);
+    if (meta_first) {
+        int rc = raft_restore_metadata(r, n->meta_term, n->meta_vote);
+        if (rc != 0)
+            violation("api", "node %d: raft_restore_metadata(%ld, %d) = %d", n->id, n->meta_term,
+                      n->meta_vote, rc);
+    }
+    n->log.replay = 1;
+    for (long i = 0; i < nold; i++) {
+        int rc = raft_append_entry(r, old[i]);
+        if (rc != 0)
+            violation("api", "node %d: replaying entry %ld: raft_append_entry = %d", n->id,
+                      n->snap.idx + 1 + i, rc);
+        raft_entry_release(old[i]);
+    }
+    n->log.replay = 0;
+    free(old);
+    if (!meta_first) {
+        int rc = raft_restore_metadata(r, n->meta_term, n->meta_vote);
+        if (rc != 0)
+            violation("api", "node %d: raft_restore_metadata(%ld, %d) = %d", n->id, n->meta_term,
+                      n->meta_vote, rc);
+    }
+    if (raft_get_current_term(r) != n->meta_term)
+        violation("api", "node %d restored term %ld but reports %ld", n->id, n->meta_term,
+                  raft_get_current_term(r));
+    n->status = N_UP;
+    n->seen_commit = raft_get_commit_idx(r);
+    n->lc_term = 0;
+    n->lc_checked = 0;
+    n->sync_target = 0;
+    n->snap_busy = 0;
+    ev("n%d boots (#%d) snap=%ld log=%ld..%ld term=%ld vote=%d meta_%s", n->id, n->boots,
+       n->snap.idx, n->log.base + 1, n->log.base + n->log.n, n->meta_term, n->meta_vote,
+       meta_first ? "first" : "last");
+}
+
+static void abandon_reads(node_t *n)
+{
+    for (long i = 0; i < W.nreads; i++)
+        if (W.reads[i].node == n->id && !W.reads[i].done)
+            W.reads[i].done = 2;
+}
+
+static void node_stop(node_t *n, int status)
+{
+    if (n->status == N_UP) {
+        raft_destroy(n->r);
+        n->r = NULL;
+    }
+    abandon_reads(n);
+    /* Lose whatever was not synced. */
+    log_drop_from(&n->log, n->log.synced);
+    n->inlen = 0;
+    n->snap_busy = 0;
+    n->sync_target = 0;
+    n->status = status;
+    memset(n->inflight_ae, 0, sizeof n->inflight_ae);
+    if (status == N_RETIRED)
+        log_drop_from(&n->log, 0);
+}
+
+static void node_crash(node_t *n, const char *why)
+{
+    W.st.crashes++;
+    ev("n%d crashes (%s), durable log %ld..%ld", n->id, why, n->log.base + 1,
+       n->log.base + n->log.synced);
+    node_stop(n, N_DOWN);
+    n->restart_at = g_step + rndr(3, 80);
+}
+
+static node_t *node_create(int id, int initial)
+{
+    node_t *n = &W.nodes[id];
+    memset(n, 0, sizeof *n);
+    n->id = id;
+    n->log.owner = n;
+    n->meta_vote = RAFT_NODE_ID_NONE;
+    if (initial) {
+        for (int i = 1; i <= C.nodes; i++) {
+            n->boot[n->nboot].id = i;
+            n->boot[n->nboot++].voting = 1;
+        }
+    } else {
+        n->boot[0].id = id;
+        n->boot[0].voting = 0;
+        n->nboot = 1;
+        n->joining = 1;
+    }
+    n->autoflush = C.autoflush >= 0 ? C.autoflush : (int)rndn(2);
+    n->nonblocking = C.nonblocking >= 0 ? C.nonblocking : (int)rndn(2);
+    if (!n->autoflush)
+        W.st.autoflush_off++;
+    node_boot(n);
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Message delivery */
+
+static int rc_shutdown(node_t *n, int rc, const char *what)
+{
+    if (rc == RAFT_ERR_SHUTDOWN) {
+        W.st.shutdowns++;
+        ev("n%d: %s returned RAFT_ERR_SHUTDOWN", n->id, what);
+        node_crash(n, "shutdown");
+        return 1;
+    }
+    return 0;
+}
+
+static void deliver(msg_t *m)
+{
+    if (m->type == M_AE && W.nodes[m->from].inflight_ae[m->to] > 0)
+        W.nodes[m->from].inflight_ae[m->to]--;
+    node_t *d = &W.nodes[m->to];
+    if (d->status != N_UP || W.blocked[m->from][m->to])
+        return;
+    raft_server_t *r = d->r;
+    raft_node_t *sender = raft_get_node(r, m->from);
+    int rc;
+    switch (m->type) {
+    case M_RV: {
+        raft_requestvote_resp_t resp;
+        memset(&resp, 0, sizeof resp);
+        rc = raft_recv_requestvote(r, sender, &m->u.rv, &resp);
+        ev("n%d<-n%d RV%s t=%ld last=%ld/%ld -> rc=%d granted=%d t=%ld", d->id, m->from,
+           m->u.rv.prevote ? "(pre)" : "", m->u.rv.term, m->u.rv.last_log_idx,
+           m->u.rv.last_log_term, rc, resp.vote_granted, resp.term);
+        if (rc_shutdown(d, rc, "recv_requestvote"))
+            return;
+        if (rc == 0) {
+            check_persisted(d, resp.term, "requestvote response");
+            if (resp.vote_granted && !resp.prevote &&
+                (d->meta_term != resp.request_term || d->meta_vote != m->from))
+                violation("persistence", "node %d grants its vote to %d in term %ld without "
+                          "persisting it (persisted term %ld vote %d)", d->id, m->from,
+                          resp.request_term, d->meta_term, d->meta_vote);
+            msg_t *o = msg_new(M_RVR, d->id, m->from);
+            o->u.rvr = resp;
+            net_send(o);
+        }
+        break;
+    }
+    case M_RVR:
+        if (!sender)
+            return;
+        rc = raft_recv_requestvote_response(r, sender, &m->u.rvr);
+        ev("n%d<-n%d RVR%s t=%ld granted=%d -> rc=%d", d->id, m->from,
+           m->u.rvr.prevote ? "(pre)" : "", m->u.rvr.term, m->u.rvr.vote_granted, rc);
+        rc_shutdown(d, rc, "recv_requestvote_response");
+        break;
+    case M_AE: {
+        raft_entry_t **es = NULL;
+        if (m->nents) {
+            es = malloc((size_t)m->nents * sizeof *es);
+            for (long i = 0; i < m->nents; i++) {
+                es[i] = raft_entry_new(m->ents[i].len);
+                es[i]->term = m->ents[i].term;
+                es[i]->id = m->ents[i].id;
+                es[i]->type = m->ents[i].type;
+                memcpy(es[i]->data, m->ents[i].data, m->ents[i].len);
+            }
+        }
+        raft_appendentries_req_t req = m->u.ae;
+        req.entries = es;
+        raft_appendentries_resp_t resp;
+        memset(&resp, 0, sizeof resp);
+        rc = raft_recv_appendentries(r, sender, &req, &resp);
+        ev("n%d<-n%d AE t=%ld prev=%ld/%ld n=%ld commit=%ld mid=%lu -> rc=%d ok=%d cur=%ld",
+           d->id, m->from, req.term, req.prev_log_idx, req.prev_log_term, req.n_entries,
+           req.leader_commit, req.msg_id, rc, resp.success, resp.current_idx);
+        for (long i = 0; i < m->nents; i++)
+            raft_entry_release(es[i]);
+        free(es);
+        if (rc_shutdown(d, rc, "recv_appendentries"))
+            return;
+        if (rc == 0 || resp.term != 0) {
+            check_persisted(d, resp.term, "appendentries response");
+            if (resp.success && d->log.base + d->log.synced < resp.current_idx)
+                violation("durability", "node %d acknowledges appendentries up to %ld with "
+                          "entries %ld..%ld not synced", d->id, resp.current_idx,
+                          d->log.base + d->log.synced + 1, resp.current_idx);
+            msg_t *o = msg_new(M_AER, d->id, m->from);
+            o->u.aer = resp;
+            net_send(o);
+        }
+        break;
+    }
+    case M_AER:
+        if (!sender)
+            return;
+        rc = raft_recv_appendentries_response(r, sender, &m->u.aer);
+        ev("n%d<-n%d AER t=%ld ok=%d cur=%ld mid=%lu -> rc=%d", d->id, m->from, m->u.aer.term,
+           m->u.aer.success, m->u.aer.current_idx, m->u.aer.msg_id, rc);
+        rc_shutdown(d, rc, "recv_appendentries_response");
+        break;
+    case M_SN: {
+        raft_snapshot_req_t req = m->u.sn;
+        req.chunk.data = m->chunk;
+        raft_snapshot_resp_t resp;
+        memset(&resp, 0, sizeof resp);
+        rc = raft_recv_snapshot(r, sender, &req, &resp);
+        ev("n%d<-n%d SN t=%ld snap=%ld/%ld off=%llu len=%llu last=%d -> rc=%d ok=%d", d->id,
+           m->from, req.term, req.snapshot_index, req.snapshot_term,
+           (unsigned long long)req.chunk.offset, (unsigned long long)req.chunk.len,
+           req.chunk.last_chunk, rc, resp.success);
+        if (rc_shutdown(d, rc, "recv_snapshot"))
+            return;
+        if (rc == 0 || resp.term != 0) {
+            check_persisted(d, resp.term, "snapshot response");
+            msg_t *o = msg_new(M_SNR, d->id, m->from);
+            o->u.snr = resp;
+            net_send(o);
+        }
+        break;
+    }
+    case M_SNR:
+        if (!sender)
+            return;
+        rc = raft_recv_snapshot_response(r, sender, &m->u.snr);
+        ev("n%d<-n%d SNR t=%ld ok=%d off=%llu last=%d -> rc=%d", d->id, m->from, m->u.snr.term,
+           m->u.snr.success, (unsigned long long)m->u.snr.offset, m->u.snr.last_chunk, rc);
+        rc_shutdown(d, rc, "recv_snapshot_response");
+        break;
+    case M_TN:
+        rc = raft_timeout_now(r);
+        ev("n%d<-n%d timeoutnow -> rc=%d", d->id, m->from, rc);
+        rc_shutdown(d, rc, "timeout_now");
+        break;
+    }
+}
+
+static int msg_cmp(const void *a, const void *b)
+{
+    const msg_t *x = *(msg_t *const *)a, *y = *(msg_t *const *)b;
+    if (x->at != y->at)
+        return x->at < y->at ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void deliver_due(void)
+{
+    long k = 0, nd = 0;
+    msg_t **due = malloc((size_t)(W.qn + 1) * sizeof *due);
+    for (long i = 0; i < W.qn; i++) {
+        if (W.q[i]->at <= W.now_ms)
+            due[nd++] = W.q[i];
+        else
+            W.q[k++] = W.q[i];
+    }
+    W.qn = k;
+    qsort(due, (size_t)nd, sizeof *due, msg_cmp);
+    for (long i = 0; i < nd; i++) {
+        deliver(due[i]);
+        msg_free(due[i]);
+    }
+    free(due);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Actions */
+
+static node_t *leader(void)
+{
+    node_t *best = NULL;
+    for (int i = 1; i < W.next_id; i++) {
+        node_t *n = &W.nodes[i];
+        if (n->status == N_UP && raft_is_leader(n->r) &&
+            (!best || raft_get_current_term(n->r) > raft_get_current_term(best->r)))
+            best = n;
+    }
+    return best;
+}
+
+static node_t *random_up(void)
+{
+    int ids[MAXID], k = 0;
+    for (int i = 1; i < W.next_id; i++)
+        if (W.nodes[i].status == N_UP)
+            ids[k++] = i;
+    return k ? &W.nodes[ids[rndn(k)]] : NULL;
+}
+
+static int propose(node_t *n, short type, int node_id)
+{
+    unsigned len = type == RAFT_LOGTYPE_NORMAL ? (unsigned)rndr(4, 24) : sizeof(int);
+    raft_entry_t *e = raft_entry_new(len);
+    e->id = W.next_entry_id++;
+    e->type = type;
+    if (type == RAFT_LOGTYPE_NORMAL) {
+        for (unsigned i = 0; i < len; i++)
+            e->data[i] = (char)rnd64();
+        memcpy(e->data, &e->id, sizeof e->id);
+    } else {
+        memcpy(e->data, &node_id, sizeof node_id);
+    }
+    raft_entry_resp_t resp;
+    memset(&resp, 0, sizeof resp);
+    int rc = raft_recv_entry(n->r, e, &resp);
+    ev("n%d recv_entry id=%d type=%d%s%d -> rc=%d idx=%ld", n->id, e->id, type,
+       type == RAFT_LOGTYPE_NORMAL ? " " : " node=", type == RAFT_LOGTYPE_NORMAL ? 0 : node_id, rc,
+       resp.idx);
+    raft_entry_release(e);
+    if (rc == 0)
+        W.st.proposals_ok++;
+    rc_shutdown(n, rc, "recv_entry");
+    return rc;
+}
+
+static void act_propose(void)
+{
+    long k = rndr(1, 3);
+    for (long i = 0; i < k; i++) {
+        node_t *n = chance(0.9) ? leader() : random_up();
+        if (!n)
+            n = random_up();
+        if (!n)
+            return;
+        W.st.proposals++;
+        propose(n, RAFT_LOGTYPE_NORMAL, 0);
+    }
+}
+
+static void read_cb(void *arg, int can_read)
+{
+    long i = (long)(intptr_t)arg;
+    if (i < 0 || i >= W.nreads)
+        violation("linearizable reads", "read callback with unknown argument %ld", i);
+    readrec_t *rr = &W.reads[i];
+    if (rr->done == 1)
+        violation("linearizable reads", "read %ld answered twice", i);
+    int was = rr->done;
+    rr->done = 1;
+    node_t *n = &W.nodes[rr->node];
+    ev("read %ld on n%d answered can_read=%d (applied %ld, floor %ld)", i, rr->node, can_read,
+       n->sm_idx, rr->floor);
+    if (!can_read) {
+        W.st.reads_fail++;
+        return;
+    }
+    if (was == 2 || n->status != N_UP || n->boots != rr->boot)
+        violation("linearizable reads", "read %ld answered can_read=1 after node %d restarted",
+                  i, rr->node);
+    if (n->sm_idx < rr->floor)
+        violation("linearizable reads", "read %ld on node %d (requested at step %ld) sees applied "
+                  "index %ld, but index %ld was committed before the read was requested",
+                  i, rr->node, rr->step, n->sm_idx, rr->floor);
+    W.st.reads_ok++;
+}
+
+static void act_read(void)
+{
+    node_t *n = chance(0.85) ? leader() : random_up();
+    if (!n)
+        return;
+    if (W.nreads == W.reads_cap) {
+        W.reads_cap = W.reads_cap ? W.reads_cap * 2 : 256;
+        W.reads = realloc(W.reads, (size_t)W.reads_cap * sizeof *W.reads);
+    }
+    long i = W.nreads++;
+    W.reads[i] = (readrec_t){.node = n->id, .boot = n->boots, .floor = W.com_max, .step = g_step};
+    int rc = raft_recv_read_request(n->r, read_cb, (void *)(intptr_t)i);
+    ev("n%d read request %ld floor=%ld -> rc=%d", n->id, i, W.com_max, rc);
+    if (rc != 0 && !W.reads[i].done)
+        W.reads[i].done = 3;
+    rc_shutdown(n, rc, "recv_read_request");
+}
+
+static void act_transfer(void)
+{
+    node_t *l = leader();
+    if (!l)
+        return;
+    int cand[MAXID], k = 0;
+    int nn = raft_get_num_nodes(l->r);
+    for (int i = 0; i < nn; i++) {
+        raft_node_t *rn = raft_get_node_from_idx(l->r, i);
+        if (rn && raft_node_is_voting(rn) && node_of(rn) != l->id)
+            cand[k++] = node_of(rn);
+    }
+    int target = k && !chance(0.15) ? cand[rndn(k)] : RAFT_NODE_ID_NONE;
+    long timeout = chance(0.2) ? 0 : rndr(50, 600);
+    int rc = raft_transfer_leader(l->r, target, timeout);
+    W.st.transfers++;
+    ev("n%d transfer leadership to %d timeout=%ld -> rc=%d", l->id, target, timeout, rc);
+}
+
+static int count_members(node_t *l, int *voters)
+{
+    int nn = raft_get_num_nodes(l->r), nm = 0;
+    *voters = 0;
+    for (int i = 0; i < nn; i++) {
+        raft_node_t *rn = raft_get_node_from_idx(l->r, i);
+        if (!rn)
+            continue;
+        nm++;
+        if (raft_node_is_voting(rn))
+            (*voters)++;
+    }
+    return nm;
+}
+
+static void act_member(void)
+{
+    node_t *l = leader();
+    if (!l)
+        return;
+    int voters, nm = count_members(l, &voters);
+    long kind = rndn(3);
+    if (kind == 0) {
+        /* add: re-propose a stranded joiner, or start a new node */
+        for (int i = 1; i < W.next_id; i++) {
+            node_t *j = &W.nodes[i];
+            if (j->status == N_UP && j->joining && !raft_get_node(l->r, j->id)) {
+                propose(l, RAFT_LOGTYPE_ADD_NONVOTING_NODE, j->id);
+                return;
+            }
+        }
+        int joining = 0;
+        for (int i = 1; i < W.next_id; i++)
+            joining += W.nodes[i].status != N_RETIRED && W.nodes[i].status != N_UNUSED &&
+                       W.nodes[i].joining;
+        if (nm >= MAXLIVE || joining >= 2 || W.next_id >= MAXID)
+            return;
+        int id = W.next_id++;
+        ev("new node n%d joins through n%d", id, l->id);
+        node_create(id, 0);
+        propose(l, RAFT_LOGTYPE_ADD_NONVOTING_NODE, id);
+    } else if (kind == 1) {
+        /* promote a caught-up non-voting node */
+        int nn = raft_get_num_nodes(l->r);
+        for (int i = 0; i < nn; i++) {
+            raft_node_t *rn = raft_get_node_from_idx(l->r, i);
+            if (rn && !raft_node_is_voting(rn) && raft_node_has_sufficient_logs(rn)) {
+                propose(l, RAFT_LOGTYPE_ADD_NODE, node_of(rn));
+                return;
+            }
+        }
+    } else {
+        /* remove a member, the leader included */
+        int nn = raft_get_num_nodes(l->r);
+        if (nn <= 0)
+            return;
+        raft_node_t *rn = raft_get_node_from_idx(l->r, (raft_index_t)rndn(nn));
+        if (!rn)
+            return;
+        if (raft_node_is_voting(rn) && voters <= 3)
+            return;
+        int id = node_of(rn);
+        if (propose(l, RAFT_LOGTYPE_REMOVE_NODE, id) == 0 && id == l->id)
+            W.st.leader_removes++;
+    }
+}
+
+static void do_promotions(void)
+{
+    node_t *l = leader();
+    if (!l)
+        return;
+    for (int id = 1; id < MAXID; id++) {
+        if (!W.promo[id])
+            continue;
+        raft_node_t *rn = raft_get_node(l->r, id);
+        if (!rn || raft_node_is_voting(rn)) {
+            W.promo[id] = 0;
+            continue;
+        }
+        int rc = propose(l, RAFT_LOGTYPE_ADD_NODE, id);
+        if (rc != RAFT_ERR_ONE_VOTING_CHANGE_ONLY)
+            W.promo[id] = 0;
+        if (l->status != N_UP)
+            return;
+    }
+}
+
+static void snapshot_finish(node_t *n)
+{
+    n->snap_busy = 0;
+    if (chance(0.1)) {
+        int rc = raft_cancel_snapshot(n->r);
+        W.st.snap_cancel++;
+        ev("n%d cancels snapshot at %ld -> rc=%d", n->id, n->pending.idx, rc);
+        return;
+    }
+    int rc = raft_end_snapshot(n->r);
+    if (rc != 0) {
+        ev("n%d end_snapshot -> rc=%d", n->id, rc);
+        return;
+    }
+    if (raft_get_snapshot_last_idx(n->r) != n->pending.idx ||
+        raft_get_snapshot_last_term(n->r) != n->pending.term)
+        violation("api", "node %d took a snapshot at %ld/%ld but reports %ld/%ld", n->id,
+                  n->pending.idx, n->pending.term, raft_get_snapshot_last_idx(n->r),
+                  raft_get_snapshot_last_term(n->r));
+    n->snap = n->pending;
+    free(n->snapbuf);
+    n->snaplen = snap_serialize(&n->snap, &n->snapbuf);
+    W.st.snapshots++;
+    ev("n%d snapshot at %ld term %ld (%d members), log now %ld..%ld", n->id, n->snap.idx,
+       n->snap.term, n->snap.nmem, n->log.base + 1, n->log.base + n->log.n);
+}
+
+static void act_compact(node_t *n)
+{
+    if (n->snap_busy || raft_snapshot_is_in_progress(n->r))
+        return;
+    if (raft_get_num_snapshottable_logs(n->r) <= 0)
+        return;
+    int rc = raft_begin_snapshot(n->r);
+    if (rc != 0) {
+        ev("n%d begin_snapshot -> rc=%d", n->id, rc);
+        return;
+    }
+    raft_index_t s = raft_get_last_applied_idx(n->r);
+    sm_advance_skipping(n, s);
+    if (n->sm_idx != s)
+        violation("api", "node %d snapshot at applied index %ld but the state machine is at %ld",
+                  n->id, s, n->sm_idx);
+    snap_t *p = &n->pending;
+    memset(p, 0, sizeof *p);
+    p->idx = s;
+    p->term = log_term_at(&n->log, s);
+    p->sm_idx = n->sm_idx;
+    p->sm_hash = n->sm_hash;
+    membership_at(n, s, p->mem, &p->nmem);
+    n->snap_busy = 1;
+    n->snap_wait = (int)rndr(0, 3);
+    ev("n%d begins snapshot at %ld", n->id, s);
+    if (n->snap_wait == 0)
+        snapshot_finish(n);
+}
+
+static void act_partition(void)
+{
+    memset(W.blocked, 0, sizeof W.blocked);
+    int ids[MAXID], k = 0;
+    for (int i = 1; i < W.next_id; i++)
+        if (W.nodes[i].status != N_RETIRED)
+            ids[k++] = i;
+    if (k < 2)
+        return;
+    W.st.partitions++;
+    W.part_until = g_step + rndr(20, 300);
+    if (chance(C.oneway)) {
+        W.st.oneway++;
+        long links = rndr(1, k);
+        for (long i = 0; i < links; i++) {
+            int a = ids[rndn(k)], b = ids[rndn(k)];
+            if (chance(0.3)) { /* a node that hears nothing, or cannot be heard */
+                for (int j = 0; j < k; j++) {
+                    if (chance(0.5))
+                        W.blocked[a][ids[j]] = 1;
+                    else
+                        W.blocked[ids[j]][a] = 1;
+                }
+            } else if (a != b)
+                W.blocked[a][b] = 1;
+        }
+        ev("one-way partition until %ld", W.part_until);
+    } else {
+        W.st.twoway++;
+        unsigned char side[MAXID] = {0};
+        if (chance(0.5)) {
+            side[ids[rndn(k)]] = 1;
+        } else {
+            for (int j = 0; j < k; j++)
+                side[ids[j]] = (unsigned char)rndn(2);
+        }
+        char desc[256] = "";
+        for (int a = 0; a < k; a++) {
+            size_t dl = strlen(desc);
+            snprintf(desc + dl, sizeof desc - dl, "%s%d", side[ids[a]] ? "*" : " ", ids[a]);
+            for (int b = 0; b < k; b++)
+                if (side[ids[a]] != side[ids[b]])
+                    W.blocked[ids[a]][ids[b]] = 1;
+        }
+        ev("two-way partition {%s } until %ld", desc, W.part_until);
+    }
+}
+
+static void heal_partitions(void)
+{
+    if (W.part_until) {
+        memset(W.blocked, 0, sizeof W.blocked);
+        W.part_until = 0;
+        ev("partitions healed");
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Per-step observation and invariants */
+
+static int durable_has(node_t *v, raft_index_t idx, raft_term_t term)
+{
+    if (v->snap.idx >= idx)
+        return 1;
+    if (idx <= v->log.base || idx > v->log.base + v->log.synced)
+        return 0;
+    return v->log.e[idx - v->log.base - 1]->term == term;
+}
+
+static void check_durable_majority(node_t *l, raft_index_t idx, raft_term_t term)
+{
+    cinfo_t *c = com_at(idx);
+    if (c->dur_checked)
+        return;
+    c->dur_checked = 1;
+    int nn = raft_get_num_nodes(l->r), nv = 0, have = 0;
+    for (int i = 0; i < nn; i++) {
+        raft_node_t *rn = raft_get_node_from_idx(l->r, i);
+        if (!rn || !raft_node_is_voting(rn))
+            continue;
+        nv++;
+        int id = node_of(rn);
+        if (id > 0 && id < MAXID && W.nodes[id].status != N_UNUSED &&
+            durable_has(&W.nodes[id], idx, term))
+            have++;
+    }
+    /* One voting change may be in flight, so the commit may have been decided
+     * under a configuration with one voter fewer. */
+    int need = nv > 0 ? (nv - 1) / 2 + 1 : 0;
+    if (have < need)
+        violation("durability", "leader %d commits idx %ld (term %ld) stored durably on %d of %d "
+                  "voters", l->id, idx, term, have, nv);
+}
+
+static void observe(void)
+{
+    for (int i = 1; i < W.next_id; i++) {
+        node_t *n = &W.nodes[i];
+        if (n->status != N_UP)
+            continue;
+        raft_server_t *r = n->r;
+        raft_term_t t = raft_get_current_term(r);
+        int is_leader = raft_is_leader(r);
+        if (is_leader)
+            check_leader(n, t);
+        if (t != n->meta_term)
+            violation("persistence", "node %d is in term %ld but persisted term %ld", n->id, t,
+                      n->meta_term);
+        raft_index_t ci = raft_get_commit_idx(r), cur = raft_get_current_idx(r);
+        if (cur != n->log.base + n->log.n)
+            violation("api", "node %d reports current index %ld, its log ends at %ld", n->id,
+                      cur, n->log.base + n->log.n);
+        if (ci < n->seen_commit)
+            violation("state machine safety", "node %d commit index went back from %ld to %ld",
+                      n->id, n->seen_commit, ci);
+        raft_index_t upto = ci < cur ? ci : cur;
+        for (raft_index_t k = n->seen_commit + 1; k <= upto; k++) {
+            raft_entry_t *e = log_at(&n->log, k);
+            if (!e)
+                continue;
+            record_commit(k, e, t, n->id);
+            if (is_leader)
+                check_durable_majority(n, k, e->term);
+        }
+        if (ci > n->seen_commit)
+            n->seen_commit = ci;
+        raft_index_t la = raft_get_last_applied_idx(r);
+        if (la > ci)
+            violation("state machine safety", "node %d applied %ld beyond commit %ld", n->id, la,
+                      ci);
+        if (la > n->sm_idx)
+            sm_advance_skipping(n, la);
+        if (la != n->sm_idx)
+            violation("api", "node %d reports last applied %ld, the state machine is at %ld",
+                      n->id, la, n->sm_idx);
+        /* Leader completeness: every entry committed in an earlier term is in
+         * the log of a leader (or in its snapshot). */
+        if (is_leader) {
+            if (n->lc_term != t) {
+                n->lc_term = t;
+                n->lc_checked = 0;
+            }
+            raft_index_t from = n->lc_checked + 1;
+            if (from <= n->log.base)
+                from = n->log.base + 1;
+            for (raft_index_t k = from; k <= W.com_max; k++) {
+                cinfo_t *c = &W.com[k];
+                if (!c->set || c->obs_term >= t)
+                    continue;
+                raft_entry_t *e = log_at(&n->log, k);
+                if (!e || e->term != c->term || e->id != c->id)
+                    violation("leader completeness", "leader %d of term %ld lacks idx %ld "
+                              "(term %ld, id %d) committed in term %ld; it has %s", n->id, t, k,
+                              c->term, c->id, c->obs_term, e ? "another entry" : "nothing");
+                n->lc_checked = k;
+            }
+        }
+    }
+}
+
+static void retire_removed(void)
+{
+    for (int id = 1; id < MAXID; id++) {
+        if (!W.retire[id])
+            continue;
+        W.retire[id] = 0;
+        node_t *n = &W.nodes[id];
+        if (n->status == N_UP || n->status == N_DOWN) {
+            W.st.retired++;
+            W.st.removes++;
+            ev("n%d retired (removal committed)", id);
+            node_stop(n, N_RETIRED);
+            W.promo[id] = 0;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Step */
+
+static void start_heal(void)
+{
+    W.healing = 1;
+    W.heal_start = g_step;
+    W.heal_commit = W.com_max;
+    W.st.heals++;
+    heal_partitions();
+    for (int i = 1; i < W.next_id; i++)
+        if (W.nodes[i].status == N_DOWN) {
+            W.st.restarts++;
+            node_boot(&W.nodes[i]);
+        }
+    ev("heal: all faults off, waiting for a leader and a commit beyond %ld", W.heal_commit);
+}
+
+static void step(void)
+{
+    g_step++;
+    W.now_ms += TICK_MS;
+
+    if (W.part_until && g_step >= W.part_until)
+        heal_partitions();
+    for (int i = 1; i < W.next_id; i++) {
+        node_t *n = &W.nodes[i];
+        if (n->status == N_DOWN && (W.healing || g_step >= n->restart_at)) {
+            W.st.restarts++;
+            node_boot(n);
+        }
+    }
+
+    deliver_due();
+
+    /* time passes on every node, in a random order */
+    int order[MAXID], k = 0;
+    for (int i = 1; i < W.next_id; i++)
+        order[k++] = i;
+    for (int i = k - 1; i > 0; i--) {
+        int j = (int)rndn(i + 1), tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+    for (int i = 0; i < k; i++) {
+        node_t *n = &W.nodes[order[i]];
+        if (n->status != N_UP)
+            continue;
+        int rc = raft_periodic(n->r);
+        if (rc_shutdown(n, rc, "periodic"))
+            continue;
+        if (n->snap_busy && --n->snap_wait <= 0)
+            snapshot_finish(n);
+        if (!n->autoflush) {
+            raft_index_t t = raft_get_index_to_sync(n->r);
+            if (t > n->sync_target)
+                n->sync_target = t;
+            raft_index_t done = 0;
+            if (n->sync_target && chance(0.6)) { /* the background fsync completes */
+                long want = (long)(n->sync_target - n->log.base);
+                if (want > n->log.n)
+                    want = n->log.n;
+                if (want > n->log.synced)
+                    n->log.synced = want;
+                done = n->log.base + n->log.synced;
+                n->sync_target = 0;
+            }
+            rc = raft_flush(n->r, done);
+            rc_shutdown(n, rc, "flush");
+        }
+    }
+
+    observe();
+
+    if (!W.healing && !W.final_heal) {
+        if (chance(C.propose))
+            act_propose();
+        if (chance(C.read))
+            act_read();
+        if (chance(C.transfer))
+            act_transfer();
+        if (chance(C.member))
+            act_member();
+        if (chance(C.partition)) {
+            if (W.part_until && chance(0.3))
+                heal_partitions();
+            else
+                act_partition();
+        }
+        if (chance(C.crash)) {
+            node_t *n = random_up();
+            if (n)
+                node_crash(n, "fault");
+        }
+        for (int i = 1; i < W.next_id; i++) {
+            node_t *n = &W.nodes[i];
+            if (n->status == N_UP && chance(C.compact))
+                act_compact(n);
+        }
+    } else {
+        if (chance(0.5))
+            act_propose();
+        if (chance(C.read))
+            act_read();
+        for (int i = 1; i < W.next_id; i++) {
+            node_t *n = &W.nodes[i];
+            if (n->status == N_UP && chance(C.compact))
+                act_compact(n);
+        }
+    }
+    do_promotions();
+
+    observe();
+    retire_removed();
+
+    if (W.healing) {
+        node_t *l = leader();
+        if (l && W.com_max > W.heal_commit) {
+            ev("liveness ok: leader n%d term %ld committed %ld after %ld steps", l->id,
+               raft_get_current_term(l->r), W.com_max, g_step - W.heal_start);
+            W.healing = 0;
+        } else if (g_step - W.heal_start > C.live_bound) {
+            char buf[512] = "";
+            for (int i = 1; i < W.next_id; i++) {
+                node_t *n = &W.nodes[i];
+                if (n->status != N_UP)
+                    continue;
+                size_t dl = strlen(buf);
+                snprintf(buf + dl, sizeof buf - dl, " n%d:%s/t%ld/idx%ld/c%ld/v%d", n->id,
+                         raft_get_state_str(n->r), raft_get_current_term(n->r),
+                         raft_get_current_idx(n->r), raft_get_commit_idx(n->r),
+                         raft_node_is_voting(raft_get_my_node(n->r)));
+            }
+            violation("liveness", "no leader committed a new entry within %d steps after the "
+                      "faults healed at step %ld (commit still %ld); nodes:%s",
+                      C.live_bound, W.heal_start, W.com_max, buf);
+        }
+    } else if (!W.final_heal &&
+               ((C.heal_every > 0 && g_step % C.heal_every == 0 &&
+                 g_step < C.steps - 2 * C.live_bound - 2) ||
+                g_step >= C.steps - C.live_bound - 2)) {
+        W.final_heal = g_step >= C.steps - 2 * C.live_bound - 2;
+        start_heal();
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Run */
+
+static void world_free(void)
+{
+    for (int i = 1; i < MAXID; i++) {
+        node_t *n = &W.nodes[i];
+        if (n->status == N_UP) {
+            raft_destroy(n->r);
+            n->r = NULL;
+        }
+        log_drop_from(&n->log, 0);
+        free(n->log.e);
+        free(n->snapbuf);
+        free(n->inbuf);
+    }
+    for (long i = 0; i < W.qn; i++)
+        msg_free(W.q[i]);
+    free(W.q);
+    free(W.com);
+    free(W.canon);
+    free(W.leader_of);
+    free(W.reads);
+    memset(&W, 0, sizeof W);
+}
+
+static void randomize_cfg(void)
+{
+    uint64_t save = g_rng;
+    g_rng = C.seed ^ 0xC0FFEEULL;
+    C.nodes = (int)rndr(3, 9);
+    C.drop = rndf() * 0.15;
+    C.dup = rndf() * 0.08;
+    C.reorder = rndf() * 0.3;
+    C.delay = rndf() * 0.05;
+    C.partition = rndf() * 0.02;
+    C.oneway = rndf();
+    C.crash = rndf() * 0.01;
+    C.compact = rndf() * 0.05;
+    C.member = rndf() * 0.03;
+    C.read = rndf() * 0.2;
+    C.transfer = rndf() * 0.01;
+    C.propose = 0.1 + rndf() * 0.6;
+    C.autoflush = (int)rndr(-1, 1);
+    C.nonblocking = (int)rndr(-1, 1);
+    g_rng = save;
+}
+
+static void stats_add(stats_t *a, const stats_t *b)
+{
+    long *x = (long *)a;
+    const long *y = (const long *)b;
+    for (size_t i = 0; i < sizeof *a / sizeof(long); i++)
+        x[i] += y[i];
+}
+
+static uint64_t run_one(void)
+{
+    memset(&W, 0, sizeof W);
+    g_rng = C.seed * 0x2545F4914F6CDD1DULL + 1;
+    g_step = 0;
+    g_ring_n = 0;
+    g_digest = 0;
+    srand((unsigned)C.seed); /* in case the library draws from rand() */
+    W.now_ms = 1000;
+    W.next_entry_id = 1;
+    W.chunk_size = (int)rndr(8, 64);
+    W.use_backpressure = (int)rndn(2);
+    W.use_get_entries = (int)rndn(2);
+    W.next_id = C.nodes + 1;
+    for (int i = 1; i <= C.nodes; i++)
+        node_create(i, 1);
+    while (g_step < C.steps)
+        step();
+    /* End of run: the final heal phase must have completed. */
+    if (W.healing)
+        violation("liveness", "run ended %ld steps into the final heal without a new commit",
+                  g_step - W.heal_start);
+    return g_digest;
+}
+
+static const char *g_argv0 = "sim";
+
+static void print_cmdline(FILE *f)
+{
+    fprintf(f, "%s --seed=%llu", g_argv0, (unsigned long long)C.seed);
+    if (C.randomize) {
+        fprintf(f, " --random-config");
+    } else {
+        fprintf(f, " --nodes=%d --drop=%g --dup=%g --reorder=%g --delay=%g --partition=%g "
+                   "--oneway=%g --crash=%g --compact=%g --member=%g --read=%g --transfer=%g "
+                   "--propose=%g --autoflush=%d --nonblocking=%d",
+                C.nodes, C.drop, C.dup, C.reorder, C.delay, C.partition, C.oneway, C.crash,
+                C.compact, C.member, C.read, C.transfer, C.propose, C.autoflush, C.nonblocking);
+    }
+    fprintf(f, " --steps=%ld --heal-every=%d --live-bound=%d -v\n", C.steps, C.heal_every,
+            C.live_bound);
+}
+
+static void usage(void)
+{
+    printf(
+        "usage: sim [options]\n"
+        "  --seed=N          first seed (default 1)\n"
+        "  --seeds=N         number of consecutive seeds to run (default 1)\n"
+        "  --steps=N         steps per run, %d ms of virtual time each (default 5000)\n"
+        "  --nodes=N         initial cluster size, 3..9 (default 5)\n"
+        "  --drop=P --dup=P --reorder=P --delay=P   per-message fault rates\n"
+        "  --partition=P     per-step rate of partition changes\n"
+        "  --oneway=P        fraction of partitions that are one-way\n"
+        "  --crash=P         per-step rate of crash (restart follows from disk)\n"
+        "  --compact=P       per-node per-step rate of snapshot + log compaction\n"
+        "  --member=P        per-step rate of membership changes (add/promote/remove)\n"
+        "  --read=P --transfer=P --propose=P   per-step request rates\n"
+        "  --autoflush=0|1|-1   auto flush off, on, random per node (default -1)\n"
+        "  --nonblocking=0|1|-1 nonblocking apply (default -1)\n"
+        "  --heal-every=N    heal all faults every N steps and require progress\n"
+        "  --live-bound=N    steps allowed to elect and commit after a heal (default 400)\n"
+        "  --random-config   derive nodes and all rates from each seed\n"
+        "  --profile=NAME    calm|lossy|partition|crash|member|all (default all)\n"
+        "  --replay-check    run each seed twice and compare event digests\n"
+        "  --require-coverage  fail unless every fault kind occurred\n"
+        "  --trace=N         events kept for a violation report (default 50)\n"
+        "  -v, -vv           print events (and library log lines)\n"
+        "  -q                only print the summary\n",
+        TICK_MS);
+}
+
+static void set_profile(const char *p)
+{
+    C.drop = C.dup = C.reorder = C.delay = C.partition = C.crash = C.compact = C.member =
+        C.transfer = 0;
+    C.read = 0.1;
+    C.propose = 0.4;
+    C.oneway = 0.4;
+    if (!strcmp(p, "calm"))
+        return;
+    if (!strcmp(p, "lossy") || !strcmp(p, "all")) {
+        C.drop = 0.05, C.dup = 0.03, C.reorder = 0.15, C.delay = 0.02;
+    }
+    if (!strcmp(p, "partition") || !strcmp(p, "all"))
+        C.partition = 0.01;
+    if (!strcmp(p, "crash") || !strcmp(p, "all"))
+        C.crash = 0.005;
+    if (!strcmp(p, "member") || !strcmp(p, "all"))
+        C.member = 0.02, C.transfer = 0.005;
+    if (!strcmp(p, "all"))
+        C.compact = 0.02;
+    if (!strcmp(p, "member"))
+        C.compact = 0.02;
+    if (strcmp(p, "calm") && strcmp(p, "lossy") && strcmp(p, "partition") &&
+        strcmp(p, "crash") && strcmp(p, "member") && strcmp(p, "all")) {
+        fprintf(stderr, "unknown profile %s\n", p);
+        exit(2);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_argv0 = argv[0];
+    C.seed = 1;
+    C.seeds = 1;
+    C.nodes = 5;
+    C.steps = 5000;
+    C.autoflush = -1;
+    C.nonblocking = -1;
+    C.heal_every = 1500;
+    C.live_bound = 400;
+    C.trace = 50;
+    set_profile("all");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = strchr(a, '=');
+        v = v ? v + 1 : "";
+#define OPT(name) (!strncmp(a, "--" name "=", strlen(name) + 3))
+        if (OPT("seed"))
+            C.seed = strtoull(v, NULL, 0);
+        else if (OPT("seeds"))
+            C.seeds = atol(v);
+        else if (OPT("steps"))
+            C.steps = atol(v);
+        else if (OPT("nodes"))
+            C.nodes = atoi(v);
+        else if (OPT("drop"))
+            C.drop = atof(v);
+        else if (OPT("dup"))
+            C.dup = atof(v);
+        else if (OPT("reorder"))
+            C.reorder = atof(v);
+        else if (OPT("delay"))
+            C.delay = atof(v);
+        else if (OPT("partition"))
+            C.partition = atof(v);
+        else if (OPT("oneway"))
+            C.oneway = atof(v);
+        else if (OPT("crash"))
+            C.crash = atof(v);
+        else if (OPT("compact"))
+            C.compact = atof(v);
+        else if (OPT("member"))
+            C.member = atof(v);
+        else if (OPT("read"))
+            C.read = atof(v);
+        else if (OPT("transfer"))
+            C.transfer = atof(v);
+        else if (OPT("propose"))
+            C.propose = atof(v);
+        else if (OPT("autoflush"))
+            C.autoflush = atoi(v);
+        else if (OPT("nonblocking"))
+            C.nonblocking = atoi(v);
+        else if (OPT("heal-every"))
+            C.heal_every = atoi(v);
+        else if (OPT("live-bound"))
+            C.live_bound = atoi(v);
+        else if (OPT("trace"))
+            C.trace = atoi(v);
+        else if (OPT("profile"))
+            set_profile(v);
+        else if (!strcmp(a, "--random-config"))
+            C.randomize = 1;
+        else if (!strcmp(a, "--replay-check"))
+            C.replay_check = 1;
+        else if (!strcmp(a, "--require-coverage"))
+            C.require_coverage = 1;
+        else if (!strcmp(a, "-v"))
+            C.verbose = 1;
+        else if (!strcmp(a, "-vv"))
+            C.verbose = 2;
+        else if (!strcmp(a, "-q"))
+            C.quiet = 1;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage();
+            return 0;
+        } else {
+            fprintf(stderr, "unknown option %s\n", a);
+            usage();
+            return 2;
+        }
+    }
+    if (C.nodes < 3 || C.nodes > 9) {
+        fprintf(stderr, "--nodes must be 3..9\n");
+        return 2;
+    }
+    if (C.steps < C.live_bound * 2)
+        C.steps = C.live_bound * 2;
+    if (C.trace < 1)
+        C.trace = 1;
+    g_ring = calloc((size_t)C.trace, EVLEN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    uint64_t first = C.seed;
+    time_t t0 = time(NULL);
+    for (long s = 0; s < C.seeds; s++) {
+        C.seed = first + (uint64_t)s;
+        if (C.randomize)
+            randomize_cfg();
+        uint64_t d = run_one();
+        stats_t st = W.st;
+        raft_index_t commits = W.com_max;
+        world_free();
+        if (C.replay_check) {
+            int v = C.verbose;
+            C.verbose = 0;
+            uint64_t d2 = run_one();
+            world_free();
+            C.verbose = v;
+            if (d2 != d) {
+                fprintf(stderr, "=== VIOLATION: determinism ===\nseed=%llu: two runs of the same "
+                        "seed diverged (digest %016llx vs %016llx)\nreplay: ",
+                        (unsigned long long)C.seed, (unsigned long long)d,
+                        (unsigned long long)d2);
+                print_cmdline(stderr);
+                return 1;
+            }
+        }
+        stats_add(&g_total, &st);
+        if (!C.quiet)
+            printf("seed %llu ok: nodes=%d steps=%ld commits=%ld elections=%ld crashes=%ld "
+                   "partitions=%ld snapshots=%ld/%ld loads adds=%ld promotes=%ld removes=%ld "
+                   "reads=%ld/%ld transfers=%ld digest=%016llx\n",
+                   (unsigned long long)C.seed, C.nodes, C.steps, commits, st.elections,
+                   st.crashes, st.partitions, st.snapshots, st.snap_loads, st.adds, st.promotes,
+                   st.removes, st.reads_ok, st.reads_ok + st.reads_fail, st.transfers,
+                   (unsigned long long)d);
+    }
+    stats_t *T = &g_total;
+    printf("sim: %ld seeds x %ld steps passed in %lds | msgs=%ld drops=%ld dups=%ld "
+           "reorders=%ld delays=%ld partitions=%ld (one-way %ld, two-way %ld) crashes=%ld "
+           "restarts=%ld snapshots=%ld snapshot-loads=%ld cancels=%ld adds=%ld promotes=%ld "
+           "removes=%ld (leader %ld) reads=%ld ok/%ld refused transfers=%ld (%ld events) "
+           "proposals=%ld (%ld accepted) elections=%ld heals=%ld shutdowns=%ld "
+           "autoflush-off-nodes=%ld\n",
+           C.seeds, C.steps, (long)(time(NULL) - t0), T->msgs, T->drops, T->dups, T->reorders,
+           T->delays, T->partitions, T->oneway, T->twoway, T->crashes, T->restarts, T->snapshots,
+           T->snap_loads, T->snap_cancel, T->adds, T->promotes, T->removes, T->leader_removes,
+           T->reads_ok, T->reads_fail, T->transfers, T->transfer_events, T->proposals,
+           T->proposals_ok, T->elections, T->heals, T->shutdowns, T->autoflush_off);
+    free(g_ring);
+    if (C.require_coverage) {
+        struct { const char *name; long v; } cov[] = {
+            {"drop", T->drops}, {"duplication", T->dups}, {"reordering", T->reorders},
+            {"delay", T->delays}, {"one-way partition", T->oneway},
+            {"two-way partition", T->twoway}, {"crash/restart", T->restarts},
+            {"compaction", T->snapshots}, {"snapshot install", T->snap_loads},
+            {"add non-voting", T->adds}, {"promote", T->promotes}, {"remove", T->removes},
+            {"leader removal", T->leader_removes}, {"read answered", T->reads_ok},
+            {"transfer", T->transfers}, {"proposal committed", T->proposals_ok},
+            {"auto flush off", T->autoflush_off}, {"heal + liveness", T->heals},
+        };
+        int missing = 0;
+        for (size_t i = 0; i < sizeof cov / sizeof cov[0]; i++)
+            if (cov[i].v == 0) {
+                fprintf(stderr, "coverage: no %s happened\n", cov[i].name);
+                missing = 1;
+            }
+        if (missing)
+            return 1;
+    }
+    return 0;
+}
