@@ -477,6 +477,7 @@ static int cb_applylog(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t
     cl_applied_t a;
     (void)r;
     s->apply_calls++;
+    s->c->now_us += s->apply_cost_us;
     if (s->apply_fail_idx && idx == s->apply_fail_idx)
         return s->apply_fail_rc;
     if (idx != s->applied_upto + 1)

@@ -122,6 +122,7 @@ typedef struct cl_server {
     /* knobs */
     raft_index_t apply_fail_idx;  /* applylog returns apply_fail_rc at it */
     int apply_fail_rc;
+    raft_time_t apply_cost_us; /* applylog advances the clock by this */
     int fail_load;          /* load_snapshot fails this many more times */
     int chunk_done;         /* get_snapshot_chunk returns DONE this many more times */
     int backpressure;       /* backpressure callback returns this */
