@@ -1,0 +1,365 @@
+//! Leader election with pre-vote (thesis §3.4, §9.6).
+//!
+//! A follower whose timer fires becomes a pre-candidate and asks whether it
+//! could win in `term + 1` without changing any state. Only when a majority
+//! says yes does it become a candidate: the new term and its own vote are
+//! persisted before any requestvote is sent.
+
+use std::rc::Rc;
+
+use super::server::trace;
+use super::{
+    entry_type, EntryHandle, Host, Log, Node, RaftError, RequestVote, RequestVoteResponse, Result, Role,
+    Server, NODE_ID_NONE,
+};
+
+/// `raft_votes_is_majority`: `nvotes` is a strict majority of `nnodes`.
+pub fn votes_is_majority(nnodes: usize, nvotes: usize) -> bool {
+    nnodes >= nvotes && nvotes > nnodes / 2
+}
+
+impl<H: Host> Server<H> {
+    /// True when this server may start an election: it is a voter that is
+    /// part of a configuration with other voters.
+    pub(crate) fn may_campaign(&self) -> bool {
+        self.my_node().is_some_and(|me| me.is_counted_voter()) && self.num_voting_nodes() > 1
+    }
+
+    /// `raft_election_start`: pre-vote first unless `skip_prevote`.
+    pub fn election_start(&self, skip_prevote: bool) -> Result<()> {
+        trace!(
+            self,
+            NODE_ID_NONE,
+            "election starting: timeout {} elapsed {} term {} last idx {}",
+            self.election_timeout_rand.get(),
+            self.timeout_elapsed.get(),
+            self.current_term.get(),
+            self.current_idx()
+        );
+        if skip_prevote {
+            self.campaign()
+        } else {
+            self.become_precandidate()
+        }
+    }
+
+    /// Becomes a candidate and, if its own vote is already a majority,
+    /// leader.
+    fn campaign(&self) -> Result<()> {
+        self.become_candidate()?;
+        if self.role.get() == Role::Candidate && self.has_majority_of_votes() {
+            self.become_leader()?;
+        }
+        Ok(())
+    }
+
+    fn reset_votes(&self) {
+        let mut i = 0;
+        while let Some(node) = self.node_at(i) {
+            node.vote_for_me(false);
+            i += 1;
+        }
+        if let Some(me) = self.my_node() {
+            me.vote_for_me(true);
+        }
+    }
+
+    /// Votes for this server among the current voters.
+    pub fn nvotes_for_me(&self) -> usize {
+        self.nodes.borrow().iter().filter(|n| n.is_counted_voter() && n.has_vote_for_me()).count()
+    }
+
+    fn has_majority_of_votes(&self) -> bool {
+        votes_is_majority(self.num_voting_nodes(), self.nvotes_for_me())
+    }
+
+    pub fn become_precandidate(&self) -> Result<()> {
+        self.set_role(Role::PreCandidate);
+        self.reset_votes();
+        self.leader_id.set(NODE_ID_NONE);
+        self.randomize_election_timeout();
+        self.timeout_elapsed.set(0);
+        if self.has_majority_of_votes() {
+            return self.campaign();
+        }
+        self.request_votes(true);
+        Ok(())
+    }
+
+    /// Starts a real election in `term + 1`. Term and vote are persisted in
+    /// one call before anything is sent; a failure leaves the server as it was.
+    pub fn become_candidate(&self) -> Result<()> {
+        let term = self.current_term.get() + 1;
+        let me = self.my_id();
+        super::check(self.host.persist_metadata(term, me))?;
+        self.current_term.set(term);
+        self.voted_for.set(me);
+        self.set_role(Role::Candidate);
+        self.reset_votes();
+        self.leader_id.set(NODE_ID_NONE);
+        self.randomize_election_timeout();
+        self.timeout_elapsed.set(0);
+        self.request_votes(false);
+        Ok(())
+    }
+
+    fn request_votes(&self, prevote: bool) {
+        let mut i = 0;
+        while let Some(node) = self.node_at(i) {
+            i += 1;
+            if !self.is_me(&node) && node.is_counted_voter() {
+                self.send_vote_request(&node, prevote);
+            }
+        }
+    }
+
+    fn vote_request(&self, prevote: bool) -> RequestVote {
+        RequestVote {
+            prevote,
+            term: self.current_term.get() + prevote as i64,
+            candidate_id: self.my_id(),
+            last_log_idx: self.current_idx(),
+            last_log_term: self.last_log_term(),
+        }
+    }
+
+    fn send_vote_request(&self, node: &Rc<Node>, prevote: bool) -> i32 {
+        let msg = self.vote_request(prevote);
+        self.host.send_requestvote(node, &msg)
+    }
+
+    /// `raft_send_requestvote`: one (real) vote request to `node`.
+    pub fn send_requestvote(&self, node: &Rc<Node>) -> Result<()> {
+        if self.is_me(node) {
+            return Ok(());
+        }
+        let prevote = self.role.get() == Role::PreCandidate;
+        super::check(self.send_vote_request(node, prevote))
+    }
+
+    /// Becomes leader: progress is reset for every node, and a no-op entry
+    /// of the new term is appended so that earlier entries can commit
+    /// (thesis §3.6.2, §6.4).
+    pub fn become_leader(&self) -> Result<()> {
+        self.set_role(Role::Leader);
+        self.timeout_elapsed.set(0);
+        let next = self.current_idx() + 1;
+        let now = self.now_ms.get();
+        let mut i = 0;
+        while let Some(node) = self.node_at(i) {
+            i += 1;
+            node.set_next_idx(next);
+            node.set_match_idx(0);
+            node.set_snapshot_idx(0);
+            node.set_snapshot_final_offset(None);
+            node.set_last_ack_ms(now);
+        }
+        if let Some(me) = self.my_node() {
+            me.set_match_idx(self.current_idx());
+        }
+        self.next_sync_index.set(self.current_idx());
+        if let Some(noop) = self.host.new_entry(entry_type::NO_OP) {
+            noop.set_term(self.current_term.get());
+            self.append_to_log(&noop)?;
+        }
+        self.term_start_idx.set(self.current_idx());
+        if self.config.get().auto_flush {
+            self.log().sync()?;
+            self.mark_self_persisted(self.current_idx());
+        }
+        self.send_appendentries_all()?;
+        self.update_commit();
+        Ok(())
+    }
+
+    /// Whether to grant a (pre-)vote, leaving state untouched.
+    fn should_grant_vote(&self, req: &RequestVote) -> bool {
+        let Some(me) = self.my_node() else { return false };
+        if !me.is_counted_voter() || req.term < self.current_term.get() {
+            return false;
+        }
+        if req.prevote {
+            // Thesis §9.6: a server that hears from a live leader does not
+            // help anyone replace it.
+            let leader = self.leader_id.get();
+            if leader != NODE_ID_NONE
+                && leader != req.candidate_id
+                && self.timeout_elapsed.get() < self.config.get().election_timeout
+            {
+                return false;
+            }
+        } else if req.term == self.current_term.get() {
+            let voted = self.voted_for.get();
+            if voted != NODE_ID_NONE && voted != req.candidate_id {
+                return false;
+            }
+            if self.role.get() == Role::Leader {
+                return false;
+            }
+        }
+        // Thesis §3.6.1: only a candidate whose log is at least as
+        // up-to-date as ours gets the vote.
+        let my_last_term = self.last_log_term();
+        req.last_log_term > my_last_term
+            || (req.last_log_term == my_last_term && req.last_log_idx >= self.current_idx())
+    }
+
+    /// `raft_recv_requestvote`.
+    pub fn recv_requestvote(&self, node: Option<&Rc<Node>>, req: &RequestVote) -> Result<RequestVoteResponse> {
+        let mut resp = RequestVoteResponse {
+            prevote: req.prevote,
+            request_term: req.term,
+            term: self.current_term.get(),
+            vote_granted: 0,
+        };
+        if !req.prevote && req.term > self.current_term.get() {
+            self.set_current_term(req.term)?;
+            if self.role.get() != Role::Follower {
+                self.become_follower();
+            }
+            self.leader_id.set(NODE_ID_NONE);
+        }
+        if self.should_grant_vote(req) {
+            if !req.prevote {
+                self.vote_for(req.candidate_id)?;
+                self.leader_id.set(NODE_ID_NONE);
+                self.timeout_elapsed.set(0);
+            }
+            resp.vote_granted = 1;
+        } else if node.is_none() && self.node(req.candidate_id).is_none() {
+            // The candidate may have been removed without learning it.
+            resp.vote_granted = -1;
+        }
+        trace!(
+            self,
+            req.candidate_id,
+            "{} request from {} term {}: {}",
+            if req.prevote { "pre-vote" } else { "vote" },
+            req.candidate_id,
+            req.term,
+            resp.vote_granted
+        );
+        resp.term = self.current_term.get();
+        Ok(resp)
+    }
+
+    /// `raft_recv_requestvote_response`.
+    pub fn recv_requestvote_response(&self, node: Option<&Rc<Node>>, resp: &RequestVoteResponse) -> Result<()> {
+        let Some(node) = node else { return Ok(()) };
+        if resp.term > self.current_term.get() {
+            self.set_current_term(resp.term)?;
+            self.become_follower();
+            self.leader_id.set(NODE_ID_NONE);
+            return Ok(());
+        }
+        let expected = if resp.prevote {
+            self.role.get() == Role::PreCandidate && resp.request_term == self.current_term.get() + 1
+        } else {
+            self.role.get() == Role::Candidate && resp.request_term == self.current_term.get()
+        };
+        if !expected || resp.vote_granted != 1 || !self.owns_node(node) {
+            return Ok(());
+        }
+        node.vote_for_me(true);
+        if self.has_majority_of_votes() {
+            if resp.prevote {
+                self.campaign()?;
+            } else {
+                self.become_leader()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `raft_vote`: records a vote for `node` (restoring state).
+    pub fn vote(&self, node: Option<&Rc<Node>>) -> Result<()> {
+        self.vote_for(node.map_or(NODE_ID_NONE, |n| n.id()))
+    }
+
+    /// `raft_timeout_now`: campaign at once, skipping pre-vote, as the
+    /// target of a leadership transfer. A server that may not campaign
+    /// (non-voting, or alone) does nothing.
+    pub fn timeout_now(&self) -> Result<()> {
+        if !self.may_campaign() {
+            return if self.is_single_voter() { self.periodic_ms(0) } else { Err(RaftError::Misuse) };
+        }
+        self.election_start(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::server::tests::server_with_nodes;
+
+    #[test]
+    fn a_majority_is_more_than_half() {
+        assert!(votes_is_majority(3, 2));
+        assert!(!votes_is_majority(4, 2));
+        assert!(votes_is_majority(4, 3));
+        assert!(!votes_is_majority(1, 2));
+        assert!(votes_is_majority(1, 1));
+    }
+
+    #[test]
+    fn an_expired_follower_asks_for_pre_votes_without_changing_its_term() {
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.periodic_ms(2000).unwrap();
+        assert_eq!(s.role(), Role::PreCandidate);
+        assert_eq!(s.current_term(), 0);
+        let votes = s.host.sent_votes.borrow();
+        assert_eq!(votes.len(), 2);
+        assert!(votes.iter().all(|(_, v)| v.prevote && v.term == 1));
+    }
+
+    #[test]
+    fn a_pre_vote_majority_starts_a_real_election_persisted_first() {
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.become_precandidate().unwrap();
+        let n2 = s.node(2).unwrap();
+        let grant = RequestVoteResponse { prevote: true, request_term: 1, term: 0, vote_granted: 1 };
+        s.recv_requestvote_response(Some(&n2), &grant).unwrap();
+        assert_eq!(s.role(), Role::Candidate);
+        assert_eq!(s.current_term(), 1);
+        assert_eq!(*s.host.persisted.borrow(), vec![(1, 1)]);
+    }
+
+    #[test]
+    fn a_failed_persist_keeps_the_candidate_from_asking_for_votes() {
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.host.fail_persist.set(true);
+        assert!(s.become_candidate().is_err());
+        assert_eq!(s.current_term(), 0);
+        assert!(s.host.sent_votes.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_vote_is_refused_to_a_candidate_with_a_staler_log() {
+        // Thesis §3.6.1.
+        let s = server_with_nodes(&[1, 2], 1);
+        s.append_entry(&crate::core::log::tests::TestEntry::new(2, 1, 0)).unwrap();
+        s.restore_metadata(2, NODE_ID_NONE).unwrap();
+        let req = RequestVote { prevote: false, term: 3, candidate_id: 2, last_log_idx: 5, last_log_term: 1 };
+        let resp = s.recv_requestvote(None, &req).unwrap();
+        assert_eq!(resp.vote_granted, 0);
+        assert_eq!(resp.term, 3);
+    }
+
+    #[test]
+    fn one_vote_per_term() {
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        let req = |c| RequestVote { prevote: false, term: 1, candidate_id: c, last_log_idx: 0, last_log_term: 0 };
+        assert_eq!(s.recv_requestvote(None, &req(2)).unwrap().vote_granted, 1);
+        assert_eq!(s.recv_requestvote(None, &req(3)).unwrap().vote_granted, 0);
+        assert_eq!(s.recv_requestvote(None, &req(2)).unwrap().vote_granted, 1);
+    }
+
+    #[test]
+    fn a_non_voting_node_never_campaigns() {
+        let s = server_with_nodes(&[2, 3], 0);
+        s.add_non_voting_node(std::ptr::null_mut(), 1, true).unwrap();
+        s.periodic_ms(5000).unwrap();
+        assert_eq!(s.role(), Role::Follower);
+        assert!(s.host.sent_votes.borrow().is_empty());
+    }
+}

@@ -1,0 +1,304 @@
+//! The built-in in-memory log.
+//!
+//! Entries sit in one `Vec` behind a moving head, so a run of entries is
+//! always contiguous (the compat `raft_log_get_from_idx` hands out a pointer
+//! into it) and compaction is amortised: the dead prefix is dropped once it
+//! outweighs the live entries.
+//!
+//! Invariant: `entries[head..]` holds indexes `base + 1 ..= base + count`.
+
+use std::cell::{Cell, RefCell};
+
+use super::{EntryHandle, Index, Log, Result, Term};
+
+pub struct MemoryLog<E> {
+    entries: RefCell<Vec<E>>,
+    head: Cell<usize>,
+    base: Cell<Index>,
+    base_term: Cell<Term>,
+}
+
+impl<E: EntryHandle> Default for MemoryLog<E> {
+    fn default() -> Self {
+        Self::with_capacity(0)
+    }
+}
+
+impl<E: EntryHandle> MemoryLog<E> {
+    pub fn with_capacity(capacity: usize) -> Self {
+        MemoryLog {
+            entries: RefCell::new(Vec::with_capacity(capacity)),
+            head: Cell::new(0),
+            base: Cell::new(0),
+            base_term: Cell::new(0),
+        }
+    }
+
+    /// Index of the last compacted entry (0 when nothing was compacted).
+    pub fn base(&self) -> Index {
+        self.base.get()
+    }
+
+    pub fn base_term(&self) -> Term {
+        self.base_term.get()
+    }
+
+    fn live_len(&self) -> usize {
+        self.entries.borrow().len() - self.head.get()
+    }
+
+    /// Position in `entries` of `idx`, if the log holds it.
+    fn slot(&self, idx: Index) -> Option<usize> {
+        let offset = idx - self.base.get() - 1;
+        if offset < 0 || offset as usize >= self.live_len() {
+            return None;
+        }
+        Some(self.head.get() + offset as usize)
+    }
+
+    /// Borrows the entries from `idx` to the end, without taking references.
+    /// The closure must not call back into this log.
+    pub fn with_run<R>(&self, idx: Index, f: impl FnOnce(&[E]) -> R) -> R {
+        let entries = self.entries.borrow();
+        match self.slot(idx) {
+            Some(pos) => f(&entries[pos..]),
+            None => f(&[]),
+        }
+    }
+
+    /// Removes entries before `first_idx`, handing each to `removed`
+    /// (oldest first) after the log is consistent again.
+    pub fn poll_with(&self, first_idx: Index, removed: &mut dyn FnMut(E, Index)) -> Result<()> {
+        let mut taken = Vec::new();
+        {
+            let mut entries = self.entries.borrow_mut();
+            let mut head = self.head.get();
+            while self.base.get() + 1 < first_idx && head < entries.len() {
+                let idx = self.base.get() + 1;
+                self.base_term.set(entries[head].term());
+                self.base.set(idx);
+                taken.push((entries[head].clone(), idx));
+                head += 1;
+            }
+            if head * 2 >= entries.len() && head > 0 {
+                entries.drain(..head);
+                head = 0;
+            }
+            self.head.set(head);
+        }
+        for (e, idx) in taken {
+            removed(e, idx);
+        }
+        Ok(())
+    }
+
+    /// Removes `from_idx` and later entries, handing each to `removed`
+    /// (newest first) after the log is consistent again.
+    pub fn pop_with(&self, from_idx: Index, removed: &mut dyn FnMut(E, Index)) -> Result<()> {
+        let from = from_idx.max(self.base.get() + 1);
+        let mut taken = Vec::new();
+        {
+            let mut entries = self.entries.borrow_mut();
+            let mut idx = self.base.get() + (entries.len() - self.head.get()) as Index;
+            while idx >= from {
+                let e = entries.pop().expect("live entries cover idx");
+                taken.push((e, idx));
+                idx -= 1;
+            }
+        }
+        for (e, idx) in taken {
+            removed(e, idx);
+        }
+        Ok(())
+    }
+
+    /// Drops every entry and starts the log after `first_idx - 1`.
+    pub fn reset_with(&self, first_idx: Index, term: Term, removed: &mut dyn FnMut(E, Index)) {
+        let taken: Vec<E> = {
+            let mut entries = self.entries.borrow_mut();
+            let head = self.head.get();
+            self.head.set(0);
+            entries.drain(..).skip(head).collect()
+        };
+        let first = self.base.get() + 1;
+        self.base.set(first_idx - 1);
+        self.base_term.set(term);
+        for (i, e) in taken.into_iter().enumerate() {
+            removed(e, first + i as Index);
+        }
+    }
+
+    /// The oldest entry, if any.
+    pub fn peek_head(&self) -> Option<E> {
+        self.get(self.base.get() + 1)
+    }
+
+    /// The newest entry, if any.
+    pub fn peek_tail(&self) -> Option<E> {
+        self.get(self.current_idx())
+    }
+}
+
+impl<E: EntryHandle> Log<E> for MemoryLog<E> {
+    fn append(&self, entry: &E) -> Result<()> {
+        self.entries.borrow_mut().push(entry.clone());
+        Ok(())
+    }
+
+    fn poll(&self, first_idx: Index) -> Result<()> {
+        self.poll_with(first_idx, &mut |_, _| {})
+    }
+
+    fn pop(&self, from_idx: Index, removed: &mut dyn FnMut(&E, Index)) -> Result<()> {
+        self.pop_with(from_idx, &mut |e, idx| removed(&e, idx))
+    }
+
+    fn get(&self, idx: Index) -> Option<E> {
+        let pos = self.slot(idx)?;
+        Some(self.entries.borrow()[pos].clone())
+    }
+
+    fn get_batch(&self, idx: Index, max: usize, out: &mut Vec<E>) -> usize {
+        let entries = self.entries.borrow();
+        let Some(pos) = self.slot(idx) else { return 0 };
+        let end = entries.len().min(pos.saturating_add(max));
+        out.extend_from_slice(&entries[pos..end]);
+        end - pos
+    }
+
+    fn first_idx(&self) -> Index {
+        self.base.get() + 1
+    }
+
+    fn current_idx(&self) -> Index {
+        self.base.get() + self.live_len() as Index
+    }
+
+    fn count(&self) -> Index {
+        self.live_len() as Index
+    }
+
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn reset(&self, first_idx: Index, term: Term) {
+        self.reset_with(first_idx, term, &mut |_, _| {})
+    }
+
+    fn term_at(&self, idx: Index) -> Option<Term> {
+        let pos = self.slot(idx)?;
+        Some(self.entries.borrow()[pos].term())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    /// A stand-in entry: the Rc's strong count plays the reference count.
+    #[derive(Clone, Debug)]
+    pub struct TestEntry(pub Rc<(Cell<i64>, i32, i32)>);
+
+    impl TestEntry {
+        pub fn new(term: i64, id: i32, ty: i32) -> Self {
+            TestEntry(Rc::new((Cell::new(term), id, ty)))
+        }
+    }
+
+    impl EntryHandle for TestEntry {
+        fn term(&self) -> Term {
+            self.0 .0.get()
+        }
+        fn set_term(&self, term: Term) {
+            self.0 .0.set(term)
+        }
+        fn id(&self) -> i32 {
+            self.0 .1
+        }
+        fn entry_type(&self) -> i32 {
+            self.0 .2
+        }
+    }
+
+    fn log_of(terms: &[i64]) -> MemoryLog<TestEntry> {
+        let log = MemoryLog::default();
+        for (i, t) in terms.iter().enumerate() {
+            log.append(&TestEntry::new(*t, i as i32 + 1, 0)).unwrap();
+        }
+        log
+    }
+
+    #[test]
+    fn an_empty_log_starts_at_index_one() {
+        let log: MemoryLog<TestEntry> = MemoryLog::default();
+        assert_eq!((log.first_idx(), log.current_idx(), log.count()), (1, 0, 0));
+        assert!(log.get(0).is_none() && log.get(1).is_none());
+    }
+
+    #[test]
+    fn appended_entries_are_found_by_index_and_held_by_the_log() {
+        let log = log_of(&[1, 1, 2]);
+        assert_eq!(log.current_idx(), 3);
+        let e = log.get(3).unwrap();
+        assert_eq!((e.term(), e.id()), (2, 3));
+        assert_eq!(Rc::strong_count(&e.0), 2);
+    }
+
+    #[test]
+    fn polling_compacts_the_oldest_entries_and_remembers_the_base_term() {
+        let log = log_of(&[1, 2, 3, 4]);
+        let mut seen = vec![];
+        log.poll_with(3, &mut |e, i| seen.push((e.id(), i))).unwrap();
+        assert_eq!(seen, vec![(1, 1), (2, 2)]);
+        assert_eq!((log.first_idx(), log.current_idx(), log.base_term()), (3, 4, 2));
+        assert!(log.get(2).is_none());
+        assert_eq!(log.get(3).unwrap().id(), 3);
+    }
+
+    #[test]
+    fn popping_removes_the_newest_entries_newest_first() {
+        let log = log_of(&[1, 1, 1, 1]);
+        let mut seen = vec![];
+        log.pop(3, &mut |e, i| seen.push((e.id(), i))).unwrap();
+        assert_eq!(seen, vec![(4, 4), (3, 3)]);
+        assert_eq!(log.current_idx(), 2);
+    }
+
+    #[test]
+    fn popping_never_reaches_below_the_compacted_base() {
+        let log = log_of(&[1, 1, 1]);
+        log.poll(3).unwrap();
+        log.pop(1, &mut |_, _| {}).unwrap();
+        assert_eq!((log.first_idx(), log.current_idx()), (3, 2));
+    }
+
+    #[test]
+    fn reset_drops_everything_and_moves_the_next_index() {
+        let log = log_of(&[1, 1]);
+        log.reset(11, 5);
+        assert_eq!((log.first_idx(), log.current_idx(), log.base_term()), (11, 10, 5));
+        log.append(&TestEntry::new(6, 9, 0)).unwrap();
+        assert_eq!(log.get(11).unwrap().id(), 9);
+    }
+
+    #[test]
+    fn a_batch_is_bounded_by_max_and_by_the_end_of_the_log() {
+        let log = log_of(&[1, 1, 1, 1, 1]);
+        let mut out = vec![];
+        assert_eq!(log.get_batch(2, 2, &mut out), 2);
+        assert_eq!(log.get_batch(4, 10, &mut out), 2);
+        assert_eq!(out.iter().map(|e| e.id()).collect::<Vec<_>>(), vec![2, 3, 4, 5]);
+        assert_eq!(log.get_batch(9, 10, &mut out), 0);
+    }
+
+    #[test]
+    fn compaction_keeps_runs_contiguous_after_many_polls() {
+        let log = log_of(&[1; 100]);
+        for first in 2..90 {
+            log.poll(first).unwrap();
+            assert_eq!(log.with_run(first, |run| run.len()), (100 - first + 1) as usize);
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Cluster membership: the node list, single-server configuration changes
+//! carried by log entries (thesis §4.1), and their undo when popped.
+//!
+//! A change takes effect when its entry is appended. A REMOVE_NODE entry
+//! makes the node inactive at once (it stops counting in majorities); the
+//! node object is dropped when the entry is applied.
+
+use std::ffi::c_void;
+use std::rc::Rc;
+
+use super::server::trace;
+use super::{entry_type, EntryHandle, Host, Index, MembershipEvent, Node, NodeId, Role, Server, NODE_ID_NONE};
+
+impl<H: Host> Server<H> {
+    pub fn my_node(&self) -> Option<Rc<Node>> {
+        self.me.borrow().clone()
+    }
+
+    pub fn my_id(&self) -> NodeId {
+        self.me.borrow().as_ref().map_or(NODE_ID_NONE, |n| n.id())
+    }
+
+    pub(crate) fn is_me(&self, node: &Node) -> bool {
+        self.me.borrow().as_ref().is_some_and(|me| std::ptr::eq(&**me, node))
+    }
+
+    pub fn node(&self, id: NodeId) -> Option<Rc<Node>> {
+        self.nodes.borrow().iter().find(|n| n.id() == id).cloned()
+    }
+
+    /// The node at position `i` of the node list (for iterating without
+    /// holding a borrow across callbacks).
+    pub fn node_at(&self, i: usize) -> Option<Rc<Node>> {
+        self.nodes.borrow().get(i).cloned()
+    }
+
+    /// True when `node` is one of this server's nodes (pointers from C may
+    /// name a node of another server or one already removed).
+    pub fn owns_node(&self, node: &Node) -> bool {
+        self.nodes.borrow().iter().any(|n| std::ptr::eq(&**n, node))
+    }
+
+    pub fn num_nodes(&self) -> usize {
+        self.nodes.borrow().len()
+    }
+
+    /// Voting nodes that are part of the configuration.
+    pub fn num_voting_nodes(&self) -> usize {
+        self.nodes.borrow().iter().filter(|n| n.is_counted_voter()).count()
+    }
+
+    /// True when this server is the only voter of its configuration.
+    pub fn is_single_voter(&self) -> bool {
+        match self.my_node() {
+            Some(me) => me.is_counted_voter() && self.num_voting_nodes() == 1,
+            None => false,
+        }
+    }
+
+    /// A voting change whose entry is not yet committed.
+    pub fn voting_change_in_progress(&self) -> bool {
+        self.voting_cfg_change_log_idx.get() > self.commit_idx.get()
+    }
+
+    /// `raft_add_node`: adds a voting node, or turns an existing non-voting
+    /// node into a voter. `None` if a voting node with that id exists.
+    pub fn add_node(&self, udata: *mut c_void, id: NodeId, is_self: bool) -> Option<Rc<Node>> {
+        self.add_node_internal(None, udata, id, is_self)
+    }
+
+    /// `raft_add_non_voting_node`: `None` if any node with that id exists.
+    pub fn add_non_voting_node(&self, udata: *mut c_void, id: NodeId, is_self: bool) -> Option<Rc<Node>> {
+        if self.node(id).is_some() {
+            return None;
+        }
+        self.insert_node(None, udata, id, is_self, false)
+    }
+
+    fn add_node_internal(&self, entry: Option<&H::Entry>, udata: *mut c_void, id: NodeId, is_self: bool) -> Option<Rc<Node>> {
+        if let Some(node) = self.node(id) {
+            if node.is_voting() {
+                return None;
+            }
+            node.set_voting(true);
+            return Some(node);
+        }
+        self.insert_node(entry, udata, id, is_self, true)
+    }
+
+    fn insert_node(&self, entry: Option<&H::Entry>, udata: *mut c_void, id: NodeId, is_self: bool, voting: bool) -> Option<Rc<Node>> {
+        if id == NODE_ID_NONE {
+            return None;
+        }
+        let node = Rc::new(Node::new(udata, id));
+        node.set_voting(voting);
+        node.set_next_idx(self.current_idx() + 1);
+        node.set_last_ack_ms(self.now_ms.get());
+        self.nodes.borrow_mut().push(node.clone());
+        if is_self {
+            *self.me.borrow_mut() = Some(node.clone());
+        }
+        trace!(self, id, "added node {} ({})", id, if voting { "voting" } else { "non-voting" });
+        self.host.notify_membership_event(&node, entry, MembershipEvent::Add);
+        Some(node)
+    }
+
+    /// `raft_remove_node`: notifies, then drops the node. A node pointer that
+    /// is not one of this server's nodes is ignored.
+    pub fn remove_node(&self, node: &Rc<Node>) {
+        self.remove_node_with(node, None)
+    }
+
+    fn remove_node_with(&self, node: &Rc<Node>, entry: Option<&H::Entry>) {
+        if !self.owns_node(node) {
+            return;
+        }
+        self.host.notify_membership_event(node, entry, MembershipEvent::Remove);
+        self.nodes.borrow_mut().retain(|n| !Rc::ptr_eq(n, node));
+        let was_me = self.me.borrow().as_ref().is_some_and(|me| Rc::ptr_eq(me, node));
+        if was_me {
+            *self.me.borrow_mut() = None;
+        }
+        trace!(self, node.id(), "removed node {}", node.id());
+    }
+
+    /// The node a configuration entry names, through the host.
+    fn cfg_change_node_id(&self, entry: &H::Entry, idx: Index) -> Option<NodeId> {
+        self.host.get_node_id(entry, idx)
+    }
+
+    /// Lets an appended configuration entry take effect.
+    pub fn handle_append_cfg_change(&self, entry: &H::Entry, idx: Index) {
+        if !super::is_cfg_change(entry.entry_type()) {
+            return;
+        }
+        let Some(id) = self.cfg_change_node_id(entry, idx) else { return };
+        let is_self = id == self.my_id();
+        let node = self.node(id);
+        match entry.entry_type() {
+            entry_type::ADD_NODE => match node {
+                Some(node) => {
+                    node.set_active(true);
+                    node.set_voting(true);
+                }
+                None => {
+                    if let Some(node) = self.insert_node(Some(entry), std::ptr::null_mut(), id, is_self, true) {
+                        node.set_created_by_add_node(true);
+                    }
+                }
+            },
+            entry_type::ADD_NONVOTING_NODE => match node {
+                Some(node) => node.set_active(true),
+                None => {
+                    self.insert_node(Some(entry), std::ptr::null_mut(), id, is_self, false);
+                }
+            },
+            entry_type::REMOVE_NODE => {
+                if let Some(node) = node {
+                    node.set_voting_before_removal(node.is_voting());
+                    node.set_active(false);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Undoes a configuration entry that is being popped from the log.
+    pub(crate) fn handle_remove_cfg_change(&self, entry: &H::Entry, idx: Index) {
+        let Some(id) = self.cfg_change_node_id(entry, idx) else { return };
+        let Some(node) = self.node(id) else { return };
+        match entry.entry_type() {
+            entry_type::ADD_NODE => {
+                if node.created_by_add_node() {
+                    self.remove_node_with(&node, Some(entry));
+                } else {
+                    node.set_voting(false);
+                }
+            }
+            entry_type::ADD_NONVOTING_NODE => self.remove_node_with(&node, Some(entry)),
+            entry_type::REMOVE_NODE => {
+                node.set_active(true);
+                node.set_voting(node.voting_before_removal() || node.is_voting());
+            }
+            _ => {}
+        }
+    }
+
+    /// Marks a configuration change committed once its entry is applied.
+    pub(crate) fn on_cfg_change_applied(&self, entry: &H::Entry, idx: Index) {
+        let Some(id) = self.cfg_change_node_id(entry, idx) else { return };
+        let Some(node) = self.node(id) else { return };
+        match entry.entry_type() {
+            entry_type::ADD_NODE => {
+                node.set_addition_committed(true);
+                node.set_voting_committed(true);
+                node.set_has_sufficient_logs(true);
+            }
+            entry_type::ADD_NONVOTING_NODE => node.set_addition_committed(true),
+            entry_type::REMOVE_NODE => {
+                if node.is_active() {
+                    // A later entry re-added it; this removal is history.
+                    return;
+                }
+                node.set_voting_committed(false);
+                let removing_me = self.is_me(&node);
+                self.remove_node_with(&node, Some(entry));
+                // Thesis §4.2.2: a leader that is not in the new configuration
+                // steps down once the configuration is committed.
+                if removing_me && self.role.get() == Role::Leader {
+                    self.become_follower();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Asks the host whether a caught-up non-voting node may be promoted;
+    /// the question is asked once (until the host answers non-zero).
+    pub(crate) fn check_sufficient_logs(&self, node: &Rc<Node>) {
+        if node.is_voting()
+            || !node.is_active()
+            || node.has_sufficient_logs()
+            || self.voting_change_in_progress()
+            || node.match_idx() < self.current_idx()
+        {
+            return;
+        }
+        if let Some(0) = self.host.node_has_sufficient_logs(node) {
+            node.set_has_sufficient_logs(true);
+        }
+    }
+
+    /// Marks every node's membership as committed (after loading a snapshot,
+    /// which carries the configuration).
+    pub(crate) fn commit_membership(&self) {
+        let mut i = 0;
+        while let Some(node) = self.node_at(i) {
+            node.set_voting_committed(node.is_voting());
+            node.set_addition_committed(true);
+            if node.is_voting() {
+                node.set_has_sufficient_logs(true);
+            }
+            i += 1;
+        }
+    }
+
+    /// Drops every node but this server's own (loading a snapshot).
+    pub(crate) fn remove_all_other_nodes(&self) {
+        loop {
+            let other = self.nodes.borrow().iter().find(|n| !self.is_me(n)).cloned();
+            match other {
+                Some(node) => self.remove_node_with(&node, None),
+                None => break,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::log::tests::TestEntry;
+    use crate::core::server::tests::server_with_nodes;
+    use crate::core::*;
+
+    #[test]
+    fn adding_an_existing_voter_fails_but_promotes_a_non_voter() {
+        let s = server_with_nodes(&[1, 2], 1);
+        assert!(s.add_node(std::ptr::null_mut(), 2, false).is_none());
+        let n = s.add_non_voting_node(std::ptr::null_mut(), 3, false).unwrap();
+        assert!(!n.is_voting());
+        assert!(s.add_node(std::ptr::null_mut(), 3, false).is_some());
+        assert!(n.is_voting());
+        assert_eq!(s.num_voting_nodes(), 3);
+    }
+
+    #[test]
+    fn a_config_entry_takes_effect_when_appended_and_is_undone_when_popped() {
+        let s = server_with_nodes(&[1], 1);
+        s.append_entry(&TestEntry::new(1, 2, entry_type::ADD_NONVOTING_NODE)).unwrap();
+        assert_eq!(s.num_nodes(), 2);
+        s.append_entry(&TestEntry::new(1, 2, entry_type::ADD_NODE)).unwrap();
+        assert!(s.node(2).unwrap().is_voting());
+        assert!(s.voting_change_in_progress());
+        s.pop_entry().unwrap();
+        assert!(!s.node(2).unwrap().is_voting());
+        assert!(!s.voting_change_in_progress());
+        s.pop_entry().unwrap();
+        assert!(s.node(2).is_none());
+    }
+
+    #[test]
+    fn a_removed_node_stops_counting_at_once_and_is_dropped_when_applied() {
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.append_entry(&TestEntry::new(1, 3, entry_type::REMOVE_NODE)).unwrap();
+        assert_eq!(s.num_voting_nodes(), 2);
+        assert_eq!(s.num_nodes(), 3);
+        s.set_commit_idx(1);
+        s.apply_all().unwrap();
+        assert_eq!(s.num_nodes(), 2);
+        assert!(s.node(3).is_none());
+    }
+}

@@ -1,0 +1,343 @@
+//! The Raft protocol as safe Rust.
+//!
+//! The core knows nothing of C. It reaches the outside world only through the
+//! [`Host`] trait (messages, persistence, the state machine, the clock) and the
+//! [`Log`] trait (entry storage), and handles entries only through
+//! [`EntryHandle`], a reference-counted handle whose clone is a "hold" and
+//! whose drop is a "release".
+//!
+//! Every entry point takes `&Server`: state lives in `Cell`s and `RefCell`s,
+//! and no borrow is held while a host callback runs, so a callback may call
+//! back into the same server (see DESIGN.md, "Re-entrancy").
+#![deny(unsafe_code)]
+
+pub mod election;
+mod log;
+mod membership;
+mod node;
+mod reads;
+mod replication;
+mod server;
+mod snapshot;
+mod transfer;
+
+pub use self::log::MemoryLog;
+pub use self::node::Node;
+pub use self::server::{Config, Server};
+
+use std::rc::Rc;
+
+pub type Term = i64;
+pub type Index = i64;
+pub type NodeId = i32;
+pub type MsgId = u64;
+pub type EntryId = i32;
+
+/// The id meaning "no node" (the C header's `RAFT_NODE_ID_NONE`).
+pub const NODE_ID_NONE: NodeId = -1;
+
+/// Entry types the protocol interprets; anything else is application data.
+pub mod entry_type {
+    pub const NORMAL: i32 = 0;
+    pub const ADD_NONVOTING_NODE: i32 = 1;
+    pub const ADD_NODE: i32 = 2;
+    pub const REMOVE_NODE: i32 = 3;
+    pub const NO_OP: i32 = 4;
+}
+
+/// True for entries that change membership (voting or not).
+pub fn is_cfg_change(entry_type: i32) -> bool {
+    matches!(
+        entry_type,
+        entry_type::ADD_NONVOTING_NODE | entry_type::ADD_NODE | entry_type::REMOVE_NODE
+    )
+}
+
+/// True for entries that change the set of voters.
+pub fn is_voting_cfg_change(entry_type: i32) -> bool {
+    matches!(entry_type, entry_type::ADD_NODE | entry_type::REMOVE_NODE)
+}
+
+/// Roles, numbered as the C header's `raft_state_e`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Follower = 1,
+    PreCandidate = 2,
+    Candidate = 3,
+    Leader = 4,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Follower => "follower",
+            Role::PreCandidate => "pre-candidate",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        }
+    }
+}
+
+/// Membership notifications, numbered as `raft_membership_e`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MembershipEvent {
+    Add = 0,
+    Remove = 1,
+}
+
+/// Leadership transfer outcomes, numbered as `raft_leader_transfer_e`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferResult {
+    Timeout = 0,
+    UnexpectedLeader = 1,
+    ExpectedLeader = 2,
+}
+
+/// Errors, one for each `RAFT_ERR_*` code plus the generic `-1` failure and
+/// codes returned by host callbacks that the core passes through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RaftError {
+    #[error("operation failed")]
+    Failed,
+    #[error("not the leader")]
+    NotLeader,
+    #[error("only one voting configuration change may be in progress")]
+    OneVotingChangeOnly,
+    #[error("the server must shut down")]
+    Shutdown,
+    #[error("out of memory")]
+    NoMem,
+    #[error("a snapshot is in progress")]
+    SnapshotInProgress,
+    #[error("the snapshot is already loaded")]
+    SnapshotAlreadyLoaded,
+    #[error("invalid node id")]
+    InvalidNodeId,
+    #[error("a leadership transfer is in progress")]
+    LeaderTransferInProgress,
+    #[error("done")]
+    Done,
+    #[error("stale term")]
+    StaleTerm,
+    #[error("not found")]
+    NotFound,
+    #[error("misuse of the API")]
+    Misuse,
+    #[error("callback failed with code {0}")]
+    Code(i32),
+}
+
+impl RaftError {
+    /// The C error code (`raft_error_e`, or -1, or the callback's own code).
+    pub fn code(self) -> i32 {
+        match self {
+            RaftError::Failed => -1,
+            RaftError::NotLeader => -2,
+            RaftError::OneVotingChangeOnly => -3,
+            RaftError::Shutdown => -4,
+            RaftError::NoMem => -5,
+            RaftError::SnapshotInProgress => -6,
+            RaftError::SnapshotAlreadyLoaded => -7,
+            RaftError::InvalidNodeId => -8,
+            RaftError::LeaderTransferInProgress => -9,
+            RaftError::Done => -10,
+            RaftError::StaleTerm => -11,
+            RaftError::NotFound => -12,
+            RaftError::Misuse => -13,
+            RaftError::Code(c) => c,
+        }
+    }
+
+    /// Interprets a non-zero return code of a host callback.
+    pub fn from_code(code: i32) -> RaftError {
+        match code {
+            -1 => RaftError::Failed,
+            -2 => RaftError::NotLeader,
+            -3 => RaftError::OneVotingChangeOnly,
+            -4 => RaftError::Shutdown,
+            -5 => RaftError::NoMem,
+            -6 => RaftError::SnapshotInProgress,
+            -7 => RaftError::SnapshotAlreadyLoaded,
+            -8 => RaftError::InvalidNodeId,
+            -9 => RaftError::LeaderTransferInProgress,
+            -10 => RaftError::Done,
+            -11 => RaftError::StaleTerm,
+            -12 => RaftError::NotFound,
+            -13 => RaftError::Misuse,
+            c => RaftError::Code(c),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, RaftError>;
+
+/// Turns a callback's C-style return code into a result.
+pub fn check(code: i32) -> Result<()> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(RaftError::from_code(code))
+    }
+}
+
+/// A reference-counted log entry owned by the host.
+///
+/// `clone` takes a reference (hold) and `drop` gives it back (release).
+pub trait EntryHandle: Clone {
+    fn term(&self) -> Term;
+    fn set_term(&self, term: Term);
+    fn id(&self) -> EntryId;
+    fn entry_type(&self) -> i32;
+}
+
+/// Entry storage (the C header's `raft_log_impl_t`).
+///
+/// Indexes start at 1; an empty log whose snapshot ends at `b` has
+/// `first_idx() == b + 1` and `current_idx() == b`.
+pub trait Log<E: EntryHandle> {
+    /// Appends one entry; the log takes its own reference.
+    fn append(&self, entry: &E) -> Result<()>;
+    /// Removes every entry before `first_idx` (compaction).
+    fn poll(&self, first_idx: Index) -> Result<()>;
+    /// Removes `from_idx` and everything after it, newest first, reporting each.
+    fn pop(&self, from_idx: Index, removed: &mut dyn FnMut(&E, Index)) -> Result<()>;
+    /// The entry at `idx`, held for the caller.
+    fn get(&self, idx: Index) -> Option<E>;
+    /// Up to `max` consecutive entries from `idx`, held, appended to `out`.
+    fn get_batch(&self, idx: Index, max: usize, out: &mut Vec<E>) -> usize;
+    fn first_idx(&self) -> Index;
+    fn current_idx(&self) -> Index;
+    fn count(&self) -> Index;
+    fn sync(&self) -> Result<()>;
+    /// Drops every entry; the next append gets index `first_idx`.
+    fn reset(&self, first_idx: Index, term: Term);
+    /// The term of the entry at `idx`, without handing out a reference.
+    fn term_at(&self, idx: Index) -> Option<Term> {
+        self.get(idx).map(|e| e.term())
+    }
+}
+
+/// A request for votes (pre-vote or real).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestVote {
+    pub prevote: bool,
+    pub term: Term,
+    pub candidate_id: NodeId,
+    pub last_log_idx: Index,
+    pub last_log_term: Term,
+}
+
+/// The answer to a [`RequestVote`]. `vote_granted` is 1 (granted), 0 (not) or
+/// -1 (the candidate is unknown to the voter, so it may have been removed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestVoteResponse {
+    pub prevote: bool,
+    pub request_term: Term,
+    pub term: Term,
+    pub vote_granted: i32,
+}
+
+/// An appendentries request as the core builds or receives it.
+#[derive(Debug)]
+pub struct AppendEntries<'a, E> {
+    pub term: Term,
+    pub leader_id: NodeId,
+    pub msg_id: MsgId,
+    pub prev_log_idx: Index,
+    pub prev_log_term: Term,
+    pub leader_commit: Index,
+    pub entries: &'a [E],
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppendEntriesResponse {
+    pub msg_id: MsgId,
+    pub term: Term,
+    pub success: bool,
+    pub current_idx: Index,
+}
+
+/// A piece of a snapshot. The data pointer belongs to the host and is only
+/// carried through the core, never read by it.
+#[derive(Clone, Copy, Debug)]
+pub struct Chunk {
+    pub offset: u64,
+    pub data: *mut u8,
+    pub len: u64,
+    pub last_chunk: bool,
+}
+
+impl Default for Chunk {
+    fn default() -> Self {
+        Chunk { offset: 0, data: std::ptr::null_mut(), len: 0, last_chunk: false }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SnapshotRequest {
+    pub term: Term,
+    pub leader_id: NodeId,
+    pub msg_id: MsgId,
+    pub snapshot_index: Index,
+    pub snapshot_term: Term,
+    pub chunk: Chunk,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotResponse {
+    pub msg_id: MsgId,
+    pub term: Term,
+    pub offset: u64,
+    pub success: bool,
+    pub last_chunk: bool,
+}
+
+/// A pending linearizable read, answered through [`Host::read_done`].
+#[derive(Clone, Copy, Debug)]
+pub struct ReadCallback {
+    pub func: usize,
+    pub arg: usize,
+}
+
+/// Everything the protocol needs from its environment. Methods returning an
+/// `i32` return the host's code: 0 for success.
+pub trait Host {
+    type Entry: EntryHandle;
+    type Log: Log<Self::Entry>;
+
+    fn log(&self) -> &Self::Log;
+
+    fn send_requestvote(&self, to: &Rc<Node>, msg: &RequestVote) -> i32;
+    fn send_appendentries(&self, to: &Rc<Node>, msg: &AppendEntries<'_, Self::Entry>) -> i32;
+    fn send_snapshot(&self, to: &Rc<Node>, msg: &SnapshotRequest) -> i32;
+    fn send_timeoutnow(&self, to: &Rc<Node>) -> i32;
+    /// `None` when the host gives no chunks (snapshots cannot be sent).
+    fn get_snapshot_chunk(&self, to: &Rc<Node>, offset: u64, chunk: &mut Chunk) -> Option<i32>;
+    fn store_snapshot_chunk(&self, snapshot_index: Index, offset: u64, chunk: &Chunk) -> i32;
+    fn clear_snapshot(&self) -> i32;
+    fn load_snapshot(&self, term: Term, index: Index) -> i32;
+    fn applylog(&self, entry: &Self::Entry, idx: Index) -> i32;
+    fn persist_metadata(&self, term: Term, vote: NodeId) -> i32;
+    /// `None` when the host cannot tell which node a config entry names.
+    fn get_node_id(&self, entry: &Self::Entry, idx: Index) -> Option<NodeId>;
+    /// `None` when there is no callback; otherwise the callback's code.
+    fn node_has_sufficient_logs(&self, node: &Rc<Node>) -> Option<i32>;
+    fn notify_membership_event(&self, node: &Rc<Node>, entry: Option<&Self::Entry>, event: MembershipEvent);
+    fn notify_state_event(&self, role: Role);
+    fn notify_transfer_event(&self, result: TransferResult);
+    /// True when a `log` callback exists (formatting is skipped otherwise).
+    fn has_logger(&self) -> bool;
+    fn log_message(&self, node: NodeId, message: &str);
+    /// True when the host wants no appendentries sent to `node` now.
+    fn backpressure(&self, node: &Rc<Node>) -> bool;
+    /// `None` when there is no such callback: the core reads the log itself.
+    fn get_entries_to_send(&self, node: &Rc<Node>, idx: Index, max: usize, out: &mut Vec<Self::Entry>) -> Option<usize>;
+    /// Monotonic time in microseconds.
+    fn now_us(&self) -> i64;
+    /// A random number for the election timeout.
+    fn random(&self) -> u32;
+    /// Answers a read request.
+    fn read_done(&self, cb: ReadCallback, can_read: bool);
+    /// Makes a new entry of `entry_type` with no data (the leader's no-op).
+    fn new_entry(&self, entry_type: i32) -> Option<Self::Entry>;
+}

@@ -1,0 +1,123 @@
+//! Linearizable reads without a log entry (thesis §6.4, "ReadIndex").
+//!
+//! A read is answered `can_read = 1` once (a) a majority of voters has
+//! answered a message that the leader sent after the read arrived, proving
+//! it was still leader then, and (b) the state machine has applied the
+//! commit index of that moment, or this leader's first entry if that is
+//! later (a new leader learns the true commit index only by committing an
+//! entry of its own term). Reads queued while a heartbeat round is in flight
+//! wait for the next round, which then serves all of them together.
+//!
+//! msg_ids grow for the life of a server, so an answer to any message sent
+//! after the read has a larger id; a majority's acknowledgement is the
+//! majority-th highest id each voter has answered.
+
+use std::collections::VecDeque;
+
+use super::{Host, Index, MsgId, RaftError, ReadCallback, Result, Role, Server};
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PendingRead {
+    /// Needs a majority's answer to a message with a greater msg_id.
+    after_msg_id: MsgId,
+    read_idx: Index,
+    callback: ReadCallback,
+}
+
+impl<H: Host> Server<H> {
+    /// `raft_recv_read_request`.
+    pub fn recv_read_request(&self, callback: ReadCallback) -> Result<()> {
+        if self.role.get() != Role::Leader {
+            return Err(RaftError::NotLeader);
+        }
+        let read = PendingRead {
+            after_msg_id: self.msg_id.get(),
+            read_idx: self.commit_idx.get().max(self.term_start_idx.get()),
+            callback,
+        };
+        self.reads.borrow_mut().push_back(read);
+        if !self.is_single_voter() && self.read_round_msg_id.get() == 0 {
+            self.start_read_round();
+        }
+        self.exec_operations()
+    }
+
+    fn start_read_round(&self) {
+        self.read_round_msg_id.set(self.msg_id.get() + 1);
+        let _ = self.send_appendentries_all();
+    }
+
+    /// The highest msg_id a majority of voters has answered in this term.
+    fn quorum_msg_id(&self) -> MsgId {
+        if self.is_single_voter() {
+            return MsgId::MAX;
+        }
+        let mut ids: Vec<MsgId> = Vec::new();
+        {
+            let nodes = self.nodes.borrow();
+            for node in nodes.iter().filter(|n| n.is_counted_voter()) {
+                ids.push(if self.is_me(node) { MsgId::MAX } else { node.max_seen_msg_id() });
+            }
+        }
+        if ids.is_empty() {
+            return 0;
+        }
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids[ids.len() / 2]
+    }
+
+    fn read_is_ready(&self, read: &PendingRead, quorum: MsgId) -> bool {
+        read.after_msg_id < quorum && read.read_idx <= self.last_applied_idx.get()
+    }
+
+    pub(crate) fn has_ready_reads(&self) -> bool {
+        if self.role.get() != Role::Leader {
+            return false;
+        }
+        let Some(first) = self.reads.borrow().front().copied() else { return false };
+        self.read_is_ready(&first, self.quorum_msg_id())
+    }
+
+    /// Answers every read that is ready; starts another heartbeat round for
+    /// reads that arrived after the last one was sent.
+    pub(crate) fn serve_reads(&self) {
+        if self.role.get() != Role::Leader || self.reads.borrow().is_empty() {
+            return;
+        }
+        let quorum = self.quorum_msg_id();
+        if self.read_round_msg_id.get() != 0 && quorum >= self.read_round_msg_id.get() {
+            self.read_round_msg_id.set(0);
+        }
+        let mut ready = Vec::new();
+        {
+            let mut reads = self.reads.borrow_mut();
+            while let Some(read) = reads.front() {
+                if !self.read_is_ready(read, quorum) {
+                    break;
+                }
+                ready.push(read.callback);
+                reads.pop_front();
+            }
+        }
+        for cb in ready {
+            self.host.read_done(cb, true);
+        }
+        let waiting_for_round = self
+            .reads
+            .borrow()
+            .back()
+            .is_some_and(|r| r.after_msg_id >= quorum);
+        if waiting_for_round && self.read_round_msg_id.get() == 0 && self.role.get() == Role::Leader {
+            self.start_read_round();
+        }
+    }
+
+    /// Answers every pending read with `can_read = 0` (leadership lost).
+    pub(crate) fn fail_pending_reads(&self) {
+        self.read_round_msg_id.set(0);
+        let failed: VecDeque<PendingRead> = std::mem::take(&mut *self.reads.borrow_mut());
+        for read in failed {
+            self.host.read_done(read.callback, false);
+        }
+    }
+}

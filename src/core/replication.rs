@@ -1,0 +1,580 @@
+//! Log replication, commit and apply (thesis §3.5, §3.6, §10.2.1).
+//!
+//! The leader pipelines appendentries: after a message is handed to the
+//! host, the node's next index moves past its entries without waiting for
+//! the answer. Responses carry the request's msg_id, so stale, duplicated and
+//! reordered ones are recognised. A rejection carries the follower's last
+//! index, so the leader backs off in one step rather than one entry at a time.
+
+use std::rc::Rc;
+
+use super::server::{trace, APPLY_CLOCK_STRIDE, MAX_ENTRIES_PER_MESSAGE};
+use super::{
+    AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, Node, RaftError, Result,
+    Role, Server, Term, NODE_ID_NONE,
+};
+
+/// What `raft_recv_entry` reports about an accepted entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EntryResponse {
+    pub id: EntryId,
+    pub term: Term,
+    pub idx: Index,
+}
+
+/// Voters at most whose match indexes are sorted on the stack.
+const STACK_VOTERS: usize = 16;
+
+impl<H: Host> Server<H> {
+    /// `raft_recv_entry`: the leader appends a client's entry in its term.
+    pub fn recv_entry(&self, entry: &H::Entry) -> Result<EntryResponse> {
+        if self.role.get() != Role::Leader {
+            return Err(RaftError::NotLeader);
+        }
+        if self.transfer_target.get() != NODE_ID_NONE {
+            return Err(RaftError::LeaderTransferInProgress);
+        }
+        if super::is_voting_cfg_change(entry.entry_type()) && self.voting_change_in_progress() {
+            return Err(RaftError::OneVotingChangeOnly);
+        }
+        entry.set_term(self.current_term.get());
+        self.append_to_log(entry)?;
+        let idx = self.current_idx();
+        let resp = EntryResponse { id: entry.id(), term: self.current_term.get(), idx };
+        if self.config.get().auto_flush {
+            self.log().sync()?;
+            self.mark_self_persisted(idx);
+            self.next_sync_index.set(idx);
+            self.replicate_to_all();
+            self.update_commit();
+            self.exec_operations()?;
+        }
+        Ok(resp)
+    }
+
+    /// Records that the leader's own log is durable up to `idx`.
+    pub(crate) fn mark_self_persisted(&self, idx: Index) {
+        if let Some(me) = self.my_node() {
+            if idx > me.match_idx() {
+                me.set_match_idx(idx.min(self.current_idx()));
+            }
+        }
+    }
+
+    /// `raft_send_appendentries_all`: one message (heartbeat, or entries
+    /// from each node's next index) to every other node in the configuration.
+    pub fn send_appendentries_all(&self) -> Result<()> {
+        self.timeout_elapsed.set(0);
+        let mut i = 0;
+        while let Some(node) = self.node_at(i) {
+            i += 1;
+            if !self.is_me(&node) && node.is_active() {
+                // A send that fails is a lost message; heartbeats retry.
+                let _ = self.send_appendentries(&node);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends everything new to every node, as many messages as needed.
+    pub(crate) fn replicate_to_all(&self) {
+        let mut i = 0;
+        while let Some(node) = self.node_at(i) {
+            i += 1;
+            if !self.is_me(&node) && node.is_active() {
+                self.replicate_to(&node);
+            }
+        }
+    }
+
+    /// Keeps sending while `node` lacks entries and the host accepts.
+    pub(crate) fn replicate_to(&self, node: &Rc<Node>) {
+        loop {
+            let next = node.next_idx();
+            if next > self.current_idx() || node.snapshot_idx() != 0 {
+                return;
+            }
+            if self.send_appendentries(node).is_err() || node.next_idx() <= next {
+                return;
+            }
+        }
+    }
+
+    /// `raft_send_appendentries`: one appendentries message to `node`, or a
+    /// snapshot when the entries it needs were compacted away.
+    pub fn send_appendentries(&self, node: &Rc<Node>) -> Result<()> {
+        if self.role.get() != Role::Leader {
+            return Err(RaftError::NotLeader);
+        }
+        if self.is_me(node) {
+            return Ok(());
+        }
+        if self.host.backpressure(node) {
+            return Ok(());
+        }
+        let next = node.next_idx().min(self.current_idx() + 1);
+        let prev = next - 1;
+        let prev_term = match self.term_at(prev) {
+            Some(term) if prev >= self.snapshot_last_idx.get() => term,
+            _ => return self.send_snapshot(node),
+        };
+
+        // Reuse one buffer for the entries; a re-entrant send finds it taken
+        // and uses a fresh one.
+        let mut entries = self.send_buffer.take();
+        entries.clear();
+        let wanted = (self.current_idx() - prev).max(0) as usize;
+        let n = if wanted == 0 {
+            0
+        } else {
+            let max = wanted.min(MAX_ENTRIES_PER_MESSAGE);
+            match self.host.get_entries_to_send(node, next, max, &mut entries) {
+                Some(n) => n.min(entries.len()),
+                None => self.log().get_batch(next, max, &mut entries),
+            }
+        };
+        let msg_id = self.next_msg_id();
+        node.set_next_msg_id(msg_id);
+        let msg = AppendEntries {
+            term: self.current_term.get(),
+            leader_id: self.my_id(),
+            msg_id,
+            prev_log_idx: prev,
+            prev_log_term: prev_term,
+            leader_commit: self.commit_idx.get(),
+            entries: &entries[..n],
+        };
+        let rc = self.host.send_appendentries(node, &msg);
+        if rc == 0 && n > 0 {
+            node.set_next_idx(next + n as Index);
+        }
+        entries.clear();
+        let mut slot = self.send_buffer.borrow_mut();
+        if slot.capacity() < entries.capacity() {
+            *slot = entries;
+        }
+        super::check(rc)
+    }
+
+    /// `raft_recv_appendentries`: the follower's side of replication.
+    pub fn recv_appendentries(&self, _node: Option<&Rc<Node>>, req: &AppendEntries<'_, H::Entry>) -> Result<AppendEntriesResponse> {
+        let mut resp = AppendEntriesResponse {
+            msg_id: req.msg_id,
+            term: self.current_term.get(),
+            success: false,
+            current_idx: self.current_idx(),
+        };
+        if req.term < self.current_term.get() {
+            trace!(self, req.leader_id, "stale appendentries: term {} < {}", req.term, self.current_term.get());
+            return Ok(resp);
+        }
+        if req.term > self.current_term.get() {
+            self.set_current_term(req.term)?;
+            resp.term = req.term;
+        }
+        match self.role.get() {
+            Role::Follower => {}
+            // Two leaders in one term cannot be; refuse rather than follow.
+            Role::Leader if req.term == self.current_term.get() => return Err(RaftError::Failed),
+            _ => self.become_follower(),
+        }
+        self.leader_id.set(req.leader_id);
+        self.timeout_elapsed.set(0);
+        if self.transfer_target.get() != NODE_ID_NONE {
+            self.reset_transfer_leader(false);
+        }
+
+        let prev = req.prev_log_idx;
+        if prev > self.snapshot_last_idx.get() {
+            match self.term_at(prev) {
+                None => {
+                    trace!(self, req.leader_id, "missing entry {} (have {})", prev, self.current_idx());
+                    resp.current_idx = self.current_idx();
+                    return Ok(resp);
+                }
+                Some(term) if term != req.prev_log_term => {
+                    if prev <= self.commit_idx.get() {
+                        return Err(RaftError::Shutdown);
+                    }
+                    trace!(self, req.leader_id, "entry {} has term {}, leader says {}", prev, term, req.prev_log_term);
+                    self.delete_entries_from(prev)?;
+                    resp.current_idx = prev - 1;
+                    return Ok(resp);
+                }
+                Some(_) => {}
+            }
+        }
+
+        // Skip what we already have; truncate at the first conflict.
+        let mut first_new = req.entries.len();
+        for (i, entry) in req.entries.iter().enumerate() {
+            let idx = prev + 1 + i as Index;
+            if idx <= self.snapshot_last_idx.get() {
+                continue;
+            }
+            match self.log().term_at(idx) {
+                Some(term) if term == entry.term() => continue,
+                Some(_) => {
+                    if idx <= self.commit_idx.get() {
+                        return Err(RaftError::Shutdown);
+                    }
+                    self.delete_entries_from(idx)?;
+                }
+                None => {}
+            }
+            first_new = i;
+            break;
+        }
+        let mut appended = 0;
+        for entry in &req.entries[first_new..] {
+            if let Err(e) = self.append_to_log(entry) {
+                if appended > 0 {
+                    let _ = self.log().sync();
+                }
+                return Err(e);
+            }
+            appended += 1;
+        }
+        if appended > 0 {
+            self.log().sync()?;
+        }
+
+        let last_new = prev + req.entries.len() as Index;
+        resp.success = true;
+        resp.current_idx = last_new;
+        if req.leader_commit > self.commit_idx.get() {
+            let commit = req.leader_commit.min(last_new).min(self.current_idx());
+            if commit > self.commit_idx.get() {
+                self.commit_idx.set(commit);
+            }
+        }
+        resp.term = self.current_term.get();
+        self.exec_operations()?;
+        Ok(resp)
+    }
+
+    /// `raft_recv_appendentries_response`: the leader's side.
+    pub fn recv_appendentries_response(&self, node: Option<&Rc<Node>>, resp: &AppendEntriesResponse) -> Result<()> {
+        if self.role.get() != Role::Leader {
+            return Err(RaftError::NotLeader);
+        }
+        // Answers from nodes we no longer know are ignored.
+        let Some(node) = node.filter(|n| self.owns_node(n)) else { return Ok(()) };
+        if resp.term > self.current_term.get() {
+            self.set_current_term(resp.term)?;
+            self.become_follower();
+            self.leader_id.set(NODE_ID_NONE);
+            return Ok(());
+        }
+        if resp.term < self.current_term.get() {
+            return Ok(());
+        }
+        self.record_ack(node, resp.msg_id);
+
+        if !resp.success {
+            if resp.msg_id >= node.resync_msg_id() && resp.msg_id >= node.match_msg_id() {
+                self.back_off(node, resp.current_idx);
+            }
+        } else {
+            if resp.msg_id > node.match_msg_id() {
+                node.set_match_msg_id(resp.msg_id);
+            }
+            let matched = resp.current_idx.min(self.current_idx());
+            if matched > node.match_idx() {
+                node.set_match_idx(matched);
+            }
+            if node.next_idx() <= node.match_idx() {
+                node.set_next_idx(node.match_idx() + 1);
+            }
+            self.check_sufficient_logs(node);
+            self.maybe_send_timeoutnow(node);
+            self.update_commit();
+            if self.role.get() == Role::Leader {
+                self.replicate_to(node);
+            }
+        }
+        self.exec_operations()
+    }
+
+    /// Notes that `node` answered a message of the current term.
+    pub(crate) fn record_ack(&self, node: &Rc<Node>, msg_id: u64) {
+        node.update_max_seen_msg_id(msg_id);
+        node.set_last_ack_ms(self.now_ms.get());
+    }
+
+    /// After a rejection: resume from just after the follower's last entry,
+    /// never at or below what it is known to hold.
+    fn back_off(&self, node: &Rc<Node>, follower_idx: Index) {
+        let old_next = node.next_idx();
+        let mut next = (follower_idx + 1).min(self.current_idx() + 1);
+        if next >= old_next {
+            next = old_next - 1;
+        }
+        next = next.max(node.match_idx() + 1);
+        trace!(self, node.id(), "node {} rejected: next {} -> {}", node.id(), old_next, next);
+        node.set_next_idx(next);
+        node.set_resync_msg_id(self.msg_id.get() + 1);
+        let _ = self.send_appendentries(node);
+    }
+
+    /// Commits the highest index stored on a majority of voters, if it is
+    /// of the current term (thesis §3.6.2: older entries commit only
+    /// indirectly).
+    pub(crate) fn update_commit(&self) {
+        if self.role.get() != Role::Leader {
+            return;
+        }
+        let mut stack = [0 as Index; STACK_VOTERS];
+        let mut heap = Vec::new();
+        let mut count = 0;
+        {
+            let nodes = self.nodes.borrow();
+            for node in nodes.iter().filter(|n| n.is_counted_voter()) {
+                let m = node.match_idx();
+                if count < STACK_VOTERS {
+                    stack[count] = m;
+                } else {
+                    if heap.is_empty() {
+                        heap.extend_from_slice(&stack);
+                    }
+                    heap.push(m);
+                }
+                count += 1;
+            }
+        }
+        if count == 0 {
+            return;
+        }
+        let matches: &mut [Index] = if count <= STACK_VOTERS { &mut stack[..count] } else { &mut heap };
+        matches.sort_unstable_by(|a, b| b.cmp(a));
+        let majority_idx = matches[count / 2];
+        if majority_idx > self.commit_idx.get() && self.term_at(majority_idx) == Some(self.current_term.get()) {
+            self.commit_idx.set(majority_idx);
+        }
+    }
+
+    /// Whether committed entries may be applied now.
+    pub fn is_apply_allowed(&self) -> bool {
+        let config = self.config.get();
+        !config.disable_apply && (!self.snapshot_in_progress.get() || config.nonblocking_apply)
+    }
+
+    /// Applies committed entries in order, returning early once half a
+    /// request timeout has passed (`pending_operations` then says so).
+    pub(crate) fn apply_committed(&self) -> Result<()> {
+        self.apply_interrupted.set(false);
+        if !self.is_apply_allowed() || self.last_applied_idx.get() >= self.commit_idx.get() {
+            return Ok(());
+        }
+        let budget_us = self.config.get().request_timeout * 1000 / 2;
+        let start = self.host.now_us();
+        let mut applied: u32 = 0;
+        while self.last_applied_idx.get() < self.commit_idx.get() && self.is_apply_allowed() {
+            if applied > 0 && applied % APPLY_CLOCK_STRIDE == 0 && self.host.now_us() - start >= budget_us {
+                self.apply_interrupted.set(true);
+                break;
+            }
+            if !self.apply_one()? {
+                break;
+            }
+            applied += 1;
+        }
+        Ok(())
+    }
+
+    /// `raft_apply_all`: applies everything committed, without a time limit.
+    pub fn apply_all(&self) -> Result<()> {
+        while self.last_applied_idx.get() < self.commit_idx.get() && self.is_apply_allowed() {
+            if !self.apply_one()? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// `raft_apply_entry`: applies the entry after the last applied one.
+    /// `Ok(false)` when there is nothing to apply.
+    pub fn apply_one(&self) -> Result<bool> {
+        if !self.is_apply_allowed() {
+            return Ok(false);
+        }
+        let idx = self.last_applied_idx.get() + 1;
+        if idx > self.commit_idx.get() {
+            return Ok(false);
+        }
+        let Some(entry) = self.log().get(idx) else { return Ok(false) };
+        let rc = self.host.applylog(&entry, idx);
+        if rc != 0 {
+            return Err(RaftError::from_code(rc));
+        }
+        // A callback may have moved things (snapshot load); only advance
+        // if nobody else did.
+        if self.last_applied_idx.get() == idx - 1 {
+            self.last_applied_idx.set(idx);
+            self.last_applied_term.set(entry.term());
+        }
+        if idx == self.voting_cfg_change_log_idx.get() {
+            self.voting_cfg_change_log_idx.set(-1);
+        }
+        if super::is_cfg_change(entry.entry_type()) {
+            self.on_cfg_change_applied(&entry, idx);
+        }
+        Ok(true)
+    }
+
+    /// `raft_pending_operations`: entries to apply or reads to answer.
+    pub fn pending_operations(&self) -> bool {
+        (self.is_apply_allowed() && self.last_applied_idx.get() < self.commit_idx.get()) || self.has_ready_reads()
+    }
+
+    /// `raft_get_index_to_sync`: with auto flush off, the newest index the
+    /// leader's log must make durable, reported once.
+    pub fn index_to_sync(&self) -> Index {
+        if self.role.get() != Role::Leader || self.config.get().auto_flush {
+            return 0;
+        }
+        let idx = self.current_idx();
+        if idx <= self.next_sync_index.get() {
+            return 0;
+        }
+        self.next_sync_index.set(idx);
+        idx
+    }
+
+    /// `raft_flush`: the leader's log is durable up to `sync_idx` (0: no
+    /// news); commit what that allows, send what is new, apply and answer
+    /// reads.
+    pub fn flush(&self, sync_idx: Index) -> Result<()> {
+        if self.role.get() == Role::Leader {
+            if sync_idx > 0 {
+                self.mark_self_persisted(sync_idx);
+            }
+            self.replicate_to_all();
+            self.update_commit();
+        }
+        self.exec_operations()
+    }
+
+    /// `raft_msg_entry_response_committed`: 1 committed, 0 not yet, -1 the
+    /// entry was overwritten by another leader's.
+    pub fn entry_response_committed(&self, resp: &EntryResponse) -> i32 {
+        match self.term_at(resp.idx) {
+            None => 0,
+            Some(term) if term != resp.term => -1,
+            Some(_) => (resp.idx <= self.commit_idx.get()) as i32,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::log::tests::TestEntry;
+    use crate::core::server::tests::server_with_nodes;
+    use crate::core::*;
+
+    fn leader_of(ids: &[NodeId]) -> Server<crate::core::server::tests::ScriptHost> {
+        let s = server_with_nodes(ids, 1);
+        s.become_candidate().unwrap();
+        s.become_leader().unwrap();
+        s
+    }
+
+    fn ack(s: &Server<crate::core::server::tests::ScriptHost>, id: NodeId, msg_id: u64, idx: Index) {
+        let node = s.node(id).unwrap();
+        let resp = AppendEntriesResponse { msg_id, term: s.current_term(), success: true, current_idx: idx };
+        s.recv_appendentries_response(Some(&node), &resp).unwrap();
+    }
+
+    #[test]
+    fn an_entry_commits_once_a_majority_stores_it() {
+        let s = leader_of(&[1, 2, 3]);
+        let r = s.recv_entry(&TestEntry::new(0, 7, 0)).unwrap();
+        assert_eq!((r.idx, r.term, r.id), (2, 1, 7));
+        assert_eq!(s.commit_idx(), 0);
+        ack(&s, 2, 10, 2);
+        assert_eq!(s.commit_idx(), 2);
+        assert_eq!(*s.host.applied.borrow(), vec![1, 2]);
+    }
+
+    #[test]
+    fn entries_of_an_earlier_term_do_not_commit_by_counting() {
+        // Thesis §3.6.2, figure 3.7.
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.append_entry(&TestEntry::new(1, 1, 0)).unwrap();
+        s.restore_metadata(1, NODE_ID_NONE).unwrap();
+        s.become_candidate().unwrap();
+        s.role.set(Role::Leader);
+        s.my_node().unwrap().set_match_idx(1);
+        for id in [2, 3] {
+            s.node(id).unwrap().set_next_idx(2);
+        }
+        ack(&s, 2, 1, 1);
+        assert_eq!(s.commit_idx(), 0);
+    }
+
+    #[test]
+    fn a_stale_rejection_after_a_success_is_ignored() {
+        let s = leader_of(&[1, 2, 3]);
+        for _ in 0..3 {
+            s.recv_entry(&TestEntry::new(0, 1, 0)).unwrap();
+        }
+        ack(&s, 2, 20, 4);
+        let node = s.node(2).unwrap();
+        let stale = AppendEntriesResponse { msg_id: 5, term: 1, success: false, current_idx: 0 };
+        s.recv_appendentries_response(Some(&node), &stale).unwrap();
+        assert_eq!(node.match_idx(), 4);
+        assert_eq!(node.next_idx(), 5);
+    }
+
+    #[test]
+    fn a_rejection_backs_off_to_the_followers_last_index_in_one_step() {
+        let s = leader_of(&[1, 2, 3]);
+        for _ in 0..10 {
+            s.recv_entry(&TestEntry::new(0, 1, 0)).unwrap();
+        }
+        let node = s.node(2).unwrap();
+        let msg_id = s.msg_id();
+        let reject = AppendEntriesResponse { msg_id, term: 1, success: false, current_idx: 3 };
+        s.host.sent_appends.borrow_mut().clear();
+        s.recv_appendentries_response(Some(&node), &reject).unwrap();
+        let sent = s.host.sent_appends.borrow();
+        assert_eq!(sent[0].0, 2);
+        assert_eq!(sent[0].2, 3, "resent from prev index 3");
+    }
+
+    #[test]
+    fn a_follower_truncates_a_conflicting_suffix_but_keeps_matching_entries() {
+        let s = server_with_nodes(&[1, 2], 2);
+        for t in [1, 1, 1] {
+            s.append_entry(&TestEntry::new(t, 0, 0)).unwrap();
+        }
+        let new = [TestEntry::new(1, 0, 0), TestEntry::new(2, 0, 0)];
+        let req = AppendEntries { term: 2, leader_id: 1, msg_id: 1, prev_log_idx: 1, prev_log_term: 1, leader_commit: 0, entries: &new };
+        let resp = s.recv_appendentries(None, &req).unwrap();
+        assert!(resp.success);
+        assert_eq!(resp.current_idx, 3);
+        assert_eq!(s.current_idx(), 3);
+        assert_eq!(s.term_at(3), Some(2));
+    }
+
+    #[test]
+    fn a_follower_refuses_to_truncate_committed_entries() {
+        let s = server_with_nodes(&[1, 2], 2);
+        s.append_entry(&TestEntry::new(1, 0, 0)).unwrap();
+        s.append_entry(&TestEntry::new(1, 0, 0)).unwrap();
+        s.set_commit_idx(2);
+        let new = [TestEntry::new(2, 0, 0)];
+        let req = AppendEntries { term: 2, leader_id: 1, msg_id: 1, prev_log_idx: 1, prev_log_term: 1, leader_commit: 0, entries: &new };
+        assert_eq!(s.recv_appendentries(None, &req).unwrap_err(), RaftError::Shutdown);
+    }
+
+    #[test]
+    fn a_follower_commits_no_further_than_what_it_has_verified() {
+        let s = server_with_nodes(&[1, 2], 2);
+        let new = [TestEntry::new(1, 0, 0)];
+        let req = AppendEntries { term: 1, leader_id: 1, msg_id: 1, prev_log_idx: 0, prev_log_term: 0, leader_commit: 9, entries: &new };
+        s.recv_appendentries(None, &req).unwrap();
+        assert_eq!(s.commit_idx(), 1);
+    }
+}

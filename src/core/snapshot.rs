@@ -1,0 +1,318 @@
+//! Snapshots: taking them and compacting the log (thesis §5.1), sending
+//! them in chunks to followers that need compacted entries, and receiving
+//! and loading them.
+//!
+//! Sending: the leader asks the host for chunks from the node's offset and
+//! sends one message per chunk until the host says `RAFT_ERR_DONE` (pause)
+//! or the last chunk is out. The follower answers with the offset it
+//! expects next, so a lost chunk is resent from there. The last chunk is
+//! stored and loaded in one step; a failed load answers "start again from
+//! offset 0", so the leader retries rather than stalls.
+
+use std::rc::Rc;
+
+use super::server::trace;
+use super::{
+    Chunk, Host, Index, Log, Node, RaftError, Result, Role, Server, SnapshotRequest, SnapshotResponse, Term,
+    NODE_ID_NONE,
+};
+
+impl<H: Host> Server<H> {
+    /// `raft_begin_snapshot`: applies everything committed, then fixes the
+    /// snapshot point at the last applied entry. Fails with -1 when there is
+    /// nothing new to snapshot.
+    pub fn begin_snapshot(&self) -> Result<()> {
+        if self.snapshot_in_progress.get() {
+            return Err(RaftError::SnapshotInProgress);
+        }
+        self.apply_all()?;
+        let idx = self.last_applied_idx.get();
+        if idx <= self.snapshot_last_idx.get() {
+            return Err(RaftError::Failed);
+        }
+        let term = self.term_at(idx).ok_or(RaftError::Failed)?;
+        self.next_snapshot_last_idx.set(idx);
+        self.next_snapshot_last_term.set(term);
+        self.snapshot_in_progress.set(true);
+        trace!(self, NODE_ID_NONE, "snapshot begins at {} (term {})", idx, term);
+        Ok(())
+    }
+
+    /// `raft_end_snapshot`: compacts the log up to the snapshot point.
+    pub fn end_snapshot(&self) -> Result<()> {
+        if !self.snapshot_in_progress.get() {
+            return Err(RaftError::Failed);
+        }
+        let idx = self.next_snapshot_last_idx.get();
+        self.log().poll(idx + 1)?;
+        self.snapshot_last_idx.set(idx);
+        self.snapshot_last_term.set(self.next_snapshot_last_term.get());
+        self.snapshot_in_progress.set(false);
+        trace!(self, NODE_ID_NONE, "snapshot ends at {}; log starts at {}", idx, self.first_entry_idx());
+        Ok(())
+    }
+
+    /// `raft_cancel_snapshot`: the snapshot point is forgotten; the log and
+    /// the previous snapshot are untouched.
+    pub fn cancel_snapshot(&self) -> Result<()> {
+        if !self.snapshot_in_progress.get() {
+            return Err(RaftError::Failed);
+        }
+        self.snapshot_in_progress.set(false);
+        Ok(())
+    }
+
+    pub fn snapshot_in_progress(&self) -> bool {
+        self.snapshot_in_progress.get()
+    }
+
+    pub fn snapshot_last_idx(&self) -> Index {
+        self.snapshot_last_idx.get()
+    }
+
+    pub fn snapshot_last_term(&self) -> Term {
+        self.snapshot_last_term.get()
+    }
+
+    /// `raft_set_snapshot_metadata`.
+    pub fn set_snapshot_metadata(&self, term: Term, idx: Index) {
+        if term >= 0 && idx >= 0 {
+            self.snapshot_last_term.set(term);
+            self.snapshot_last_idx.set(idx);
+        }
+    }
+
+    /// Committed entries still in the log, which a snapshot could remove.
+    pub fn num_snapshottable_logs(&self) -> Index {
+        let first = self.first_entry_idx();
+        (self.commit_idx.get().min(self.current_idx()) - first + 1).max(0)
+    }
+
+    /// `raft_restore_snapshot`: on restart, before the log and metadata.
+    /// Refused (`Misuse`) once the server has started.
+    pub fn restore_snapshot(&self, term: Term, idx: Index) -> Result<()> {
+        if idx < 0 || term < 0 {
+            return Err(RaftError::Failed);
+        }
+        if self.current_term.get() != 0 || self.commit_idx.get() != 0 || self.role.get() != Role::Follower {
+            return Err(RaftError::Misuse);
+        }
+        self.snapshot_last_idx.set(idx);
+        self.snapshot_last_term.set(term);
+        self.commit_idx.set(idx);
+        self.last_applied_idx.set(idx);
+        self.last_applied_term.set(term);
+        if self.log().count() == 0 && self.log().first_idx() != idx + 1 {
+            self.log().reset(idx + 1, term);
+        }
+        self.commit_membership();
+        Ok(())
+    }
+
+    /// `raft_begin_load_snapshot`: replaces the log and the configuration
+    /// with a received snapshot. The host then re-adds the nodes the
+    /// snapshot names and calls `end_load_snapshot`.
+    pub fn begin_load_snapshot(&self, term: Term, idx: Index) -> Result<()> {
+        if idx <= 0 || term <= 0 {
+            return Err(RaftError::Misuse);
+        }
+        if idx == self.snapshot_last_idx.get() && term == self.snapshot_last_term.get() {
+            return Err(RaftError::SnapshotAlreadyLoaded);
+        }
+        if idx <= self.commit_idx.get() {
+            return Err(RaftError::Misuse);
+        }
+        self.log().reset(idx + 1, term);
+        self.snapshot_last_idx.set(idx);
+        self.snapshot_last_term.set(term);
+        self.commit_idx.set(idx);
+        self.last_applied_idx.set(idx);
+        self.last_applied_term.set(term);
+        self.voting_cfg_change_log_idx.set(-1);
+        self.remove_all_other_nodes();
+        self.loading_snapshot.set(true);
+        trace!(self, NODE_ID_NONE, "loading snapshot {} (term {})", idx, term);
+        Ok(())
+    }
+
+    /// `raft_end_load_snapshot`: the configuration from the snapshot is
+    /// committed.
+    pub fn end_load_snapshot(&self) -> Result<()> {
+        self.loading_snapshot.set(false);
+        self.commit_membership();
+        Ok(())
+    }
+
+    /// Sends snapshot chunks to `node` until the host pauses or the last
+    /// chunk is out. A node already past the snapshot gets none.
+    pub(crate) fn send_snapshot(&self, node: &Rc<Node>) -> Result<()> {
+        let snapshot_idx = self.snapshot_last_idx.get();
+        if snapshot_idx == 0 || node.match_idx() >= snapshot_idx {
+            return Ok(());
+        }
+        if node.snapshot_idx() != snapshot_idx {
+            // A first attempt, or the leader took a newer snapshot meanwhile.
+            node.set_snapshot_idx(snapshot_idx);
+            node.set_snapshot_offset(0);
+            node.set_snapshot_final_offset(None);
+        }
+        if let Some(final_offset) = node.snapshot_final_offset() {
+            // Every chunk is out but unanswered: resend the last one as a
+            // probe; the follower's answer says where to go on.
+            return self.send_snapshot_chunk(node, final_offset).map(|_| ());
+        }
+        loop {
+            match self.send_snapshot_chunk(node, node.snapshot_offset())? {
+                Some(chunk) if chunk.last_chunk => {
+                    node.set_snapshot_final_offset(Some(chunk.offset));
+                    return Ok(());
+                }
+                Some(chunk) if chunk.len > 0 => node.set_snapshot_offset(chunk.offset + chunk.len),
+                // Paused by the host, or a chunk that would not advance.
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// One chunk at `offset`; `None` when the host pauses or cannot send.
+    fn send_snapshot_chunk(&self, node: &Rc<Node>, offset: u64) -> Result<Option<Chunk>> {
+        let mut chunk = Chunk { offset, ..Chunk::default() };
+        match self.host.get_snapshot_chunk(node, offset, &mut chunk) {
+            None => return Ok(None),
+            Some(0) => {}
+            Some(rc) if rc == RaftError::Done.code() => return Ok(None),
+            Some(rc) => return Err(RaftError::from_code(rc)),
+        }
+        chunk.offset = offset;
+        let msg = SnapshotRequest {
+            term: self.current_term.get(),
+            leader_id: self.my_id(),
+            msg_id: self.next_msg_id(),
+            snapshot_index: self.snapshot_last_idx.get(),
+            snapshot_term: self.snapshot_last_term.get(),
+            chunk,
+        };
+        node.set_next_msg_id(msg.msg_id);
+        if self.host.send_snapshot(node, &msg) != 0 {
+            return Ok(None);
+        }
+        Ok(Some(chunk))
+    }
+
+    /// `raft_recv_snapshot`: the follower's side.
+    pub fn recv_snapshot(&self, _node: Option<&Rc<Node>>, req: &SnapshotRequest) -> Result<SnapshotResponse> {
+        let mut resp = SnapshotResponse {
+            msg_id: req.msg_id,
+            term: self.current_term.get(),
+            offset: 0,
+            success: false,
+            last_chunk: req.chunk.last_chunk,
+        };
+        if req.term < self.current_term.get() {
+            return Ok(resp);
+        }
+        if req.term > self.current_term.get() {
+            self.set_current_term(req.term)?;
+        }
+        match self.role.get() {
+            Role::Follower => {}
+            Role::Leader if req.term == self.current_term.get() => return Err(RaftError::Failed),
+            _ => self.become_follower(),
+        }
+        self.leader_id.set(req.leader_id);
+        self.timeout_elapsed.set(0);
+        resp.term = self.current_term.get();
+        if self.transfer_target.get() != NODE_ID_NONE {
+            self.reset_transfer_leader(false);
+        }
+
+        if req.snapshot_index <= self.commit_idx.get() {
+            // Our log already covers it: nothing to load.
+            resp.success = true;
+            resp.last_chunk = true;
+            return Ok(resp);
+        }
+        if req.snapshot_index != self.incoming_snapshot_idx.get() {
+            if self.incoming_snapshot_idx.get() != 0 || self.incoming_snapshot_offset.get() != 0 {
+                self.host.clear_snapshot();
+            }
+            self.incoming_snapshot_idx.set(req.snapshot_index);
+            self.incoming_snapshot_offset.set(0);
+        }
+        let expected = self.incoming_snapshot_offset.get();
+        if req.chunk.offset != expected {
+            resp.offset = expected;
+            return Ok(resp);
+        }
+        let rc = self.host.store_snapshot_chunk(req.snapshot_index, req.chunk.offset, &req.chunk);
+        if rc != 0 {
+            return Err(RaftError::from_code(rc));
+        }
+        let next = expected + req.chunk.len;
+        self.incoming_snapshot_offset.set(next);
+        resp.offset = next;
+        if req.chunk.last_chunk {
+            self.incoming_snapshot_idx.set(0);
+            self.incoming_snapshot_offset.set(0);
+            let rc = self.host.load_snapshot(req.snapshot_term, req.snapshot_index);
+            if rc != 0 || self.snapshot_last_idx.get() < req.snapshot_index {
+                trace!(self, req.leader_id, "loading snapshot {} failed ({})", req.snapshot_index, rc);
+                self.host.clear_snapshot();
+                resp.offset = 0;
+                return Ok(resp);
+            }
+        }
+        resp.success = true;
+        Ok(resp)
+    }
+
+    /// `raft_recv_snapshot_response`: the leader's side.
+    pub fn recv_snapshot_response(&self, node: Option<&Rc<Node>>, resp: &SnapshotResponse) -> Result<()> {
+        if self.role.get() != Role::Leader {
+            return Err(RaftError::NotLeader);
+        }
+        let Some(node) = node.filter(|n| self.owns_node(n)) else { return Ok(()) };
+        if resp.term > self.current_term.get() {
+            self.set_current_term(resp.term)?;
+            self.become_follower();
+            self.leader_id.set(NODE_ID_NONE);
+            return Ok(());
+        }
+        if resp.term < self.current_term.get() {
+            return Ok(());
+        }
+        self.record_ack(node, resp.msg_id);
+        if resp.msg_id < node.resync_msg_id() {
+            return self.exec_operations();
+        }
+        if !resp.success {
+            // Resume where the follower says, at most once per resend.
+            node.set_snapshot_offset(resp.offset);
+            node.set_snapshot_final_offset(None);
+            node.set_resync_msg_id(self.msg_id.get() + 1);
+            self.send_snapshot(node)?;
+        } else if resp.last_chunk {
+            let idx = if node.snapshot_idx() != 0 { node.snapshot_idx() } else { self.snapshot_last_idx.get() };
+            if idx > node.match_idx() {
+                node.set_match_idx(idx.min(self.current_idx()));
+            }
+            if node.next_idx() <= node.match_idx() {
+                node.set_next_idx(node.match_idx() + 1);
+            }
+            node.set_snapshot_idx(0);
+            node.set_snapshot_offset(0);
+            node.set_snapshot_final_offset(None);
+            node.set_resync_msg_id(self.msg_id.get() + 1);
+            self.update_commit();
+            self.replicate_to(node);
+            if node.next_idx() > self.current_idx() {
+                // Confirm the match with an (empty) appendentries.
+                let _ = self.send_appendentries(node);
+            }
+        } else if node.snapshot_final_offset().is_none() {
+            // The host paused us earlier: go on from where we stopped.
+            self.send_snapshot(node)?;
+        }
+        self.exec_operations()
+    }
+}
