@@ -79,7 +79,7 @@ $(LIBRAFT_SOREAL): $(LIBRAFT_A) $(VERSION_SCRIPT)
 	$(CC) -shared -Wl,-soname,$(LIBRAFT_SONAME) \
 	    -Wl,--version-script=$(VERSION_SCRIPT) \
 	    -Wl,--whole-archive $(LIBRAFT_A) -Wl,--no-whole-archive \
-	    -lpthread -ldl -lm -o $@
+	    -Wl,--gc-sections -lpthread -ldl -lm -o $@
 
 $(BUILD)/$(LIBRAFT_SONAME): $(LIBRAFT_SOREAL)
 	ln -sf $(notdir $<) $@
