@@ -1021,9 +1021,6 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
     if (s.idx != idx || s.term != term)
         violation("snapshot integrity", "node %d asked to load snapshot %ld/%ld but the stored "
                   "chunks hold snapshot %ld/%ld", n->id, idx, term, s.idx, s.term);
-    if (idx < n->sm_idx)
-        violation("state machine safety", "node %d loads snapshot %ld older than its applied "
-                  "index %ld", n->id, idx, n->sm_idx);
     cinfo_t *c = com_at(s.sm_idx);
     if (c->smset && c->smhash != s.sm_hash)
         violation("state machine safety", "snapshot at %ld loaded by node %d differs from the "
@@ -1033,6 +1030,9 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
         ev("n%d begin_load_snapshot %ld -> %d", n->id, idx, rc);
         return -1;
     }
+    if (idx < n->sm_idx)
+        violation("state machine safety", "node %d loads snapshot %ld older than its applied "
+                  "index %ld", n->id, idx, n->sm_idx);
     int self_found = 0;
     for (int i = 0; i < s.nmem; i++) {
         member_t *m = &s.mem[i];
@@ -1613,7 +1613,7 @@ static void act_transfer(void)
     int nn = raft_get_num_nodes(l->r);
     for (int i = 0; i < nn; i++) {
         raft_node_t *rn = raft_get_node_from_idx(l->r, i);
-        if (rn && raft_node_is_voting(rn) && node_of(rn) != l->id)
+        if (rn && raft_node_is_voting(rn) && raft_node_is_active(rn) && node_of(rn) != l->id)
             cand[k++] = node_of(rn);
     }
     int target = k && !chance(0.15) ? cand[rndn(k)] : RAFT_NODE_ID_NONE;
@@ -1629,7 +1629,7 @@ static int count_members(node_t *l, int *voters)
     *voters = 0;
     for (int i = 0; i < nn; i++) {
         raft_node_t *rn = raft_get_node_from_idx(l->r, i);
-        if (!rn)
+        if (!rn || !raft_node_is_active(rn))
             continue;
         nm++;
         if (raft_node_is_voting(rn))
@@ -1680,7 +1680,7 @@ static void act_member(void)
         if (nn <= 0)
             return;
         raft_node_t *rn = raft_get_node_from_idx(l->r, (raft_index_t)rndn(nn));
-        if (!rn)
+        if (!rn || !raft_node_is_active(rn))
             return;
         if (raft_node_is_voting(rn) && voters <= 3)
             return;
@@ -1846,7 +1846,7 @@ static void check_durable_majority(node_t *l, raft_index_t idx, raft_term_t term
     int nn = raft_get_num_nodes(l->r), nv = 0, have = 0;
     for (int i = 0; i < nn; i++) {
         raft_node_t *rn = raft_get_node_from_idx(l->r, i);
-        if (!rn || !raft_node_is_voting(rn))
+        if (!rn || !raft_node_is_voting(rn) || !raft_node_is_active(rn))
             continue;
         nv++;
         int id = node_of(rn);
