@@ -178,7 +178,6 @@ TEST(lagging_follower_catches_up_through_a_chunked_snapshot)
     sidx = sl->snap_idx;
     chunks = (int)((sl->snap_len + 63) / 64);
     ASSERT(chunks > 10);
-    load(c, l, 0);
     cl_heal(c);
     load(c, l, 10);
     ASSERT_EQ(sidx, raft_get_snapshot_last_idx(sf->r));
