@@ -1,7 +1,9 @@
 /* Elections: pre-vote, vote, the up-to-date-log rule, single-voter clusters,
  * the leader's no-op, metadata persistence, stepping down, timeouts.
  * Section numbers refer to Ongaro's thesis (2014). */
-#define _DEFAULT_SOURCE
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE 1
+#endif
 #include <time.h>
 
 #include "raft.h"
