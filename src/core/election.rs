@@ -158,6 +158,7 @@ impl<H: Host> Server<H> {
             me.set_match_idx(self.current_idx());
         }
         self.next_sync_index.set(self.current_idx());
+        self.quorum_ack_ms.set(i64::MIN / 2);
         if let Some(noop) = self.host.new_entry(entry_type::NO_OP) {
             noop.set_term(self.current_term.get());
             self.append_to_log(&noop)?;

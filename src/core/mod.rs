@@ -16,7 +16,7 @@ mod log;
 mod membership;
 mod node;
 mod reads;
-mod replication;
+pub mod replication;
 mod server;
 mod snapshot;
 mod transfer;
@@ -292,18 +292,13 @@ pub struct SnapshotResponse {
     pub last_chunk: bool,
 }
 
-/// A pending linearizable read, answered through [`Host::read_done`].
-#[derive(Clone, Copy, Debug)]
-pub struct ReadCallback {
-    pub func: usize,
-    pub arg: usize,
-}
-
 /// Everything the protocol needs from its environment. Methods returning an
 /// `i32` return the host's code: 0 for success.
 pub trait Host {
     type Entry: EntryHandle;
     type Log: Log<Self::Entry>;
+    /// What the host needs to answer a read request later.
+    type ReadCallback: Copy;
 
     fn log(&self) -> &Self::Log;
 
@@ -337,7 +332,7 @@ pub trait Host {
     /// A random number for the election timeout.
     fn random(&self) -> u32;
     /// Answers a read request.
-    fn read_done(&self, cb: ReadCallback, can_read: bool);
+    fn read_done(&self, cb: Self::ReadCallback, can_read: bool);
     /// Makes a new entry of `entry_type` with no data (the leader's no-op).
     fn new_entry(&self, entry_type: i32) -> Option<Self::Entry>;
 }

@@ -14,19 +14,19 @@
 
 use std::collections::VecDeque;
 
-use super::{Host, Index, MsgId, RaftError, ReadCallback, Result, Role, Server};
+use super::{Host, Index, MsgId, RaftError, Result, Role, Server};
 
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct PendingRead {
+pub(crate) struct PendingRead<C> {
     /// Needs a majority's answer to a message with a greater msg_id.
     after_msg_id: MsgId,
     read_idx: Index,
-    callback: ReadCallback,
+    callback: C,
 }
 
 impl<H: Host> Server<H> {
     /// `raft_recv_read_request`.
-    pub fn recv_read_request(&self, callback: ReadCallback) -> Result<()> {
+    pub fn recv_read_request(&self, callback: H::ReadCallback) -> Result<()> {
         if self.role.get() != Role::Leader {
             return Err(RaftError::NotLeader);
         }
@@ -60,13 +60,13 @@ impl<H: Host> Server<H> {
             }
         }
         if ids.is_empty() {
-            return 0;
+            return self.quorum_ack_msg_id.get();
         }
         ids.sort_unstable_by(|a, b| b.cmp(a));
-        ids[ids.len() / 2]
+        ids[ids.len() / 2].max(self.quorum_ack_msg_id.get())
     }
 
-    fn read_is_ready(&self, read: &PendingRead, quorum: MsgId) -> bool {
+    fn read_is_ready(&self, read: &PendingRead<H::ReadCallback>, quorum: MsgId) -> bool {
         read.after_msg_id < quorum && read.read_idx <= self.last_applied_idx.get()
     }
 
@@ -115,7 +115,7 @@ impl<H: Host> Server<H> {
     /// Answers every pending read with `can_read = 0` (leadership lost).
     pub(crate) fn fail_pending_reads(&self) {
         self.read_round_msg_id.set(0);
-        let failed: VecDeque<PendingRead> = std::mem::take(&mut *self.reads.borrow_mut());
+        let failed: VecDeque<PendingRead<H::ReadCallback>> = std::mem::take(&mut *self.reads.borrow_mut());
         for read in failed {
             self.host.read_done(read.callback, false);
         }

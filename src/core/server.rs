@@ -100,7 +100,7 @@ pub struct Server<H: Host> {
     /// Set between raft_begin_load_snapshot and raft_end_load_snapshot.
     pub(crate) loading_snapshot: Cell<bool>,
 
-    pub(crate) reads: RefCell<VecDeque<PendingRead>>,
+    pub(crate) reads: RefCell<VecDeque<PendingRead<H::ReadCallback>>>,
     /// First msg_id of the heartbeat round serving reads; 0 when none.
     pub(crate) read_round_msg_id: Cell<MsgId>,
 
@@ -108,6 +108,10 @@ pub struct Server<H: Host> {
     pub(crate) transfer_timeout_ms: Cell<i64>,
     pub(crate) transfer_elapsed_ms: Cell<i64>,
     pub(crate) timeoutnow_sent: Cell<bool>,
+
+    /// A majority's acknowledgement reported by `raft_update_quorum_meta`.
+    pub(crate) quorum_ack_msg_id: Cell<MsgId>,
+    pub(crate) quorum_ack_ms: Cell<i64>,
 
     /// Pending work that a throttled call left for later.
     pub(crate) apply_interrupted: Cell<bool>,
@@ -150,6 +154,8 @@ impl<H: Host> Server<H> {
             transfer_timeout_ms: Cell::new(0),
             transfer_elapsed_ms: Cell::new(0),
             timeoutnow_sent: Cell::new(false),
+            quorum_ack_msg_id: Cell::new(0),
+            quorum_ack_ms: Cell::new(i64::MIN / 2),
             apply_interrupted: Cell::new(false),
         };
         server.randomize_election_timeout();
@@ -272,6 +278,9 @@ impl<H: Host> Server<H> {
         }
         let window = 2 * self.config.get().election_timeout;
         let now = self.now_ms.get();
+        if now - self.quorum_ack_ms.get() < window {
+            return true;
+        }
         let acks = self
             .nodes
             .borrow()
@@ -279,6 +288,12 @@ impl<H: Host> Server<H> {
             .filter(|n| n.is_counted_voter() && (self.is_me(n) || now - n.last_ack_ms() < window))
             .count();
         super::election::votes_is_majority(voters, acks)
+    }
+
+    /// `raft_update_quorum_meta`: a majority acknowledged message `id` now.
+    pub fn update_quorum_meta(&self, id: MsgId) {
+        self.quorum_ack_msg_id.set(self.quorum_ack_msg_id.get().max(id));
+        self.quorum_ack_ms.set(self.now_ms.get());
     }
 
     pub fn timeout_elapsed(&self) -> i64 {
@@ -561,6 +576,7 @@ pub(crate) mod tests {
     impl Host for ScriptHost {
         type Entry = TestEntry;
         type Log = MemoryLog<TestEntry>;
+        type ReadCallback = u32;
         fn log(&self) -> &Self::Log {
             &self.log
         }
@@ -628,7 +644,7 @@ pub(crate) mod tests {
         fn random(&self) -> u32 {
             0
         }
-        fn read_done(&self, _: ReadCallback, _: bool) {}
+        fn read_done(&self, _: u32, _: bool) {}
         fn new_entry(&self, ty: i32) -> Option<TestEntry> {
             Some(TestEntry::new(0, 0, ty))
         }

@@ -1,0 +1,293 @@
+//! The core's [`Host`], implemented with the application's C callbacks.
+//!
+//! Callbacks are read one field at a time and called with no Rust borrow
+//! of server state held, so they may call back into the library.
+
+use std::cell::Cell;
+use std::ffi::{c_int, c_void};
+use std::ptr;
+use std::rc::Rc;
+use std::time::Instant;
+
+use super::entry::{self, EntryPtr};
+use super::log_impl::{fill_from_c, LogBackend};
+use super::types::*;
+use crate::core::{
+    AppendEntries, Chunk, Host, Index, MembershipEvent, Node, NodeId, RequestVote, Role, SnapshotRequest, Term,
+    TransferResult,
+};
+
+/// A read request's callback and its argument.
+#[derive(Clone, Copy)]
+pub struct ReadRequest {
+    pub cb: raft_read_request_callback_f,
+    pub arg: *mut c_void,
+}
+
+pub struct CHost {
+    /// This server as C knows it (set once the server is boxed).
+    pub(crate) server: Cell<*mut raft_server_t>,
+    cbs: Cell<raft_cbs_t>,
+    pub(crate) udata: Cell<*mut c_void>,
+    pub(crate) log: LogBackend,
+    clock_origin: Instant,
+}
+
+fn node_ptr(node: &Rc<Node>) -> *mut raft_node_t {
+    Rc::as_ptr(node) as *mut raft_node_t
+}
+
+impl CHost {
+    pub(crate) fn new(log: LogBackend) -> CHost {
+        CHost {
+            server: Cell::new(ptr::null_mut()),
+            cbs: Cell::new(raft_cbs_t::default()),
+            udata: Cell::new(ptr::null_mut()),
+            log,
+            clock_origin: Instant::now(),
+        }
+    }
+
+    pub(crate) fn set_callbacks(&self, cbs: raft_cbs_t, udata: *mut c_void) {
+        self.cbs.set(cbs);
+        self.udata.set(udata);
+    }
+
+    /// The callback table, read in place.
+    fn cbs(&self) -> &raft_cbs_t {
+        // SAFETY: the table is only ever replaced whole by `set_callbacks`,
+        // never while this reference is alive: every use copies one field out
+        // before calling it, and the Cell is not shared across threads.
+        unsafe { &*self.cbs.as_ptr() }
+    }
+
+    fn raft(&self) -> *mut raft_server_t {
+        self.server.get()
+    }
+}
+
+impl Host for CHost {
+    type Entry = EntryPtr;
+    type Log = LogBackend;
+    type ReadCallback = ReadRequest;
+
+    fn log(&self) -> &LogBackend {
+        &self.log
+    }
+
+    fn send_requestvote(&self, to: &Rc<Node>, msg: &RequestVote) -> i32 {
+        let Some(cb) = self.cbs().send_requestvote else { return 0 };
+        let mut c = raft_requestvote_req_t {
+            prevote: msg.prevote as c_int,
+            term: msg.term,
+            candidate_id: msg.candidate_id,
+            last_log_idx: msg.last_log_idx,
+            last_log_term: msg.last_log_term,
+        };
+        // SAFETY: the application's callback with the arguments its typedef
+        // documents; the message lives for the call.
+        unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) }
+    }
+
+    fn send_appendentries(&self, to: &Rc<Node>, msg: &AppendEntries<'_, EntryPtr>) -> i32 {
+        let Some(cb) = self.cbs().send_appendentries else { return 0 };
+        let mut c = raft_appendentries_req_t {
+            leader_id: msg.leader_id,
+            msg_id: msg.msg_id as raft_msg_id_t,
+            term: msg.term,
+            prev_log_idx: msg.prev_log_idx,
+            prev_log_term: msg.prev_log_term,
+            leader_commit: msg.leader_commit,
+            n_entries: msg.entries.len() as raft_index_t,
+            // EntryPtr is a transparent entry pointer, so the slice is the
+            // C array; the callback must not write through it.
+            entries: if msg.entries.is_empty() { ptr::null_mut() } else { msg.entries.as_ptr() as *mut *mut raft_entry_t },
+        };
+        // SAFETY: as above; the entries stay held for the call.
+        unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) }
+    }
+
+    fn send_snapshot(&self, to: &Rc<Node>, msg: &SnapshotRequest) -> i32 {
+        let Some(cb) = self.cbs().send_snapshot else { return -1 };
+        let mut c = raft_snapshot_req_t {
+            term: msg.term,
+            leader_id: msg.leader_id,
+            msg_id: msg.msg_id as raft_msg_id_t,
+            snapshot_index: msg.snapshot_index,
+            snapshot_term: msg.snapshot_term,
+            chunk: chunk_to_c(&msg.chunk),
+        };
+        // SAFETY: the application's callback; the message lives for the call.
+        unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) }
+    }
+
+    fn send_timeoutnow(&self, to: &Rc<Node>) -> i32 {
+        let Some(cb) = self.cbs().send_timeoutnow else { return -1 };
+        // SAFETY: the application's callback.
+        unsafe { cb(self.raft(), self.udata.get(), node_ptr(to)) }
+    }
+
+    fn get_snapshot_chunk(&self, to: &Rc<Node>, offset: u64, chunk: &mut Chunk) -> Option<i32> {
+        let cb = self.cbs().get_snapshot_chunk?;
+        if self.cbs().send_snapshot.is_none() {
+            return None;
+        }
+        let mut c = chunk_to_c(chunk);
+        // SAFETY: the application's callback fills the chunk it is given.
+        let rc = unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), offset, &mut c) };
+        *chunk = chunk_from_c(&c);
+        Some(rc)
+    }
+
+    fn store_snapshot_chunk(&self, snapshot_index: Index, offset: u64, chunk: &Chunk) -> i32 {
+        let Some(cb) = self.cbs().store_snapshot_chunk else { return 0 };
+        let mut c = chunk_to_c(chunk);
+        // SAFETY: the application's callback; the chunk's data pointer is the
+        // one the leader's message carried.
+        unsafe { cb(self.raft(), self.udata.get(), snapshot_index, offset, &mut c) }
+    }
+
+    fn clear_snapshot(&self) -> i32 {
+        let Some(cb) = self.cbs().clear_snapshot else { return 0 };
+        // SAFETY: the application's callback.
+        unsafe { cb(self.raft(), self.udata.get()) }
+    }
+
+    fn load_snapshot(&self, term: Term, index: Index) -> i32 {
+        let Some(cb) = self.cbs().load_snapshot else { return -1 };
+        // SAFETY: the application's callback.
+        unsafe { cb(self.raft(), self.udata.get(), term, index) }
+    }
+
+    fn applylog(&self, entry: &EntryPtr, idx: Index) -> i32 {
+        let Some(cb) = self.cbs().applylog else { return 0 };
+        // SAFETY: the application's callback; the entry is held for the call.
+        unsafe { cb(self.raft(), self.udata.get(), entry.as_ptr(), idx) }
+    }
+
+    fn persist_metadata(&self, term: Term, vote: NodeId) -> i32 {
+        let Some(cb) = self.cbs().persist_metadata else { return 0 };
+        // SAFETY: the application's callback.
+        unsafe { cb(self.raft(), self.udata.get(), term, vote) }
+    }
+
+    fn get_node_id(&self, entry: &EntryPtr, idx: Index) -> Option<NodeId> {
+        let cb = self.cbs().get_node_id?;
+        // SAFETY: the application's callback; the entry is held for the call.
+        Some(unsafe { cb(self.raft(), self.udata.get(), entry.as_ptr(), idx) })
+    }
+
+    fn node_has_sufficient_logs(&self, node: &Rc<Node>) -> Option<i32> {
+        let cb = self.cbs().node_has_sufficient_logs?;
+        // SAFETY: the application's callback.
+        Some(unsafe { cb(self.raft(), self.udata.get(), node_ptr(node)) })
+    }
+
+    fn notify_membership_event(&self, node: &Rc<Node>, entry: Option<&EntryPtr>, event: MembershipEvent) {
+        let Some(cb) = self.cbs().notify_membership_event else { return };
+        let kind = match event {
+            MembershipEvent::Add => raft_membership_e::RAFT_MEMBERSHIP_ADD,
+            MembershipEvent::Remove => raft_membership_e::RAFT_MEMBERSHIP_REMOVE,
+        };
+        let entry = entry.map_or(ptr::null_mut(), EntryPtr::as_ptr);
+        // SAFETY: the application's callback; node and entry are alive.
+        unsafe { cb(self.raft(), self.udata.get(), node_ptr(node), entry, kind) }
+    }
+
+    fn notify_state_event(&self, role: Role) {
+        let Some(cb) = self.cbs().notify_state_event else { return };
+        let state = match role {
+            Role::Follower => raft_state_e::RAFT_STATE_FOLLOWER,
+            Role::PreCandidate => raft_state_e::RAFT_STATE_PRECANDIDATE,
+            Role::Candidate => raft_state_e::RAFT_STATE_CANDIDATE,
+            Role::Leader => raft_state_e::RAFT_STATE_LEADER,
+        };
+        // SAFETY: the application's callback.
+        unsafe { cb(self.raft(), self.udata.get(), state) }
+    }
+
+    fn notify_transfer_event(&self, result: TransferResult) {
+        let Some(cb) = self.cbs().notify_transfer_event else { return };
+        let result = match result {
+            TransferResult::Timeout => raft_leader_transfer_e::RAFT_LEADER_TRANSFER_TIMEOUT,
+            TransferResult::UnexpectedLeader => raft_leader_transfer_e::RAFT_LEADER_TRANSFER_UNEXPECTED_LEADER,
+            TransferResult::ExpectedLeader => raft_leader_transfer_e::RAFT_LEADER_TRANSFER_EXPECTED_LEADER,
+        };
+        // SAFETY: the application's callback.
+        unsafe { cb(self.raft(), self.udata.get(), result) }
+    }
+
+    fn has_logger(&self) -> bool {
+        self.cbs().log.is_some()
+    }
+
+    fn log_message(&self, node: NodeId, message: &str) {
+        let Some(cb) = self.cbs().log else { return };
+        let mut buf = Vec::with_capacity(message.len() + 1);
+        buf.extend(message.bytes().filter(|&b| b != 0));
+        buf.push(0);
+        // SAFETY: the application's callback with a NUL-terminated string
+        // alive for the call.
+        unsafe { cb(self.raft(), node, self.udata.get(), buf.as_ptr() as *const _) }
+    }
+
+    fn backpressure(&self, node: &Rc<Node>) -> bool {
+        let Some(cb) = self.cbs().backpressure else { return false };
+        // SAFETY: the application's callback.
+        unsafe { cb(self.raft(), self.udata.get(), node_ptr(node)) != 0 }
+    }
+
+    fn get_entries_to_send(&self, node: &Rc<Node>, idx: Index, max: usize, out: &mut Vec<EntryPtr>) -> Option<usize> {
+        let cb = self.cbs().get_entries_to_send?;
+        let (raft, udata) = (self.raft(), self.udata.get());
+        Some(fill_from_c(out, max, |slots| {
+            // SAFETY: the application fills at most max slots with held
+            // entries (from raft_get_entry_from_idx and friends).
+            unsafe { cb(raft, udata, node_ptr(node), idx, max as raft_index_t, slots) }
+        }))
+    }
+
+    fn now_us(&self) -> i64 {
+        match self.cbs().timestamp {
+            // SAFETY: the application's callback.
+            Some(cb) => unsafe { cb(self.raft(), self.udata.get()) },
+            None => self.clock_origin.elapsed().as_micros() as i64,
+        }
+    }
+
+    fn random(&self) -> u32 {
+        // libc's generator, as the seed library used: a simulator that calls
+        // srand() replays the same timeouts.
+        // SAFETY: rand() has no preconditions.
+        unsafe { libc::rand() as u32 }
+    }
+
+    fn read_done(&self, request: ReadRequest, can_read: bool) {
+        if let Some(cb) = request.cb {
+            // SAFETY: the application's callback with the argument it gave.
+            unsafe { cb(request.arg, can_read as c_int) }
+        }
+    }
+
+    fn new_entry(&self, entry_type: i32) -> Option<EntryPtr> {
+        let e = entry::entry_new(0);
+        // SAFETY: a fresh entry with one reference, which the handle takes.
+        let handle = unsafe { EntryPtr::from_held(e) }?;
+        // SAFETY: the entry is live and ours.
+        unsafe { (*e).type_ = entry_type as i16 };
+        Some(handle)
+    }
+}
+
+fn chunk_to_c(chunk: &Chunk) -> raft_snapshot_chunk_t {
+    raft_snapshot_chunk_t {
+        offset: chunk.offset,
+        data: chunk.data as *mut c_void,
+        len: chunk.len,
+        last_chunk: chunk.last_chunk as c_int,
+    }
+}
+
+pub(crate) fn chunk_from_c(c: &raft_snapshot_chunk_t) -> Chunk {
+    Chunk { offset: c.offset, data: c.data as *mut u8, len: c.len, last_chunk: c.last_chunk != 0 }
+}
