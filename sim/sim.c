@@ -1314,10 +1314,24 @@ static node_t *node_create(int id, int initial)
     n->log.owner = n;
     n->meta_vote = RAFT_NODE_ID_NONE;
     if (initial) {
+        /* The initial configuration is a snapshot at index 1, term 1, on
+         * every initial node: a node that joins later learns the members
+         * from it (the log itself only records changes). */
         for (int i = 1; i <= C.nodes; i++) {
             n->boot[n->nboot].id = i;
             n->boot[n->nboot++].voting = 1;
         }
+        n->snap.idx = 1;
+        n->snap.term = 1;
+        n->snap.sm_idx = 1;
+        n->snap.sm_hash = 0x5eed;
+        n->snap.nmem = n->nboot;
+        memcpy(n->snap.mem, n->boot, sizeof n->boot);
+        n->snaplen = snap_serialize(&n->snap, &n->snapbuf);
+        n->meta_term = 1;
+        cinfo_t *c = com_at(1);
+        c->smset = 1;
+        c->smhash = n->snap.sm_hash;
     } else {
         n->boot[0].id = id;
         n->boot[0].voting = 0;
@@ -1368,7 +1382,7 @@ static void deliver(msg_t *m)
             return;
         if (rc == 0) {
             check_persisted(d, resp.term, "requestvote response");
-            if (resp.vote_granted && !resp.prevote &&
+            if (resp.vote_granted == 1 && !resp.prevote &&
                 (d->meta_term != resp.request_term || d->meta_vote != m->from))
                 violation("persistence", "node %d grants its vote to %d in term %ld without "
                           "persisting it (persisted term %ld vote %d)", d->id, m->from,
@@ -1713,14 +1727,15 @@ static void do_promotions(void)
 
 static void snapshot_finish(node_t *n)
 {
-    n->snap_busy = 0;
     if (chance(0.1)) {
+        n->snap_busy = 0;
         int rc = raft_cancel_snapshot(n->r);
         W.st.snap_cancel++;
         ev("n%d cancels snapshot at %ld -> rc=%d", n->id, n->pending.idx, rc);
         return;
     }
-    int rc = raft_end_snapshot(n->r);
+    int rc = raft_end_snapshot(n->r); /* compacts through pending.idx */
+    n->snap_busy = 0;
     if (rc != 0) {
         ev("n%d end_snapshot -> rc=%d", n->id, rc);
         return;
