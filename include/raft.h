@@ -510,6 +510,11 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * The built-in in-memory log as a `raft_log_impl_t`; `raft_new()` uses it.
+ */
+extern const raft_log_impl_t raft_log_internal_impl;
+
+/**
  * Sets one `raft_config_e` option. Timeouts must be positive
  * (RAFT_ERR_MISUSE otherwise); flags take 0 or non-zero. RAFT_ERR_NOTFOUND
  * for an unknown option.
@@ -664,7 +669,8 @@ raft_entry_t *raft_get_entry_from_idx(raft_server_t *me, raft_index_t idx);
 /**
  * The entries from `idx` to the end, in an array from `raft_malloc`; the
  * caller releases the entries (`raft_entry_release_list`) and frees the
- * array with `raft_free`. NULL (and `*n_etys` = 0) when there are none.
+ * array with `raft_free`. NULL (and `*n_etys` = 0) when there are none;
+ * NULL when `n_etys` is NULL.
  */
 raft_entry_t **raft_get_entries_from_idx(raft_server_t *me, raft_index_t idx, raft_index_t *n_etys);
 

@@ -206,13 +206,19 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_recv_requestvote`.
-    pub fn recv_requestvote(&self, node: Option<&Rc<Node>>, req: &RequestVote) -> Result<RequestVoteResponse> {
+    pub fn recv_requestvote(&self, _node: Option<&Rc<Node>>, req: &RequestVote) -> Result<RequestVoteResponse> {
         let mut resp = RequestVoteResponse {
             prevote: req.prevote,
             request_term: req.term,
             term: self.current_term.get(),
             vote_granted: 0,
         };
+        if self.node(req.candidate_id).is_none() {
+            // A candidate outside our configuration (removed, or never
+            // added) gets no vote and cannot move our term.
+            trace!(self, req.candidate_id, "vote request from unknown node {}", req.candidate_id);
+            return Ok(resp);
+        }
         if !req.prevote && req.term > self.current_term.get() {
             self.set_current_term(req.term)?;
             if self.role.get() != Role::Follower {
@@ -227,9 +233,6 @@ impl<H: Host> Server<H> {
                 self.timeout_elapsed.set(0);
             }
             resp.vote_granted = 1;
-        } else if node.is_none() && self.node(req.candidate_id).is_none() {
-            // The candidate may have been removed without learning it.
-            resp.vote_granted = -1;
         }
         trace!(
             self,
@@ -341,6 +344,7 @@ mod tests {
         s.append_entry(&crate::core::log::tests::TestEntry::new(2, 1, 0)).unwrap();
         s.restore_metadata(2, NODE_ID_NONE).unwrap();
         let req = RequestVote { prevote: false, term: 3, candidate_id: 2, last_log_idx: 5, last_log_term: 1 };
+        let _ = &req;
         let resp = s.recv_requestvote(None, &req).unwrap();
         assert_eq!(resp.vote_granted, 0);
         assert_eq!(resp.term, 3);

@@ -49,7 +49,7 @@ impl<E: EntryHandle> MemoryLog<E> {
 
     /// Position in `entries` of `idx`, if the log holds it.
     fn slot(&self, idx: Index) -> Option<usize> {
-        let offset = idx - self.base.get() - 1;
+        let offset = idx.checked_sub(self.base.get() + 1)?;
         if offset < 0 || offset as usize >= self.live_len() {
             return None;
         }

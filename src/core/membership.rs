@@ -1,9 +1,12 @@
 //! Cluster membership: the node list, single-server configuration changes
 //! carried by log entries (thesis §4.1), and their undo when popped.
 //!
-//! A change takes effect when its entry is appended. A REMOVE_NODE entry
-//! makes the node inactive at once (it stops counting in majorities); the
-//! node object is dropped when the entry is applied.
+//! A change takes effect when its entry is appended: a REMOVE_NODE entry
+//! takes the node out of the configuration at once (it is notified and no
+//! longer found), and popping the entry brings the same node back. A server
+//! that appends its own removal keeps its node, inactive, so that a leader
+//! can go on leading until the change commits (thesis §4.2.2); it drops its
+//! node when the entry is applied.
 
 use std::ffi::c_void;
 use std::rc::Rc;
@@ -155,19 +158,45 @@ impl<H: Host> Server<H> {
                 }
             },
             entry_type::REMOVE_NODE => {
-                if let Some(node) = node {
-                    node.set_voting_before_removal(node.is_voting());
-                    node.set_active(false);
+                let Some(node) = node else { return };
+                node.set_voting_before_removal(node.is_voting());
+                node.set_active(false);
+                if !is_self {
+                    self.removed_nodes.borrow_mut().push((idx, node.clone()));
+                    self.remove_node_with(&node, Some(entry));
                 }
             }
             _ => {}
         }
     }
 
+    /// Puts back a node that a popped REMOVE_NODE entry at `idx` took out.
+    fn restore_removed_node(&self, id: NodeId, idx: Index, entry: &H::Entry) {
+        let restored = {
+            let mut removed = self.removed_nodes.borrow_mut();
+            let pos = removed.iter().rposition(|(at, n)| *at == idx && n.id() == id);
+            pos.map(|p| removed.remove(p).1)
+        };
+        let Some(node) = restored else { return };
+        if self.node(id).is_some() {
+            return;
+        }
+        node.set_active(true);
+        node.set_voting(node.voting_before_removal());
+        node.set_next_idx(self.current_idx() + 1);
+        self.nodes.borrow_mut().push(node.clone());
+        self.host.notify_membership_event(&node, Some(entry), MembershipEvent::Add);
+    }
+
     /// Undoes a configuration entry that is being popped from the log.
     pub(crate) fn handle_remove_cfg_change(&self, entry: &H::Entry, idx: Index) {
         let Some(id) = self.cfg_change_node_id(entry, idx) else { return };
-        let Some(node) = self.node(id) else { return };
+        let Some(node) = self.node(id) else {
+            if entry.entry_type() == entry_type::REMOVE_NODE {
+                self.restore_removed_node(id, idx, entry);
+            }
+            return;
+        };
         match entry.entry_type() {
             entry_type::ADD_NODE => {
                 if node.created_by_add_node() {
@@ -188,6 +217,10 @@ impl<H: Host> Server<H> {
     /// Marks a configuration change committed once its entry is applied.
     pub(crate) fn on_cfg_change_applied(&self, entry: &H::Entry, idx: Index) {
         let Some(id) = self.cfg_change_node_id(entry, idx) else { return };
+        if entry.entry_type() == entry_type::REMOVE_NODE {
+            // Committed: the removal can no longer be undone.
+            self.removed_nodes.borrow_mut().retain(|(at, _)| *at > idx);
+        }
         let Some(node) = self.node(id) else { return };
         match entry.entry_type() {
             entry_type::ADD_NODE => {
@@ -197,7 +230,7 @@ impl<H: Host> Server<H> {
             }
             entry_type::ADD_NONVOTING_NODE => node.set_addition_committed(true),
             entry_type::REMOVE_NODE => {
-                if node.is_active() {
+                if node.is_active() || !self.is_me(&node) {
                     // A later entry re-added it; this removal is history.
                     return;
                 }
@@ -289,14 +322,27 @@ mod tests {
     }
 
     #[test]
-    fn a_removed_node_stops_counting_at_once_and_is_dropped_when_applied() {
+    fn a_removed_node_leaves_at_once_and_the_same_node_returns_if_the_entry_is_popped() {
         let s = server_with_nodes(&[1, 2, 3], 1);
+        let before = s.node(3).unwrap();
         s.append_entry(&TestEntry::new(1, 3, entry_type::REMOVE_NODE)).unwrap();
         assert_eq!(s.num_voting_nodes(), 2);
-        assert_eq!(s.num_nodes(), 3);
+        assert!(s.node(3).is_none());
+        s.pop_entry().unwrap();
+        let after = s.node(3).unwrap();
+        assert!(std::rc::Rc::ptr_eq(&before, &after));
+        assert!(after.is_voting() && after.is_active());
+    }
+
+    #[test]
+    fn a_server_removing_itself_keeps_its_node_until_the_removal_is_applied() {
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.append_entry(&TestEntry::new(1, 1, entry_type::REMOVE_NODE)).unwrap();
+        assert_eq!(s.my_id(), 1);
+        assert_eq!(s.num_voting_nodes(), 2);
         s.set_commit_idx(1);
         s.apply_all().unwrap();
+        assert!(s.my_node().is_none());
         assert_eq!(s.num_nodes(), 2);
-        assert!(s.node(3).is_none());
     }
 }

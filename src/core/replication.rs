@@ -10,8 +10,8 @@ use std::rc::Rc;
 
 use super::server::{trace, APPLY_CLOCK_STRIDE, MAX_ENTRIES_PER_MESSAGE};
 use super::{
-    AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, Node, RaftError, Result,
-    Role, Server, Term, NODE_ID_NONE,
+    AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, Node, NodeId, RaftError,
+    Result, Role, Server, Term, NODE_ID_NONE,
 };
 
 /// What `raft_recv_entry` reports about an accepted entry.
@@ -168,21 +168,8 @@ impl<H: Host> Server<H> {
             trace!(self, req.leader_id, "stale appendentries: term {} < {}", req.term, self.current_term.get());
             return Ok(resp);
         }
-        if req.term > self.current_term.get() {
-            self.set_current_term(req.term)?;
-            resp.term = req.term;
-        }
-        match self.role.get() {
-            Role::Follower => {}
-            // Two leaders in one term cannot be; refuse rather than follow.
-            Role::Leader if req.term == self.current_term.get() => return Err(RaftError::Failed),
-            _ => self.become_follower(),
-        }
-        self.leader_id.set(req.leader_id);
-        self.timeout_elapsed.set(0);
-        if self.transfer_target.get() != NODE_ID_NONE {
-            self.reset_transfer_leader(false);
-        }
+        self.follow(req.term, req.leader_id)?;
+        resp.term = self.current_term.get();
 
         let prev = req.prev_log_idx;
         if prev > self.snapshot_last_idx.get() {
@@ -251,6 +238,28 @@ impl<H: Host> Server<H> {
         resp.term = self.current_term.get();
         self.exec_operations()?;
         Ok(resp)
+    }
+
+    /// Accepts `leader_id` as leader of `term` (not older than ours): adopts
+    /// the term, steps down from candidacy, resets the election timer and
+    /// settles a leadership transfer in progress.
+    pub(crate) fn follow(&self, term: Term, leader_id: NodeId) -> Result<()> {
+        let newer = term > self.current_term.get();
+        if newer {
+            self.set_current_term(term)?;
+        }
+        match self.role.get() {
+            Role::Follower => {}
+            // Two leaders in one term cannot be; refuse rather than follow.
+            Role::Leader if !newer => return Err(RaftError::Failed),
+            _ => self.become_follower(),
+        }
+        self.leader_id.set(leader_id);
+        self.timeout_elapsed.set(0);
+        if self.transfer_target.get() != NODE_ID_NONE {
+            self.reset_transfer_leader(false);
+        }
+        Ok(())
     }
 
     /// `raft_recv_appendentries_response`: the leader's side.

@@ -211,20 +211,8 @@ impl<H: Host> Server<H> {
         if req.term < self.current_term.get() {
             return Ok(resp);
         }
-        if req.term > self.current_term.get() {
-            self.set_current_term(req.term)?;
-        }
-        match self.role.get() {
-            Role::Follower => {}
-            Role::Leader if req.term == self.current_term.get() => return Err(RaftError::Failed),
-            _ => self.become_follower(),
-        }
-        self.leader_id.set(req.leader_id);
-        self.timeout_elapsed.set(0);
+        self.follow(req.term, req.leader_id)?;
         resp.term = self.current_term.get();
-        if self.transfer_target.get() != NODE_ID_NONE {
-            self.reset_transfer_leader(false);
-        }
 
         if req.snapshot_index <= self.commit_idx.get() {
             // Our log already covers it: nothing to load.

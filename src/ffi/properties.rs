@@ -105,9 +105,14 @@ pub extern "C" fn raft_get_entry_from_idx(me: *mut raft_server_t, idx: raft_inde
 
 /// The entries from `idx` to the end, in an array from `raft_malloc`; the
 /// caller releases the entries (`raft_entry_release_list`) and frees the
-/// array with `raft_free`. NULL (and `*n_etys` = 0) when there are none.
+/// array with `raft_free`. NULL (and `*n_etys` = 0) when there are none;
+/// NULL when `n_etys` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn raft_get_entries_from_idx(me: *mut raft_server_t, idx: raft_index_t, n_etys: *mut raft_index_t) -> *mut *mut raft_entry_t {
+    if n_etys.is_null() {
+        // Without the count the caller could not release the entries.
+        return ptr::null_mut();
+    }
     let mut out = Vec::new();
     let n = with_server(me, 0, |s| s.entries_from(idx, &mut out));
     let array = if n == 0 {
