@@ -84,6 +84,7 @@ typedef struct {
     int autoflush;   /* 1 on, 0 off, -1 random per node */
     int nonblocking; /* nonblocking apply: 1, 0, -1 random per node */
     int heal_every;  /* steps between forced heals (0: only at the end) */
+    int snap_span;   /* a local snapshot spans up to this many steps */
     int live_bound;  /* steps allowed after a heal to elect and commit */
     int randomize;   /* derive the whole configuration from the seed */
     int verbose;
@@ -1740,6 +1741,16 @@ static void snapshot_finish(node_t *n)
         ev("n%d end_snapshot -> rc=%d", n->id, rc);
         return;
     }
+    if (n->pending.idx < n->snap.idx) {
+        /* A newer snapshot from the leader was loaded while this one was
+         * being taken; this one is stale and must not replace it. */
+        if (raft_get_snapshot_last_idx(n->r) < n->snap.idx)
+            violation("snapshot integrity", "node %d loaded snapshot %ld while taking its own at "
+                      "%ld; raft_end_snapshot then moved the snapshot index back to %ld (log "
+                      "starts at %ld)", n->id, n->snap.idx, n->pending.idx,
+                      raft_get_snapshot_last_idx(n->r), n->log.base + 1);
+        return;
+    }
     if (raft_get_snapshot_last_idx(n->r) != n->pending.idx ||
         raft_get_snapshot_last_term(n->r) != n->pending.term)
         violation("api", "node %d took a snapshot at %ld/%ld but reports %ld/%ld", n->id,
@@ -1777,7 +1788,7 @@ static void act_compact(node_t *n)
     p->sm_hash = n->sm_hash;
     membership_at(n, s, p->mem, &p->nmem);
     n->snap_busy = 1;
-    n->snap_wait = (int)rndr(0, 3);
+    n->snap_wait = (int)rndr(0, C.snap_span);
     ev("n%d begins snapshot at %ld", n->id, s);
     if (n->snap_wait == 0)
         snapshot_finish(n);
@@ -2201,8 +2212,8 @@ static void print_cmdline(FILE *f)
                 C.nodes, C.drop, C.dup, C.reorder, C.delay, C.partition, C.oneway, C.crash,
                 C.compact, C.member, C.read, C.transfer, C.propose, C.autoflush, C.nonblocking);
     }
-    fprintf(f, " --steps=%ld --heal-every=%d --live-bound=%d -v\n", C.steps, C.heal_every,
-            C.live_bound);
+    fprintf(f, " --steps=%ld --heal-every=%d --live-bound=%d --snapshot-span=%d -v\n", C.steps,
+            C.heal_every, C.live_bound, C.snap_span);
 }
 
 static void usage(void)
@@ -2224,6 +2235,7 @@ static void usage(void)
         "  --nonblocking=0|1|-1 nonblocking apply (default -1)\n"
         "  --heal-every=N    heal all faults every N steps and require progress\n"
         "  --live-bound=N    steps allowed to elect and commit after a heal (default 400)\n"
+        "  --snapshot-span=N a local snapshot spans 0..N steps (default 3)\n"
         "  --random-config   derive nodes and all rates from each seed\n"
         "  --profile=NAME    calm|lossy|partition|crash|member|all (default all)\n"
         "  --replay-check    run each seed twice and compare event digests\n"
@@ -2275,6 +2287,7 @@ int main(int argc, char **argv)
     C.heal_every = 1500;
     C.live_bound = 400;
     C.trace = 50;
+    C.snap_span = 3;
     set_profile("all");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -2321,6 +2334,8 @@ int main(int argc, char **argv)
             C.heal_every = atoi(v);
         else if (OPT("live-bound"))
             C.live_bound = atoi(v);
+        else if (OPT("snapshot-span"))
+            C.snap_span = atoi(v);
         else if (OPT("trace"))
             C.trace = atoi(v);
         else if (OPT("profile"))
