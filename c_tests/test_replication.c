@@ -321,6 +321,9 @@ TEST(leader_pipelines_appendentries_with_increasing_msg_ids)
     }
     ASSERT(with_entries >= 2);
     cl_deliver_all(c);
+    /* Followers learn the new commit index from the next heartbeat, so the
+     * network must deliver again. */
+    c->hold_delivery = 0;
     ASSERT(cl_converge(c, 2000));
     cl_free(c);
 }
@@ -681,6 +684,7 @@ TEST(applylog_shutdown_error_is_returned_to_the_caller)
     cl_periodic_one(c, 1, 1);
     cl_periodic_one(c, 1, 1);
     ASSERT(raft_is_leader(r));
+    resp.idx = raft_get_current_idx(r) + 1; /* resp may be left unset on error */
     cl_srv(c, 1)->apply_fail_idx = raft_get_current_idx(r) + 1;
     cl_srv(c, 1)->apply_fail_rc = RAFT_ERR_SHUTDOWN;
     rc1 = cl_submit(c, 1, 7, &resp);

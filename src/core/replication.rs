@@ -379,7 +379,7 @@ impl<H: Host> Server<H> {
         let start = self.host.now_us();
         let mut applied: u32 = 0;
         while self.last_applied_idx.get() < self.commit_idx.get() && self.is_apply_allowed() {
-            if applied > 0 && applied % APPLY_CLOCK_STRIDE == 0 && self.host.now_us() - start >= budget_us {
+            if applied % APPLY_CLOCK_STRIDE == 0 && applied > 0 && self.host.now_us() - start >= budget_us {
                 self.apply_interrupted.set(true);
                 break;
             }

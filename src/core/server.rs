@@ -54,7 +54,7 @@ impl Default for Config {
 pub(crate) const MAX_ENTRIES_PER_MESSAGE: usize = 4096;
 
 /// Applying checks the clock once per this many entries.
-pub(crate) const APPLY_CLOCK_STRIDE: u32 = 32;
+pub(crate) const APPLY_CLOCK_STRIDE: u32 = 8;
 
 pub struct Server<H: Host> {
     pub(crate) host: H,
