@@ -689,7 +689,7 @@ static void set_state_machine(cl_server_t *s, const cl_member_t *cfg, int n_cfg,
     free(s->applied);
     s->applied = applied;
     s->n_applied = n_applied;
-    s->cap_applied = n_applied ? n_applied : 1;
+    s->cap_applied = applied ? (n_applied ? n_applied : 1) : 0;
     s->applied_upto = upto;
     memcpy(s->cfg, cfg, (size_t)n_cfg * sizeof(cl_member_t));
     s->n_cfg = n_cfg;
@@ -1233,23 +1233,31 @@ int cl_count_leaders(cluster_t *c)
     return n;
 }
 
-/* A leader that every other live, reachable server also follows. */
+/* A leader followed by a majority of its voters (so not a leader that was
+ * just cut off), and by every other live, reachable server. */
 static int cond_stable_leader(cluster_t *c, void *arg)
 {
     raft_node_id_t l = cl_leader(c);
+    raft_server_t *lr;
+    int votes = 1;
     (void)arg;
     if (!l)
         return 0;
+    lr = c->s[l].r;
     for (int i = 1; i <= c->n; i++) {
         cl_server_t *s = &c->s[i];
+        raft_node_t *n;
         if (!s->exists || !s->alive || i == l || c->link_down[l][i] || c->link_down[i][l])
             continue;
-        if (!raft_get_node(c->s[l].r, i))
+        n = raft_get_node(lr, i);
+        if (!n)
             continue;
         if (raft_get_leader_id(s->r) != l)
             return 0;
+        if (raft_node_is_voting(n))
+            votes++;
     }
-    return 1;
+    return votes * 2 > raft_get_num_voting_nodes(lr);
 }
 
 raft_node_id_t cl_elect(cluster_t *c, int max_ms)
