@@ -47,9 +47,21 @@ def annotate(path, inclusive):
         mf = re.match(r"^(?:\S*?\.(?:c|h|rs|S|s|cpp|cc)|\?\?\?):(.*)$", name)
         if mf:
             func = mf.group(1)
-        key = (func.strip(), obj)
-        costs[key] = costs.get(key, 0) + ir
+        # Inlined code is listed once per source file, and the object name
+        # only on the first line of a run: key by function name alone.
+        func = func.strip()
+        if obj:
+            OBJECTS.setdefault(func, obj)
+        if inclusive:
+            # A split's inclusive cost covers the calls inlined into it, so
+            # splits overlap: the largest is the function's own.
+            costs[func] = max(costs.get(func, 0), ir)
+        else:
+            costs[func] = costs.get(func, 0) + ir
     return costs
+
+
+OBJECTS = {}
 
 
 def owner(func, obj):
@@ -71,9 +83,9 @@ def main():
 
     s_self, l_self = annotate(small, False), annotate(large, False)
     rows = []
-    for key in set(s_self) | set(l_self):
-        d = (l_self.get(key, 0) - s_self.get(key, 0)) / delta
-        rows.append((d, key))
+    for func in set(s_self) | set(l_self):
+        d = (l_self.get(func, 0) - s_self.get(func, 0)) / delta
+        rows.append((d, (func, OBJECTS.get(func, ""))))
     rows.sort(reverse=True)
     total = sum(d for d, _ in rows)
     by_owner = {}
@@ -95,11 +107,10 @@ def main():
 
     s_inc, l_inc = annotate(small, True), annotate(large, True)
     api = []
-    for key in set(s_inc) | set(l_inc):
-        func = key[0]
+    for func in set(s_inc) | set(l_inc):
         if not re.match(r"^raft_[a-z_]+$", func):
             continue
-        d = (l_inc.get(key, 0) - s_inc.get(key, 0)) / delta
+        d = (l_inc.get(func, 0) - s_inc.get(func, 0)) / delta
         if d >= 0.05:
             api.append((d, func))
     api.sort(reverse=True)
