@@ -57,12 +57,13 @@ static long near(long ref, int spread)
 {
     uint8_t k = u8();
     if (k < 200)
-        return ref + (long)(k % (2 * spread + 1)) - spread;
+        return (long)((unsigned long)ref + (unsigned long)(k % (2 * spread + 1)) -
+                      (unsigned long)spread); /* wraps, never UB */
     if (k < 240)
         return (long)u16();
     if (k < 250)
         return (long)(int32_t)u32();
-    return k & 1 ? 0x7ffffffffffffff0L : -1;
+    return k & 1 ? 0x3ffffffffffffff0L : -1; /* huge, but far from overflow */
 }
 
 /* ------------------------------------------------------------------------ */
@@ -479,7 +480,7 @@ static int op(void)
         raft_entry_t *es[6];
         raft_term_t et = ae.prev_log_term;
         for (long i = 0; i < n; i++) {
-            et += u8() % 4 == 0;
+            et = (raft_term_t)((unsigned long)et + (u8() % 4 == 0));
             es[i] = mk_entry(et);
         }
         ae.n_entries = n;
@@ -670,7 +671,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         raft_append_entry(r, e);
         raft_entry_release(e);
     }
-    raft_term_t mt = term + u8() % 3;
+    raft_term_t mt = (raft_term_t)((unsigned long)term + u8() % 3);
     raft_node_id_t mv = u8() % 4 ? RAFT_NODE_ID_NONE : 1 + u8() % n;
     H.meta_term = mt;
     H.meta_vote = mv;

@@ -203,6 +203,7 @@ typedef struct node {
     int autoflush, nonblocking;
     raft_index_t sync_target;
     int snap_busy, snap_wait;
+    raft_index_t loading_idx; /* snapshot being loaded (inside load_snapshot) */
     snap_t pending;
     long restart_at;
     int joining;
@@ -536,6 +537,8 @@ static int lg_poll(void *log, raft_index_t first_idx)
     raft_index_t limit = n->snap.idx;
     if (n->snap_busy && n->pending.idx > limit)
         limit = n->pending.idx;
+    if (n->loading_idx > limit)
+        limit = n->loading_idx;
     if (first_idx - 1 > limit)
         violation("durability", "node %d compacts its log through %ld beyond its snapshot at %ld",
                   n->id, first_idx - 1, limit);
@@ -1026,7 +1029,9 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
     if (c->smset && c->smhash != s.sm_hash)
         violation("state machine safety", "snapshot at %ld loaded by node %d differs from the "
                   "state other nodes reached at %ld", idx, n->id, idx);
+    n->loading_idx = idx;
     int rc = raft_begin_load_snapshot(r, term, idx);
+    n->loading_idx = 0;
     if (rc != 0) {
         ev("n%d begin_load_snapshot %ld -> %d", n->id, idx, rc);
         return -1;
