@@ -295,6 +295,11 @@ impl<H: Host> Server<H> {
             if node.next_idx() <= node.match_idx() {
                 node.set_next_idx(node.match_idx() + 1);
             }
+            if node.snapshot_idx() != 0 && node.match_idx() >= node.snapshot_idx() {
+                // The node's log now covers the snapshot being sent: stop.
+                node.set_snapshot_idx(0);
+                node.set_snapshot_final_offset(None);
+            }
             self.check_sufficient_logs(node);
             self.maybe_send_timeoutnow(node);
             self.update_commit();

@@ -39,11 +39,18 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_end_snapshot`: compacts the log up to the snapshot point.
+    /// Fails (-1) when a newer snapshot was loaded from the leader while this
+    /// one was being taken: the log already starts past it, and the snapshot
+    /// just taken is obsolete.
     pub fn end_snapshot(&self) -> Result<()> {
         if !self.snapshot_in_progress.get() {
             return Err(RaftError::Failed);
         }
         let idx = self.next_snapshot_last_idx.get();
+        if idx <= self.snapshot_last_idx.get() {
+            self.snapshot_in_progress.set(false);
+            return Err(RaftError::Failed);
+        }
         self.log().poll(idx + 1)?;
         self.snapshot_last_idx.set(idx);
         self.snapshot_last_term.set(self.next_snapshot_last_term.get());
@@ -122,7 +129,13 @@ impl<H: Host> Server<H> {
         if idx <= self.commit_idx.get() {
             return Err(RaftError::Misuse);
         }
-        self.log().reset(idx + 1, term);
+        if idx <= self.current_idx() && self.term_at(idx) == Some(term) {
+            // Thesis §5.3: the log already holds the snapshot's last entry, so
+            // the entries after it are consistent with it and stay.
+            self.log().poll(idx + 1)?;
+        } else {
+            self.log().reset(idx + 1, term);
+        }
         self.snapshot_last_idx.set(idx);
         self.snapshot_last_term.set(term);
         self.commit_idx.set(idx);
@@ -214,8 +227,12 @@ impl<H: Host> Server<H> {
         self.follow(req.term, req.leader_id)?;
         resp.term = self.current_term.get();
 
-        if req.snapshot_index <= self.commit_idx.get() {
-            // Our log already covers it: nothing to load.
+        if req.snapshot_index <= self.commit_idx.get()
+            || (req.snapshot_index > self.snapshot_last_idx.get()
+                && self.log().term_at(req.snapshot_index) == Some(req.snapshot_term))
+        {
+            // Our log already covers it (its last entry is ours too): nothing
+            // to load, and nothing we acknowledged may be lost.
             resp.success = true;
             resp.last_chunk = true;
             return Ok(resp);
