@@ -85,3 +85,90 @@ pub(crate) unsafe fn free_bytes(ptr: *mut c_void) {
         unsafe { raft_free(ptr) }
     }
 }
+
+/// Routes every Rust allocation of the library (node lists, log arrays,
+/// queues) through the heap hooks, so that an application's allocator sees
+/// all the memory the library uses, not only entries.
+///
+/// The hooks give malloc's alignment (16 bytes on the platforms we build
+/// for); a larger alignment is met by over-allocating and keeping the
+/// original pointer just before the aligned block.
+pub struct HookAllocator;
+
+const HOOK_ALIGN: usize = 16;
+
+// SAFETY: every block comes from the hooks and goes back to them: blocks of
+// ordinary alignment directly, over-aligned ones through the header that
+// records the hooks' own pointer.
+unsafe impl std::alloc::GlobalAlloc for HookAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: reading a hook copies a valid function pointer.
+        unsafe {
+            if layout.align() <= HOOK_ALIGN {
+                return raft_malloc(layout.size()) as *mut u8;
+            }
+            over_aligned(layout, false)
+        }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: as alloc.
+        unsafe {
+            if layout.align() <= HOOK_ALIGN {
+                return raft_calloc(1, layout.size()) as *mut u8;
+            }
+            over_aligned(layout, true)
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: ptr came from alloc/alloc_zeroed/realloc with this layout.
+        unsafe {
+            if layout.align() <= HOOK_ALIGN {
+                raft_free(ptr as *mut c_void);
+            } else {
+                raft_free(*(ptr as *mut *mut c_void).sub(1));
+            }
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: ptr came from this allocator with `layout`.
+        unsafe {
+            if layout.align() <= HOOK_ALIGN {
+                return raft_realloc(ptr as *mut c_void, new_size) as *mut u8;
+            }
+            let new_layout = std::alloc::Layout::from_size_align_unchecked(new_size, layout.align());
+            let new = over_aligned(new_layout, false);
+            if !new.is_null() {
+                std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
+            }
+            new
+        }
+    }
+}
+
+/// # Safety
+/// `layout.align()` is a power of two larger than `HOOK_ALIGN`.
+unsafe fn over_aligned(layout: std::alloc::Layout, zeroed: bool) -> *mut u8 {
+    let Some(total) = layout.size().checked_add(layout.align() + std::mem::size_of::<usize>()) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: the hooks are valid allocators; the header slot lies inside the
+    // block, before the aligned pointer, which leaves room for `size` bytes.
+    unsafe {
+        let raw = if zeroed { raft_calloc(1, total) } else { raft_malloc(total) } as *mut u8;
+        if raw.is_null() {
+            return raw;
+        }
+        let start = raw as usize + std::mem::size_of::<usize>();
+        let aligned = (start + layout.align() - 1) & !(layout.align() - 1);
+        let p = aligned as *mut u8;
+        *(p as *mut *mut c_void).sub(1) = raw as *mut c_void;
+        p
+    }
+}
+
+#[global_allocator]
+static GLOBAL: HookAllocator = HookAllocator;
