@@ -81,6 +81,7 @@ typedef struct {
     double drop, dup, reorder, delay;
     double partition, oneway; /* oneway: fraction of partitions that are one-way */
     double crash, compact, member, read, transfer, propose;
+    double disk_fail; /* persist_metadata / load_snapshot failures */
     int autoflush;   /* 1 on, 0 off, -1 random per node */
     int nonblocking; /* nonblocking apply: 1, 0, -1 random per node */
     int heal_every;  /* steps between forced heals (0: only at the end) */
@@ -271,7 +272,7 @@ typedef struct {
         restarts, snapshots, snap_loads, snap_cancel, adds, promotes, removes,
         leader_removes, retired, reads_ok, reads_fail, transfers,
         transfer_events, proposals, proposals_ok, elections, heals,
-        shutdowns, autoflush_off, msgs;
+        shutdowns, autoflush_off, msgs, persist_fails, load_fails, catchups;
 } stats_t;
 
 static struct {
@@ -293,7 +294,8 @@ static struct {
     long nreads, reads_cap;
     int promo[MAXID];
     int retire[MAXID];
-    int healing, final_heal;
+    int healing, final_heal, catchup;
+    raft_index_t catchup_target;
     long heal_start;
     raft_index_t heal_commit;
     raft_entry_id_t next_entry_id;
@@ -954,6 +956,11 @@ static int cb_persist(raft_server_t *r, void *ud, raft_term_t term, raft_node_id
 {
     node_t *n = ud;
     (void)r;
+    if (!W.healing && chance(C.disk_fail)) {
+        W.st.persist_fails++;
+        ev("n%d persist_metadata(%ld, %d) fails (injected)", n->id, term, vote);
+        return -1;
+    }
     if (term < n->meta_term)
         violation("persistence", "node %d persists term %ld after term %ld", n->id, term,
                   n->meta_term);
@@ -1025,6 +1032,12 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
     if (s.idx != idx || s.term != term)
         violation("snapshot integrity", "node %d asked to load snapshot %ld/%ld but the stored "
                   "chunks hold snapshot %ld/%ld", n->id, idx, term, s.idx, s.term);
+    if (!W.healing && chance(C.disk_fail * 10)) {
+        W.st.load_fails++;
+        ev("n%d load_snapshot %ld fails (injected)", n->id, idx);
+        n->inlen = 0;
+        return -1;
+    }
     cinfo_t *c = com_at(s.sm_idx);
     if (c->smset && c->smhash != s.sm_hash)
         violation("state machine safety", "snapshot at %ld loaded by node %d differs from the "
@@ -1432,7 +1445,7 @@ static void deliver(msg_t *m)
         free(es);
         if (rc_shutdown(d, rc, "recv_appendentries"))
             return;
-        if (rc == 0 || resp.term != 0) {
+        if (rc == 0) {
             check_persisted(d, resp.term, "appendentries response");
             if (resp.success && d->log.base + d->log.synced < resp.current_idx)
                 violation("durability", "node %d acknowledges appendentries up to %ld with "
@@ -1464,7 +1477,7 @@ static void deliver(msg_t *m)
            req.chunk.last_chunk, rc, resp.success);
         if (rc_shutdown(d, rc, "recv_snapshot"))
             return;
-        if (rc == 0 || resp.term != 0) {
+        if (rc == 0) {
             check_persisted(d, resp.term, "snapshot response");
             msg_t *o = msg_new(M_SNR, d->id, m->from);
             o->u.snr = resp;
@@ -1982,6 +1995,7 @@ static void retire_removed(void)
 static void start_heal(void)
 {
     W.healing = 1;
+    W.catchup = 0;
     W.heal_start = g_step;
     W.heal_commit = W.com_max;
     W.st.heals++;
@@ -2093,11 +2107,38 @@ static void step(void)
 
     if (W.healing) {
         node_t *l = leader();
-        if (l && W.com_max > W.heal_commit) {
+        if (!W.catchup && l && W.com_max > W.heal_commit) {
             ev("liveness ok: leader n%d term %ld committed %ld after %ld steps", l->id,
                raft_get_current_term(l->r), W.com_max, g_step - W.heal_start);
+            W.catchup = 1;
+            W.catchup_target = W.com_max;
+        }
+        int lagging = 0;
+        char lag[512] = "";
+        if (W.catchup && l) {
+            /* every member the leader knows must apply what was committed */
+            for (int i = 1; i < W.next_id; i++) {
+                node_t *n = &W.nodes[i];
+                raft_node_t *rn = raft_get_node(l->r, i);
+                if (n->status != N_UP || !rn || !raft_node_is_active(rn) ||
+                    n->sm_idx >= W.catchup_target)
+                    continue;
+                lagging++;
+                size_t dl = strlen(lag);
+                snprintf(lag + dl, sizeof lag - dl, " n%d:applied %ld", i, n->sm_idx);
+            }
+        }
+        if (W.catchup && l && !lagging) {
+            ev("catch-up ok: every member applied %ld after %ld steps", W.catchup_target,
+               g_step - W.heal_start);
+            W.st.catchups++;
             W.healing = 0;
-        } else if (g_step - W.heal_start > C.live_bound) {
+            W.catchup = 0;
+        } else if (W.catchup && g_step - W.heal_start > 2 * C.live_bound) {
+            violation("liveness", "after the faults healed at step %ld, members still lag behind "
+                      "commit %ld after %d steps:%s%s", W.heal_start, W.catchup_target,
+                      2 * C.live_bound, lag, l ? "" : " (no leader)");
+        } else if (!W.catchup && g_step - W.heal_start > C.live_bound) {
             char buf[512] = "";
             for (int i = 1; i < W.next_id; i++) {
                 node_t *n = &W.nodes[i];
@@ -2115,9 +2156,9 @@ static void step(void)
         }
     } else if (!W.final_heal &&
                ((C.heal_every > 0 && g_step % C.heal_every == 0 &&
-                 g_step < C.steps - 2 * C.live_bound - 2) ||
-                g_step >= C.steps - C.live_bound - 2)) {
-        W.final_heal = g_step >= C.steps - 2 * C.live_bound - 2;
+                 g_step < C.steps - 4 * C.live_bound - 2) ||
+                g_step >= C.steps - 2 * C.live_bound - 2)) {
+        W.final_heal = g_step >= C.steps - 4 * C.live_bound - 2;
         start_heal();
     }
 }
@@ -2165,6 +2206,7 @@ static void randomize_cfg(void)
     C.read = rndf() * 0.2;
     C.transfer = rndf() * 0.01;
     C.propose = 0.1 + rndf() * 0.6;
+    C.disk_fail = rndf() < 0.5 ? 0 : rndf() * 0.02;
     C.autoflush = (int)rndr(-1, 1);
     C.nonblocking = (int)rndr(-1, 1);
     g_rng = save;
@@ -2213,9 +2255,10 @@ static void print_cmdline(FILE *f)
     } else {
         fprintf(f, " --nodes=%d --drop=%g --dup=%g --reorder=%g --delay=%g --partition=%g "
                    "--oneway=%g --crash=%g --compact=%g --member=%g --read=%g --transfer=%g "
-                   "--propose=%g --autoflush=%d --nonblocking=%d",
+                   "--propose=%g --disk-fail=%g --autoflush=%d --nonblocking=%d",
                 C.nodes, C.drop, C.dup, C.reorder, C.delay, C.partition, C.oneway, C.crash,
-                C.compact, C.member, C.read, C.transfer, C.propose, C.autoflush, C.nonblocking);
+                C.compact, C.member, C.read, C.transfer, C.propose, C.disk_fail, C.autoflush,
+                C.nonblocking);
     }
     fprintf(f, " --steps=%ld --heal-every=%d --live-bound=%d --snapshot-span=%d -v\n", C.steps,
             C.heal_every, C.live_bound, C.snap_span);
@@ -2236,6 +2279,7 @@ static void usage(void)
         "  --compact=P       per-node per-step rate of snapshot + log compaction\n"
         "  --member=P        per-step rate of membership changes (add/promote/remove)\n"
         "  --read=P --transfer=P --propose=P   per-step request rates\n"
+        "  --disk-fail=P     rate of persist_metadata failures (x10 for load_snapshot)\n"
         "  --autoflush=0|1|-1   auto flush off, on, random per node (default -1)\n"
         "  --nonblocking=0|1|-1 nonblocking apply (default -1)\n"
         "  --heal-every=N    heal all faults every N steps and require progress\n"
@@ -2254,7 +2298,7 @@ static void usage(void)
 static void set_profile(const char *p)
 {
     C.drop = C.dup = C.reorder = C.delay = C.partition = C.crash = C.compact = C.member =
-        C.transfer = 0;
+        C.transfer = C.disk_fail = 0;
     C.read = 0.1;
     C.propose = 0.4;
     C.oneway = 0.4;
@@ -2270,7 +2314,7 @@ static void set_profile(const char *p)
     if (!strcmp(p, "member") || !strcmp(p, "all"))
         C.member = 0.02, C.transfer = 0.005;
     if (!strcmp(p, "all"))
-        C.compact = 0.02;
+        C.compact = 0.02, C.disk_fail = 0.01;
     if (!strcmp(p, "member"))
         C.compact = 0.02;
     if (strcmp(p, "calm") && strcmp(p, "lossy") && strcmp(p, "partition") &&
@@ -2329,6 +2373,8 @@ int main(int argc, char **argv)
             C.read = atof(v);
         else if (OPT("transfer"))
             C.transfer = atof(v);
+        else if (OPT("disk-fail"))
+            C.disk_fail = atof(v);
         else if (OPT("propose"))
             C.propose = atof(v);
         else if (OPT("autoflush"))
@@ -2370,8 +2416,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "--nodes must be 3..9\n");
         return 2;
     }
-    if (C.steps < C.live_bound * 2)
-        C.steps = C.live_bound * 2;
+    if (C.steps < C.live_bound * 4)
+        C.steps = C.live_bound * 4;
     if (C.trace < 1)
         C.trace = 1;
     g_ring = calloc((size_t)C.trace, EVLEN);
@@ -2418,12 +2464,13 @@ int main(int argc, char **argv)
            "restarts=%ld snapshots=%ld snapshot-loads=%ld cancels=%ld adds=%ld promotes=%ld "
            "removes=%ld (leader %ld) reads=%ld ok/%ld refused transfers=%ld (%ld events) "
            "proposals=%ld (%ld accepted) elections=%ld heals=%ld shutdowns=%ld "
-           "autoflush-off-nodes=%ld\n",
+           "autoflush-off-nodes=%ld persist-failures=%ld load-failures=%ld catch-ups=%ld\n",
            C.seeds, C.steps, (long)(time(NULL) - t0), T->msgs, T->drops, T->dups, T->reorders,
            T->delays, T->partitions, T->oneway, T->twoway, T->crashes, T->restarts, T->snapshots,
            T->snap_loads, T->snap_cancel, T->adds, T->promotes, T->removes, T->leader_removes,
            T->reads_ok, T->reads_fail, T->transfers, T->transfer_events, T->proposals,
-           T->proposals_ok, T->elections, T->heals, T->shutdowns, T->autoflush_off);
+           T->proposals_ok, T->elections, T->heals, T->shutdowns, T->autoflush_off,
+           T->persist_fails, T->load_fails, T->catchups);
     free(g_ring);
     if (C.require_coverage) {
         struct { const char *name; long v; } cov[] = {
@@ -2435,6 +2482,8 @@ int main(int argc, char **argv)
             {"leader removal", T->leader_removes}, {"read answered", T->reads_ok},
             {"transfer", T->transfers}, {"proposal committed", T->proposals_ok},
             {"auto flush off", T->autoflush_off}, {"heal + liveness", T->heals},
+            {"persist failure", T->persist_fails}, {"snapshot load failure", T->load_fails},
+            {"catch-up after heal", T->catchups},
         };
         int missing = 0;
         for (size_t i = 0; i < sizeof cov / sizeof cov[0]; i++)
