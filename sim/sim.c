@@ -262,6 +262,7 @@ typedef struct {
 
 typedef struct {
     int node, boot;
+    raft_term_t term;
     raft_index_t floor;
     long step;
     int done;
@@ -1629,7 +1630,8 @@ static void act_read(void)
         W.reads = realloc(W.reads, (size_t)W.reads_cap * sizeof *W.reads);
     }
     long i = W.nreads++;
-    W.reads[i] = (readrec_t){.node = n->id, .boot = n->boots, .floor = W.com_max, .step = g_step};
+    W.reads[i] = (readrec_t){.node = n->id, .boot = n->boots, .floor = W.com_max, .step = g_step,
+                             .term = raft_get_current_term(n->r)};
     int rc = raft_recv_read_request(n->r, read_cb, (void *)(intptr_t)i);
     ev("n%d read request %ld floor=%ld -> rc=%d", n->id, i, W.com_max, rc);
     if (rc != 0 && !W.reads[i].done)
@@ -1921,6 +1923,20 @@ static void observe(void)
             violation("persistence", "node %d is in term %ld but persisted term %ld", n->id, t,
                       n->meta_term);
         raft_index_t ci = raft_get_commit_idx(r), cur = raft_get_current_idx(r);
+        if (raft_get_log_count(r) != n->log.n)
+            violation("api", "node %d reports %ld log entries, its log holds %ld", n->id,
+                      raft_get_log_count(r), n->log.n);
+        /* Entries must not change once in a log (entries are shared by
+         * reference): re-check the newest ones, and the whole log now and
+         * then, against the table of every (index, term) ever appended. */
+        long from_k = (g_step % 500 == 0) ? 0 : (n->log.n > 32 ? n->log.n - 32 : 0);
+        for (long k = from_k; k < n->log.n; k++) {
+            raft_entry_t *e = n->log.e[k];
+            canon_t *c = canon_find(n->log.base + 1 + k, e->term, 0);
+            if (!c || c->id != e->id || c->type != e->type)
+                violation("log matching", "node %d: entry %ld (term %ld id %d) changed after it "
+                          "was appended", n->id, n->log.base + 1 + k, e->term, e->id);
+        }
         if (cur != n->log.base + n->log.n)
             violation("api", "node %d reports current index %ld, its log ends at %ld", n->id,
                       cur, n->log.base + n->log.n);
@@ -1969,6 +1985,29 @@ static void observe(void)
                 n->lc_checked = k;
             }
         }
+    }
+}
+
+/* A read pending on a server that is no longer leader must have been
+ * answered (can_read = 0) when it lost leadership. */
+static void check_reads(void)
+{
+    for (long i = 0; i < W.nreads; i++) {
+        readrec_t *rr = &W.reads[i];
+        if (rr->done)
+            continue;
+        node_t *n = &W.nodes[rr->node];
+        if (n->status != N_UP || n->boots != rr->boot) {
+            rr->done = 2;
+            continue;
+        }
+        if (raft_is_leader(n->r) && raft_get_current_term(n->r) != rr->term)
+            violation("linearizable reads", "read %ld on node %d (step %ld, term %ld) is still "
+                      "pending in term %ld", i, n->id, rr->step, rr->term,
+                      raft_get_current_term(n->r));
+        if (!raft_is_leader(n->r))
+            violation("linearizable reads", "read %ld on node %d (step %ld) is still pending "
+                      "after the node stopped being leader", i, n->id, rr->step);
     }
 }
 
@@ -2103,6 +2142,7 @@ static void step(void)
     do_promotions();
 
     observe();
+    check_reads();
     retire_removed();
 
     if (W.healing) {
@@ -2126,6 +2166,15 @@ static void step(void)
                 lagging++;
                 size_t dl = strlen(lag);
                 snprintf(lag + dl, sizeof lag - dl, " n%d:applied %ld", i, n->sm_idx);
+            }
+            for (long i = 0; i < W.nreads; i++) {
+                readrec_t *rr = &W.reads[i];
+                if (!rr->done && rr->step <= W.heal_start) {
+                    lagging++;
+                    size_t dl = strlen(lag);
+                    snprintf(lag + dl, sizeof lag - dl, " read %ld unanswered", i);
+                    break;
+                }
             }
         }
         if (W.catchup && l && !lagging) {
