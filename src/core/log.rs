@@ -145,6 +145,11 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
         Ok(())
     }
 
+    fn append_batch(&self, entries: &[E]) -> (usize, Result<()>) {
+        self.entries.borrow_mut().extend_from_slice(entries);
+        (entries.len(), Ok(()))
+    }
+
     fn poll(&self, first_idx: Index) -> Result<()> {
         self.poll_with(first_idx, &mut |_, _| {})
     }

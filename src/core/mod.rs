@@ -197,6 +197,16 @@ pub trait EntryHandle: Clone {
 pub trait Log<E: EntryHandle> {
     /// Appends one entry; the log takes its own reference.
     fn append(&self, entry: &E) -> Result<()>;
+    /// Appends entries in order, stopping at the first failure; returns how
+    /// many were appended and the failure, if any.
+    fn append_batch(&self, entries: &[E]) -> (usize, Result<()>) {
+        for (i, entry) in entries.iter().enumerate() {
+            if let Err(e) = self.append(entry) {
+                return (i, Err(e));
+            }
+        }
+        (entries.len(), Ok(()))
+    }
     /// Removes every entry before `first_idx` (compaction).
     fn poll(&self, first_idx: Index) -> Result<()>;
     /// Removes `from_idx` and everything after it, newest first, reporting each.

@@ -212,18 +212,30 @@ impl<H: Host> Server<H> {
             first_new = i;
             break;
         }
-        let mut appended = 0;
-        for entry in &req.entries[first_new..] {
-            if let Err(e) = self.append_to_log(entry) {
-                if appended > 0 {
-                    let _ = self.log().sync();
+        let new_entries = &req.entries[first_new..];
+        if !new_entries.is_empty() {
+            let (appended, result) = if new_entries.iter().any(|e| super::is_cfg_change(e.entry_type())) {
+                // Configuration changes take effect one by one as appended.
+                let mut appended = 0;
+                let mut result = Ok(());
+                for entry in new_entries {
+                    result = self.append_to_log(entry);
+                    if result.is_err() {
+                        break;
+                    }
+                    appended += 1;
                 }
-                return Err(e);
+                (appended, result)
+            } else {
+                self.log().append_batch(new_entries)
+            };
+            if appended > 0 {
+                let synced = self.log().sync();
+                result?;
+                synced?;
+            } else {
+                result?;
             }
-            appended += 1;
-        }
-        if appended > 0 {
-            self.log().sync()?;
         }
 
         let last_new = prev + req.entries.len() as Index;
@@ -382,18 +394,44 @@ impl<H: Host> Server<H> {
         }
         let budget_us = self.config.get().request_timeout * 1000 / 2;
         let start = self.host.now_us();
-        let mut applied: u32 = 0;
-        while self.last_applied_idx.get() < self.commit_idx.get() && self.is_apply_allowed() {
-            if applied % APPLY_CLOCK_STRIDE == 0 && applied > 0 && self.host.now_us() - start >= budget_us {
-                self.apply_interrupted.set(true);
-                break;
-            }
-            if !self.apply_one()? {
-                break;
-            }
-            applied += 1;
+        // Entries are fetched a few at a time (one log access for several)
+        // into a reused buffer; the clock is read once per batch.
+        let mut batch = self.apply_buffer.take();
+        let result = self.apply_batches(&mut batch, start, budget_us);
+        batch.clear();
+        let mut slot = self.apply_buffer.borrow_mut();
+        if slot.capacity() < batch.capacity() {
+            *slot = batch;
         }
-        Ok(())
+        result
+    }
+
+    fn apply_batches(&self, batch: &mut Vec<H::Entry>, start: i64, budget_us: i64) -> Result<()> {
+        loop {
+            let first = self.last_applied_idx.get() + 1;
+            let commit = self.commit_idx.get();
+            if first > commit {
+                return Ok(());
+            }
+            batch.clear();
+            let want = ((commit - first + 1) as usize).min(APPLY_CLOCK_STRIDE as usize);
+            if self.log().get_batch(first, want, batch) == 0 {
+                return Ok(());
+            }
+            for (i, entry) in batch.iter().enumerate() {
+                let idx = first + i as Index;
+                // A callback may have blocked applying (a snapshot began) or
+                // applied on its own: stop and let the next call go on.
+                if !self.is_apply_allowed() || self.last_applied_idx.get() != idx - 1 {
+                    return Ok(());
+                }
+                self.apply_entry(entry, idx)?;
+            }
+            if self.host.now_us() - start >= budget_us && self.last_applied_idx.get() < self.commit_idx.get() {
+                self.apply_interrupted.set(true);
+                return Ok(());
+            }
+        }
     }
 
     /// `raft_apply_all`: applies everything committed, without a time limit.
@@ -417,7 +455,13 @@ impl<H: Host> Server<H> {
             return Ok(false);
         }
         let Some(entry) = self.log().get(idx) else { return Ok(false) };
-        let rc = self.host.applylog(&entry, idx);
+        self.apply_entry(&entry, idx)?;
+        Ok(true)
+    }
+
+    /// Hands the committed entry at `idx` to the state machine.
+    fn apply_entry(&self, entry: &H::Entry, idx: Index) -> Result<()> {
+        let rc = self.host.applylog(entry, idx);
         if rc != 0 {
             return Err(RaftError::from_code(rc));
         }
@@ -431,9 +475,9 @@ impl<H: Host> Server<H> {
             self.voting_cfg_change_log_idx.set(-1);
         }
         if super::is_cfg_change(entry.entry_type()) {
-            self.on_cfg_change_applied(&entry, idx);
+            self.on_cfg_change_applied(entry, idx);
         }
-        Ok(true)
+        Ok(())
     }
 
     /// `raft_pending_operations`: entries to apply or reads to answer.

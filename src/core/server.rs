@@ -91,6 +91,8 @@ pub struct Server<H: Host> {
     pub(crate) term_start_idx: Cell<Index>,
     /// Reusable buffer for entries being sent, so sending allocates nothing.
     pub(crate) send_buffer: RefCell<Vec<H::Entry>>,
+    /// Reusable buffer for entries being applied.
+    pub(crate) apply_buffer: RefCell<Vec<H::Entry>>,
 
     pub(crate) snapshot_in_progress: Cell<bool>,
     pub(crate) snapshot_last_idx: Cell<Index>,
@@ -144,6 +146,7 @@ impl<H: Host> Server<H> {
             next_sync_index: Cell::new(0),
             term_start_idx: Cell::new(0),
             send_buffer: RefCell::new(Vec::new()),
+            apply_buffer: RefCell::new(Vec::new()),
             snapshot_in_progress: Cell::new(false),
             snapshot_last_idx: Cell::new(0),
             snapshot_last_term: Cell::new(0),

@@ -166,6 +166,21 @@ impl Log<EntryPtr> for LogBackend {
         }
     }
 
+    fn append_batch(&self, entries: &[EntryPtr]) -> (usize, core::Result<()>) {
+        match self {
+            // Without an offer observer there is nothing to ask per entry.
+            LogBackend::Builtin(log) if log.cbs.get().log_offer.is_none() => log.mem.append_batch(entries),
+            _ => {
+                for (i, entry) in entries.iter().enumerate() {
+                    if let Err(e) = self.append(entry) {
+                        return (i, Err(e));
+                    }
+                }
+                (entries.len(), Ok(()))
+            }
+        }
+    }
+
     fn poll(&self, first_idx: Index) -> core::Result<()> {
         match self {
             LogBackend::Builtin(log) => log.poll(first_idx),
