@@ -103,19 +103,21 @@ STATIC_BINS  := $(patsubst c_tests/%.c,$(BUILD)/c_tests/static/%,$(TEST_SRCS))
 STATIC_RUN   := $(addprefix $(BUILD)/c_tests/static/,$(STATIC_TESTS))
 HEADERS      := $(wildcard include/*.h)
 
-$(BUILD)/c_tests/support/%.o: c_tests/support/%.c $(SUPPORT_HDRS) $(HEADERS)
+# Static pattern rules: their targets are explicit, so make never treats the
+# support objects as intermediate files (and deletes them).
+$(SUPPORT_OBJS): $(BUILD)/c_tests/support/%.o: c_tests/support/%.c $(SUPPORT_HDRS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	@rm -f $@
 	$(CC) $(RAFT_CFLAGS) $(CFLAGS) -Ic_tests -c $< -o $@
 
 # A binary is removed before it is rebuilt, so a compile error never leaves
 # a stale binary behind for the runner to pick up.
-$(BUILD)/c_tests/%: c_tests/%.c $(SUPPORT_OBJS) $(SUPPORT_HDRS) $(HEADERS) $(LIBRAFT_SO)
+$(TEST_BINS): $(BUILD)/c_tests/%: c_tests/%.c $(SUPPORT_OBJS) $(SUPPORT_HDRS) $(HEADERS) $(LIBRAFT_SO)
 	@mkdir -p $(dir $@)
 	@rm -f $@
 	$(CC) $(RAFT_CFLAGS) $(CFLAGS) -Ic_tests $< $(SUPPORT_OBJS) $(LINK_SHARED) -o $@
 
-$(BUILD)/c_tests/static/%: c_tests/%.c $(SUPPORT_OBJS) $(SUPPORT_HDRS) $(HEADERS) $(LIBRAFT_A)
+$(STATIC_BINS): $(BUILD)/c_tests/static/%: c_tests/%.c $(SUPPORT_OBJS) $(SUPPORT_HDRS) $(HEADERS) $(LIBRAFT_A)
 	@mkdir -p $(dir $@)
 	@rm -f $@
 	$(CC) $(RAFT_CFLAGS) $(CFLAGS) -Ic_tests $< $(SUPPORT_OBJS) $(LINK_STATIC) -o $@
@@ -224,7 +226,7 @@ EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
 examples: $(EXAMPLE_BINS)
 
-$(BUILD)/examples/%: examples/%.c $(HEADERS) $(LIBRAFT_SO)
+$(EXAMPLE_BINS): $(BUILD)/examples/%: examples/%.c $(HEADERS) $(LIBRAFT_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(RAFT_CFLAGS) $(CFLAGS) $< $(LINK_SHARED) -o $@
 

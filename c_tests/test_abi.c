@@ -8,6 +8,11 @@
 #include "raft.h"
 #include "test.h"
 
+/* Declared by the contract's raft.h; repeated here (a compatible
+ * redeclaration) so that this file still builds while include/raft.h lacks
+ * it. test_header.c checks that raft.h itself declares it. */
+extern const raft_log_impl_t raft_log_internal_impl;
+
 #define ALIGNOF(T) offsetof(struct { char c; T t; }, t)
 
 #define SAME_LAYOUT(ours, mirror)                                           \

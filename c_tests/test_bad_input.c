@@ -10,6 +10,11 @@
 #include "raft_compat.h"
 #include "test.h"
 
+/* Declared by the contract's raft.h; repeated here (a compatible
+ * redeclaration) so that this file still builds while include/raft.h lacks
+ * it. test_header.c checks that raft.h itself declares it. */
+extern const raft_log_impl_t raft_log_internal_impl;
+
 static int cb_persist(raft_server_t *r, void *ud, raft_term_t t, raft_node_id_t v)
 {
     (void)r; (void)ud; (void)t; (void)v;

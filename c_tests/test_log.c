@@ -5,6 +5,11 @@
 #include "raft_compat.h"
 #include "test.h"
 
+/* Declared by the contract's raft.h; repeated here (a compatible
+ * redeclaration) so that this file still builds while include/raft.h lacks
+ * it. test_header.c checks that raft.h itself declares it. */
+extern const raft_log_impl_t raft_log_internal_impl;
+
 static int n_freed;
 static void count_free(raft_entry_t *e) { n_freed++; free(e); }
 
