@@ -82,6 +82,7 @@ typedef struct {
     double partition, oneway; /* oneway: fraction of partitions that are one-way */
     double crash, compact, member, read, transfer, propose;
     double disk_fail; /* persist_metadata / load_snapshot failures */
+    double fsync;     /* per-step chance that a pending background fsync completes */
     int autoflush;   /* 1 on, 0 off, -1 random per node */
     int nonblocking; /* nonblocking apply: 1, 0, -1 random per node */
     int heal_every;  /* steps between forced heals (0: only at the end) */
@@ -2087,7 +2088,7 @@ static void step(void)
             if (t > n->sync_target)
                 n->sync_target = t;
             raft_index_t done = 0;
-            if (n->sync_target && chance(0.6)) { /* the background fsync completes */
+            if (n->sync_target && chance(C.fsync)) { /* the background fsync completes */
                 long want = (long)(n->sync_target - n->log.base);
                 if (want > n->log.n)
                     want = n->log.n;
@@ -2256,6 +2257,7 @@ static void randomize_cfg(void)
     C.transfer = rndf() * 0.01;
     C.propose = 0.1 + rndf() * 0.6;
     C.disk_fail = rndf() < 0.5 ? 0 : rndf() * 0.02;
+    C.fsync = 0.05 + rndf() * 0.95;
     C.autoflush = (int)rndr(-1, 1);
     C.nonblocking = (int)rndr(-1, 1);
     g_rng = save;
@@ -2304,9 +2306,9 @@ static void print_cmdline(FILE *f)
     } else {
         fprintf(f, " --nodes=%d --drop=%g --dup=%g --reorder=%g --delay=%g --partition=%g "
                    "--oneway=%g --crash=%g --compact=%g --member=%g --read=%g --transfer=%g "
-                   "--propose=%g --disk-fail=%g --autoflush=%d --nonblocking=%d",
+                   "--propose=%g --disk-fail=%g --fsync=%g --autoflush=%d --nonblocking=%d",
                 C.nodes, C.drop, C.dup, C.reorder, C.delay, C.partition, C.oneway, C.crash,
-                C.compact, C.member, C.read, C.transfer, C.propose, C.disk_fail, C.autoflush,
+                C.compact, C.member, C.read, C.transfer, C.propose, C.disk_fail, C.fsync, C.autoflush,
                 C.nonblocking);
     }
     fprintf(f, " --steps=%ld --heal-every=%d --live-bound=%d --snapshot-span=%d -v\n", C.steps,
@@ -2329,6 +2331,7 @@ static void usage(void)
         "  --member=P        per-step rate of membership changes (add/promote/remove)\n"
         "  --read=P --transfer=P --propose=P   per-step request rates\n"
         "  --disk-fail=P     rate of persist_metadata failures (x10 for load_snapshot)\n"
+        "  --fsync=P         auto flush off: per-step chance a background fsync completes\n"
         "  --autoflush=0|1|-1   auto flush off, on, random per node (default -1)\n"
         "  --nonblocking=0|1|-1 nonblocking apply (default -1)\n"
         "  --heal-every=N    heal all faults every N steps and require progress\n"
@@ -2386,6 +2389,7 @@ int main(int argc, char **argv)
     C.live_bound = 400;
     C.trace = 50;
     C.snap_span = 3;
+    C.fsync = 0.6;
     set_profile("all");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -2422,6 +2426,8 @@ int main(int argc, char **argv)
             C.read = atof(v);
         else if (OPT("transfer"))
             C.transfer = atof(v);
+        else if (OPT("fsync"))
+            C.fsync = atof(v);
         else if (OPT("disk-fail"))
             C.disk_fail = atof(v);
         else if (OPT("propose"))
