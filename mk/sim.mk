@@ -63,14 +63,14 @@ sim: $(SIM_BIN)
 # $(1) = binary, $(2) = scale divisor for the sanitizer build.
 define sim_smoke_runs
 set -e; \
-$(1) -q --profile=all --seed=1 --seeds=$$((40/$(2))) --steps=5000 --require-coverage; \
+$(1) -q --profile=all --seed=1 --seeds=$$((60/$(2))) --steps=5000 --require-coverage; \
 $(1) -q --profile=all --nodes=3 --autoflush=0 --seed=101 --seeds=$$((20/$(2))) --steps=4000; \
 $(1) -q --profile=all --nodes=9 --autoflush=1 --seed=201 --seeds=$$((10/$(2))) --steps=4000; \
 $(1) -q --profile=member --nodes=3 --seed=301 --seeds=$$((20/$(2))) --steps=4000; \
 $(1) -q --profile=crash --nodes=5 --seed=401 --seeds=$$((20/$(2))) --steps=4000; \
 $(1) -q --profile=partition --nodes=5 --seed=501 --seeds=$$((20/$(2))) --steps=4000; \
 $(1) -q --profile=all --nodes=7 --seed=601 --steps=$$((50000/$(2))); \
-$(1) -q --random-config --seed=1001 --seeds=$$((150/$(2))) --steps=3000; \
+$(1) -q --random-config --seed=1001 --seeds=$$((500/$(2))) --steps=3000; \
 $(1) -q --random-config --seed=5001 --seeds=5 --steps=3000 --replay-check
 endef
 
