@@ -174,9 +174,18 @@ impl<H: Host> Server<H> {
     }
 
     /// Whether to grant a (pre-)vote, leaving state untouched.
+    /// This server leads, or heard from a leader within an election timeout.
+    fn has_live_leader(&self) -> bool {
+        self.role.get() == Role::Leader
+            || (self.leader_id.get() != NODE_ID_NONE
+                && self.timeout_elapsed.get() < self.config.get().election_timeout)
+    }
+
+    /// Thesis §4.1: votes are granted on term and log alone, whatever this
+    /// server's own (possibly stale) configuration says about itself or the
+    /// candidate; the candidate counts only the voters of its configuration.
     fn should_grant_vote(&self, req: &RequestVote) -> bool {
-        let Some(me) = self.my_node() else { return false };
-        if !me.is_counted_voter() || req.term < self.current_term.get() {
+        if req.term < self.current_term.get() {
             return false;
         }
         if req.prevote {
@@ -213,10 +222,12 @@ impl<H: Host> Server<H> {
             term: self.current_term.get(),
             vote_granted: 0,
         };
-        if self.node(req.candidate_id).is_none() {
-            // A candidate outside our configuration (removed, or never
-            // added) gets no vote and cannot move our term.
-            trace!(self, req.candidate_id, "vote request from unknown node {}", req.candidate_id);
+        if self.node(req.candidate_id).is_none() && self.has_live_leader() {
+            // Thesis §4.2.3: a server outside our configuration (removed, most
+            // likely) cannot disrupt a leader we know to be alive. Without
+            // one, the request is handled on term and log alone (§4.1): the
+            // voter's configuration may simply be stale.
+            trace!(self, req.candidate_id, "vote request from unknown node {} ignored", req.candidate_id);
             return Ok(resp);
         }
         if !req.prevote && req.term > self.current_term.get() {
@@ -367,4 +378,27 @@ mod tests {
         assert_eq!(s.role(), Role::Follower);
         assert!(s.host.sent_votes.borrow().is_empty());
     }
+
+    #[test]
+    fn a_voter_with_a_stale_configuration_still_votes_when_no_leader_is_alive() {
+        // Regression (simulator, FINDINGS 5): refusing unknown candidates and
+        // voting only as a voter of one's own latest configuration deadlocked
+        // elections after membership changes (thesis §4.1).
+        let s = server_with_nodes(&[1, 2], 1);
+        let req = RequestVote { prevote: false, term: 1, candidate_id: 9, last_log_idx: 0, last_log_term: 0 };
+        assert_eq!(s.recv_requestvote(None, &req).unwrap().vote_granted, 1);
+    }
+
+    #[test]
+    fn an_unknown_candidate_cannot_disrupt_a_live_leader() {
+        // Thesis §4.2.3: a removed server's requests are ignored.
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.become_candidate().unwrap();
+        s.become_leader().unwrap();
+        let req = RequestVote { prevote: false, term: 7, candidate_id: 9, last_log_idx: 50, last_log_term: 5 };
+        let resp = s.recv_requestvote(None, &req).unwrap();
+        assert_eq!(resp.vote_granted, 0);
+        assert_eq!((s.role(), s.current_term()), (Role::Leader, 1));
+    }
 }
+

@@ -331,6 +331,13 @@ impl<H: Host> Server<H> {
     /// After a rejection: resume from just after the follower's last entry,
     /// never at or below what it is known to hold.
     fn back_off(&self, node: &Rc<Node>, follower_idx: Index) {
+        if follower_idx < node.match_idx() {
+            // The node holds less than it once acknowledged (it lost unsynced
+            // entries, or an answer was credited wrongly): start over from
+            // what it says it has rather than stall above it for ever.
+            trace!(self, node.id(), "node {} is back at {} below its match {}", node.id(), follower_idx, node.match_idx());
+            node.set_match_idx(follower_idx.max(0));
+        }
         let old_next = node.next_idx();
         let mut next = (follower_idx + 1).min(self.current_idx() + 1);
         if next >= old_next {
@@ -635,4 +642,33 @@ mod tests {
         s.recv_appendentries(None, &req).unwrap();
         assert_eq!(s.commit_idx(), 1);
     }
+
+    #[test]
+    fn a_leader_steps_down_on_appendentries_of_a_higher_term() {
+        // Regression (simulator, FINDINGS 1): the term was compared after
+        // adopting it, so the old leader refused and stayed leader.
+        let s = leader_of(&[1, 2, 3]);
+        let req = AppendEntries { term: 5, leader_id: 2, msg_id: 1, prev_log_idx: 0, prev_log_term: 0, leader_commit: 0, entries: &[] };
+        s.recv_appendentries(None, &req).unwrap();
+        assert_eq!(s.role(), Role::Follower);
+        assert_eq!((s.current_term(), s.leader_id()), (5, 2));
+    }
+
+    #[test]
+    fn a_follower_that_lost_acknowledged_entries_is_resent_them() {
+        // Regression (simulator, FINDINGS 4): back-off never went below the
+        // match index, so such a follower stalled for good.
+        let s = leader_of(&[1, 2, 3]);
+        for _ in 0..5 {
+            s.recv_entry(&TestEntry::new(0, 1, 0)).unwrap();
+        }
+        ack(&s, 2, s.msg_id(), 6);
+        let node = s.node(2).unwrap();
+        let reject = AppendEntriesResponse { msg_id: s.msg_id() + 1, term: 1, success: false, current_idx: 3 };
+        s.msg_id.set(s.msg_id() + 1);
+        s.recv_appendentries_response(Some(&node), &reject).unwrap();
+        assert_eq!(node.match_idx(), 3);
+        assert_eq!(node.next_idx(), 7, "everything from 4 was resent at once");
+    }
 }
+

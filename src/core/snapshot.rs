@@ -165,9 +165,12 @@ impl<H: Host> Server<H> {
         }
         if node.snapshot_idx() != snapshot_idx {
             // A first attempt, or the leader took a newer snapshot meanwhile.
+            // Answers name no snapshot, so answers to anything sent before
+            // this transfer are stale.
             node.set_snapshot_idx(snapshot_idx);
             node.set_snapshot_offset(0);
             node.set_snapshot_final_offset(None);
+            node.set_resync_msg_id(self.msg_id.get() + 1);
         }
         if let Some(final_offset) = node.snapshot_final_offset() {
             // Every chunk is out but unanswered: resend the last one as a
@@ -321,3 +324,64 @@ impl<H: Host> Server<H> {
         self.exec_operations()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::core::log::tests::TestEntry;
+    use crate::core::server::tests::server_with_nodes;
+    use crate::core::*;
+
+    #[test]
+    fn loading_a_snapshot_the_log_already_ends_in_keeps_the_entries_after_it() {
+        // Regression (simulator, FINDINGS 2); thesis §5.3.
+        let s = server_with_nodes(&[1, 2, 3], 2);
+        for _ in 0..5 {
+            s.append_entry(&TestEntry::new(1, 0, 0)).unwrap();
+        }
+        s.set_commit_idx(2);
+        s.begin_load_snapshot(1, 3).unwrap();
+        s.end_load_snapshot().unwrap();
+        assert_eq!((s.snapshot_last_idx(), s.first_entry_idx(), s.current_idx()), (3, 4, 5));
+    }
+
+    #[test]
+    fn ending_a_snapshot_overtaken_by_a_loaded_one_fails_and_keeps_the_newer() {
+        // Regression (simulator, FINDINGS 3).
+        let s = server_with_nodes(&[1, 2, 3], 2);
+        for _ in 0..3 {
+            s.append_entry(&TestEntry::new(1, 0, 0)).unwrap();
+        }
+        s.set_commit_idx(2);
+        s.apply_all().unwrap();
+        s.begin_snapshot().unwrap();
+        s.begin_load_snapshot(2, 6).unwrap();
+        s.end_load_snapshot().unwrap();
+        assert!(s.end_snapshot().is_err());
+        assert!(!s.snapshot_in_progress());
+        assert_eq!(s.snapshot_last_idx(), 6);
+    }
+
+    #[test]
+    fn an_answer_from_before_a_snapshot_transfer_does_not_complete_it() {
+        // Regression (simulator, FINDINGS 4): a late "last chunk" answer for
+        // an older snapshot was credited to the newer one being sent.
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.become_candidate().unwrap();
+        s.become_leader().unwrap();
+        for _ in 0..4 {
+            s.recv_entry(&TestEntry::new(0, 0, 0)).unwrap();
+        }
+        s.set_commit_idx(5);
+        s.apply_all().unwrap();
+        s.begin_snapshot().unwrap();
+        s.end_snapshot().unwrap();
+        let node = s.node(2).unwrap();
+        let old_msg_id = s.msg_id();
+        node.set_next_idx(1);
+        s.send_appendentries(&node).unwrap();
+        let late = SnapshotResponse { msg_id: old_msg_id, term: 1, offset: 0, success: true, last_chunk: true };
+        s.recv_snapshot_response(Some(&node), &late).unwrap();
+        assert_eq!(node.match_idx(), 0);
+    }
+}
+
