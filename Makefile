@@ -59,7 +59,7 @@ CLEAN_EXTRA     ?=
 LIB_SOURCES  := Cargo.toml $(wildcard Cargo.lock build.rs cbindgen.toml) \
                 $(shell find src -type f ! -name '*.map' 2>/dev/null)
 
-.PHONY: all lib test test-asan test-cargo test-abi test-c test-c-build \
+.PHONY: all lib header test test-asan test-cargo test-abi test-c test-c-build \
         test-c-asan test-c-run test-c-asan-run examples install uninstall clean FORCE
 
 all: lib
@@ -255,6 +255,11 @@ uninstall:
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/raft.pc
 
 # ---------------------------------------------------------------- clean
+# Regenerate the committed include/raft.h from src/ffi (a cargo test fails
+# while it is stale).
+header:
+	LIBRAFT_WRITE_HEADER=1 $(CARGO) build --release
+
 clean:
 	rm -rf $(BUILD)
 	$(CARGO) clean
