@@ -173,6 +173,11 @@ impl<H: Host> Server<H> {
         &self.host
     }
 
+    /// The host, for finishing its set-up before the server is shared.
+    pub fn host_mut(&mut self) -> &mut H {
+        &mut self.host
+    }
+
     pub(crate) fn log(&self) -> &H::Log {
         self.host.log()
     }

@@ -100,7 +100,7 @@ fn new_server(log: impl FnOnce(*mut raft_server_t) -> Option<LogBackend>) -> *mu
         // SAFETY: raw is the unique pointer to the fresh server; no reference
         // to it exists yet.
         let server = unsafe { &mut *raw };
-        server.core = Server::new(CHost::new(backend));
+        server.core.host_mut().log = backend;
         server.core.host().server.set(me);
         if let LogBackend::Builtin(log) = &server.core.host().log {
             log.set_owner(me);
