@@ -1569,7 +1569,25 @@ static int propose(node_t *n, short type, int node_id)
     }
     raft_entry_resp_t resp;
     memset(&resp, 0, sizeof resp);
+    /* Single-server membership changes are safe only if a leader appends a
+     * quorum-changing entry after committing an entry of its own term
+     * (Ongaro, raft-dev 2015, the thesis' section 4.1 erratum). */
+    int quorum_change = 0;
+    if (type == RAFT_LOGTYPE_ADD_NODE) {
+        quorum_change = 1;
+    } else if (type == RAFT_LOGTYPE_REMOVE_NODE) {
+        raft_node_t *rn = raft_get_node(n->r, node_id);
+        quorum_change = rn && raft_node_is_voting(rn);
+    }
+    raft_term_t t = raft_get_current_term(n->r);
+    int term_committed = log_term_at(&n->log, raft_get_commit_idx(n->r)) == t ||
+                         (raft_get_commit_idx(n->r) == n->log.base && n->log.base_term == t);
+    int was_leader = raft_is_leader(n->r);
     int rc = raft_recv_entry(n->r, e, &resp);
+    if (rc == 0 && quorum_change && was_leader && !term_committed)
+        violation("membership safety", "leader %d accepted a voting change (type %d, node %d) "
+                  "at idx %ld in term %ld before committing an entry of its term (commit %ld)",
+                  n->id, type, node_id, resp.idx, t, raft_get_commit_idx(n->r));
     ev("n%d recv_entry id=%d type=%d%s%d -> rc=%d idx=%ld", n->id, e->id, type,
        type == RAFT_LOGTYPE_NORMAL ? " " : " node=", type == RAFT_LOGTYPE_NORMAL ? 0 : node_id, rc,
        resp.idx);
