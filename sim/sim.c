@@ -569,9 +569,17 @@ static int lg_pop(void *log, raft_index_t from_idx, raft_entry_notify_f cb, void
         return 0;
     for (raft_index_t i = l->base + l->n; i >= from_idx; i--) {
         raft_entry_t *e = l->e[l->n - 1];
-        if (i < W.com_cap && W.com[i].set && W.com[i].term == e->term && W.com[i].id == e->id)
-            violation("committed entry lost", "node %d pops committed idx %ld (term %ld id %d)",
-                      n->id, i, e->term, e->id);
+        /* A node that was not part of the committing majority may still
+         * hold a committed entry that a stale leader (of a term no later
+         * than the commit) overwrites. A leader of a later term must hold
+         * the entry (leader completeness), so it can never conflict. */
+        raft_term_t now_term = n->r ? raft_get_current_term(n->r) : 0;
+        if (i < W.com_cap && W.com[i].set && W.com[i].term == e->term && W.com[i].id == e->id &&
+            (now_term > W.com[i].obs_term || (n->r && i <= raft_get_commit_idx(n->r))))
+            violation("committed entry lost", "node %d in term %ld pops idx %ld (term %ld id %d), "
+                      "committed in term %ld%s", n->id, now_term, i, e->term, e->id,
+                      W.com[i].obs_term,
+                      n->r && i <= raft_get_commit_idx(n->r) ? ", below its own commit index" : "");
         if (cb)
             cb(cb_arg, e, i);
         l->n--;
