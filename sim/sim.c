@@ -849,6 +849,14 @@ static int cb_send_rv(raft_server_t *r, void *ud, raft_node_t *rn, raft_requestv
                       "for itself (persisted term %ld vote %d)", n->id, req->term, n->meta_term,
                       n->meta_vote);
     }
+    {
+        simlog_t *l = &n->log;
+        raft_index_t last = l->base + l->n;
+        if (req->last_log_idx != last || req->last_log_term != log_term_at(l, last))
+            violation("election safety", "node %d asks for votes with last entry %ld/%ld but its "
+                      "log ends at %ld/%ld", n->id, req->last_log_idx, req->last_log_term, last,
+                      log_term_at(l, last));
+    }
     if (to <= 0 || to >= MAXID)
         return 0;
     msg_t *m = msg_new(M_RV, n->id, to);
@@ -865,6 +873,23 @@ static int cb_send_ae(raft_server_t *r, void *ud, raft_node_t *rn, raft_appenden
     check_persisted(n, req->term, "appendentries");
     if (to <= 0 || to >= MAXID)
         return 0;
+    {
+        simlog_t *l = &n->log;
+        raft_term_t pt = log_term_at(l, req->prev_log_idx);
+        if (req->prev_log_idx >= l->base && pt >= 0 && pt != req->prev_log_term)
+            violation("log matching", "leader %d sends prev %ld/%ld but holds term %ld there",
+                      n->id, req->prev_log_idx, req->prev_log_term, pt);
+        for (raft_index_t i = 0; i < req->n_entries; i++) {
+            raft_entry_t *e = log_at(l, req->prev_log_idx + 1 + i);
+            raft_entry_t *x = req->entries[i];
+            if (e && (e->term != x->term || e->id != x->id || e->type != x->type))
+                violation("log matching", "leader %d sends entry %ld as %ld/%d but holds %ld/%d",
+                          n->id, req->prev_log_idx + 1 + i, x->term, x->id, e->term, e->id);
+        }
+        if (r && req->leader_commit > raft_get_commit_idx(r))
+            violation("state machine safety", "leader %d sends commit %ld beyond its own %ld",
+                      n->id, req->leader_commit, raft_get_commit_idx(r));
+    }
     msg_t *m = msg_new(M_AE, n->id, to);
     m->u.ae = *req;
     m->u.ae.entries = NULL;
@@ -1404,7 +1429,16 @@ static void deliver(msg_t *m)
     case M_RV: {
         raft_requestvote_resp_t resp;
         memset(&resp, 0, sizeof resp);
+        raft_index_t my_last = d->log.base + d->log.n;
+        raft_term_t my_last_term = log_term_at(&d->log, my_last);
         rc = raft_recv_requestvote(r, sender, &m->u.rv, &resp);
+        if (rc == 0 && resp.vote_granted == 1 &&
+            (m->u.rv.last_log_term < my_last_term ||
+             (m->u.rv.last_log_term == my_last_term && m->u.rv.last_log_idx < my_last)))
+            violation("election safety", "node %d grants its %svote to %d whose log ends at "
+                      "%ld/%ld, before its own %ld/%ld (election restriction)", d->id,
+                      m->u.rv.prevote ? "pre-" : "", m->from, m->u.rv.last_log_idx,
+                      m->u.rv.last_log_term, my_last, my_last_term);
         ev("n%d<-n%d RV%s t=%ld last=%ld/%ld -> rc=%d granted=%d t=%ld", d->id, m->from,
            m->u.rv.prevote ? "(pre)" : "", m->u.rv.term, m->u.rv.last_log_idx,
            m->u.rv.last_log_term, rc, resp.vote_granted, resp.term);
