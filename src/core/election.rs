@@ -154,10 +154,13 @@ impl<H: Host> Server<H> {
             node.set_snapshot_final_offset(None);
             node.set_last_ack_ms(now);
         }
+        // The leader counts itself as holding only what is durable: with auto
+        // flush off, entries appended before the last raft_flush may not be
+        // (they are reported again by raft_get_index_to_sync).
         if let Some(me) = self.my_node() {
-            me.set_match_idx(self.current_idx());
+            me.set_match_idx(self.persisted_idx.get());
         }
-        self.next_sync_index.set(self.current_idx());
+        self.next_sync_index.set(self.persisted_idx.get());
         self.quorum_ack_ms.set(i64::MIN / 2);
         if let Some(noop) = self.host.new_entry(entry_type::NO_OP) {
             noop.set_term(self.current_term.get());
@@ -166,7 +169,8 @@ impl<H: Host> Server<H> {
         self.term_start_idx.set(self.current_idx());
         if self.config.get().auto_flush {
             self.log().sync()?;
-            self.mark_self_persisted(self.current_idx());
+            self.note_persisted(self.current_idx());
+            self.next_sync_index.set(self.current_idx());
         }
         self.send_appendentries_all()?;
         self.update_commit();

@@ -34,7 +34,13 @@ impl<H: Host> Server<H> {
         if self.transfer_target.get() != NODE_ID_NONE {
             return Err(RaftError::LeaderTransferInProgress);
         }
-        if super::is_voting_cfg_change(entry.entry_type()) && self.voting_change_in_progress() {
+        if super::is_voting_cfg_change(entry.entry_type())
+            && (self.voting_change_in_progress() || self.commit_idx.get() < self.term_start_idx.get())
+        {
+            // One voting change at a time, and none before this leader has
+            // committed an entry of its term: otherwise two leaders' single-
+            // server changes can form disjoint majorities (the thesis §4.1
+            // erratum, Ongaro on raft-dev, 2015).
             return Err(RaftError::OneVotingChangeOnly);
         }
         entry.set_term(self.current_term.get());
@@ -43,22 +49,13 @@ impl<H: Host> Server<H> {
         let resp = EntryResponse { id: entry.id(), term: self.current_term.get(), idx };
         if self.config.get().auto_flush {
             self.log().sync()?;
-            self.mark_self_persisted(idx);
+            self.note_persisted(idx);
             self.next_sync_index.set(idx);
             self.replicate_to_all();
             self.update_commit();
             self.exec_operations()?;
         }
         Ok(resp)
-    }
-
-    /// Records that the leader's own log is durable up to `idx`.
-    pub(crate) fn mark_self_persisted(&self, idx: Index) {
-        if let Some(me) = self.my_node() {
-            if idx > me.match_idx() {
-                me.set_match_idx(idx.min(self.current_idx()));
-            }
-        }
     }
 
     /// `raft_send_appendentries_all`: one message (heartbeat, or entries
@@ -231,14 +228,23 @@ impl<H: Host> Server<H> {
             };
             if appended > 0 {
                 let synced = self.log().sync();
+                if synced.is_ok() {
+                    self.note_persisted(self.current_idx());
+                }
                 result?;
                 synced?;
             } else {
                 result?;
             }
         }
-
         let last_new = prev + req.entries.len() as Index;
+        if last_new > self.persisted_idx.get() {
+            // Entries we already had may be our own unsynced ones from a
+            // leadership with auto flush off: durable before acknowledged.
+            self.log().sync()?;
+            self.note_persisted(self.current_idx());
+        }
+
         resp.success = true;
         resp.current_idx = last_new;
         if req.leader_commit > self.commit_idx.get() {
@@ -512,7 +518,7 @@ impl<H: Host> Server<H> {
     pub fn flush(&self, sync_idx: Index) -> Result<()> {
         if self.role.get() == Role::Leader {
             if sync_idx > 0 {
-                self.mark_self_persisted(sync_idx);
+                self.note_persisted(sync_idx);
             }
             self.replicate_to_all();
             self.update_commit();
@@ -669,6 +675,35 @@ mod tests {
         s.recv_appendentries_response(Some(&node), &reject).unwrap();
         assert_eq!(node.match_idx(), 3);
         assert_eq!(node.next_idx(), 7, "everything from 4 was resent at once");
+    }
+
+    #[test]
+    fn no_voting_change_before_the_leader_commits_an_entry_of_its_term() {
+        // Regression (simulator, FINDINGS 6): the thesis §4.1 erratum.
+        let s = leader_of(&[1, 2, 3]);
+        let add = TestEntry::new(0, 4, entry_type::ADD_NODE);
+        assert_eq!(s.recv_entry(&add).unwrap_err(), RaftError::OneVotingChangeOnly);
+        ack(&s, 2, s.msg_id(), 1);
+        assert_eq!(s.commit_idx(), 1);
+        assert!(s.recv_entry(&add).is_ok());
+    }
+
+    #[test]
+    fn with_auto_flush_off_a_new_leader_counts_only_its_synced_entries() {
+        // Regression (simulator, FINDINGS 7).
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        let mut c = s.config();
+        c.auto_flush = false;
+        s.set_config(c);
+        s.become_candidate().unwrap();
+        s.become_leader().unwrap();
+        s.recv_entry(&TestEntry::new(0, 1, 0)).unwrap();
+        s.flush(1).unwrap();
+        s.become_follower();
+        s.become_candidate().unwrap();
+        s.become_leader().unwrap();
+        assert_eq!(s.my_node().unwrap().match_idx(), 1);
+        assert_eq!(s.index_to_sync(), 3, "entries 2 and 3 still need syncing");
     }
 }
 

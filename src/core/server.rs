@@ -85,6 +85,9 @@ pub struct Server<H: Host> {
     pub(crate) voting_cfg_change_log_idx: Cell<Index>,
 
     pub(crate) msg_id: Cell<MsgId>,
+    /// Highest index known durable in this server's own log: what a sync
+    /// covered, or what the application reported through `raft_flush`.
+    pub(crate) persisted_idx: Cell<Index>,
     /// Highest index reported by `raft_get_index_to_sync`.
     pub(crate) next_sync_index: Cell<Index>,
     /// Index of this leader's first entry of its term (its no-op).
@@ -143,6 +146,7 @@ impl<H: Host> Server<H> {
             removed_nodes: RefCell::new(Vec::new()),
             voting_cfg_change_log_idx: Cell::new(-1),
             msg_id: Cell::new(0),
+            persisted_idx: Cell::new(0),
             next_sync_index: Cell::new(0),
             term_start_idx: Cell::new(0),
             send_buffer: RefCell::new(Vec::new()),
@@ -489,7 +493,10 @@ impl<H: Host> Server<H> {
     /// `raft_append_entry`: appends an entry as read back from disk (or as a
     /// test would), applying any configuration change it carries.
     pub fn append_entry(&self, entry: &H::Entry) -> Result<()> {
-        self.append_to_log(entry)
+        self.append_to_log(entry)?;
+        // Restored from disk, so durable.
+        self.note_persisted(self.current_idx());
+        Ok(())
     }
 
     /// `raft_pop_entry`: removes the newest entry unless it is committed.
@@ -534,15 +541,35 @@ impl<H: Host> Server<H> {
         for (entry, at) in removed {
             self.handle_remove_cfg_change(&entry, at);
         }
-        if self.next_sync_index.get() > self.current_idx() {
-            self.next_sync_index.set(self.current_idx());
+        let end = self.current_idx();
+        if self.next_sync_index.get() > end {
+            self.next_sync_index.set(end);
+        }
+        if self.persisted_idx.get() > end {
+            self.persisted_idx.set(end);
         }
         if let Some(me) = self.my_node() {
-            if me.match_idx() > self.current_idx() {
-                me.set_match_idx(self.current_idx());
+            if me.match_idx() > end {
+                me.set_match_idx(end);
             }
         }
         Ok(())
+    }
+
+    /// Records that this server's log is durable up to `idx`; a leader
+    /// counts itself as holding exactly what is durable.
+    pub(crate) fn note_persisted(&self, idx: Index) {
+        let idx = idx.min(self.current_idx());
+        if idx > self.persisted_idx.get() {
+            self.persisted_idx.set(idx);
+        }
+        if self.role.get() == Role::Leader {
+            if let Some(me) = self.my_node() {
+                if self.persisted_idx.get() > me.match_idx() {
+                    me.set_match_idx(self.persisted_idx.get());
+                }
+            }
+        }
     }
 
     /// Forgets every entry and all volatile state (`raft_clear`).
@@ -558,6 +585,7 @@ impl<H: Host> Server<H> {
         self.last_applied_idx.set(0);
         self.last_applied_term.set(0);
         self.next_sync_index.set(0);
+        self.persisted_idx.set(0);
         self.snapshot_last_idx.set(0);
         self.snapshot_last_term.set(0);
         self.snapshot_in_progress.set(false);

@@ -142,6 +142,7 @@ impl<H: Host> Server<H> {
         self.last_applied_idx.set(idx);
         self.last_applied_term.set(term);
         self.voting_cfg_change_log_idx.set(-1);
+        self.note_persisted(self.current_idx());
         self.remove_all_other_nodes();
         self.loading_snapshot.set(true);
         trace!(self, NODE_ID_NONE, "loading snapshot {} (term {})", idx, term);
