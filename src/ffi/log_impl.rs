@@ -39,6 +39,15 @@ impl raft_log {
         self.raft.set(server as *mut c_void);
     }
 
+    /// Tells the observers the log is going away, then forgets them and the
+    /// server (called while the owning server is still whole).
+    pub(crate) fn detach(&self) {
+        self.notify_clear();
+        self.cbs.set(raft_log_cbs_t::default());
+        self.owner.set(ptr::null_mut());
+        self.raft.set(ptr::null_mut());
+    }
+
     pub(crate) fn memory(&self) -> &MemoryLog<EntryPtr> {
         &self.mem
     }

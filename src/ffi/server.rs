@@ -154,10 +154,14 @@ pub unsafe extern "C" fn raft_destroy(me: *mut raft_server_t) {
         // SAFETY: me came from Box::into_raw in raft_new and no call is in
         // progress on it, so no reference to it is alive.
         let server = unsafe { Box::from_raw(me as *mut RaftServer) };
-        if let LogBackend::Custom { vtable, handle } = &server.core.host().log {
-            if let Some(free) = vtable.free {
-                // SAFETY: the application's free with its own handle, once.
-                unsafe { free(*handle) };
+        match &server.core.host().log {
+            // The observers hear of every entry while the server is whole.
+            LogBackend::Builtin(log) => log.detach(),
+            LogBackend::Custom { vtable, handle } => {
+                if let Some(free) = vtable.free {
+                    // SAFETY: the application's free with its own handle, once.
+                    unsafe { free(*handle) };
+                }
             }
         }
         drop(server);
