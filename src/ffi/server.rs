@@ -8,6 +8,7 @@
 
 use std::cell::Cell;
 use std::ffi::{c_int, c_long, c_void};
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::rc::Rc;
@@ -383,8 +384,12 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(me: *mut raft_server_t, 
 /// it after the call. `resp` (may be NULL) gets id, term and index.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_entry(me: *mut raft_server_t, req: *mut raft_entry_req_t, resp: *mut raft_entry_resp_t) -> c_int {
-    // SAFETY: the caller holds a reference on req for the call.
-    let Some(entry) = (unsafe { EntryPtr::hold(req) }) else { return RaftError::Misuse.code() };
+    // SAFETY: the caller holds a reference on req for the whole call, so a
+    // borrowed handle (never released: ManuallyDrop) stays valid; the log
+    // takes its own reference when it keeps the entry.
+    let Some(entry) = (unsafe { EntryPtr::from_held(req) }).map(ManuallyDrop::new) else {
+        return RaftError::Misuse.code();
+    };
     server_rc(me, |s| {
         let r = s.recv_entry(&entry)?;
         // SAFETY: resp is NULL or the caller's out-struct.
