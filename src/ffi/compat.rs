@@ -53,13 +53,13 @@ pub extern "C" fn raft_get_msg_id(me: *mut raft_server_t) -> raft_msg_id_t {
 }
 
 #[no_mangle]
-pub extern "C" fn raft_node_get_max_seen_msg_id(me: *mut raft_node_t) -> raft_msg_id_t {
+pub unsafe extern "C" fn raft_node_get_max_seen_msg_id(me: *mut raft_node_t) -> raft_msg_id_t {
     // SAFETY: a live node handle or NULL.
     unsafe { node_ref(me) }.map_or(0, |n| n.max_seen_msg_id() as raft_msg_id_t)
 }
 
 #[no_mangle]
-pub extern "C" fn raft_node_get_next_msgid(me: *mut raft_node_t) -> raft_msg_id_t {
+pub unsafe extern "C" fn raft_node_get_next_msgid(me: *mut raft_node_t) -> raft_msg_id_t {
     // SAFETY: a live node handle or NULL.
     unsafe { node_ref(me) }.map_or(0, |n| n.next_msg_id() as raft_msg_id_t)
 }
@@ -93,27 +93,27 @@ pub extern "C" fn raft_node_set_match_idx(node: *mut raft_node_t, idx: raft_inde
 
 #[no_mangle]
 pub extern "C" fn raft_node_set_match_msgid(me: *mut raft_node_t, msgid: raft_msg_id_t) {
-    with_node(me, |n| n.set_match_msg_id(msgid as u64))
+    with_node(me, |n| n.set_match_msg_id(msgid))
 }
 
 #[no_mangle]
 pub extern "C" fn raft_node_set_next_msgid(me: *mut raft_node_t, msgid: raft_msg_id_t) {
-    with_node(me, |n| n.set_next_msg_id(msgid as u64))
+    with_node(me, |n| n.set_next_msg_id(msgid))
 }
 
 #[no_mangle]
-pub extern "C" fn raft_node_get_match_msgid(me: *mut raft_node_t) -> raft_msg_id_t {
+pub unsafe extern "C" fn raft_node_get_match_msgid(me: *mut raft_node_t) -> raft_msg_id_t {
     // SAFETY: a live node handle or NULL.
     unsafe { node_ref(me) }.map_or(0, |n| n.match_msg_id() as raft_msg_id_t)
 }
 
 #[no_mangle]
 pub extern "C" fn raft_node_update_max_seen_msg_id(me: *mut raft_node_t, msg_id: raft_msg_id_t) {
-    with_node(me, |n| n.update_max_seen_msg_id(msg_id as u64))
+    with_node(me, |n| n.update_max_seen_msg_id(msg_id))
 }
 
 #[no_mangle]
-pub extern "C" fn raft_node_get_snapshot_offset(me: *mut raft_node_t) -> raft_size_t {
+pub unsafe extern "C" fn raft_node_get_snapshot_offset(me: *mut raft_node_t) -> raft_size_t {
     // SAFETY: a live node handle or NULL.
     unsafe { node_ref(me) }.map_or(0, |n| n.snapshot_offset())
 }
@@ -135,7 +135,7 @@ pub extern "C" fn raft_node_vote_for_me(me: *mut raft_node_t, vote: c_int) {
 }
 
 #[no_mangle]
-pub extern "C" fn raft_node_has_vote_for_me(me: *mut raft_node_t) -> c_int {
+pub unsafe extern "C" fn raft_node_has_vote_for_me(me: *mut raft_node_t) -> c_int {
     // SAFETY: a live node handle or NULL.
     unsafe { node_ref(me) }.map_or(0, |n| n.has_vote_for_me() as c_int)
 }
@@ -224,5 +224,5 @@ pub extern "C" fn raft_randomize_election_timeout(me: *mut raft_server_t) {
 /// check-quorum and reads).
 #[no_mangle]
 pub extern "C" fn raft_update_quorum_meta(me: *mut raft_server_t, id: raft_msg_id_t) {
-    with_server(me, (), |s| s.update_quorum_meta(id as u64))
+    with_server(me, (), |s| s.update_quorum_meta(id))
 }

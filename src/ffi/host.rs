@@ -129,9 +129,8 @@ impl Host for CHost {
 
     fn get_snapshot_chunk(&self, to: &Rc<Node>, offset: u64, chunk: &mut Chunk) -> Option<i32> {
         let cb = self.cbs().get_snapshot_chunk?;
-        if self.cbs().send_snapshot.is_none() {
-            return None;
-        }
+        // Without a way to send them, chunks are not asked for.
+        self.cbs().send_snapshot?;
         let mut c = chunk_to_c(chunk);
         // SAFETY: the application's callback fills the chunk it is given.
         let rc = unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), offset, &mut c) };

@@ -263,7 +263,7 @@ pub unsafe extern "C" fn raft_recv_appendentries(
         let msg = AppendEntries {
             term: req.term,
             leader_id: req.leader_id,
-            msg_id: req.msg_id as u64,
+            msg_id: req.msg_id,
             prev_log_idx: req.prev_log_idx,
             prev_log_term: req.prev_log_term,
             leader_commit: req.leader_commit,
@@ -289,7 +289,7 @@ pub unsafe extern "C" fn raft_recv_appendentries_response(me: *mut raft_server_t
     // SAFETY: resp is NULL or valid for the call.
     let Some(resp) = (unsafe { resp.as_ref() }) else { return RaftError::Misuse.code() };
     let resp = core::AppendEntriesResponse {
-        msg_id: resp.msg_id as u64,
+        msg_id: resp.msg_id,
         term: resp.term,
         success: resp.success != 0,
         current_idx: resp.current_idx,
@@ -309,7 +309,7 @@ pub unsafe extern "C" fn raft_recv_snapshot(me: *mut raft_server_t, node: *mut r
         let msg = core::SnapshotRequest {
             term: req.term,
             leader_id: req.leader_id,
-            msg_id: req.msg_id as u64,
+            msg_id: req.msg_id,
             snapshot_index: req.snapshot_index,
             snapshot_term: req.snapshot_term,
             chunk: chunk_from_c(&req.chunk),
@@ -332,7 +332,7 @@ pub unsafe extern "C" fn raft_recv_snapshot_response(me: *mut raft_server_t, nod
     // SAFETY: resp is NULL or valid for the call.
     let Some(r) = (unsafe { resp.as_ref() }) else { return RaftError::Misuse.code() };
     let resp = core::SnapshotResponse {
-        msg_id: r.msg_id as u64,
+        msg_id: r.msg_id,
         term: r.term,
         offset: r.offset,
         success: r.success != 0,
