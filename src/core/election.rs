@@ -10,7 +10,7 @@ use std::rc::Rc;
 use super::server::trace;
 use super::{
     entry_type, EntryHandle, Host, Log, Node, RaftError, RequestVote, RequestVoteResponse, Result, Role,
-    Server, NODE_ID_NONE,
+    Server, Term, NODE_ID_NONE,
 };
 
 /// `raft_votes_is_majority`: `nvotes` is a strict majority of `nnodes`.
@@ -54,11 +54,7 @@ impl<H: Host> Server<H> {
     }
 
     fn reset_votes(&self) {
-        let mut i = 0;
-        while let Some(node) = self.node_at(i) {
-            node.vote_for_me(false);
-            i += 1;
-        }
+        self.for_each_node(|node| node.vote_for_me(false));
         if let Some(me) = self.my_node() {
             me.vote_for_me(true);
         }
@@ -104,13 +100,12 @@ impl<H: Host> Server<H> {
     }
 
     fn request_votes(&self, prevote: bool) {
-        let mut i = 0;
-        while let Some(node) = self.node_at(i) {
-            i += 1;
-            if !self.is_me(&node) && node.is_counted_voter() {
-                self.send_vote_request(&node, prevote);
+        self.for_each_node(|node| {
+            if !self.is_me(node) && node.is_counted_voter() {
+                // A request that fails to go out is a lost message.
+                self.send_vote_request(node, prevote);
             }
-        }
+        });
     }
 
     fn vote_request(&self, prevote: bool) -> RequestVote {
@@ -145,15 +140,13 @@ impl<H: Host> Server<H> {
         self.timeout_elapsed.set(0);
         let next = self.current_idx() + 1;
         let now = self.now_ms.get();
-        let mut i = 0;
-        while let Some(node) = self.node_at(i) {
-            i += 1;
+        self.for_each_node(|node| {
             node.set_next_idx(next);
             node.set_match_idx(0);
             node.set_snapshot_idx(0);
             node.set_snapshot_final_offset(None);
             node.set_last_ack_ms(now);
-        }
+        });
         // The leader counts itself as holding only what is durable: with auto
         // flush off, entries appended before the last raft_flush may not be
         // (they are reported again by raft_get_index_to_sync).
@@ -266,10 +259,7 @@ impl<H: Host> Server<H> {
     pub fn recv_requestvote_response(&self, node: Option<&Rc<Node>>, resp: &RequestVoteResponse) -> Result<()> {
         let Some(node) = node else { return Ok(()) };
         if resp.term > self.current_term.get() {
-            self.set_current_term(resp.term)?;
-            self.become_follower();
-            self.leader_id.set(NODE_ID_NONE);
-            return Ok(());
+            return self.step_down(resp.term);
         }
         let expected = if resp.prevote {
             self.role.get() == Role::PreCandidate && resp.request_term == self.current_term.get() + 1
@@ -287,6 +277,14 @@ impl<H: Host> Server<H> {
                 self.become_leader()?;
             }
         }
+        Ok(())
+    }
+
+    /// Adopts a newer term seen in an answer and follows no one yet.
+    pub(crate) fn step_down(&self, term: Term) -> Result<()> {
+        self.set_current_term(term)?;
+        self.become_follower();
+        self.leader_id.set(NODE_ID_NONE);
         Ok(())
     }
 

@@ -37,6 +37,17 @@ impl<H: Host> Server<H> {
         self.nodes.borrow().get(i).cloned()
     }
 
+    /// Calls `f` on every node, in order, holding no borrow of the node list
+    /// while `f` runs (it may call back into the host, which may add or
+    /// remove nodes).
+    pub(crate) fn for_each_node(&self, mut f: impl FnMut(&Rc<Node>)) {
+        let mut i = 0;
+        while let Some(node) = self.node_at(i) {
+            f(&node);
+            i += 1;
+        }
+    }
+
     /// True when `node` is one of this server's nodes (pointers from C may
     /// name a node of another server or one already removed).
     pub fn owns_node(&self, node: &Node) -> bool {
@@ -266,15 +277,13 @@ impl<H: Host> Server<H> {
     /// Marks every node's membership as committed (after loading a snapshot,
     /// which carries the configuration).
     pub(crate) fn commit_membership(&self) {
-        let mut i = 0;
-        while let Some(node) = self.node_at(i) {
+        self.for_each_node(|node| {
             node.set_voting_committed(node.is_voting());
             node.set_addition_committed(true);
             if node.is_voting() {
                 node.set_has_sufficient_logs(true);
             }
-            i += 1;
-        }
+        });
     }
 
     /// Drops every node but this server's own (loading a snapshot).

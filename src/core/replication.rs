@@ -10,8 +10,8 @@ use std::rc::Rc;
 
 use super::server::{trace, APPLY_CLOCK_STRIDE, MAX_ENTRIES_PER_MESSAGE};
 use super::{
-    AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, Node, NodeId, RaftError,
-    Result, Role, Server, Term, NODE_ID_NONE,
+    AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, MsgId, Node, NodeId,
+    RaftError, Result, Role, Server, Term, NODE_ID_NONE,
 };
 
 /// What `raft_recv_entry` reports about an accepted entry.
@@ -62,26 +62,22 @@ impl<H: Host> Server<H> {
     /// from each node's next index) to every other node in the configuration.
     pub fn send_appendentries_all(&self) -> Result<()> {
         self.timeout_elapsed.set(0);
-        let mut i = 0;
-        while let Some(node) = self.node_at(i) {
-            i += 1;
-            if !self.is_me(&node) && node.is_active() {
+        self.for_each_node(|node| {
+            if !self.is_me(node) && node.is_active() {
                 // A send that fails is a lost message; heartbeats retry.
-                let _ = self.send_appendentries(&node);
+                let _ = self.send_appendentries(node);
             }
-        }
+        });
         Ok(())
     }
 
     /// Sends everything new to every node, as many messages as needed.
     pub(crate) fn replicate_to_all(&self) {
-        let mut i = 0;
-        while let Some(node) = self.node_at(i) {
-            i += 1;
-            if !self.is_me(&node) && node.is_active() {
-                self.replicate_to(&node);
+        self.for_each_node(|node| {
+            if !self.is_me(node) && node.is_active() {
+                self.replicate_to(node);
             }
-        }
+        });
     }
 
     /// Keeps sending while `node` lacks entries and the host accepts.
@@ -282,21 +278,7 @@ impl<H: Host> Server<H> {
 
     /// `raft_recv_appendentries_response`: the leader's side.
     pub fn recv_appendentries_response(&self, node: Option<&Rc<Node>>, resp: &AppendEntriesResponse) -> Result<()> {
-        if self.role.get() != Role::Leader {
-            return Err(RaftError::NotLeader);
-        }
-        // Answers from nodes we no longer know are ignored.
-        let Some(node) = node.filter(|n| self.owns_node(n)) else { return Ok(()) };
-        if resp.term > self.current_term.get() {
-            self.set_current_term(resp.term)?;
-            self.become_follower();
-            self.leader_id.set(NODE_ID_NONE);
-            return Ok(());
-        }
-        if resp.term < self.current_term.get() {
-            return Ok(());
-        }
-        self.record_ack(node, resp.msg_id);
+        let Some(node) = self.answer_from(node, resp.term, resp.msg_id)? else { return Ok(()) };
 
         if !resp.success {
             if resp.msg_id >= node.resync_msg_id() && resp.msg_id >= node.match_msg_id() {
@@ -328,10 +310,26 @@ impl<H: Host> Server<H> {
         self.exec_operations()
     }
 
-    /// Notes that `node` answered a message of the current term.
-    pub(crate) fn record_ack(&self, node: &Rc<Node>, msg_id: u64) {
+    /// The checks every answer to a leader's message goes through: only a
+    /// leader takes answers (`NotLeader`); answers from nodes outside the
+    /// configuration and from older terms are ignored (`None`); a newer term
+    /// makes the leader step down (`None`). An answer of the current term
+    /// acknowledges this leadership (for check-quorum and reads).
+    pub(crate) fn answer_from<'a>(&self, node: Option<&'a Rc<Node>>, term: Term, msg_id: MsgId) -> Result<Option<&'a Rc<Node>>> {
+        if self.role.get() != Role::Leader {
+            return Err(RaftError::NotLeader);
+        }
+        let Some(node) = node.filter(|n| self.owns_node(n)) else { return Ok(None) };
+        if term > self.current_term.get() {
+            self.step_down(term)?;
+            return Ok(None);
+        }
+        if term < self.current_term.get() {
+            return Ok(None);
+        }
         node.update_max_seen_msg_id(msg_id);
         node.set_last_ack_ms(self.now_ms.get());
+        Ok(Some(node))
     }
 
     /// After a rejection: resume from just after the follower's last entry,

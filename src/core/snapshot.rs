@@ -277,20 +277,7 @@ impl<H: Host> Server<H> {
 
     /// `raft_recv_snapshot_response`: the leader's side.
     pub fn recv_snapshot_response(&self, node: Option<&Rc<Node>>, resp: &SnapshotResponse) -> Result<()> {
-        if self.role.get() != Role::Leader {
-            return Err(RaftError::NotLeader);
-        }
-        let Some(node) = node.filter(|n| self.owns_node(n)) else { return Ok(()) };
-        if resp.term > self.current_term.get() {
-            self.set_current_term(resp.term)?;
-            self.become_follower();
-            self.leader_id.set(NODE_ID_NONE);
-            return Ok(());
-        }
-        if resp.term < self.current_term.get() {
-            return Ok(());
-        }
-        self.record_ack(node, resp.msg_id);
+        let Some(node) = self.answer_from(node, resp.term, resp.msg_id)? else { return Ok(()) };
         if resp.msg_id < node.resync_msg_id() {
             return self.exec_operations();
         }

@@ -6,7 +6,7 @@ use std::ffi::{c_int, c_void};
 use std::ptr;
 use std::rc::Rc;
 
-use super::node::node_ref;
+use super::node::{read, write};
 use super::server::{node_of, server_rc, with_server};
 use super::types::*;
 use crate::core::{election, Node, RaftError, Role};
@@ -54,14 +54,12 @@ pub extern "C" fn raft_get_msg_id(me: *mut raft_server_t) -> raft_msg_id_t {
 
 #[no_mangle]
 pub unsafe extern "C" fn raft_node_get_max_seen_msg_id(me: *mut raft_node_t) -> raft_msg_id_t {
-    // SAFETY: a live node handle or NULL.
-    unsafe { node_ref(me) }.map_or(0, |n| n.max_seen_msg_id() as raft_msg_id_t)
+    read(me, 0, |n| n.max_seen_msg_id() as raft_msg_id_t)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn raft_node_get_next_msgid(me: *mut raft_node_t) -> raft_msg_id_t {
-    // SAFETY: a live node handle or NULL.
-    unsafe { node_ref(me) }.map_or(0, |n| n.next_msg_id() as raft_msg_id_t)
+    read(me, 0, |n| n.next_msg_id() as raft_msg_id_t)
 }
 
 /// A node outside any server; free it with `raft_node_free`.
@@ -79,70 +77,60 @@ pub unsafe extern "C" fn raft_node_free(me: *mut raft_node_t) {
     }
 }
 
-fn with_node(me: *mut raft_node_t, f: impl FnOnce(&Node)) {
-    // SAFETY: a live node handle or NULL.
-    if let Some(n) = unsafe { node_ref(me) } {
-        f(n)
-    }
-}
-
 #[no_mangle]
 pub extern "C" fn raft_node_set_match_idx(node: *mut raft_node_t, idx: raft_index_t) {
-    with_node(node, |n| n.set_match_idx(idx))
+    write(node, |n| n.set_match_idx(idx))
 }
 
 #[no_mangle]
 pub extern "C" fn raft_node_set_match_msgid(me: *mut raft_node_t, msgid: raft_msg_id_t) {
-    with_node(me, |n| n.set_match_msg_id(msgid))
+    write(me, |n| n.set_match_msg_id(msgid))
 }
 
 #[no_mangle]
 pub extern "C" fn raft_node_set_next_msgid(me: *mut raft_node_t, msgid: raft_msg_id_t) {
-    with_node(me, |n| n.set_next_msg_id(msgid))
+    write(me, |n| n.set_next_msg_id(msgid))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn raft_node_get_match_msgid(me: *mut raft_node_t) -> raft_msg_id_t {
-    // SAFETY: a live node handle or NULL.
-    unsafe { node_ref(me) }.map_or(0, |n| n.match_msg_id() as raft_msg_id_t)
+    read(me, 0, |n| n.match_msg_id() as raft_msg_id_t)
 }
 
 #[no_mangle]
 pub extern "C" fn raft_node_update_max_seen_msg_id(me: *mut raft_node_t, msg_id: raft_msg_id_t) {
-    with_node(me, |n| n.update_max_seen_msg_id(msg_id))
+    write(me, |n| n.update_max_seen_msg_id(msg_id))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn raft_node_get_snapshot_offset(me: *mut raft_node_t) -> raft_size_t {
-    // SAFETY: a live node handle or NULL.
-    unsafe { node_ref(me) }.map_or(0, |n| n.snapshot_offset())
+    read(me, 0, |n| n.snapshot_offset())
 }
 
 #[no_mangle]
 pub extern "C" fn raft_node_set_snapshot_offset(me: *mut raft_node_t, snapshot_offset: raft_size_t) {
-    with_node(me, |n| n.set_snapshot_offset(snapshot_offset))
+    write(me, |n| n.set_snapshot_offset(snapshot_offset))
 }
 
 /// Forgets the node's vote for this server and its sufficient-logs flag.
 #[no_mangle]
 pub extern "C" fn raft_node_clear_flags(me: *mut raft_node_t) {
-    with_node(me, Node::clear_flags)
+    write(me, Node::clear_flags)
 }
 
 #[no_mangle]
 pub extern "C" fn raft_node_vote_for_me(me: *mut raft_node_t, vote: c_int) {
-    with_node(me, |n| n.vote_for_me(vote != 0))
+    write(me, |n| n.vote_for_me(vote != 0))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn raft_node_has_vote_for_me(me: *mut raft_node_t) -> c_int {
-    // SAFETY: a live node handle or NULL.
-    unsafe { node_ref(me) }.map_or(0, |n| n.has_vote_for_me() as c_int)
+    read(me, 0, |n| n.has_vote_for_me() as c_int)
 }
 
 #[no_mangle]
 pub extern "C" fn raft_node_set_has_sufficient_logs(me: *mut raft_node_t, has_sufficient_log: c_int) {
-    with_node(me, |n| n.set_has_sufficient_logs(has_sufficient_log != 0))
+    write(me, |n| n.set_has_sufficient_logs(has_sufficient_log != 0))
 }
 
 /// Sends the leader's transfer outcome and ends the transfer.

@@ -14,12 +14,12 @@ pub(crate) unsafe fn node_ref<'a>(node: *mut raft_node_t) -> Option<&'a Node> {
     unsafe { (node as *const Node).as_ref() }
 }
 
-fn read<T>(node: *mut raft_node_t, none: T, f: impl FnOnce(&Node) -> T) -> T {
+pub(crate) fn read<T>(node: *mut raft_node_t, none: T, f: impl FnOnce(&Node) -> T) -> T {
     // SAFETY: node handles from C are live (the C contract).
     unsafe { node_ref(node) }.map_or(none, f)
 }
 
-fn write(node: *mut raft_node_t, f: impl FnOnce(&Node)) {
+pub(crate) fn write(node: *mut raft_node_t, f: impl FnOnce(&Node)) {
     // SAFETY: node handles from C are live (the C contract).
     if let Some(n) = unsafe { node_ref(node) } {
         f(n)
