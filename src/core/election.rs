@@ -9,8 +9,8 @@ use std::rc::Rc;
 
 use super::server::trace;
 use super::{
-    entry_type, EntryHandle, Host, Log, Node, RaftError, RequestVote, RequestVoteResponse, Result, Role,
-    Server, Term, NODE_ID_NONE,
+    entry_type, EntryHandle, Host, Log, Node, RaftError, RequestVote, RequestVoteResponse, Result, Role, Server, Term,
+    NODE_ID_NONE,
 };
 
 /// `raft_votes_is_majority`: `nvotes` is a strict majority of `nnodes`.
@@ -174,8 +174,7 @@ impl<H: Host> Server<H> {
     /// This server leads, or heard from a leader within an election timeout.
     fn has_live_leader(&self) -> bool {
         self.role.get() == Role::Leader
-            || (self.leader_id.get() != NODE_ID_NONE
-                && self.timeout_elapsed.get() < self.config.get().election_timeout)
+            || (self.leader_id.get() != NODE_ID_NONE && self.timeout_elapsed.get() < self.config.get().election_timeout)
     }
 
     /// Thesis §4.1: votes are granted on term and log alone, whatever this
@@ -403,4 +402,3 @@ mod tests {
         assert_eq!((s.role(), s.current_term()), (Role::Leader, 1));
     }
 }
-

@@ -90,7 +90,13 @@ impl<H: Host> Server<H> {
         self.insert_node(None, udata, id, is_self, false)
     }
 
-    fn add_node_internal(&self, entry: Option<&H::Entry>, udata: *mut c_void, id: NodeId, is_self: bool) -> Option<Rc<Node>> {
+    fn add_node_internal(
+        &self,
+        entry: Option<&H::Entry>,
+        udata: *mut c_void,
+        id: NodeId,
+        is_self: bool,
+    ) -> Option<Rc<Node>> {
         if let Some(node) = self.node(id) {
             if node.is_voting() {
                 return None;
@@ -101,7 +107,14 @@ impl<H: Host> Server<H> {
         self.insert_node(entry, udata, id, is_self, true)
     }
 
-    fn insert_node(&self, entry: Option<&H::Entry>, udata: *mut c_void, id: NodeId, is_self: bool, voting: bool) -> Option<Rc<Node>> {
+    fn insert_node(
+        &self,
+        entry: Option<&H::Entry>,
+        udata: *mut c_void,
+        id: NodeId,
+        is_self: bool,
+        voting: bool,
+    ) -> Option<Rc<Node>> {
         if id == NODE_ID_NONE {
             return None;
         }

@@ -47,10 +47,7 @@ pub mod entry_type {
 
 /// True for entries that change membership (voting or not).
 pub fn is_cfg_change(entry_type: i32) -> bool {
-    matches!(
-        entry_type,
-        entry_type::ADD_NONVOTING_NODE | entry_type::ADD_NODE | entry_type::REMOVE_NODE
-    )
+    matches!(entry_type, entry_type::ADD_NONVOTING_NODE | entry_type::ADD_NODE | entry_type::REMOVE_NODE)
 }
 
 /// True for entries that change the set of voters.
@@ -336,7 +333,8 @@ pub trait Host {
     /// True when the host wants no appendentries sent to `node` now.
     fn backpressure(&self, node: &Rc<Node>) -> bool;
     /// `None` when there is no such callback: the core reads the log itself.
-    fn get_entries_to_send(&self, node: &Rc<Node>, idx: Index, max: usize, out: &mut Vec<Self::Entry>) -> Option<usize>;
+    fn get_entries_to_send(&self, node: &Rc<Node>, idx: Index, max: usize, out: &mut Vec<Self::Entry>)
+        -> Option<usize>;
     /// Monotonic time in microseconds.
     fn now_us(&self) -> i64;
     /// A random number for the election timeout.

@@ -102,11 +102,7 @@ impl<H: Host> Server<H> {
         for cb in ready {
             self.host.read_done(cb, true);
         }
-        let waiting_for_round = self
-            .reads
-            .borrow()
-            .back()
-            .is_some_and(|r| r.after_msg_id >= quorum);
+        let waiting_for_round = self.reads.borrow().back().is_some_and(|r| r.after_msg_id >= quorum);
         if waiting_for_round && self.read_round_msg_id.get() == 0 && self.role.get() == Role::Leader {
             self.start_read_round();
         }

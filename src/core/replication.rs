@@ -10,8 +10,8 @@ use std::rc::Rc;
 
 use super::server::{trace, APPLY_CLOCK_STRIDE, MAX_ENTRIES_PER_MESSAGE};
 use super::{
-    AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, MsgId, Node, NodeId,
-    RaftError, Result, Role, Server, Term, NODE_ID_NONE,
+    AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, MsgId, Node, NodeId, RaftError,
+    Result, Role, Server, Term, NODE_ID_NONE,
 };
 
 /// What `raft_recv_entry` reports about an accepted entry.
@@ -150,7 +150,11 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_recv_appendentries`: the follower's side of replication.
-    pub fn recv_appendentries(&self, _node: Option<&Rc<Node>>, req: &AppendEntries<'_, H::Entry>) -> Result<AppendEntriesResponse> {
+    pub fn recv_appendentries(
+        &self,
+        _node: Option<&Rc<Node>>,
+        req: &AppendEntries<'_, H::Entry>,
+    ) -> Result<AppendEntriesResponse> {
         let mut resp = AppendEntriesResponse {
             msg_id: req.msg_id,
             term: self.current_term.get(),
@@ -315,7 +319,12 @@ impl<H: Host> Server<H> {
     /// configuration and from older terms are ignored (`None`); a newer term
     /// makes the leader step down (`None`). An answer of the current term
     /// acknowledges this leadership (for check-quorum and reads).
-    pub(crate) fn answer_from<'a>(&self, node: Option<&'a Rc<Node>>, term: Term, msg_id: MsgId) -> Result<Option<&'a Rc<Node>>> {
+    pub(crate) fn answer_from<'a>(
+        &self,
+        node: Option<&'a Rc<Node>>,
+        term: Term,
+        msg_id: MsgId,
+    ) -> Result<Option<&'a Rc<Node>>> {
         if self.role.get() != Role::Leader {
             return Err(RaftError::NotLeader);
         }
@@ -339,7 +348,14 @@ impl<H: Host> Server<H> {
             // The node holds less than it once acknowledged (it lost unsynced
             // entries, or an answer was credited wrongly): start over from
             // what it says it has rather than stall above it for ever.
-            trace!(self, node.id(), "node {} is back at {} below its match {}", node.id(), follower_idx, node.match_idx());
+            trace!(
+                self,
+                node.id(),
+                "node {} is back at {} below its match {}",
+                node.id(),
+                follower_idx,
+                node.match_idx()
+            );
             node.set_match_idx(follower_idx.max(0));
         }
         let old_next = node.next_idx();
@@ -399,7 +415,6 @@ impl<H: Host> Server<H> {
     /// Applies committed entries in order, returning early once half a
     /// request timeout has passed (`pending_operations` then says so).
     pub(crate) fn apply_committed(&self) -> Result<()> {
-        self.apply_interrupted.set(false);
         if !self.is_apply_allowed() || self.last_applied_idx.get() >= self.commit_idx.get() {
             return Ok(());
         }
@@ -438,8 +453,8 @@ impl<H: Host> Server<H> {
                 }
                 self.apply_entry(entry, idx)?;
             }
-            if self.host.now_us() - start >= budget_us && self.last_applied_idx.get() < self.commit_idx.get() {
-                self.apply_interrupted.set(true);
+            if self.host.now_us() - start >= budget_us {
+                // Out of time: pending_operations tells the caller to come back.
                 return Ok(());
             }
         }
@@ -619,7 +634,15 @@ mod tests {
             s.append_entry(&TestEntry::new(t, 0, 0)).unwrap();
         }
         let new = [TestEntry::new(1, 0, 0), TestEntry::new(2, 0, 0)];
-        let req = AppendEntries { term: 2, leader_id: 1, msg_id: 1, prev_log_idx: 1, prev_log_term: 1, leader_commit: 0, entries: &new };
+        let req = AppendEntries {
+            term: 2,
+            leader_id: 1,
+            msg_id: 1,
+            prev_log_idx: 1,
+            prev_log_term: 1,
+            leader_commit: 0,
+            entries: &new,
+        };
         let resp = s.recv_appendentries(None, &req).unwrap();
         assert!(resp.success);
         assert_eq!(resp.current_idx, 3);
@@ -634,7 +657,15 @@ mod tests {
         s.append_entry(&TestEntry::new(1, 0, 0)).unwrap();
         s.set_commit_idx(2);
         let new = [TestEntry::new(2, 0, 0)];
-        let req = AppendEntries { term: 2, leader_id: 1, msg_id: 1, prev_log_idx: 1, prev_log_term: 1, leader_commit: 0, entries: &new };
+        let req = AppendEntries {
+            term: 2,
+            leader_id: 1,
+            msg_id: 1,
+            prev_log_idx: 1,
+            prev_log_term: 1,
+            leader_commit: 0,
+            entries: &new,
+        };
         assert_eq!(s.recv_appendentries(None, &req).unwrap_err(), RaftError::Shutdown);
     }
 
@@ -642,7 +673,15 @@ mod tests {
     fn a_follower_commits_no_further_than_what_it_has_verified() {
         let s = server_with_nodes(&[1, 2], 2);
         let new = [TestEntry::new(1, 0, 0)];
-        let req = AppendEntries { term: 1, leader_id: 1, msg_id: 1, prev_log_idx: 0, prev_log_term: 0, leader_commit: 9, entries: &new };
+        let req = AppendEntries {
+            term: 1,
+            leader_id: 1,
+            msg_id: 1,
+            prev_log_idx: 0,
+            prev_log_term: 0,
+            leader_commit: 9,
+            entries: &new,
+        };
         s.recv_appendentries(None, &req).unwrap();
         assert_eq!(s.commit_idx(), 1);
     }
@@ -652,7 +691,15 @@ mod tests {
         // Regression (simulator, FINDINGS 1): the term was compared after
         // adopting it, so the old leader refused and stayed leader.
         let s = leader_of(&[1, 2, 3]);
-        let req = AppendEntries { term: 5, leader_id: 2, msg_id: 1, prev_log_idx: 0, prev_log_term: 0, leader_commit: 0, entries: &[] };
+        let req = AppendEntries {
+            term: 5,
+            leader_id: 2,
+            msg_id: 1,
+            prev_log_idx: 0,
+            prev_log_term: 0,
+            leader_commit: 0,
+            entries: &[],
+        };
         s.recv_appendentries(None, &req).unwrap();
         assert_eq!(s.role(), Role::Follower);
         assert_eq!((s.current_term(), s.leader_id()), (5, 2));
@@ -704,4 +751,3 @@ mod tests {
         assert_eq!(s.index_to_sync(), 3, "entries 2 and 3 still need syncing");
     }
 }
-

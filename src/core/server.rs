@@ -6,10 +6,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use super::reads::PendingRead;
-use super::{
-    EntryHandle, Host, Index, Log, MsgId, Node, NodeId, RaftError, Result, Role, Term,
-    NODE_ID_NONE,
-};
+use super::{EntryHandle, Host, Index, Log, MsgId, Node, NodeId, RaftError, Result, Role, Term, NODE_ID_NONE};
 
 /// Emits a library log line, formatting it only when logging is enabled and
 /// the host has a logger.
@@ -105,8 +102,6 @@ pub struct Server<H: Host> {
     /// Snapshot being received from the leader (0: none) and the next offset.
     pub(crate) incoming_snapshot_idx: Cell<Index>,
     pub(crate) incoming_snapshot_offset: Cell<u64>,
-    /// Set between raft_begin_load_snapshot and raft_end_load_snapshot.
-    pub(crate) loading_snapshot: Cell<bool>,
 
     pub(crate) reads: RefCell<VecDeque<PendingRead<H::ReadCallback>>>,
     /// First msg_id of the heartbeat round serving reads; 0 when none.
@@ -120,9 +115,6 @@ pub struct Server<H: Host> {
     /// A majority's acknowledgement reported by `raft_update_quorum_meta`.
     pub(crate) quorum_ack_msg_id: Cell<MsgId>,
     pub(crate) quorum_ack_ms: Cell<i64>,
-
-    /// Pending work that a throttled call left for later.
-    pub(crate) apply_interrupted: Cell<bool>,
 }
 
 impl<H: Host> Server<H> {
@@ -158,7 +150,6 @@ impl<H: Host> Server<H> {
             next_snapshot_last_term: Cell::new(0),
             incoming_snapshot_idx: Cell::new(0),
             incoming_snapshot_offset: Cell::new(0),
-            loading_snapshot: Cell::new(false),
             reads: RefCell::new(VecDeque::new()),
             read_round_msg_id: Cell::new(0),
             transfer_target: Cell::new(NODE_ID_NONE),
@@ -167,7 +158,6 @@ impl<H: Host> Server<H> {
             timeoutnow_sent: Cell::new(false),
             quorum_ack_msg_id: Cell::new(0),
             quorum_ack_ms: Cell::new(i64::MIN / 2),
-            apply_interrupted: Cell::new(false),
         };
         server.randomize_election_timeout();
         server

@@ -144,7 +144,6 @@ impl<H: Host> Server<H> {
         self.voting_cfg_change_log_idx.set(-1);
         self.note_persisted(self.current_idx());
         self.remove_all_other_nodes();
-        self.loading_snapshot.set(true);
         trace!(self, NODE_ID_NONE, "loading snapshot {} (term {})", idx, term);
         Ok(())
     }
@@ -152,7 +151,6 @@ impl<H: Host> Server<H> {
     /// `raft_end_load_snapshot`: the configuration from the snapshot is
     /// committed.
     pub fn end_load_snapshot(&self) -> Result<()> {
-        self.loading_snapshot.set(false);
         self.commit_membership();
         Ok(())
     }
@@ -372,4 +370,3 @@ mod tests {
         assert_eq!(node.match_idx(), 0);
     }
 }
-

@@ -45,11 +45,7 @@ impl<H: Host> Server<H> {
 
     fn most_up_to_date_voter(&self) -> Option<Rc<Node>> {
         let nodes = self.nodes.borrow();
-        nodes
-            .iter()
-            .filter(|n| !self.is_me(n) && n.is_counted_voter())
-            .max_by_key(|n| n.match_idx())
-            .cloned()
+        nodes.iter().filter(|n| !self.is_me(n) && n.is_counted_voter()).max_by_key(|n| n.match_idx()).cloned()
     }
 
     pub fn transfer_target(&self) -> NodeId {

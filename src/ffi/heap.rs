@@ -9,7 +9,6 @@
 
 use std::ffi::c_void;
 
-
 unsafe extern "C" fn default_malloc(size: usize) -> *mut c_void {
     // SAFETY: libc's malloc accepts any size.
     unsafe { libc::malloc(size) }

@@ -101,7 +101,11 @@ impl Host for CHost {
             n_entries: msg.entries.len() as raft_index_t,
             // EntryPtr is a transparent entry pointer, so the slice is the
             // C array; the callback must not write through it.
-            entries: if msg.entries.is_empty() { ptr::null_mut() } else { msg.entries.as_ptr() as *mut *mut raft_entry_t },
+            entries: if msg.entries.is_empty() {
+                ptr::null_mut()
+            } else {
+                msg.entries.as_ptr() as *mut *mut raft_entry_t
+            },
         };
         // SAFETY: as above; the entries stay held for the call.
         unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) }

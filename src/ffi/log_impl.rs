@@ -126,7 +126,10 @@ impl Drop for raft_log {
 pub enum LogBackend {
     Builtin(Box<raft_log>),
     /// The application's implementation and the handle its `init` returned.
-    Custom { vtable: raft_log_impl_t, handle: *mut c_void },
+    Custom {
+        vtable: raft_log_impl_t,
+        handle: *mut c_void,
+    },
 }
 
 /// Runs a core closure inside a C callback, keeping a panic from unwinding
@@ -313,7 +316,11 @@ impl Log<EntryPtr> for LogBackend {
 
 /// Lets C fill up to `max` entry pointers into spare room of `out`, then
 /// keeps the non-NULL prefix it reported; anything after a NULL is released.
-pub(crate) fn fill_from_c(out: &mut Vec<EntryPtr>, max: usize, fill: impl FnOnce(*mut *mut raft_entry_t) -> raft_index_t) -> usize {
+pub(crate) fn fill_from_c(
+    out: &mut Vec<EntryPtr>,
+    max: usize,
+    fill: impl FnOnce(*mut *mut raft_entry_t) -> raft_index_t,
+) -> usize {
     out.reserve(max);
     let len = out.len();
     let slots = out.spare_capacity_mut().as_mut_ptr() as *mut *mut raft_entry_t;
@@ -380,7 +387,12 @@ unsafe extern "C" fn builtin_poll(log: *mut c_void, first_idx: raft_index_t) -> 
     super::guard(-1, || super::code(log.poll(first_idx)))
 }
 
-unsafe extern "C" fn builtin_pop(log: *mut c_void, from_idx: raft_index_t, cb: raft_entry_notify_f, cb_arg: *mut c_void) -> c_int {
+unsafe extern "C" fn builtin_pop(
+    log: *mut c_void,
+    from_idx: raft_index_t,
+    cb: raft_entry_notify_f,
+    cb_arg: *mut c_void,
+) -> c_int {
     // SAFETY: a handle from builtin_init.
     let Some(log) = (unsafe { builtin(log) }) else { return -1 };
     super::guard(-1, || {
@@ -399,7 +411,12 @@ unsafe extern "C" fn builtin_get(log: *mut c_void, idx: raft_index_t) -> *mut ra
     super::guard(ptr::null_mut(), || log.memory().get(idx).map_or(ptr::null_mut(), EntryPtr::into_raw))
 }
 
-unsafe extern "C" fn builtin_get_batch(log: *mut c_void, idx: raft_index_t, entries_n: raft_index_t, entries: *mut *mut raft_entry_t) -> raft_index_t {
+unsafe extern "C" fn builtin_get_batch(
+    log: *mut c_void,
+    idx: raft_index_t,
+    entries_n: raft_index_t,
+    entries: *mut *mut raft_entry_t,
+) -> raft_index_t {
     // SAFETY: a handle from builtin_init.
     let Some(log) = (unsafe { builtin(log) }) else { return -1 };
     if entries.is_null() || entries_n < 0 {
@@ -528,13 +545,19 @@ pub unsafe extern "C" fn raft_log_poll(me: *mut raft_log_t, etyp: *mut *mut raft
 pub unsafe extern "C" fn raft_log_get_at_idx(me: *mut raft_log_t, idx: raft_index_t) -> *mut raft_entry_t {
     // SAFETY: a live log from the caller.
     let Some(log) = (unsafe { me.as_ref() }) else { return ptr::null_mut() };
-    super::guard(ptr::null_mut(), || log.memory().with_run(idx, |run| run.first().map_or(ptr::null_mut(), |e| e.as_ptr())))
+    super::guard(ptr::null_mut(), || {
+        log.memory().with_run(idx, |run| run.first().map_or(ptr::null_mut(), |e| e.as_ptr()))
+    })
 }
 
 /// The entries from `idx` to the end as one borrowed array (valid until the
 /// log changes); `*n_etys` gets their number. NULL if none.
 #[no_mangle]
-pub unsafe extern "C" fn raft_log_get_from_idx(me: *mut raft_log_t, idx: raft_index_t, n_etys: *mut std::ffi::c_long) -> *mut *mut raft_entry_t {
+pub unsafe extern "C" fn raft_log_get_from_idx(
+    me: *mut raft_log_t,
+    idx: raft_index_t,
+    n_etys: *mut std::ffi::c_long,
+) -> *mut *mut raft_entry_t {
     // SAFETY: a live log from the caller.
     let Some(log) = (unsafe { me.as_ref() }) else { return ptr::null_mut() };
     super::guard(ptr::null_mut(), || {
@@ -575,7 +598,11 @@ pub unsafe extern "C" fn raft_log_get_base(me: *mut raft_log_t) -> raft_index_t 
 
 /// Empties the log so that it continues after a snapshot ending at `idx`.
 #[no_mangle]
-pub unsafe extern "C" fn raft_log_load_from_snapshot(me: *mut raft_log_t, idx: raft_index_t, term: raft_term_t) -> c_int {
+pub unsafe extern "C" fn raft_log_load_from_snapshot(
+    me: *mut raft_log_t,
+    idx: raft_index_t,
+    term: raft_term_t,
+) -> c_int {
     // SAFETY: a live log from the caller.
     let Some(log) = (unsafe { me.as_ref() }) else { return -1 };
     if idx < 0 {

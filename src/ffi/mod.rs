@@ -48,9 +48,6 @@ mod tests {
         let fresh = include_str!(concat!(env!("OUT_DIR"), "/raft.h"));
         let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/raft.h"))
             .expect("include/raft.h exists");
-        assert!(
-            fresh == committed,
-            "include/raft.h is stale: run `make header` and commit the result"
-        );
+        assert!(fresh == committed, "include/raft.h is stale: run `make header` and commit the result");
     }
 }

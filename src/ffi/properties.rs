@@ -108,7 +108,11 @@ pub extern "C" fn raft_get_entry_from_idx(me: *mut raft_server_t, idx: raft_inde
 /// array with `raft_free`. NULL (and `*n_etys` = 0) when there are none;
 /// NULL when `n_etys` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn raft_get_entries_from_idx(me: *mut raft_server_t, idx: raft_index_t, n_etys: *mut raft_index_t) -> *mut *mut raft_entry_t {
+pub unsafe extern "C" fn raft_get_entries_from_idx(
+    me: *mut raft_server_t,
+    idx: raft_index_t,
+    n_etys: *mut raft_index_t,
+) -> *mut *mut raft_entry_t {
     if n_etys.is_null() {
         // Without the count the caller could not release the entries.
         return ptr::null_mut();

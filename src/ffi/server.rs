@@ -123,7 +123,10 @@ pub extern "C" fn raft_new() -> *mut raft_server_t {
 /// `init(raft, log_arg)` once. The built-in `raft_log_internal_impl` may be
 /// passed too. NULL if `log_impl` is NULL or `init` returns NULL.
 #[no_mangle]
-pub unsafe extern "C" fn raft_new_with_log(log_impl: *const raft_log_impl_t, log_arg: *mut c_void) -> *mut raft_server_t {
+pub unsafe extern "C" fn raft_new_with_log(
+    log_impl: *const raft_log_impl_t,
+    log_arg: *mut c_void,
+) -> *mut raft_server_t {
     // SAFETY: the caller passes a readable vtable or NULL.
     let Some(vtable) = (unsafe { log_impl.as_ref() }).copied() else { return ptr::null_mut() };
     if ptr::eq(log_impl, &super::log_impl::raft_log_internal_impl) {
@@ -198,13 +201,23 @@ pub extern "C" fn raft_restore_metadata(me: *mut raft_server_t, term: raft_term_
 /// Adds a voting node, or makes an existing non-voting node a voter.
 /// NULL if a voting node with this id exists, or for id -1.
 #[no_mangle]
-pub extern "C" fn raft_add_node(me: *mut raft_server_t, user_data: *mut c_void, id: raft_node_id_t, is_self: c_int) -> *mut raft_node_t {
+pub extern "C" fn raft_add_node(
+    me: *mut raft_server_t,
+    user_data: *mut c_void,
+    id: raft_node_id_t,
+    is_self: c_int,
+) -> *mut raft_node_t {
     with_server(me, ptr::null_mut(), |s| node_ptr(s.add_node(user_data, id, flag(is_self))))
 }
 
 /// Adds a non-voting node. NULL if any node with this id exists.
 #[no_mangle]
-pub extern "C" fn raft_add_non_voting_node(me: *mut raft_server_t, udata: *mut c_void, id: raft_node_id_t, is_self: c_int) -> *mut raft_node_t {
+pub extern "C" fn raft_add_non_voting_node(
+    me: *mut raft_server_t,
+    udata: *mut c_void,
+    id: raft_node_id_t,
+    is_self: c_int,
+) -> *mut raft_node_t {
     with_server(me, ptr::null_mut(), |s| node_ptr(s.add_non_voting_node(udata, id, flag(is_self))))
 }
 
@@ -259,7 +272,12 @@ pub unsafe extern "C" fn raft_recv_appendentries(
         return RaftError::Misuse.code();
     };
     server_rc(me, |s| {
-        *resp = raft_appendentries_resp_t { msg_id: req.msg_id, term: s.current_term(), success: 0, current_idx: s.current_idx() };
+        *resp = raft_appendentries_resp_t {
+            msg_id: req.msg_id,
+            term: s.current_term(),
+            success: 0,
+            current_idx: s.current_idx(),
+        };
         let msg = AppendEntries {
             term: req.term,
             leader_id: req.leader_id,
@@ -285,7 +303,11 @@ pub unsafe extern "C" fn raft_recv_appendentries(
 /// that are not (or no longer) in the configuration are ignored (0).
 /// RAFT_ERR_NOT_LEADER on a server that is not the leader.
 #[no_mangle]
-pub unsafe extern "C" fn raft_recv_appendentries_response(me: *mut raft_server_t, node: *mut raft_node_t, resp: *mut raft_appendentries_resp_t) -> c_int {
+pub unsafe extern "C" fn raft_recv_appendentries_response(
+    me: *mut raft_server_t,
+    node: *mut raft_node_t,
+    resp: *mut raft_appendentries_resp_t,
+) -> c_int {
     // SAFETY: resp is NULL or valid for the call.
     let Some(resp) = (unsafe { resp.as_ref() }) else { return RaftError::Misuse.code() };
     let resp = core::AppendEntriesResponse {
@@ -299,13 +321,24 @@ pub unsafe extern "C" fn raft_recv_appendentries_response(me: *mut raft_server_t
 
 /// Receives a snapshot chunk and fills `resp` (the offset it expects next).
 #[no_mangle]
-pub unsafe extern "C" fn raft_recv_snapshot(me: *mut raft_server_t, node: *mut raft_node_t, req: *mut raft_snapshot_req_t, resp: *mut raft_snapshot_resp_t) -> c_int {
+pub unsafe extern "C" fn raft_recv_snapshot(
+    me: *mut raft_server_t,
+    node: *mut raft_node_t,
+    req: *mut raft_snapshot_req_t,
+    resp: *mut raft_snapshot_resp_t,
+) -> c_int {
     // SAFETY: req and resp are NULL or valid for the call.
     let (Some(req), Some(resp)) = (unsafe { req.as_ref() }, unsafe { resp.as_mut() }) else {
         return RaftError::Misuse.code();
     };
     server_rc(me, |s| {
-        *resp = raft_snapshot_resp_t { msg_id: req.msg_id, term: s.current_term(), offset: 0, success: 0, last_chunk: req.chunk.last_chunk };
+        *resp = raft_snapshot_resp_t {
+            msg_id: req.msg_id,
+            term: s.current_term(),
+            offset: 0,
+            success: 0,
+            last_chunk: req.chunk.last_chunk,
+        };
         let msg = core::SnapshotRequest {
             term: req.term,
             leader_id: req.leader_id,
@@ -328,7 +361,11 @@ pub unsafe extern "C" fn raft_recv_snapshot(me: *mut raft_server_t, node: *mut r
 
 /// Receives the answer to a snapshot chunk.
 #[no_mangle]
-pub unsafe extern "C" fn raft_recv_snapshot_response(me: *mut raft_server_t, node: *mut raft_node_t, resp: *mut raft_snapshot_resp_t) -> c_int {
+pub unsafe extern "C" fn raft_recv_snapshot_response(
+    me: *mut raft_server_t,
+    node: *mut raft_node_t,
+    resp: *mut raft_snapshot_resp_t,
+) -> c_int {
     // SAFETY: resp is NULL or valid for the call.
     let Some(r) = (unsafe { resp.as_ref() }) else { return RaftError::Misuse.code() };
     let resp = core::SnapshotResponse {
@@ -343,13 +380,23 @@ pub unsafe extern "C" fn raft_recv_snapshot_response(me: *mut raft_server_t, nod
 
 /// Receives a (pre-)vote request and fills `resp`.
 #[no_mangle]
-pub unsafe extern "C" fn raft_recv_requestvote(me: *mut raft_server_t, node: *mut raft_node_t, req: *mut raft_requestvote_req_t, resp: *mut raft_requestvote_resp_t) -> c_int {
+pub unsafe extern "C" fn raft_recv_requestvote(
+    me: *mut raft_server_t,
+    node: *mut raft_node_t,
+    req: *mut raft_requestvote_req_t,
+    resp: *mut raft_requestvote_resp_t,
+) -> c_int {
     // SAFETY: req and resp are NULL or valid for the call.
     let (Some(req), Some(resp)) = (unsafe { req.as_ref() }, unsafe { resp.as_mut() }) else {
         return RaftError::Misuse.code();
     };
     server_rc(me, |s| {
-        *resp = raft_requestvote_resp_t { prevote: req.prevote, request_term: req.term, term: s.current_term(), vote_granted: 0 };
+        *resp = raft_requestvote_resp_t {
+            prevote: req.prevote,
+            request_term: req.term,
+            term: s.current_term(),
+            vote_granted: 0,
+        };
         let msg = RequestVote {
             prevote: req.prevote != 0,
             term: req.term,
@@ -372,10 +419,19 @@ pub unsafe extern "C" fn raft_recv_requestvote(me: *mut raft_server_t, node: *mu
 /// persist_metadata callback's code) when the new term or vote could not be
 /// persisted.
 #[no_mangle]
-pub unsafe extern "C" fn raft_recv_requestvote_response(me: *mut raft_server_t, node: *mut raft_node_t, req: *mut raft_requestvote_resp_t) -> c_int {
+pub unsafe extern "C" fn raft_recv_requestvote_response(
+    me: *mut raft_server_t,
+    node: *mut raft_node_t,
+    req: *mut raft_requestvote_resp_t,
+) -> c_int {
     // SAFETY: req is NULL or valid for the call.
     let Some(r) = (unsafe { req.as_ref() }) else { return RaftError::Misuse.code() };
-    let resp = RequestVoteResponse { prevote: r.prevote != 0, request_term: r.request_term, term: r.term, vote_granted: r.vote_granted };
+    let resp = RequestVoteResponse {
+        prevote: r.prevote != 0,
+        request_term: r.request_term,
+        term: r.term,
+        vote_granted: r.vote_granted,
+    };
     server_rc(me, |s| s.recv_requestvote_response(node_of(s, node).as_ref(), &resp))
 }
 
@@ -383,7 +439,11 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(me: *mut raft_server_t, 
 /// term) and replicates it. The caller keeps its own reference and releases
 /// it after the call. `resp` (may be NULL) gets id, term and index.
 #[no_mangle]
-pub unsafe extern "C" fn raft_recv_entry(me: *mut raft_server_t, req: *mut raft_entry_req_t, resp: *mut raft_entry_resp_t) -> c_int {
+pub unsafe extern "C" fn raft_recv_entry(
+    me: *mut raft_server_t,
+    req: *mut raft_entry_req_t,
+    resp: *mut raft_entry_resp_t,
+) -> c_int {
     // SAFETY: the caller holds a reference on req for the whole call, so a
     // borrowed handle (never released: ManuallyDrop) stays valid; the log
     // takes its own reference when it keeps the entry.
@@ -443,7 +503,11 @@ pub extern "C" fn raft_cancel_snapshot(me: *mut raft_server_t) -> c_int {
 /// Restores the snapshot's position on restart (before the log entries and
 /// metadata). RAFT_ERR_MISUSE once the server has started.
 #[no_mangle]
-pub extern "C" fn raft_restore_snapshot(me: *mut raft_server_t, last_included_term: raft_term_t, last_included_index: raft_index_t) -> c_int {
+pub extern "C" fn raft_restore_snapshot(
+    me: *mut raft_server_t,
+    last_included_term: raft_term_t,
+    last_included_index: raft_index_t,
+) -> c_int {
     server_rc(me, |s| s.restore_snapshot(last_included_term, last_included_index))
 }
 
@@ -453,7 +517,11 @@ pub extern "C" fn raft_restore_snapshot(me: *mut raft_server_t, last_included_te
 /// snapshot already loaded, RAFT_ERR_MISUSE for a snapshot not past the
 /// commit index.
 #[no_mangle]
-pub extern "C" fn raft_begin_load_snapshot(me: *mut raft_server_t, last_included_term: raft_term_t, last_included_index: raft_index_t) -> c_int {
+pub extern "C" fn raft_begin_load_snapshot(
+    me: *mut raft_server_t,
+    last_included_term: raft_term_t,
+    last_included_index: raft_index_t,
+) -> c_int {
     server_rc(me, |s| s.begin_load_snapshot(last_included_term, last_included_index))
 }
 
@@ -513,7 +581,10 @@ pub extern "C" fn raft_pop_entry(me: *mut raft_server_t) -> c_int {
 /// 1 if the entry `r` describes is committed, 0 if not yet (or unknown),
 /// -1 if another leader's entry replaced it.
 #[no_mangle]
-pub unsafe extern "C" fn raft_msg_entry_response_committed(me: *mut raft_server_t, r: *const raft_entry_resp_t) -> c_int {
+pub unsafe extern "C" fn raft_msg_entry_response_committed(
+    me: *mut raft_server_t,
+    r: *const raft_entry_resp_t,
+) -> c_int {
     // SAFETY: r is NULL or readable.
     let Some(r) = (unsafe { r.as_ref() }) else { return 0 };
     let resp = core::replication::EntryResponse { id: r.id, term: r.term, idx: r.idx };
@@ -522,7 +593,11 @@ pub unsafe extern "C" fn raft_msg_entry_response_committed(me: *mut raft_server_
 
 /// Lets a configuration entry at `idx` take effect (as appending it does).
 #[no_mangle]
-pub unsafe extern "C" fn raft_handle_append_cfg_change(me: *mut raft_server_t, ety: *mut raft_entry_t, idx: raft_index_t) {
+pub unsafe extern "C" fn raft_handle_append_cfg_change(
+    me: *mut raft_server_t,
+    ety: *mut raft_entry_t,
+    idx: raft_index_t,
+) {
     // SAFETY: the caller holds a reference on ety for the call.
     let Some(entry) = (unsafe { EntryPtr::hold(ety) }) else { return };
     with_server(me, (), |s| s.handle_append_cfg_change(&entry, idx))
@@ -533,7 +608,11 @@ pub unsafe extern "C" fn raft_handle_append_cfg_change(me: *mut raft_server_t, e
 /// up with the commit index of that moment; `cb(cb_arg, 0)` if leadership
 /// is lost first. RAFT_ERR_NOT_LEADER on a non-leader (cb is not called).
 #[no_mangle]
-pub extern "C" fn raft_recv_read_request(me: *mut raft_server_t, cb: raft_read_request_callback_f, cb_arg: *mut c_void) -> c_int {
+pub extern "C" fn raft_recv_read_request(
+    me: *mut raft_server_t,
+    cb: raft_read_request_callback_f,
+    cb_arg: *mut c_void,
+) -> c_int {
     if cb.is_none() {
         return RaftError::Misuse.code();
     }

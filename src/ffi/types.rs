@@ -250,16 +250,36 @@ pub struct raft_appendentries_resp_t {
 }
 
 pub type raft_send_requestvote_f = Option<
-    unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void, node: *mut raft_node_t, msg: *mut raft_requestvote_req_t) -> c_int,
+    unsafe extern "C" fn(
+        raft: *mut raft_server_t,
+        user_data: *mut c_void,
+        node: *mut raft_node_t,
+        msg: *mut raft_requestvote_req_t,
+    ) -> c_int,
 >;
 pub type raft_send_appendentries_f = Option<
-    unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void, node: *mut raft_node_t, msg: *mut raft_appendentries_req_t) -> c_int,
+    unsafe extern "C" fn(
+        raft: *mut raft_server_t,
+        user_data: *mut c_void,
+        node: *mut raft_node_t,
+        msg: *mut raft_appendentries_req_t,
+    ) -> c_int,
 >;
 pub type raft_send_snapshot_f = Option<
-    unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void, node: *mut raft_node_t, msg: *mut raft_snapshot_req_t) -> c_int,
+    unsafe extern "C" fn(
+        raft: *mut raft_server_t,
+        user_data: *mut c_void,
+        node: *mut raft_node_t,
+        msg: *mut raft_snapshot_req_t,
+    ) -> c_int,
 >;
 pub type raft_load_snapshot_f = Option<
-    unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void, snapshot_term: raft_term_t, snapshot_index: raft_index_t) -> c_int,
+    unsafe extern "C" fn(
+        raft: *mut raft_server_t,
+        user_data: *mut c_void,
+        snapshot_term: raft_term_t,
+        snapshot_index: raft_index_t,
+    ) -> c_int,
 >;
 pub type raft_get_snapshot_chunk_f = Option<
     unsafe extern "C" fn(
@@ -279,20 +299,36 @@ pub type raft_store_snapshot_chunk_f = Option<
         chunk: *mut raft_snapshot_chunk_t,
     ) -> c_int,
 >;
-pub type raft_clear_snapshot_f = Option<unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void) -> c_int>;
+pub type raft_clear_snapshot_f =
+    Option<unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void) -> c_int>;
 pub type raft_node_has_sufficient_logs_f =
     Option<unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void, node: *mut raft_node_t) -> c_int>;
 pub type raft_log_f = Option<
     unsafe extern "C" fn(raft: *mut raft_server_t, node_id: raft_node_id_t, user_data: *mut c_void, buf: *const c_char),
 >;
 pub type raft_persist_metadata_f = Option<
-    unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void, term: raft_term_t, vote: raft_node_id_t) -> c_int,
+    unsafe extern "C" fn(
+        raft: *mut raft_server_t,
+        user_data: *mut c_void,
+        term: raft_term_t,
+        vote: raft_node_id_t,
+    ) -> c_int,
 >;
 pub type raft_logentry_event_f = Option<
-    unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void, entry: *mut raft_entry_t, entry_idx: raft_index_t) -> c_int,
+    unsafe extern "C" fn(
+        raft: *mut raft_server_t,
+        user_data: *mut c_void,
+        entry: *mut raft_entry_t,
+        entry_idx: raft_index_t,
+    ) -> c_int,
 >;
 pub type raft_get_node_id_f = Option<
-    unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void, entry: *mut raft_entry_t, entry_idx: raft_index_t) -> raft_node_id_t,
+    unsafe extern "C" fn(
+        raft: *mut raft_server_t,
+        user_data: *mut c_void,
+        entry: *mut raft_entry_t,
+        entry_idx: raft_index_t,
+    ) -> raft_node_id_t,
 >;
 pub type raft_membership_event_f = Option<
     unsafe extern "C" fn(
@@ -303,7 +339,8 @@ pub type raft_membership_event_f = Option<
         type_: raft_membership_e,
     ),
 >;
-pub type raft_state_event_f = Option<unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void, state: raft_state_e)>;
+pub type raft_state_event_f =
+    Option<unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void, state: raft_state_e)>;
 pub type raft_transfer_event_f =
     Option<unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void, result: raft_leader_transfer_e)>;
 pub type raft_send_timeoutnow_f =
@@ -320,7 +357,8 @@ pub type raft_get_entries_to_send_f = Option<
         entries: *mut *mut raft_entry_t,
     ) -> raft_index_t,
 >;
-pub type raft_timestamp_f = Option<unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void) -> raft_time_t>;
+pub type raft_timestamp_f =
+    Option<unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void) -> raft_time_t>;
 
 /// The application's callbacks; copied by `raft_set_callbacks`.
 #[repr(C)]
@@ -372,7 +410,8 @@ pub struct raft_cbs_t {
 }
 
 /// Called for each entry a log's `pop` removes.
-pub type raft_entry_notify_f = Option<unsafe extern "C" fn(arg: *mut c_void, entry: *mut raft_entry_t, entry_idx: raft_index_t)>;
+pub type raft_entry_notify_f =
+    Option<unsafe extern "C" fn(arg: *mut c_void, entry: *mut raft_entry_t, entry_idx: raft_index_t)>;
 
 /// Answers a read request: non-zero `can_read` means the read may be served.
 pub type raft_read_request_callback_f = Option<unsafe extern "C" fn(arg: *mut c_void, can_read: c_int)>;
@@ -388,11 +427,21 @@ pub struct raft_log_impl {
     pub append: Option<unsafe extern "C" fn(log: *mut c_void, entry: *mut raft_entry_t) -> c_int>,
     pub poll: Option<unsafe extern "C" fn(log: *mut c_void, first_idx: raft_index_t) -> c_int>,
     pub pop: Option<
-        unsafe extern "C" fn(log: *mut c_void, from_idx: raft_index_t, cb: raft_entry_notify_f, cb_arg: *mut c_void) -> c_int,
+        unsafe extern "C" fn(
+            log: *mut c_void,
+            from_idx: raft_index_t,
+            cb: raft_entry_notify_f,
+            cb_arg: *mut c_void,
+        ) -> c_int,
     >,
     pub get: Option<unsafe extern "C" fn(log: *mut c_void, idx: raft_index_t) -> *mut raft_entry_t>,
     pub get_batch: Option<
-        unsafe extern "C" fn(log: *mut c_void, idx: raft_index_t, entries_n: raft_index_t, entries: *mut *mut raft_entry_t) -> raft_index_t,
+        unsafe extern "C" fn(
+            log: *mut c_void,
+            idx: raft_index_t,
+            entries_n: raft_index_t,
+            entries: *mut *mut raft_entry_t,
+        ) -> raft_index_t,
     >,
     pub first_idx: Option<unsafe extern "C" fn(log: *mut c_void) -> raft_index_t>,
     pub current_idx: Option<unsafe extern "C" fn(log: *mut c_void) -> raft_index_t>,
