@@ -6,6 +6,7 @@
 //! reordered ones are recognised. A rejection carries the follower's last
 //! index, so the leader backs off in one step rather than one entry at a time.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::server::{trace, APPLY_CLOCK_STRIDE, MAX_ENTRIES_PER_MESSAGE};
@@ -24,6 +25,17 @@ pub struct EntryResponse {
 
 /// Voters at most whose match indexes are sorted on the stack.
 const STACK_VOTERS: usize = 16;
+
+/// Returns a borrowed buffer to its slot, emptied (its entries released),
+/// keeping whichever of the two has more room; a re-entrant call may have
+/// left a buffer of its own there.
+fn give_back<E>(slot: &RefCell<Vec<E>>, mut buffer: Vec<E>) {
+    buffer.clear();
+    let mut slot = slot.borrow_mut();
+    if slot.capacity() < buffer.capacity() {
+        *slot = buffer;
+    }
+}
 
 impl<H: Host> Server<H> {
     /// `raft_recv_entry`: the leader appends a client's entry in its term.
@@ -141,11 +153,7 @@ impl<H: Host> Server<H> {
         if rc == 0 && n > 0 {
             node.set_next_idx(next + n as Index);
         }
-        entries.clear();
-        let mut slot = self.send_buffer.borrow_mut();
-        if slot.capacity() < entries.capacity() {
-            *slot = entries;
-        }
+        give_back(&self.send_buffer, entries);
         super::check(rc)
     }
 
@@ -424,11 +432,7 @@ impl<H: Host> Server<H> {
         // into a reused buffer; the clock is read once per batch.
         let mut batch = self.apply_buffer.take();
         let result = self.apply_batches(&mut batch, start, budget_us);
-        batch.clear();
-        let mut slot = self.apply_buffer.borrow_mut();
-        if slot.capacity() < batch.capacity() {
-            *slot = batch;
-        }
+        give_back(&self.apply_buffer, batch);
         result
     }
 
