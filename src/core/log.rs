@@ -6,6 +6,12 @@
 //! outweighs the live entries.
 //!
 //! Invariant: `entries[head..]` holds indexes `base + 1 ..= base + count`.
+//!
+//! A log can be pinned: while pinned, entries it removes (compaction,
+//! truncation, reset) keep the log's reference until the last unpin, so a
+//! caller that copied entry pointers out of it (to lend them to a callback
+//! without taking a reference on each) can rely on them staying alive even if
+//! the callback changes the log.
 
 use std::cell::{Cell, RefCell};
 
@@ -16,6 +22,9 @@ pub struct MemoryLog<E> {
     head: Cell<usize>,
     base: Cell<Index>,
     base_term: Cell<Term>,
+    pins: Cell<u32>,
+    /// Entries removed while pinned, released by the last unpin.
+    retired: RefCell<Vec<E>>,
 }
 
 impl<E: EntryHandle> Default for MemoryLog<E> {
@@ -31,6 +40,31 @@ impl<E: EntryHandle> MemoryLog<E> {
             head: Cell::new(0),
             base: Cell::new(0),
             base_term: Cell::new(0),
+            pins: Cell::new(0),
+            retired: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Keeps every entry the log holds now alive until the matching
+    /// [`unpin`](Self::unpin), even if it is removed from the log meanwhile.
+    pub fn pin(&self) {
+        self.pins.set(self.pins.get() + 1);
+    }
+
+    /// Ends one [`pin`](Self::pin); the last one releases what was removed.
+    pub fn unpin(&self) {
+        let pins = self.pins.get().saturating_sub(1);
+        self.pins.set(pins);
+        if pins == 0 && !self.retired.borrow().is_empty() {
+            // Released with no borrow held: releasing may run a free_func.
+            drop(self.retired.take());
+        }
+    }
+
+    /// Gives up the log's reference to a removed entry, now or at the last unpin.
+    fn retire(&self, entry: E) {
+        if self.pins.get() > 0 {
+            self.retired.borrow_mut().push(entry);
         }
     }
 
@@ -68,7 +102,7 @@ impl<E: EntryHandle> MemoryLog<E> {
 
     /// Removes entries before `first_idx`, handing each to `removed`
     /// (oldest first) after the log is consistent again.
-    pub fn poll_with(&self, first_idx: Index, removed: &mut dyn FnMut(E, Index)) -> Result<()> {
+    pub fn poll_with(&self, first_idx: Index, removed: &mut dyn FnMut(&E, Index)) -> Result<()> {
         let mut taken = Vec::new();
         {
             let mut entries = self.entries.borrow_mut();
@@ -87,14 +121,15 @@ impl<E: EntryHandle> MemoryLog<E> {
             self.head.set(head);
         }
         for (e, idx) in taken {
-            removed(e, idx);
+            removed(&e, idx);
+            self.retire(e);
         }
         Ok(())
     }
 
     /// Removes `from_idx` and later entries, handing each to `removed`
     /// (newest first) after the log is consistent again.
-    pub fn pop_with(&self, from_idx: Index, removed: &mut dyn FnMut(E, Index)) -> Result<()> {
+    pub fn pop_with(&self, from_idx: Index, removed: &mut dyn FnMut(&E, Index)) -> Result<()> {
         let from = from_idx.max(self.base.get() + 1);
         let mut taken = Vec::new();
         {
@@ -107,13 +142,14 @@ impl<E: EntryHandle> MemoryLog<E> {
             }
         }
         for (e, idx) in taken {
-            removed(e, idx);
+            removed(&e, idx);
+            self.retire(e);
         }
         Ok(())
     }
 
     /// Drops every entry and starts the log after `first_idx - 1`.
-    pub fn reset_with(&self, first_idx: Index, term: Term, removed: &mut dyn FnMut(E, Index)) {
+    pub fn reset_with(&self, first_idx: Index, term: Term, removed: &mut dyn FnMut(&E, Index)) {
         let taken: Vec<E> = {
             let mut entries = self.entries.borrow_mut();
             let head = self.head.get();
@@ -124,7 +160,8 @@ impl<E: EntryHandle> MemoryLog<E> {
         self.base.set(first_idx - 1);
         self.base_term.set(term);
         for (i, e) in taken.into_iter().enumerate() {
-            removed(e, first + i as Index);
+            removed(&e, first + i as Index);
+            self.retire(e);
         }
     }
 
@@ -155,7 +192,7 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
     }
 
     fn pop(&self, from_idx: Index, removed: &mut dyn FnMut(&E, Index)) -> Result<()> {
-        self.pop_with(from_idx, &mut |e, idx| removed(&e, idx))
+        self.pop_with(from_idx, removed)
     }
 
     fn get(&self, idx: Index) -> Option<E> {

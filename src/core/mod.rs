@@ -169,12 +169,19 @@ impl RaftError {
 pub type Result<T> = std::result::Result<T, RaftError>;
 
 /// Turns a callback's C-style return code into a result.
+#[inline(always)]
 pub fn check(code: i32) -> Result<()> {
     if code == 0 {
         Ok(())
     } else {
-        Err(RaftError::from_code(code))
+        Err(failure(code))
     }
+}
+
+#[cold]
+#[inline(never)]
+fn failure(code: i32) -> RaftError {
+    RaftError::from_code(code)
 }
 
 /// A reference-counted log entry owned by the host.
@@ -212,6 +219,17 @@ pub trait Log<E: EntryHandle> {
     fn get(&self, idx: Index) -> Option<E>;
     /// Up to `max` consecutive entries from `idx`, held, appended to `out`.
     fn get_batch(&self, idx: Index, max: usize, out: &mut Vec<E>) -> usize;
+    /// Calls `f` with up to `max` consecutive entries from `idx`, which stay
+    /// alive until `f` returns whatever `f` does to the log meanwhile. The
+    /// default holds each one (through `get_batch`, in the emptied `scratch`);
+    /// a log that can keep removed entries alive lends them instead.
+    fn with_entries<R>(&self, idx: Index, max: usize, scratch: &mut Vec<E>, f: impl FnOnce(&[E]) -> R) -> R {
+        scratch.clear();
+        self.get_batch(idx, max, scratch);
+        let result = f(scratch);
+        scratch.clear();
+        result
+    }
     fn first_idx(&self) -> Index;
     fn current_idx(&self) -> Index;
     fn count(&self) -> Index;

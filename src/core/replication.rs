@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::server::{trace, APPLY_CLOCK_STRIDE, MAX_ENTRIES_PER_MESSAGE};
+use super::server::{trace, APPLY_CLOCK_STRIDE, APPLY_RUN, MAX_ENTRIES_PER_MESSAGE};
 use super::{
     AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, MsgId, Node, NodeId, RaftError,
     Result, Role, Server, Term, NODE_ID_NONE,
@@ -124,36 +124,37 @@ impl<H: Host> Server<H> {
             _ => return self.send_snapshot(node),
         };
 
-        // Reuse one buffer for the entries; a re-entrant send finds it taken
-        // and uses a fresh one.
-        let mut entries = self.send_buffer.take();
-        entries.clear();
-        let wanted = (self.current_idx() - prev).max(0) as usize;
-        let n = if wanted == 0 {
-            0
-        } else {
-            let max = wanted.min(MAX_ENTRIES_PER_MESSAGE);
-            match self.host.get_entries_to_send(node, next, max, &mut entries) {
-                Some(n) => n.min(entries.len()),
-                None => self.log().get_batch(next, max, &mut entries),
-            }
-        };
+        let wanted = ((self.current_idx() - prev).max(0) as usize).min(MAX_ENTRIES_PER_MESSAGE);
         let msg_id = self.next_msg_id();
         node.set_next_msg_id(msg_id);
-        let msg = AppendEntries {
-            term: self.current_term.get(),
-            leader_id: self.my_id(),
-            msg_id,
-            prev_log_idx: prev,
-            prev_log_term: prev_term,
-            leader_commit: self.commit_idx.get(),
-            entries: &entries[..n],
+        let send = |entries: &[H::Entry]| {
+            let msg = AppendEntries {
+                term: self.current_term.get(),
+                leader_id: self.my_id(),
+                msg_id,
+                prev_log_idx: prev,
+                prev_log_term: prev_term,
+                leader_commit: self.commit_idx.get(),
+                entries,
+            };
+            (self.host.send_appendentries(node, &msg), entries.len())
         };
-        let rc = self.host.send_appendentries(node, &msg);
+        // One reused buffer holds entries the host or the log hands over
+        // held; a re-entrant send finds it taken and uses a fresh one.
+        let mut held = self.send_buffer.take();
+        held.clear();
+        let (rc, n) = if wanted == 0 {
+            send(&[])
+        } else {
+            match self.host.get_entries_to_send(node, next, wanted, &mut held) {
+                Some(n) => send(&held[..n.min(held.len())]),
+                None => self.log().with_entries(next, wanted, &mut held, send),
+            }
+        };
         if rc == 0 && n > 0 {
             node.set_next_idx(next + n as Index);
         }
-        give_back(&self.send_buffer, entries);
+        give_back(&self.send_buffer, held);
         super::check(rc)
     }
 
@@ -426,42 +427,45 @@ impl<H: Host> Server<H> {
         if !self.is_apply_allowed() || self.last_applied_idx.get() >= self.commit_idx.get() {
             return Ok(());
         }
-        let budget_us = self.config.get().request_timeout * 1000 / 2;
-        let start = self.host.now_us();
-        // Entries are fetched a few at a time (one log access for several)
-        // into a reused buffer; the clock is read once per batch.
-        let mut batch = self.apply_buffer.take();
-        let result = self.apply_batches(&mut batch, start, budget_us);
-        give_back(&self.apply_buffer, batch);
-        result
-    }
-
-    fn apply_batches(&self, batch: &mut Vec<H::Entry>, start: i64, budget_us: i64) -> Result<()> {
-        loop {
+        let deadline = self.host.now_us() + self.config.get().request_timeout * 1000 / 2;
+        // Entries come from the log a run at a time (one log access for
+        // many, lent rather than held where the log can); the clock is read
+        // once per APPLY_CLOCK_STRIDE entries.
+        let mut held = self.apply_buffer.take();
+        let result = loop {
             let first = self.last_applied_idx.get() + 1;
             let commit = self.commit_idx.get();
             if first > commit {
-                return Ok(());
+                break Ok(());
             }
-            batch.clear();
-            let want = ((commit - first + 1) as usize).min(APPLY_CLOCK_STRIDE as usize);
-            if self.log().get_batch(first, want, batch) == 0 {
-                return Ok(());
+            let want = ((commit - first + 1) as usize).min(APPLY_RUN);
+            match self.log().with_entries(first, want, &mut held, |run| self.apply_run(first, run, deadline)) {
+                Ok(true) => {}
+                other => break other.map(|_| ()),
             }
-            for (i, entry) in batch.iter().enumerate() {
-                let idx = first + i as Index;
-                // A callback may have blocked applying (a snapshot began) or
-                // applied on its own: stop and let the next call go on.
-                if !self.is_apply_allowed() || self.last_applied_idx.get() != idx - 1 {
-                    return Ok(());
-                }
-                self.apply_entry(entry, idx)?;
+        };
+        give_back(&self.apply_buffer, held);
+        result
+    }
+
+    /// Applies `run`, the entries from `first` on. `Ok(false)` when applying
+    /// must stop for now: nothing to apply, out of time, or a callback
+    /// blocked applying (a snapshot began) or applied on its own.
+    fn apply_run(&self, first: Index, run: &[H::Entry], deadline: i64) -> Result<bool> {
+        if run.is_empty() {
+            return Ok(false);
+        }
+        for (i, entry) in run.iter().enumerate() {
+            let idx = first + i as Index;
+            if !self.is_apply_allowed() || self.last_applied_idx.get() != idx - 1 {
+                return Ok(false);
             }
-            if self.host.now_us() - start >= budget_us {
-                // Out of time: pending_operations tells the caller to come back.
-                return Ok(());
+            self.apply_entry(entry, idx)?;
+            if (i + 1) % APPLY_CLOCK_STRIDE == 0 && self.host.now_us() >= deadline {
+                return Ok(false);
             }
         }
+        Ok(run.len() % APPLY_CLOCK_STRIDE == 0 || self.host.now_us() < deadline)
     }
 
     /// `raft_apply_all`: applies everything committed, without a time limit.
@@ -490,16 +494,15 @@ impl<H: Host> Server<H> {
     }
 
     /// Hands the committed entry at `idx` to the state machine.
+    #[inline(always)]
     fn apply_entry(&self, entry: &H::Entry, idx: Index) -> Result<()> {
-        let rc = self.host.applylog(entry, idx);
-        if rc != 0 {
-            return Err(RaftError::from_code(rc));
-        }
+        let term = entry.term();
+        super::check(self.host.applylog(entry, idx))?;
         // A callback may have moved things (snapshot load); only advance
         // if nobody else did.
         if self.last_applied_idx.get() == idx - 1 {
             self.last_applied_idx.set(idx);
-            self.last_applied_term.set(entry.term());
+            self.last_applied_term.set(term);
         }
         if idx == self.voting_cfg_change_log_idx.get() {
             self.voting_cfg_change_log_idx.set(-1);

@@ -51,7 +51,10 @@ impl Default for Config {
 pub(crate) const MAX_ENTRIES_PER_MESSAGE: usize = 4096;
 
 /// Applying checks the clock once per this many entries.
-pub(crate) const APPLY_CLOCK_STRIDE: u32 = 8;
+pub(crate) const APPLY_CLOCK_STRIDE: usize = 8;
+
+/// Entries at most taken from the log in one access when applying.
+pub(crate) const APPLY_RUN: usize = 64;
 
 pub struct Server<H: Host> {
     pub(crate) host: H,

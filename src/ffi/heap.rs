@@ -74,6 +74,13 @@ pub(crate) fn calloc_bytes(size: usize) -> *mut c_void {
     unsafe { raft_calloc(1, size) }
 }
 
+/// Allocates `size` uninitialised bytes through the hooks.
+pub(crate) fn malloc_bytes(size: usize) -> *mut c_void {
+    // SAFETY: reading the hook is a copy of a function pointer that always
+    // holds a valid allocator; calling it with any size is allowed.
+    unsafe { raft_malloc(size) }
+}
+
 /// Frees a block from the hooks.
 ///
 /// # Safety

@@ -22,6 +22,8 @@ pub struct raft_log {
     raft: Cell<*mut c_void>,
     /// The server that owns this log, whose user data the observers get.
     owner: Cell<*mut raft_server_t>,
+    /// Reused array of lent entry pointers (see `LogBackend::with_entries`).
+    lent: Cell<Vec<*mut raft_entry_t>>,
 }
 
 impl raft_log {
@@ -31,6 +33,7 @@ impl raft_log {
             cbs: Cell::new(raft_log_cbs_t::default()),
             raft: Cell::new(ptr::null_mut()),
             owner: Cell::new(ptr::null_mut()),
+            lent: Cell::new(Vec::new()),
         })
     }
 
@@ -257,6 +260,44 @@ impl Log<EntryPtr> for LogBackend {
                 })
             }
         }
+    }
+
+    fn with_entries<R>(&self, idx: Index, max: usize, scratch: &mut Vec<EntryPtr>, f: impl FnOnce(&[EntryPtr]) -> R) -> R {
+        let LogBackend::Builtin(log) = self else {
+            scratch.clear();
+            self.get_batch(idx, max, scratch);
+            let result = f(scratch);
+            scratch.clear();
+            return result;
+        };
+        // The entries are lent, not held: their pointers are copied out and
+        // the log is pinned, so that whatever `f` removes from the log keeps
+        // the log's reference until `f` has returned. A nested call (from a
+        // callback inside `f`) finds the array taken and uses a fresh one.
+        let mem = log.memory();
+        let mut lent = log.lent.take();
+        lent.clear();
+        mem.with_run(idx, |run| lent.extend(run[..run.len().min(max)].iter().map(EntryPtr::as_ptr)));
+        struct Pinned<'a>(&'a MemoryLog<EntryPtr>);
+        impl Drop for Pinned<'_> {
+            fn drop(&mut self) {
+                self.0.unpin();
+            }
+        }
+        mem.pin();
+        let pinned = Pinned(mem);
+        // SAFETY: every pointer is a live entry on which the log holds a
+        // reference, and the pin keeps that reference until `pinned` drops,
+        // after `f`. EntryPtr is a transparent non-null entry pointer, so the
+        // array reads as a slice of them; it is only lent to `f` (a shared
+        // slice moves nothing out), so nothing is released through it.
+        let entries = unsafe { std::slice::from_raw_parts(lent.as_ptr() as *const EntryPtr, lent.len()) };
+        let result = f(entries);
+        drop(pinned);
+        lent.clear();
+        let spare = log.lent.take();
+        log.lent.set(if spare.capacity() > lent.capacity() { spare } else { lent });
+        result
     }
 
     fn first_idx(&self) -> Index {
