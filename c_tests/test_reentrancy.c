@@ -12,8 +12,9 @@ static struct {
     int applied, offered, popped, states, memberships, persisted, sends, reads;
     int propose_from_apply, destroy_from_apply, destroy_from_state,
         destroy_from_send, remove_from_membership, respond_in_send,
-        periodic_from_apply;
+        periodic_from_apply, truncate_in_send, truncate_in_apply;
     int nested_rc;
+    int checked;            /* entries whose data a callback read back */
     int depth;
     raft_entry_t *kept;     /* an entry held beyond a send callback */
     raft_node_id_t cfg_node;
@@ -33,6 +34,18 @@ static int cb_apply(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t id
 {
     (void)ud;
     s.applied++;
+    if (s.truncate_in_apply) {
+        /* Pull every later entry out of the log behind the server's back
+         * (once), then read this one: it must still be intact. */
+        if (s.truncate_in_apply == 1) {
+            s.truncate_in_apply = 2;
+            s.nested_rc = raft_log_delete(raft_get_log(r), idx + 1);
+        }
+        ASSERT_EQ(4, e->data_len);
+        ASSERT_EQ(0, memcmp(e->data, "data", 4));
+        s.checked++;
+        return 0;
+    }
     ASSERT(raft_get_commit_idx(r) >= idx);
     raft_index_t la = raft_get_last_applied_idx(r);
     ASSERT(la == idx || la == idx - 1);
@@ -150,7 +163,7 @@ static int cb_send_ae(raft_server_t *r, void *ud, raft_node_t *n, raft_appendent
     ASSERT_EQ(m->term, raft_get_current_term(r));
     (void)raft_node_get_next_idx(n);
     (void)raft_node_get_match_idx(n);
-    for (raft_index_t i = 0; i < m->n_entries; i++) {
+    for (raft_index_t i = 0; i < m->n_entries && !s.truncate_in_send; i++) {
         raft_entry_t *g = raft_get_entry_from_idx(r, m->prev_log_idx + 1 + i);
         ASSERT(g != NULL);
         ASSERT_PTR_EQ(m->entries[i], g);
@@ -159,6 +172,17 @@ static int cb_send_ae(raft_server_t *r, void *ud, raft_node_t *n, raft_appendent
             /* Messages are only valid during the callback: hold what we keep. */
             s.kept = m->entries[i];
             raft_entry_hold(s.kept);
+        }
+    }
+    if (s.truncate_in_send) {
+        /* Drop the entries being sent from the log, then read them: the
+         * message stays valid for the whole callback. */
+        s.truncate_in_send = 0;
+        s.nested_rc = raft_log_delete(raft_get_log(r), m->prev_log_idx + 1);
+        for (raft_index_t i = 0; i < m->n_entries; i++) {
+            ASSERT(m->entries[i]->data_len == 4);
+            ASSERT_EQ(0, memcmp(m->entries[i]->data, "data", 4));
+            s.checked++;
         }
     }
     if (s.destroy_from_send) {
@@ -420,6 +444,69 @@ TEST(reentrancy_get_entries_to_send_may_fetch_entries)
     raft_destroy(r);
     if (s.kept)
         raft_entry_release(s.kept);
+}
+
+/* Regression: sending and applying lend runs of the log without holding each
+ * entry; a callback that removes them from the log must not free them under
+ * the library's feet (valgrind in `make test-asan` checks the reads). */
+TEST(reentrancy_send_callback_may_remove_the_entries_it_is_sent)
+{
+    raft_server_t *r = pair_leader();
+    for (int i = 0; i < 4; i++)
+        ASSERT_EQ(0, propose(r, "data"));
+    raft_node_set_next_idx(raft_get_node(r, 2), 2);
+    s.truncate_in_send = 1;
+    ASSERT_EQ(0, raft_send_appendentries(r, raft_get_node(r, 2)));
+    ASSERT_EQ(0, s.nested_rc);
+    ASSERT_EQ(4, s.checked);
+    ASSERT_EQ(1, raft_get_current_idx(r));
+    /* The server goes on: it can take and send new entries. */
+    ASSERT_EQ(0, propose(r, "more"));
+    ASSERT_EQ(2, raft_get_current_idx(r));
+    raft_destroy(r);
+    if (s.kept)
+        raft_entry_release(s.kept);
+}
+
+static int append_committed(raft_server_t *r, int n)
+{
+    raft_entry_t *ents[8];
+    for (int i = 0; i < n; i++) {
+        ents[i] = raft_entry_new(4);
+        memcpy(ents[i]->data, "data", 4);
+        ents[i]->term = 1;
+    }
+    raft_appendentries_req_t req;
+    memset(&req, 0, sizeof(req));
+    req.term = 1;
+    req.leader_id = 2;
+    req.msg_id = 1;
+    req.leader_commit = n;
+    req.n_entries = n;
+    req.entries = ents;
+    raft_appendentries_resp_t resp;
+    int rc = raft_recv_appendentries(r, raft_get_node(r, 2), &req, &resp);
+    for (int i = 0; i < n; i++)
+        raft_entry_release(ents[i]);
+    return rc == 0 && resp.success ? 0 : -1;
+}
+
+TEST(reentrancy_applylog_may_remove_entries_being_applied)
+{
+    raft_server_t *r = raft_new();
+    raft_cbs_t cbs = callbacks();
+    raft_set_callbacks(r, &cbs, NULL);
+    raft_add_node(r, NULL, 1, 1);
+    raft_add_node(r, NULL, 2, 0);
+    s.truncate_in_apply = 1;
+    ASSERT_EQ(0, append_committed(r, 6));
+    ASSERT_EQ(0, s.nested_rc);
+    ASSERT_EQ(1, raft_get_current_idx(r));
+    /* Every entry handed to applylog was intact, removed or not. */
+    ASSERT(s.checked >= 1);
+    ASSERT_EQ(s.applied, s.checked);
+    raft_periodic(r);
+    raft_destroy(r);
 }
 
 TEST(reentrancy_membership_callback_may_read_the_server)

@@ -336,6 +336,28 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_pinned_log_keeps_removed_entries_alive_until_the_last_unpin() {
+        let log = log_of(&[1, 1, 1, 1]);
+        let first = log.get(1).unwrap();
+        let last = log.get(4).unwrap();
+        log.pin();
+        log.pin();
+        log.poll(2).unwrap();
+        log.pop(4, &mut |_, _| {}).unwrap();
+        log.reset(10, 1);
+        // Ours plus the log's, kept although the log no longer has them.
+        assert_eq!((Rc::strong_count(&first.0), Rc::strong_count(&last.0)), (2, 2));
+        log.unpin();
+        assert_eq!(Rc::strong_count(&first.0), 2);
+        log.unpin();
+        assert_eq!((Rc::strong_count(&first.0), Rc::strong_count(&last.0)), (1, 1));
+        // Unpinned, removal releases at once.
+        log.append(&first).unwrap();
+        log.reset(20, 1);
+        assert_eq!(Rc::strong_count(&first.0), 1);
+    }
+
+    #[test]
     fn compaction_keeps_runs_contiguous_after_many_polls() {
         let log = log_of(&[1; 100]);
         for first in 2..90 {
