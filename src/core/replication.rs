@@ -56,8 +56,7 @@ impl<H: Host> Server<H> {
             return Err(RaftError::OneVotingChangeOnly);
         }
         entry.set_term(self.current_term.get());
-        self.append_to_log(entry)?;
-        let idx = self.current_idx();
+        let idx = self.append_to_log(entry)?;
         let resp = EntryResponse { id: entry.id(), term: self.current_term.get(), idx };
         if self.config.get().auto_flush {
             self.log().sync()?;
@@ -225,7 +224,7 @@ impl<H: Host> Server<H> {
                 let mut appended = 0;
                 let mut result = Ok(());
                 for entry in new_entries {
-                    result = self.append_to_log(entry);
+                    result = self.append_to_log(entry).map(|_| ());
                     if result.is_err() {
                         break;
                     }
@@ -455,13 +454,16 @@ impl<H: Host> Server<H> {
         if run.is_empty() {
             return Ok(false);
         }
-        for (i, entry) in run.iter().enumerate() {
-            let idx = first + i as Index;
-            if !self.is_apply_allowed() || self.last_applied_idx.get() != idx - 1 {
+        // Few values live across the callback: the index, the iterator and
+        // the deadline.
+        let mut idx = first - 1;
+        for entry in run {
+            if !self.is_apply_allowed() || self.last_applied_idx.get() != idx {
                 return Ok(false);
             }
+            idx += 1;
             self.apply_entry(entry, idx)?;
-            if (i + 1) % APPLY_CLOCK_STRIDE == 0 && self.host.now_us() >= deadline {
+            if (idx - first + 1) as usize % APPLY_CLOCK_STRIDE == 0 && self.host.now_us() >= deadline {
                 return Ok(false);
             }
         }
@@ -496,13 +498,12 @@ impl<H: Host> Server<H> {
     /// Hands the committed entry at `idx` to the state machine.
     #[inline(always)]
     fn apply_entry(&self, entry: &H::Entry, idx: Index) -> Result<()> {
-        let term = entry.term();
         super::check(self.host.applylog(entry, idx))?;
         // A callback may have moved things (snapshot load); only advance
-        // if nobody else did.
+        // if nobody else did. The entry is still alive: held or lent.
         if self.last_applied_idx.get() == idx - 1 {
             self.last_applied_idx.set(idx);
-            self.last_applied_term.set(term);
+            self.last_applied_term.set(entry.term());
         }
         if idx == self.voting_cfg_change_log_idx.get() {
             self.voting_cfg_change_log_idx.set(-1);

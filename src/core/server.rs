@@ -504,16 +504,18 @@ impl<H: Host> Server<H> {
     /// Appends one entry to the log and lets a configuration change take
     /// effect at once (thesis §4.1: a server uses the newest configuration
     /// in its log, committed or not).
-    pub(crate) fn append_to_log(&self, entry: &H::Entry) -> Result<()> {
+    #[inline(always)]
+    pub(crate) fn append_to_log(&self, entry: &H::Entry) -> Result<Index> {
         self.log().append(entry)?;
         let idx = self.current_idx();
-        if super::is_voting_cfg_change(entry.entry_type()) {
-            self.voting_cfg_change_log_idx.set(idx);
-        }
-        if super::is_cfg_change(entry.entry_type()) {
+        let entry_type = entry.entry_type();
+        if super::is_cfg_change(entry_type) {
+            if super::is_voting_cfg_change(entry_type) {
+                self.voting_cfg_change_log_idx.set(idx);
+            }
             self.handle_append_cfg_change(entry, idx);
         }
-        Ok(())
+        Ok(idx)
     }
 
     /// Removes `idx` and everything after it, undoing configuration changes

@@ -69,9 +69,12 @@ impl raft_log {
         unsafe { cb(raft as *mut raft_server_t, user_data, entry.as_ptr(), idx) }
     }
 
+    #[inline(always)]
     pub(crate) fn append(&self, entry: &EntryPtr) -> core::Result<()> {
-        let idx = self.mem.current_idx() + 1;
-        core::check(self.observe(self.cbs.get().log_offer, entry, idx))?;
+        if let Some(offer) = self.cbs.get().log_offer {
+            let idx = self.mem.current_idx() + 1;
+            core::check(self.observe(Some(offer), entry, idx))?;
+        }
         self.mem.append(entry)
     }
 
@@ -169,6 +172,7 @@ impl LogBackend {
 }
 
 impl Log<EntryPtr> for LogBackend {
+    #[inline(always)]
     fn append(&self, entry: &EntryPtr) -> core::Result<()> {
         match self {
             LogBackend::Builtin(log) => log.append(entry),
