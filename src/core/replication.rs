@@ -428,8 +428,7 @@ impl<H: Host> Server<H> {
         }
         let deadline = self.host.now_us() + self.config.get().request_timeout * 1000 / 2;
         // Entries come from the log a run at a time (one log access for
-        // many, lent rather than held where the log can); the clock is read
-        // once per APPLY_CLOCK_STRIDE entries.
+        // many, lent rather than held where the log can).
         let mut held = self.apply_buffer.take();
         let result = loop {
             let first = self.last_applied_idx.get() + 1;
@@ -455,7 +454,7 @@ impl<H: Host> Server<H> {
             return Ok(false);
         }
         // Few values live across the callback: the index, the iterator and
-        // the deadline.
+        // the deadline. The clock is read at every APPLY_CLOCK_STRIDE-th index.
         let mut idx = first - 1;
         for entry in run {
             if !self.is_apply_allowed() || self.last_applied_idx.get() != idx {
@@ -463,11 +462,11 @@ impl<H: Host> Server<H> {
             }
             idx += 1;
             self.apply_entry(entry, idx)?;
-            if (idx - first + 1) as usize % APPLY_CLOCK_STRIDE == 0 && self.host.now_us() >= deadline {
+            if idx % APPLY_CLOCK_STRIDE == 0 && self.host.now_us() >= deadline {
                 return Ok(false);
             }
         }
-        Ok(run.len() % APPLY_CLOCK_STRIDE == 0 || self.host.now_us() < deadline)
+        Ok(idx % APPLY_CLOCK_STRIDE == 0 || self.host.now_us() < deadline)
     }
 
     /// `raft_apply_all`: applies everything committed, without a time limit.

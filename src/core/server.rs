@@ -50,11 +50,12 @@ impl Default for Config {
 /// Entries at most in one appendentries message built from the log.
 pub(crate) const MAX_ENTRIES_PER_MESSAGE: usize = 4096;
 
-/// Applying checks the clock once per this many entries.
-pub(crate) const APPLY_CLOCK_STRIDE: usize = 8;
-
 /// Entries at most taken from the log in one access when applying.
 pub(crate) const APPLY_RUN: usize = 64;
+
+/// Applying reads the clock (for its time budget) at every index that is a
+/// multiple of this (a power of two).
+pub(crate) const APPLY_CLOCK_STRIDE: Index = 8;
 
 pub struct Server<H: Host> {
     pub(crate) host: H,
