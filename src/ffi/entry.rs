@@ -143,29 +143,22 @@ unsafe fn entry_release(e: *mut raft_entry_t) {
 /// Allocates a zero-filled entry with room for `data_len` bytes and one
 /// reference. NULL when the allocator fails.
 ///
-/// The block comes from `raft_malloc` and is filled here rather than by
-/// `raft_calloc`: glibc's calloc skips its per-thread cache, and this is the
-/// one allocation made for every entry.
+/// The block comes from `raft_malloc` and is zeroed here rather than by
+/// `raft_calloc`: with glibc this costs fewer instructions (measured by
+/// `make bench-profile`), and it is the one allocation made for every entry.
 pub(crate) fn entry_new(data_len: c_uint) -> *mut raft_entry_t {
     let size = std::mem::size_of::<raft_entry_t>() + data_len as usize;
     let e = heap::malloc_bytes(size) as *mut raft_entry_t;
     if e.is_null() {
         return ptr::null_mut();
     }
-    // SAFETY: e is a fresh block of `size` bytes, suitably aligned by the
-    // allocator: the header is written whole, then the data zeroed.
+    // SAFETY: e is a fresh block of `size` bytes, aligned by the allocator
+    // for any type: zeroed whole (padding too, so that a block copied out
+    // verbatim carries no uninitialised bytes), then the header set.
     unsafe {
-        e.write(raft_entry_t {
-            term: 0,
-            id: 0,
-            type_: 0,
-            refs: 1,
-            user_data: ptr::null_mut(),
-            free_func: None,
-            data_len,
-            data: [],
-        });
-        ptr::write_bytes(addr_of_mut!((*e).data) as *mut u8, 0, data_len as usize);
+        ptr::write_bytes(e as *mut u8, 0, size);
+        addr_of_mut!((*e).refs).write(1);
+        addr_of_mut!((*e).data_len).write(data_len);
     }
     e
 }
