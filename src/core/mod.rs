@@ -224,11 +224,7 @@ pub trait Log<E: EntryHandle> {
     /// default holds each one (through `get_batch`, in the emptied `scratch`);
     /// a log that can keep removed entries alive lends them instead.
     fn with_entries<R>(&self, idx: Index, max: usize, scratch: &mut Vec<E>, f: impl FnOnce(&[E]) -> R) -> R {
-        scratch.clear();
-        self.get_batch(idx, max, scratch);
-        let result = f(scratch);
-        scratch.clear();
-        result
+        with_held_entries(self, idx, max, scratch, f)
     }
     fn first_idx(&self) -> Index;
     fn current_idx(&self) -> Index;
@@ -240,6 +236,22 @@ pub trait Log<E: EntryHandle> {
     fn term_at(&self, idx: Index) -> Option<Term> {
         self.get(idx).map(|e| e.term())
     }
+}
+
+/// [`Log::with_entries`] for a log that cannot lend: the entries are held
+/// in `scratch` (emptied first) for the duration of `f`, then released.
+pub fn with_held_entries<E: EntryHandle, L: Log<E> + ?Sized, R>(
+    log: &L,
+    idx: Index,
+    max: usize,
+    scratch: &mut Vec<E>,
+    f: impl FnOnce(&[E]) -> R,
+) -> R {
+    scratch.clear();
+    log.get_batch(idx, max, scratch);
+    let result = f(scratch);
+    scratch.clear();
+    result
 }
 
 /// A request for votes (pre-vote or real).

@@ -266,13 +266,15 @@ impl Log<EntryPtr> for LogBackend {
         }
     }
 
-    fn with_entries<R>(&self, idx: Index, max: usize, scratch: &mut Vec<EntryPtr>, f: impl FnOnce(&[EntryPtr]) -> R) -> R {
+    fn with_entries<R>(
+        &self,
+        idx: Index,
+        max: usize,
+        scratch: &mut Vec<EntryPtr>,
+        f: impl FnOnce(&[EntryPtr]) -> R,
+    ) -> R {
         let LogBackend::Builtin(log) = self else {
-            scratch.clear();
-            self.get_batch(idx, max, scratch);
-            let result = f(scratch);
-            scratch.clear();
-            return result;
+            return core::with_held_entries(self, idx, max, scratch, f);
         };
         // The entries are lent, not held: their pointers are copied out and
         // the log is pinned, so that whatever `f` removes from the log keeps
