@@ -25,6 +25,7 @@ pub use self::log::MemoryLog;
 pub use self::node::Node;
 pub use self::server::{Config, Server};
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 pub type Term = i64;
@@ -252,6 +253,17 @@ pub fn with_held_entries<E: EntryHandle, L: Log<E> + ?Sized, R>(
     let result = f(scratch);
     scratch.clear();
     result
+}
+
+/// Returns a reused buffer, taken out of its slot for the duration of a call,
+/// to the slot, emptied (dropping what it held), keeping whichever of the two
+/// has more room: a re-entrant call may have left a buffer of its own there.
+pub fn give_back<T>(slot: &RefCell<Vec<T>>, mut buffer: Vec<T>) {
+    buffer.clear();
+    let mut slot = slot.borrow_mut();
+    if slot.capacity() < buffer.capacity() {
+        *slot = buffer;
+    }
 }
 
 /// A request for votes (pre-vote or real).

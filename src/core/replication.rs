@@ -6,13 +6,12 @@
 //! reordered ones are recognised. A rejection carries the follower's last
 //! index, so the leader backs off in one step rather than one entry at a time.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::server::{trace, APPLY_CLOCK_STRIDE, APPLY_RUN, MAX_ENTRIES_PER_MESSAGE};
 use super::{
-    AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, MsgId, Node, NodeId, RaftError,
-    Result, Role, Server, Term, NODE_ID_NONE,
+    give_back, AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, MsgId, Node, NodeId,
+    RaftError, Result, Role, Server, Term, NODE_ID_NONE,
 };
 
 /// What `raft_recv_entry` reports about an accepted entry.
@@ -25,17 +24,6 @@ pub struct EntryResponse {
 
 /// Voters at most whose match indexes are sorted on the stack.
 const STACK_VOTERS: usize = 16;
-
-/// Returns a borrowed buffer to its slot, emptied (its entries released),
-/// keeping whichever of the two has more room; a re-entrant call may have
-/// left a buffer of its own there.
-fn give_back<E>(slot: &RefCell<Vec<E>>, mut buffer: Vec<E>) {
-    buffer.clear();
-    let mut slot = slot.borrow_mut();
-    if slot.capacity() < buffer.capacity() {
-        *slot = buffer;
-    }
-}
 
 impl<H: Host> Server<H> {
     /// `raft_recv_entry`: the leader appends a client's entry in its term.

@@ -3,7 +3,7 @@
 //! functions), and [`LogBackend`], the core's view of whichever log a
 //! server uses, built-in or the application's `raft_log_impl_t`.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_void};
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -23,7 +23,7 @@ pub struct raft_log {
     /// The server that owns this log, whose user data the observers get.
     owner: Cell<*mut raft_server_t>,
     /// Reused array of lent entry pointers (see `LogBackend::with_entries`).
-    lent: Cell<Vec<*mut raft_entry_t>>,
+    lent: RefCell<Vec<*mut raft_entry_t>>,
 }
 
 impl raft_log {
@@ -33,7 +33,7 @@ impl raft_log {
             cbs: Cell::new(raft_log_cbs_t::default()),
             raft: Cell::new(ptr::null_mut()),
             owner: Cell::new(ptr::null_mut()),
-            lent: Cell::new(Vec::new()),
+            lent: RefCell::new(Vec::new()),
         })
     }
 
@@ -300,9 +300,7 @@ impl Log<EntryPtr> for LogBackend {
         let entries = unsafe { std::slice::from_raw_parts(lent.as_ptr() as *const EntryPtr, lent.len()) };
         let result = f(entries);
         drop(pinned);
-        lent.clear();
-        let spare = log.lent.take();
-        log.lent.set(if spare.capacity() > lent.capacity() { spare } else { lent });
+        core::give_back(&log.lent, lent);
         result
     }
 
