@@ -182,6 +182,13 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
         Ok(())
     }
 
+    #[inline(always)]
+    fn append_indexed(&self, entry: &E) -> Result<Index> {
+        let mut entries = self.entries.borrow_mut();
+        entries.push(entry.clone());
+        Ok(self.base.get() + (entries.len() - self.head.get()) as Index)
+    }
+
     fn append_batch(&self, entries: &[E]) -> (usize, Result<()>) {
         self.entries.borrow_mut().extend_from_slice(entries);
         (entries.len(), Ok(()))

@@ -202,6 +202,12 @@ pub trait EntryHandle: Clone {
 pub trait Log<E: EntryHandle> {
     /// Appends one entry; the log takes its own reference.
     fn append(&self, entry: &E) -> Result<()>;
+    /// `append`, then the index the entry got (a log that knows it as it
+    /// appends saves a second look).
+    fn append_indexed(&self, entry: &E) -> Result<Index> {
+        self.append(entry)?;
+        Ok(self.current_idx())
+    }
     /// Appends entries in order, stopping at the first failure; returns how
     /// many were appended and the failure, if any.
     fn append_batch(&self, entries: &[E]) -> (usize, Result<()>) {

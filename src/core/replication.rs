@@ -207,7 +207,7 @@ impl<H: Host> Server<H> {
         }
         let new_entries = &req.entries[first_new..];
         if !new_entries.is_empty() {
-            let (appended, result) = if new_entries.iter().any(|e| super::is_cfg_change(e.entry_type())) {
+            let (appended, result) = if new_entries.iter().fold(false, |seen, e| seen | super::is_cfg_change(e.entry_type())) {
                 // Configuration changes take effect one by one as appended.
                 let mut appended = 0;
                 let mut result = Ok(());
@@ -402,12 +402,6 @@ impl<H: Host> Server<H> {
         }
     }
 
-    /// Whether committed entries may be applied now.
-    pub fn is_apply_allowed(&self) -> bool {
-        let config = self.config.get();
-        !config.disable_apply && (!self.snapshot_in_progress.get() || config.nonblocking_apply)
-    }
-
     /// Applies committed entries in order, returning early once half a
     /// request timeout has passed (`pending_operations` then says so).
     pub(crate) fn apply_committed(&self) -> Result<()> {
@@ -437,19 +431,20 @@ impl<H: Host> Server<H> {
     /// Applies `run`, the entries from `first` on. `Ok(false)` when applying
     /// must stop for now: nothing to apply, out of time, or a callback
     /// blocked applying (a snapshot began) or applied on its own.
+    ///
+    /// Whether applying is allowed and where it stands change only in
+    /// callbacks (a custom log's too), so they are checked once here and
+    /// then after each callback rather than before each entry.
     fn apply_run(&self, first: Index, run: &[H::Entry], deadline: i64) -> Result<bool> {
-        if run.is_empty() {
+        let mut idx = first - 1;
+        if run.is_empty() || self.last_applied_idx.get() != idx || !self.is_apply_allowed() {
             return Ok(false);
         }
-        // Few values live across the callback: the index, the iterator and
-        // the deadline. The clock is read at every APPLY_CLOCK_STRIDE-th index.
-        let mut idx = first - 1;
         for entry in run {
-            if !self.is_apply_allowed() || self.last_applied_idx.get() != idx {
+            idx += 1;
+            if !self.apply_entry(entry, idx)? || !self.is_apply_allowed() {
                 return Ok(false);
             }
-            idx += 1;
-            self.apply_entry(entry, idx)?;
             if idx % APPLY_CLOCK_STRIDE == 0 && self.host.now_us() >= deadline {
                 return Ok(false);
             }
@@ -479,26 +474,42 @@ impl<H: Host> Server<H> {
         }
         let Some(entry) = self.log().get(idx) else { return Ok(false) };
         self.apply_entry(&entry, idx)?;
+        // Applied, even if a callback moved the index on afterwards.
         Ok(true)
     }
 
-    /// Hands the committed entry at `idx` to the state machine.
+    /// Hands the committed entry at `idx`, the one after the last applied,
+    /// to the state machine. `Ok(false)` if a callback moved the last
+    /// applied index meanwhile (a snapshot load, an application applying on
+    /// its own): the entry is then not counted as applied here.
     #[inline(always)]
-    fn apply_entry(&self, entry: &H::Entry, idx: Index) -> Result<()> {
+    fn apply_entry(&self, entry: &H::Entry, idx: Index) -> Result<bool> {
         super::check(self.host.applylog(entry, idx))?;
-        // A callback may have moved things (snapshot load); only advance
-        // if nobody else did. The entry is still alive: held or lent.
-        if self.last_applied_idx.get() == idx - 1 {
-            self.last_applied_idx.set(idx);
-            self.last_applied_term.set(entry.term());
+        // The entry is still alive: held or lent.
+        if self.last_applied_idx.get() != idx - 1 {
+            return Ok(false);
         }
+        self.last_applied_idx.set(idx);
+        self.last_applied_term.set(entry.term());
+        if super::is_cfg_change(entry.entry_type()) {
+            return Ok(self.cfg_change_applied(entry, idx));
+        }
+        Ok(true)
+    }
+
+    /// The rare part of `apply_entry`. A voting change's marker needs
+    /// clearing only here: it is only ever set for a voting change's index,
+    /// and once that index is committed the marker no longer blocks anything
+    /// (`voting_change_in_progress` compares it with the commit index).
+    #[cold]
+    #[inline(never)]
+    fn cfg_change_applied(&self, entry: &H::Entry, idx: Index) -> bool {
         if idx == self.voting_cfg_change_log_idx.get() {
             self.voting_cfg_change_log_idx.set(-1);
         }
-        if super::is_cfg_change(entry.entry_type()) {
-            self.on_cfg_change_applied(entry, idx);
-        }
-        Ok(())
+        self.on_cfg_change_applied(entry, idx);
+        // Membership callbacks ran: carry on only if nothing moved.
+        self.last_applied_idx.get() == idx
     }
 
     /// `raft_pending_operations`: entries to apply or reads to answer.

@@ -99,6 +99,9 @@ pub struct Server<H: Host> {
     pub(crate) apply_buffer: RefCell<Vec<H::Entry>>,
 
     pub(crate) snapshot_in_progress: Cell<bool>,
+    /// `!is_apply_allowed()`, kept up to date by `set_config` and
+    /// `set_snapshot_in_progress`: the apply loop asks after every entry.
+    apply_blocked: Cell<bool>,
     pub(crate) snapshot_last_idx: Cell<Index>,
     pub(crate) snapshot_last_term: Cell<Term>,
     pub(crate) next_snapshot_last_idx: Cell<Index>,
@@ -148,6 +151,7 @@ impl<H: Host> Server<H> {
             send_buffer: RefCell::new(Vec::new()),
             apply_buffer: RefCell::new(Vec::new()),
             snapshot_in_progress: Cell::new(false),
+            apply_blocked: Cell::new(false),
             snapshot_last_idx: Cell::new(0),
             snapshot_last_term: Cell::new(0),
             next_snapshot_last_idx: Cell::new(0),
@@ -199,9 +203,28 @@ impl<H: Host> Server<H> {
     /// Changes the configuration; a new election timeout is re-randomised.
     pub fn set_config(&self, config: Config) {
         let old = self.config.replace(config);
+        self.refresh_apply_blocked();
         if old.election_timeout != config.election_timeout {
             self.randomize_election_timeout();
         }
+    }
+
+    pub(crate) fn set_snapshot_in_progress(&self, in_progress: bool) {
+        self.snapshot_in_progress.set(in_progress);
+        self.refresh_apply_blocked();
+    }
+
+    fn refresh_apply_blocked(&self) {
+        let config = self.config.get();
+        let allowed = !config.disable_apply && (!self.snapshot_in_progress.get() || config.nonblocking_apply);
+        self.apply_blocked.set(!allowed);
+    }
+
+    /// Whether committed entries may be applied now: not while applying is
+    /// disabled, nor during a snapshot unless applying is non-blocking.
+    #[inline(always)]
+    pub fn is_apply_allowed(&self) -> bool {
+        !self.apply_blocked.get()
     }
 
     pub fn randomize_election_timeout(&self) {
@@ -507,8 +530,7 @@ impl<H: Host> Server<H> {
     /// in its log, committed or not).
     #[inline(always)]
     pub(crate) fn append_to_log(&self, entry: &H::Entry) -> Result<Index> {
-        self.log().append(entry)?;
-        let idx = self.current_idx();
+        let idx = self.log().append_indexed(entry)?;
         let entry_type = entry.entry_type();
         if super::is_cfg_change(entry_type) {
             if super::is_voting_cfg_change(entry_type) {
@@ -584,7 +606,7 @@ impl<H: Host> Server<H> {
         self.persisted_idx.set(0);
         self.snapshot_last_idx.set(0);
         self.snapshot_last_term.set(0);
-        self.snapshot_in_progress.set(false);
+        self.set_snapshot_in_progress(false);
         self.log().reset(1, 0);
     }
 }

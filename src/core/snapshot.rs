@@ -33,7 +33,7 @@ impl<H: Host> Server<H> {
         let term = self.term_at(idx).ok_or(RaftError::Failed)?;
         self.next_snapshot_last_idx.set(idx);
         self.next_snapshot_last_term.set(term);
-        self.snapshot_in_progress.set(true);
+        self.set_snapshot_in_progress(true);
         trace!(self, NODE_ID_NONE, "snapshot begins at {} (term {})", idx, term);
         Ok(())
     }
@@ -48,13 +48,13 @@ impl<H: Host> Server<H> {
         }
         let idx = self.next_snapshot_last_idx.get();
         if idx <= self.snapshot_last_idx.get() {
-            self.snapshot_in_progress.set(false);
+            self.set_snapshot_in_progress(false);
             return Err(RaftError::Failed);
         }
         self.log().poll(idx + 1)?;
         self.snapshot_last_idx.set(idx);
         self.snapshot_last_term.set(self.next_snapshot_last_term.get());
-        self.snapshot_in_progress.set(false);
+        self.set_snapshot_in_progress(false);
         trace!(self, NODE_ID_NONE, "snapshot ends at {}; log starts at {}", idx, self.first_entry_idx());
         Ok(())
     }
@@ -65,7 +65,7 @@ impl<H: Host> Server<H> {
         if !self.snapshot_in_progress.get() {
             return Err(RaftError::Failed);
         }
-        self.snapshot_in_progress.set(false);
+        self.set_snapshot_in_progress(false);
         Ok(())
     }
 

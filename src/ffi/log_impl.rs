@@ -71,11 +71,16 @@ impl raft_log {
 
     #[inline(always)]
     pub(crate) fn append(&self, entry: &EntryPtr) -> core::Result<()> {
+        self.append_indexed(entry).map(|_| ())
+    }
+
+    #[inline(always)]
+    pub(crate) fn append_indexed(&self, entry: &EntryPtr) -> core::Result<Index> {
         if let Some(offer) = self.cbs.get().log_offer {
             let idx = self.mem.current_idx() + 1;
             core::check(self.observe(Some(offer), entry, idx))?;
         }
-        self.mem.append(entry)
+        self.mem.append_indexed(entry)
     }
 
     /// Removes entries before `first_idx`, oldest first, each after its
@@ -182,6 +187,17 @@ impl Log<EntryPtr> for LogBackend {
                 Some(f) => core::check(unsafe { f(*handle, entry.as_ptr()) }),
                 None => Err(RaftError::Failed),
             },
+        }
+    }
+
+    #[inline(always)]
+    fn append_indexed(&self, entry: &EntryPtr) -> core::Result<Index> {
+        match self {
+            LogBackend::Builtin(log) => log.append_indexed(entry),
+            LogBackend::Custom { .. } => {
+                self.append(entry)?;
+                Ok(self.current_idx())
+            }
         }
     }
 
