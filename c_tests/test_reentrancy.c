@@ -18,6 +18,9 @@ static struct {
     int depth;
     raft_entry_t *kept;     /* an entry held beyond a send callback */
     raft_node_id_t cfg_node;
+    raft_index_t disable_apply_at;      /* applylog turns applying off here */
+    raft_index_t jump_at, jump_to;      /* applylog moves last applied here */
+    raft_index_t order[16];             /* indexes applylog saw, in order */
 } s;
 
 static int cb_persist(raft_server_t *r, void *ud, raft_term_t t, raft_node_id_t v)
@@ -33,7 +36,11 @@ static int cb_persist(raft_server_t *r, void *ud, raft_term_t t, raft_node_id_t 
 static int cb_apply(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
 {
     (void)ud;
+    if (s.applied < (int)(sizeof(s.order) / sizeof(s.order[0])))
+        s.order[s.applied] = idx;
     s.applied++;
+    if (s.disable_apply_at == idx)
+        s.nested_rc = raft_config(r, 1, RAFT_CONFIG_DISABLE_APPLY, 1);
     if (s.truncate_in_apply) {
         /* Pull every later entry out of the log behind the server's back
          * (once), then read this one: it must still be intact. */
@@ -78,6 +85,8 @@ static int cb_apply(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t id
         ASSERT_PTR_EQ(e, g2);
         raft_entry_release(g2);
     }
+    if (s.jump_at == idx)
+        raft_set_last_applied_idx(r, s.jump_to);
     return 0;
 }
 
@@ -506,6 +515,52 @@ TEST(reentrancy_applylog_may_remove_entries_being_applied)
     ASSERT(s.checked >= 1);
     ASSERT_EQ(s.applied, s.checked);
     raft_periodic(r);
+    raft_destroy(r);
+}
+
+TEST(reentrancy_applylog_disabling_apply_stops_after_that_entry)
+{
+    raft_server_t *r = raft_new();
+    raft_cbs_t cbs = callbacks();
+    raft_set_callbacks(r, &cbs, NULL);
+    raft_add_node(r, NULL, 1, 1);
+    raft_add_node(r, NULL, 2, 0);
+    s.disable_apply_at = 3;
+    ASSERT_EQ(0, append_committed(r, 6));
+    ASSERT_EQ(0, raft_periodic(r));
+    ASSERT_EQ(0, s.nested_rc);
+    ASSERT_EQ(3, s.applied);
+    ASSERT_EQ(3, raft_get_last_applied_idx(r));
+    ASSERT_EQ(0, raft_periodic(r));
+    ASSERT_EQ(3, s.applied);
+    ASSERT_EQ(0, raft_config(r, 1, RAFT_CONFIG_DISABLE_APPLY, 0));
+    ASSERT_EQ(0, raft_periodic(r));
+    ASSERT_EQ(6, s.applied);
+    ASSERT_EQ(6, raft_get_last_applied_idx(r));
+    for (int i = 0; i < 6; i++)
+        ASSERT_EQ(i + 1, s.order[i]);
+    raft_destroy(r);
+}
+
+TEST(reentrancy_applylog_moving_the_last_applied_index_is_respected)
+{
+    raft_server_t *r = raft_new();
+    raft_cbs_t cbs = callbacks();
+    raft_set_callbacks(r, &cbs, NULL);
+    raft_add_node(r, NULL, 1, 1);
+    raft_add_node(r, NULL, 2, 0);
+    /* While entry 2 is applied, the application says 4 is applied already:
+     * 2 is not counted over that, and applying goes on after 4. */
+    s.jump_at = 2;
+    s.jump_to = 4;
+    ASSERT_EQ(0, append_committed(r, 6));
+    ASSERT_EQ(0, raft_periodic(r));
+    ASSERT_EQ(6, raft_get_last_applied_idx(r));
+    ASSERT_EQ(4, s.applied);
+    ASSERT_EQ(1, s.order[0]);
+    ASSERT_EQ(2, s.order[1]);
+    ASSERT_EQ(5, s.order[2]);
+    ASSERT_EQ(6, s.order[3]);
     raft_destroy(r);
 }
 
