@@ -5,6 +5,7 @@
 #   make bench-build     only build $(BENCH_BIN)
 #   make bench-instr     instructions per committed entry (callgrind, 3n-64b-b64)
 #   make bench-profile   bench-instr, then the top functions per entry
+#   make bench-malloc-floor  glibc's malloc + free per entry-sized block alone
 #
 # Variables:
 #   RAFT_LIB=path/to/libraft.a|.so   library to link (default build/libraft.a,
@@ -68,6 +69,20 @@ bench-profile: bench-instr
 	@python3 bench/profile.py $(BENCH_BUILD)/callgrind.3n-64b-b64.$(BENCH_INSTR_N1).out \
 	    $(BENCH_BUILD)/callgrind.3n-64b-b64.$(BENCH_INSTR_N2).out \
 	    $$(( $(BENCH_INSTR_N2) - $(BENCH_INSTR_N1) ))
+
+# glibc's own cost per entry-sized malloc + free (bench/malloc_floor.c),
+# counted the same way as bench-instr.
+BENCH_FLOOR_BIN ?= $(BENCH_BUILD)/malloc_floor
+
+$(BENCH_FLOOR_BIN): bench/malloc_floor.c
+	@mkdir -p $(@D)
+	$(BENCH_CC) $(BENCH_CFLAGS) $< -o $@
+
+bench-malloc-floor: $(BENCH_FLOOR_BIN) bench-valgrind
+	@sh bench/instr.sh $(BENCH_FLOOR_BIN) $(BENCH_BUILD)/floor $(BENCH_INSTR_N1) $(BENCH_INSTR_N2) \
+	    malloc-floor "$(BENCH_VALGRIND)"
+
+.PHONY: bench-malloc-floor
 
 # A quick run of every scenario (a few thousand entries each) as part of
 # `make test`: replication, commit and apply through the public API only.
