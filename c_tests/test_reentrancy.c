@@ -256,14 +256,21 @@ static raft_server_t *single(void)
     return r;
 }
 
-/* Leader of {1, 2}: term 1, node 2 not yet answered. */
-static raft_server_t *pair_leader(void)
+/* Node 1 of {1, 2}, a follower that node 2's appendentries can reach. */
+static raft_server_t *follower_of_node_2(void)
 {
     raft_server_t *r = raft_new();
     raft_cbs_t cbs = callbacks();
     raft_set_callbacks(r, &cbs, NULL);
     raft_add_node(r, NULL, 1, 1);
     raft_add_node(r, NULL, 2, 0);
+    return r;
+}
+
+/* Leader of {1, 2}: term 1, node 2 not yet answered. */
+static raft_server_t *pair_leader(void)
+{
+    raft_server_t *r = follower_of_node_2();
     ASSERT_EQ(0, raft_set_current_term(r, 1));
     ASSERT_EQ(0, raft_become_leader(r));
     ASSERT(raft_is_leader(r));
@@ -502,11 +509,7 @@ static int append_committed(raft_server_t *r, int n)
 
 TEST(reentrancy_applylog_may_remove_entries_being_applied)
 {
-    raft_server_t *r = raft_new();
-    raft_cbs_t cbs = callbacks();
-    raft_set_callbacks(r, &cbs, NULL);
-    raft_add_node(r, NULL, 1, 1);
-    raft_add_node(r, NULL, 2, 0);
+    raft_server_t *r = follower_of_node_2();
     s.truncate_in_apply = 1;
     ASSERT_EQ(0, append_committed(r, 6));
     ASSERT_EQ(0, s.nested_rc);
@@ -520,11 +523,7 @@ TEST(reentrancy_applylog_may_remove_entries_being_applied)
 
 TEST(reentrancy_applylog_disabling_apply_stops_after_that_entry)
 {
-    raft_server_t *r = raft_new();
-    raft_cbs_t cbs = callbacks();
-    raft_set_callbacks(r, &cbs, NULL);
-    raft_add_node(r, NULL, 1, 1);
-    raft_add_node(r, NULL, 2, 0);
+    raft_server_t *r = follower_of_node_2();
     s.disable_apply_at = 3;
     ASSERT_EQ(0, append_committed(r, 6));
     ASSERT_EQ(0, raft_periodic(r));
@@ -544,11 +543,7 @@ TEST(reentrancy_applylog_disabling_apply_stops_after_that_entry)
 
 TEST(reentrancy_applylog_moving_the_last_applied_index_is_respected)
 {
-    raft_server_t *r = raft_new();
-    raft_cbs_t cbs = callbacks();
-    raft_set_callbacks(r, &cbs, NULL);
-    raft_add_node(r, NULL, 1, 1);
-    raft_add_node(r, NULL, 2, 0);
+    raft_server_t *r = follower_of_node_2();
     /* While entry 2 is applied, the application says 4 is applied already:
      * 2 is not counted over that, and applying goes on after 4. */
     s.jump_at = 2;
