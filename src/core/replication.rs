@@ -207,7 +207,9 @@ impl<H: Host> Server<H> {
         }
         let new_entries = &req.entries[first_new..];
         if !new_entries.is_empty() {
-            let (appended, result) = if new_entries.iter().fold(false, |seen, e| seen | super::is_cfg_change(e.entry_type())) {
+            // No early exit: the scan is cheaper without the branch.
+            let has_cfg_change = new_entries.iter().fold(false, |seen, e| seen | super::is_cfg_change(e.entry_type()));
+            let (appended, result) = if has_cfg_change {
                 // Configuration changes take effect one by one as appended.
                 let mut appended = 0;
                 let mut result = Ok(());

@@ -98,7 +98,9 @@ pub struct Server<H: Host> {
     /// Reusable buffer for entries being applied.
     pub(crate) apply_buffer: RefCell<Vec<H::Entry>>,
 
-    pub(crate) snapshot_in_progress: Cell<bool>,
+    /// Written only through `set_snapshot_in_progress`, which keeps
+    /// `apply_blocked` in step.
+    snapshot_in_progress: Cell<bool>,
     /// `!is_apply_allowed()`, kept up to date by `set_config` and
     /// `set_snapshot_in_progress`: the apply loop asks after every entry.
     apply_blocked: Cell<bool>,
@@ -209,6 +211,10 @@ impl<H: Host> Server<H> {
         }
     }
 
+    pub fn snapshot_in_progress(&self) -> bool {
+        self.snapshot_in_progress.get()
+    }
+
     pub(crate) fn set_snapshot_in_progress(&self, in_progress: bool) {
         self.snapshot_in_progress.set(in_progress);
         self.refresh_apply_blocked();
@@ -286,7 +292,7 @@ impl<H: Host> Server<H> {
                 self.send_appendentries_all()?;
             }
         } else if self.timeout_elapsed.get() >= self.election_timeout_rand.get()
-            && !self.snapshot_in_progress.get()
+            && !self.snapshot_in_progress()
             && self.may_campaign()
         {
             self.election_start(false)?;

@@ -22,7 +22,7 @@ impl<H: Host> Server<H> {
     /// snapshot point at the last applied entry. Fails with -1 when there is
     /// nothing new to snapshot.
     pub fn begin_snapshot(&self) -> Result<()> {
-        if self.snapshot_in_progress.get() {
+        if self.snapshot_in_progress() {
             return Err(RaftError::SnapshotInProgress);
         }
         self.apply_all()?;
@@ -43,7 +43,7 @@ impl<H: Host> Server<H> {
     /// one was being taken: the log already starts past it, and the snapshot
     /// just taken is obsolete.
     pub fn end_snapshot(&self) -> Result<()> {
-        if !self.snapshot_in_progress.get() {
+        if !self.snapshot_in_progress() {
             return Err(RaftError::Failed);
         }
         let idx = self.next_snapshot_last_idx.get();
@@ -62,15 +62,11 @@ impl<H: Host> Server<H> {
     /// `raft_cancel_snapshot`: the snapshot point is forgotten; the log and
     /// the previous snapshot are untouched.
     pub fn cancel_snapshot(&self) -> Result<()> {
-        if !self.snapshot_in_progress.get() {
+        if !self.snapshot_in_progress() {
             return Err(RaftError::Failed);
         }
         self.set_snapshot_in_progress(false);
         Ok(())
-    }
-
-    pub fn snapshot_in_progress(&self) -> bool {
-        self.snapshot_in_progress.get()
     }
 
     pub fn snapshot_last_idx(&self) -> Index {
