@@ -20,6 +20,9 @@ static struct {
     raft_node_id_t cfg_node;
     raft_index_t disable_apply_at;      /* applylog turns applying off here */
     raft_index_t jump_at, jump_to;      /* applylog moves last applied here */
+    raft_index_t swap_cbs_at;           /* applylog installs other callbacks */
+    int applied_by_other;               /* entries the other applylog saw */
+    void *other_udata;                  /* user data the other applylog got */
     raft_index_t order[16];             /* indexes applylog saw, in order */
 } s;
 
@@ -32,6 +35,8 @@ static int cb_persist(raft_server_t *r, void *ud, raft_term_t t, raft_node_id_t 
     (void)raft_get_state(r);
     return 0;
 }
+
+static void swap_callbacks(raft_server_t *r);
 
 static int cb_apply(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
 {
@@ -87,6 +92,8 @@ static int cb_apply(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t id
     }
     if (s.jump_at == idx)
         raft_set_last_applied_idx(r, s.jump_to);
+    if (s.swap_cbs_at == idx)
+        swap_callbacks(r);
     return 0;
 }
 
@@ -240,6 +247,26 @@ static raft_cbs_t callbacks(void)
     cbs.send_appendentries = cb_send_ae;
     cbs.send_requestvote = cb_send_rv;
     return cbs;
+}
+
+static int cb_apply_other(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    (void)r; (void)e;
+    if (s.applied < (int)(sizeof(s.order) / sizeof(s.order[0])))
+        s.order[s.applied] = idx;
+    s.applied++;
+    s.applied_by_other++;
+    s.other_udata = ud;
+    return 0;
+}
+
+/* Replaces the callback table from inside applylog: the rest of the run
+ * must go to the new applylog, with the new user data. */
+static void swap_callbacks(raft_server_t *r)
+{
+    raft_cbs_t cbs = callbacks();
+    cbs.applylog = cb_apply_other;
+    raft_set_callbacks(r, &cbs, &s);
 }
 
 static raft_server_t *single(void)
@@ -556,6 +583,21 @@ TEST(reentrancy_applylog_moving_the_last_applied_index_is_respected)
     ASSERT_EQ(2, s.order[1]);
     ASSERT_EQ(5, s.order[2]);
     ASSERT_EQ(6, s.order[3]);
+    raft_destroy(r);
+}
+
+TEST(reentrancy_applylog_replacing_the_callbacks_takes_effect_at_the_next_entry)
+{
+    raft_server_t *r = follower_of_node_2();
+    s.swap_cbs_at = 2;
+    ASSERT_EQ(0, append_committed(r, 6));
+    ASSERT_EQ(0, raft_periodic(r));
+    ASSERT_EQ(6, raft_get_last_applied_idx(r));
+    ASSERT_EQ(6, s.applied);
+    ASSERT_EQ(4, s.applied_by_other);
+    ASSERT_PTR_EQ((void *)&s, s.other_udata);
+    for (int i = 0; i < 6; i++)
+        ASSERT_EQ(i + 1, s.order[i]);
     raft_destroy(r);
 }
 

@@ -367,6 +367,11 @@ pub trait Host {
     fn clear_snapshot(&self) -> i32;
     fn load_snapshot(&self, term: Term, index: Index) -> i32;
     fn applylog(&self, entry: &Self::Entry, idx: Index) -> i32;
+    /// `applylog` with what it needs fetched once, for a run of entries;
+    /// good until the server's `host_changed`.
+    fn applier(&self) -> impl Fn(&Self::Entry, Index) -> i32 + '_ {
+        move |entry, idx| self.applylog(entry, idx)
+    }
     fn persist_metadata(&self, term: Term, vote: NodeId) -> i32;
     /// `None` when the host cannot tell which node a config entry names.
     fn get_node_id(&self, entry: &Self::Entry, idx: Index) -> Option<NodeId>;

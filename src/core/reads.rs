@@ -67,7 +67,7 @@ impl<H: Host> Server<H> {
     }
 
     fn read_is_ready(&self, read: &PendingRead<H::ReadCallback>, quorum: MsgId) -> bool {
-        read.after_msg_id < quorum && read.read_idx <= self.last_applied_idx.get()
+        read.after_msg_id < quorum && read.read_idx <= self.last_applied_idx()
     }
 
     pub(crate) fn has_ready_reads(&self) -> bool {

@@ -407,7 +407,7 @@ impl<H: Host> Server<H> {
     /// Applies committed entries in order, returning early once half a
     /// request timeout has passed (`pending_operations` then says so).
     pub(crate) fn apply_committed(&self) -> Result<()> {
-        if !self.is_apply_allowed() || self.last_applied_idx.get() >= self.commit_idx.get() {
+        if !self.is_apply_allowed() || self.last_applied_idx() >= self.commit_idx.get() {
             return Ok(());
         }
         let deadline = self.host.now_us() + self.config.get().request_timeout * 1000 / 2;
@@ -415,7 +415,7 @@ impl<H: Host> Server<H> {
         // many, lent rather than held where the log can).
         let mut held = self.apply_buffer.take();
         let result = loop {
-            let first = self.last_applied_idx.get() + 1;
+            let first = self.last_applied_idx() + 1;
             let commit = self.commit_idx.get();
             if first > commit {
                 break Ok(());
@@ -434,29 +434,54 @@ impl<H: Host> Server<H> {
     /// must stop for now: nothing to apply, out of time, or a callback
     /// blocked applying (a snapshot began) or applied on its own.
     ///
-    /// Whether applying is allowed and where it stands change only in
-    /// callbacks (a custom log's too), so they are checked once here and
-    /// then after each callback rather than before each entry.
+    /// What the loop relies on (applying allowed, the last applied index,
+    /// the callbacks) changes only inside callbacks, and every such change
+    /// moves `apply_epoch`: so it is checked once here and then only the
+    /// epoch after each callback. The clock is read once per
+    /// `APPLY_CLOCK_STRIDE` entries.
     fn apply_run(&self, first: Index, run: &[H::Entry], deadline: i64) -> Result<bool> {
         let mut idx = first - 1;
-        if run.is_empty() || self.last_applied_idx.get() != idx || !self.is_apply_allowed() {
+        if run.is_empty() || self.last_applied_idx() != idx || !self.is_apply_allowed() {
             return Ok(false);
         }
-        for entry in run {
-            idx += 1;
-            if !self.apply_entry(entry, idx)? || !self.is_apply_allowed() {
-                return Ok(false);
+        let epoch = self.apply_epoch();
+        let applylog = self.host.applier();
+        for stride in run.chunks(APPLY_CLOCK_STRIDE) {
+            for entry in stride {
+                idx += 1;
+                super::check(applylog(entry, idx))?;
+                if self.apply_epoch() != epoch {
+                    // Count the entry unless the callback moved the last
+                    // applied index; then look again from the top.
+                    return Ok(self.last_applied_idx() == idx - 1
+                        && self.applied(entry, idx)
+                        && self.host.now_us() < deadline);
+                }
+                if !self.applied(entry, idx) {
+                    return Ok(false);
+                }
             }
-            if idx % APPLY_CLOCK_STRIDE == 0 && self.host.now_us() >= deadline {
+            if self.host.now_us() >= deadline {
                 return Ok(false);
             }
         }
-        Ok(idx % APPLY_CLOCK_STRIDE == 0 || self.host.now_us() < deadline)
+        Ok(true)
+    }
+
+    /// Counts `entry`, just handed to `applylog`, as applied. `false` if a
+    /// membership callback moved the last applied index meanwhile.
+    #[inline(always)]
+    fn applied(&self, entry: &H::Entry, idx: Index) -> bool {
+        self.advance_applied(idx, entry.term());
+        if super::is_cfg_change(entry.entry_type()) {
+            return self.cfg_change_applied(entry, idx);
+        }
+        true
     }
 
     /// `raft_apply_all`: applies everything committed, without a time limit.
     pub fn apply_all(&self) -> Result<()> {
-        while self.last_applied_idx.get() < self.commit_idx.get() && self.is_apply_allowed() {
+        while self.last_applied_idx() < self.commit_idx.get() && self.is_apply_allowed() {
             if !self.apply_one()? {
                 break;
             }
@@ -470,7 +495,7 @@ impl<H: Host> Server<H> {
         if !self.is_apply_allowed() {
             return Ok(false);
         }
-        let idx = self.last_applied_idx.get() + 1;
+        let idx = self.last_applied_idx() + 1;
         if idx > self.commit_idx.get() {
             return Ok(false);
         }
@@ -484,22 +509,16 @@ impl<H: Host> Server<H> {
     /// to the state machine. `Ok(false)` if a callback moved the last
     /// applied index meanwhile (a snapshot load, an application applying on
     /// its own): the entry is then not counted as applied here.
-    #[inline(always)]
     fn apply_entry(&self, entry: &H::Entry, idx: Index) -> Result<bool> {
         super::check(self.host.applylog(entry, idx))?;
         // The entry is still alive: held or lent.
-        if self.last_applied_idx.get() != idx - 1 {
+        if self.last_applied_idx() != idx - 1 {
             return Ok(false);
         }
-        self.last_applied_idx.set(idx);
-        self.last_applied_term.set(entry.term());
-        if super::is_cfg_change(entry.entry_type()) {
-            return Ok(self.cfg_change_applied(entry, idx));
-        }
-        Ok(true)
+        Ok(self.applied(entry, idx))
     }
 
-    /// The rare part of `apply_entry`. A voting change's marker needs
+    /// The rare part of `applied`. A voting change's marker needs
     /// clearing only here: it is only ever set for a voting change's index,
     /// and once that index is committed the marker no longer blocks anything
     /// (`voting_change_in_progress` compares it with the commit index).
@@ -511,12 +530,12 @@ impl<H: Host> Server<H> {
         }
         self.on_cfg_change_applied(entry, idx);
         // Membership callbacks ran: carry on only if nothing moved.
-        self.last_applied_idx.get() == idx
+        self.last_applied_idx() == idx
     }
 
     /// `raft_pending_operations`: entries to apply or reads to answer.
     pub fn pending_operations(&self) -> bool {
-        (self.is_apply_allowed() && self.last_applied_idx.get() < self.commit_idx.get()) || self.has_ready_reads()
+        (self.is_apply_allowed() && self.last_applied_idx() < self.commit_idx.get()) || self.has_ready_reads()
     }
 
     /// `raft_get_index_to_sync`: with auto flush off, the newest index the

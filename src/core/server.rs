@@ -55,7 +55,7 @@ pub(crate) const APPLY_RUN: usize = 64;
 
 /// Applying reads the clock (for its time budget) at every index that is a
 /// multiple of this (a power of two).
-pub(crate) const APPLY_CLOCK_STRIDE: Index = 8;
+pub(crate) const APPLY_CLOCK_STRIDE: usize = 8;
 
 pub struct Server<H: Host> {
     pub(crate) host: H,
@@ -67,8 +67,15 @@ pub struct Server<H: Host> {
     pub(crate) role: Cell<Role>,
     pub(crate) leader_id: Cell<NodeId>,
     pub(crate) commit_idx: Cell<Index>,
-    pub(crate) last_applied_idx: Cell<Index>,
-    pub(crate) last_applied_term: Cell<Term>,
+    /// Written through `move_last_applied` (which tells a running apply
+    /// loop) or, by the apply loop itself, `advance_applied`.
+    last_applied_idx: Cell<Index>,
+    last_applied_term: Cell<Term>,
+    /// Changes whenever something a running apply loop relies on changes
+    /// under it: the last applied index moved by other code, applying
+    /// allowed or not, the host's callbacks. The loop compares it after each
+    /// callback instead of re-checking each of them.
+    apply_epoch: Cell<u32>,
 
     // Time, in milliseconds of this server's own clock.
     pub(crate) now_ms: Cell<i64>,
@@ -137,6 +144,7 @@ impl<H: Host> Server<H> {
             commit_idx: Cell::new(0),
             last_applied_idx: Cell::new(0),
             last_applied_term: Cell::new(0),
+            apply_epoch: Cell::new(0),
             now_ms: Cell::new(0),
             last_timestamp_us: Cell::new(0),
             timeout_elapsed: Cell::new(0),
@@ -224,6 +232,39 @@ impl<H: Host> Server<H> {
         let config = self.config.get();
         let allowed = !config.disable_apply && (!self.snapshot_in_progress.get() || config.nonblocking_apply);
         self.apply_blocked.set(!allowed);
+        self.disturb_apply();
+    }
+
+    /// Tells a running apply loop to look again before its next entry.
+    fn disturb_apply(&self) {
+        self.apply_epoch.set(self.apply_epoch.get().wrapping_add(1));
+    }
+
+    #[inline(always)]
+    pub(crate) fn apply_epoch(&self) -> u32 {
+        self.apply_epoch.get()
+    }
+
+    /// To be called after the host's callbacks change (`raft_set_callbacks`):
+    /// an apply loop running in a callback picks up the new ones.
+    pub fn host_changed(&self) {
+        self.disturb_apply();
+    }
+
+    /// Sets the last applied entry from outside the apply loop (a snapshot,
+    /// a restore, the application itself).
+    pub(crate) fn move_last_applied(&self, idx: Index, term: Term) {
+        self.last_applied_idx.set(idx);
+        self.last_applied_term.set(term);
+        self.disturb_apply();
+    }
+
+    /// The apply loop's step: `idx`, the entry after the last applied one,
+    /// has been applied.
+    #[inline(always)]
+    pub(crate) fn advance_applied(&self, idx: Index, term: Term) {
+        self.last_applied_idx.set(idx);
+        self.last_applied_term.set(term);
     }
 
     /// Whether committed entries may be applied now: not while applying is
@@ -448,10 +489,8 @@ impl<H: Host> Server<H> {
 
     pub fn set_last_applied_idx(&self, idx: Index) {
         if idx >= 0 {
-            self.last_applied_idx.set(idx);
-            if let Some(term) = self.term_at(idx) {
-                self.last_applied_term.set(term);
-            }
+            let term = self.term_at(idx).unwrap_or(self.last_applied_term.get());
+            self.move_last_applied(idx, term);
         }
     }
 
@@ -498,7 +537,7 @@ impl<H: Host> Server<H> {
     }
 
     pub fn last_applied_entry(&self) -> Option<H::Entry> {
-        self.entry_at(self.last_applied_idx.get())
+        self.entry_at(self.last_applied_idx())
     }
 
     pub fn msg_id(&self) -> MsgId {
@@ -606,8 +645,7 @@ impl<H: Host> Server<H> {
         self.set_role(Role::Follower);
         self.leader_id.set(NODE_ID_NONE);
         self.commit_idx.set(0);
-        self.last_applied_idx.set(0);
-        self.last_applied_term.set(0);
+        self.move_last_applied(0, 0);
         self.next_sync_index.set(0);
         self.persisted_idx.set(0);
         self.snapshot_last_idx.set(0);

@@ -26,7 +26,7 @@ impl<H: Host> Server<H> {
             return Err(RaftError::SnapshotInProgress);
         }
         self.apply_all()?;
-        let idx = self.last_applied_idx.get();
+        let idx = self.last_applied_idx();
         if idx <= self.snapshot_last_idx.get() {
             return Err(RaftError::Failed);
         }
@@ -103,8 +103,7 @@ impl<H: Host> Server<H> {
         self.snapshot_last_idx.set(idx);
         self.snapshot_last_term.set(term);
         self.commit_idx.set(idx);
-        self.last_applied_idx.set(idx);
-        self.last_applied_term.set(term);
+        self.move_last_applied(idx, term);
         if self.log().count() == 0 && self.log().first_idx() != idx + 1 {
             self.log().reset(idx + 1, term);
         }
@@ -135,8 +134,7 @@ impl<H: Host> Server<H> {
         self.snapshot_last_idx.set(idx);
         self.snapshot_last_term.set(term);
         self.commit_idx.set(idx);
-        self.last_applied_idx.set(idx);
-        self.last_applied_term.set(term);
+        self.move_last_applied(idx, term);
         self.voting_cfg_change_log_idx.set(-1);
         self.note_persisted(self.current_idx());
         self.remove_all_other_nodes();

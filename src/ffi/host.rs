@@ -66,6 +66,16 @@ impl CHost {
     }
 }
 
+/// Applying without an `applylog` callback: nothing to hand over.
+unsafe extern "C" fn no_applylog(
+    _: *mut raft_server_t,
+    _: *mut c_void,
+    _: *mut raft_entry_t,
+    _: raft_index_t,
+) -> c_int {
+    0
+}
+
 impl Host for CHost {
     type Entry = EntryPtr;
     type Log = LogBackend;
@@ -166,6 +176,14 @@ impl Host for CHost {
         let Some(cb) = self.cbs().applylog else { return 0 };
         // SAFETY: the application's callback; the entry is held for the call.
         unsafe { cb(self.raft(), self.udata.get(), entry.as_ptr(), idx) }
+    }
+
+    fn applier(&self) -> impl Fn(&EntryPtr, Index) -> i32 + '_ {
+        let cb = self.cbs().applylog.unwrap_or(no_applylog);
+        let (raft, udata) = (self.raft(), self.udata.get());
+        // SAFETY: the application's callback (or the no-op standing in for
+        // a missing one); the entry is held or lent for the call.
+        move |entry, idx| unsafe { cb(raft, udata, entry.as_ptr(), idx) }
     }
 
     fn persist_metadata(&self, term: Term, vote: NodeId) -> i32 {

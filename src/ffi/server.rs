@@ -187,6 +187,7 @@ pub unsafe extern "C" fn raft_set_callbacks(me: *mut raft_server_t, funcs: *mut 
     let cbs = unsafe { funcs.as_ref() }.copied().unwrap_or_default();
     with_server(me, (), |s| {
         s.host().set_callbacks(cbs, user_data);
+        s.host_changed();
         s.reset_clock();
     })
 }
