@@ -34,6 +34,18 @@ impl<H: Host> Server<H> {
         if self.transfer_target.get() != NODE_ID_NONE {
             return Err(RaftError::LeaderTransferInProgress);
         }
+        if super::is_cfg_change(entry.entry_type()) {
+            return self.recv_cfg_change_entry(entry);
+        }
+        entry.set_term(self.current_term.get());
+        let idx = self.log().append_indexed(entry)?;
+        self.entry_accepted(entry, idx)
+    }
+
+    /// `recv_entry` for a configuration change, kept out of the common path.
+    #[cold]
+    #[inline(never)]
+    fn recv_cfg_change_entry(&self, entry: &H::Entry) -> Result<EntryResponse> {
         if super::is_voting_cfg_change(entry.entry_type())
             && (self.voting_change_in_progress() || self.commit_idx.get() < self.term_start_idx.get())
         {
@@ -45,16 +57,29 @@ impl<H: Host> Server<H> {
         }
         entry.set_term(self.current_term.get());
         let idx = self.append_to_log(entry)?;
+        self.entry_accepted(entry, idx)
+    }
+
+    /// The answer to an entry appended at `idx`; with auto flush on, the
+    /// entry is also made durable and sent now.
+    #[inline(always)]
+    fn entry_accepted(&self, entry: &H::Entry, idx: Index) -> Result<EntryResponse> {
         let resp = EntryResponse { id: entry.id(), term: self.current_term.get(), idx };
         if self.config.get().auto_flush {
-            self.log().sync()?;
-            self.note_persisted(idx);
-            self.next_sync_index.set(idx);
-            self.replicate_to_all();
-            self.update_commit();
-            self.exec_operations()?;
+            self.flush_appended(idx)?;
         }
         Ok(resp)
+    }
+
+    /// Auto flush after an append: sync, send, commit, apply.
+    #[inline(never)]
+    fn flush_appended(&self, idx: Index) -> Result<()> {
+        self.log().sync()?;
+        self.note_persisted(idx);
+        self.next_sync_index.set(idx);
+        self.replicate_to_all();
+        self.update_commit();
+        self.exec_operations()
     }
 
     /// `raft_send_appendentries_all`: one message (heartbeat, or entries
