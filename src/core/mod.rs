@@ -228,9 +228,9 @@ pub trait Log<E: EntryHandle> {
     fn get_batch(&self, idx: Index, max: usize, out: &mut Vec<E>) -> usize;
     /// Calls `f` with up to `max` consecutive entries from `idx`, which stay
     /// alive until `f` returns whatever `f` does to the log meanwhile. The
-    /// default holds each one (through `get_batch`, in the emptied `scratch`);
-    /// a log that can keep removed entries alive lends them instead.
-    fn with_entries<R>(&self, idx: Index, max: usize, scratch: &mut Vec<E>, f: impl FnOnce(&[E]) -> R) -> R {
+    /// default holds each one (through `get_batch`, in the buffer `scratch`
+    /// lends); a log that can keep removed entries alive lends them instead.
+    fn with_entries<R>(&self, idx: Index, max: usize, scratch: &RefCell<Vec<E>>, f: impl FnOnce(&[E]) -> R) -> R {
         with_held_entries(self, idx, max, scratch, f)
     }
     fn first_idx(&self) -> Index;
@@ -246,18 +246,21 @@ pub trait Log<E: EntryHandle> {
 }
 
 /// [`Log::with_entries`] for a log that cannot lend: the entries are held
-/// in `scratch` (emptied first) for the duration of `f`, then released.
+/// in the buffer taken from `scratch` for the duration of `f`, then
+/// released. A nested call (from a callback inside `f`) finds the slot
+/// empty and uses a fresh buffer.
 pub fn with_held_entries<E: EntryHandle, L: Log<E> + ?Sized, R>(
     log: &L,
     idx: Index,
     max: usize,
-    scratch: &mut Vec<E>,
+    scratch: &RefCell<Vec<E>>,
     f: impl FnOnce(&[E]) -> R,
 ) -> R {
-    scratch.clear();
-    log.get_batch(idx, max, scratch);
-    let result = f(scratch);
-    scratch.clear();
+    let mut held = scratch.take();
+    held.clear();
+    log.get_batch(idx, max, &mut held);
+    let result = f(&held);
+    give_back(scratch, held);
     result
 }
 
@@ -385,6 +388,8 @@ pub trait Host {
     fn log_message(&self, node: NodeId, message: &str);
     /// True when the host wants no appendentries sent to `node` now.
     fn backpressure(&self, node: &Rc<Node>) -> bool;
+    /// Whether the host chooses the entries to send (`get_entries_to_send`).
+    fn gives_entries_to_send(&self) -> bool;
     /// `None` when there is no such callback: the core reads the log itself.
     fn get_entries_to_send(&self, node: &Rc<Node>, idx: Index, max: usize, out: &mut Vec<Self::Entry>)
         -> Option<usize>;

@@ -151,23 +151,38 @@ impl<H: Host> Server<H> {
             };
             (self.host.send_appendentries(node, &msg), entries.len())
         };
-        // One reused buffer holds entries the host or the log hands over
-        // held; a re-entrant send finds it taken and uses a fresh one.
-        let mut held = self.send_buffer.take();
-        held.clear();
         let (rc, n) = if wanted == 0 {
             send(&[])
+        } else if self.host.gives_entries_to_send() {
+            self.send_entries_from_host(node, next, wanted, send)
         } else {
-            match self.host.get_entries_to_send(node, next, wanted, &mut held) {
-                Some(n) => send(&held[..n.min(held.len())]),
-                None => self.log().with_entries(next, wanted, &mut held, send),
-            }
+            self.log().with_entries(next, wanted, &self.send_buffer, send)
         };
         if rc == 0 && n > 0 {
             node.set_next_idx(next + n as Index);
         }
-        give_back(&self.send_buffer, held);
         super::check(rc)
+    }
+
+    /// `send` with the entries the host's `get_entries_to_send` picks, held
+    /// in the reused send buffer (a re-entrant send finds it taken and uses
+    /// a fresh one).
+    #[inline(never)]
+    fn send_entries_from_host<R>(
+        &self,
+        node: &Rc<Node>,
+        next: Index,
+        wanted: usize,
+        send: impl FnOnce(&[H::Entry]) -> R,
+    ) -> R {
+        let mut held = self.send_buffer.take();
+        held.clear();
+        let result = match self.host.get_entries_to_send(node, next, wanted, &mut held) {
+            Some(n) => send(&held[..n.min(held.len())]),
+            None => self.log().with_entries(next, wanted, &self.send_buffer, send),
+        };
+        give_back(&self.send_buffer, held);
+        result
     }
 
     /// `raft_recv_appendentries`: the follower's side of replication.
@@ -438,7 +453,6 @@ impl<H: Host> Server<H> {
         let deadline = self.host.now_us() + self.config.get().request_timeout * 1000 / 2;
         // Entries come from the log a run at a time (one log access for
         // many, lent rather than held where the log can).
-        let mut held = self.apply_buffer.take();
         let result = loop {
             let first = self.last_applied_idx() + 1;
             let commit = self.commit_idx.get();
@@ -446,12 +460,11 @@ impl<H: Host> Server<H> {
                 break Ok(());
             }
             let want = ((commit - first + 1) as usize).min(APPLY_RUN);
-            match self.log().with_entries(first, want, &mut held, |run| self.apply_run(first, run, deadline)) {
+            match self.log().with_entries(first, want, &self.apply_buffer, |run| self.apply_run(first, run, deadline)) {
                 Ok(true) => {}
                 other => break other.map(|_| ()),
             }
         };
-        give_back(&self.apply_buffer, held);
         result
     }
 

@@ -737,6 +737,9 @@ pub(crate) mod tests {
         fn backpressure(&self, _: &Rc<Node>) -> bool {
             false
         }
+        fn gives_entries_to_send(&self) -> bool {
+            false
+        }
         fn get_entries_to_send(&self, _: &Rc<Node>, _: Index, _: usize, _: &mut Vec<TestEntry>) -> Option<usize> {
             None
         }

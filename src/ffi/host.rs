@@ -258,6 +258,10 @@ impl Host for CHost {
         unsafe { cb(self.raft(), self.udata.get(), node_ptr(node)) != 0 }
     }
 
+    fn gives_entries_to_send(&self) -> bool {
+        self.cbs().get_entries_to_send.is_some()
+    }
+
     fn get_entries_to_send(&self, node: &Rc<Node>, idx: Index, max: usize, out: &mut Vec<EntryPtr>) -> Option<usize> {
         let cb = self.cbs().get_entries_to_send?;
         let (raft, udata) = (self.raft(), self.udata.get());
