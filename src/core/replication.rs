@@ -186,11 +186,9 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_recv_appendentries`: the follower's side of replication.
-    pub fn recv_appendentries(
-        &self,
-        _node: Option<&Rc<Node>>,
-        req: &AppendEntries<'_, H::Entry>,
-    ) -> Result<AppendEntriesResponse> {
+    /// The sender is the message's `leader_id`: which node handle the
+    /// message came through does not matter.
+    pub fn recv_appendentries(&self, req: &AppendEntries<'_, H::Entry>) -> Result<AppendEntriesResponse> {
         let mut resp = AppendEntriesResponse {
             msg_id: req.msg_id,
             term: self.current_term.get(),
@@ -344,7 +342,11 @@ impl<H: Host> Server<H> {
             }
             self.check_sufficient_logs(node);
             self.maybe_send_timeoutnow(node);
-            self.update_commit();
+            // Only a match above the commit index can move it (a majority
+            // above it includes a follower above it, which answers again).
+            if node.match_idx() > self.commit_idx.get() {
+                self.update_commit();
+            }
             if self.role.get() == Role::Leader {
                 self.replicate_to(node);
             }
@@ -708,7 +710,7 @@ mod tests {
             leader_commit: 0,
             entries: &new,
         };
-        let resp = s.recv_appendentries(None, &req).unwrap();
+        let resp = s.recv_appendentries(&req).unwrap();
         assert!(resp.success);
         assert_eq!(resp.current_idx, 3);
         assert_eq!(s.current_idx(), 3);
@@ -731,7 +733,7 @@ mod tests {
             leader_commit: 0,
             entries: &new,
         };
-        assert_eq!(s.recv_appendentries(None, &req).unwrap_err(), RaftError::Shutdown);
+        assert_eq!(s.recv_appendentries(&req).unwrap_err(), RaftError::Shutdown);
     }
 
     #[test]
@@ -747,7 +749,7 @@ mod tests {
             leader_commit: 9,
             entries: &new,
         };
-        s.recv_appendentries(None, &req).unwrap();
+        s.recv_appendentries(&req).unwrap();
         assert_eq!(s.commit_idx(), 1);
     }
 
@@ -765,7 +767,7 @@ mod tests {
             leader_commit: 0,
             entries: &[],
         };
-        s.recv_appendentries(None, &req).unwrap();
+        s.recv_appendentries(&req).unwrap();
         assert_eq!(s.role(), Role::Follower);
         assert_eq!((s.current_term(), s.leader_id()), (5, 2));
     }

@@ -288,8 +288,9 @@ pub unsafe extern "C" fn raft_recv_appendentries(
             leader_commit: req.leader_commit,
             entries,
         };
-        let node = node_of(s, node);
-        let r = s.recv_appendentries(node.as_ref(), &msg)?;
+        // The sender is the message's leader_id; `node` is not needed.
+        let _ = node;
+        let r = s.recv_appendentries(&msg)?;
         *resp = raft_appendentries_resp_t {
             msg_id: r.msg_id as raft_msg_id_t,
             term: r.term,
