@@ -601,6 +601,22 @@ TEST(reentrancy_applylog_replacing_the_callbacks_takes_effect_at_the_next_entry)
     raft_destroy(r);
 }
 
+TEST(reentrancy_periodic_from_applylog_applies_each_entry_once)
+{
+    raft_server_t *r = follower_of_node_2();
+    /* The nested raft_periodic must neither hand the entry in flight to
+     * applylog again nor apply the later ones under the outer loop. */
+    s.periodic_from_apply = 1;
+    ASSERT_EQ(0, append_committed(r, 6));
+    ASSERT_EQ(0, raft_periodic(r));
+    ASSERT_EQ(0, s.nested_rc);
+    ASSERT_EQ(6, raft_get_last_applied_idx(r));
+    ASSERT_EQ(6, s.applied);
+    for (int i = 0; i < 6; i++)
+        ASSERT_EQ(i + 1, s.order[i]);
+    raft_destroy(r);
+}
+
 TEST(reentrancy_membership_callback_may_read_the_server)
 {
     raft_server_t *r = single();

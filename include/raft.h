@@ -875,7 +875,9 @@ int raft_recv_entry(raft_server_t *me, raft_entry_req_t *req, struct raft_entry_
 
 /**
  * Applies every committed entry now, without the time limit of
- * `raft_periodic`. RAFT_ERR_SHUTDOWN when applylog asks for it.
+ * `raft_periodic`. RAFT_ERR_SHUTDOWN when applylog asks for it. From a
+ * callback of a running apply it does nothing: that apply goes on, so no
+ * entry reaches applylog twice.
  */
 int raft_apply_all(raft_server_t *me);
 

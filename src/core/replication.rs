@@ -6,6 +6,7 @@
 //! reordered ones are recognised. A rejection carries the follower's last
 //! index, so the leader backs off in one step rather than one entry at a time.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use super::server::{trace, APPLY_CLOCK_STRIDE, APPLY_RUN, MAX_ENTRIES_PER_MESSAGE};
@@ -452,6 +453,30 @@ impl<H: Host> Server<H> {
         if !self.is_apply_allowed() || self.last_applied_idx() >= self.commit_idx.get() {
             return Ok(());
         }
+        self.exclusive_apply(Ok(()), || self.apply_committed_now())
+    }
+
+    /// Runs `apply` unless this server is applying already (a callback of
+    /// its apply loop asked to apply: `raft_periodic`, `raft_apply_all` or
+    /// `raft_apply_entry` from `applylog`); then `busy` is returned and the
+    /// running loop goes on, so that no entry reaches `applylog` twice or
+    /// out of order.
+    fn exclusive_apply<R>(&self, busy: R, apply: impl FnOnce() -> R) -> R {
+        struct Applying<'a>(&'a Cell<bool>);
+        impl Drop for Applying<'_> {
+            fn drop(&mut self) {
+                self.0.set(false);
+            }
+        }
+        if self.applying.replace(true) {
+            return busy;
+        }
+        let _applying = Applying(&self.applying);
+        apply()
+    }
+
+    #[inline(always)]
+    fn apply_committed_now(&self) -> Result<()> {
         let deadline = self.host.now_us() + self.config.get().request_timeout * 1000 / 2;
         // Entries come from the log a run at a time (one log access for
         // many, lent rather than held where the log can).
@@ -520,9 +545,14 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_apply_all`: applies everything committed, without a time limit.
+    /// From inside a callback of a running apply, nothing (it goes on).
     pub fn apply_all(&self) -> Result<()> {
+        self.exclusive_apply(Ok(()), || self.apply_all_now())
+    }
+
+    fn apply_all_now(&self) -> Result<()> {
         while self.last_applied_idx() < self.commit_idx.get() && self.is_apply_allowed() {
-            if !self.apply_one()? {
+            if !self.apply_next()? {
                 break;
             }
         }
@@ -530,8 +560,13 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_apply_entry`: applies the entry after the last applied one.
-    /// `Ok(false)` when there is nothing to apply.
+    /// `Ok(false)` when there is nothing to apply, or when called from a
+    /// callback of a running apply (which goes on).
     pub fn apply_one(&self) -> Result<bool> {
+        self.exclusive_apply(Ok(false), || self.apply_next())
+    }
+
+    fn apply_next(&self) -> Result<bool> {
         if !self.is_apply_allowed() {
             return Ok(false);
         }

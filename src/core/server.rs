@@ -76,6 +76,8 @@ pub struct Server<H: Host> {
     /// allowed or not, the host's callbacks. The loop compares it after each
     /// callback instead of re-checking each of them.
     apply_epoch: Cell<u32>,
+    /// An apply loop is running (see `exclusive_apply`).
+    pub(crate) applying: Cell<bool>,
 
     // Time, in milliseconds of this server's own clock.
     pub(crate) now_ms: Cell<i64>,
@@ -145,6 +147,7 @@ impl<H: Host> Server<H> {
             last_applied_idx: Cell::new(0),
             last_applied_term: Cell::new(0),
             apply_epoch: Cell::new(0),
+            applying: Cell::new(false),
             now_ms: Cell::new(0),
             last_timestamp_us: Cell::new(0),
             timeout_elapsed: Cell::new(0),

@@ -12,7 +12,8 @@ use super::types::*;
 use crate::core::{election, Node, RaftError, Role};
 
 /// Applies the entry after the last applied one: 0 if applied, -1 if there
-/// is nothing to apply, else the applylog callback's error.
+/// is nothing to apply (or when called from a callback of a running apply,
+/// which goes on by itself), else the applylog callback's error.
 #[no_mangle]
 pub extern "C" fn raft_apply_entry(me: *mut raft_server_t) -> c_int {
     with_server(me, -1, |s| match s.apply_one() {

@@ -463,7 +463,9 @@ pub unsafe extern "C" fn raft_recv_entry(
 }
 
 /// Applies every committed entry now, without the time limit of
-/// `raft_periodic`. RAFT_ERR_SHUTDOWN when applylog asks for it.
+/// `raft_periodic`. RAFT_ERR_SHUTDOWN when applylog asks for it. From a
+/// callback of a running apply it does nothing: that apply goes on, so no
+/// entry reaches applylog twice.
 #[no_mangle]
 pub extern "C" fn raft_apply_all(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.apply_all())
