@@ -548,6 +548,15 @@ TEST(reentrancy_applylog_may_remove_entries_being_applied)
     raft_destroy(r);
 }
 
+/* Entries 1..n were each handed to applylog once, in order. */
+static void assert_applied_once_in_order(raft_server_t *r, int n)
+{
+    ASSERT_EQ(n, raft_get_last_applied_idx(r));
+    ASSERT_EQ(n, s.applied);
+    for (int i = 0; i < n; i++)
+        ASSERT_EQ(i + 1, s.order[i]);
+}
+
 TEST(reentrancy_applylog_disabling_apply_stops_after_that_entry)
 {
     raft_server_t *r = follower_of_node_2();
@@ -561,10 +570,7 @@ TEST(reentrancy_applylog_disabling_apply_stops_after_that_entry)
     ASSERT_EQ(3, s.applied);
     ASSERT_EQ(0, raft_config(r, 1, RAFT_CONFIG_DISABLE_APPLY, 0));
     ASSERT_EQ(0, raft_periodic(r));
-    ASSERT_EQ(6, s.applied);
-    ASSERT_EQ(6, raft_get_last_applied_idx(r));
-    for (int i = 0; i < 6; i++)
-        ASSERT_EQ(i + 1, s.order[i]);
+    assert_applied_once_in_order(r, 6);
     raft_destroy(r);
 }
 
@@ -592,12 +598,9 @@ TEST(reentrancy_applylog_replacing_the_callbacks_takes_effect_at_the_next_entry)
     s.swap_cbs_at = 2;
     ASSERT_EQ(0, append_committed(r, 6));
     ASSERT_EQ(0, raft_periodic(r));
-    ASSERT_EQ(6, raft_get_last_applied_idx(r));
-    ASSERT_EQ(6, s.applied);
+    assert_applied_once_in_order(r, 6);
     ASSERT_EQ(4, s.applied_by_other);
     ASSERT_PTR_EQ((void *)&s, s.other_udata);
-    for (int i = 0; i < 6; i++)
-        ASSERT_EQ(i + 1, s.order[i]);
     raft_destroy(r);
 }
 
@@ -610,10 +613,7 @@ TEST(reentrancy_periodic_from_applylog_applies_each_entry_once)
     ASSERT_EQ(0, append_committed(r, 6));
     ASSERT_EQ(0, raft_periodic(r));
     ASSERT_EQ(0, s.nested_rc);
-    ASSERT_EQ(6, raft_get_last_applied_idx(r));
-    ASSERT_EQ(6, s.applied);
-    for (int i = 0; i < 6; i++)
-        ASSERT_EQ(i + 1, s.order[i]);
+    assert_applied_once_in_order(r, 6);
     raft_destroy(r);
 }
 
