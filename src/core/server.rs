@@ -53,8 +53,8 @@ pub(crate) const MAX_ENTRIES_PER_MESSAGE: usize = 4096;
 /// Entries at most taken from the log in one access when applying.
 pub(crate) const APPLY_RUN: usize = 64;
 
-/// Applying reads the clock (for its time budget) at every index that is a
-/// multiple of this (a power of two).
+/// Applying reads the clock (for its time budget) once per this many
+/// entries.
 pub(crate) const APPLY_CLOCK_STRIDE: usize = 8;
 
 pub struct Server<H: Host> {
@@ -111,7 +111,8 @@ pub struct Server<H: Host> {
     /// `apply_blocked` in step.
     snapshot_in_progress: Cell<bool>,
     /// `!is_apply_allowed()`, kept up to date by `set_config` and
-    /// `set_snapshot_in_progress`: the apply loop asks after every entry.
+    /// `set_snapshot_in_progress` (which also move `apply_epoch`): the apply
+    /// loop asks before each run of entries.
     apply_blocked: Cell<bool>,
     pub(crate) snapshot_last_idx: Cell<Index>,
     pub(crate) snapshot_last_term: Cell<Term>,
