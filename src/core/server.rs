@@ -107,13 +107,9 @@ pub struct Server<H: Host> {
     /// Reusable buffer for entries being applied.
     pub(crate) apply_buffer: RefCell<Vec<H::Entry>>,
 
-    /// Written only through `set_snapshot_in_progress`, which keeps
-    /// `apply_blocked` in step.
+    /// Written only through `set_snapshot_in_progress`, which tells a
+    /// running apply loop (`apply_epoch`).
     snapshot_in_progress: Cell<bool>,
-    /// `!is_apply_allowed()`, kept up to date by `set_config` and
-    /// `set_snapshot_in_progress` (which also move `apply_epoch`): the apply
-    /// loop asks before each run of entries.
-    apply_blocked: Cell<bool>,
     pub(crate) snapshot_last_idx: Cell<Index>,
     pub(crate) snapshot_last_term: Cell<Term>,
     pub(crate) next_snapshot_last_idx: Cell<Index>,
@@ -165,7 +161,6 @@ impl<H: Host> Server<H> {
             send_buffer: RefCell::new(Vec::new()),
             apply_buffer: RefCell::new(Vec::new()),
             snapshot_in_progress: Cell::new(false),
-            apply_blocked: Cell::new(false),
             snapshot_last_idx: Cell::new(0),
             snapshot_last_term: Cell::new(0),
             next_snapshot_last_idx: Cell::new(0),
@@ -217,7 +212,8 @@ impl<H: Host> Server<H> {
     /// Changes the configuration; a new election timeout is re-randomised.
     pub fn set_config(&self, config: Config) {
         let old = self.config.replace(config);
-        self.refresh_apply_blocked();
+        // Applying may have been turned on or off.
+        self.disturb_apply();
         if old.election_timeout != config.election_timeout {
             self.randomize_election_timeout();
         }
@@ -229,13 +225,6 @@ impl<H: Host> Server<H> {
 
     pub(crate) fn set_snapshot_in_progress(&self, in_progress: bool) {
         self.snapshot_in_progress.set(in_progress);
-        self.refresh_apply_blocked();
-    }
-
-    fn refresh_apply_blocked(&self) {
-        let config = self.config.get();
-        let allowed = !config.disable_apply && (!self.snapshot_in_progress.get() || config.nonblocking_apply);
-        self.apply_blocked.set(!allowed);
         self.disturb_apply();
     }
 
@@ -273,9 +262,9 @@ impl<H: Host> Server<H> {
 
     /// Whether committed entries may be applied now: not while applying is
     /// disabled, nor during a snapshot unless applying is non-blocking.
-    #[inline(always)]
     pub fn is_apply_allowed(&self) -> bool {
-        !self.apply_blocked.get()
+        let config = self.config.get();
+        !config.disable_apply && (!self.snapshot_in_progress.get() || config.nonblocking_apply)
     }
 
     pub fn randomize_election_timeout(&self) {
