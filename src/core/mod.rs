@@ -246,9 +246,7 @@ pub trait Log<E: EntryHandle> {
 }
 
 /// [`Log::with_entries`] for a log that cannot lend: the entries are held
-/// in the buffer taken from `scratch` for the duration of `f`, then
-/// released. A nested call (from a callback inside `f`) finds the slot
-/// empty and uses a fresh buffer.
+/// in the buffer of `scratch` for the duration of `f`, then released.
 pub fn with_held_entries<E: EntryHandle, L: Log<E> + ?Sized, R>(
     log: &L,
     idx: Index,
@@ -256,11 +254,20 @@ pub fn with_held_entries<E: EntryHandle, L: Log<E> + ?Sized, R>(
     scratch: &RefCell<Vec<E>>,
     f: impl FnOnce(&[E]) -> R,
 ) -> R {
-    let mut held = scratch.take();
-    held.clear();
-    log.get_batch(idx, max, &mut held);
-    let result = f(&held);
-    give_back(scratch, held);
+    with_buffer(scratch, |held| {
+        log.get_batch(idx, max, held);
+        f(held)
+    })
+}
+
+/// Lends the reused buffer in `slot`, emptied, to `f`, then gives it back:
+/// a nested call (from a callback inside `f`) finds the slot empty and
+/// works with a fresh buffer.
+pub fn with_buffer<T, R>(slot: &RefCell<Vec<T>>, f: impl FnOnce(&mut Vec<T>) -> R) -> R {
+    let mut buffer = slot.take();
+    buffer.clear();
+    let result = f(&mut buffer);
+    give_back(slot, buffer);
     result
 }
 

@@ -6,12 +6,11 @@
 //! reordered ones are recognised. A rejection carries the follower's last
 //! index, so the leader backs off in one step rather than one entry at a time.
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 use super::server::{trace, APPLY_CLOCK_STRIDE, APPLY_RUN, MAX_ENTRIES_PER_MESSAGE};
 use super::{
-    give_back, AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, MsgId, Node, NodeId,
+    with_buffer, AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, MsgId, Node, NodeId,
     RaftError, Result, Role, Server, Term, NODE_ID_NONE,
 };
 
@@ -166,8 +165,7 @@ impl<H: Host> Server<H> {
     }
 
     /// `send` with the entries the host's `get_entries_to_send` picks, held
-    /// in the reused send buffer (a re-entrant send finds it taken and uses
-    /// a fresh one).
+    /// in the reused send buffer.
     #[inline(never)]
     fn send_entries_from_host<R>(
         &self,
@@ -176,14 +174,10 @@ impl<H: Host> Server<H> {
         wanted: usize,
         send: impl FnOnce(&[H::Entry]) -> R,
     ) -> R {
-        let mut held = self.send_buffer.take();
-        held.clear();
-        let result = match self.host.get_entries_to_send(node, next, wanted, &mut held) {
+        with_buffer(&self.send_buffer, |held| match self.host.get_entries_to_send(node, next, wanted, held) {
             Some(n) => send(&held[..n.min(held.len())]),
             None => self.log().with_entries(next, wanted, &self.send_buffer, send),
-        };
-        give_back(&self.send_buffer, held);
-        result
+        })
     }
 
     /// `raft_recv_appendentries`: the follower's side of replication.
@@ -454,25 +448,6 @@ impl<H: Host> Server<H> {
             return Ok(());
         }
         self.exclusive_apply(Ok(()), || self.apply_committed_now())
-    }
-
-    /// Runs `apply` unless this server is applying already (a callback of
-    /// its apply loop asked to apply: `raft_periodic`, `raft_apply_all` or
-    /// `raft_apply_entry` from `applylog`); then `busy` is returned and the
-    /// running loop goes on, so that no entry reaches `applylog` twice or
-    /// out of order.
-    fn exclusive_apply<R>(&self, busy: R, apply: impl FnOnce() -> R) -> R {
-        struct Applying<'a>(&'a Cell<bool>);
-        impl Drop for Applying<'_> {
-            fn drop(&mut self) {
-                self.0.set(false);
-            }
-        }
-        if self.applying.replace(true) {
-            return busy;
-        }
-        let _applying = Applying(&self.applying);
-        apply()
     }
 
     #[inline(always)]

@@ -77,7 +77,7 @@ pub struct Server<H: Host> {
     /// callback instead of re-checking each of them.
     apply_epoch: Cell<u32>,
     /// An apply loop is running (see `exclusive_apply`).
-    pub(crate) applying: Cell<bool>,
+    applying: Cell<bool>,
 
     // Time, in milliseconds of this server's own clock.
     pub(crate) now_ms: Cell<i64>,
@@ -242,6 +242,25 @@ impl<H: Host> Server<H> {
     /// an apply loop running in a callback picks up the new ones.
     pub fn host_changed(&self) {
         self.disturb_apply();
+    }
+
+    /// Runs `apply` unless this server is applying already (a callback of
+    /// its apply loop asked to apply: `raft_periodic`, `raft_apply_all` or
+    /// `raft_apply_entry` from `applylog`); then `busy` is returned and the
+    /// running loop goes on, so that no entry reaches `applylog` twice or
+    /// out of order.
+    pub(crate) fn exclusive_apply<R>(&self, busy: R, apply: impl FnOnce() -> R) -> R {
+        struct Applying<'a>(&'a Cell<bool>);
+        impl Drop for Applying<'_> {
+            fn drop(&mut self) {
+                self.0.set(false);
+            }
+        }
+        if self.applying.replace(true) {
+            return busy;
+        }
+        let _applying = Applying(&self.applying);
+        apply()
     }
 
     /// Sets the last applied entry from outside the apply loop (a snapshot,
