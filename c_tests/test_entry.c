@@ -78,6 +78,30 @@ TEST(entry_hold_and_release_count_references)
     ASSERT_PTR_EQ(e, freed_last);
 }
 
+/* A count at its maximum stays there (the entry leaks rather than being
+ * freed while in use), and a release of a count already at zero is ignored:
+ * neither frees. */
+TEST(entry_release_never_frees_a_saturated_or_released_entry)
+{
+    raft_entry_t *e = raft_entry_new(4);
+    e->free_func = count_free;
+    e->refs = 65535;
+    raft_entry_release(e);
+    ASSERT_EQ(65535, e->refs);
+    raft_entry_hold(e);
+    ASSERT_EQ(65535, e->refs);
+    e->refs = 0;
+    raft_entry_release(e);
+    ASSERT_EQ(0, e->refs);
+    ASSERT_EQ(0, freed_count);
+    e->refs = 2;
+    raft_entry_release(e);
+    ASSERT_EQ(1, e->refs);
+    ASSERT_EQ(0, freed_count);
+    raft_entry_release(e);
+    ASSERT_EQ(1, freed_count);
+}
+
 TEST(entry_is_freed_when_the_last_reference_goes)
 {
     raft_entry_t *e = raft_entry_new(8);

@@ -127,17 +127,29 @@ unsafe fn entry_release(e: *mut raft_entry_t) {
     unsafe {
         let refs = addr_of_mut!((*e).refs);
         let n = refs.read();
-        if n == 0 || n == u16::MAX {
-            // Already released (a caller's double release) or saturated: never
-            // free twice.
+        // One compare for the common case, a count that stays above zero.
+        if n.wrapping_sub(2) < u16::MAX - 2 {
+            refs.write(n - 1);
             return;
         }
-        refs.write(n - 1);
         if n == 1 {
-            match addr_of!((*e).free_func).read() {
-                Some(free_func) => free_func(e),
-                None => heap::free_bytes(e as *mut c_void),
-            }
+            refs.write(0);
+            free_entry(e);
+        }
+        // 0: already released (a caller's double release); u16::MAX:
+        // saturated. Either way, never free twice.
+    }
+}
+
+/// # Safety
+/// `e` must be a live entry whose count just reached zero.
+#[cold]
+unsafe fn free_entry(e: *mut raft_entry_t) {
+    // SAFETY: the caller gave back the last reference; e is freed once.
+    unsafe {
+        match addr_of!((*e).free_func).read() {
+            Some(free_func) => free_func(e),
+            None => heap::free_bytes(e as *mut c_void),
         }
     }
 }
