@@ -14,6 +14,8 @@ static struct {
     int persist_rc;
     int applied;
     raft_index_t applied_idx[64];
+    raft_index_t seen_applied_idx[64];  /* last applied index, read in applylog */
+    raft_term_t seen_applied_term[64];  /* last applied term, read in applylog */
     int states;
     raft_state_e last_state;
 } cb;
@@ -28,9 +30,12 @@ static int cb_persist(raft_server_t *r, void *ud, raft_term_t t, raft_node_id_t 
 }
 static int cb_apply(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
 {
-    (void)r; (void)ud; (void)e;
-    if (cb.applied < 64)
+    (void)ud; (void)e;
+    if (cb.applied < 64) {
         cb.applied_idx[cb.applied] = idx;
+        cb.seen_applied_idx[cb.applied] = raft_get_last_applied_idx(r);
+        cb.seen_applied_term[cb.applied] = raft_get_last_applied_term(r);
+    }
     cb.applied++;
     return 0;
 }
@@ -293,6 +298,51 @@ TEST(server_leader_accepts_entries_and_commits_them_alone)
     ASSERT(last != NULL);
     ASSERT_EQ(102, last->id);
     raft_entry_release(last); /* a fetched entry is held for the caller */
+    raft_destroy(r);
+}
+
+/* The last applied term is the term of the last applied entry: read from
+ * applylog (the entry in hand not yet counted) and after applying, across
+ * terms, and still after the log is compacted up to it. */
+TEST(server_last_applied_term_follows_the_applied_entries)
+{
+    raft_server_t *r = server();
+    raft_add_node(r, NULL, 1, 1);
+    raft_add_node(r, NULL, 2, 0);
+    static const raft_term_t terms[] = {1, 1, 2, 2, 3};
+    raft_entry_t *ents[5];
+    for (int i = 0; i < 5; i++) {
+        ents[i] = raft_entry_new(0);
+        ents[i]->term = terms[i];
+    }
+    raft_appendentries_req_t req;
+    memset(&req, 0, sizeof(req));
+    req.term = 3;
+    req.leader_id = 2;
+    req.msg_id = 1;
+    req.leader_commit = 5;
+    req.n_entries = 5;
+    req.entries = ents;
+    raft_appendentries_resp_t resp;
+    cb.applied = 0;
+    ASSERT_EQ(0, raft_get_last_applied_term(r));
+    ASSERT_EQ(0, raft_recv_appendentries(r, raft_get_node(r, 2), &req, &resp));
+    ASSERT_EQ(1, resp.success);
+    for (int i = 0; i < 5; i++)
+        raft_entry_release(ents[i]);
+    raft_periodic(r);
+    ASSERT_EQ(5, cb.applied);
+    for (int i = 0; i < 5; i++) {
+        ASSERT_EQ(i + 1, cb.applied_idx[i]);
+        ASSERT_EQ(i, cb.seen_applied_idx[i]);
+        ASSERT_EQ(i == 0 ? 0 : terms[i - 1], cb.seen_applied_term[i]);
+    }
+    ASSERT_EQ(5, raft_get_last_applied_idx(r));
+    ASSERT_EQ(3, raft_get_last_applied_term(r));
+    ASSERT_EQ(0, raft_begin_snapshot(r));
+    ASSERT_EQ(0, raft_end_snapshot(r));
+    ASSERT_EQ(5, raft_get_snapshot_last_idx(r));
+    ASSERT_EQ(3, raft_get_last_applied_term(r));
     raft_destroy(r);
 }
 

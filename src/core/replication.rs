@@ -452,7 +452,7 @@ impl<H: Host> Server<H> {
 
     #[inline(always)]
     fn apply_committed_now(&self) -> Result<()> {
-        let deadline = self.host.now_us() + self.config.get().request_timeout * 1000 / 2;
+        let mut clock = ApplyClock::start(self.host.now_us(), self.config.get().request_timeout * 1000 / 2);
         // Entries come from the log a run at a time (one log access for
         // many, lent rather than held where the log can).
         let result = loop {
@@ -462,7 +462,8 @@ impl<H: Host> Server<H> {
                 break Ok(());
             }
             let want = ((commit - first + 1) as usize).min(APPLY_RUN);
-            match self.log().with_entries(first, want, &self.apply_buffer, |run| self.apply_run(first, run, deadline)) {
+            match self.log().with_entries(first, want, &self.apply_buffer, |run| self.apply_run(first, run, &mut clock))
+            {
                 Ok(true) => {}
                 other => break other.map(|_| ()),
             }
@@ -476,32 +477,40 @@ impl<H: Host> Server<H> {
     ///
     /// What the loop relies on (applying allowed, the last applied index,
     /// the callbacks) changes only inside callbacks, and every such change
-    /// moves `apply_epoch`: so it is checked once here and then only the
-    /// epoch after each callback. The clock is read once per
-    /// `APPLY_CLOCK_STRIDE` entries.
-    fn apply_run(&self, first: Index, run: &[H::Entry], deadline: i64) -> Result<bool> {
+    /// is flagged (`disturb_apply`): so they are checked once here and then
+    /// only the flag after each callback. The clock is read after each stride of
+    /// entries (see `ApplyClock`).
+    fn apply_run(&self, first: Index, run: &[H::Entry], clock: &mut ApplyClock) -> Result<bool> {
         let mut idx = first - 1;
         if run.is_empty() || self.last_applied_idx() != idx || !self.is_apply_allowed() {
             return Ok(false);
         }
-        let epoch = self.apply_epoch();
+        self.watch_apply();
         let applylog = self.host.applier();
-        for stride in run.chunks(APPLY_CLOCK_STRIDE) {
+        let mut rest = run;
+        while !rest.is_empty() {
+            let (stride, later) = rest.split_at(clock.stride.min(rest.len()));
             for entry in stride {
                 idx += 1;
                 super::check(applylog(entry, idx))?;
-                if self.apply_epoch() != epoch {
+                if self.apply_disturbed() {
                     // Count the entry unless the callback moved the last
                     // applied index; then look again from the top.
-                    return Ok(self.last_applied_idx() == idx - 1
-                        && self.applied(entry, idx)
-                        && self.host.now_us() < deadline);
+                    let counted = self.last_applied_idx() == idx - 1 && self.applied(entry, idx);
+                    if counted {
+                        self.settle_applied_term(idx, entry.term());
+                    }
+                    return Ok(counted && self.host.now_us() < clock.deadline);
                 }
                 if !self.applied(entry, idx) {
                     return Ok(false);
                 }
             }
-            if self.host.now_us() >= deadline {
+            if let Some(last) = stride.last() {
+                self.settle_applied_term(idx, last.term());
+            }
+            rest = later;
+            if !clock.time_left(self.host.now_us()) {
                 return Ok(false);
             }
         }
@@ -512,8 +521,9 @@ impl<H: Host> Server<H> {
     /// membership callback moved the last applied index meanwhile.
     #[inline(always)]
     fn applied(&self, entry: &H::Entry, idx: Index) -> bool {
-        self.advance_applied(idx, entry.term());
+        self.advance_applied(idx);
         if super::is_cfg_change(entry.entry_type()) {
+            self.settle_applied_term(idx, entry.term());
             return self.cfg_change_applied(entry, idx);
         }
         true
@@ -565,7 +575,11 @@ impl<H: Host> Server<H> {
         if self.last_applied_idx() != idx - 1 {
             return Ok(false);
         }
-        Ok(self.applied(entry, idx))
+        let counted = self.applied(entry, idx);
+        if counted {
+            self.settle_applied_term(idx, entry.term());
+        }
+        Ok(counted)
     }
 
     /// The rare part of `applied`. A voting change's marker needs
@@ -624,6 +638,43 @@ impl<H: Host> Server<H> {
             Some(term) if term != resp.term => -1,
             Some(_) => (resp.idx <= self.commit_idx.get()) as i32,
         }
+    }
+}
+
+/// The time budget of one apply call and how often to check it.
+///
+/// The clock is read after every stride of entries. A stride starts at
+/// `APPLY_CLOCK_STRIDE` entries and doubles (up to `APPLY_RUN`) while the
+/// last one took under 1/`APPLY_STRIDE_HEADROOM` of the time still left:
+/// cheap entries cost few clock reads, and the next stride, at twice the
+/// last one's cost, still ends well inside the budget. Entries that take
+/// real time keep the stride short.
+pub(crate) struct ApplyClock {
+    deadline: i64,
+    last_read: i64,
+    stride: usize,
+}
+
+/// See `ApplyClock`.
+const APPLY_STRIDE_HEADROOM: i64 = 32;
+
+impl ApplyClock {
+    pub(crate) fn start(now: i64, budget: i64) -> ApplyClock {
+        ApplyClock { deadline: now.saturating_add(budget), last_read: now, stride: APPLY_CLOCK_STRIDE }
+    }
+
+    /// Whether the budget has time left at `now`, the time after a stride.
+    fn time_left(&mut self, now: i64) -> bool {
+        if now >= self.deadline {
+            return false;
+        }
+        // Wrapping: a clock that jumps about only changes the stride.
+        let spent = now.wrapping_sub(self.last_read);
+        if spent.wrapping_mul(APPLY_STRIDE_HEADROOM) < self.deadline.wrapping_sub(now) && self.stride < APPLY_RUN {
+            self.stride *= 2;
+        }
+        self.last_read = now;
+        true
     }
 }
 
@@ -826,5 +877,25 @@ mod tests {
         s.become_leader().unwrap();
         assert_eq!(s.my_node().unwrap().match_idx(), 1);
         assert_eq!(s.index_to_sync(), 3, "entries 2 and 3 still need syncing");
+    }
+
+    #[test]
+    fn apply_clock_lengthens_strides_only_while_they_are_cheap() {
+        let mut clock = ApplyClock::start(1_000, 100_000);
+        assert_eq!(clock.stride, APPLY_CLOCK_STRIDE);
+        // Strides that take no time double, up to a whole run.
+        let mut strides = vec![];
+        for _ in 0..5 {
+            assert!(clock.time_left(1_000));
+            strides.push(clock.stride);
+        }
+        assert_eq!(strides, [16, 32, 64, 64, 64]);
+        // A stride that takes a real share of the budget keeps the stride.
+        let mut clock = ApplyClock::start(0, 100_000);
+        assert!(clock.time_left(40_000));
+        assert_eq!(clock.stride, APPLY_CLOCK_STRIDE);
+        // Out of time at the deadline.
+        assert!(clock.time_left(99_999));
+        assert!(!clock.time_left(100_000));
     }
 }

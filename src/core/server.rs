@@ -53,8 +53,8 @@ pub(crate) const MAX_ENTRIES_PER_MESSAGE: usize = 4096;
 /// Entries at most taken from the log in one access when applying.
 pub(crate) const APPLY_RUN: usize = 64;
 
-/// Applying reads the clock (for its time budget) once per this many
-/// entries.
+/// Applying first reads the clock (for its time budget) after this many
+/// entries; `ApplyClock` lengthens the stride while entries are cheap.
 pub(crate) const APPLY_CLOCK_STRIDE: usize = 8;
 
 pub struct Server<H: Host> {
@@ -70,12 +70,15 @@ pub struct Server<H: Host> {
     /// Written through `move_last_applied` (which tells a running apply
     /// loop) or, by the apply loop itself, `advance_applied`.
     last_applied_idx: Cell<Index>,
-    last_applied_term: Cell<Term>,
-    /// Changes whenever something a running apply loop relies on changes
-    /// under it: the last applied index moved by other code, applying
-    /// allowed or not, the host's callbacks. The loop compares it after each
-    /// callback instead of re-checking each of them.
-    apply_epoch: Cell<u32>,
+    /// An index and its entry's term, settled where cheap (see
+    /// `last_applied_term`): the apply loop moves only the index per entry.
+    known_applied_term: Cell<(Index, Term)>,
+    /// Set whenever something a running apply loop relies on changes under
+    /// it: the last applied index moved by other code, applying allowed or
+    /// not, the host's callbacks. The loop clears it before its first
+    /// callback and tests it after each one instead of re-checking each of
+    /// them (one loop at a time: see `exclusive_apply`).
+    apply_disturbed: Cell<bool>,
     /// An apply loop is running (see `exclusive_apply`).
     applying: Cell<bool>,
 
@@ -108,7 +111,7 @@ pub struct Server<H: Host> {
     pub(crate) apply_buffer: RefCell<Vec<H::Entry>>,
 
     /// Written only through `set_snapshot_in_progress`, which tells a
-    /// running apply loop (`apply_epoch`).
+    /// running apply loop (`disturb_apply`).
     snapshot_in_progress: Cell<bool>,
     pub(crate) snapshot_last_idx: Cell<Index>,
     pub(crate) snapshot_last_term: Cell<Term>,
@@ -142,8 +145,8 @@ impl<H: Host> Server<H> {
             leader_id: Cell::new(NODE_ID_NONE),
             commit_idx: Cell::new(0),
             last_applied_idx: Cell::new(0),
-            last_applied_term: Cell::new(0),
-            apply_epoch: Cell::new(0),
+            known_applied_term: Cell::new((0, 0)),
+            apply_disturbed: Cell::new(false),
             applying: Cell::new(false),
             now_ms: Cell::new(0),
             last_timestamp_us: Cell::new(0),
@@ -230,12 +233,20 @@ impl<H: Host> Server<H> {
 
     /// Tells a running apply loop to look again before its next entry.
     fn disturb_apply(&self) {
-        self.apply_epoch.set(self.apply_epoch.get().wrapping_add(1));
+        self.apply_disturbed.set(true);
     }
 
+    /// Starts watching for `disturb_apply`: what the apply loop relies on
+    /// has just been checked.
     #[inline(always)]
-    pub(crate) fn apply_epoch(&self) -> u32 {
-        self.apply_epoch.get()
+    pub(crate) fn watch_apply(&self) {
+        self.apply_disturbed.set(false);
+    }
+
+    /// Whether `disturb_apply` ran since `watch_apply`.
+    #[inline(always)]
+    pub(crate) fn apply_disturbed(&self) -> bool {
+        self.apply_disturbed.get()
     }
 
     /// To be called after the host's callbacks change (`raft_set_callbacks`):
@@ -267,16 +278,22 @@ impl<H: Host> Server<H> {
     /// a restore, the application itself).
     pub(crate) fn move_last_applied(&self, idx: Index, term: Term) {
         self.last_applied_idx.set(idx);
-        self.last_applied_term.set(term);
+        self.known_applied_term.set((idx, term));
         self.disturb_apply();
     }
 
     /// The apply loop's step: `idx`, the entry after the last applied one,
-    /// has been applied.
+    /// has been applied. Its term is settled later (`settle_applied_term`)
+    /// or looked up when asked for.
     #[inline(always)]
-    pub(crate) fn advance_applied(&self, idx: Index, term: Term) {
+    pub(crate) fn advance_applied(&self, idx: Index) {
         self.last_applied_idx.set(idx);
-        self.last_applied_term.set(term);
+    }
+
+    /// Records `term` as the term of applied entry `idx`.
+    #[inline(always)]
+    pub(crate) fn settle_applied_term(&self, idx: Index, term: Term) {
+        self.known_applied_term.set((idx, term));
     }
 
     /// Whether committed entries may be applied now: not while applying is
@@ -495,13 +512,22 @@ impl<H: Host> Server<H> {
         self.last_applied_idx.get()
     }
 
+    /// The term of the last applied entry. The apply loop settles it after
+    /// each stride of entries; asked for in between (from `applylog`), it is
+    /// the log's term at the last applied index. If the log no longer has
+    /// that entry, the last term known for an applied entry.
     pub fn last_applied_term(&self) -> Term {
-        self.last_applied_term.get()
+        let idx = self.last_applied_idx.get();
+        let (known_idx, known_term) = self.known_applied_term.get();
+        if idx == known_idx {
+            return known_term;
+        }
+        self.term_at(idx).unwrap_or(known_term)
     }
 
     pub fn set_last_applied_idx(&self, idx: Index) {
         if idx >= 0 {
-            let term = self.term_at(idx).unwrap_or(self.last_applied_term.get());
+            let term = self.term_at(idx).unwrap_or_else(|| self.last_applied_term());
             self.move_last_applied(idx, term);
         }
     }
