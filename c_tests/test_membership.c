@@ -457,4 +457,99 @@ TEST(sufficient_logs_is_not_reported_before_the_node_catches_up)
     cl_free(c);
 }
 
+/* ---- the built-in log (raft_new): configuration changes take effect when
+ * applied too, wherever they sit among ordinary entries. */
+
+static int builtin_applied;
+static int builtin_apply(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    (void)r; (void)ud; (void)e; (void)idx;
+    builtin_applied++;
+    return 0;
+}
+static raft_node_id_t builtin_node_id(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    (void)r; (void)ud; (void)idx;
+    raft_node_id_t id = RAFT_NODE_ID_NONE;
+    if (e && e->data_len >= sizeof(int))
+        memcpy(&id, e->data, sizeof(int));
+    return id;
+}
+
+/* Follower 2 of leader 1 (term 1) on the built-in log. */
+static raft_server_t *builtin_follower(void)
+{
+    raft_server_t *r = raft_new();
+    raft_cbs_t cbs;
+    memset(&cbs, 0, sizeof(cbs));
+    cbs.applylog = builtin_apply;
+    cbs.get_node_id = builtin_node_id;
+    raft_set_callbacks(r, &cbs, NULL);
+    raft_add_node(r, NULL, 1, 0);
+    raft_add_node(r, NULL, 2, 1);
+    builtin_applied = 0;
+    return r;
+}
+
+/* Appends n entries after prev (term 1) with the leader's commit index. */
+static void builtin_ae(raft_server_t *r, raft_index_t prev, raft_entry_t **ents, int n, raft_index_t commit)
+{
+    raft_appendentries_req_t ae;
+    raft_appendentries_resp_t resp;
+    memset(&ae, 0, sizeof(ae));
+    ae.leader_id = 1;
+    ae.msg_id = 1;
+    ae.term = 1;
+    ae.prev_log_idx = prev;
+    ae.prev_log_term = prev ? 1 : 0;
+    ae.n_entries = n;
+    ae.entries = ents;
+    ae.leader_commit = commit;
+    ASSERT_EQ(0, raft_recv_appendentries(r, raft_get_node(r, 1), &ae, &resp));
+    ASSERT_EQ(1, resp.success);
+}
+
+static raft_entry_t *normal_entry(void)
+{
+    raft_entry_t *e = raft_entry_new(8);
+    e->term = 1;
+    return e;
+}
+
+TEST(builtin_log_applies_configuration_changes_among_ordinary_entries)
+{
+    raft_server_t *r = builtin_follower();
+    raft_entry_t *ents[100];
+    ents[0] = normal_entry();
+    ents[1] = cfg_entry(1, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 5);
+    ents[2] = normal_entry();
+    ents[3] = normal_entry();
+    builtin_ae(r, 0, ents, 4, 1);
+    raft_periodic(r);
+    ASSERT_EQ(1, raft_get_last_applied_idx(r));
+    raft_node_t *n5 = raft_get_node(r, 5);
+    ASSERT(n5 != NULL);
+    ASSERT_EQ(0, raft_node_is_addition_committed(n5));
+    builtin_ae(r, 4, NULL, 0, 4);
+    raft_periodic(r);
+    ASSERT_EQ(4, raft_get_last_applied_idx(r));
+    ASSERT_EQ(1, raft_node_is_addition_committed(raft_get_node(r, 5)));
+    for (int i = 0; i < 4; i++)
+        raft_entry_release(ents[i]);
+
+    /* A long stretch of ordinary entries, then a promotion behind them. */
+    for (int i = 0; i < 99; i++)
+        ents[i] = normal_entry();
+    ents[99] = cfg_entry(1, RAFT_LOGTYPE_ADD_NODE, 5);
+    builtin_ae(r, 4, ents, 100, 104);
+    ASSERT_EQ(1, raft_node_is_voting(raft_get_node(r, 5)));
+    raft_periodic(r);
+    ASSERT_EQ(104, raft_get_last_applied_idx(r));
+    ASSERT_EQ(104, builtin_applied);
+    ASSERT_EQ(1, raft_node_is_voting_committed(raft_get_node(r, 5)));
+    for (int i = 0; i < 100; i++)
+        raft_entry_release(ents[i]);
+    raft_destroy(r);
+}
+
 TEST_MAIN()

@@ -15,7 +15,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use super::{EntryHandle, Index, Log, Result, Term};
+use super::{is_cfg_change, EntryHandle, Index, Log, Result, Term};
 
 pub struct MemoryLog<E> {
     entries: RefCell<Vec<E>>,
@@ -25,6 +25,10 @@ pub struct MemoryLog<E> {
     pins: Cell<u32>,
     /// Entries removed while pinned, released by the last unpin.
     retired: RefCell<Vec<E>>,
+    /// The highest index at which a configuration change was appended (0:
+    /// none). Entries removed since may leave it high: it only ever errs on
+    /// the side of "may hold one".
+    cfg_change_hint: Cell<Index>,
 }
 
 impl<E: EntryHandle> Default for MemoryLog<E> {
@@ -42,6 +46,7 @@ impl<E: EntryHandle> MemoryLog<E> {
             base_term: Cell::new(0),
             pins: Cell::new(0),
             retired: RefCell::new(Vec::new()),
+            cfg_change_hint: Cell::new(0),
         }
     }
 
@@ -165,6 +170,17 @@ impl<E: EntryHandle> MemoryLog<E> {
         }
     }
 
+    /// Pushes `entry`, the log's entries being `entries`; its index.
+    #[inline(always)]
+    fn push(&self, entries: &mut Vec<E>, entry: &E) -> Index {
+        entries.push(entry.clone());
+        let idx = self.base.get() + (entries.len() - self.head.get()) as Index;
+        if is_cfg_change(entry.entry_type()) {
+            self.cfg_change_hint.set(self.cfg_change_hint.get().max(idx));
+        }
+        idx
+    }
+
     /// The oldest entry, if any.
     pub fn peek_head(&self) -> Option<E> {
         self.get(self.base.get() + 1)
@@ -178,20 +194,20 @@ impl<E: EntryHandle> MemoryLog<E> {
 
 impl<E: EntryHandle> Log<E> for MemoryLog<E> {
     fn append(&self, entry: &E) -> Result<()> {
-        self.entries.borrow_mut().push(entry.clone());
-        Ok(())
+        self.append_indexed(entry).map(|_| ())
     }
 
     #[inline(always)]
     fn append_indexed(&self, entry: &E) -> Result<Index> {
-        let mut entries = self.entries.borrow_mut();
-        entries.push(entry.clone());
-        Ok(self.base.get() + (entries.len() - self.head.get()) as Index)
+        Ok(self.push(&mut self.entries.borrow_mut(), entry))
     }
 
-    fn append_batch(&self, entries: &[E]) -> (usize, Result<()>) {
-        self.entries.borrow_mut().extend_from_slice(entries);
-        (entries.len(), Ok(()))
+    fn append_until_cfg_change(&self, entries: &[E]) -> (usize, Result<()>) {
+        (push_until_cfg_change(&mut self.entries.borrow_mut(), entries), Ok(()))
+    }
+
+    fn may_hold_cfg_change(&self, idx: Index) -> bool {
+        self.cfg_change_hint.get() >= idx
     }
 
     fn poll(&self, first_idx: Index) -> Result<()> {
@@ -239,6 +255,22 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
         let pos = self.slot(idx)?;
         Some(self.entries.borrow()[pos].term())
     }
+}
+
+/// Pushes `entries` onto `log` up to the first configuration change; how
+/// many it pushed. Scanning the types first, then copying, costs fewer
+/// instructions than one loop doing both (measured with `make
+/// bench-profile`): the scan needs no early exit, and the copy is a plain
+/// slice clone.
+fn push_until_cfg_change<E: EntryHandle>(log: &mut Vec<E>, entries: &[E]) -> usize {
+    let has_cfg_change = entries.iter().fold(false, |seen, e| seen | is_cfg_change(e.entry_type()));
+    let count = if has_cfg_change {
+        entries.iter().position(|e| is_cfg_change(e.entry_type())).unwrap_or(entries.len())
+    } else {
+        entries.len()
+    };
+    log.extend_from_slice(&entries[..count]);
+    count
 }
 
 #[cfg(test)]
@@ -371,5 +403,23 @@ pub(crate) mod tests {
             log.poll(first).unwrap();
             assert_eq!(log.with_run(first, |run| run.len()), (100 - first + 1) as usize);
         }
+    }
+
+    #[test]
+    fn appending_stops_before_a_cfg_change_and_the_log_remembers_where_they_were() {
+        use crate::core::entry_type::{ADD_NODE, NORMAL};
+        let log: MemoryLog<TestEntry> = MemoryLog::default();
+        let batch: Vec<_> = [NORMAL, NORMAL, ADD_NODE, NORMAL].iter().map(|t| TestEntry::new(1, 0, *t)).collect();
+        assert!(!log.may_hold_cfg_change(1));
+        assert_eq!(log.append_until_cfg_change(&batch).0, 2);
+        assert_eq!(log.current_idx(), 2);
+        assert!(!log.may_hold_cfg_change(1), "only ordinary entries so far");
+        log.append(&batch[2]).unwrap();
+        assert_eq!(log.append_until_cfg_change(&batch[3..]).0, 1);
+        assert!(log.may_hold_cfg_change(1) && log.may_hold_cfg_change(3));
+        assert!(!log.may_hold_cfg_change(4));
+        // Removing the change may leave the hint high, never low.
+        log.pop(3, &mut |_, _| {}).unwrap();
+        assert!(log.may_hold_cfg_change(3));
     }
 }

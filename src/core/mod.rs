@@ -208,15 +208,25 @@ pub trait Log<E: EntryHandle> {
         self.append(entry)?;
         Ok(self.current_idx())
     }
-    /// Appends entries in order, stopping at the first failure; returns how
+    /// Appends entries in order up to, not including, the first
+    /// configuration change, stopping at the first failure; returns how
     /// many were appended and the failure, if any.
-    fn append_batch(&self, entries: &[E]) -> (usize, Result<()>) {
+    fn append_until_cfg_change(&self, entries: &[E]) -> (usize, Result<()>) {
         for (i, entry) in entries.iter().enumerate() {
+            if is_cfg_change(entry.entry_type()) {
+                return (i, Ok(()));
+            }
             if let Err(e) = self.append(entry) {
                 return (i, Err(e));
             }
         }
         (entries.len(), Ok(()))
+    }
+    /// False only if no entry from `idx` on was a configuration change when
+    /// it was appended: applying then skips looking at each entry's type.
+    fn may_hold_cfg_change(&self, idx: Index) -> bool {
+        let _ = idx;
+        true
     }
     /// Removes every entry before `first_idx` (compaction).
     fn poll(&self, first_idx: Index) -> Result<()>;

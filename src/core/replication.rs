@@ -240,23 +240,7 @@ impl<H: Host> Server<H> {
         }
         let new_entries = &req.entries[first_new..];
         if !new_entries.is_empty() {
-            // No early exit: the scan is cheaper without the branch.
-            let has_cfg_change = new_entries.iter().fold(false, |seen, e| seen | super::is_cfg_change(e.entry_type()));
-            let (appended, result) = if has_cfg_change {
-                // Configuration changes take effect one by one as appended.
-                let mut appended = 0;
-                let mut result = Ok(());
-                for entry in new_entries {
-                    result = self.append_to_log(entry).map(|_| ());
-                    if result.is_err() {
-                        break;
-                    }
-                    appended += 1;
-                }
-                (appended, result)
-            } else {
-                self.log().append_batch(new_entries)
-            };
+            let (appended, result) = self.append_from_leader(new_entries);
             if appended > 0 {
                 let synced = self.log().sync();
                 if synced.is_ok() {
@@ -287,6 +271,27 @@ impl<H: Host> Server<H> {
         resp.term = self.current_term.get();
         self.exec_operations()?;
         Ok(resp)
+    }
+
+    /// Appends a leader's new entries in runs; each configuration change
+    /// between them is appended on its own and takes effect at once. How
+    /// many were appended, and the failure that stopped it, if any.
+    fn append_from_leader(&self, entries: &[H::Entry]) -> (usize, Result<()>) {
+        let mut appended = 0;
+        loop {
+            let (run, result) = self.log().append_until_cfg_change(&entries[appended..]);
+            appended += run;
+            if result.is_err() || appended == entries.len() {
+                return (appended, result);
+            }
+            if let Err(e) = self.append_to_log(&entries[appended]) {
+                return (appended, Err(e));
+            }
+            appended += 1;
+            if appended == entries.len() {
+                return (appended, Ok(()));
+            }
+        }
     }
 
     /// Accepts `leader_id` as leader of `term` (not older than ours): adopts
@@ -462,8 +467,16 @@ impl<H: Host> Server<H> {
                 break Ok(());
             }
             let want = ((commit - first + 1) as usize).min(APPLY_RUN);
-            match self.log().with_entries(first, want, &self.apply_buffer, |run| self.apply_run(first, run, &mut clock))
-            {
+            // Most runs hold no configuration change, and the log can say so.
+            let check_types = self.log().may_hold_cfg_change(first);
+            let applied = self.log().with_entries(first, want, &self.apply_buffer, |run| {
+                if check_types {
+                    self.apply_run::<true>(first, run, &mut clock)
+                } else {
+                    self.apply_run::<false>(first, run, &mut clock)
+                }
+            });
+            match applied {
                 Ok(true) => {}
                 other => break other.map(|_| ()),
             }
@@ -479,8 +492,14 @@ impl<H: Host> Server<H> {
     /// the callbacks) changes only inside callbacks, and every such change
     /// is flagged (`disturb_apply`): so they are checked once here and then
     /// only the flag after each callback. The clock is read after each stride of
-    /// entries (see `ApplyClock`).
-    fn apply_run(&self, first: Index, run: &[H::Entry], clock: &mut ApplyClock) -> Result<bool> {
+    /// entries (see `ApplyClock`). Without `CHECK_TYPES`, the run is known
+    /// to hold no configuration change.
+    fn apply_run<const CHECK_TYPES: bool>(
+        &self,
+        first: Index,
+        run: &[H::Entry],
+        clock: &mut ApplyClock,
+    ) -> Result<bool> {
         let mut idx = first - 1;
         if run.is_empty() || self.last_applied_idx() != idx || !self.is_apply_allowed() {
             return Ok(false);
@@ -496,13 +515,13 @@ impl<H: Host> Server<H> {
                 if self.apply_disturbed() {
                     // Count the entry unless the callback moved the last
                     // applied index; then look again from the top.
-                    let counted = self.last_applied_idx() == idx - 1 && self.applied(entry, idx);
+                    let counted = self.last_applied_idx() == idx - 1 && self.applied::<CHECK_TYPES>(entry, idx);
                     if counted {
                         self.settle_applied_term(idx, entry.term());
                     }
                     return Ok(counted && self.host.now_us() < clock.deadline);
                 }
-                if !self.applied(entry, idx) {
+                if !self.applied::<CHECK_TYPES>(entry, idx) {
                     return Ok(false);
                 }
             }
@@ -520,9 +539,9 @@ impl<H: Host> Server<H> {
     /// Counts `entry`, just handed to `applylog`, as applied. `false` if a
     /// membership callback moved the last applied index meanwhile.
     #[inline(always)]
-    fn applied(&self, entry: &H::Entry, idx: Index) -> bool {
+    fn applied<const CHECK_TYPES: bool>(&self, entry: &H::Entry, idx: Index) -> bool {
         self.advance_applied(idx);
-        if super::is_cfg_change(entry.entry_type()) {
+        if CHECK_TYPES && super::is_cfg_change(entry.entry_type()) {
             self.settle_applied_term(idx, entry.term());
             return self.cfg_change_applied(entry, idx);
         }
@@ -575,7 +594,7 @@ impl<H: Host> Server<H> {
         if self.last_applied_idx() != idx - 1 {
             return Ok(false);
         }
-        let counted = self.applied(entry, idx);
+        let counted = self.applied::<true>(entry, idx);
         if counted {
             self.settle_applied_term(idx, entry.term());
         }

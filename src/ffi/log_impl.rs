@@ -204,18 +204,28 @@ impl Log<EntryPtr> for LogBackend {
         }
     }
 
-    fn append_batch(&self, entries: &[EntryPtr]) -> (usize, core::Result<()>) {
+    fn append_until_cfg_change(&self, entries: &[EntryPtr]) -> (usize, core::Result<()>) {
         match self {
             // Without an offer observer there is nothing to ask per entry.
-            LogBackend::Builtin(log) if log.cbs.get().log_offer.is_none() => log.mem.append_batch(entries),
+            LogBackend::Builtin(log) if log.cbs.get().log_offer.is_none() => log.mem.append_until_cfg_change(entries),
             _ => {
                 for (i, entry) in entries.iter().enumerate() {
+                    if core::is_cfg_change(entry.entry_type()) {
+                        return (i, Ok(()));
+                    }
                     if let Err(e) = self.append(entry) {
                         return (i, Err(e));
                     }
                 }
                 (entries.len(), Ok(()))
             }
+        }
+    }
+
+    fn may_hold_cfg_change(&self, idx: Index) -> bool {
+        match self {
+            LogBackend::Builtin(log) => log.mem.may_hold_cfg_change(idx),
+            LogBackend::Custom { .. } => true,
         }
     }
 
