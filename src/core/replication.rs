@@ -218,25 +218,29 @@ impl<H: Host> Server<H> {
             }
         }
 
-        // Skip what we already have; truncate at the first conflict.
-        let mut first_new = req.entries.len();
-        for (i, entry) in req.entries.iter().enumerate() {
-            let idx = prev + 1 + i as Index;
-            if idx <= self.snapshot_last_idx.get() {
-                continue;
-            }
-            match self.log().term_at(idx) {
-                Some(term) if term == entry.term() => continue,
-                Some(_) => {
-                    if idx <= self.commit_idx.get() {
-                        return Err(RaftError::Shutdown);
-                    }
-                    self.delete_entries_from(idx)?;
+        // Skip what we already have; truncate at the first conflict. At the
+        // end of the log (the common case) every entry is new.
+        let mut first_new = 0;
+        if prev != self.current_idx() {
+            first_new = req.entries.len();
+            for (i, entry) in req.entries.iter().enumerate() {
+                let idx = prev + 1 + i as Index;
+                if idx <= self.snapshot_last_idx.get() {
+                    continue;
                 }
-                None => {}
+                match self.log().term_at(idx) {
+                    Some(term) if term == entry.term() => continue,
+                    Some(_) => {
+                        if idx <= self.commit_idx.get() {
+                            return Err(RaftError::Shutdown);
+                        }
+                        self.delete_entries_from(idx)?;
+                    }
+                    None => {}
+                }
+                first_new = i;
+                break;
             }
-            first_new = i;
-            break;
         }
         let new_entries = &req.entries[first_new..];
         if !new_entries.is_empty() {
@@ -529,6 +533,10 @@ impl<H: Host> Server<H> {
                 self.settle_applied_term(idx, last.term());
             }
             rest = later;
+            if rest.is_empty() && idx >= self.commit_idx.get() {
+                // All caught up: no clock reading needed to decide.
+                break;
+            }
             if !clock.time_left(self.host.now_us()) {
                 return Ok(false);
             }
