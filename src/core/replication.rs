@@ -671,11 +671,11 @@ impl<H: Host> Server<H> {
 /// The time budget of one apply call and how often to check it.
 ///
 /// The clock is read after every stride of entries. A stride starts at
-/// `APPLY_CLOCK_STRIDE` entries and doubles (up to `APPLY_RUN`) while the
-/// last one took under 1/`APPLY_STRIDE_HEADROOM` of the time still left:
-/// cheap entries cost few clock reads, and the next stride, at twice the
-/// last one's cost, still ends well inside the budget. Entries that take
-/// real time keep the stride short.
+/// `APPLY_CLOCK_STRIDE` entries and grows `APPLY_STRIDE_GROWTH` times (up to
+/// `APPLY_RUN`) while the last one took under 1/`APPLY_STRIDE_HEADROOM` of
+/// the time still left: cheap entries cost few clock reads, and the next
+/// stride, at that many times the last one's cost, still ends well inside
+/// the budget. Entries that take real time keep the stride short.
 pub(crate) struct ApplyClock {
     deadline: i64,
     last_read: i64,
@@ -683,7 +683,8 @@ pub(crate) struct ApplyClock {
 }
 
 /// See `ApplyClock`.
-const APPLY_STRIDE_HEADROOM: i64 = 32;
+const APPLY_STRIDE_GROWTH: usize = 4;
+const APPLY_STRIDE_HEADROOM: i64 = 64;
 
 impl ApplyClock {
     pub(crate) fn start(now: i64, budget: i64) -> ApplyClock {
@@ -698,7 +699,7 @@ impl ApplyClock {
         // Wrapping: a clock that jumps about only changes the stride.
         let spent = now.wrapping_sub(self.last_read);
         if spent.wrapping_mul(APPLY_STRIDE_HEADROOM) < self.deadline.wrapping_sub(now) && self.stride < APPLY_RUN {
-            self.stride *= 2;
+            self.stride = (self.stride * APPLY_STRIDE_GROWTH).min(APPLY_RUN);
         }
         self.last_read = now;
         true
@@ -910,13 +911,13 @@ mod tests {
     fn apply_clock_lengthens_strides_only_while_they_are_cheap() {
         let mut clock = ApplyClock::start(1_000, 100_000);
         assert_eq!(clock.stride, APPLY_CLOCK_STRIDE);
-        // Strides that take no time double, up to a whole run.
+        // Strides that take no time grow, up to a whole run.
         let mut strides = vec![];
-        for _ in 0..5 {
+        for _ in 0..3 {
             assert!(clock.time_left(1_000));
             strides.push(clock.stride);
         }
-        assert_eq!(strides, [16, 32, 64, 64, 64]);
+        assert_eq!(strides, [32, 64, 64]);
         // A stride that takes a real share of the budget keeps the stride.
         let mut clock = ApplyClock::start(0, 100_000);
         assert!(clock.time_left(40_000));
