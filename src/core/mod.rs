@@ -224,8 +224,7 @@ pub trait Log<E: EntryHandle> {
     }
     /// False only if no entry from `idx` on was a configuration change when
     /// it was appended: applying then skips looking at each entry's type.
-    fn may_hold_cfg_change(&self, idx: Index) -> bool {
-        let _ = idx;
+    fn may_hold_cfg_change(&self, _idx: Index) -> bool {
         true
     }
     /// Removes every entry before `first_idx` (compaction).

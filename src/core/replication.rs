@@ -495,9 +495,9 @@ impl<H: Host> Server<H> {
     /// What the loop relies on (applying allowed, the last applied index,
     /// the callbacks) changes only inside callbacks, and every such change
     /// is flagged (`disturb_apply`): so they are checked once here and then
-    /// only the flag after each callback. The clock is read after each stride of
-    /// entries (see `ApplyClock`). Without `CHECK_TYPES`, the run is known
-    /// to hold no configuration change.
+    /// only the flag after each callback. The clock is read after each
+    /// stride of entries (see `ApplyClock`). Without `CHECK_TYPES`, the run
+    /// is known to hold no configuration change.
     fn apply_run<const CHECK_TYPES: bool>(
         &self,
         first: Index,
