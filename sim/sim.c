@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "raft.h"
+#include "raft_compat.h"
 
 #define MAXID 64   /* node ids 1..MAXID-1 over one run */
 #define MAXMEM 32  /* members recorded in a snapshot */
@@ -84,6 +85,7 @@ typedef struct {
     double disk_fail; /* persist_metadata / load_snapshot failures */
     double fsync;     /* per-step chance that a pending background fsync completes */
     int autoflush;   /* 1 on, 0 off, -1 random per node */
+    int builtin_log; /* 1 built-in log, 0 the simulator's, -1 random per boot */
     int nonblocking; /* nonblocking apply: 1, 0, -1 random per node */
     int heal_every;  /* steps between forced heals (0: only at the end) */
     int snap_span;   /* a local snapshot spans up to this many steps */
@@ -204,6 +206,8 @@ typedef struct node {
     raft_index_t lc_checked; /* leader completeness verified up to, this term */
     raft_term_t lc_term;
     int autoflush, nonblocking;
+    int builtin;    /* this boot runs on the built-in log, mirrored to `log` */
+    int destroying; /* inside raft_destroy: log_clear is not a reset */
     raft_index_t sync_target;
     int snap_busy, snap_wait;
     raft_index_t loading_idx; /* snapshot being loaded (inside load_snapshot) */
@@ -275,7 +279,7 @@ typedef struct {
         restarts, snapshots, snap_loads, snap_cancel, adds, promotes, removes,
         leader_removes, retired, reads_ok, reads_fail, transfers,
         transfer_events, proposals, proposals_ok, elections, heals,
-        shutdowns, autoflush_off, msgs, persist_fails, load_fails, catchups;
+        shutdowns, autoflush_off, builtin_boots, msgs, persist_fails, load_fails, catchups;
 } stats_t;
 
 static struct {
@@ -640,6 +644,80 @@ static const raft_log_impl_t sim_log_impl = {
     .current_idx = lg_current_idx,
     .count = lg_count,
     .sync = lg_sync,
+};
+
+/* The built-in log (raft_new) mirrored into the node's `log` through the
+ * raft_log_cbs_t observers, the way an application keeps the built-in log
+ * on disk: each observer sees one entry, before the library changes its
+ * own log. The built-in log has no sync, so what is offered is durable.
+ * The invariant checks of every step then compare the library's log with
+ * the mirror (count, current index, entries). */
+static int mirror_offer(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    node_t *n = ud;
+    simlog_t *l = &n->log;
+    (void)r;
+    if (idx != l->base + l->n + 1)
+        violation("api", "node %d: built-in log offers entry %ld, its log ends at %ld", n->id, idx,
+                  l->base + l->n);
+    lg_append(l, e);
+    l->synced = l->n;
+    return 0;
+}
+
+static int mirror_poll(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    node_t *n = ud;
+    simlog_t *l = &n->log;
+    (void)r;
+    if (idx != l->base + 1 || log_at(l, idx) != e)
+        violation("api", "node %d: built-in log compacts entry %ld, its log starts at %ld", n->id,
+                  idx, l->base + 1);
+    return lg_poll(l, idx + 1);
+}
+
+static int mirror_pop(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    node_t *n = ud;
+    simlog_t *l = &n->log;
+    (void)r;
+    if (idx != l->base + l->n || log_at(l, idx) != e)
+        violation("api", "node %d: built-in log pops entry %ld, its log ends at %ld", n->id, idx,
+                  l->base + l->n);
+    return lg_pop(l, idx, NULL, NULL);
+}
+
+/* Every entry, oldest first, when the log is reset (a snapshot replaces it)
+ * or destroyed. A reset empties the mirror at its first entry; the new base
+ * is set once raft_begin_load_snapshot returns (mirror_rebase). */
+static int mirror_clear(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    node_t *n = ud;
+    (void)r;
+    (void)e;
+    if (n->destroying)
+        return 0; /* the mirror is the node's disk */
+    if (idx == n->log.base + 1)
+        log_drop_from(&n->log, 0);
+    return 0;
+}
+
+/* After a snapshot at idx replaced the built-in log: an empty mirror starts
+ * after it. */
+static void mirror_rebase(node_t *n, raft_index_t idx, raft_term_t term)
+{
+    if (n->builtin && n->log.n == 0) {
+        n->log.base = idx;
+        n->log.base_term = term;
+        n->log.synced = 0;
+    }
+}
+
+static raft_log_cbs_t mirror_cbs = {
+    .log_offer = mirror_offer,
+    .log_poll = mirror_poll,
+    .log_pop = mirror_pop,
+    .log_clear = mirror_clear,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -1085,6 +1163,7 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
         ev("n%d begin_load_snapshot %ld -> %d", n->id, idx, rc);
         return -1;
     }
+    mirror_rebase(n, idx, term);
     if (idx < n->sm_idx)
         violation("state machine safety", "node %d loads snapshot %ld older than its applied "
                   "index %ld", n->id, idx, n->sm_idx);
@@ -1248,9 +1327,10 @@ static void node_boot(node_t *n)
     n->log.base_term = n->snap.term;
     n->log.owner = n;
 
-    raft_server_t *r = raft_new_with_log(&sim_log_impl, &n->log);
+    n->builtin = C.builtin_log < 0 ? (int)rndn(2) : C.builtin_log;
+    raft_server_t *r = n->builtin ? raft_new() : raft_new_with_log(&sim_log_impl, &n->log);
     if (!r)
-        violation("api", "raft_new_with_log returned NULL for node %d", n->id);
+        violation("api", "raft_new%s returned NULL for node %d", n->builtin ? "" : "_with_log", n->id);
     n->r = r;
     n->boots++;
     raft_cbs_t cbs = sim_cbs;
@@ -1259,6 +1339,10 @@ static void node_boot(node_t *n)
     if (W.use_get_entries)
         cbs.get_entries_to_send = cb_get_entries;
     raft_set_callbacks(r, &cbs, n);
+    if (n->builtin) {
+        W.st.builtin_boots++;
+        raft_log_set_callbacks(raft_get_log(r), &mirror_cbs, r);
+    }
     raft_config(r, 1, RAFT_CONFIG_ELECTION_TIMEOUT, 200);
     raft_config(r, 1, RAFT_CONFIG_REQUEST_TIMEOUT, 50);
     raft_config(r, 1, RAFT_CONFIG_AUTO_FLUSH, n->autoflush);
@@ -1337,7 +1421,9 @@ static void abandon_reads(node_t *n)
 static void node_stop(node_t *n, int status)
 {
     if (n->status == N_UP) {
+        n->destroying = 1;
         raft_destroy(n->r);
+        n->destroying = 0;
         n->r = NULL;
     }
     abandon_reads(n);
@@ -2381,8 +2467,8 @@ static void print_cmdline(FILE *f)
                 C.compact, C.member, C.read, C.transfer, C.propose, C.disk_fail, C.fsync, C.autoflush,
                 C.nonblocking);
     }
-    fprintf(f, " --steps=%ld --heal-every=%d --live-bound=%d --snapshot-span=%d%s -v\n", C.steps,
-            C.heal_every, C.live_bound, C.snap_span,
+    fprintf(f, " --builtin-log=%d --steps=%ld --heal-every=%d --live-bound=%d --snapshot-span=%d%s -v\n",
+            C.builtin_log, C.steps, C.heal_every, C.live_bound, C.snap_span,
             C.no_membership_check ? " --no-membership-check" : "");
 }
 
@@ -2405,6 +2491,8 @@ static void usage(void)
         "  --fsync=P         auto flush off: per-step chance a background fsync completes\n"
         "  --autoflush=0|1|-1   auto flush off, on, random per node (default -1)\n"
         "  --nonblocking=0|1|-1 nonblocking apply (default -1)\n"
+        "  --builtin-log=0|1|-1 the built-in log (raft_new, mirrored to disk through its\n"
+        "                    observers), the simulator's own, random per boot (default -1)\n"
         "  --heal-every=N    heal all faults every N steps and require progress\n"
         "  --live-bound=N    steps allowed to elect and commit after a heal (default 400)\n"
         "  --snapshot-span=N a local snapshot spans 0..N steps (default 3)\n"
@@ -2458,6 +2546,7 @@ int main(int argc, char **argv)
     C.steps = 5000;
     C.autoflush = -1;
     C.nonblocking = -1;
+    C.builtin_log = -1;
     C.heal_every = 1500;
     C.live_bound = 400;
     C.trace = 50;
@@ -2509,6 +2598,8 @@ int main(int argc, char **argv)
             C.autoflush = atoi(v);
         else if (OPT("nonblocking"))
             C.nonblocking = atoi(v);
+        else if (OPT("builtin-log"))
+            C.builtin_log = atoi(v);
         else if (OPT("heal-every"))
             C.heal_every = atoi(v);
         else if (OPT("live-bound"))
@@ -2594,13 +2685,14 @@ int main(int argc, char **argv)
            "restarts=%ld snapshots=%ld snapshot-loads=%ld cancels=%ld adds=%ld promotes=%ld "
            "removes=%ld (leader %ld) reads=%ld ok/%ld refused transfers=%ld (%ld events) "
            "proposals=%ld (%ld accepted) elections=%ld heals=%ld shutdowns=%ld "
-           "autoflush-off-nodes=%ld persist-failures=%ld load-failures=%ld catch-ups=%ld\n",
+           "autoflush-off-nodes=%ld builtin-log-boots=%ld persist-failures=%ld load-failures=%ld "
+           "catch-ups=%ld\n",
            C.seeds, C.steps, (long)(time(NULL) - t0), T->msgs, T->drops, T->dups, T->reorders,
            T->delays, T->partitions, T->oneway, T->twoway, T->crashes, T->restarts, T->snapshots,
            T->snap_loads, T->snap_cancel, T->adds, T->promotes, T->removes, T->leader_removes,
            T->reads_ok, T->reads_fail, T->transfers, T->transfer_events, T->proposals,
            T->proposals_ok, T->elections, T->heals, T->shutdowns, T->autoflush_off,
-           T->persist_fails, T->load_fails, T->catchups);
+           T->builtin_boots, T->persist_fails, T->load_fails, T->catchups);
     free(g_ring);
     if (C.require_coverage) {
         struct { const char *name; long v; } cov[] = {
@@ -2611,7 +2703,8 @@ int main(int argc, char **argv)
             {"add non-voting", T->adds}, {"promote", T->promotes}, {"remove", T->removes},
             {"leader removal", T->leader_removes}, {"read answered", T->reads_ok},
             {"transfer", T->transfers}, {"proposal committed", T->proposals_ok},
-            {"auto flush off", T->autoflush_off}, {"heal + liveness", T->heals},
+            {"auto flush off", T->autoflush_off}, {"built-in log", T->builtin_boots},
+            {"heal + liveness", T->heals},
             {"persist failure", T->persist_fails}, {"snapshot load failure", T->load_fails},
             {"catch-up after heal", T->catchups},
         };
