@@ -173,12 +173,18 @@ impl<E: EntryHandle> MemoryLog<E> {
     /// Pushes `entry`, the log's entries being `entries`; its index.
     #[inline(always)]
     fn push(&self, entries: &mut Vec<E>, entry: &E) -> Index {
-        entries.push(entry.clone());
-        let idx = self.base.get() + (entries.len() - self.head.get()) as Index;
+        let idx = self.push_ordinary(entries, entry);
         if is_cfg_change(entry.entry_type()) {
             self.cfg_change_hint.set(self.cfg_change_hint.get().max(idx));
         }
         idx
+    }
+
+    /// `push` for an entry known not to change the configuration.
+    #[inline(always)]
+    fn push_ordinary(&self, entries: &mut Vec<E>, entry: &E) -> Index {
+        entries.push(entry.clone());
+        self.base.get() + (entries.len() - self.head.get()) as Index
     }
 
     /// The oldest entry, if any.
@@ -200,6 +206,11 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
     #[inline(always)]
     fn append_indexed(&self, entry: &E) -> Result<Index> {
         Ok(self.push(&mut self.entries.borrow_mut(), entry))
+    }
+
+    #[inline(always)]
+    fn append_ordinary(&self, entry: &E) -> Result<Index> {
+        Ok(self.push_ordinary(&mut self.entries.borrow_mut(), entry))
     }
 
     fn append_until_cfg_change(&self, entries: &[E]) -> (usize, Result<()>) {

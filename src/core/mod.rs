@@ -208,6 +208,12 @@ pub trait Log<E: EntryHandle> {
         self.append(entry)?;
         Ok(self.current_idx())
     }
+    /// `append_indexed` for an entry whose type the caller has just read:
+    /// not a configuration change (a log keeping track of those need not
+    /// look again).
+    fn append_ordinary(&self, entry: &E) -> Result<Index> {
+        self.append_indexed(entry)
+    }
     /// Appends entries in order up to, not including, the first
     /// configuration change, stopping at the first failure; returns how
     /// many were appended and the failure, if any.

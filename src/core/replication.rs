@@ -38,7 +38,7 @@ impl<H: Host> Server<H> {
             return self.recv_cfg_change_entry(entry);
         }
         entry.set_term(self.current_term.get());
-        let idx = self.log().append_indexed(entry)?;
+        let idx = self.log().append_ordinary(entry)?;
         self.entry_accepted(entry, idx)
     }
 

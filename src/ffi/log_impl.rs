@@ -79,11 +79,25 @@ impl raft_log {
 
     #[inline(always)]
     pub(crate) fn append_indexed(&self, entry: &EntryPtr) -> core::Result<Index> {
+        self.offer(entry)?;
+        self.mem.append_indexed(entry)
+    }
+
+    /// `append_indexed` for an entry known not to change the configuration.
+    #[inline(always)]
+    pub(crate) fn append_ordinary(&self, entry: &EntryPtr) -> core::Result<Index> {
+        self.offer(entry)?;
+        self.mem.append_ordinary(entry)
+    }
+
+    /// Asks the `log_offer` observer, if any, about appending `entry`.
+    #[inline(always)]
+    fn offer(&self, entry: &EntryPtr) -> core::Result<()> {
         if let Some(offer) = self.cbs.get().log_offer {
             let idx = self.mem.current_idx() + 1;
             core::check(self.observe(Some(offer), entry, idx))?;
         }
-        self.mem.append_indexed(entry)
+        Ok(())
     }
 
     /// Removes entries before `first_idx`, oldest first, each after its
@@ -190,6 +204,14 @@ impl Log<EntryPtr> for LogBackend {
                 Some(f) => core::check(unsafe { f(*handle, entry.as_ptr()) }),
                 None => Err(RaftError::Failed),
             },
+        }
+    }
+
+    #[inline(always)]
+    fn append_ordinary(&self, entry: &EntryPtr) -> core::Result<Index> {
+        match self {
+            LogBackend::Builtin(log) => log.append_ordinary(entry),
+            LogBackend::Custom { .. } => self.append_indexed(entry),
         }
     }
 
