@@ -210,4 +210,82 @@ TEST(turning_auto_flush_back_on_syncs_again)
     cl_free(c);
 }
 
+/* ---- the built-in log with auto flush off: raft_recv_entry's common case
+ * (no callback to run) and its other cases must agree. */
+
+static struct {
+    int applied;
+    raft_index_t order[600];
+    int propose_left; /* entries applylog still proposes */
+    int nested_rc;
+} lone;
+
+static int lone_apply(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    (void)ud; (void)e;
+    if (lone.applied < 600)
+        lone.order[lone.applied] = idx;
+    lone.applied++;
+    if (lone.propose_left > 0) {
+        lone.propose_left--;
+        raft_entry_t *n = raft_entry_new(4);
+        raft_entry_resp_t resp;
+        lone.nested_rc |= raft_recv_entry(r, n, &resp);
+        lone.nested_rc |= resp.idx == raft_get_current_idx(r) ? 0 : -100;
+        raft_entry_release(n);
+    }
+    return 0;
+}
+
+TEST(builtin_log_recv_entry_without_auto_flush_appends_answers_and_applies_in_order)
+{
+    raft_server_t *r = raft_new();
+    raft_cbs_t cbs;
+    memset(&cbs, 0, sizeof(cbs));
+    cbs.applylog = lone_apply;
+    raft_set_callbacks(r, &cbs, NULL);
+    raft_add_node(r, NULL, 1, 1);
+    ASSERT_EQ(0, raft_config(r, 1, RAFT_CONFIG_AUTO_FLUSH, 0));
+    memset(&lone, 0, sizeof(lone));
+
+    raft_entry_t *e = raft_entry_new(4);
+    raft_entry_resp_t resp;
+    ASSERT_EQ(RAFT_ERR_NOT_LEADER, raft_recv_entry(r, e, &resp));
+    ASSERT_EQ(1, e->refs);
+    ASSERT_EQ(0, raft_get_current_idx(r));
+
+    ASSERT_EQ(0, raft_become_leader(r));
+    raft_term_t term = raft_get_current_term(r);
+    raft_index_t start = raft_get_current_idx(r); /* the leader's no-op, if any */
+    /* Enough entries that the log grows several times on the way. */
+    for (int i = 1; i <= 300; i++) {
+        e->id = 7000 + i;
+        memset(&resp, 0, sizeof(resp));
+        ASSERT_EQ(0, raft_recv_entry(r, e, &resp));
+        ASSERT_EQ(start + i, resp.idx);
+        ASSERT_EQ(term, resp.term);
+        ASSERT_EQ(7000 + i, resp.id);
+        ASSERT_EQ(term, e->term);
+        ASSERT_EQ(1 + i, e->refs);
+    }
+    ASSERT_EQ(start + 300, raft_get_current_idx(r));
+    ASSERT_EQ(0, raft_recv_entry(r, e, NULL)); /* resp may be NULL */
+    raft_entry_release(e);
+
+    /* Proposals made from applylog land after the rest, each once. */
+    lone.propose_left = 5;
+    ASSERT_EQ(0, raft_flush(r, raft_get_index_to_sync(r)));
+    while (raft_get_last_applied_idx(r) < raft_get_current_idx(r)) {
+        raft_index_t before = raft_get_last_applied_idx(r);
+        ASSERT_EQ(0, raft_flush(r, raft_get_index_to_sync(r)));
+        ASSERT(raft_get_last_applied_idx(r) > before);
+    }
+    ASSERT_EQ(0, lone.nested_rc);
+    ASSERT_EQ(start + 306, raft_get_current_idx(r));
+    ASSERT_EQ(start + 306, lone.applied);
+    for (int i = 0; i < lone.applied; i++)
+        ASSERT_EQ(i + 1, lone.order[i]);
+    raft_destroy(r);
+}
+
 TEST_MAIN()

@@ -10,7 +10,7 @@ use std::cell::Cell;
 use std::ffi::{c_int, c_long, c_void};
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr;
+use std::ptr::{self, NonNull};
 use std::rc::Rc;
 
 use super::entry::EntryPtr;
@@ -44,6 +44,14 @@ pub(crate) fn with_server<R>(me: *mut raft_server_t, fallback: R, f: impl FnOnce
         server.poisoned.set(true);
         fallback
     })
+}
+
+/// The server behind `me` for a call that runs no callback and cannot
+/// panic; `None` for a NULL or poisoned server.
+fn quiet_server<'a>(me: *mut raft_server_t) -> Option<&'a CoreServer> {
+    // SAFETY: as in with_server.
+    let server = unsafe { (me as *const RaftServer).as_ref() }?;
+    (!server.poisoned.get()).then_some(&server.core)
 }
 
 /// For functions returning a status code: NULL gives `RAFT_ERR_MISUSE`; a
@@ -446,6 +454,32 @@ pub unsafe extern "C" fn raft_recv_entry(
     req: *mut raft_entry_req_t,
     resp: *mut raft_entry_resp_t,
 ) -> c_int {
+    // The common case calls nothing back, so it needs none of with_server's
+    // bookkeeping for callbacks (re-entry depth, panics).
+    if let (Some(server), Some(entry)) = (quiet_server(me), NonNull::new(req)) {
+        // SAFETY: the caller holds a reference on req for the whole call; the
+        // log takes its own when it keeps the entry, this handle none.
+        let entry = ManuallyDrop::new(unsafe { EntryPtr::from_held(entry.as_ptr()) }.expect("non-null"));
+        if let Some(r) = server.recv_entry_quietly(&entry) {
+            // SAFETY: resp is NULL or the caller's out-struct.
+            unsafe { answer_entry(resp, r) };
+            return 0;
+        }
+    }
+    // SAFETY: the same arguments, as the C caller passed them.
+    unsafe { recv_entry_with_callbacks(me, req, resp) }
+}
+
+/// `raft_recv_entry` when the entry may be refused or may run callbacks.
+///
+/// # Safety
+/// The arguments of `raft_recv_entry`.
+#[inline(never)]
+unsafe fn recv_entry_with_callbacks(
+    me: *mut raft_server_t,
+    req: *mut raft_entry_req_t,
+    resp: *mut raft_entry_resp_t,
+) -> c_int {
     // SAFETY: the caller holds a reference on req for the whole call, so a
     // borrowed handle (never released: ManuallyDrop) stays valid; the log
     // takes its own reference when it keeps the entry.
@@ -453,13 +487,22 @@ pub unsafe extern "C" fn raft_recv_entry(
         return RaftError::Misuse.code();
     };
     server_rc(me, |s| {
-        let r = s.recv_entry(&entry)?;
         // SAFETY: resp is NULL or the caller's out-struct.
-        if let Some(resp) = unsafe { resp.as_mut() } {
-            *resp = raft_entry_resp_t { id: r.id, term: r.term, idx: r.idx };
-        }
+        unsafe { answer_entry(resp, s.recv_entry(&entry)?) };
         Ok(())
     })
+}
+
+/// Fills `resp`, if not NULL.
+///
+/// # Safety
+/// `resp` is NULL or points to a writable `raft_entry_resp_t`.
+#[inline(always)]
+unsafe fn answer_entry(resp: *mut raft_entry_resp_t, r: core::replication::EntryResponse) {
+    // SAFETY: the caller's guarantee.
+    if let Some(resp) = unsafe { resp.as_mut() } {
+        *resp = raft_entry_resp_t { id: r.id, term: r.term, idx: r.idx };
+    }
 }
 
 /// Applies every committed entry now, without the time limit of
