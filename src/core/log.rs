@@ -200,6 +200,15 @@ impl<E: EntryHandle> MemoryLog<E> {
         Some(self.base.get() + (entries.len() - self.head.get()) as Index)
     }
 
+    /// Takes every entry the log holds (and any retired while pinned) out of
+    /// it, for an owner being dropped that releases them its own way.
+    pub fn take_all(&mut self) -> Vec<E> {
+        let mut all = std::mem::take(self.entries.get_mut());
+        all.drain(..self.head.replace(0));
+        all.append(self.retired.get_mut());
+        all
+    }
+
     /// The oldest entry, if any.
     pub fn peek_head(&self) -> Option<E> {
         self.get(self.base.get() + 1)
@@ -472,5 +481,19 @@ pub(crate) mod tests {
         log.append(&e).unwrap();
         assert_eq!(log.current_idx(), 3);
         assert_eq!(Rc::strong_count(&e.0), 4, "one reference per append");
+    }
+
+    #[test]
+    fn take_all_hands_over_live_and_retired_entries_once() {
+        let mut log = log_of(&[1, 1, 2, 2, 3]);
+        log.poll(3).unwrap(); // entries 1 and 2 leave (head moves)
+        log.pin();
+        log.pop(5, &mut |_, _| {}).unwrap(); // entry 5 retired while pinned
+        let all = log.take_all();
+        let terms: Vec<_> = all.iter().map(|e| e.term()).collect();
+        assert_eq!(terms, [2, 2, 3], "entries 3 and 4, then the retired 5");
+        assert!(all.iter().all(|e| Rc::strong_count(&e.0) == 1), "the log kept no reference");
+        assert_eq!(log.count(), 0);
+        log.unpin(); // nothing left to release
     }
 }
