@@ -532,22 +532,43 @@ impl<H: Host> Server<H> {
         self.watch_apply();
         let applylog = self.host.applier();
         let mut rest = run;
+        let deadline = clock.deadline;
+        // One entry: `None` to go on, else what the run returns.
+        let step = |entry: &H::Entry, idx: Index| -> Option<Result<bool>> {
+            if let Err(e) = super::check(applylog(entry, idx)) {
+                return Some(Err(e));
+            }
+            if self.apply_disturbed() {
+                // Count the entry unless the callback moved the last
+                // applied index; then look again from the top.
+                let counted = self.last_applied_idx() == idx - 1 && self.applied::<CHECK_TYPES>(entry, idx);
+                if counted {
+                    self.settle_applied_term(idx, entry.term());
+                }
+                return Some(Ok(counted && self.host.now_us() < deadline));
+            }
+            if !self.applied::<CHECK_TYPES>(entry, idx) {
+                return Some(Ok(false));
+            }
+            None
+        };
         while !rest.is_empty() {
             let (stride, later) = rest.split_at(clock.stride.min(rest.len()));
-            for entry in stride {
-                idx += 1;
-                super::check(applylog(entry, idx))?;
-                if self.apply_disturbed() {
-                    // Count the entry unless the callback moved the last
-                    // applied index; then look again from the top.
-                    let counted = self.last_applied_idx() == idx - 1 && self.applied::<CHECK_TYPES>(entry, idx);
-                    if counted {
-                        self.settle_applied_term(idx, entry.term());
+            // Four entries per turn: the loop's own cost is a third of an
+            // entry's here (measured with `make bench-profile`).
+            let mut quads = stride.chunks_exact(4);
+            for quad in &mut quads {
+                for (k, entry) in quad.iter().enumerate() {
+                    if let Some(stop) = step(entry, idx + 1 + k as Index) {
+                        return stop;
                     }
-                    return Ok(counted && self.host.now_us() < clock.deadline);
                 }
-                if !self.applied::<CHECK_TYPES>(entry, idx) {
-                    return Ok(false);
+                idx += 4;
+            }
+            for entry in quads.remainder() {
+                idx += 1;
+                if let Some(stop) = step(entry, idx) {
+                    return stop;
                 }
             }
             if let Some(last) = stride.last() {
