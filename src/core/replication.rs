@@ -381,7 +381,8 @@ impl<H: Host> Server<H> {
 
     /// The checks every answer to a leader's message goes through: only a
     /// leader takes answers (`NotLeader`); answers from nodes outside the
-    /// configuration and from older terms are ignored (`None`); a newer term
+    /// configuration (`node` is `None`: callers look the sender up in this
+    /// server's list) and from older terms are ignored (`None`); a newer term
     /// makes the leader step down (`None`). An answer of the current term
     /// acknowledges this leadership (for check-quorum and reads).
     pub(crate) fn answer_from<'a>(
@@ -393,7 +394,10 @@ impl<H: Host> Server<H> {
         if self.role.get() != Role::Leader {
             return Err(RaftError::NotLeader);
         }
-        let Some(node) = node.filter(|n| self.owns_node(n)) else { return Ok(None) };
+        // `node` comes from this server's list (the C layer looks it up
+        // there), so it is not searched for again.
+        let Some(node) = node else { return Ok(None) };
+        debug_assert!(self.owns_node(node));
         if term > self.current_term.get() {
             self.step_down(term)?;
             return Ok(None);
