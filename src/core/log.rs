@@ -86,20 +86,21 @@ impl<E: EntryHandle> MemoryLog<E> {
         self.entries.borrow().len() - self.head.get()
     }
 
-    /// Position in `entries` of `idx`, if the log holds it.
-    fn slot(&self, idx: Index) -> Option<usize> {
-        let offset = idx.checked_sub(self.base.get() + 1)?;
-        if offset < 0 || offset as usize >= self.live_len() {
-            return None;
-        }
-        Some(self.head.get() + offset as usize)
+    /// Position of `idx` in `entries` (the log's, borrowed), if the log
+    /// holds it. One unsigned compare: an index below the log wraps to a
+    /// huge offset.
+    #[inline(always)]
+    fn slot_in(&self, entries: &[E], idx: Index) -> Option<usize> {
+        let offset = idx.wrapping_sub(self.base.get()).wrapping_sub(1) as u64;
+        let head = self.head.get();
+        (offset < (entries.len() - head) as u64).then(|| head + offset as usize)
     }
 
     /// Borrows the entries from `idx` to the end, without taking references.
     /// The closure must not call back into this log.
     pub fn with_run<R>(&self, idx: Index, f: impl FnOnce(&[E]) -> R) -> R {
         let entries = self.entries.borrow();
-        match self.slot(idx) {
+        match self.slot_in(&entries, idx) {
             Some(pos) => f(&entries[pos..]),
             None => f(&[]),
         }
@@ -260,13 +261,14 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
     }
 
     fn get(&self, idx: Index) -> Option<E> {
-        let pos = self.slot(idx)?;
-        Some(self.entries.borrow()[pos].clone())
+        let entries = self.entries.borrow();
+        let pos = self.slot_in(&entries, idx)?;
+        entries.get(pos).cloned()
     }
 
     fn get_batch(&self, idx: Index, max: usize, out: &mut Vec<E>) -> usize {
         let entries = self.entries.borrow();
-        let Some(pos) = self.slot(idx) else { return 0 };
+        let Some(pos) = self.slot_in(&entries, idx) else { return 0 };
         let end = entries.len().min(pos.saturating_add(max));
         out.extend_from_slice(&entries[pos..end]);
         end - pos
@@ -293,8 +295,9 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
     }
 
     fn term_at(&self, idx: Index) -> Option<Term> {
-        let pos = self.slot(idx)?;
-        Some(self.entries.borrow()[pos].term())
+        let entries = self.entries.borrow();
+        let pos = self.slot_in(&entries, idx)?;
+        entries.get(pos).map(|e| e.term())
     }
 }
 
