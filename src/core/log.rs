@@ -501,4 +501,17 @@ pub(crate) mod tests {
         assert_eq!(log.count(), 0);
         log.unpin(); // nothing left to release
     }
+
+    #[test]
+    fn lookups_outside_the_log_find_nothing() {
+        let log = log_of(&[1, 2, 3, 4, 5]);
+        log.poll(3).unwrap(); // holds 3..=5
+        for idx in [i64::MIN, -1, 0, 1, 2, 6, 7, i64::MAX] {
+            assert_eq!(log.term_at(idx), None, "index {idx}");
+            assert!(log.get(idx).is_none(), "index {idx}");
+            assert_eq!(log.with_run(idx, |run| run.len()), 0, "index {idx}");
+        }
+        assert_eq!((3..=5).map(|i| log.term_at(i).unwrap()).collect::<Vec<_>>(), [3, 4, 5]);
+        assert_eq!(log.with_run(4, |run| run.len()), 2);
+    }
 }
