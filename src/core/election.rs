@@ -162,7 +162,7 @@ impl<H: Host> Server<H> {
         self.term_start_idx.set(self.current_idx());
         if self.config.get().auto_flush {
             self.log().sync()?;
-            self.note_persisted(self.current_idx());
+            self.note_log_persisted();
             self.next_sync_index.set(self.current_idx());
         }
         self.send_appendentries_all()?;

@@ -150,14 +150,15 @@ impl<H: Host> Server<H> {
         if self.host.backpressure(node) {
             return Ok(());
         }
-        let next = node.next_idx().min(self.current_idx() + 1);
+        let current = self.current_idx();
+        let next = node.next_idx().min(current + 1);
         let prev = next - 1;
         let prev_term = match self.term_at(prev) {
             Some(term) if prev >= self.snapshot_last_idx.get() => term,
             _ => return self.send_snapshot(node),
         };
 
-        let wanted = ((self.current_idx() - prev).max(0) as usize).min(MAX_ENTRIES_PER_MESSAGE);
+        let wanted = ((current - prev).max(0) as usize).min(MAX_ENTRIES_PER_MESSAGE);
         let msg_id = self.next_msg_id();
         node.set_next_msg_id(msg_id);
         let send = |entries: &[H::Entry]| {
@@ -205,14 +206,11 @@ impl<H: Host> Server<H> {
     /// The sender is the message's `leader_id`: which node handle the
     /// message came through does not matter.
     pub fn recv_appendentries(&self, req: &AppendEntries<'_, H::Entry>) -> Result<AppendEntriesResponse> {
-        let mut resp = AppendEntriesResponse {
-            msg_id: req.msg_id,
-            term: self.current_term.get(),
-            success: false,
-            current_idx: self.current_idx(),
-        };
+        let mut resp =
+            AppendEntriesResponse { msg_id: req.msg_id, term: self.current_term.get(), success: false, current_idx: 0 };
         if req.term < self.current_term.get() {
             trace!(self, req.leader_id, "stale appendentries: term {} < {}", req.term, self.current_term.get());
+            resp.current_idx = self.current_idx();
             return Ok(resp);
         }
         self.follow(req.term, req.leader_id)?;
@@ -269,7 +267,7 @@ impl<H: Host> Server<H> {
             if appended > 0 {
                 let synced = self.log().sync();
                 if synced.is_ok() {
-                    self.note_persisted(self.current_idx());
+                    self.note_log_persisted();
                 }
                 result?;
                 synced?;
@@ -278,17 +276,20 @@ impl<H: Host> Server<H> {
             }
         }
         let last_new = prev + req.entries.len() as Index;
+        // The log now ends at or after `last_new`; where exactly is asked
+        // only when it matters.
+        debug_assert!(self.current_idx() >= last_new);
         if last_new > self.persisted_idx.get() {
             // Entries we already had may be our own unsynced ones from a
             // leadership with auto flush off: durable before acknowledged.
             self.log().sync()?;
-            self.note_persisted(self.current_idx());
+            self.note_log_persisted();
         }
 
         resp.success = true;
         resp.current_idx = last_new;
         if req.leader_commit > self.commit_idx.get() {
-            let commit = req.leader_commit.min(last_new).min(self.current_idx());
+            let commit = req.leader_commit.min(last_new);
             if commit > self.commit_idx.get() {
                 self.commit_idx.set(commit);
             }

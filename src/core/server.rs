@@ -371,8 +371,19 @@ impl<H: Host> Server<H> {
         self.exec_operations()
     }
 
-    /// Applies committed entries and answers ready reads.
+    /// Applies committed entries and answers ready reads. Called after every
+    /// message, so the common "nothing to do" is decided inline.
+    #[inline(always)]
     pub fn exec_operations(&self) -> Result<()> {
+        let nothing_to_apply = self.last_applied_idx() >= self.commit_idx.get();
+        if nothing_to_apply && (self.role.get() != Role::Leader || self.reads.borrow().is_empty()) {
+            return Ok(());
+        }
+        self.exec_operations_now()
+    }
+
+    #[inline(never)]
+    fn exec_operations_now(&self) -> Result<()> {
         self.apply_committed()?;
         self.serve_reads();
         Ok(())
@@ -545,6 +556,7 @@ impl<H: Host> Server<H> {
     }
 
     /// The term at `idx`, including the snapshot's last entry and index 0.
+    #[inline]
     pub fn term_at(&self, idx: Index) -> Option<Term> {
         if idx == 0 {
             return Some(0);
@@ -595,7 +607,7 @@ impl<H: Host> Server<H> {
     pub fn append_entry(&self, entry: &H::Entry) -> Result<()> {
         self.append_to_log(entry)?;
         // Restored from disk, so durable.
-        self.note_persisted(self.current_idx());
+        self.note_log_persisted();
         Ok(())
     }
 
@@ -660,12 +672,21 @@ impl<H: Host> Server<H> {
     /// Records that this server's log is durable up to `idx`; a leader
     /// counts itself as holding exactly what is durable.
     pub(crate) fn note_persisted(&self, idx: Index) {
-        let idx = idx.min(self.current_idx());
+        self.note_persisted_within_log(idx.min(self.current_idx()));
+    }
+
+    /// The whole log is durable.
+    pub(crate) fn note_log_persisted(&self) {
+        self.note_persisted_within_log(self.current_idx());
+    }
+
+    /// `note_persisted` for an index known not to be past the log's end.
+    fn note_persisted_within_log(&self, idx: Index) {
         if idx > self.persisted_idx.get() {
             self.persisted_idx.set(idx);
         }
         if self.role.get() == Role::Leader {
-            if let Some(me) = self.my_node() {
+            if let Some(me) = self.me.borrow().as_ref() {
                 if self.persisted_idx.get() > me.match_idx() {
                     me.set_match_idx(self.persisted_idx.get());
                 }

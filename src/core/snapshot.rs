@@ -136,7 +136,7 @@ impl<H: Host> Server<H> {
         self.commit_idx.set(idx);
         self.move_last_applied(idx, term);
         self.voting_cfg_change_log_idx.set(-1);
-        self.note_persisted(self.current_idx());
+        self.note_log_persisted();
         self.remove_all_other_nodes();
         trace!(self, NODE_ID_NONE, "loading snapshot {} (term {})", idx, term);
         Ok(())
