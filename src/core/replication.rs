@@ -23,7 +23,7 @@ pub struct EntryResponse {
 }
 
 /// Voters at most whose match indexes are sorted on the stack.
-const STACK_VOTERS: usize = 16;
+const STACK_VOTERS: usize = 8;
 
 impl<H: Host> Server<H> {
     /// `raft_recv_entry`: the leader appends a client's entry in its term.
