@@ -181,7 +181,11 @@ pub(crate) fn entry_new(data_len: c_uint) -> *mut raft_entry_t {
     // for any type: zeroed whole (padding too, so that a block copied out
     // verbatim carries no uninitialised bytes), then the header set.
     unsafe {
-        ptr::write_bytes(e as *mut u8, 0, size);
+        // The header's size is a constant, so its zeroing is a few stores;
+        // only the data goes through memset (fewer instructions in all than
+        // one memset of the whole block, measured with `make bench-profile`).
+        ptr::write_bytes(e as *mut u8, 0, std::mem::size_of::<raft_entry_t>());
+        ptr::write_bytes((e as *mut u8).add(std::mem::size_of::<raft_entry_t>()), 0, data_len as usize);
         addr_of_mut!((*e).refs).write(1);
         addr_of_mut!((*e).data_len).write(data_len);
     }
