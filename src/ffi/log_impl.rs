@@ -154,7 +154,7 @@ impl Drop for raft_log {
 /// Releases `entries` four at a time: the common release is a few
 /// instructions, so the loop's own cost matters (measured with `make
 /// bench-profile`: this is most of what `raft_destroy` does).
-fn release_all(entries: Vec<EntryPtr>) {
+fn release_all(mut entries: Vec<EntryPtr>) {
     let mut chunks = entries.chunks_exact(4);
     for quad in &mut chunks {
         for e in quad {
@@ -167,12 +167,9 @@ fn release_all(entries: Vec<EntryPtr>) {
         // SAFETY: as above.
         unsafe { super::entry::release(e.as_ptr()) };
     }
-    let mut entries = ManuallyDrop::new(entries);
     // SAFETY: every element's reference was given back above; the vector
     // forgets them (no second release) and frees only its storage.
     unsafe { entries.set_len(0) };
-    // SAFETY: entries is not used after this.
-    unsafe { ManuallyDrop::drop(&mut entries) };
 }
 
 /// Which log a server uses.

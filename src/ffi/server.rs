@@ -10,7 +10,7 @@ use std::cell::Cell;
 use std::ffi::{c_int, c_long, c_void};
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr::{self, NonNull};
+use std::ptr;
 use std::rc::Rc;
 
 use super::entry::EntryPtr;
@@ -456,10 +456,11 @@ pub unsafe extern "C" fn raft_recv_entry(
 ) -> c_int {
     // The common case calls nothing back, so it needs none of with_server's
     // bookkeeping for callbacks (re-entry depth, panics).
-    if let (Some(server), Some(entry)) = (quiet_server(me), NonNull::new(req)) {
-        // SAFETY: the caller holds a reference on req for the whole call; the
-        // log takes its own when it keeps the entry, this handle none.
-        let entry = ManuallyDrop::new(unsafe { EntryPtr::from_held(entry.as_ptr()) }.expect("non-null"));
+    // SAFETY: the caller holds a reference on req (if not NULL) for the
+    // whole call; the log takes its own when it keeps the entry, and this
+    // handle is never released (ManuallyDrop).
+    let entry = unsafe { EntryPtr::from_held(req) }.map(ManuallyDrop::new);
+    if let (Some(server), Some(entry)) = (quiet_server(me), entry) {
         if let Some(r) = server.recv_entry_quietly(&entry) {
             // SAFETY: resp is NULL or the caller's out-struct.
             unsafe { answer_entry(resp, r) };
