@@ -211,8 +211,7 @@ pub trait Log<E: EntryHandle> {
     /// `append_ordinary` when that calls nothing and allocates nothing (no
     /// observer to ask, room for the entry); `None`, with nothing done,
     /// otherwise.
-    fn append_ordinary_quietly(&self, entry: &E) -> Option<Index> {
-        let _ = entry;
+    fn append_ordinary_quietly(&self, _entry: &E) -> Option<Index> {
         None
     }
     /// `append_indexed` for an entry whose type the caller has just read:
