@@ -86,6 +86,12 @@ impl<E: EntryHandle> MemoryLog<E> {
         self.entries.borrow().len() - self.head.get()
     }
 
+    /// Index of the last entry, `entries` being the log's, borrowed.
+    #[inline(always)]
+    fn end_idx(&self, entries: &[E]) -> Index {
+        self.base.get() + (entries.len() - self.head.get()) as Index
+    }
+
     /// Position of `idx` in `entries` (the log's, borrowed), if the log
     /// holds it. One unsigned compare: an index below the log wraps to a
     /// huge offset.
@@ -140,7 +146,7 @@ impl<E: EntryHandle> MemoryLog<E> {
         let mut taken = Vec::new();
         {
             let mut entries = self.entries.borrow_mut();
-            let mut idx = self.base.get() + (entries.len() - self.head.get()) as Index;
+            let mut idx = self.end_idx(&entries);
             while idx >= from {
                 let e = entries.pop().expect("live entries cover idx");
                 taken.push((e, idx));
@@ -185,7 +191,7 @@ impl<E: EntryHandle> MemoryLog<E> {
     #[inline(always)]
     fn push_ordinary(&self, entries: &mut Vec<E>, entry: &E) -> Index {
         entries.push(entry.clone());
-        self.base.get() + (entries.len() - self.head.get()) as Index
+        self.end_idx(entries)
     }
 
     /// `append_ordinary_quietly` with the push left to `push`, which gets
@@ -198,7 +204,7 @@ impl<E: EntryHandle> MemoryLog<E> {
         if entries.len() == entries.capacity() || !push(&mut entries, entry) {
             return None;
         }
-        Some(self.base.get() + (entries.len() - self.head.get()) as Index)
+        Some(self.end_idx(&entries))
     }
 
     /// Takes every entry the log holds (and any retired while pinned) out of

@@ -224,15 +224,7 @@ pub trait Log<E: EntryHandle> {
     /// configuration change, stopping at the first failure; returns how
     /// many were appended and the failure, if any.
     fn append_until_cfg_change(&self, entries: &[E]) -> (usize, Result<()>) {
-        for (i, entry) in entries.iter().enumerate() {
-            if is_cfg_change(entry.entry_type()) {
-                return (i, Ok(()));
-            }
-            if let Err(e) = self.append(entry) {
-                return (i, Err(e));
-            }
-        }
-        (entries.len(), Ok(()))
+        append_each_until_cfg_change(self, entries)
     }
     /// False only if no entry from `idx` on was a configuration change when
     /// it was appended: applying then skips looking at each entry's type.
@@ -264,6 +256,20 @@ pub trait Log<E: EntryHandle> {
     fn term_at(&self, idx: Index) -> Option<Term> {
         self.get(idx).map(|e| e.term())
     }
+}
+
+/// [`Log::append_until_cfg_change`] one `append` at a time (for a log whose
+/// appends each have something to ask or do).
+pub fn append_each_until_cfg_change<E: EntryHandle, L: Log<E> + ?Sized>(log: &L, entries: &[E]) -> (usize, Result<()>) {
+    for (i, entry) in entries.iter().enumerate() {
+        if is_cfg_change(entry.entry_type()) {
+            return (i, Ok(()));
+        }
+        if let Err(e) = log.append(entry) {
+            return (i, Err(e));
+        }
+    }
+    (entries.len(), Ok(()))
 }
 
 /// [`Log::with_entries`] for a log that cannot lend: the entries are held

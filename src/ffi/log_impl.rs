@@ -262,17 +262,7 @@ impl Log<EntryPtr> for LogBackend {
         match self {
             // Without an offer observer there is nothing to ask per entry.
             LogBackend::Builtin(log) if log.cbs.get().log_offer.is_none() => log.mem.append_until_cfg_change(entries),
-            _ => {
-                for (i, entry) in entries.iter().enumerate() {
-                    if core::is_cfg_change(entry.entry_type()) {
-                        return (i, Ok(()));
-                    }
-                    if let Err(e) = self.append(entry) {
-                        return (i, Err(e));
-                    }
-                }
-                (entries.len(), Ok(()))
-            }
+            _ => core::append_each_until_cfg_change(self, entries),
         }
     }
 
