@@ -454,41 +454,35 @@ pub unsafe extern "C" fn raft_recv_entry(
     req: *mut raft_entry_req_t,
     resp: *mut raft_entry_resp_t,
 ) -> c_int {
-    // The common case calls nothing back, so it needs none of with_server's
-    // bookkeeping for callbacks (re-entry depth, panics).
-    // SAFETY: the caller holds a reference on req (if not NULL) for the
-    // whole call; the log takes its own when it keeps the entry, and this
-    // handle is never released (ManuallyDrop).
-    let entry = unsafe { EntryPtr::from_held(req) }.map(ManuallyDrop::new);
-    if let (Some(server), Some(entry)) = (quiet_server(me), entry) {
-        if let Some(r) = server.recv_entry_quietly(&entry) {
-            // SAFETY: resp is NULL or the caller's out-struct.
-            unsafe { answer_entry(resp, r) };
-            return 0;
-        }
-    }
-    // SAFETY: the same arguments, as the C caller passed them.
-    unsafe { recv_entry_with_callbacks(me, req, resp) }
-}
-
-/// `raft_recv_entry` when the entry may be refused or may run callbacks.
-///
-/// # Safety
-/// The arguments of `raft_recv_entry`.
-#[inline(never)]
-unsafe fn recv_entry_with_callbacks(
-    me: *mut raft_server_t,
-    req: *mut raft_entry_req_t,
-    resp: *mut raft_entry_resp_t,
-) -> c_int {
     // SAFETY: the caller holds a reference on req for the whole call, so a
     // borrowed handle (never released: ManuallyDrop) stays valid; the log
     // takes its own reference when it keeps the entry.
     let Some(entry) = (unsafe { EntryPtr::from_held(req) }).map(ManuallyDrop::new) else {
         return RaftError::Misuse.code();
     };
-    server_rc(me, |s| {
+    // The common case calls nothing back, so it needs none of with_server's
+    // bookkeeping for callbacks (re-entry depth, panics).
+    if let Some(r) = quiet_server(me).and_then(|s| s.recv_entry_quietly(&entry)) {
         // SAFETY: resp is NULL or the caller's out-struct.
+        unsafe { answer_entry(resp, r) };
+        return 0;
+    }
+    // SAFETY: resp as the C caller passed it.
+    unsafe { recv_entry_with_callbacks(me, entry, resp) }
+}
+
+/// `raft_recv_entry` when the entry may be refused or may run callbacks.
+///
+/// # Safety
+/// `resp` is NULL or the caller's out-struct.
+#[inline(never)]
+unsafe fn recv_entry_with_callbacks(
+    me: *mut raft_server_t,
+    entry: ManuallyDrop<EntryPtr>,
+    resp: *mut raft_entry_resp_t,
+) -> c_int {
+    server_rc(me, |s| {
+        // SAFETY: the caller's guarantee on resp.
         unsafe { answer_entry(resp, s.recv_entry(&entry)?) };
         Ok(())
     })
