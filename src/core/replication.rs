@@ -544,13 +544,8 @@ impl<H: Host> Server<H> {
                 return Some(Err(e));
             }
             if self.apply_disturbed() {
-                // Count the entry unless the callback moved the last
-                // applied index; then look again from the top.
-                let counted = self.last_applied_idx() == idx - 1 && self.applied::<CHECK_TYPES>(entry, idx);
-                if counted {
-                    self.settle_applied_term(idx, entry.term());
-                }
-                return Some(Ok(counted && self.host.now_us() < deadline));
+                // Look again from the top.
+                return Some(Ok(self.count_if_in_place::<CHECK_TYPES>(entry, idx) && self.host.now_us() < deadline));
             }
             if !self.applied::<CHECK_TYPES>(entry, idx) {
                 return Some(Ok(false));
@@ -646,14 +641,21 @@ impl<H: Host> Server<H> {
     fn apply_entry(&self, entry: &H::Entry, idx: Index) -> Result<bool> {
         super::check(self.host.applylog(entry, idx))?;
         // The entry is still alive: held or lent.
+        Ok(self.count_if_in_place::<true>(entry, idx))
+    }
+
+    /// After `applylog` for `entry` at `idx` ran callbacks that may have
+    /// moved things: counts the entry as applied (its term settled) unless
+    /// the last applied index moved meanwhile. Whether it was counted.
+    fn count_if_in_place<const CHECK_TYPES: bool>(&self, entry: &H::Entry, idx: Index) -> bool {
         if self.last_applied_idx() != idx - 1 {
-            return Ok(false);
+            return false;
         }
-        let counted = self.applied::<true>(entry, idx);
+        let counted = self.applied::<CHECK_TYPES>(entry, idx);
         if counted {
             self.settle_applied_term(idx, entry.term());
         }
-        Ok(counted)
+        counted
     }
 
     /// The rare part of `applied`. A voting change's marker needs
