@@ -3,7 +3,7 @@
  * uses each non-function declaration of the contract without declaring
  * anything itself: a missing one is a compile error, reported by `make test`
  * as this file failing to build. (Functions and layouts are covered by
- * ../shared/tools/abi-check and test_abi.c.) */
+ * test_abi.c, and by the contract checker where it is installed.) */
 #include "raft.h"
 #include "test.h"
 

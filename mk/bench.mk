@@ -17,7 +17,7 @@
 
 BENCH_BUILD     ?= $(or $(BUILD),build)/bench
 RAFT_LIB        ?= $(or $(LIBRAFT_A),build/libraft.a)
-RAFT_INCLUDE    ?= $(if $(wildcard include/raft.h),include,../shared/spec/seed-header)
+RAFT_INCLUDE    ?= include
 BENCH_BIN       ?= $(BENCH_BUILD)/raft_bench
 BENCH_CC        ?= $(or $(CC),cc)
 BENCH_CFLAGS    ?= -std=c99 -O2 -g -Wall -Wextra -Werror

@@ -17,7 +17,7 @@
 FUZZ_SECONDS   ?= 60
 FUZZ_BUILD     := $(or $(BUILD),build)/fuzz
 FUZZ_CLANG     ?= clang
-FUZZ_INCLUDE   ?= $(if $(wildcard include/raft.h),include,../shared/spec/seed-header)
+FUZZ_INCLUDE   ?= include
 FUZZ_LIBS      ?= $(or $(NATIVE_LIBS),-lpthread -ldl -lm) -lrt
 FUZZ_LIB       := $(or $(LIBRAFT_A),build/libraft.a)
 FUZZ_TRIPLE    := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')

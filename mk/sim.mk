@@ -11,7 +11,7 @@
 
 SIM_BUILD    := $(or $(BUILD),build)/sim
 SIM_LIB      := $(or $(LIBRAFT_A),build/libraft.a)
-SIM_INCLUDE  ?= $(if $(wildcard include/raft.h),include,../shared/spec/seed-header)
+SIM_INCLUDE  ?= include
 SIM_CC       ?= $(or $(CC),cc)
 SIM_CFLAGS   ?= -std=c11 -O2 -g -Wall -Wextra -Werror
 SIM_LIBS     ?= $(or $(NATIVE_LIBS),-lpthread -ldl -lm) -lrt

@@ -1,5 +1,5 @@
-//! The compatibility symbols (`../shared/spec/compat-symbols.txt`): functions
-//! the seed library declared in private headers, which existing test suites
+//! The compatibility symbols: functions the original C library declared in
+//! private headers, which existing test suites
 //! and simulators call. Declared in `include/raft_compat.h`.
 
 use std::ffi::{c_int, c_void};
