@@ -10,8 +10,7 @@
 # Variables:
 #   RAFT_LIB=path/to/libraft.a|.so   library to link (default build/libraft.a,
 #                                    built by `make lib`)
-#   RAFT_INCLUDE=dir                 where raft.h is (default include/, or the
-#                                    contract header while include/ is empty)
+#   RAFT_INCLUDE=dir                 where raft.h is (default include/)
 #   BENCH_ARGS="--scenario=3n-64b-b1 --entries=100000"   arguments for `make bench`
 #   BENCH_INSTR_N1 / BENCH_INSTR_N2  entry counts of the two callgrind runs
 
