@@ -34,8 +34,14 @@ typedef struct raft_entry {
     void (*free_func)(struct raft_entry *entry);
     /** data length */
     unsigned int data_len;
-    /** data */
+    /** data: data_len bytes, in the same heap block as the header */
+#if defined(__cplusplus) && defined(__GNUC__)
+    /* ISO C++ has no flexible array member; GCC and Clang accept this one
+     * (same layout and sizeof as in C) without a -pedantic warning. */
+    __extension__ char data[];
+#else
     char data[];
+#endif
 } raft_entry_t;
 
 
