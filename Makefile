@@ -242,28 +242,32 @@ $(EXAMPLE_BINS): $(BUILD)/examples/%: examples/%.c $(HEADERS) $(LIBRAFT_SO)
 	$(CC) $(RAFT_CFLAGS) $(CFLAGS) $< $(LINK_SHARED) -o $@
 
 # ---------------------------------------------------------------- install
-$(BUILD)/raft.pc: raft.pc.in Makefile
+# raft.pc links the shared library; raft-static.pc names libraft.a itself,
+# since -lraft resolves to libraft.so wherever both are installed.
+PC_FILES := $(BUILD)/raft.pc $(BUILD)/raft-static.pc
+
+# They depend on PREFIX, LIBDIR and INCLUDEDIR, so they are always rewritten.
+$(PC_FILES): $(BUILD)/%.pc: %.pc.in Makefile FORCE
 	@mkdir -p $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
-	    $< > $(BUILD)/raft.pc
+	    $< > $@
 
-install: lib $(BUILD)/raft.pc
+install: lib $(PC_FILES)
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
-	install -m 644 include/raft.h include/raft_types.h include/raft_compat.h \
-	    $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(LIBRAFT_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIBRAFT_SOREAL) $(DESTDIR)$(LIBDIR)/
 	ln -sf libraft.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIBRAFT_SONAME)
 	ln -sf $(LIBRAFT_SONAME) $(DESTDIR)$(LIBDIR)/libraft.so
-	install -m 644 $(BUILD)/raft.pc $(DESTDIR)$(LIBDIR)/pkgconfig/raft.pc
+	install -m 644 $(PC_FILES) $(DESTDIR)$(LIBDIR)/pkgconfig/
 
 uninstall:
-	rm -f $(DESTDIR)$(INCLUDEDIR)/raft.h $(DESTDIR)$(INCLUDEDIR)/raft_types.h \
-	      $(DESTDIR)$(INCLUDEDIR)/raft_compat.h $(DESTDIR)$(LIBDIR)/libraft.a \
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(notdir $(HEADERS))) \
+	      $(DESTDIR)$(LIBDIR)/libraft.a \
 	      $(DESTDIR)$(LIBDIR)/libraft.so $(DESTDIR)$(LIBDIR)/$(LIBRAFT_SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libraft.so.$(VERSION) \
-	      $(DESTDIR)$(LIBDIR)/pkgconfig/raft.pc
+	      $(addprefix $(DESTDIR)$(LIBDIR)/pkgconfig/,$(notdir $(PC_FILES)))
 
 # ---------------------------------------------------------------- clean
 # Regenerate the committed include/raft.h from src/ffi (a cargo test fails
