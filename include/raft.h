@@ -521,251 +521,530 @@ extern "C" {
 extern const raft_log_impl_t raft_log_internal_impl;
 
 /**
- * Sets one `raft_config_e` option. Timeouts must be positive
- * (RAFT_ERR_MISUSE otherwise); flags take 0 or non-zero. RAFT_ERR_NOTFOUND
- * for an unknown option.
+ * Sets one option; the non-variadic form of `raft_config(me, 1, config,
+ * value)`. May be called at any time, also from callbacks; a new election
+ * timeout is re-randomised at once.
+ * @param me the server
+ * @param config a `raft_config_e` value
+ * @param value the new value: a positive number of milliseconds for the two
+ * timeouts, 0 or non-zero for the flags
+ * @return 0 on success; RAFT_ERR_NOTFOUND for an unknown option;
+ * RAFT_ERR_MISUSE for a NULL server or a timeout that is not positive;
+ * RAFT_ERR_SHUTDOWN for a poisoned server.
  */
 int raft_config_set_value(raft_server_t *me, int config, int value);
 
 /**
- * Reads one `raft_config_e` option into `*value`. RAFT_ERR_NOTFOUND for an
- * unknown option, RAFT_ERR_MISUSE for a NULL server or destination.
+ * Reads one option; the non-variadic form of `raft_config(me, 0, config,
+ * &value)`.
+ * @param me the server
+ * @param config a `raft_config_e` value
+ * @param value where the value is written (flags read as 0 or 1)
+ * @return 0 on success; RAFT_ERR_NOTFOUND for an unknown option;
+ * RAFT_ERR_MISUSE for a NULL server or a NULL `value`.
  */
 int raft_config_get_value(raft_server_t *me, int config, int *value);
 
 /**
- * Allocates a new Raft log entry: one zero-filled block from the heap hooks
- * with `data_len` bytes of data after the header, and a reference count of 1.
- * Returns NULL if allocation fails.
+ * Allocates an entry: one block from `raft_malloc` holding the header and
+ * `data_len` bytes of data, all zero, with `refs` = 1 and `data_len` set.
+ * Fill in `type` (RAFT_LOGTYPE_NORMAL is 0), `id` and `data` yourself; the
+ * library sets `term` when it appends the entry. May be called at any time,
+ * from any thread that follows the heap-hook rule (set the hooks first).
+ * @param data_len bytes of data (0 for an entry without data)
+ * @return the entry, owned by the caller (one reference); NULL if the
+ * allocation failed.
  */
 raft_entry_t *raft_entry_new(unsigned int data_len);
 
 /**
- * Takes a reference to the entry. NULL is ignored.
+ * Takes one more reference to the entry. Do it for every entry you keep past
+ * the callback or call that lent it to you (for example the entries of a
+ * `send_appendentries` message queued for later delivery). The count
+ * saturates at 65535: such an entry is never freed rather than freed early.
+ * @param ety a live entry; NULL is ignored
  */
 void raft_entry_hold(raft_entry_t *ety);
 
 /**
- * Gives a reference back; the last one frees the entry (through its
- * `free_func` if set, else `raft_free`). NULL is ignored, and so is a
- * release of an entry whose count is already 0.
+ * Gives one reference back. Releasing the last one frees the entry: through
+ * its `free_func` if that is set (the function then owns the block), else
+ * with `raft_free`. Every reference you obtained (`raft_entry_new`,
+ * `raft_entry_hold`, `raft_get_entry_from_idx`, ...) is released exactly
+ * once.
+ * @param ety an entry you hold a reference on; NULL is ignored, and so is an
+ * entry whose count is already 0 (a double release is not a double free)
  */
 void raft_entry_release(raft_entry_t *ety);
 
 /**
- * Releases each of the `len` entries of the array; the array itself is not
- * freed. NULL elements are skipped.
+ * Releases every entry of an array, as `raft_entry_release` does for each;
+ * the array itself is not freed (an array from `raft_get_entries_from_idx`
+ * goes to `raft_free` afterwards).
+ * @param ety_list array of `len` entry pointers; NULL does nothing
+ * @param len number of elements; NULL elements are skipped
  */
 void raft_entry_release_list(raft_entry_t **ety_list, size_t len);
 
 /**
- * 1 if the entry changes membership (adds or removes a node). NULL gives 0.
+ * Whether the entry changes membership: type RAFT_LOGTYPE_ADD_NONVOTING_NODE,
+ * RAFT_LOGTYPE_ADD_NODE or RAFT_LOGTYPE_REMOVE_NODE.
+ * @param ety an entry or NULL
+ * @return 1 or 0; 0 for NULL.
  */
 int raft_entry_is_cfg_change(raft_entry_t *ety);
 
 /**
- * 1 if the entry changes the set of voters. NULL gives 0.
+ * Whether the entry changes the set of voters: type RAFT_LOGTYPE_ADD_NODE or
+ * RAFT_LOGTYPE_REMOVE_NODE. Only one such change may be uncommitted at a time.
+ * @param ety an entry or NULL
+ * @return 1 or 0; 0 for NULL.
  */
 int raft_entry_is_voting_cfg_change(raft_entry_t *ety);
 
 /**
- * Registers custom heap management functions. A NULL function leaves that
- * hook unchanged. Call it before creating any server or entry.
+ * Replaces the heap hooks (`raft_malloc`, `raft_calloc`, `raft_realloc`,
+ * `raft_free`). The four must work together: whatever one returns, the
+ * `free` given here must accept. Call it once, from one thread, before any
+ * server or entry exists: memory allocated with the old hooks would
+ * otherwise be freed with the new ones.
+ * @param _malloc allocator; NULL keeps the current one
+ * @param _calloc zeroing allocator; NULL keeps the current one
+ * @param _realloc reallocator; NULL keeps the current one
+ * @param _free deallocator; NULL keeps the current one
  */
 void raft_set_heap_functions(void *(*_malloc)(size_t size), void *(*_calloc)(size_t nmemb, size_t size), void *(*_realloc)(void *ptr, size_t size), void (*_free)(void *ptr));
 
+/**
+ * The id of a node.
+ * @param me a node handle of a server (valid until the node is removed) or NULL
+ * @return the node's id; RAFT_NODE_ID_NONE for NULL.
+ */
 raft_node_id_t raft_node_get_id(raft_node_t *me);
 
 /**
- * The leader's next index to send to this node.
+ * The index of the next entry the leader will send to this node. Meaningful
+ * on the leader only; other servers keep the value of their last leadership.
+ * @param node a node handle or NULL
+ * @return the next index (at least 1); 0 for NULL.
  */
 raft_index_t raft_node_get_next_idx(raft_node_t *node);
 
 /**
- * The highest index the leader knows this node stores.
+ * The highest index the leader knows this node stores (acknowledged by the
+ * node, or, for the leader's own node, durable in its own log). Meaningful on
+ * the leader only; reset to 0 when a server becomes leader.
+ * @param me a node handle or NULL
+ * @return the match index; 0 for NULL.
  */
 raft_index_t raft_node_get_match_idx(raft_node_t *me);
 
+/**
+ * The user data attached to the node.
+ * @param me a node handle or NULL
+ * @return what `raft_add_node`, `raft_add_non_voting_node` or
+ * `raft_node_set_udata` stored (NULL for nodes created by a configuration
+ * entry until the application sets it); NULL for NULL.
+ */
 void *raft_node_get_udata(raft_node_t *me);
 
+/**
+ * Attaches user data to the node, typically the application's connection to
+ * that peer. The library never reads it. Call it from
+ * `notify_membership_event` to equip nodes that configuration entries create.
+ * @param me a node handle; NULL is ignored
+ * @param user_data any pointer, owned by the application
+ */
 void raft_node_set_udata(raft_node_t *me, void *user_data);
 
 /**
- * Sets the next index (at least 1), e.g. after sending a snapshot.
+ * Sets the index of the next entry the leader sends to this node. Values
+ * below 1 are raised to 1. For tests and tools: the library maintains it
+ * itself.
+ * @param me a node handle; NULL is ignored
+ * @param idx the next index
  */
 void raft_node_set_next_idx(raft_node_t *me, raft_index_t idx);
 
+/**
+ * Makes the node a voter (non-zero) or not (0) in this server's view only,
+ * without a configuration entry. For restoring state and tests; a cluster
+ * changes its voters with RAFT_LOGTYPE_ADD_NODE / RAFT_LOGTYPE_REMOVE_NODE
+ * entries.
+ * @param node a node handle; NULL is ignored
+ * @param voting 0 or non-zero
+ */
 void raft_node_set_voting(raft_node_t *node, int voting);
 
+/**
+ * Whether the node votes (and counts in majorities while it is active).
+ * @param me a node handle or NULL
+ * @return 1 for a voting node, 0 otherwise and for NULL.
+ */
 int raft_node_is_voting(raft_node_t *me);
 
+/**
+ * Whether this non-voting node has been reported as caught up: set when the
+ * `node_has_sufficient_logs` callback returned 0 for it, and for every voter
+ * whose addition committed.
+ * @param me a node handle or NULL
+ * @return 1 or 0; 0 for NULL.
+ */
 int raft_node_has_sufficient_logs(raft_node_t *me);
 
 /**
- * 0 once a REMOVE_NODE entry for this node is in the log.
+ * Whether the node is part of the configuration: 0 from the moment a
+ * RAFT_LOGTYPE_REMOVE_NODE entry naming it is appended (it then neither votes
+ * nor counts in majorities nor receives messages) until that entry is popped.
+ * @param me a node handle or NULL
+ * @return 1 or 0; 0 for NULL.
  */
 int raft_node_is_active(raft_node_t *me);
 
+/**
+ * Sets the active flag in this server's view only (see
+ * `raft_node_is_active`). For restoring state and tests.
+ * @param me a node handle; NULL is ignored
+ * @param active 0 or non-zero
+ */
 void raft_node_set_active(raft_node_t *me, int active);
 
+/**
+ * Whether the node's voting status is committed: set when the
+ * RAFT_LOGTYPE_ADD_NODE entry that made it a voter is applied, cleared when
+ * its removal is applied, and set for every voter when a snapshot is loaded
+ * or restored.
+ * @param me a node handle or NULL
+ * @return 1 or 0; 0 for NULL.
+ */
 int raft_node_is_voting_committed(raft_node_t *me);
 
+/**
+ * Whether the entry that added the node has been applied (always true after a
+ * snapshot is loaded or restored).
+ * @param me a node handle or NULL
+ * @return 1 or 0; 0 for NULL.
+ */
 int raft_node_is_addition_committed(raft_node_t *me);
 
+/**
+ * Sets the "voting committed" flag (see `raft_node_is_voting_committed`).
+ * For restoring state and tests.
+ * @param me a node handle; NULL is ignored
+ * @param voting 0 or non-zero
+ */
 void raft_node_set_voting_committed(raft_node_t *me, int voting);
 
+/**
+ * Sets the "addition committed" flag (see `raft_node_is_addition_committed`).
+ * For restoring state and tests: a program that adds nodes by hand at start
+ * (not through log entries) may mark them committed.
+ * @param me a node handle; NULL is ignored
+ * @param committed 0 or non-zero
+ */
 void raft_node_set_addition_committed(raft_node_t *me, int committed);
 
 /**
- * This server's node id, or RAFT_NODE_ID_NONE if it has no node of its own.
+ * This server's own node id (the node added with `is_self` set). Like every
+ * getter on a server, it may be called at any time, also from callbacks.
+ * @param me the server
+ * @return the id; RAFT_NODE_ID_NONE if the server has no node of its own
+ * (yet, or any more after its removal was applied), and for NULL.
  */
 raft_node_id_t raft_get_nodeid(raft_server_t *me);
 
+/**
+ * This server's own node.
+ * @param me the server
+ * @return the node handle, valid until the node is removed; NULL if the
+ * server has no node of its own, and for NULL.
+ */
 raft_node_t *raft_get_my_node(raft_server_t *me);
 
+/**
+ * Number of nodes in the server's node list, itself included, active or not.
+ * @param me the server
+ * @return the count; 0 for NULL.
+ */
 int raft_get_num_nodes(raft_server_t *me);
 
 /**
- * Voting nodes that are part of the configuration.
+ * Number of voters that count in majorities: voting nodes that are active
+ * (no RAFT_LOGTYPE_REMOVE_NODE entry for them in the log).
+ * @param me the server
+ * @return the count; 0 for NULL.
  */
 int raft_get_num_voting_nodes(raft_server_t *me);
 
 /**
- * Entries held in the log (compacted ones excluded).
+ * Number of entries the log holds now (compacted entries excluded).
+ * @param me the server
+ * @return the count; 0 for NULL.
  */
 raft_index_t raft_get_log_count(raft_server_t *me);
 
+/**
+ * The current term.
+ * @param me the server
+ * @return the term; 0 for NULL.
+ */
 raft_term_t raft_get_current_term(raft_server_t *me);
 
 /**
- * Index of the newest entry (the snapshot's last index if the log is empty).
+ * Index of the newest entry of the log; the snapshot's last index when the
+ * log holds no entry after it; 0 for an empty server.
+ * @param me the server
+ * @return the index; 0 for NULL.
  */
 raft_index_t raft_get_current_idx(raft_server_t *me);
 
+/**
+ * The commit index: entries up to it are stored by a majority and will not
+ * change. Entries up to it are handed to `applylog` in order.
+ * @param me the server
+ * @return the index; 0 for NULL.
+ */
 raft_index_t raft_get_commit_idx(raft_server_t *me);
 
+/**
+ * @param me the server
+ * @return 1 if the server is a follower, else 0 (and for NULL).
+ */
 int raft_is_follower(raft_server_t *me);
 
+/**
+ * @param me the server
+ * @return 1 if the server is the leader, else 0 (and for NULL).
+ */
 int raft_is_leader(raft_server_t *me);
 
+/**
+ * @param me the server
+ * @return 1 if the server is a pre-candidate (running a pre-vote round),
+ * else 0 (and for NULL).
+ */
 int raft_is_precandidate(raft_server_t *me);
 
+/**
+ * @param me the server
+ * @return 1 if the server is a candidate (a real election in its term), else
+ * 0 (and for NULL).
+ */
 int raft_is_candidate(raft_server_t *me);
 
 /**
- * Milliseconds since the election timer (or, on a leader, the heartbeat
- * timer) was last reset.
+ * Milliseconds counted since the election timer (on a leader: the heartbeat
+ * timer) was last reset, as advanced by `raft_periodic`.
+ * @param me the server
+ * @return the milliseconds; 0 for NULL.
  */
 raft_time_t raft_get_timeout_elapsed(raft_server_t *me);
 
+/**
+ * Index of the last entry handed to `applylog` (or covered by a loaded or
+ * restored snapshot).
+ * @param me the server
+ * @return the index; 0 for NULL.
+ */
 raft_index_t raft_get_last_applied_idx(raft_server_t *me);
 
 /**
- * Term of the last applied entry (0 before any). An addition of later
- * releases of the seed library.
+ * Term of the last applied entry (an addition of later releases of the
+ * original library).
+ * @param me the server
+ * @return the term; 0 before anything was applied, and for NULL.
  */
 raft_term_t raft_get_last_applied_term(raft_server_t *me);
 
 /**
- * The entry at `idx`, with a reference the caller must release; NULL if
- * the log does not hold it.
+ * The entry at an index, held for the caller.
+ * @param me the server
+ * @param idx index of an entry the log holds (first entry index to current
+ * index)
+ * @return the entry with a reference the caller must give back with
+ * `raft_entry_release`; NULL if the log does not hold `idx` (compacted, not
+ * yet appended, or not positive) and for NULL.
  */
 raft_entry_t *raft_get_entry_from_idx(raft_server_t *me, raft_index_t idx);
 
 /**
- * The entries from `idx` to the end, in an array from `raft_malloc`; the
- * caller releases the entries (`raft_entry_release_list`) and frees the
- * array with `raft_free`. NULL (and `*n_etys` = 0) when there are none;
- * NULL when `n_etys` is NULL.
+ * All entries from an index to the end of the log, held for the caller.
+ * @param me the server
+ * @param idx index of the first entry wanted
+ * @param n_etys receives the number of entries in the array (0 when none)
+ * @return an array from `raft_malloc` of `*n_etys` entries, each with a
+ * reference: release them (`raft_entry_release_list`) and free the array
+ * with `raft_free`. NULL when there are none, when the array could not be
+ * allocated, and when `n_etys` is NULL.
  */
 raft_entry_t **raft_get_entries_from_idx(raft_server_t *me, raft_index_t idx, raft_index_t *n_etys);
 
 /**
- * The node with this id, or NULL.
+ * The node with a given id.
+ * @param me the server
+ * @param id a node id
+ * @return the node handle, valid until the node is removed; NULL if no node
+ * in the list has that id, and for NULL.
  */
 raft_node_t *raft_get_node(raft_server_t *me, raft_node_id_t id);
 
 /**
- * The node at position `idx` of the node list (0-based), or NULL.
+ * The node at a position of the node list, for iterating over all nodes:
+ * `for (i = 0; i < raft_get_num_nodes(r); i++) raft_get_node_from_idx(r, i)`.
+ * The order is that of addition.
+ * @param me the server
+ * @param idx 0-based position
+ * @return the node handle; NULL when out of range (negative included) and
+ * for NULL.
  */
 raft_node_t *raft_get_node_from_idx(raft_server_t *me, raft_index_t idx);
 
 /**
- * Votes this server holds in the current election.
+ * Votes this server holds in the current (pre-)election, its own included,
+ * counting only active voters.
+ * @param me the server
+ * @return the count; 0 for NULL.
  */
 int raft_get_nvotes_for_me(raft_server_t *me);
 
+/**
+ * The node this server voted for in the current term.
+ * @param me the server
+ * @return the node id; RAFT_NODE_ID_NONE when it has not voted, and for NULL.
+ */
 raft_node_id_t raft_get_voted_for(raft_server_t *me);
 
+/**
+ * The leader this server knows of in the current term: itself on a leader,
+ * the sender of the last accepted appendentries or snapshot on a follower.
+ * @param me the server
+ * @return the leader's id; RAFT_NODE_ID_NONE when unknown (during elections,
+ * after a newer term was seen) and for NULL.
+ */
 raft_node_id_t raft_get_leader_id(raft_server_t *me);
 
 /**
- * The leader's node, or NULL if unknown or not in the configuration.
+ * The leader's node.
+ * @param me the server
+ * @return the node handle; NULL if the leader is unknown or not in this
+ * server's node list, and for NULL.
  */
 raft_node_t *raft_get_leader_node(raft_server_t *me);
 
 /**
  * The user data given to `raft_set_callbacks`.
+ * @param me the server
+ * @return the pointer; NULL for NULL.
  */
 void *raft_get_udata(raft_server_t *me);
 
 /**
- * The role as a `raft_state_e` value (0 for a NULL server).
+ * The server's role.
+ * @param me the server
+ * @return a `raft_state_e` value (RAFT_STATE_FOLLOWER, ...); 0 for NULL.
  */
 int raft_get_state(raft_server_t *me);
 
 /**
- * "follower", "pre-candidate", "candidate" or "leader" ("unknown" for a
- * NULL server). A static string.
+ * The server's role as text, for logs.
+ * @param me the server
+ * @return "follower", "pre-candidate", "candidate" or "leader"; "unknown" for
+ * NULL. A static string: do not free it.
  */
 const char *raft_get_state_str(raft_server_t *me);
 
 /**
- * Term of the newest entry (the snapshot's term if the log is empty).
+ * Term of the newest entry of the log (the snapshot's term when the log holds
+ * no entry after it).
+ * @param me the server
+ * @return the term; 0 for an empty server and for NULL.
  */
 raft_term_t raft_get_last_log_term(raft_server_t *me);
 
+/**
+ * Whether a snapshot is being taken: between `raft_begin_snapshot` and
+ * `raft_end_snapshot` / `raft_cancel_snapshot`.
+ * @param me the server
+ * @return 1 or 0; 0 for NULL.
+ */
 int raft_snapshot_is_in_progress(raft_server_t *me);
 
 /**
- * 1 when committed entries may be applied now: not disabled, and no
- * snapshot in progress unless RAFT_CONFIG_NONBLOCKING_APPLY is set.
+ * Whether committed entries may be applied now: RAFT_CONFIG_DISABLE_APPLY is
+ * off, and no snapshot is being taken unless RAFT_CONFIG_NONBLOCKING_APPLY is
+ * on.
+ * @param me the server
+ * @return 1 or 0; 0 for NULL.
  */
 int raft_is_apply_allowed(raft_server_t *me);
 
 /**
- * The last applied entry, with a reference the caller must release.
+ * The last applied entry, held for the caller.
+ * @param me the server
+ * @return the entry with a reference to give back with `raft_entry_release`;
+ * NULL if the log no longer holds it (compacted), before anything was
+ * applied, and for NULL.
  */
 raft_entry_t *raft_get_last_applied_entry(raft_server_t *me);
 
 /**
- * Index of the first entry the log holds (snapshot's last index + 1).
+ * Index of the oldest entry the log holds: the snapshot's last index + 1, or
+ * 1 without a snapshot. Equal to `raft_get_current_idx() + 1` when the log is
+ * empty.
+ * @param me the server
+ * @return the index; 0 for NULL.
  */
 raft_index_t raft_get_first_entry_idx(raft_server_t *me);
 
+/**
+ * Last index covered by the current snapshot (taken, loaded or restored).
+ * @param me the server
+ * @return the index; 0 without a snapshot and for NULL.
+ */
 raft_index_t raft_get_snapshot_last_idx(raft_server_t *me);
 
+/**
+ * Term of the last entry covered by the current snapshot.
+ * @param me the server
+ * @return the term; 0 without a snapshot and for NULL.
+ */
 raft_term_t raft_get_snapshot_last_term(raft_server_t *me);
 
 /**
- * Committed entries still in the log, which a snapshot would compact.
+ * Number of committed entries still in the log: what a snapshot taken now
+ * could compact (after applying them). A program can compare it with a
+ * threshold to decide when to snapshot.
+ * @param me the server
+ * @return the count; 0 for NULL.
  */
 raft_index_t raft_get_num_snapshottable_logs(raft_server_t *me);
 
 /**
- * 1 while a voting configuration change is appended but not committed.
+ * Whether a voting configuration change (RAFT_LOGTYPE_ADD_NODE or
+ * RAFT_LOGTYPE_REMOVE_NODE) is in the log but not yet committed; another one
+ * is refused with RAFT_ERR_ONE_VOTING_CHANGE_ONLY meanwhile.
+ * @param me the server
+ * @return 1 or 0; 0 for NULL.
  */
 int raft_voting_change_is_in_progress(raft_server_t *me);
 
 /**
- * The log handle: a `raft_log_t *` for the built-in log (usable with the
- * compat `raft_log_*` functions), else the handle the custom log's `init`
- * returned.
+ * The server's log handle.
+ * @param me the server
+ * @return for a server made with `raft_new` (or with
+ * `raft_log_internal_impl`), the built-in log as a `raft_log_t *`, usable with
+ * the `raft_log_*` functions of raft_compat.h (for example
+ * `raft_log_set_callbacks` to observe it); for a server made with
+ * `raft_new_with_log`, the handle its `init` returned. NULL for NULL. The
+ * handle belongs to the server.
  */
 void *raft_get_log(raft_server_t *me);
 
 /**
- * A static description of an error code.
+ * A short description of a return code, for messages.
+ * @param err 0, -1 or a `raft_error_e` value
+ * @return a static string ("success", "not leader", ...; "unknown error" for
+ * other values). Do not free it.
  */
 const char *raft_get_error_str(int err);
 

@@ -44,9 +44,16 @@ fn get(config: &Config, option: Option_) -> c_int {
     }
 }
 
-/// Sets one `raft_config_e` option. Timeouts must be positive
-/// (RAFT_ERR_MISUSE otherwise); flags take 0 or non-zero. RAFT_ERR_NOTFOUND
-/// for an unknown option.
+/// Sets one option; the non-variadic form of `raft_config(me, 1, config,
+/// value)`. May be called at any time, also from callbacks; a new election
+/// timeout is re-randomised at once.
+/// @param me the server
+/// @param config a `raft_config_e` value
+/// @param value the new value: a positive number of milliseconds for the two
+/// timeouts, 0 or non-zero for the flags
+/// @return 0 on success; RAFT_ERR_NOTFOUND for an unknown option;
+/// RAFT_ERR_MISUSE for a NULL server or a timeout that is not positive;
+/// RAFT_ERR_SHUTDOWN for a poisoned server.
 #[no_mangle]
 pub extern "C" fn raft_config_set_value(me: *mut raft_server_t, config: c_int, value: c_int) -> c_int {
     let option = match Option_::try_from(config) {
@@ -73,8 +80,13 @@ pub extern "C" fn raft_config_set_value(me: *mut raft_server_t, config: c_int, v
     })
 }
 
-/// Reads one `raft_config_e` option into `*value`. RAFT_ERR_NOTFOUND for an
-/// unknown option, RAFT_ERR_MISUSE for a NULL server or destination.
+/// Reads one option; the non-variadic form of `raft_config(me, 0, config,
+/// &value)`.
+/// @param me the server
+/// @param config a `raft_config_e` value
+/// @param value where the value is written (flags read as 0 or 1)
+/// @return 0 on success; RAFT_ERR_NOTFOUND for an unknown option;
+/// RAFT_ERR_MISUSE for a NULL server or a NULL `value`.
 #[no_mangle]
 pub unsafe extern "C" fn raft_config_get_value(me: *mut raft_server_t, config: c_int, value: *mut c_int) -> c_int {
     let option = match Option_::try_from(config) {

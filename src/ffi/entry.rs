@@ -192,15 +192,24 @@ pub(crate) fn entry_new(data_len: c_uint) -> *mut raft_entry_t {
     e
 }
 
-/// Allocates a new Raft log entry: one zero-filled block from the heap hooks
-/// with `data_len` bytes of data after the header, and a reference count of 1.
-/// Returns NULL if allocation fails.
+/// Allocates an entry: one block from `raft_malloc` holding the header and
+/// `data_len` bytes of data, all zero, with `refs` = 1 and `data_len` set.
+/// Fill in `type` (RAFT_LOGTYPE_NORMAL is 0), `id` and `data` yourself; the
+/// library sets `term` when it appends the entry. May be called at any time,
+/// from any thread that follows the heap-hook rule (set the hooks first).
+/// @param data_len bytes of data (0 for an entry without data)
+/// @return the entry, owned by the caller (one reference); NULL if the
+/// allocation failed.
 #[no_mangle]
 pub extern "C" fn raft_entry_new(data_len: c_uint) -> *mut raft_entry_t {
     super::guard(ptr::null_mut(), || entry_new(data_len))
 }
 
-/// Takes a reference to the entry. NULL is ignored.
+/// Takes one more reference to the entry. Do it for every entry you keep past
+/// the callback or call that lent it to you (for example the entries of a
+/// `send_appendentries` message queued for later delivery). The count
+/// saturates at 65535: such an entry is never freed rather than freed early.
+/// @param ety a live entry; NULL is ignored
 #[no_mangle]
 pub unsafe extern "C" fn raft_entry_hold(ety: *mut raft_entry_t) {
     if !ety.is_null() {
@@ -209,9 +218,13 @@ pub unsafe extern "C" fn raft_entry_hold(ety: *mut raft_entry_t) {
     }
 }
 
-/// Gives a reference back; the last one frees the entry (through its
-/// `free_func` if set, else `raft_free`). NULL is ignored, and so is a
-/// release of an entry whose count is already 0.
+/// Gives one reference back. Releasing the last one frees the entry: through
+/// its `free_func` if that is set (the function then owns the block), else
+/// with `raft_free`. Every reference you obtained (`raft_entry_new`,
+/// `raft_entry_hold`, `raft_get_entry_from_idx`, ...) is released exactly
+/// once.
+/// @param ety an entry you hold a reference on; NULL is ignored, and so is an
+/// entry whose count is already 0 (a double release is not a double free)
 #[no_mangle]
 pub unsafe extern "C" fn raft_entry_release(ety: *mut raft_entry_t) {
     if !ety.is_null() {
@@ -220,8 +233,11 @@ pub unsafe extern "C" fn raft_entry_release(ety: *mut raft_entry_t) {
     }
 }
 
-/// Releases each of the `len` entries of the array; the array itself is not
-/// freed. NULL elements are skipped.
+/// Releases every entry of an array, as `raft_entry_release` does for each;
+/// the array itself is not freed (an array from `raft_get_entries_from_idx`
+/// goes to `raft_free` afterwards).
+/// @param ety_list array of `len` entry pointers; NULL does nothing
+/// @param len number of elements; NULL elements are skipped
 #[no_mangle]
 pub unsafe extern "C" fn raft_entry_release_list(ety_list: *mut *mut raft_entry_t, len: usize) {
     if ety_list.is_null() {
@@ -241,13 +257,19 @@ fn entry_type_of(ety: *mut raft_entry_t) -> Option<i32> {
     Some(unsafe { addr_of!((*ety).type_).read() } as i32)
 }
 
-/// 1 if the entry changes membership (adds or removes a node). NULL gives 0.
+/// Whether the entry changes membership: type RAFT_LOGTYPE_ADD_NONVOTING_NODE,
+/// RAFT_LOGTYPE_ADD_NODE or RAFT_LOGTYPE_REMOVE_NODE.
+/// @param ety an entry or NULL
+/// @return 1 or 0; 0 for NULL.
 #[no_mangle]
 pub extern "C" fn raft_entry_is_cfg_change(ety: *mut raft_entry_t) -> c_int {
     entry_type_of(ety).is_some_and(core::is_cfg_change) as c_int
 }
 
-/// 1 if the entry changes the set of voters. NULL gives 0.
+/// Whether the entry changes the set of voters: type RAFT_LOGTYPE_ADD_NODE or
+/// RAFT_LOGTYPE_REMOVE_NODE. Only one such change may be uncommitted at a time.
+/// @param ety an entry or NULL
+/// @return 1 or 0; 0 for NULL.
 #[no_mangle]
 pub extern "C" fn raft_entry_is_voting_cfg_change(ety: *mut raft_entry_t) -> c_int {
     entry_type_of(ety).is_some_and(core::is_voting_cfg_change) as c_int

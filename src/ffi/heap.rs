@@ -26,21 +26,32 @@ unsafe extern "C" fn default_free(ptr: *mut c_void) {
     unsafe { libc::free(ptr) }
 }
 
-/// Allocator used for every entry and block the library hands to C.
+/// Heap hook: the allocator behind every block the library allocates
+/// (entries from `raft_entry_new`, arrays it returns, and its own internal
+/// memory). libc's `malloc` by default. Set it with `raft_set_heap_functions`.
 #[no_mangle]
 pub static mut raft_malloc: unsafe extern "C" fn(size: usize) -> *mut c_void = default_malloc;
-/// Zeroing allocator counterpart of `raft_malloc`.
+/// Heap hook: zeroing allocator, libc's `calloc` by default.
 #[no_mangle]
 pub static mut raft_calloc: unsafe extern "C" fn(nmemb: usize, size: usize) -> *mut c_void = default_calloc;
-/// Reallocator counterpart of `raft_malloc`.
+/// Heap hook: reallocator, libc's `realloc` by default.
 #[no_mangle]
 pub static mut raft_realloc: unsafe extern "C" fn(ptr: *mut c_void, size: usize) -> *mut c_void = default_realloc;
-/// Releases what `raft_malloc`, `raft_calloc` and `raft_realloc` returned.
+/// Heap hook: frees what the other three hooks returned, libc's `free` by
+/// default. Entries without a `free_func` and the arrays the library returns
+/// to the application go back through it.
 #[no_mangle]
 pub static mut raft_free: unsafe extern "C" fn(ptr: *mut c_void) = default_free;
 
-/// Registers custom heap management functions. A NULL function leaves that
-/// hook unchanged. Call it before creating any server or entry.
+/// Replaces the heap hooks (`raft_malloc`, `raft_calloc`, `raft_realloc`,
+/// `raft_free`). The four must work together: whatever one returns, the
+/// `free` given here must accept. Call it once, from one thread, before any
+/// server or entry exists: memory allocated with the old hooks would
+/// otherwise be freed with the new ones.
+/// @param _malloc allocator; NULL keeps the current one
+/// @param _calloc zeroing allocator; NULL keeps the current one
+/// @param _realloc reallocator; NULL keeps the current one
+/// @param _free deallocator; NULL keeps the current one
 #[no_mangle]
 pub extern "C" fn raft_set_heap_functions(
     _malloc: Option<unsafe extern "C" fn(size: usize) -> *mut c_void>,
