@@ -119,17 +119,29 @@ fn new_server(log: impl FnOnce(*mut raft_server_t) -> Option<LogBackend>) -> *mu
     })
 }
 
-/// Creates a server that uses the built-in in-memory log.
-/// Request timeout defaults to 200 ms, election timeout to 1000 ms, and auto
-/// flush is on. NULL if allocation fails.
+/// Creates a server that keeps its log in memory (the built-in log). It has
+/// no nodes and no callbacks yet: set the callbacks (`raft_set_callbacks`),
+/// add the nodes (`raft_add_node`, one with `is_self`), restore persisted
+/// state if any, then drive it with `raft_periodic` and the `raft_recv_*`
+/// functions. Defaults: election timeout 1000 ms, request (heartbeat) timeout
+/// 200 ms, auto flush on, logging off.
+/// @return the server, to be freed with `raft_destroy`; NULL if allocation
+/// failed.
 #[no_mangle]
 pub extern "C" fn raft_new() -> *mut raft_server_t {
     new_server(|_| Some(LogBackend::Builtin(raft_log::new(0))))
 }
 
-/// Creates a server with the application's log implementation, calling its
-/// `init(raft, log_arg)` once. The built-in `raft_log_internal_impl` may be
-/// passed too. NULL if `log_impl` is NULL or `init` returns NULL.
+/// Creates a server whose log is the application's (for example a log on
+/// disk). `log_impl->init(raft, log_arg)` is called once, now; its return
+/// value is the handle passed to every other member of `log_impl`, and
+/// `free` is called with it by `raft_destroy`. The table is copied. See
+/// `raft_log_impl_t` for what each member must do. Passing
+/// `&raft_log_internal_impl` is the same as `raft_new()`.
+/// @param log_impl the log implementation; `init` must not be NULL
+/// @param log_arg passed to `init` as is
+/// @return the server; NULL if `log_impl` or its `init` is NULL, if `init`
+/// returned NULL, or if allocation failed.
 #[no_mangle]
 pub unsafe extern "C" fn raft_new_with_log(
     log_impl: *const raft_log_impl_t,
@@ -151,10 +163,13 @@ pub unsafe extern "C" fn raft_new_with_log(
     })
 }
 
-/// Frees the server, its nodes and its log (a custom log's `free` is
-/// called). Called from inside one of this server's callbacks it does
-/// nothing: destroying a server while it is working would leave the call
-/// in progress with nothing to return to.
+/// Frees the server, its nodes and its log. The built-in log releases its
+/// entries (each reported to a `log_clear` observer first); a custom log's
+/// `free` is called. Pending read requests are dropped without being called
+/// back. Node handles of the server become invalid. Must not be called from
+/// inside one of this server's callbacks: it is then refused and does
+/// nothing (destroy the server after the outermost call has returned).
+/// @param me the server; NULL is ignored
 #[no_mangle]
 pub unsafe extern "C" fn raft_destroy(me: *mut raft_server_t) {
     // SAFETY: as in with_server.
@@ -180,15 +195,28 @@ pub unsafe extern "C" fn raft_destroy(me: *mut raft_server_t) {
     });
 }
 
-/// Resets term, vote, role, indexes and the log (entries are released);
-/// nodes and callbacks are kept.
+/// Forgets the server's persistent and volatile state: term 0, no vote,
+/// follower, commit and applied indexes 0, no snapshot, and an empty log
+/// (entries released). Nodes, callbacks and options are kept. Nothing is
+/// persisted. For tests and for a server that must start over.
+/// @param me the server; NULL is ignored
 #[no_mangle]
 pub extern "C" fn raft_clear(me: *mut raft_server_t) {
     with_server(me, (), |s| s.clear())
 }
 
-/// Sets the callbacks (the table is copied) and the user data passed to
-/// them. The clock is re-read, so elapsed time counts from here.
+/// Installs the application's callbacks. The table is copied: it may be a
+/// temporary. Every callback gets `user_data` as its second argument (the log
+/// observers of `raft_log_cbs_t` too). A NULL member is a callback the
+/// application does not provide; see `raft_cbs_t` for what each one does and
+/// what happens without it. Call it once after `raft_new`, before adding
+/// nodes (`notify_membership_event` then hears of them); calling it again
+/// replaces the whole table. The clock of `raft_periodic` is re-read, so
+/// elapsed time counts from here.
+/// @param me the server; NULL is ignored
+/// @param funcs the callbacks; NULL removes them all
+/// @param user_data any pointer, given back to every callback and by
+/// `raft_get_udata`
 #[no_mangle]
 pub unsafe extern "C" fn raft_set_callbacks(me: *mut raft_server_t, funcs: *mut raft_cbs_t, user_data: *mut c_void) {
     // SAFETY: funcs is NULL or a readable table (the C contract).
@@ -200,15 +228,37 @@ pub unsafe extern "C" fn raft_set_callbacks(me: *mut raft_server_t, funcs: *mut 
     })
 }
 
-/// Restores term and vote read back from disk (nothing is persisted).
-/// Accepted before or after the log entries are restored.
+/// Restart: sets the term and vote read back from stable storage (what the
+/// `persist_metadata` callback last wrote). Nothing is persisted. Call it
+/// before the server runs: after `raft_restore_snapshot`, and before or after
+/// the log entries are re-appended (both work; before is needed when the log
+/// holds entries of a term later than the one restored, which cannot happen
+/// with correctly persisted state).
+/// @param me the server
+/// @param term the persisted term (not negative)
+/// @param vote the persisted vote, or RAFT_NODE_ID_NONE
+/// @return 0; -1 for a negative term; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_restore_metadata(me: *mut raft_server_t, term: raft_term_t, vote: raft_node_id_t) -> c_int {
     server_rc(me, |s| s.restore_metadata(term, vote))
 }
 
-/// Adds a voting node, or makes an existing non-voting node a voter.
-/// NULL if a voting node with this id exists, or for id -1.
+/// Adds a voting node to this server's node list, or makes a non-voting node
+/// with that id a voter. This changes this server's view only, with no log
+/// entry: use it to set up the initial configuration (every server of a new
+/// cluster adds the same voters; or see the guide for bootstrapping one
+/// server and growing the cluster with configuration entries) and when
+/// loading a snapshot, which carries the configuration. Nodes that
+/// configuration entries add are created by the library (then
+/// `notify_membership_event` reports them). May be called from callbacks.
+/// @param me the server
+/// @param user_data the node's user data (`raft_node_get_udata`); ignored when
+/// an existing non-voting node is promoted
+/// @param id the node's id; any value but RAFT_NODE_ID_NONE
+/// @param is_self non-zero for this server's own node (exactly one node per
+/// server)
+/// @return the node; NULL if a voting node with that id exists already, for
+/// id RAFT_NODE_ID_NONE, and for a NULL server.
 #[no_mangle]
 pub extern "C" fn raft_add_node(
     me: *mut raft_server_t,
@@ -219,7 +269,14 @@ pub extern "C" fn raft_add_node(
     with_server(me, ptr::null_mut(), |s| node_ptr(s.add_node(user_data, id, flag(is_self))))
 }
 
-/// Adds a non-voting node. NULL if any node with this id exists.
+/// Adds a non-voting node: it receives the log but neither votes nor counts
+/// in majorities. Like `raft_add_node`, a change of this server's view only.
+/// @param me the server
+/// @param udata the node's user data
+/// @param id the node's id; any value but RAFT_NODE_ID_NONE
+/// @param is_self non-zero for this server's own node
+/// @return the node; NULL if any node with that id exists, for id
+/// RAFT_NODE_ID_NONE, and for a NULL server.
 #[no_mangle]
 pub extern "C" fn raft_add_non_voting_node(
     me: *mut raft_server_t,
@@ -230,10 +287,14 @@ pub extern "C" fn raft_add_non_voting_node(
     with_server(me, ptr::null_mut(), |s| node_ptr(s.add_non_voting_node(udata, id, flag(is_self))))
 }
 
-/// Removes and frees a node (notified as RAFT_MEMBERSHIP_REMOVE first). A
-/// node pointer that is not one of this server's is ignored. Removing a node
-/// from inside a callback is safe: the library keeps its own reference to a
-/// node it is working with until the call ends.
+/// Removes a node from this server's node list at once, with no log entry
+/// (`notify_membership_event` reports RAFT_MEMBERSHIP_REMOVE first), and
+/// frees it; its handle becomes invalid. To remove a node from the cluster,
+/// append a RAFT_LOGTYPE_REMOVE_NODE entry through the leader instead. Safe
+/// from inside callbacks: the library keeps a node it is working with alive
+/// until the call ends.
+/// @param me the server; NULL is ignored
+/// @param node one of this server's nodes; any other pointer is ignored
 #[no_mangle]
 pub extern "C" fn raft_remove_node(me: *mut raft_server_t, node: *mut raft_node_t) {
     with_server(me, (), |s| {
@@ -243,9 +304,25 @@ pub extern "C" fn raft_remove_node(me: *mut raft_server_t, node: *mut raft_node_
     })
 }
 
-/// Advances time by what the `timestamp` callback (else the monotonic
-/// clock) says has passed: elections, heartbeats, check-quorum, transfer
-/// timeouts, applying and reads.
+/// Advances the server's time: call it regularly from the event loop, every
+/// few tens of milliseconds (well under the request timeout, 200 ms by
+/// default; for example every 10 to 100 ms). Time is read from the
+/// `timestamp` callback, or the monotonic clock without one, in whole
+/// milliseconds (the remainder is carried over). Depending on the role and
+/// the time elapsed it starts a (pre-)election when the election timeout
+/// (randomised between 1x and 2x RAFT_CONFIG_ELECTION_TIMEOUT) runs out, makes
+/// a sole voter leader, sends heartbeats every request timeout, steps a
+/// leader down when it has not heard from a majority within two election
+/// timeouts, times out a leadership transfer, applies committed entries
+/// (through `applylog`, for at most about half a request timeout per call)
+/// and answers read requests that are ready. When `raft_pending_operations`
+/// then returns non-zero, call it again soon rather than after the usual
+/// period.
+/// @param me the server
+/// @return 0; RAFT_ERR_SHUTDOWN when `applylog` returned it (stop the server);
+/// the `persist_metadata` callback's code when starting an election could not
+/// persist; a log or send error; RAFT_ERR_MISUSE for NULL; RAFT_ERR_SHUTDOWN
+/// for a poisoned server.
 #[no_mangle]
 pub extern "C" fn raft_periodic(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.periodic())
@@ -258,10 +335,29 @@ pub extern "C" fn raft_periodic_internal(me: *mut raft_server_t, milliseconds: r
     server_rc(me, |s| s.periodic_ms(milliseconds))
 }
 
-/// Receives an appendentries message and fills `resp`. The caller keeps its
-/// references to the entries (the log takes its own). A message from an
-/// unknown node (`node` NULL) is accepted: `leader_id` names the sender.
-/// RAFT_ERR_SHUTDOWN when the leader contradicts a committed entry.
+/// Handles an appendentries message from a leader and fills in the answer to
+/// send back (with `raft_recv_appendentries_response` on the leader). A
+/// message of an older term is answered with failure. Otherwise this server
+/// follows the sender (adopting its term, persisted through
+/// `persist_metadata`), checks that its log matches at `prev_log_idx`, drops
+/// a conflicting suffix (popped newest first, see the log's `pop`), appends
+/// the new entries (each configuration change takes effect), and makes its
+/// log durable with the log's `sync` before answering success. Followers do
+/// so whatever RAFT_CONFIG_AUTO_FLUSH says (that option concerns the
+/// leader). Then it commits up to `leader_commit` and applies.
+/// @param me the server
+/// @param node the sender's node, or NULL: not used (the sender is
+/// `req->leader_id`), so messages from nodes this server does not know yet
+/// are accepted
+/// @param req the message; its entries stay the caller's (the log takes its
+/// own references to those it keeps), so release them after the call
+/// @param resp filled in on return 0, and on most errors
+/// @return 0 (whether the answer is success or failure); RAFT_ERR_SHUTDOWN
+/// when the leader contradicts a committed entry (a safety violation: stop
+/// this server); -1 for an appendentries of this server's own term while it
+/// is leader; the callback's code when `persist_metadata`, a log append or
+/// `sync` failed; RAFT_ERR_MISUSE for a NULL server, message or answer, a
+/// negative `n_entries`, or a NULL entry array or element.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_appendentries(
     me: *mut raft_server_t,
@@ -309,9 +405,21 @@ pub unsafe extern "C" fn raft_recv_appendentries(
     })
 }
 
-/// Receives the answer to an appendentries message. Answers from nodes
-/// that are not (or no longer) in the configuration are ignored (0).
-/// RAFT_ERR_NOT_LEADER on a server that is not the leader.
+/// Handles a follower's answer to an appendentries message, on the leader:
+/// updates what the follower holds, commits what a majority holds, sends it
+/// what it still lacks, notices caught-up non-voting nodes
+/// (`node_has_sufficient_logs`) and a transfer target ready for
+/// `send_timeoutnow`, and applies. Answers are matched to requests by
+/// `msg_id`, so stale, duplicate and reordered answers are harmless. An
+/// answer of a later term makes the leader step down.
+/// @param me the server
+/// @param node the node that answered; an answer from a node that is not (or
+/// no longer) in this server's list is ignored
+/// @param resp the answer
+/// @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader (the
+/// answer is ignored); the `persist_metadata` code when stepping down to a
+/// later term could not persist; RAFT_ERR_SHUTDOWN when `applylog` asked for
+/// it; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_appendentries_response(
     me: *mut raft_server_t,
@@ -329,7 +437,25 @@ pub unsafe extern "C" fn raft_recv_appendentries_response(
     server_rc(me, |s| s.recv_appendentries_response(node_of(s, node).as_ref(), &resp))
 }
 
-/// Receives a snapshot chunk and fills `resp` (the offset it expects next).
+/// Handles one chunk of a snapshot the leader sends (because this server
+/// lacks entries the leader has compacted) and fills in the answer. Chunks
+/// must arrive in order: a chunk at another offset than expected is answered
+/// with the expected offset, so the leader resends from there. Each chunk
+/// goes to `store_snapshot_chunk`; after the last one, `load_snapshot` is
+/// called, which must load the snapshot with `raft_begin_load_snapshot` /
+/// `raft_end_load_snapshot`. When that fails the answer tells the leader to
+/// start again from offset 0 (and `clear_snapshot` is called). A snapshot
+/// that this server's log already covers is acknowledged without storing
+/// anything.
+/// @param me the server
+/// @param node the sender's node or NULL (not needed)
+/// @param req the message; `req->chunk.data` is only read by
+/// `store_snapshot_chunk`
+/// @param resp filled in with the offset this server expects next
+/// @return 0 (whether the chunk was accepted or not);
+/// the code `store_snapshot_chunk` returned when it failed; the
+/// `persist_metadata` code when adopting the leader's term failed;
+/// RAFT_ERR_MISUSE for a NULL server, message or answer.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_snapshot(
     me: *mut raft_server_t,
@@ -369,7 +495,16 @@ pub unsafe extern "C" fn raft_recv_snapshot(
     })
 }
 
-/// Receives the answer to a snapshot chunk.
+/// Handles a follower's answer to a snapshot chunk, on the leader: sends the
+/// next chunks (or resends from the offset the follower asks for); once the
+/// last chunk is acknowledged, continues with appendentries after the
+/// snapshot.
+/// @param me the server
+/// @param node the node that answered; answers from unknown nodes are ignored
+/// @param resp the answer
+/// @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader; an
+/// error of `get_snapshot_chunk` other than RAFT_ERR_DONE; RAFT_ERR_MISUSE for
+/// NULL.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_snapshot_response(
     me: *mut raft_server_t,
@@ -388,7 +523,23 @@ pub unsafe extern "C" fn raft_recv_snapshot_response(
     server_rc(me, |s| s.recv_snapshot_response(node_of(s, node).as_ref(), &resp))
 }
 
-/// Receives a (pre-)vote request and fills `resp`.
+/// Handles a vote request (pre-vote or real) and fills in the answer. A real
+/// request of a later term makes this server adopt the term (persisted) and
+/// become follower. The vote is granted when the candidate's log is at least
+/// as up to date as this one and (for a real vote) this server has not voted
+/// for another node in the term; a real vote is persisted through
+/// `persist_metadata` before the answer is returned. A server that heard from
+/// a live leader within an election timeout grants no vote, and a request
+/// from a node outside this server's configuration is ignored while a leader
+/// is known.
+/// @param me the server
+/// @param node the candidate's node or NULL (not needed: the candidate is
+/// `req->candidate_id`)
+/// @param req the request
+/// @param resp filled in (`vote_granted` 1 or 0)
+/// @return 0; the `persist_metadata` code when the term or vote could not be
+/// persisted (do not send the answer then); RAFT_ERR_MISUSE for a NULL
+/// server, request or answer.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_requestvote(
     me: *mut raft_server_t,
@@ -425,9 +576,18 @@ pub unsafe extern "C" fn raft_recv_requestvote(
     })
 }
 
-/// Receives the answer to a (pre-)vote request. RAFT_ERR_SHUTDOWN (or the
-/// persist_metadata callback's code) when the new term or vote could not be
-/// persisted.
+/// Handles the answer to a vote request. A granted pre-vote majority starts a
+/// real election (term + 1, persisted, vote requests sent); a granted real
+/// majority makes this server leader (it appends a RAFT_LOGTYPE_NO_OP entry
+/// and sends appendentries). An answer of a later term makes the server
+/// adopt it and become follower. Answers that do not match the current
+/// election are ignored.
+/// @param me the server
+/// @param node the voter's node; NULL or an unknown node is ignored
+/// @param req the answer
+/// @return 0; the `persist_metadata` code when a new term or vote could not
+/// be persisted; a log or sync error while becoming leader;
+/// RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_requestvote_response(
     me: *mut raft_server_t,
@@ -445,9 +605,29 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
     server_rc(me, |s| s.recv_requestvote_response(node_of(s, node).as_ref(), &resp))
 }
 
-/// Appends a client's entry on the leader (its term is set to the current
-/// term) and replicates it. The caller keeps its own reference and releases
-/// it after the call. `resp` (may be NULL) gets id, term and index.
+/// Proposes an entry on the leader: sets its term to the current term,
+/// appends it to the log, and fills in `resp` with its id, term and index
+/// (test later with `raft_msg_entry_response_committed`, or wait for
+/// `applylog` at that index). With auto flush on (the default), the log is
+/// synced (`sync`), the entry sent to the followers and, if that already
+/// makes a majority, committed and applied before the call returns. With
+/// auto flush off the entry is only appended; the application makes it
+/// durable and calls `raft_flush` (see there). A configuration change entry
+/// (RAFT_LOGTYPE_ADD_NONVOTING_NODE, RAFT_LOGTYPE_ADD_NODE,
+/// RAFT_LOGTYPE_REMOVE_NODE, naming its node as `get_node_id` tells) takes
+/// effect when appended.
+/// @param me the server
+/// @param req the entry (from `raft_entry_new` or built by the caller as one
+/// block); the caller keeps its reference and releases it after the call,
+/// the log takes its own
+/// @param resp filled in on success; may be NULL
+/// @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader (send the
+/// client to `raft_get_leader_id`); RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS
+/// during a leadership transfer; RAFT_ERR_ONE_VOTING_CHANGE_ONLY for a voting
+/// change while another is uncommitted, or before this leader has committed
+/// an entry of its term; the code of a log append that failed (for example a
+/// `log_offer` observer refusing) or of `sync`; RAFT_ERR_MISUSE for a NULL
+/// server or entry; RAFT_ERR_SHUTDOWN when `applylog` asked for it.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_entry(
     me: *mut raft_server_t,
@@ -500,50 +680,84 @@ unsafe fn answer_entry(resp: *mut raft_entry_resp_t, r: core::replication::Entry
     }
 }
 
-/// Applies every committed entry now, without the time limit of
-/// `raft_periodic`. RAFT_ERR_SHUTDOWN when applylog asks for it. From a
-/// callback of a running apply it does nothing: that apply goes on, so no
-/// entry reaches applylog twice.
+/// Applies every committed entry now, without the time limit that
+/// `raft_periodic` keeps to. From inside `applylog` (or another callback of a
+/// running apply) it does nothing and returns 0: the running apply goes on,
+/// so no entry is applied twice.
+/// @param me the server
+/// @return 0; RAFT_ERR_SHUTDOWN (or another code) when `applylog` returned
+/// it; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_apply_all(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.apply_all())
 }
 
-/// Becomes leader at once (dangerous: for tests and tools).
+/// Makes the server leader at once, in its current term, without an election
+/// (it appends a RAFT_LOGTYPE_NO_OP entry and sends appendentries). Unsafe in
+/// a real cluster: for tests and tools.
+/// @param me the server
+/// @return 0; a log or sync error; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_become_leader(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.become_leader())
 }
 
-/// Becomes follower; the term is unchanged.
+/// Makes the server follower in its current term and restarts its election
+/// timer. Pending read requests of a leader are answered with `can_read` 0.
+/// @param me the server; NULL is ignored
 #[no_mangle]
 pub extern "C" fn raft_become_follower(me: *mut raft_server_t) {
     with_server(me, (), |s| s.become_follower())
 }
 
-/// Starts a snapshot at the last applied entry (everything committed is
-/// applied first). -1 when there is nothing new to snapshot,
-/// RAFT_ERR_SNAPSHOT_IN_PROGRESS when one is under way.
+/// Starts taking a snapshot: applies everything committed, then fixes the
+/// snapshot point at the last applied entry. Write the state machine as of
+/// that entry (`raft_get_last_applied_idx`, `raft_get_last_applied_term`)
+/// and the configuration (the nodes, voting or not), then call
+/// `raft_end_snapshot`, or `raft_cancel_snapshot` on failure. Meanwhile
+/// committed entries are not applied unless RAFT_CONFIG_NONBLOCKING_APPLY is
+/// on, and elections do not start on this server.
+/// @param me the server
+/// @return 0; -1 when nothing was applied since the last snapshot;
+/// RAFT_ERR_SNAPSHOT_IN_PROGRESS when one is being taken; an `applylog`
+/// error; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_begin_snapshot(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.begin_snapshot())
 }
 
-/// Ends the snapshot: the log is compacted (polled) up to its last index.
-/// -1 when no snapshot is in progress.
+/// Completes the snapshot begun with `raft_begin_snapshot`: the log is
+/// compacted up to the snapshot point (oldest entries first, through the
+/// log's `poll`), and the snapshot becomes the one sent to followers that
+/// need compacted entries. Call it once the snapshot is durable.
+/// @param me the server
+/// @return 0; -1 when no snapshot is in progress, or when a newer snapshot
+/// was loaded from the leader meanwhile (the one taken is obsolete);
+/// a `poll` error; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_end_snapshot(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.end_snapshot())
 }
 
-/// Abandons the snapshot in progress; the log is untouched. -1 when none.
+/// Abandons the snapshot begun with `raft_begin_snapshot`; the log and the
+/// previous snapshot are untouched.
+/// @param me the server
+/// @return 0; -1 when no snapshot is in progress; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_cancel_snapshot(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.cancel_snapshot())
 }
 
-/// Restores the snapshot's position on restart (before the log entries and
-/// metadata). RAFT_ERR_MISUSE once the server has started.
+/// Restart: tells a fresh server that its state machine was loaded from a
+/// snapshot ending at `last_included_index`. Commit and applied indexes move
+/// there, and the log continues after it. Call it first (after adding the
+/// nodes the snapshot records), then re-append the log entries after it, then
+/// `raft_restore_metadata`.
+/// @param me the server
+/// @param last_included_term term of the snapshot's last entry
+/// @param last_included_index index of the snapshot's last entry
+/// @return 0; RAFT_ERR_MISUSE once the server has started (a term, a commit
+/// index or a role other than follower) and for NULL; -1 for negative values.
 #[no_mangle]
 pub extern "C" fn raft_restore_snapshot(
     me: *mut raft_server_t,
@@ -553,11 +767,19 @@ pub extern "C" fn raft_restore_snapshot(
     server_rc(me, |s| s.restore_snapshot(last_included_term, last_included_index))
 }
 
-/// Starts loading a received snapshot: the log is emptied and every node
-/// but this server is removed; re-add them from the snapshot, then call
-/// `raft_end_load_snapshot`. RAFT_ERR_SNAPSHOT_ALREADY_LOADED for the
-/// snapshot already loaded, RAFT_ERR_MISUSE for a snapshot not past the
-/// commit index.
+/// Starts loading a snapshot received from the leader; call it from the
+/// `load_snapshot` callback (or after it). The log is emptied (or, when it
+/// holds the snapshot's last entry, only compacted up to it), commit and
+/// applied indexes move to the snapshot, and every node but this server's
+/// own is removed. Then load the state machine, re-add the snapshot's nodes
+/// (`raft_add_node`, `raft_add_non_voting_node`) and call
+/// `raft_end_load_snapshot`.
+/// @param me the server
+/// @param last_included_term term of the snapshot's last entry (positive)
+/// @param last_included_index index of the snapshot's last entry (positive)
+/// @return 0; RAFT_ERR_SNAPSHOT_ALREADY_LOADED for the snapshot already
+/// loaded; RAFT_ERR_MISUSE for a snapshot not past the commit index, for
+/// values that are not positive, and for NULL.
 #[no_mangle]
 pub extern "C" fn raft_begin_load_snapshot(
     me: *mut raft_server_t,
@@ -567,45 +789,84 @@ pub extern "C" fn raft_begin_load_snapshot(
     server_rc(me, |s| s.begin_load_snapshot(last_included_term, last_included_index))
 }
 
-/// Ends loading a snapshot: the membership it configured is committed.
+/// Completes loading a snapshot: every node's membership is marked committed
+/// (the snapshot carries a committed configuration).
+/// @param me the server
+/// @return 0; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_end_load_snapshot(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.end_load_snapshot())
 }
 
-/// Sets the snapshot's last index and term without touching the log.
+/// Sets the current snapshot's last index and term, nothing else (the log is
+/// not touched). For tools and tests; a restarting program uses
+/// `raft_restore_snapshot`.
+/// @param me the server; NULL is ignored
+/// @param term the term (negative values are ignored)
+/// @param idx the index (negative values are ignored)
 #[no_mangle]
 pub extern "C" fn raft_set_snapshot_metadata(me: *mut raft_server_t, term: raft_term_t, idx: raft_index_t) {
     with_server(me, (), |s| s.set_snapshot_metadata(term, idx))
 }
 
-/// Records (and persists) a vote for `node`; NULL votes for nobody.
+/// Votes for a node in the current term: persisted through
+/// `persist_metadata` first. For tests and restoring; elections vote on their
+/// own.
+/// @param me the server
+/// @param node one of this server's nodes; NULL (or a node that is not this
+/// server's) records no vote
+/// @return 0; the `persist_metadata` code on failure (nothing changed);
+/// RAFT_ERR_MISUSE for a NULL server.
 #[no_mangle]
 pub extern "C" fn raft_vote(me: *mut raft_server_t, node: *mut raft_node_t) -> c_int {
     server_rc(me, |s| s.vote(node_of(s, node).as_ref()))
 }
 
-/// Records (and persists) a vote for the node with this id.
+/// Votes for a node id in the current term: persisted through
+/// `persist_metadata` first.
+/// @param me the server
+/// @param nodeid the node id, or RAFT_NODE_ID_NONE
+/// @return 0; the `persist_metadata` code on failure (nothing changed);
+/// RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_vote_for_nodeid(me: *mut raft_server_t, nodeid: raft_node_id_t) -> c_int {
     server_rc(me, |s| s.vote_for(nodeid))
 }
 
-/// Moves to a later term (persisted, vote cleared); an earlier or equal
-/// term is a no-op.
+/// Moves to a later term with no vote: persisted through `persist_metadata`
+/// first. The role is unchanged. An earlier or equal term does nothing. For
+/// tests and tools; a restarting program uses `raft_restore_metadata`, which
+/// does not persist.
+/// @param me the server
+/// @param term the new term
+/// @return 0; the `persist_metadata` code on failure (nothing changed);
+/// RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_set_current_term(me: *mut raft_server_t, term: raft_term_t) -> c_int {
     server_rc(me, |s| s.set_current_term(term))
 }
 
-/// Sets the commit index (restoring state); ignored outside [0, current index].
+/// Sets the commit index. For tests and tools (a restarting program need not
+/// restore it: the leader tells). Values below 0 or past the log's end are
+/// ignored.
+/// @param me the server; NULL is ignored
+/// @param commit_idx the new commit index
 #[no_mangle]
 pub extern "C" fn raft_set_commit_idx(me: *mut raft_server_t, commit_idx: raft_index_t) {
     with_server(me, (), |s| s.set_commit_idx(commit_idx))
 }
 
-/// Appends an entry to the log as it is (restoring state); a configuration
-/// change takes effect. The caller keeps its reference.
+/// Appends an entry to the log as it is (its term is kept), with no message
+/// sent: how a restarting program replays the entries it persisted, oldest
+/// first, after `raft_restore_snapshot`. A configuration change takes effect
+/// (`get_node_id` names the node; `notify_membership_event` reports it). The
+/// built-in log's `log_offer` observer is called for each entry, as for any
+/// append. The entries count as durable.
+/// @param me the server
+/// @param ety the entry; the caller keeps its reference, the log takes its
+/// own
+/// @return 0; the log's append error (for example a refusing `log_offer`);
+/// RAFT_ERR_MISUSE for a NULL server or entry.
 #[no_mangle]
 pub unsafe extern "C" fn raft_append_entry(me: *mut raft_server_t, ety: *mut raft_entry_t) -> c_int {
     // SAFETY: the caller holds a reference on ety for the call.
@@ -613,15 +874,22 @@ pub unsafe extern "C" fn raft_append_entry(me: *mut raft_server_t, ety: *mut raf
     server_rc(me, |s| s.append_entry(&entry))
 }
 
-/// Removes the newest entry unless it is committed (-1 then), undoing a
+/// Removes the newest entry of the log (through the log's `pop`), undoing a
 /// configuration change it carried.
+/// @param me the server
+/// @return 0; -1 when the newest entry is committed or the log is empty;
+/// a `pop` error; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_pop_entry(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.pop_entry())
 }
 
-/// 1 if the entry `r` describes is committed, 0 if not yet (or unknown),
-/// -1 if another leader's entry replaced it.
+/// Tells what became of an entry proposed with `raft_recv_entry`.
+/// @param me the server
+/// @param r the answer `raft_recv_entry` filled in
+/// @return 1 when the entry is committed; 0 when not yet, when the log no
+/// longer holds that index (compacted), for NULL and for a NULL answer; -1
+/// when another leader's entry has replaced it (the proposal is lost: retry).
 #[no_mangle]
 pub unsafe extern "C" fn raft_msg_entry_response_committed(
     me: *mut raft_server_t,
@@ -633,7 +901,13 @@ pub unsafe extern "C" fn raft_msg_entry_response_committed(
     with_server(me, 0, |s| s.entry_response_committed(&resp))
 }
 
-/// Lets a configuration entry at `idx` take effect (as appending it does).
+/// Lets a configuration entry take effect as if it had just been appended at
+/// `idx` (the node it names, as `get_node_id` tells, is added, promoted or
+/// deactivated). The library does this itself for every entry it appends;
+/// for tools that build the node list by hand.
+/// @param me the server; NULL is ignored
+/// @param ety the entry; ignored unless it is a configuration change
+/// @param idx the index the entry has (or would have) in the log
 #[no_mangle]
 pub unsafe extern "C" fn raft_handle_append_cfg_change(
     me: *mut raft_server_t,
@@ -645,10 +919,20 @@ pub unsafe extern "C" fn raft_handle_append_cfg_change(
     with_server(me, (), |s| s.handle_append_cfg_change(&entry, idx))
 }
 
-/// Queues a linearizable read: `cb(cb_arg, 1)` once a majority has
-/// confirmed this leader after the request and the state machine has caught
-/// up with the commit index of that moment; `cb(cb_arg, 0)` if leadership
-/// is lost first. RAFT_ERR_NOT_LEADER on a non-leader (cb is not called).
+/// Queues a linearizable read on the leader. `cb(cb_arg, 1)` is called once
+/// it is safe to serve the read from the local state machine: a majority has
+/// acknowledged this leader through messages sent after the request, and
+/// everything committed at the time of the request has been applied. If
+/// leadership is lost first, `cb(cb_arg, 0)` is called (retry on the new
+/// leader). The callback runs from a later call on this server
+/// (`raft_recv_appendentries_response`, `raft_periodic`, `raft_flush`, ...);
+/// on a single voter that has applied everything, before this function
+/// returns.
+/// @param me the server
+/// @param cb the callback; must not be NULL
+/// @param cb_arg passed to `cb` as is
+/// @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader (`cb`
+/// is not called); RAFT_ERR_MISUSE for a NULL server or callback.
 #[no_mangle]
 pub extern "C" fn raft_recv_read_request(
     me: *mut raft_server_t,
@@ -661,44 +945,78 @@ pub extern "C" fn raft_recv_read_request(
     server_rc(me, |s| s.recv_read_request(ReadRequest { cb, arg: cb_arg }))
 }
 
-/// Starts a leadership transfer to `node_id` (RAFT_NODE_ID_NONE: the voter
-/// with the most entries) within `timeout` ms (0: one election timeout).
-/// RAFT_ERR_NOT_LEADER, RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS, or
-/// RAFT_ERR_INVALID_NODEID for an unknown, non-voting or own id.
+/// Starts handing leadership to another voter: the leader sends it what it
+/// lacks, then `send_timeoutnow` so that it campaigns at once. The outcome
+/// is reported through `notify_transfer_event`: the expected leader won,
+/// another one did, or `timeout` ran out. Meanwhile `raft_recv_entry` fails
+/// with RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS.
+/// @param me the server
+/// @param node_id the target, or RAFT_NODE_ID_NONE for the voter with the
+/// most entries
+/// @param timeout milliseconds before the transfer is abandoned; 0 or less
+/// means one election timeout
+/// @return 0; RAFT_ERR_NOT_LEADER; RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS;
+/// RAFT_ERR_INVALID_NODEID for an unknown id, a non-voting or removed node,
+/// this server's own id, or no voter to pick; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_transfer_leader(me: *mut raft_server_t, node_id: raft_node_id_t, timeout: c_long) -> c_int {
     server_rc(me, |s| s.transfer_leader(node_id, timeout))
 }
 
-/// The target of the transfer in progress, or RAFT_NODE_ID_NONE.
+/// The target of the leadership transfer in progress.
+/// @param me the server
+/// @return its id; RAFT_NODE_ID_NONE when no transfer is in progress, and for
+/// NULL.
 #[no_mangle]
 pub extern "C" fn raft_get_transfer_leader(me: *mut raft_server_t) -> raft_node_id_t {
     with_server(me, RAFT_NODE_ID_NONE, |s| s.transfer_target())
 }
 
-/// Campaigns at once, skipping pre-vote (on receiving timeoutnow).
-/// RAFT_ERR_MISUSE on a server that may not campaign (non-voting).
+/// Starts a real election at once, skipping pre-vote: call it when a
+/// `timeoutnow` message arrives (sent by a leader through `send_timeoutnow`).
+/// @param me the server
+/// @return 0; RAFT_ERR_MISUSE on a server that may not campaign (not a
+/// voter) and for NULL; the `persist_metadata` code when the new term could
+/// not be persisted.
 #[no_mangle]
 pub extern "C" fn raft_timeout_now(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.timeout_now())
 }
 
-/// With auto flush off: the leader's log is durable up to `sync_index`
-/// (0: unchanged). Commits, sends new entries, applies and answers reads.
+/// With auto flush off (RAFT_CONFIG_AUTO_FLUSH 0), on the leader: reports
+/// that the log is durable up to `sync_index`. The leader then counts itself
+/// as holding the entries up to there, commits what a majority holds, sends
+/// new entries to the followers, applies and answers ready reads. Call it
+/// after each sync of the index `raft_get_index_to_sync` returned, and
+/// whenever new entries were appended even without a sync (pass 0) so that
+/// they are sent. On other servers it only applies what is committed.
+/// @param me the server
+/// @param sync_index the highest index now durable; 0 for no news
+/// @return 0; RAFT_ERR_SHUTDOWN when `applylog` asked for it;
+/// RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_flush(me: *mut raft_server_t, sync_index: raft_index_t) -> c_int {
     server_rc(me, |s| s.flush(sync_index))
 }
 
-/// With auto flush off, on the leader: the newest index to make durable,
-/// each reported once; 0 when there is none.
+/// With auto flush off, on the leader: the newest index that needs making
+/// durable. Each index is reported once: sync the log up to it (the entries
+/// are already in the log), then call `raft_flush(me, index)`.
+/// @param me the server
+/// @return the index; 0 when there is nothing new, when auto flush is on, on
+/// servers that are not the leader, and for NULL.
 #[no_mangle]
 pub extern "C" fn raft_get_index_to_sync(me: *mut raft_server_t) -> raft_index_t {
     with_server(me, 0, |s| s.index_to_sync())
 }
 
-/// Non-zero when committed entries wait to be applied or reads to be
-/// answered (a call returned early to keep the server responsive).
+/// Whether work is waiting that a call left for later: committed entries to
+/// apply (applying stops after about half a request timeout per call, to keep
+/// the server responsive) or read requests ready to answer. An event loop
+/// that sees non-zero should call `raft_periodic` (or `raft_flush`) again
+/// without waiting for its usual period.
+/// @param me the server
+/// @return non-zero when work is pending; 0 otherwise and for NULL.
 #[no_mangle]
 pub extern "C" fn raft_pending_operations(me: *mut raft_server_t) -> c_int {
     with_server(me, 0, |s| s.pending_operations() as c_int)
