@@ -46,136 +46,332 @@ typedef struct raft_entry {
 
 
 /**
- * Options of `raft_config`.
+ * Options of `raft_config` (and `raft_config_set_value` /
+ * `raft_config_get_value`); see `raft_config` for types and defaults.
  */
 typedef enum raft_config_e {
+  /**
+   * Milliseconds without hearing from a leader before a follower starts an
+   * election; each server waits a random time between this and twice this.
+   * Default 1000.
+   */
   RAFT_CONFIG_ELECTION_TIMEOUT = 1,
+  /**
+   * Milliseconds between a leader's heartbeats; half of it bounds the time one
+   * call spends applying entries. Default 200.
+   */
   RAFT_CONFIG_REQUEST_TIMEOUT,
+  /**
+   * 1 (default): every `raft_recv_entry` syncs the leader's log and sends at
+   * once. 0: the application batches (`raft_get_index_to_sync`, `raft_flush`).
+   */
   RAFT_CONFIG_AUTO_FLUSH,
+  /**
+   * 1: debug messages go to the `log` callback. Default 0 (nothing is even
+   * formatted).
+   */
   RAFT_CONFIG_LOG_ENABLED,
+  /**
+   * 1: committed entries are applied while a snapshot is being taken (the
+   * application's snapshot must not be disturbed by them). Default 0.
+   */
   RAFT_CONFIG_NONBLOCKING_APPLY,
+  /**
+   * 1: no entry is applied until it is set back to 0. Default 0.
+   */
   RAFT_CONFIG_DISABLE_APPLY,
 } raft_config_e;
 
 /**
- * Error codes returned by the library.
+ * Error codes. Functions return 0 on success and a negative value on
+ * failure: one of these, -1 for a generic failure, or a non-zero code that a
+ * callback returned (passed through unchanged). `raft_get_error_str` gives a
+ * short text for each.
  */
 typedef enum raft_error_e {
+  /**
+   * The call needs the leader (proposals, reads, transfers, answers to the
+   * leader's messages) and this server is not it.
+   */
   RAFT_ERR_NOT_LEADER = -2,
+  /**
+   * A voting configuration change was proposed while another one is
+   * uncommitted, or before the new leader committed an entry of its term.
+   */
   RAFT_ERR_ONE_VOTING_CHANGE_ONLY = -3,
+  /**
+   * The server must stop: `applylog` asked for it, a leader contradicted a
+   * committed entry, or the server is poisoned (an internal panic was caught;
+   * every later call returns this code).
+   */
   RAFT_ERR_SHUTDOWN = -4,
+  /**
+   * An allocation failed. Kept for compatibility; callbacks may return it.
+   */
   RAFT_ERR_NOMEM = -5,
+  /**
+   * A snapshot is already being taken.
+   */
   RAFT_ERR_SNAPSHOT_IN_PROGRESS = -6,
+  /**
+   * The snapshot offered to `raft_begin_load_snapshot` is the one loaded.
+   */
   RAFT_ERR_SNAPSHOT_ALREADY_LOADED = -7,
+  /**
+   * No suitable node has this id (leadership transfer).
+   */
   RAFT_ERR_INVALID_NODEID = -8,
+  /**
+   * A leadership transfer is in progress; proposals wait until it ends.
+   */
   RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS = -9,
+  /**
+   * Returned by `get_snapshot_chunk` to pause sending a snapshot (the
+   * transfer resumes on the follower's next answer or heartbeat).
+   */
   RAFT_ERR_DONE = -10,
+  /**
+   * A message of an older term. Not returned by this library (messages of
+   * older terms are answered, not refused); kept for compatibility.
+   */
   RAFT_ERR_STALE_TERM = -11,
+  /**
+   * Unknown configuration option.
+   */
   RAFT_ERR_NOTFOUND = -12,
+  /**
+   * Bad arguments (a NULL server or message, a negative count, ...) or a call
+   * at the wrong time (restoring a snapshot on a server that has started).
+   */
   RAFT_ERR_MISUSE = -13,
 } raft_error_e;
 
+/**
+ * Outcome of a leadership transfer (`notify_transfer_event`).
+ */
 typedef enum raft_leader_transfer_e {
+  /**
+   * No new leader within the transfer's timeout; the transfer is abandoned.
+   */
   RAFT_LEADER_TRANSFER_TIMEOUT,
+  /**
+   * Another node than the target became leader.
+   */
   RAFT_LEADER_TRANSFER_UNEXPECTED_LEADER,
+  /**
+   * The target became leader.
+   */
   RAFT_LEADER_TRANSFER_EXPECTED_LEADER,
 } raft_leader_transfer_e;
 
+/**
+ * Entry types (`raft_entry_t.type`). The library interprets the
+ * configuration changes and RAFT_LOGTYPE_NO_OP; every other value is
+ * application data, handed to `applylog` like RAFT_LOGTYPE_NORMAL.
+ */
 typedef enum raft_logtype_e {
   /**
-   * Regular log type. This is for application data intended for the FSM.
+   * Application data for the state machine.
    */
   RAFT_LOGTYPE_NORMAL,
   /**
-   * Membership change. Non-voting nodes can't cast votes. Nodes in this
-   * non-voting state are used to catch up with the cluster, when trying to
-   * join the cluster.
+   * Configuration change: adds the node that `get_node_id` names as a
+   * non-voting member. It receives the log (to catch up) but does not vote.
    */
   RAFT_LOGTYPE_ADD_NONVOTING_NODE,
   /**
-   * Membership change. Add a voting node.
+   * Configuration change: adds the node `get_node_id` names as a voter, or
+   * makes that non-voting node a voter.
    */
   RAFT_LOGTYPE_ADD_NODE,
   /**
-   * Membership change. Remove a node.
+   * Configuration change: removes the node `get_node_id` names.
    */
   RAFT_LOGTYPE_REMOVE_NODE,
   /**
-   * A no-op entry appended automatically when a leader begins a new term,
-   * in order to determine the current commit index.
+   * Appended by every new leader at the start of its term, so that entries of
+   * earlier terms can commit. Carries no data; `applylog` sees it too.
    */
   RAFT_LOGTYPE_NO_OP,
   /**
-   * Users can piggyback the entry mechanism by specifying log types that
-   * are higher than RAFT_LOGTYPE_NUM.
+   * Application-defined types may use values from here up (any value the
+   * library does not interpret is treated as application data).
    */
   RAFT_LOGTYPE_NUM = 100,
 } raft_logtype_e;
 
+/**
+ * What `notify_membership_event` reports.
+ */
 typedef enum raft_membership_e {
+  /**
+   * A node was added to this server's node list.
+   */
   RAFT_MEMBERSHIP_ADD,
+  /**
+   * A node is being removed from this server's node list (its handle is valid
+   * during the callback only).
+   */
   RAFT_MEMBERSHIP_REMOVE,
 } raft_membership_e;
 
+/**
+ * The role of a server (`raft_get_state`, `notify_state_event`).
+ */
 typedef enum raft_state_e {
+  /**
+   * Follows a leader, or waits for one.
+   */
   RAFT_STATE_FOLLOWER = 1,
+  /**
+   * Asks whether a majority would vote for it (pre-vote), without changing
+   * its term.
+   */
   RAFT_STATE_PRECANDIDATE,
+  /**
+   * Campaigns for votes in a new term.
+   */
   RAFT_STATE_CANDIDATE,
+  /**
+   * Leads the cluster in its term.
+   */
   RAFT_STATE_LEADER,
 } raft_state_e;
 
 /**
- * Called for each entry a log's `pop` removes.
+ * Called by a log's `pop` for each entry it removes, newest first, while the
+ * entry is still alive; the library undoes configuration changes this way.
+ * @param arg the `cb_arg` that `pop` received
+ * @param entry the removed entry
+ * @param entry_idx its index
  */
 typedef void (*raft_entry_notify_f)(void *arg, raft_entry_t *entry, raft_index_t entry_idx);
 
 /**
- * A pluggable log implementation. See the seed header's documentation of
- * each member; `sync` may be NULL when appends are durable at once.
+ * A log implementation for `raft_new_with_log`: the server stores its
+ * entries through these functions (the built-in one is
+ * `raft_log_internal_impl`). `log` is the handle `init` returned. Indexes
+ * start at 1; after compaction or a snapshot, the log holds the entries
+ * from `first_idx` to `current_idx`. Entries are reference counted: take a
+ * reference (`raft_entry_hold`) on each entry kept and release it when it is
+ * removed; entries returned by `get` and `get_batch` carry a reference for
+ * the caller. Members that may be NULL are noted; for the others a NULL
+ * member makes the operation fail with -1.
  */
 typedef struct raft_log_impl {
+  /**
+   * Creates the log (required). Called once by `raft_new_with_log` with the
+   * server and its `log_arg`; returns the handle, or NULL to fail. Entries
+   * the log already holds (a restart) are the server's log from then on;
+   * configuration entries among them are not replayed (add the nodes of the
+   * configuration by hand, or replay the entries into an empty log with
+   * `raft_append_entry`).
+   */
   void *(*init)(void *raft, void *arg);
+  /**
+   * Frees the log and releases its entries; called by `raft_destroy`. May be
+   * NULL.
+   */
   void (*free)(void *log);
+  /**
+   * Drops every entry: the next append gets index `first_idx`, and `term` is
+   * the term of the entry before it (a snapshot's last entry). May be NULL
+   * only for a log that is never reset (`raft_clear` and loading a snapshot
+   * reset it).
+   */
   void (*reset)(void *log, raft_index_t first_idx, raft_term_t term);
+  /**
+   * Appends one entry at index `current_idx + 1` and takes a reference on it.
+   * Returns 0, or a non-zero code that fails the operation appending (the
+   * code is returned to the caller).
+   */
   int (*append)(void *log, raft_entry_t *entry);
+  /**
+   * Removes every entry before `first_idx`, oldest first (compaction after a
+   * snapshot) and releases them. Returns 0 or an error code.
+   */
   int (*poll)(void *log, raft_index_t first_idx);
+  /**
+   * Removes the entry at `from_idx` and every later one, newest first. For
+   * each removed entry, call `cb(cb_arg, entry, idx)` before releasing it.
+   * Returns 0 or an error code.
+   */
   int (*pop)(void *log, raft_index_t from_idx, raft_entry_notify_f cb, void *cb_arg);
+  /**
+   * Returns the entry at `idx` with a reference for the caller, or NULL if
+   * the log does not hold it.
+   */
   raft_entry_t *(*get)(void *log, raft_index_t idx);
+  /**
+   * Fills `entries` with up to `entries_n` consecutive entries from `idx`,
+   * each with a reference for the caller, and returns how many. May be NULL:
+   * `get` is then called for each entry.
+   */
   raft_index_t (*get_batch)(void *log, raft_index_t idx, raft_index_t entries_n, raft_entry_t **entries);
+  /**
+   * Index of the oldest entry held (the index the next append gets when the
+   * log is empty). May be NULL (then 1).
+   */
   raft_index_t (*first_idx)(void *log);
+  /**
+   * Index of the newest entry (`first_idx - 1` when empty). May be NULL
+   * (then 0).
+   */
   raft_index_t (*current_idx)(void *log);
+  /**
+   * Number of entries held. May be NULL (then 0).
+   */
   raft_index_t (*count)(void *log);
+  /**
+   * Makes every appended entry durable before returning 0 (non-zero fails the
+   * call that needed it). Called by a leader with auto flush on and by a
+   * follower before it acknowledges entries. May be NULL for a log whose
+   * appends are durable at once.
+   */
   int (*sync)(void *log);
 } raft_log_impl;
 
 typedef struct raft_log_impl raft_log_impl_t;
 
 /**
- * Vote request message.
+ * Vote request, sent through `send_requestvote` and handled by
+ * `raft_recv_requestvote`.
  */
 typedef struct raft_requestvote_req_t {
   /**
-   * 1 if this is a prevote message, 0 otherwise
+   * 1 for a pre-vote (would you vote for me?), 0 for a real vote
    */
   int prevote;
   /**
-   * currentTerm, to force other leader/candidate to step down
+   * the term the candidate campaigns in (for a pre-vote: its term + 1)
    */
   raft_term_t term;
   /**
-   * candidate requesting vote
+   * the candidate's node id
    */
   raft_node_id_t candidate_id;
   /**
-   * index of candidate's last log entry
+   * index of the candidate's newest entry
    */
   raft_index_t last_log_idx;
   /**
-   * term of candidate's last log entry
+   * term of the candidate's newest entry
    */
   raft_term_t last_log_term;
 } raft_requestvote_req_t;
 
+/**
+ * Sends a vote request to a node (`send_requestvote`). Serialise `msg` and
+ * send it to `node` (identify the peer with `raft_node_get_id` or the
+ * node's user data); the answer is fed back with
+ * `raft_recv_requestvote_response`. `msg` is valid during the call only.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param node the destination
+ * @param msg the request
+ * @return 0 if the message was sent or queued; non-zero if not (a lost
+ * message: the election goes on without it).
+ */
 typedef int (*raft_send_requestvote_f)(raft_server_t *raft, void *user_data, raft_node_t *node, struct raft_requestvote_req_t *msg);
 
 /**
@@ -184,330 +380,572 @@ typedef int (*raft_send_requestvote_f)(raft_server_t *raft, void *user_data, raf
 typedef raft_entry_t raft_entry_req_t;
 
 /**
- * Appendentries message; without entries it is a heartbeat.
+ * Appendentries message: entries to append, or none (a heartbeat). Sent
+ * through `send_appendentries`, handled by `raft_recv_appendentries`.
  */
 typedef struct raft_appendentries_req_t {
   /**
-   * used to identify the sender node
+   * the leader's node id (the follower takes the sender from here)
    */
   raft_node_id_t leader_id;
   /**
-   * id, to make it possible to associate responses with requests
+   * the message's id, increasing per leader, echoed in the answer
    */
   raft_msg_id_t msg_id;
   /**
-   * currentTerm, to force other leader/candidate to step down
+   * the leader's term
    */
   raft_term_t term;
   /**
-   * the index of the log just before the newest entry for the node who
-   * receives this message
+   * index of the entry just before `entries` (the follower must hold it)
    */
   raft_index_t prev_log_idx;
   /**
-   * the term of the log just before the newest entry for the node who
-   * receives this message
+   * term of the entry at `prev_log_idx`
    */
   raft_term_t prev_log_term;
   /**
-   * the index of the entry that has been appended to the majority of the
-   * cluster. Entries up to this index will be applied to the FSM
+   * the leader's commit index
    */
   raft_index_t leader_commit;
   /**
-   * number of entries within this message
+   * number of entries in `entries` (0 for a heartbeat)
    */
   raft_index_t n_entries;
   /**
-   * array of pointers to entries within this message
+   * the entries, oldest first (NULL when there are none). When sending, they
+   * are lent for the callback: hold (`raft_entry_hold`) those kept longer.
+   * When receiving, they stay the caller's.
    */
   raft_entry_req_t **entries;
 } raft_appendentries_req_t;
 
+/**
+ * Sends an appendentries message to a node (`send_appendentries`): entries
+ * to replicate, or none (a heartbeat). `msg`, its `entries` array and the
+ * entries are valid during the call only: copy them out, or
+ * `raft_entry_hold` each entry kept past the return (and release it after
+ * delivery). The answer is fed back with `raft_recv_appendentries_response`.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param node the destination
+ * @param msg the message
+ * @return 0 if sent or queued; non-zero if not: the entries are then not
+ * counted as in flight and go out again later (heartbeats retry).
+ */
 typedef int (*raft_send_appendentries_f)(raft_server_t *raft, void *user_data, raft_node_t *node, struct raft_appendentries_req_t *msg);
 
+/**
+ * One piece of a snapshot in transit.
+ */
 typedef struct raft_snapshot_chunk_t {
   /**
-   * chunk offset
+   * byte offset of this piece within the snapshot
    */
   raft_size_t offset;
   /**
-   * Chunk data pointer
+   * the bytes: filled in by `get_snapshot_chunk` on the leader (the library
+   * only passes the pointer on, it never reads it), received by the follower's
+   * transport
    */
   void *data;
   /**
-   * Chunk len
+   * number of bytes at `data`
    */
   raft_size_t len;
   /**
-   * 1 if this is the last chunk
+   * 1 if this piece ends the snapshot
    */
   int last_chunk;
 } raft_snapshot_chunk_t;
 
+/**
+ * Snapshot chunk message, sent through `send_snapshot` and handled by
+ * `raft_recv_snapshot`.
+ */
 typedef struct raft_snapshot_req_t {
   /**
-   * currentTerm, for follower to update itself
+   * the leader's term
    */
   raft_term_t term;
   /**
-   * used to identify the sender node
+   * the leader's node id
    */
   raft_node_id_t leader_id;
   /**
-   * id, to make it possible to associate responses with requests
+   * the message's id, echoed in the answer
    */
   raft_msg_id_t msg_id;
   /**
-   * last included index of the snapshot
+   * index of the snapshot's last entry
    */
   raft_index_t snapshot_index;
   /**
-   * last included term of the snapshot
+   * term of the snapshot's last entry
    */
   raft_term_t snapshot_term;
   /**
-   * snapshot chunk
+   * the piece carried by this message
    */
   struct raft_snapshot_chunk_t chunk;
 } raft_snapshot_req_t;
 
+/**
+ * Sends one snapshot chunk to a node (`send_snapshot`); the answer is fed
+ * back with `raft_recv_snapshot_response`. `msg` and `msg->chunk.data` are
+ * valid during the call only.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param node the destination
+ * @param msg the message
+ * @return 0 if sent or queued; non-zero if not (sending pauses; it resumes
+ * on a later heartbeat or answer).
+ */
 typedef int (*raft_send_snapshot_f)(raft_server_t *raft, void *user_data, raft_node_t *node, struct raft_snapshot_req_t *msg);
 
+/**
+ * Loads the snapshot just received in full (`load_snapshot`), on a follower.
+ * Call `raft_begin_load_snapshot(raft, snapshot_term, snapshot_index)`,
+ * load the state machine from the received file, re-add the snapshot's
+ * nodes, call `raft_end_load_snapshot`, and make the snapshot the one a
+ * restart loads.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param snapshot_term term of the snapshot's last entry
+ * @param snapshot_index index of the snapshot's last entry
+ * @return 0 when loaded; non-zero on failure: the leader is told to start
+ * the transfer again (and `clear_snapshot` is called).
+ */
 typedef int (*raft_load_snapshot_f)(raft_server_t *raft, void *user_data, raft_term_t snapshot_term, raft_index_t snapshot_index);
 
+/**
+ * Provides a piece of the current snapshot for a node (`get_snapshot_chunk`),
+ * on the leader. Fill in `chunk->data`, `chunk->len` and `chunk->last_chunk`
+ * for the bytes from `offset`; the data must stay valid until the
+ * `send_snapshot` call that follows has returned.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param node the follower the chunk is for
+ * @param offset byte offset of the piece wanted
+ * @param chunk to fill in (`offset` is set by the library)
+ * @return 0 with the chunk filled in; RAFT_ERR_DONE to pause (for example
+ * too much in flight to that node); any other code is an error returned to
+ * the caller.
+ */
 typedef int (*raft_get_snapshot_chunk_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_size_t offset, struct raft_snapshot_chunk_t *chunk);
 
+/**
+ * Stores a received snapshot piece (`store_snapshot_chunk`), on a follower,
+ * typically by writing it at `offset` of a temporary file. Pieces arrive in
+ * order; a piece at offset 0 starts a new snapshot.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param snapshot_index index of the snapshot's last entry (identifies the
+ * snapshot)
+ * @param offset byte offset of the piece
+ * @param chunk the piece (its data as the transport delivered it)
+ * @return 0 when stored; non-zero fails `raft_recv_snapshot` with that code.
+ */
 typedef int (*raft_store_snapshot_chunk_f)(raft_server_t *raft, void *user_data, raft_index_t snapshot_index, raft_size_t offset, struct raft_snapshot_chunk_t *chunk);
 
+/**
+ * Discards a partly received snapshot (`clear_snapshot`): another snapshot
+ * starts, or loading failed. The return value is ignored.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ */
 typedef int (*raft_clear_snapshot_f)(raft_server_t *raft, void *user_data);
 
+/**
+ * Callback about one entry: `applylog` of `raft_cbs_t`, and the log
+ * observers of `raft_log_cbs_t`.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks` (see
+ * `raft_log_cbs_t` for the observers)
+ * @param entry the entry, valid during the call (hold it to keep it)
+ * @param entry_idx its index in the log
+ * @return 0 to go on; see each use for non-zero.
+ */
 typedef int (*raft_logentry_event_f)(raft_server_t *raft, void *user_data, raft_entry_t *entry, raft_index_t entry_idx);
 
+/**
+ * Persists the term and vote (`persist_metadata`). Write both durably,
+ * atomically, before returning: the library sends nothing that depends on
+ * them until this returns 0. On restart, `raft_restore_metadata` gives them
+ * back.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param term the current term
+ * @param vote the node voted for in that term, or RAFT_NODE_ID_NONE
+ * @return 0 when durable; non-zero fails the operation that needed it
+ * (nothing changes) and the code is returned to its caller.
+ */
 typedef int (*raft_persist_metadata_f)(raft_server_t *raft, void *user_data, raft_term_t term, raft_node_id_t vote);
 
+/**
+ * Tells which node a configuration change entry names (`get_node_id`). The
+ * entry's data is the application's (for example the id and address it put
+ * there when proposing the change). Called when such an entry is appended,
+ * popped or applied.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param entry a RAFT_LOGTYPE_ADD_NONVOTING_NODE, RAFT_LOGTYPE_ADD_NODE or
+ * RAFT_LOGTYPE_REMOVE_NODE entry
+ * @param entry_idx its index
+ * @return the node id.
+ */
 typedef raft_node_id_t (*raft_get_node_id_f)(raft_server_t *raft, void *user_data, raft_entry_t *entry, raft_index_t entry_idx);
 
+/**
+ * Reports, on the leader, that a non-voting node holds the whole log
+ * (`node_has_sufficient_logs`): time to propose a RAFT_LOGTYPE_ADD_NODE
+ * entry making it a voter. Asked when the node catches up and no voting
+ * change is in progress.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param node the caught-up node
+ * @return 0 to mark the node as having sufficient logs (it is not asked
+ * about again); non-zero to be asked again on its next answer.
+ */
 typedef int (*raft_node_has_sufficient_logs_f)(raft_server_t *raft, void *user_data, raft_node_t *node);
 
+/**
+ * Reports a change of this server's node list (`notify_membership_event`):
+ * a node added (by `raft_add_node`, `raft_add_non_voting_node` or a
+ * configuration entry) or removed. Use it to attach a connection to new
+ * nodes (`raft_node_set_udata`) and close those of removed ones.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param node the node; for a removal, valid during the call only
+ * @param entry the configuration entry that caused it, or NULL when the
+ * application called `raft_add_node` / `raft_remove_node` itself
+ * @param type_ RAFT_MEMBERSHIP_ADD or RAFT_MEMBERSHIP_REMOVE
+ */
 typedef void (*raft_membership_event_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_entry_t *entry, enum raft_membership_e type_);
 
+/**
+ * Reports a role change (`notify_state_event`).
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param state the new role
+ */
 typedef void (*raft_state_event_f)(raft_server_t *raft, void *user_data, enum raft_state_e state);
 
+/**
+ * Reports how a leadership transfer ended (`notify_transfer_event`).
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param result the outcome
+ */
 typedef void (*raft_transfer_event_f)(raft_server_t *raft, void *user_data, enum raft_leader_transfer_e result);
 
+/**
+ * Receives a debug message (`log`), only while RAFT_CONFIG_LOG_ENABLED is
+ * set.
+ * @param raft the server
+ * @param node_id the node the message is about, or RAFT_NODE_ID_NONE
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param buf the message, NUL-terminated, without a newline; valid during
+ * the call only
+ */
 typedef void (*raft_log_f)(raft_server_t *raft, raft_node_id_t node_id, void *user_data, const char *buf);
 
+/**
+ * Sends a "timeout now" message to a node (`send_timeoutnow`), the last step
+ * of a leadership transfer: the receiver calls `raft_timeout_now`.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param node the transfer's target
+ * @return 0 if sent; non-zero if not (it is sent again on the target's
+ * next answer).
+ */
 typedef int (*raft_send_timeoutnow_f)(raft_server_t *raft, void *user_data, raft_node_t *node);
 
+/**
+ * Asks whether to hold back messages to a node (`backpressure`), before
+ * each appendentries (heartbeats included) the leader would send it.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param node the destination
+ * @return non-zero to send nothing to that node now (sending resumes at a
+ * later heartbeat or answer); 0 to send.
+ */
 typedef int (*raft_backpressure_f)(raft_server_t *raft, void *user_data, raft_node_t *node);
 
+/**
+ * Chooses the entries of an appendentries message (`get_entries_to_send`),
+ * for example to bound a message's size in bytes.
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @param node the destination
+ * @param idx index of the first entry to send
+ * @param entries_n the most entries the message may carry
+ * @param entries array of `entries_n` slots: fill the first ones with the
+ * entries from `idx` on, each with a reference for the library (for example
+ * from `raft_get_entry_from_idx`); the library releases them
+ * @return the number of entries filled in (0 to send none now); anything
+ * after a NULL slot is released and not sent.
+ */
 typedef raft_index_t (*raft_get_entries_to_send_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_index_t idx, raft_index_t entries_n, raft_entry_t **entries);
 
+/**
+ * Reads the clock (`timestamp`).
+ * @param raft the server
+ * @param user_data the user data of `raft_set_callbacks`
+ * @return monotonic time in microseconds (any origin; it must not go back).
+ */
 typedef raft_time_t (*raft_timestamp_f)(raft_server_t *raft, void *user_data);
 
 /**
- * The application's callbacks; copied by `raft_set_callbacks`.
+ * The application's callbacks, given to `raft_set_callbacks` (which copies
+ * the table). Every member may be NULL: a missing callback is skipped as
+ * described on each member, never called. A working cluster needs at least
+ * `send_requestvote`, `send_appendentries` and `persist_metadata`, and
+ * `applylog` to see the committed entries; membership changes need
+ * `get_node_id`; snapshots need `send_snapshot` and `get_snapshot_chunk` on
+ * the leader and `store_snapshot_chunk` and `load_snapshot` on followers;
+ * leadership transfer needs `send_timeoutnow`. Callbacks run on the thread
+ * that called into the library and may call any `raft_*` function on the
+ * same server except `raft_destroy`.
  */
 typedef struct raft_cbs_t {
   /**
-   * Callback for sending request vote messages
+   * Sends a vote request. Needed with more than one voter; without it vote
+   * requests are dropped (and no election can succeed).
    */
   raft_send_requestvote_f send_requestvote;
   /**
-   * Callback for sending appendentries messages
+   * Sends an appendentries message. Needed with more than one node; without
+   * it messages are dropped.
    */
   raft_send_appendentries_f send_appendentries;
   /**
-   * Callback for sending snapshot messages
+   * Sends a snapshot chunk (leader). Without it (or without
+   * `get_snapshot_chunk`) no snapshot is sent, and a follower that needs
+   * compacted entries stays behind.
    */
   raft_send_snapshot_f send_snapshot;
   /**
-   * Callback for loading snapshot. This will be called when we complete
-   * receiving snapshot from the leader
+   * Loads a fully received snapshot (follower). Without it every received
+   * snapshot fails to load and the leader keeps starting over.
    */
   raft_load_snapshot_f load_snapshot;
   /**
-   * Callback to get a chunk of the snapshot file
+   * Provides snapshot pieces (leader); see `send_snapshot`.
    */
   raft_get_snapshot_chunk_f get_snapshot_chunk;
   /**
-   * Callback to store a chunk of the snapshot
+   * Stores a received snapshot piece (follower). Without it pieces are
+   * accepted and discarded.
    */
   raft_store_snapshot_chunk_f store_snapshot_chunk;
   /**
-   * Callback to dismiss temporary file which is used for incoming
-   * snapshot chunks
+   * Discards a partly received snapshot (follower). Optional.
    */
   raft_clear_snapshot_f clear_snapshot;
   /**
-   * Callback for finite state machine application.
-   * Return 0 on success, RAFT_ERR_SHUTDOWN if you want the server to shutdown.
+   * Applies a committed entry to the state machine, in log order, once each
+   * (RAFT_LOGTYPE_NO_OP and configuration entries included: check `type`).
+   * Return 0; any other code stops applying (the entry is not counted as
+   * applied and will be handed over again) and is returned by the call that
+   * was applying; return RAFT_ERR_SHUTDOWN to ask the program to stop.
+   * Without it entries are counted as applied and dropped.
    */
   raft_logentry_event_f applylog;
   /**
-   * Callback for persisting term and vote data. It MUST flush the term and
-   * vote changes to disk atomically.
+   * Persists term and vote before they are used. Without it nothing is
+   * persisted, and a restarted server may vote twice in a term: required for
+   * safety in a real cluster.
    */
   raft_persist_metadata_f persist_metadata;
   /**
-   * Callback for determining which node this configuration log entry
-   * affects. This call only applies to configuration change log entries.
+   * Names the node of a configuration entry. Without it configuration entries
+   * change nothing.
    */
   raft_get_node_id_f get_node_id;
   /**
-   * Callback for detecting when a non-voting node has sufficient logs.
+   * Reports a caught-up non-voting node (leader). Optional.
    */
   raft_node_has_sufficient_logs_f node_has_sufficient_logs;
   /**
-   * Callback for being notified of membership changes (optional).
+   * Reports nodes added to and removed from the node list. Optional.
    */
   raft_membership_event_f notify_membership_event;
   /**
-   * Callback for being notified of state changes (optional).
+   * Reports role changes. Optional.
    */
   raft_state_event_f notify_state_event;
   /**
-   * Callback for being notified of transfer leadership events (optional)
+   * Reports the end of a leadership transfer. Optional.
    */
   raft_transfer_event_f notify_transfer_event;
   /**
-   * Callback for catching debugging log messages (optional)
+   * Receives debug messages while RAFT_CONFIG_LOG_ENABLED is set. Optional.
    */
   raft_log_f log;
   /**
-   * Callback for sending TimeoutNow RPC messages to nodes
+   * Sends "timeout now" to a transfer's target. Without it a leadership
+   * transfer can only time out.
    */
   raft_send_timeoutnow_f send_timeoutnow;
   /**
-   * Callback for deciding whether to send raft_appendentries_req to a node.
+   * Holds back messages to a busy node. Optional: without it the leader sends
+   * whenever it has something to send.
    */
   raft_backpressure_f backpressure;
   /**
-   * Callback for preparing entries to send in a raft_appendentries_req
+   * Chooses the entries of each appendentries message. Optional: without it
+   * the leader sends up to a fixed number of entries from its log.
    */
   raft_get_entries_to_send_f get_entries_to_send;
   /**
-   * Callback to retrieve monotonic timestamp in microseconds
+   * Reads a monotonic clock in microseconds. Optional: without it the library
+   * reads the system's monotonic clock. Simulations supply their own.
    */
   raft_timestamp_f timestamp;
 } raft_cbs_t;
 
 /**
- * Appendentries response message.
+ * Answer to an appendentries message, filled in by
+ * `raft_recv_appendentries` and handled by
+ * `raft_recv_appendentries_response`.
  */
 typedef struct raft_appendentries_resp_t {
   /**
-   * the msg_id this response refers to
+   * the request's `msg_id`
    */
   raft_msg_id_t msg_id;
   /**
-   * currentTerm, to force other leader/candidate to step down
+   * the follower's current term
    */
   raft_term_t term;
   /**
-   * true if follower contained entry matching prevLogidx and prevLogTerm
+   * 1 if the follower's log matched at `prev_log_idx` and now holds the
+   * entries (durably)
    */
   int success;
   /**
-   * If success, the highest log index the follower now shares with the
-   * leader; otherwise its current (last) index
+   * on success, the index of the last entry the message covered; on failure,
+   * the follower's newest index, from which the leader resumes
    */
   raft_index_t current_idx;
 } raft_appendentries_resp_t;
 
+/**
+ * Answer to a snapshot chunk, filled in by `raft_recv_snapshot` and handled
+ * by `raft_recv_snapshot_response`.
+ */
 typedef struct raft_snapshot_resp_t {
   /**
-   * the msg_id this response refers to
+   * the request's `msg_id`
    */
   raft_msg_id_t msg_id;
   /**
-   * currentTerm, to force other leader to step down
+   * the follower's current term
    */
   raft_term_t term;
   /**
-   * the offset the follower expects next (what it has acknowledged)
+   * the offset the follower expects next (0 after a failed load: start over)
    */
   raft_size_t offset;
   /**
-   * 1 if request is accepted
+   * 1 if the chunk was stored (and, for the last one, the snapshot loaded)
    */
   int success;
   /**
-   * 1 if this is a response to the final chunk
+   * 1 if the follower is done with this snapshot (it answered the last chunk,
+   * or its log already covers the snapshot)
    */
   int last_chunk;
 } raft_snapshot_resp_t;
 
 /**
- * Vote request response message.
+ * Answer to a vote request, filled in by `raft_recv_requestvote` and
+ * handled by `raft_recv_requestvote_response`.
  */
 typedef struct raft_requestvote_resp_t {
   /**
-   * 1 if this is a prevote message, 0 otherwise
+   * copied from the request
    */
   int prevote;
   /**
-   * term of received requestvote msg
+   * the request's term, so the candidate can match the answer to its election
    */
   raft_term_t request_term;
   /**
-   * currentTerm, for candidate to update itself
+   * the voter's current term
    */
   raft_term_t term;
   /**
-   * true means candidate received vote (-1: the voter does not know the candidate)
+   * 1 if the vote is granted, 0 if not
    */
   int vote_granted;
 } raft_requestvote_resp_t;
 
 /**
- * What `raft_recv_entry` reports: the entry's id, term and index.
+ * What `raft_recv_entry` reports about a proposed entry; pass it to
+ * `raft_msg_entry_response_committed` later.
  */
 typedef struct raft_entry_resp_t {
   /**
-   * the entry's unique ID
+   * the entry's `id`, as the caller set it
    */
   raft_entry_id_t id;
   /**
-   * the entry's term
+   * the term the entry was appended in
    */
   raft_term_t term;
   /**
-   * the entry's index
+   * the index the entry got in the log
    */
   raft_index_t idx;
 } raft_entry_resp_t;
 
 /**
- * Answers a read request: non-zero `can_read` means the read may be served.
+ * Answer to `raft_recv_read_request`.
+ * @param arg the `cb_arg` given with the request
+ * @param can_read 1: the read may be served from the local state machine
+ * now; 0: leadership was lost, retry on the new leader
  */
 typedef void (*raft_read_request_callback_f)(void *arg, int can_read);
 
 /**
- * Callbacks of the built-in in-memory log, for observing its changes.
+ * Observers of the built-in log (`raft_log_set_callbacks` in
+ * raft_compat.h). Each gets the `raft` pointer given to
+ * `raft_log_set_callbacks` and, when that is the server owning the log, the
+ * server's callback user data (NULL otherwise), the entry and its index.
+ * Every member may be NULL.
  */
 typedef struct raft_log_cbs_t {
   /**
-   * Called before an entry is appended; non-zero refuses the append.
+   * Called before an entry is appended, with the index it will get: for
+   * proposals on the leader (and its no-op entries), for entries received from
+   * the leader, and for entries a restarting program replays with
+   * `raft_append_entry`. Non-zero refuses the append, and the code is returned
+   * by the call appending.
    */
   raft_logentry_event_f log_offer;
   /**
-   * Called before the oldest entry is removed (compaction).
+   * Called before the oldest entry is removed by compaction, oldest first.
+   * Non-zero stops the compaction, and the code is returned.
    */
   raft_logentry_event_f log_poll;
   /**
-   * Called before the newest entry is removed.
+   * Called before an entry is removed from the end of the log (a conflicting
+   * suffix, `raft_pop_entry`), newest first. Non-zero stops the removal, and
+   * the code is returned.
    */
   raft_logentry_event_f log_pop;
   /**
-   * Called for every entry when the log is cleared.
+   * Called for each entry, oldest first, when the log is emptied at once
+   * (`raft_clear`, loading a snapshot, destroying the server). The return
+   * value is ignored.
    */
   raft_logentry_event_f log_clear;
 } raft_log_cbs_t;
 
 /**
- * The node id meaning "no node".
+ * The node id meaning "no node" (no vote, no leader known).
  */
 #define RAFT_NODE_ID_NONE -1
 
