@@ -5,34 +5,64 @@
  * Drop-in for the callback-driven raft.h (see README.md): same types,
  * layouts, constants and functions.
  */
+/**
+ * @file raft.h
+ * @brief The libraft API: servers, nodes, entries, messages and callbacks.
+ *
+ * Conventions that hold for every function unless its documentation says
+ * otherwise:
+ * - Functions returning `int` return 0 on success and a negative code on
+ *   failure (`raft_error_e`, -1, or a callback's own non-zero code).
+ * - A NULL server, node, entry or message never crashes: functions with an
+ *   error code return RAFT_ERR_MISUSE, others return 0, NULL or
+ *   RAFT_NODE_ID_NONE, and `void` functions do nothing.
+ * - A server is used from one thread at a time. Callbacks run on the
+ *   calling thread, inside the call, and may call any function on the same
+ *   server (except `raft_destroy`).
+ * - After an internal error the server is poisoned: every later call
+ *   returns RAFT_ERR_SHUTDOWN (or 0 / NULL); destroy it.
+ * - Anything passed to a callback is valid during the callback only;
+ *   entries are kept with `raft_entry_hold`.
+ */
 
 #ifndef RAFT_H_
 #define RAFT_H_
 
 #include <stddef.h>
 #include "raft_types.h"
-/** Opaque handle of a Raft server. */
+/** Opaque handle of a Raft server: one member of a cluster as this process
+ * runs it. Made by `raft_new` or `raft_new_with_log`, freed by
+ * `raft_destroy`. */
 typedef struct raft_server raft_server_t;
 
-/** Opaque handle of a node (a member of the cluster as a server sees it). */
+/** Opaque handle of a node: a member of the cluster as one server sees it
+ * (its own node included). Owned by the server; valid until the node is
+ * removed (`raft_remove_node`, a removal entry, loading a snapshot) or the
+ * server destroyed. */
 typedef struct raft_node raft_node_t;
 
-/** Entry that is stored in the server's entry log: one heap block, header
- * and data together, reference counted. */
+/** A log entry: one heap block holding this header and `data_len` bytes of
+ * data, reference counted through `refs` (`raft_entry_hold`,
+ * `raft_entry_release`). Make one with `raft_entry_new`, or allocate the
+ * block yourself (`sizeof(raft_entry_t) + data_len` bytes, `refs` set, a
+ * `free_func` that frees it unless `raft_free` can). The library reads
+ * `type`, `term` and `id`, sets `term` when the leader appends the entry,
+ * and never reads or writes `data` or `user_data`. */
 typedef struct raft_entry {
-    /** the entry's term at the point it was created */
+    /** term of the leader that appended the entry (set by `raft_recv_entry`) */
     raft_term_t term;
-    /** the entry's unique ID */
+    /** the application's id for the entry, reported back in `raft_entry_resp_t` */
     raft_entry_id_t id;
-    /** type of entry */
+    /** a `raft_logtype_e` value, or an application-defined type */
     short type;
-    /** number of references */
+    /** reference count (1 after `raft_entry_new`) */
     unsigned short refs;
-    /** private local data */
+    /** the application's pointer; the library never reads it */
     void *user_data;
-    /** free function, used instead of raft_free if specified */
+    /** called with the entry when its last reference is released, instead
+     * of `raft_free`; NULL for `raft_free` */
     void (*free_func)(struct raft_entry *entry);
-    /** data length */
+    /** number of bytes in `data` */
     unsigned int data_len;
     /** data: data_len bytes, in the same heap block as the header */
 #if defined(__cplusplus) && defined(__GNUC__)
@@ -954,7 +984,12 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The built-in in-memory log as a `raft_log_impl_t`; `raft_new()` uses it.
+ * The built-in in-memory log as a `raft_log_impl_t`: what `raft_new()`
+ * uses. `raft_new_with_log(&raft_log_internal_impl, NULL)` is the same as
+ * `raft_new()`. Its entries live in memory only: a program that must
+ * survive restarts also writes them to its own storage (for example from
+ * the `log_offer`, `log_pop` and `log_poll` observers, see
+ * `raft_log_cbs_t`) or supplies its own `raft_log_impl_t`.
  */
 extern const raft_log_impl_t raft_log_internal_impl;
 
@@ -2074,10 +2109,13 @@ int raft_pending_operations(raft_server_t *me);
 extern "C" {
 #endif
 
-/** Set (set = 1, an int value follows) or get (set = 0, an int * follows)
- * one configuration option. Options, types and defaults:
+/** Sets or reads one option of a server.
  *
- * | Enum                          | Type | Valid values     | Default     |
+ * `raft_config(me, 1, option, value)` sets it (an `int` follows);
+ * `raft_config(me, 0, option, &value)` reads it (an `int *` follows).
+ * Options, their types and defaults:
+ *
+ * | Option                        | Type | Valid values     | Default     |
  * | ----------------------------- | ---- | ---------------- | ----------- |
  * | RAFT_CONFIG_ELECTION_TIMEOUT  | int  | Positive integer | 1000 millis |
  * | RAFT_CONFIG_REQUEST_TIMEOUT   | int  | Positive integer | 200 millis  |
@@ -2086,9 +2124,16 @@ extern "C" {
  * | RAFT_CONFIG_NONBLOCKING_APPLY | int  | 0 or 1           | 0           |
  * | RAFT_CONFIG_DISABLE_APPLY     | int  | 0 or 1           | 0           |
  *
- * Auto flush defaults to 1, as the seed library really did.
+ * Auto flush is on by default, as it was in the original library (whose
+ * header said 0). Options may be changed at any time, also from callbacks.
+ * `raft_config_set_value` and `raft_config_get_value` do the same without
+ * varargs.
+ * @param me the server
+ * @param set 1 to set, 0 to read
+ * @param config the option
  * @return 0 on success, RAFT_ERR_NOTFOUND for an unknown option,
- * RAFT_ERR_MISUSE for a NULL server or a non-positive timeout. */
+ * RAFT_ERR_MISUSE for a NULL server (or NULL destination) or a timeout that
+ * is not positive. */
 int raft_config(raft_server_t *me, int set, raft_config_e config, ...);
 
 #ifdef __cplusplus

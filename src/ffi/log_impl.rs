@@ -602,7 +602,12 @@ unsafe extern "C" fn builtin_sync(_log: *mut c_void) -> c_int {
     0
 }
 
-/// The built-in in-memory log as a `raft_log_impl_t`; `raft_new()` uses it.
+/// The built-in in-memory log as a `raft_log_impl_t`: what `raft_new()`
+/// uses. `raft_new_with_log(&raft_log_internal_impl, NULL)` is the same as
+/// `raft_new()`. Its entries live in memory only: a program that must
+/// survive restarts also writes them to its own storage (for example from
+/// the `log_offer`, `log_pop` and `log_poll` observers, see
+/// `raft_log_cbs_t`) or supplies its own `raft_log_impl_t`.
 #[no_mangle]
 pub static raft_log_internal_impl: raft_log_impl_t = raft_log_impl {
     init: Some(builtin_init),
