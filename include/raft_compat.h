@@ -60,6 +60,7 @@ int raft_become_candidate(raft_server_t* me);
  * @return 0; a `persist_metadata` code; RAFT_ERR_MISUSE for NULL. */
 int raft_become_precandidate(raft_server_t* me);
 /** Starts an election as the election timer would.
+ * @param me the server
  * @param skip_precandidate non-zero to skip the pre-vote round
  * @return as `raft_become_candidate` / `raft_become_precandidate`. */
 int raft_election_start(raft_server_t* me, int skip_precandidate);
@@ -88,6 +89,7 @@ void raft_node_set_match_msgid(raft_node_t *me, raft_msg_id_t msgid);
 void raft_node_set_next_msgid(raft_node_t *me, raft_msg_id_t msgid);
 /** `raft_periodic` with an explicit elapsed time, for simulations that
  * keep their own clock.
+ * @param me the server
  * @param milliseconds the time elapsed since the last call; negative to
  * read the clock as `raft_periodic` does
  * @return as `raft_periodic`. */
@@ -115,6 +117,7 @@ int raft_send_requestvote(raft_server_t* me, raft_node_t* node);
 void raft_set_last_applied_idx(raft_server_t* me, raft_index_t idx);
 /** Sets the role directly, without any of the work a role change does
  * (`notify_state_event` is still called).
+ * @param me the server
  * @param state a `raft_state_e` value; other values are ignored */
 void raft_set_state(raft_server_t* me, int state);
 /** @return 1 if `nvotes` is a strict majority of `nnodes`, else 0 (and for
@@ -145,6 +148,8 @@ void raft_log_free(raft_log_t* me);
 /** Sets the observers of the log (see `raft_log_cbs_t`); the table is
  * copied, NULL removes them. Works on a server's log too
  * (`raft_log_set_callbacks(raft_get_log(r), &cbs, r)`).
+ * @param me the log; NULL is ignored
+ * @param funcs the observers, copied; NULL removes them
  * @param raft the pointer passed to the observers as their first argument;
  * when it is the server owning the log, they also get the server's
  * callback user data (else NULL) */
