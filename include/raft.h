@@ -361,6 +361,9 @@ typedef struct raft_log_impl {
   int (*sync)(void *log);
 } raft_log_impl;
 
+/**
+ * A log implementation (see `struct raft_log_impl`).
+ */
 typedef struct raft_log_impl raft_log_impl_t;
 
 /**

@@ -36,9 +36,13 @@ typedef struct raft_log raft_log_t;
  * entry; blocks the library hands over (entries without a `free_func`,
  * arrays from `raft_get_entries_from_idx`) are freed with `raft_free`.
  * @{ */
+/** Allocator (libc's `malloc` by default). */
 extern void *(*raft_malloc)(size_t size);
+/** Zeroing allocator (libc's `calloc` by default). */
 extern void *(*raft_calloc)(size_t nmemb, size_t size);
+/** Reallocator (libc's `realloc` by default). */
 extern void *(*raft_realloc)(void *ptr, size_t size);
+/** Frees what the other hooks returned (libc's `free` by default). */
 extern void (*raft_free)(void *ptr);
 /** @} */
 

@@ -743,6 +743,7 @@ pub struct raft_log_impl {
     /// appends are durable at once.
     pub sync: Option<unsafe extern "C" fn(log: *mut c_void) -> c_int>,
 }
+/// A log implementation (see `struct raft_log_impl`).
 pub type raft_log_impl_t = raft_log_impl;
 
 /// Observers of the built-in log (`raft_log_set_callbacks` in
