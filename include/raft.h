@@ -1572,8 +1572,8 @@ void raft_clear(raft_server_t *me);
 
 /**
  * Installs the application's callbacks. The table is copied: it may be a
- * temporary. Every callback gets `user_data` as its second argument (the log
- * observers of `raft_log_cbs_t` too). A NULL member is a callback the
+ * temporary. Every callback gets `user_data` (the log observers of
+ * `raft_log_cbs_t` too, see there). A NULL member is a callback the
  * application does not provide; see `raft_cbs_t` for what each one does and
  * what happens without it. Call it once after `raft_new`, before adding
  * nodes (`notify_membership_event` then hears of them); calling it again
