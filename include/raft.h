@@ -1756,10 +1756,12 @@ int raft_recv_snapshot_response(raft_server_t *me, raft_node_t *node, struct raf
  * become follower. The vote is granted when the candidate's log is at least
  * as up to date as this one and (for a real vote) this server has not voted
  * for another node in the term; a real vote is persisted through
- * `persist_metadata` before the answer is returned. A server that heard from
- * a live leader within an election timeout grants no vote, and a request
- * from a node outside this server's configuration is ignored while a leader
- * is known.
+ * `persist_metadata` before the answer is returned. A pre-vote is refused
+ * while this server has heard from another leader within an election
+ * timeout (so a server cut off for a while cannot disrupt a working leader);
+ * real votes, which follow a pre-vote majority or a leadership transfer,
+ * are not held back that way. A request from a node outside this server's
+ * configuration is not granted while a leader is known.
  * @param me the server
  * @param node the candidate's node or NULL (not needed: the candidate is
  * `req->candidate_id`)
