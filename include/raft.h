@@ -1660,10 +1660,11 @@ void raft_remove_node(raft_server_t *me, raft_node_t *node);
  * then returns non-zero, call it again soon rather than after the usual
  * period.
  * @param me the server
- * @return 0; RAFT_ERR_SHUTDOWN when `applylog` returned it (stop the server);
- * the `persist_metadata` callback's code when starting an election could not
- * persist; a log or send error; RAFT_ERR_MISUSE for NULL; RAFT_ERR_SHUTDOWN
- * for a poisoned server.
+ * @return 0; the code `applylog` returned when it failed (RAFT_ERR_SHUTDOWN:
+ * stop the server); the `persist_metadata` callback's code when starting an
+ * election could not persist; a log append or `sync` error when becoming
+ * leader; RAFT_ERR_MISUSE for NULL; RAFT_ERR_SHUTDOWN for a poisoned server.
+ * Messages that fail to send are not errors (they are retried).
  */
 int raft_periodic(raft_server_t *me);
 

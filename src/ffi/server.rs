@@ -319,10 +319,11 @@ pub extern "C" fn raft_remove_node(me: *mut raft_server_t, node: *mut raft_node_
 /// then returns non-zero, call it again soon rather than after the usual
 /// period.
 /// @param me the server
-/// @return 0; RAFT_ERR_SHUTDOWN when `applylog` returned it (stop the server);
-/// the `persist_metadata` callback's code when starting an election could not
-/// persist; a log or send error; RAFT_ERR_MISUSE for NULL; RAFT_ERR_SHUTDOWN
-/// for a poisoned server.
+/// @return 0; the code `applylog` returned when it failed (RAFT_ERR_SHUTDOWN:
+/// stop the server); the `persist_metadata` callback's code when starting an
+/// election could not persist; a log append or `sync` error when becoming
+/// leader; RAFT_ERR_MISUSE for NULL; RAFT_ERR_SHUTDOWN for a poisoned server.
+/// Messages that fail to send are not errors (they are retried).
 #[no_mangle]
 pub extern "C" fn raft_periodic(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.periodic())
