@@ -5,7 +5,9 @@
 #                     the last line printed is "N passed, N failed"
 #   make test-asan    the C suite under valgrind (+ $(TEST_ASAN_EXTRA))
 #   make examples     build build/examples/*
-#   make install      PREFIX=/usr/local DESTDIR= : headers, libs, raft.pc
+#   make install      PREFIX=/usr/local DESTDIR= : headers, libs, raft.pc and
+#                     raft-static.pc
+#   make docs         the HTML API reference with Doxygen (mk/docs.mk)
 #   make clean
 #
 # Other parts of the tree add targets through mk/*.mk, which may use the
