@@ -2,7 +2,8 @@
 # `make install` into a temporary prefix, then build a program against the
 # installed tree through pkg-config twice: with raft.pc (libraft.so) and with
 # raft-static.pc (libraft.a; the binary must not need libraft.so). Both run.
-# Also installs with DESTDIR and checks the files land under it.
+# Also installs with DESTDIR and checks the files land under it, and
+# that make uninstall removes what make install put in the prefix.
 #
 #   c_tests/install/check.sh BUILD_DIR
 # Prints one PASS/FAIL line per check; exits non-zero if any failed.
@@ -70,6 +71,14 @@ if $MAKE --no-print-directory install DESTDIR="$tmp/stage" PREFIX=/opt/raft >"$t
     ok "make install DESTDIR=... PREFIX=/opt/raft"
 else
     ko "make install DESTDIR=... PREFIX=/opt/raft"
+fi
+# uninstall removes everything install put there.
+if $MAKE --no-print-directory uninstall PREFIX="$prefix" >"$tmp/log" 2>&1 \
+   && [ -z "$(find "$prefix" \( -type f -o -type l \) -print)" ]; then
+    ok "make uninstall PREFIX=... removes every installed file"
+else
+    find "$prefix" \( -type f -o -type l \) -print >> "$tmp/log"
+    ko "make uninstall PREFIX=... removes every installed file"
 fi
 echo "install: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
