@@ -38,7 +38,7 @@
 
 #include "raft.h"
 
-#define MAX_NODES 9
+#define MAX_NODES 64
 
 /* ------------------------------------------------------------ scenarios */
 
@@ -49,16 +49,50 @@ typedef struct {
     int batch;
     int drop_pct;
     long default_entries;
+    long instr_entries;        /* entries for a callgrind run (bench.py) */
+    long snapshot_every;       /* every node compacts every N applied entries */
+    int read_ticks;            /* tick mode (one read per tick, one hop per
+                                * poll) with a batch every read_ticks ticks */
     const char *what;
 } scenario_t;
 
+/* Scenarios users run: the lossless baseline, single entries, larger
+ * clusters at both batch sizes, big entries, loss, compaction on every node
+ * and a read on every tick. */
 static const scenario_t scenarios[] = {
-    {"3n-64b-b64", 3, 64, 64, 0, 200000, "3 nodes, 64-byte entries, batches of 64"},
-    {"3n-64b-b1", 3, 64, 1, 0, 50000, "3 nodes, 64-byte entries, batches of 1"},
-    {"5n-64b-b64", 5, 64, 64, 0, 200000, "5 nodes, 64-byte entries, batches of 64"},
-    {"3n-1k-b64", 3, 1024, 64, 0, 100000, "3 nodes, 1 KiB entries, batches of 64"},
-    {"3n-64b-b64-loss5", 3, 64, 64, 5, 200000,
+    {"3n-64b-b64", 3, 64, 64, 0, 200000, 20000, 0, 0,
+     "3 nodes, 64-byte entries, batches of 64"},
+    {"3n-64b-b1", 3, 64, 1, 0, 50000, 5000, 0, 0,
+     "3 nodes, 64-byte entries, batches of 1"},
+    {"5n-64b-b64", 5, 64, 64, 0, 200000, 20000, 0, 0,
+     "5 nodes, 64-byte entries, batches of 64"},
+    {"3n-1k-b64", 3, 1024, 64, 0, 50000, 10000, 0, 0,
+     "3 nodes, 1 KiB entries, batches of 64"},
+    {"3n-16k-b64", 3, 16384, 64, 0, 5000, 2000, 0, 0,
+     "3 nodes, 16 KiB entries, batches of 64"},
+    {"3n-64b-b64-loss5", 3, 64, 64, 5, 200000, 20000, 0, 0,
      "3 nodes, 64-byte entries, batches of 64, 5% of messages dropped"},
+    {"3n-64b-b64-snap10k", 3, 64, 64, 0, 200000, 40000, 10000, 0,
+     "3 nodes, 64-byte entries, batches of 64, every node snapshots every 10000 entries"},
+    {"3n-64b-b1-snap10k", 3, 64, 1, 0, 50000, 20000, 10000, 0,
+     "3 nodes, 64-byte entries, batches of 1, every node snapshots every 10000 entries"},
+    {"9n-64b-b1", 9, 64, 1, 0, 20000, 2000, 0, 0,
+     "9 nodes, 64-byte entries, batches of 1"},
+    {"9n-64b-b64", 9, 64, 64, 0, 200000, 20000, 0, 0,
+     "9 nodes, 64-byte entries, batches of 64"},
+    {"25n-64b-b1", 25, 64, 1, 0, 10000, 1000, 0, 0,
+     "25 nodes, 64-byte entries, batches of 1"},
+    {"25n-64b-b64", 25, 64, 64, 0, 100000, 10000, 0, 0,
+     "25 nodes, 64-byte entries, batches of 64"},
+    {"51n-64b-b1", 51, 64, 1, 0, 5000, 500, 0, 0,
+     "51 nodes, 64-byte entries, batches of 1"},
+    {"51n-64b-b64", 51, 64, 64, 0, 50000, 5000, 0, 0,
+     "51 nodes, 64-byte entries, batches of 64"},
+    {"3n-read-b1", 3, 64, 1, 0, 20000, 2000, 0, 1,
+     "3 nodes, 64-byte entries, per tick: one write, every node's periodic "
+     "(10 ms) and flush, one hop of messages, one read, one hop"},
+    {"3n-read-w8", 3, 64, 1, 0, 5000, 500, 0, 8,
+     "as 3n-read-b1, but one write every 8 ticks (7 ticks of reads alone)"},
 };
 #define N_SCENARIOS ((int) (sizeof(scenarios) / sizeof(scenarios[0])))
 
@@ -167,7 +201,9 @@ static uint32_t rng_state = 0x9e3779b9u;
 static uint32_t drop_below;           /* drop a message if rng() < this */
 
 static struct {
-    uint64_t sent, dropped, ae, ae_entries, ae_resp, rv, snapshot;
+    uint64_t sent, dropped, ae, ae_empty, ae_entries, ae_resp, rv, snapshot;
+    uint64_t reads, reads_ok, reads_refused, read_rounds, read_seen;
+    uint64_t snapshots_taken;
 } net;
 
 static int fatal_rc;                  /* RAFT_ERR_SHUTDOWN seen */
@@ -248,6 +284,8 @@ static int cb_send_appendentries(raft_server_t *r, void *ud, raft_node_t *node,
     m->u.ae = *msg;
     m->u.ae.entries = NULL;
     long n = msg->n_entries;
+    if (n <= 0)
+        net.ae_empty++;
     if (n > 0) {
         if (n > m->ents_cap) {
             long cap = m->ents_cap ? m->ents_cap : 64;
@@ -324,6 +362,26 @@ static raft_time_t cb_timestamp(raft_server_t *r, void *ud)
     return fake_now;
 }
 
+/* A read answered: can_read 1 (served) or 0 (refused, leadership lost). */
+static void cb_read(void *arg, int can_read)
+{
+    (void) arg;
+    if (can_read)
+        net.reads_ok++;
+    else
+        net.reads_refused++;
+}
+
+/* A read round is a library call that answered at least one read: called
+ * after every call that may answer reads. */
+static void note_reads(void)
+{
+    if (net.reads_ok != net.read_seen) {
+        net.read_rounds++;
+        net.read_seen = net.reads_ok;
+    }
+}
+
 /* ------------------------------------------------------------ driving */
 
 static void check_rc(int rc, const char *what, int node)
@@ -358,6 +416,7 @@ static void deliver_one(void)
         for (long i = 0; i < req.n_entries; i++)
             raft_entry_release(ents[i]);
         q_head++;
+        note_reads();
         net.ae_resp++;
         msg_t *m = q_push(MSG_AE_RESP, to, from);
         if (m)
@@ -377,6 +436,7 @@ static void deliver_one(void)
         rc = raft_recv_requestvote(dst->r, src, &req, &resp);
         check_rc(rc, "raft_recv_requestvote", to);
         q_head++;
+        note_reads();
         msg_t *m = q_push(MSG_RV_RESP, to, from);
         if (m)
             m->u.rv_resp = resp;
@@ -397,11 +457,21 @@ static void deliver_one(void)
         exit(2);
     }
     q_head++;
+    note_reads();
 }
 
 static void deliver_all(void)
 {
     while (q_head != q_tail)
+        deliver_one();
+}
+
+/* One hop: deliver what was queued before this call, not the answers and
+ * messages that delivering it queues. */
+static void deliver_hop(void)
+{
+    uint64_t end = q_tail;
+    while (q_head != end)
         deliver_one();
 }
 
@@ -413,13 +483,44 @@ static void apply_pending(void)
         raft_server_t *r = nodes[i].r;
         if (raft_get_commit_idx(r) > raft_get_last_applied_idx(r))
             check_rc(raft_apply_all(r), "raft_apply_all", i);
+        note_reads();
     }
 }
 
 static void periodic_all(void)
 {
-    for (int i = 0; i < n_nodes; i++)
+    for (int i = 0; i < n_nodes; i++) {
         check_rc(raft_periodic(nodes[i].r), "raft_periodic", i);
+        note_reads();
+    }
+}
+
+/* Compaction: every node takes a snapshot (of nothing: the benchmark's state
+ * machine is a counter) once it has applied `snapshot_every` entries since
+ * its last one, and compacts its log up to its applied index. */
+static long snapshot_every;
+static raft_index_t snap_idx[MAX_NODES];
+
+static void compact_all(void)
+{
+    if (!snapshot_every)
+        return;
+    for (int i = 0; i < n_nodes; i++) {
+        raft_server_t *r = nodes[i].r;
+        raft_index_t applied = raft_get_last_applied_idx(r);
+        if (applied - snap_idx[i] < snapshot_every || raft_snapshot_is_in_progress(r))
+            continue;
+        int rc = raft_begin_snapshot(r);
+        check_rc(rc, "raft_begin_snapshot", i);
+        if (rc != 0)
+            continue;
+        rc = raft_end_snapshot(r);
+        check_rc(rc, "raft_end_snapshot", i);
+        if (rc == 0) {
+            snap_idx[i] = applied;
+            net.snapshots_taken++;
+        }
+    }
 }
 
 static int find_leader(void)
@@ -463,7 +564,8 @@ static int all_applied(void)
     for (int i = 0; i < n_nodes; i++)
         if (raft_get_last_applied_idx(nodes[i].r) < target)
             return 0;
-    return 1;
+    /* and every read answered */
+    return net.reads == net.reads_ok + net.reads_refused;
 }
 
 /* Flush, deliver and heartbeat until every node has applied everything the
@@ -492,53 +594,65 @@ static int settle(void)
 }
 
 static uint64_t next_seq;             /* next sequence number to propose */
+static uint64_t refused;
+
+/* Propose up to `count` entries on the leader (fewer if it loses
+ * leadership: a new one is elected). Returns -1 on a fatal error. */
+static int propose(uint64_t count, unsigned int size)
+{
+    raft_entry_resp_t resp;
+    raft_server_t *L = nodes[leader].r;
+    for (uint64_t i = 0; i < count; i++) {
+        raft_entry_t *e = raft_entry_new(size);
+        if (!e) {
+            fprintf(stderr, "raft_bench: raft_entry_new failed\n");
+            return -1;
+        }
+        uint64_t seq = next_seq;
+        memcpy(e->data, &seq, sizeof(seq));
+        e->id = (raft_entry_id_t) seq;
+        e->type = RAFT_LOGTYPE_NORMAL;
+        int rc = raft_recv_entry(L, e, &resp);
+        raft_entry_release(e);
+        if (rc == 0) {
+            next_seq++;
+            continue;
+        }
+        check_rc(rc, "raft_recv_entry", leader);
+        if (fatal_rc)
+            return -1;
+        if (++refused > 1000) {
+            fprintf(stderr, "raft_bench: raft_recv_entry keeps failing "
+                    "(%d) on the leader\n", rc);
+            return -1;
+        }
+        /* Lost leadership (not expected here): elect and retry. */
+        if (elect() != 0)
+            return -1;
+        break;
+    }
+    return 0;
+}
 
 /* Propose `count` entries in batches; returns 0 when all are applied on
  * every node. */
 static int run_entries(uint64_t count, unsigned int size, int batch)
 {
     uint64_t end = next_seq + count;
-    uint64_t rounds = 0, refused = 0;
-    raft_entry_resp_t resp;
+    uint64_t rounds = 0;
 
+    refused = 0;
     while (next_seq < end && !fatal_rc) {
-        raft_server_t *L = nodes[leader].r;
         uint64_t b = end - next_seq;
         if (b > (uint64_t) batch)
             b = batch;
-        for (uint64_t i = 0; i < b; i++) {
-            raft_entry_t *e = raft_entry_new(size);
-            if (!e) {
-                fprintf(stderr, "raft_bench: raft_entry_new failed\n");
-                return -1;
-            }
-            uint64_t seq = next_seq;
-            memcpy(e->data, &seq, sizeof(seq));
-            e->id = (raft_entry_id_t) seq;
-            e->type = RAFT_LOGTYPE_NORMAL;
-            int rc = raft_recv_entry(L, e, &resp);
-            raft_entry_release(e);
-            if (rc == 0) {
-                next_seq++;
-                continue;
-            }
-            check_rc(rc, "raft_recv_entry", leader);
-            if (fatal_rc)
-                return -1;
-            if (++refused > 1000) {
-                fprintf(stderr, "raft_bench: raft_recv_entry keeps failing "
-                        "(%d) on the leader\n", rc);
-                return -1;
-            }
-            /* Lost leadership (not expected here): elect and retry. */
-            if (elect() != 0)
-                return -1;
-            break;
-        }
-        L = nodes[leader].r;
+        if (propose(b, size) != 0)
+            return -1;
+        raft_server_t *L = nodes[leader].r;
         check_rc(raft_flush(L, raft_get_index_to_sync(L)), "raft_flush", leader);
         deliver_all();
         apply_pending();
+        compact_all();
 
         /* 50 us of fake time per round; raft_periodic every 20 rounds. */
         fake_now += 50;
@@ -548,6 +662,55 @@ static int run_entries(uint64_t count, unsigned int size, int batch)
         }
     }
     return settle();
+}
+
+/* Tick mode, the shape of a simulator's loop with a read on every tick:
+ * each tick the leader proposes a batch; the clock moves 10 ms and every
+ * node gets raft_periodic and raft_flush(raft_get_index_to_sync()); one hop
+ * of messages is delivered (a write only every `every` ticks); the leader
+ * gets one raft_recv_read_request;
+ * one more hop is delivered. Applying happens where the library does it
+ * (no raft_apply_all from the harness), so reads are answered when the
+ * library's own rules allow. */
+static int run_ticks(uint64_t count, unsigned int size, int batch, int every)
+{
+    uint64_t end = next_seq + count, tick = 0;
+
+    refused = 0;
+    while (next_seq < end && !fatal_rc) {
+        uint64_t b = end - next_seq;
+        if (b > (uint64_t) batch)
+            b = batch;
+        if (tick++ % (uint64_t) every == 0 && propose(b, size) != 0)
+            return -1;
+        fake_now += 10000;
+        for (int i = 0; i < n_nodes; i++) {
+            raft_server_t *r = nodes[i].r;
+            check_rc(raft_periodic(r), "raft_periodic", i);
+            check_rc(raft_flush(r, raft_get_index_to_sync(r)), "raft_flush", i);
+            note_reads();
+        }
+        deliver_hop();
+        if (!raft_is_leader(nodes[leader].r) && elect() != 0)
+            return -1;
+        net.reads++;
+        int rc = raft_recv_read_request(nodes[leader].r, cb_read, NULL);
+        check_rc(rc, "raft_recv_read_request", leader);
+        if (rc != 0)
+            net.reads_refused++;
+        note_reads();
+        deliver_hop();
+        compact_all();
+    }
+    return settle();
+}
+
+/* What is measured; kept out of line so that callgrind can collect exactly
+ * this call (--toggle-collect=measured_run, see bench/bench.py). */
+__attribute__((noinline)) int measured_run(uint64_t count, unsigned int size, int batch,
+                                           int ticks)
+{
+    return ticks ? run_ticks(count, size, batch, ticks) : run_entries(count, size, batch);
 }
 
 /* ------------------------------------------------------------ setup */
@@ -570,6 +733,8 @@ static void cluster_init(int n, int drop_pct)
     next_seq = 0;
     leader_changes = 0;
     memset(&net, 0, sizeof(net));
+    snapshot_every = 0;
+    memset(snap_idx, 0, sizeof(snap_idx));
     drop_below = drop_pct > 0 ? (uint32_t) ((double) drop_pct / 100.0 * 4294967296.0) : 0;
     rng_state = 0x9e3779b9u;
 
@@ -635,6 +800,7 @@ typedef struct {
     double proc_heap_per_entry;
     double msgs_per_entry;
     uint64_t dropped, leader_changes, apply_errors, snapshots;
+    uint64_t msgs, ae, ae_empty, reads, reads_ok, read_rounds, snapshots_taken;
     size_t heap_left;          /* library heap left after raft_destroy */
     int ok;
 } result_t;
@@ -681,7 +847,9 @@ static int run_scenario(const scenario_t *sc, long entries, result_t *res)
     long warm = entries / 10 < 2000 ? entries / 10 : 2000;
     if (warm < sc->batch)
         warm = sc->batch;
-    if (run_entries(warm, sc->entry_size, sc->batch) != 0) {
+    snapshot_every = sc->snapshot_every;
+    if ((sc->read_ticks ? run_ticks(warm, sc->entry_size, sc->batch, sc->read_ticks)
+                        : run_entries(warm, sc->entry_size, sc->batch)) != 0) {
         fprintf(stderr, "raft_bench: %s: warm-up entries were not applied on "
                 "every node (leader %d, applied:", sc->name, leader + 1);
         for (int i = 0; i < n_nodes; i++)
@@ -694,14 +862,15 @@ static int run_scenario(const scenario_t *sc, long entries, result_t *res)
     uint64_t applied0[MAX_NODES];
     for (int i = 0; i < n_nodes; i++)
         applied0[i] = nodes[i].applied;
-    uint64_t sent0 = net.sent;
+    uint64_t sent0 = net.sent, ae0 = net.ae, aee0 = net.ae_empty, rd0 = net.reads,
+             rdok0 = net.reads_ok, rr0 = net.read_rounds, snap0 = net.snapshots_taken;
     uint64_t lc0 = leader_changes;
     size_t heap0 = heap_live;
     uint64_t allocs0 = heap_allocs;
     size_t proc0 = proc_heap();
     double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
 
-    int rc = run_entries((uint64_t) entries, sc->entry_size, sc->batch);
+    int rc = measured_run((uint64_t) entries, sc->entry_size, sc->batch, sc->read_ticks);
 
     double c1 = now_s(CLOCK_PROCESS_CPUTIME_ID), w1 = now_s(CLOCK_MONOTONIC);
     size_t heap1 = heap_live;
@@ -725,11 +894,20 @@ static int run_scenario(const scenario_t *sc, long entries, result_t *res)
     res->allocs_per_entry = (double) (allocs1 - allocs0) / n;
     res->proc_heap_per_entry = ((double) proc1 - (double) proc0) / n;
     res->msgs_per_entry = (double) (net.sent - sent0) / n;
+    res->msgs = net.sent - sent0;
+    res->ae = net.ae - ae0;
+    res->ae_empty = net.ae_empty - aee0;
+    res->reads = net.reads - rd0;
+    res->reads_ok = net.reads_ok - rdok0;
+    res->read_rounds = net.read_rounds - rr0;
+    res->snapshots_taken = net.snapshots_taken - snap0;
     res->dropped = net.dropped;
     res->leader_changes = leader_changes - lc0;
     res->snapshots = net.snapshot;
     res->ok = rc == 0 && !fatal_rc && min_applied == (uint64_t) entries &&
-              res->apply_errors == 0;
+              res->apply_errors == 0 && res->reads_ok == res->reads &&
+              (!sc->snapshot_every || res->snapshots_taken > 0 ||
+               entries < sc->snapshot_every);
 
     if (!res->ok) {
         fprintf(stderr, "raft_bench: %s: FAILED: proposed %ld, applied on every "
@@ -766,10 +944,37 @@ static void print_row(const result_t *r)
     fflush(stdout);
 }
 
+static int tsv;                       /* --tsv: machine-readable rows */
+
+/* One tab-separated line per scenario (read by bench/bench.py). */
+static void print_tsv(const result_t *r)
+{
+    double cpu_ns = r->entries ? r->cpu_s * 1e9 / (double) r->entries : 0;
+    double eps = r->wall_s > 0 ? (double) r->entries / r->wall_s : 0;
+    printf("row\t%s\t%" PRIu64 "\t%.0f\t%.1f\t%.1f\t%.3f\t%" PRIu64 "\t%" PRIu64
+           "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%s\n",
+           r->sc->name, r->entries, eps, cpu_ns, r->heap_per_entry, r->allocs_per_entry,
+           r->msgs, r->ae, r->ae_empty, r->reads, r->reads_ok, r->read_rounds,
+           r->snapshots_taken, r->ok ? "ok" : "FAILED");
+    fflush(stdout);
+}
+
 static void print_notes(const result_t *r)
 {
     const char *name = r->sc->name;
+    if (tsv) {
+        print_tsv(r);
+        return;
+    }
     print_row(r);
+    if (r->reads || r->sc->nodes > 5 || r->sc->batch == 1)
+        printf("  (%s: %" PRIu64 " messages: %" PRIu64 " appendentries, %" PRIu64
+               " of them empty; %" PRIu64 " reads, %" PRIu64 " served in %" PRIu64
+               " read rounds)\n", name, r->msgs, r->ae, r->ae_empty, r->reads,
+               r->reads_ok, r->read_rounds);
+    if (r->snapshots_taken)
+        printf("  (%s: %" PRIu64 " snapshots taken over all nodes)\n", name,
+               r->snapshots_taken);
     /* Process heap growth beyond what the hooks saw plus glibc's per-chunk
      * cost of the hooked allocations (16-byte hook header, 8-byte chunk
      * header, 16-byte rounding), estimated on the entry block: memory the
@@ -847,6 +1052,12 @@ static void usage(FILE *f)
             "  --repeat=N       run each scenario N times (each in its own process),\n"
             "                   report the run with the least CPU time\n"
             "  --list           list the scenarios\n"
+            "  --list-tsv       the same, tab-separated: name, nodes, default entries,\n"
+            "                   entries for a callgrind run\n"
+            "  --tsv            one tab-separated row per scenario: name, entries,\n"
+            "                   entries/s, ns CPU/e, heap B/e, allocs/e, messages,\n"
+            "                   appendentries, empty appendentries, reads, reads served,\n"
+            "                   read rounds, snapshots taken, status\n"
             "Columns: entries committed and applied on every node; entries/s (wall\n"
             "clock); ns CPU/e (CLOCK_PROCESS_CPUTIME_ID per entry, harness included);\n"
             "heap B/e (library heap growth per entry, whole cluster: entries are\n"
@@ -884,6 +1095,13 @@ int main(int argc, char **argv)
                 fprintf(stderr, "raft_bench: bad --repeat\n");
                 return 2;
             }
+        } else if (!strcmp(a, "--tsv")) {
+            tsv = 1;
+        } else if (!strcmp(a, "--list-tsv")) {
+            for (int s = 0; s < N_SCENARIOS; s++)
+                printf("%s\t%d\t%ld\t%ld\n", scenarios[s].name, scenarios[s].nodes,
+                       scenarios[s].default_entries, scenarios[s].instr_entries);
+            return 0;
         } else if (!strcmp(a, "--list")) {
             for (int s = 0; s < N_SCENARIOS; s++)
                 printf("%-18s %s (default %ld entries)\n", scenarios[s].name,
@@ -929,7 +1147,8 @@ int main(int argc, char **argv)
     }
 
     int failed = 0;
-    print_header();
+    if (!tsv)
+        print_header();
     fflush(stdout);
     for (int k = 0; k < n_sel; k++) {
         const scenario_t *sc = &scenarios[selected[k]];

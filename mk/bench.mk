@@ -1,7 +1,11 @@
 # Benchmark (issue 7): bench/raft_bench.c, an in-process cluster driven
 # through the public raft.h only. See bench/README.md.
 #
-#   make bench           build and run every scenario, print the table
+#   make bench           build and run every scenario, print the table: time
+#                        (best of 3) and, under callgrind, instructions per
+#                        entry of the whole process and of the library alone
+#   make bench-compare BENCH_OTHER_LIB=... BENCH_OTHER_INCLUDE=...
+#                        the same for our library and another one side by side
 #   make bench-build     only build $(BENCH_BIN)
 #   make bench-instr     instructions per committed entry (callgrind, 3n-64b-b64)
 #   make bench-profile   bench-instr, then the top functions per entry
@@ -11,7 +15,10 @@
 #   RAFT_LIB=path/to/libraft.a|.so   library to link (default build/libraft.a,
 #                                    built by `make lib`)
 #   RAFT_INCLUDE=dir                 where raft.h is (default include/)
-#   BENCH_ARGS="--scenario=3n-64b-b1 --entries=100000"   arguments for `make bench`
+#   BENCH_ARGS="--scenario=3n-64b-b1 --entries=100000 --repeat=1 --no-instr"
+#                                    arguments for bench/bench.py (`make bench`)
+#   BENCH_OTHER_LIB, BENCH_OTHER_INCLUDE, BENCH_OTHER_LABEL   the library to
+#                                    compare with (`make bench-compare`)
 #   BENCH_INSTR_N1 / BENCH_INSTR_N2  entry counts of the two callgrind runs
 
 BENCH_BUILD     ?= $(or $(BUILD),build)/bench
@@ -20,7 +27,7 @@ RAFT_INCLUDE    ?= include
 BENCH_BIN       ?= $(BENCH_BUILD)/raft_bench
 BENCH_CC        ?= $(or $(CC),cc)
 BENCH_CFLAGS    ?= -std=c99 -O2 -g -Wall -Wextra -Werror
-BENCH_ARGS      ?= --all --repeat=3
+BENCH_ARGS      ?= --repeat=3
 BENCH_INSTR_N1  ?= 20000
 BENCH_INSTR_N2  ?= 40000
 BENCH_VALGRIND  ?= valgrind
@@ -48,9 +55,30 @@ $(BENCH_BIN): bench/raft_bench.c $(RAFT_LIB) $(BENCH_BUILD)/raft-lib.txt \
 
 bench-build: $(BENCH_BIN)
 
-bench: $(BENCH_BIN)
-	@echo "== $(BENCH_BIN) $(BENCH_ARGS)   (library: $(RAFT_LIB))"
-	@$(BENCH_BIN) $(BENCH_ARGS)
+bench: $(BENCH_BIN) bench-valgrind
+	@echo "== bench/bench.py $(BENCH_ARGS)   (library: $(RAFT_LIB))"
+	@python3 bench/bench.py --bin=libraft=$(BENCH_BIN) --outdir=$(BENCH_BUILD) \
+	    --valgrind="$(BENCH_VALGRIND)" $(BENCH_ARGS)
+
+# The same benchmark source linked against another library with this ABI.
+BENCH_OTHER_LIB     ?=
+BENCH_OTHER_INCLUDE ?= $(dir $(BENCH_OTHER_LIB))include
+BENCH_OTHER_LABEL   ?= other
+BENCH_OTHER_BIN     ?= $(BENCH_BUILD)/raft_bench.$(BENCH_OTHER_LABEL)
+BENCH_OTHER_LINK = $(if $(filter %.a,$(BENCH_OTHER_LIB)),$(BENCH_OTHER_LIB) $(BENCH_ARCHIVE_LIBS),\
+             $(BENCH_OTHER_LIB) -Wl,-rpath,$(abspath $(dir $(BENCH_OTHER_LIB))) -lm)
+
+bench-compare: $(BENCH_BIN) bench-valgrind
+	@test -n "$(BENCH_OTHER_LIB)" || { echo "set BENCH_OTHER_LIB=path/to/libraft.a (and BENCH_OTHER_INCLUDE)"; exit 2; }
+	@mkdir -p $(BENCH_BUILD)
+	$(BENCH_CC) $(BENCH_CFLAGS) -I$(BENCH_OTHER_INCLUDE) bench/raft_bench.c $(BENCH_OTHER_LINK) \
+	    -o $(BENCH_OTHER_BIN)
+	@echo "== bench/bench.py $(BENCH_ARGS)   (libraft: $(RAFT_LIB), $(BENCH_OTHER_LABEL): $(BENCH_OTHER_LIB))"
+	@python3 bench/bench.py --bin=libraft=$(BENCH_BIN) \
+	    --bin=$(BENCH_OTHER_LABEL)=$(BENCH_OTHER_BIN) --outdir=$(BENCH_BUILD) \
+	    --valgrind="$(BENCH_VALGRIND)" $(BENCH_ARGS)
+
+.PHONY: bench-compare
 
 bench-valgrind:
 	@command -v $(BENCH_VALGRIND) >/dev/null 2>&1 || { \
@@ -84,10 +112,13 @@ bench-malloc-floor: $(BENCH_FLOOR_BIN) bench-valgrind
 .PHONY: bench-malloc-floor
 
 # A quick run of every scenario (a few thousand entries each) as part of
-# `make test`: replication, commit and apply through the public API only.
+# `make test`: replication, commit and apply through the public API only;
+# then the compaction scenarios with enough entries for a few snapshots.
 bench-smoke: $(BENCH_BIN)
 	@echo "== $(BENCH_BIN) --all --entries=3000"
 	@$(BENCH_BIN) --all --entries=3000
+	@echo "== $(BENCH_BIN) --scenario=3n-64b-b64-snap10k,3n-64b-b1-snap10k --entries=20000"
+	@$(BENCH_BIN) --scenario=3n-64b-b64-snap10k,3n-64b-b1-snap10k --entries=20000
 
 TEST_EXTRA += bench-smoke
 .PHONY: bench-smoke
