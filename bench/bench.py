@@ -34,7 +34,7 @@ HARNESS_SOURCE = "raft_bench.c"
 def parse_args(argv):
     opts = {"bins": [], "scenarios": None, "repeat": 3, "entries": None,
             "instr": None, "valgrind": "valgrind", "outdir": "build/bench",
-            "markdown": False}
+            "markdown": False, "paired": False}
     for a in argv:
         if a.startswith("--bin="):
             v = a[6:]
@@ -60,6 +60,8 @@ def parse_args(argv):
             opts["outdir"] = a[9:]
         elif a == "--markdown":
             opts["markdown"] = True
+        elif a == "--paired":
+            opts["paired"] = True
         elif a in ("-h", "--help"):
             print(__doc__)
             sys.exit(0)
@@ -225,6 +227,37 @@ def target(name, cpu_x, lib_x, msgs_x):
     return "met" if not miss else "no: " + ", ".join(miss)
 
 
+def paired(all_sc, results, bins):
+    """One row per scenario for two libraries: A's figure, B's, B/A."""
+    a, b = bins[0][0], bins[1][0]
+    hdr = ["scenario", "entries/s %s" % a, "entries/s %s" % b,
+           "ns CPU/e %s" % a, "ns CPU/e %s" % b, "CPU %s/%s" % (b, a),
+           "Ir/e lib %s" % a, "Ir/e lib %s" % b, "Ir lib %s/%s" % (b, a),
+           "messages %s" % a, "messages %s" % b, "target"]
+    rows = []
+    for sc in all_sc:
+        ra, rb = results[(sc["name"], a)], results[(sc["name"], b)]
+        xa, xb = ra["row"], rb["row"]
+        if xa is None or xb is None:
+            rows.append([sc["name"], "FAILED"] + [""] * (len(hdr) - 2))
+            continue
+        ia, ib = ra.get("instr"), rb.get("instr")
+        cpu_x = xb["cpu_ns"] / xa["cpu_ns"]
+        lib_x = ib["lib"] / ia["lib"] if ia and ib else None
+
+        def msgs(r):
+            m = "%.2f/e" % (r["msgs"] / r["entries"])
+            if r["reads"] or r["ae_empty"] > r["entries"] / 100:
+                m += ", %d AE, %d empty" % (r["ae"], r["ae_empty"])
+            return m
+        rows.append([sc["name"], fmt_eps(xa["eps"]), fmt_eps(xb["eps"]),
+                     "%.0f" % xa["cpu_ns"], "%.0f" % xb["cpu_ns"], "%.2f" % cpu_x,
+                     "%.0f" % ia["lib"] if ia else "-", "%.0f" % ib["lib"] if ib else "-",
+                     "%.2f" % lib_x if lib_x else "-", msgs(xa), msgs(xb),
+                     target(sc["name"], cpu_x, lib_x, xa["msgs"] / xb["msgs"])])
+    return hdr, rows
+
+
 def main():
     opts = parse_args(sys.argv[1:])
     bins = opts["bins"]
@@ -298,6 +331,8 @@ def main():
                         cells[7] += "; %s/this %.2f" % (ours, base["row"]["msgs"] / row["msgs"])
             rows.append(cells)
 
+    if opts["paired"] and len(bins) == 2:
+        hdr, rows = paired(all_sc, results, bins)
     if opts["markdown"]:
         print("| " + " | ".join(hdr) + " |")
         print("|" + "---|" * len(hdr))
@@ -308,7 +343,7 @@ def main():
         print("  ".join(h.ljust(w[i]) for i, h in enumerate(hdr)))
         for r in rows:
             print("  ".join(c.ljust(w[i]) for i, c in enumerate(r)))
-    if len(bins) > 1:
+    if len(bins) > 1 and not opts["paired"]:
         print("ratio columns: the other library's figure divided by %s's "
               "(above 1: %s is cheaper)" % (ours, ours))
     if opts["instr"]:

@@ -27,7 +27,7 @@ RAFT_INCLUDE    ?= include
 BENCH_BIN       ?= $(BENCH_BUILD)/raft_bench
 BENCH_CC        ?= $(or $(CC),cc)
 BENCH_CFLAGS    ?= -std=c99 -O2 -g -Wall -Wextra -Werror
-BENCH_ARGS      ?= --repeat=3
+BENCH_ARGS      ?= --repeat=5
 BENCH_INSTR_N1  ?= 20000
 BENCH_INSTR_N2  ?= 40000
 BENCH_VALGRIND  ?= valgrind
