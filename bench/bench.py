@@ -86,7 +86,8 @@ def scenarios_of(path):
 
 
 FIELDS = ["name", "entries", "eps", "cpu_ns", "heap", "allocs", "msgs", "ae",
-          "ae_empty", "reads", "reads_ok", "read_rounds", "snapshots", "status"]
+          "ae_empty", "reads", "reads_ok", "read_rounds", "snapshots", "faults",
+          "status"]
 
 
 def parse_row(text):

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -801,6 +802,7 @@ typedef struct {
     double msgs_per_entry;
     uint64_t dropped, leader_changes, apply_errors, snapshots;
     uint64_t msgs, ae, ae_empty, reads, reads_ok, read_rounds, snapshots_taken;
+    double faults_per_entry;   /* minor + major page faults per entry */
     size_t heap_left;          /* library heap left after raft_destroy */
     int ok;
 } result_t;
@@ -810,6 +812,14 @@ static double now_s(clockid_t clk)
     struct timespec ts;
     clock_gettime(clk, &ts);
     return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
+static double page_faults(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double) ru.ru_minflt + (double) ru.ru_majflt;
 }
 
 static size_t proc_heap(void)
@@ -868,6 +878,7 @@ static int run_scenario(const scenario_t *sc, long entries, result_t *res)
     size_t heap0 = heap_live;
     uint64_t allocs0 = heap_allocs;
     size_t proc0 = proc_heap();
+    double flt0 = page_faults();
     double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
 
     int rc = measured_run((uint64_t) entries, sc->entry_size, sc->batch, sc->read_ticks);
@@ -876,6 +887,7 @@ static int run_scenario(const scenario_t *sc, long entries, result_t *res)
     size_t heap1 = heap_live;
     uint64_t allocs1 = heap_allocs;
     size_t proc1 = proc_heap();
+    double flt1 = page_faults();
 
     uint64_t min_applied = UINT64_MAX;
     for (int i = 0; i < n_nodes; i++) {
@@ -895,6 +907,7 @@ static int run_scenario(const scenario_t *sc, long entries, result_t *res)
     res->proc_heap_per_entry = ((double) proc1 - (double) proc0) / n;
     res->msgs_per_entry = (double) (net.sent - sent0) / n;
     res->msgs = net.sent - sent0;
+    res->faults_per_entry = (flt1 - flt0) / n;
     res->ae = net.ae - ae0;
     res->ae_empty = net.ae_empty - aee0;
     res->reads = net.reads - rd0;
@@ -927,19 +940,19 @@ static int run_scenario(const scenario_t *sc, long entries, result_t *res)
 
 static void print_header(void)
 {
-    printf("%-18s %9s %12s %10s %10s %12s %10s %9s %8s %7s\n",
+    printf("%-18s %9s %12s %10s %10s %12s %10s %9s %8s %8s %7s\n",
            "scenario", "entries", "entries/s", "ns CPU/e",
-           "heap B/e", "ovh B/e/node", "proc B/e", "allocs/e", "msgs/e", "status");
+           "heap B/e", "ovh B/e/node", "proc B/e", "allocs/e", "msgs/e", "flt/e", "status");
 }
 
 static void print_row(const result_t *r)
 {
     double cpu_ns = r->entries ? r->cpu_s * 1e9 / (double) r->entries : 0;
     double eps = r->wall_s > 0 ? (double) r->entries / r->wall_s : 0;
-    printf("%-18s %9" PRIu64 " %12.0f %10.1f %10.1f %12.1f %10.1f %9.3f %8.3f %7s\n",
+    printf("%-18s %9" PRIu64 " %12.0f %10.1f %10.1f %12.1f %10.1f %9.3f %8.3f %8.3f %7s\n",
            r->sc->name, r->entries, eps, cpu_ns, r->heap_per_entry,
            r->overhead_per_node, r->proc_heap_per_entry, r->allocs_per_entry,
-           r->msgs_per_entry,
+           r->msgs_per_entry, r->faults_per_entry,
            r->ok ? "ok" : "FAILED");
     fflush(stdout);
 }
@@ -952,10 +965,10 @@ static void print_tsv(const result_t *r)
     double cpu_ns = r->entries ? r->cpu_s * 1e9 / (double) r->entries : 0;
     double eps = r->wall_s > 0 ? (double) r->entries / r->wall_s : 0;
     printf("row\t%s\t%" PRIu64 "\t%.0f\t%.1f\t%.1f\t%.3f\t%" PRIu64 "\t%" PRIu64
-           "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%s\n",
+           "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%.3f\t%s\n",
            r->sc->name, r->entries, eps, cpu_ns, r->heap_per_entry, r->allocs_per_entry,
            r->msgs, r->ae, r->ae_empty, r->reads, r->reads_ok, r->read_rounds,
-           r->snapshots_taken, r->ok ? "ok" : "FAILED");
+           r->snapshots_taken, r->faults_per_entry, r->ok ? "ok" : "FAILED");
     fflush(stdout);
 }
 
@@ -1057,7 +1070,7 @@ static void usage(FILE *f)
             "  --tsv            one tab-separated row per scenario: name, entries,\n"
             "                   entries/s, ns CPU/e, heap B/e, allocs/e, messages,\n"
             "                   appendentries, empty appendentries, reads, reads served,\n"
-            "                   read rounds, snapshots taken, status\n"
+            "                   read rounds, snapshots taken, page faults/e, status\n"
             "Columns: entries committed and applied on every node; entries/s (wall\n"
             "clock); ns CPU/e (CLOCK_PROCESS_CPUTIME_ID per entry, harness included);\n"
             "heap B/e (library heap growth per entry, whole cluster: entries are\n"
@@ -1066,7 +1079,9 @@ static void usage(FILE *f)
             "each node's log costs per entry); allocs/e (library allocations per\n"
             "entry); proc B/e (process heap growth per entry from mallinfo2: the\n"
             "same plus malloc's overhead and the hooks' 16-byte header, plus any\n"
-            "allocation that bypasses the hooks); msgs/e (messages sent per entry).\n");
+            "allocation that bypasses the hooks); msgs/e (messages sent per entry);\n"
+            "flt/e (page faults of the process per entry: fresh memory costs kernel\n"
+            "time, counted in ns CPU/e).\n");
 }
 
 int main(int argc, char **argv)
