@@ -67,7 +67,9 @@ OBJECTS = {}
 def owner(func, obj):
     if func.startswith(("cb_", "hk_", "q_", "deliver", "run_", "apply_pending",
                         "periodic_all", "settle", "elect", "main", "peer_index",
-                        "rng", "all_applied", "check_rc")):
+                        "rng", "all_applied", "check_rc", "propose",
+                        "measured_run", "compact_all", "note_reads",
+                        "page_faults", "proc_heap")):
         return "harness"
     if obj.startswith(("libc", "ld-linux")) or func in (
             "malloc", "calloc", "realloc", "free", "memset", "memcpy", "memmove"):
