@@ -260,6 +260,11 @@ int raft_store_sync_poll(raft_store_t *st, raft_index_t *synced_idx);
  * raft_store_sync_poll (never RAFT_STORE_ERR_AGAIN). */
 int raft_store_sync_wait(raft_store_t *st, raft_index_t *synced_idx);
 
+/** fdatasync (or fsync) calls the store has made on its files so far,
+ * blocking and background (directory syncs not counted); 0 for NULL. For
+ * benchmarks and tests: group commit shows as one per raft_flush. */
+unsigned long raft_store_fsync_count(raft_store_t *st);
+
 /* ----------------------------------------------------------- errors */
 
 /** A static description of a RAFT_STORE_ERR_* code (or of a RAFT_ERR_*

@@ -27,6 +27,8 @@ impl<T: Clone> Cache<T> {
         if self.budget == 0 {
             return;
         }
+        // (items evicted here are dropped at once: the C layer's pushes come
+        // from the server's append, which holds its own reference.)
         if self.items.is_empty() || idx != self.first + self.items.len() as u64 {
             self.clear();
             self.first = idx;
@@ -45,21 +47,32 @@ impl<T: Clone> Cache<T> {
         self.items.get(usize::try_from(k).ok()?).map(|(t, _)| t.clone())
     }
 
-    /// Forgets entries `from` and later.
-    pub fn truncate(&mut self, from: u64) {
+    /// Forgets entries `from` and later; returns them (for the caller to
+    /// drop when it suits it).
+    pub fn truncate(&mut self, from: u64) -> Vec<T> {
+        let mut out = Vec::new();
         while !self.items.is_empty() && self.first + self.items.len() as u64 > from {
-            let (_, s) = self.items.pop_back().expect("non-empty");
+            let (t, s) = self.items.pop_back().expect("non-empty");
             self.bytes -= s;
+            out.push(t);
         }
+        out
     }
 
-    /// Forgets entries before `first`.
-    pub fn drop_before(&mut self, first: u64) {
+    /// Forgets entries before `first`; returns them.
+    pub fn drop_before(&mut self, first: u64) -> Vec<T> {
+        let mut out = Vec::new();
         while !self.items.is_empty() && self.first < first {
-            let (_, s) = self.items.pop_front().expect("non-empty");
+            let (t, s) = self.items.pop_front().expect("non-empty");
             self.bytes -= s;
             self.first += 1;
+            out.push(t);
         }
+        out
+    }
+
+    pub fn budget(&self) -> usize {
+        self.budget
     }
 
     pub fn clear(&mut self) {

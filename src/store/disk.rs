@@ -59,14 +59,15 @@ impl Disk for RealDisk {
 /// Operation classes a fault plan can target (a bit mask; the C header's
 /// `RAFT_STORE_OP_*` have the same values).
 pub mod op {
-    pub const WRITE: u32 = 1;
-    pub const SYNC: u32 = 2;
-    pub const DIRSYNC: u32 = 4;
-    pub const TRUNCATE: u32 = 8;
-    pub const RENAME: u32 = 16;
-    pub const CREATE: u32 = 32;
-    pub const REMOVE: u32 = 64;
-    pub const ALL: u32 = 127;
+    pub(crate) const WRITE: u32 = 1;
+    pub(crate) const SYNC: u32 = 2;
+    pub(crate) const DIRSYNC: u32 = 4;
+    pub(crate) const TRUNCATE: u32 = 8;
+    pub(crate) const RENAME: u32 = 16;
+    pub(crate) const CREATE: u32 = 32;
+    pub(crate) const REMOVE: u32 = 64;
+    #[cfg(test)]
+    pub(crate) const ALL: u32 = 127;
 }
 
 /// How an injected fault fails.

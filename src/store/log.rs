@@ -152,6 +152,11 @@ impl Store {
         s
     }
 
+    /// Sends a line to the store's diagnostics.
+    pub fn report(&self, level: log::Level, msg: &str) {
+        self.diag.emit(level, msg)
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -547,7 +552,11 @@ impl Store {
         self.check_usable()?;
         let first = first.max(1);
         let m = Meta { epoch: self.meta.epoch + 1, start: first, start_term: term, ..self.meta };
-        self.write_meta(m)?;
+        // The server goes on as if the log were reset: a store that could
+        // not reset must refuse from here on.
+        if let Err(e) = self.write_meta(m) {
+            return Err(self.fail(e));
+        }
         self.syncer.cap(0);
         self.pending.clear();
         for s in std::mem::take(&mut self.segs) {

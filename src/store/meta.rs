@@ -19,9 +19,9 @@
 //! 60 u32     zero
 //! ```
 
-pub const MAGIC: &[u8; 8] = b"RAFTMETA";
-pub const SIZE: usize = 64;
-pub const FILES: [&str; 2] = ["meta1", "meta2"];
+pub(crate) const MAGIC: &[u8; 8] = b"RAFTMETA";
+pub(crate) const SIZE: usize = 64;
+pub(crate) const FILES: [&str; 2] = ["meta1", "meta2"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Meta {

@@ -62,9 +62,9 @@ impl Default for Options {
 }
 
 /// Smallest segment size accepted.
-pub const MIN_SEGMENT: u64 = 4096;
+pub(crate) const MIN_SEGMENT: u64 = 4096;
 /// Largest segment size accepted (record offsets are u32).
-pub const MAX_SEGMENT: u64 = 1 << 30;
+pub(crate) const MAX_SEGMENT: u64 = 1 << 30;
 
 #[cfg(test)]
 mod tests;

@@ -15,11 +15,11 @@
 //! torn by a crash is caught like torn data.
 
 /// Bytes before the payload.
-pub const RECORD_HEADER: usize = 8;
+pub(crate) const RECORD_HEADER: usize = 8;
 /// Bytes of the payload before the entry's data.
-pub const PAYLOAD_HEADER: usize = 24;
+pub(crate) const PAYLOAD_HEADER: usize = 24;
 /// Largest payload accepted (keeps offsets within a segment in a u32).
-pub const MAX_PAYLOAD: usize = 1 << 30;
+pub(crate) const MAX_PAYLOAD: usize = 1 << 30;
 
 /// An entry's fields, borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

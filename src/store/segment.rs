@@ -15,9 +15,9 @@
 
 use super::record::{self, Bad};
 
-pub const MAGIC: &[u8; 8] = b"RAFTSEG1";
-pub const VERSION: u32 = 1;
-pub const HEADER: usize = 32;
+pub(crate) const MAGIC: &[u8; 8] = b"RAFTSEG1";
+pub(crate) const VERSION: u32 = 1;
+pub(crate) const HEADER: usize = 32;
 
 /// A segment's identity as its name gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
