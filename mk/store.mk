@@ -1,0 +1,30 @@
+# Durable store (include/raft_store.h, src/store/): crash test and benchmark.
+#
+#   make crash-test        the long crash test: CRASH_KILLS (1000) SIGKILLs of a
+#                          writer under a real server, some runs with injected
+#                          EIO/ENOSPC/short writes; CRASH_SEED to repeat a run
+#   make crash-test-short  the same, CRASH_SHORT_KILLS (40) kills; part of make test
+#   make bench-store       synced entries/s and fsyncs per entry (see bench/store_bench.c)
+
+STORE_BUILD       := $(or $(BUILD),build)/store_tests
+STORE_CRASH_BIN   := $(STORE_BUILD)/store_crash
+CRASH_KILLS       ?= 1000
+CRASH_SHORT_KILLS ?= 40
+CRASH_SEED        ?=
+CRASH_DIR         ?=
+crash_args = $(if $(CRASH_SEED),-s $(CRASH_SEED)) $(if $(CRASH_DIR),-d $(CRASH_DIR))
+
+.PHONY: crash-test crash-test-short
+
+$(STORE_CRASH_BIN): store_tests/store_crash.c $(LIBRAFT_A) $(wildcard include/*.h)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude $< $(LIBRAFT_A) $(NATIVE_LIBS) -o $@
+
+crash-test: $(STORE_CRASH_BIN)
+	$(STORE_CRASH_BIN) -n $(CRASH_KILLS) $(crash_args)
+
+crash-test-short: $(STORE_CRASH_BIN)
+	$(STORE_CRASH_BIN) -n $(CRASH_SHORT_KILLS) $(crash_args)
+
+TEST_EXTRA += crash-test-short
