@@ -151,7 +151,7 @@ static int writer(const char *dir, int mode, uint64_t seed)
     raft_periodic_internal(r, 3000);
     if (!raft_is_leader(r))
         return 0; /* e.g. the term could not be persisted (faults) */
-    say("A %ld\n", raft_store_synced_idx(st));
+    say("R\nA %ld\n", raft_store_synced_idx(st));
     for (;;) {
         int batch = mode == 0 ? 1 : 1 + (int)(next_rand() % 64);
         for (int i = 0; i < batch; i++) {
@@ -181,7 +181,7 @@ static int writer(const char *dir, int mode, uint64_t seed)
                 }
             }
         }
-        if (next_rand() % 200 == 0 && raft_get_last_applied_idx(r) > 10) {
+        if (next_rand() % 50 == 0 && raft_get_last_applied_idx(r) > 10) {
             if (raft_begin_snapshot(r) == 0)
                 raft_end_snapshot(r);
         }
@@ -196,8 +196,10 @@ struct acked {
     raft_node_id_t vote;
 };
 
-static void read_acks(int fd, struct acked *a, char *buf, size_t *len)
+/* Returns whether the writer said it is ready (leader, appending). */
+static int read_acks(int fd, struct acked *a, char *buf, size_t *len)
 {
+    int ready = 0;
     for (;;) {
         ssize_t n = read(fd, buf + *len, 4095 - *len);
         if (n <= 0)
@@ -209,7 +211,9 @@ static void read_acks(int fd, struct acked *a, char *buf, size_t *len)
             *nl = 0;
             long x;
             int v;
-            if (sscanf(line, "A %ld", &x) == 1 && x > a->idx)
+            if (line[0] == 'R')
+                ready = 1;
+            else if (sscanf(line, "A %ld", &x) == 1 && x > a->idx)
                 a->idx = x;
             else if (sscanf(line, "T %ld %d", &x, &v) == 2 && x >= a->term) {
                 a->term = x;
@@ -220,6 +224,7 @@ static void read_acks(int fd, struct acked *a, char *buf, size_t *len)
         *len = strlen(line);
         memmove(buf, line, *len);
     }
+    return ready;
 }
 
 static long long now_us(void)
@@ -345,12 +350,17 @@ int main(int argc, char **argv)
         fcntl(p[0], F_SETFL, O_NONBLOCK);
         char buf[4096];
         size_t len = 0;
-        long long deadline = now_us() + 2000 + (long long)(next_rand() % 40000);
+        /* Most kills come while the writer appends (up to 40 ms after it
+         * is ready), one in ten during its recovery and election. */
+        int early = next_rand() % 10 == 0;
+        long long span = early ? (long long)(next_rand() % 10000) : (long long)(next_rand() % 40000);
+        long long deadline = now_us() + (early ? span : 10000000);
         int status = 0, exited = 0;
         while (now_us() < deadline) {
             struct pollfd pf = {.fd = p[0], .events = POLLIN};
             poll(&pf, 1, 1);
-            read_acks(p[0], &a, buf, &len);
+            if (read_acks(p[0], &a, buf, &len) && !early)
+                deadline = now_us() + span;
             if (waitpid(pid, &status, WNOHANG) == pid) {
                 exited = 1;
                 break;
