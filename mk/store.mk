@@ -28,3 +28,21 @@ crash-test-short: $(STORE_CRASH_BIN)
 	$(STORE_CRASH_BIN) -n $(CRASH_SHORT_KILLS) $(crash_args)
 
 TEST_EXTRA += crash-test-short
+
+STORE_BENCH_BIN  := $(STORE_BUILD)/store_bench
+STORE_BENCH_ARGS ?= --seconds=1 --rss
+
+.PHONY: bench-store
+
+$(STORE_BENCH_BIN): bench/store_bench.c $(LIBRAFT_A) $(wildcard include/*.h)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude $< $(LIBRAFT_A) $(NATIVE_LIBS) -o $@
+
+# Runs in the build directory's file system unless STORE_BENCH_DIR is set
+# (the disk to measure).
+STORE_BENCH_DIR ?= $(or $(BUILD),build)/store_bench_dir
+bench-store: $(STORE_BENCH_BIN)
+	@rm -rf $(STORE_BENCH_DIR) && mkdir -p $(STORE_BENCH_DIR)
+	$(STORE_BENCH_BIN) --dir=$(abspath $(STORE_BENCH_DIR)) $(STORE_BENCH_ARGS)
+	@rm -rf $(STORE_BENCH_DIR)
