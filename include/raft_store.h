@@ -187,6 +187,14 @@ int raft_store_restore(raft_store_t *st, raft_server_t *r, raft_term_t snap_term
  * code says whether the final sync failed. NULL is a no-op (0). */
 int raft_store_close(raft_store_t *st);
 
+/** The store's raft_log_impl_t, for a program that wraps the store in a
+ * log implementation of its own (to observe or check what the server
+ * does, as the cluster simulator does). Its functions take the store as
+ * their `log` argument; `init(raft, st)` binds the store to `raft` (NULL
+ * if already bound) and `free(st)` unbinds it. Entries appended through
+ * it get the index after the store's current one. Never NULL. */
+const raft_log_impl_t *raft_store_log_impl(void);
+
 /* ----------------------------------------------------------- metadata */
 
 /** Durably records term and vote (a crash at any point leaves either the

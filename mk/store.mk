@@ -5,6 +5,8 @@
 #                          EIO/ENOSPC/short writes; CRASH_SEED to repeat a run
 #   make crash-test-short  the same, CRASH_SHORT_KILLS (40) kills; part of make test
 #   make bench-store       synced entries/s and fsyncs per entry (see bench/store_bench.c)
+#   make sim-store         the simulator with every node on a store (in make test);
+#                          sim-store-long: SIM_STORE_LONG_SEEDS random configurations
 
 STORE_BUILD       := $(or $(BUILD),build)/store_tests
 STORE_CRASH_BIN   := $(STORE_BUILD)/store_crash
@@ -46,3 +48,19 @@ bench-store: $(STORE_BENCH_BIN)
 	@rm -rf $(STORE_BENCH_DIR) && mkdir -p $(STORE_BENCH_DIR)
 	$(STORE_BENCH_BIN) --dir=$(abspath $(STORE_BENCH_DIR)) $(STORE_BENCH_ARGS)
 	@rm -rf $(STORE_BENCH_DIR)
+
+# The cluster simulator with every node on a raft_store (sim --store=1):
+# crashes are power failures of the store's directory, restarts reopen it.
+SIM_STORE_SEEDS      ?= 4
+SIM_STORE_LONG_SEEDS ?= 300
+
+.PHONY: sim-store sim-store-long
+
+sim-store: $(SIM_BIN)
+	@echo "== sim-store"
+	$(SIM_BIN) --store=1 --seed=1 --seeds=$(SIM_STORE_SEEDS) -q
+
+sim-store-long: $(SIM_BIN)
+	$(SIM_BIN) --store=1 --random-config --seed=1000 --seeds=$(SIM_STORE_LONG_SEEDS) -q
+
+TEST_EXTRA += sim-store

@@ -734,6 +734,13 @@ pub unsafe extern "C" fn raft_store_get_metadata(
     })
 }
 
+/// The store's `raft_log_impl_t`, for a program that wraps it in a log of
+/// its own (its functions take the store as their `log` handle).
+#[no_mangle]
+pub extern "C" fn raft_store_log_impl() -> *const raft_log_impl_t {
+    &STORE_LOG_IMPL
+}
+
 /// Index and term of the entry before the log's first.
 #[no_mangle]
 pub unsafe extern "C" fn raft_store_get_snapshot(
