@@ -127,8 +127,9 @@ typedef struct raft_store_options {
      * this many bytes. Default 8 MiB; at least 4096. */
     size_t segment_size;
     /** Bytes of recent entries kept in memory; older ones are read back
-     * from disk by the log's get/get_batch. Default 64 MiB; 0 keeps none
-     * beyond those not yet written. */
+     * from disk by the log's get/get_batch. Default 8 MiB (a larger cache
+     * costs more per append than it saves: its entries fall out of the CPU
+     * caches); 0 keeps none beyond those not yet written. */
     size_t cache_size;
     /** A raft_store_fsync_e. */
     int fsync_policy;

@@ -64,7 +64,7 @@ const _: () = {
 fn default_options() -> raft_store_options {
     raft_store_options {
         segment_size: 8 << 20,
-        cache_size: 64 << 20,
+        cache_size: 8 << 20,
         fsync_policy: 0,
         flags: RAFT_STORE_CREATE,
         log_cb: None,
