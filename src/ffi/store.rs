@@ -858,7 +858,7 @@ pub extern "C" fn raft_store_strerror(err: c_int) -> *const c_char {
 /// The last failure's message on this thread ("" if none).
 #[no_mangle]
 pub extern "C" fn raft_store_last_error() -> *const c_char {
-    super::guard(b"\0".as_ptr() as *const c_char, || LAST_ERROR.with(|l| l.borrow().as_ptr()))
+    super::guard(c"".as_ptr(), || LAST_ERROR.with(|l| l.borrow().as_ptr()))
 }
 
 /// TEST ONLY: injects faults into the store's file operations.
