@@ -9,7 +9,10 @@
 //! - segments of an older epoch (an interrupted reset) and segments wholly
 //!   before the log's start (an interrupted compaction);
 //! - an open segment followed by another (an interrupted close), which
-//!   is renamed to its closed name.
+//!   is renamed to its closed name;
+//! - with the repair option, a corrupt record in the last segment that valid
+//!   records follow: everything from it on is moved to a
+//!   `quarantine-<segment>-<offset>` file and cut off.
 //!
 //! What is an error (`Kind::Corrupt`, naming file and offset): a bad record
 //! in a closed segment or before the last valid record of the open one, a
@@ -227,6 +230,15 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
                     f.size - cut,
                     first + count - 1
                 ));
+                if damage {
+                    // Valid records are being cut: keep the bytes aside.
+                    let q = dir.join(format!("quarantine-{}-{}", f.name.file_name(), cut));
+                    let qf = disk.create(&q).at("create", &q)?;
+                    let bytes = fs::read(&path).at("read", &path)?;
+                    disk::write_all_at(&*disk, &qf, &bytes[cut as usize..], 0).at("write", &q)?;
+                    disk.sync(&qf, false).at("fdatasync", &q)?;
+                    diag.warn(&format!("{}: the {} bytes cut are quarantined in {}", path.display(), f.size - cut, q.display()));
+                }
                 disk.truncate(&f.file, cut).at("truncate", &path)?;
                 f.size = cut;
             }

@@ -397,6 +397,9 @@ fn a_bad_checksum_in_the_middle_is_an_error_naming_file_and_offset() {
     let (s, log) = open_logged(&t.0, Options { repair: true, ..small() });
     assert_eq!(s.unwrap().current_idx(), 4);
     assert!(log.iter().any(|l| l.contains("corrupt record")), "{log:?}");
+    assert!(log.iter().any(|l| l.contains("quarantined")), "{log:?}");
+    let q = t.0.join(format!("quarantine-{}-{}", p.file_name().unwrap().to_str().unwrap(), off));
+    assert_eq!(fs::read(q).unwrap(), before[off as usize..], "the cut bytes are kept aside");
 }
 
 #[test]
