@@ -173,7 +173,9 @@ impl Store {
 
     fn check_usable(&self) -> Result<()> {
         match &self.failed {
-            Some(e) => Err(Error::new(Kind::Failed, format!("store refuses writes after an earlier failure: {}", e.msg))),
+            Some(e) => {
+                Err(Error::new(Kind::Failed, format!("store refuses writes after an earlier failure: {}", e.msg)))
+            }
             None => Ok(()),
         }
     }
@@ -432,7 +434,11 @@ impl Store {
         for i in idx..idx + n {
             let d = record::decode(&bytes[at..]).map_err(|bad| Error::corrupt(&path(), start + at as u64, bad))?;
             if d.index != i {
-                return Err(Error::corrupt(&path(), start + at as u64, format!("record for index {} where {} belongs", d.index, i)));
+                return Err(Error::corrupt(
+                    &path(),
+                    start + at as u64,
+                    format!("record for index {} where {} belongs", d.index, i),
+                ));
             }
             f(i, d.entry);
             at += d.size;
@@ -534,7 +540,11 @@ impl Store {
         while self.segs.len() > 1 && self.segs[0].last() < first {
             let path = self.seg_path(&self.segs[0].name);
             if let Err(e) = self.disk.remove(&path) {
-                self.diag.warn(&format!("compaction could not remove {}: {} (removed on the next open)", path.display(), e));
+                self.diag.warn(&format!(
+                    "compaction could not remove {}: {} (removed on the next open)",
+                    path.display(),
+                    e
+                ));
                 break;
             }
             self.segs.remove(0);
