@@ -93,6 +93,8 @@ pub struct Store {
     pub(crate) durable: u64,
     /// The open segment was truncated since its last sync.
     pub(crate) dirty: bool,
+    /// Highest index a background sync was asked to cover (capped by pops).
+    pub(crate) requested: u64,
     pub(crate) failed: Option<Error>,
     pub(crate) syncer: Syncer,
     pub(crate) stats: Stats,
@@ -354,8 +356,14 @@ impl Store {
             self.syncer.complete_now(self.last);
             return Ok(());
         }
+        if self.last <= self.requested && !self.dirty {
+            // A background sync asked for already covers everything: its
+            // completion will be reported; a second fdatasync buys nothing.
+            return Ok(());
+        }
         let seg = self.segs.last().expect("unsynced entries are in the open segment");
         self.syncer.request(seg.file.clone(), self.seg_path(&seg.name), self.last);
+        self.requested = self.last;
         self.dirty = false;
         Ok(())
     }
@@ -466,6 +474,7 @@ impl Store {
         }
         self.syncer.cap(from);
         self.durable = self.durable.min(from - 1);
+        self.requested = self.requested.min(from - 1);
         self.pop_files(from).map_err(|e| self.fail(e))?;
         self.terms.truncate(from);
         self.last = from - 1;
@@ -585,6 +594,7 @@ impl Store {
         self.first = first;
         self.last = first - 1;
         self.durable = self.last;
+        self.requested = self.last;
         self.dirty = false;
         Ok(())
     }

@@ -391,6 +391,7 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
         pending: Vec::new(),
         durable: last,
         dirty: false,
+        requested: last,
         failed: None,
         syncer,
         stats: st,

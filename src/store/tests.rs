@@ -686,6 +686,23 @@ fn a_background_sync_reports_its_index_through_poll() {
 }
 
 #[test]
+fn asking_again_for_what_a_background_sync_covers_costs_no_fdatasync() {
+    let t = TempDir::new("bgdup");
+    let mut s = open(&t.0);
+    append_n(&mut s, 10, 1);
+    let base = s.stats().syncs;
+    s.sync_start().unwrap();
+    s.sync_start().unwrap();
+    s.sync_start().unwrap();
+    assert_eq!(s.sync_wait().unwrap(), 10);
+    assert_eq!(s.stats().syncs - base, 1, "one fdatasync for three requests of the same entries");
+    append_n(&mut s, 1, 1);
+    s.sync_start().unwrap();
+    assert_eq!(s.sync_wait().unwrap(), 11);
+    assert_eq!(s.stats().syncs - base, 2);
+}
+
+#[test]
 fn a_pop_during_a_background_sync_is_not_reported_durable() {
     let t = TempDir::new("bgpop");
     let mut s = open(&t.0);
