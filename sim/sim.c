@@ -2419,6 +2419,8 @@ static void step(void)
             raft_index_t t = raft_get_index_to_sync(n->r);
             if (t > n->sync_target)
                 n->sync_target = t;
+            if (n->st && t > 0) /* the store's thread starts the fdatasync */
+                store_check(n, raft_store_sync_start(n->st), "raft_store_sync_start");
             raft_index_t done = 0;
             if (n->sync_target && chance(C.fsync)) { /* the background fsync completes */
                 long want = (long)(n->sync_target - n->log.base);
@@ -2426,8 +2428,17 @@ static void step(void)
                     want = n->log.n;
                 if (want > n->log.synced)
                     n->log.synced = want;
-                if (n->st)
-                    store_check(n, raft_store_sync(n->st), "raft_store_sync");
+                if (n->st) {
+                    /* What the background sync reports durable covers the
+                     * request (unless a pop since cut it: then sync again). */
+                    raft_index_t got = 0;
+                    store_check(n, raft_store_sync_wait(n->st, &got), "raft_store_sync_wait");
+                    if (got > raft_store_current_idx(n->st))
+                        violation("store", "node %d: background sync reports %ld past the log's end %ld", n->id,
+                                  got, raft_store_current_idx(n->st));
+                    if (got < n->log.base + want)
+                        store_check(n, raft_store_sync(n->st), "raft_store_sync");
+                }
                 done = n->log.base + n->log.synced;
                 n->sync_target = 0;
             }
