@@ -16,6 +16,7 @@ pub mod node;
 pub mod properties;
 pub mod server;
 pub mod types;
+pub mod wire;
 
 use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
