@@ -53,3 +53,9 @@ kv-bench: lib kvstore
 	@$(KV_DIR)/bench.sh $(KV_BUILD)
 
 TEST_EXTRA += kv-fault
+
+.PHONY: kv-badinput
+kv-badinput: lib kvstore
+	@$(PYTHON) $(KV_DIR)/badinput.py --bin $(KV_BUILD) --port 17350
+
+TEST_EXTRA += kv-badinput

@@ -812,6 +812,13 @@ static int peer_frame(raft_wire_msg_t *m)
     if (is_blocked(m->from))
         return 0;
     raft_node_t *node = raft_get_node(S.r, m->from);
+    if (!node && !book_get(m->from)) {
+        /* Neither a member nor a configured peer: a node joining the cluster
+         * accepts appendentries from a leader it does not know yet, but
+         * only from an address-book entry. */
+        kvlog("frame from unknown node id %d: closing the connection", m->from);
+        return -1;
+    }
     raft_wire_msg_t out = { 0 };
     int rc = 0;
     switch (m->type) {
