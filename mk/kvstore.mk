@@ -44,10 +44,10 @@ kv-checker-test:
 	@$(PYTHON) $(KV_DIR)/linearizability.py --self-test
 
 kv-fault: lib kvstore kv-checker-test
-	@$(PYTHON) $(KV_DIR)/faulttest.py --bin $(KV_BUILD) --seconds $(KV_FAULT_SECONDS) --port 17300
+	@$(PYTHON) $(KV_DIR)/faulttest.py --bin $(KV_BUILD) --seconds $(KV_FAULT_SECONDS)
 
 kv-fault-long: lib kvstore kv-checker-test
-	@$(PYTHON) $(KV_DIR)/faulttest.py --bin $(KV_BUILD) --seconds $(KV_FAULT_LONG_SECONDS) --port 17400
+	@$(PYTHON) $(KV_DIR)/faulttest.py --bin $(KV_BUILD) --seconds $(KV_FAULT_LONG_SECONDS)
 
 kv-bench: lib kvstore
 	@$(KV_DIR)/bench.sh $(KV_BUILD)
@@ -56,6 +56,6 @@ TEST_EXTRA += kv-fault
 
 .PHONY: kv-badinput
 kv-badinput: lib kvstore
-	@$(PYTHON) $(KV_DIR)/badinput.py --bin $(KV_BUILD) --port 17350
+	@$(PYTHON) $(KV_DIR)/badinput.py --bin $(KV_BUILD)
 
 TEST_EXTRA += kv-badinput

@@ -34,6 +34,27 @@ def appendentries(term=1, leader=99, entries=()):
     return body
 
 
+def free_base(n):
+    """A base port with n free consecutive ports on 127.0.0.1 (several test
+    runs may share the machine)."""
+    import random as _r
+    for _ in range(200):
+        base = _r.randint(20000, 60000 - n)
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                s.bind(("127.0.0.1", p))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free ports")
+
+
 class T:
     def __init__(self, a):
         self.port = a.port
@@ -112,8 +133,10 @@ class T:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="build/kvstore")
-    ap.add_argument("--port", type=int, default=17350)
+    ap.add_argument("--port", type=int, default=0, help="base port (0: pick free ports)")
     a = ap.parse_args()
+    if a.port == 0:
+        a.port = free_base(N)
     t = T(a)
     try:
         ok = t.cmd(1, "SET before acked", timeout=20)

@@ -33,6 +33,27 @@ N = 3
 KEYS = ["k%d" % i for i in range(5)]
 
 
+def free_base(n):
+    """A base port with n free consecutive ports on 127.0.0.1 (several test
+    runs may share the machine)."""
+    import random as _r
+    for _ in range(200):
+        base = _r.randint(20000, 60000 - n)
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                s.bind(("127.0.0.1", p))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free ports")
+
+
 class Cluster:
     def __init__(self, binpath, port, data):
         self.bin = binpath
@@ -192,11 +213,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="build/kvstore")
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--port", type=int, default=17300)
+    ap.add_argument("--port", type=int, default=0, help="base port (0: pick free ports)")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--clients", type=int, default=6)
     ap.add_argument("--keep", action="store_true", help="keep the data directory")
     a = ap.parse_args()
+    if a.port == 0:
+        a.port = free_base(N)
     seed = a.seed if a.seed is not None else int(time.time()) % 100000
     rng = random.Random(seed)
     data = tempfile.mkdtemp(prefix="kvfault.")
