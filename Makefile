@@ -250,8 +250,8 @@ $(BUILD)/raft.pc: raft.pc.in Makefile
 
 install: lib $(BUILD)/raft.pc
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
-	install -m 644 include/raft.h include/raft_types.h include/raft_compat.h include/raft_wire.h \
-	    $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 include/raft.h include/raft_types.h include/raft_compat.h \
+	    include/raft_store.h include/raft_wire.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(LIBRAFT_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIBRAFT_SOREAL) $(DESTDIR)$(LIBDIR)/
 	ln -sf libraft.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIBRAFT_SONAME)
@@ -260,7 +260,8 @@ install: lib $(BUILD)/raft.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/raft.h $(DESTDIR)$(INCLUDEDIR)/raft_types.h \
-	      $(DESTDIR)$(INCLUDEDIR)/raft_compat.h $(DESTDIR)$(INCLUDEDIR)/raft_wire.h \
+	      $(DESTDIR)$(INCLUDEDIR)/raft_compat.h $(DESTDIR)$(INCLUDEDIR)/raft_store.h \
+	      $(DESTDIR)$(INCLUDEDIR)/raft_wire.h \
 	      $(DESTDIR)$(LIBDIR)/libraft.a \
 	      $(DESTDIR)$(LIBDIR)/libraft.so $(DESTDIR)$(LIBDIR)/$(LIBRAFT_SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libraft.so.$(VERSION) \

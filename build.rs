@@ -9,6 +9,8 @@ fn main() {
     println!("cargo:rerun-if-changed=src/shim/config.c");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=src/ffi");
+    // cbindgen reads the whole crate: the store's items must stay out of raft.h.
+    println!("cargo:rerun-if-changed=src/store");
     println!("cargo:rerun-if-env-changed=LIBRAFT_WRITE_HEADER");
 
     cc::Build::new()

@@ -916,6 +916,20 @@ int raft_cancel_snapshot(raft_server_t *me);
 int raft_restore_snapshot(raft_server_t *me, raft_term_t last_included_term, raft_index_t last_included_index);
 
 /**
+ * Rebuilds the configuration on restart from the entries a log
+ * implementation loaded itself (`raft_new_with_log` with a log that already
+ * holds entries): every configuration entry after the snapshot takes effect
+ * in order, as appending it would (nodes added, made voting or inactive;
+ * the newest voting change is the pending one), without calling the log's
+ * `append` nor its observers. Restart order: `raft_restore_snapshot` (if
+ * there is a snapshot), then this, then `raft_restore_metadata`.
+ * @return 0 on success; RAFT_ERR_MISUSE for a NULL server or once entries
+ * past the snapshot have been applied; -1 when the log has no entry at an
+ * index between its first and its current index.
+ */
+int raft_restore_log(raft_server_t *me);
+
+/**
  * Starts loading a received snapshot: the log is emptied and every node
  * but this server is removed; re-add them from the snapshot, then call
  * `raft_end_load_snapshot`. RAFT_ERR_SNAPSHOT_ALREADY_LOADED for the

@@ -64,24 +64,24 @@ typedef enum {
     RAFT_WIRE_TIMEOUTNOW = 7,
 } raft_wire_type_e;
 
-/** Error codes (distinct from RAFT_ERR_*). */
+/** Error codes (distinct from RAFT_ERR_* and RAFT_STORE_ERR_*). */
 typedef enum {
     /** The input ends before the frame does: read more bytes. */
-    RAFT_WIRE_ERR_TRUNCATED = -100,
+    RAFT_WIRE_ERR_TRUNCATED = -200,
     /** The output buffer is too small; the size needed is reported. */
-    RAFT_WIRE_ERR_SHORT_BUFFER = -101,
+    RAFT_WIRE_ERR_SHORT_BUFFER = -201,
     /** The frame has another version of the format. */
-    RAFT_WIRE_ERR_VERSION = -102,
+    RAFT_WIRE_ERR_VERSION = -202,
     /** The frame is larger than the limit (or its data than 4 GiB). */
-    RAFT_WIRE_ERR_TOO_LARGE = -103,
+    RAFT_WIRE_ERR_TOO_LARGE = -203,
     /** Not a valid frame: unknown type, non-zero reserved flags, a length
      * that disagrees with the body, a boolean other than 0 or 1, a negative
      * term or index, an entry count or data length past the frame's end. */
-    RAFT_WIRE_ERR_MALFORMED = -104,
+    RAFT_WIRE_ERR_MALFORMED = -204,
     /** The heap hooks failed while decoding entries. */
-    RAFT_WIRE_ERR_NOMEM = -105,
+    RAFT_WIRE_ERR_NOMEM = -205,
     /** A NULL pointer or an invalid message was passed. */
-    RAFT_WIRE_ERR_INVALID = -106,
+    RAFT_WIRE_ERR_INVALID = -206,
 } raft_wire_error_e;
 
 /** One frame: who sent it, to whom, and the message. The member of `u`

@@ -1712,8 +1712,14 @@ static int propose(node_t *n, short type, int node_id)
     int term_committed = log_term_at(&n->log, raft_get_commit_idx(n->r)) == t ||
                          (raft_get_commit_idx(n->r) == n->log.base && n->log.base_term == t);
     int was_leader = raft_is_leader(n->r);
+    /* The rule matters only where another voter could lead a rival
+     * configuration; a sole voter (or none: a bootstrap) changes at once. */
+    raft_node_t *self = raft_get_my_node(n->r);
+    int other_voters = raft_get_num_voting_nodes(n->r) -
+                       (self && raft_node_is_voting(self) && raft_node_is_active(self) ? 1 : 0);
     int rc = raft_recv_entry(n->r, e, &resp);
-    if (rc == 0 && quorum_change && was_leader && !term_committed && !C.no_membership_check)
+    if (rc == 0 && quorum_change && was_leader && !term_committed && other_voters > 0 &&
+        !C.no_membership_check)
         violation("membership safety", "leader %d accepted a voting change (type %d, node %d) "
                   "at idx %ld in term %ld before committing an entry of its term (commit %ld)",
                   n->id, type, node_id, resp.idx, t, raft_get_commit_idx(n->r));

@@ -71,6 +71,11 @@ impl<H: Host> Server<H> {
         }
     }
 
+    /// True when a voter other than this server is in the configuration.
+    pub(crate) fn has_other_voters(&self) -> bool {
+        self.nodes.borrow().iter().any(|n| n.is_counted_voter() && !self.is_me(n))
+    }
+
     /// A voting change whose entry is not yet committed.
     pub fn voting_change_in_progress(&self) -> bool {
         self.voting_cfg_change_log_idx.get() > self.commit_idx.get()

@@ -28,15 +28,10 @@ const STACK_VOTERS: usize = 8;
 impl<H: Host> Server<H> {
     /// `raft_recv_entry`: the leader appends a client's entry in its term.
     pub fn recv_entry(&self, entry: &H::Entry) -> Result<EntryResponse> {
-        if self.role.get() != Role::Leader {
-            return Err(RaftError::NotLeader);
-        }
-        if self.transfer_target.get() != NODE_ID_NONE {
-            return Err(RaftError::LeaderTransferInProgress);
-        }
         if super::is_cfg_change(entry.entry_type()) {
             return self.recv_cfg_change_entry(entry);
         }
+        self.check_may_propose()?;
         entry.set_term(self.current_term.get());
         let idx = self.log().append_ordinary(entry)?;
         self.entry_accepted(entry, idx)
@@ -67,18 +62,42 @@ impl<H: Host> Server<H> {
     #[cold]
     #[inline(never)]
     fn recv_cfg_change_entry(&self, entry: &H::Entry) -> Result<EntryResponse> {
-        if super::is_voting_cfg_change(entry.entry_type())
-            && (self.voting_change_in_progress() || self.commit_idx.get() < self.term_start_idx.get())
-        {
-            // One voting change at a time, and none before this leader has
-            // committed an entry of its term: otherwise two leaders' single-
-            // server changes can form disjoint majorities (the thesis §4.1
-            // erratum, Ongaro on raft-dev, 2015).
+        let voting = super::is_voting_cfg_change(entry.entry_type());
+        // These two come first, before "not the leader", as in the original
+        // library.
+        if voting && self.voting_change_in_progress() {
+            return Err(RaftError::OneVotingChangeOnly);
+        }
+        if voting && !self.is_apply_allowed() {
+            // The application may be writing the membership into a
+            // snapshot; a blocking snapshot (or disabled applying) freezes it.
+            return Err(RaftError::SnapshotInProgress);
+        }
+        self.check_may_propose()?;
+        if voting && self.commit_idx.get() < self.term_start_idx.get() && self.has_other_voters() {
+            // No voting change before this leader has committed an entry of
+            // its term: otherwise two leaders' single-server changes can form
+            // disjoint majorities (the thesis §4.1 erratum, Ongaro on
+            // raft-dev, 2015). That needs another voter: a leader that is the
+            // only voter, or has none (a cluster being bootstrapped), has no
+            // rival, and could never commit anything before the change.
             return Err(RaftError::OneVotingChangeOnly);
         }
         entry.set_term(self.current_term.get());
         let idx = self.append_to_log(entry)?;
         self.entry_accepted(entry, idx)
+    }
+
+    /// Only a leader not handing over leadership takes proposals.
+    #[inline(always)]
+    fn check_may_propose(&self) -> Result<()> {
+        if self.role.get() != Role::Leader {
+            return Err(RaftError::NotLeader);
+        }
+        if self.transfer_target.get() != NODE_ID_NONE {
+            return Err(RaftError::LeaderTransferInProgress);
+        }
+        Ok(())
     }
 
     /// The answer to an entry appended at `idx`; with auto flush on, the
@@ -936,6 +955,38 @@ mod tests {
         ack(&s, 2, s.msg_id(), 1);
         assert_eq!(s.commit_idx(), 1);
         assert!(s.recv_entry(&add).is_ok());
+    }
+
+    #[test]
+    fn a_leader_with_no_other_voter_makes_a_voting_change_at_once() {
+        // Bootstrap: a non-voting self made leader adds itself as a voter.
+        let s = Server::new(crate::core::server::tests::ScriptHost::default());
+        s.add_non_voting_node(std::ptr::null_mut(), 1, true).unwrap();
+        let mut c = s.config();
+        c.auto_flush = false; // nothing commits until flushed
+        s.set_config(c);
+        s.set_current_term(1).unwrap();
+        s.become_leader().unwrap();
+        assert!(s.recv_entry(&TestEntry::new(0, 1, entry_type::ADD_NODE)).is_ok());
+        assert_eq!(s.num_voting_nodes(), 1);
+        // One voting change at a time still holds, even for a sole voter.
+        let add = TestEntry::new(0, 2, entry_type::ADD_NODE);
+        assert_eq!(s.recv_entry(&add).unwrap_err(), RaftError::OneVotingChangeOnly);
+        s.flush(2).unwrap();
+        assert_eq!(s.commit_idx(), 2);
+        assert!(s.recv_entry(&add).is_ok());
+    }
+
+    #[test]
+    fn a_voting_change_during_a_blocking_snapshot_is_refused_before_leadership_is_checked() {
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.append_entry(&TestEntry::new(0, 0, 0)).unwrap();
+        s.set_commit_idx(1);
+        s.begin_snapshot().unwrap();
+        let add = TestEntry::new(0, 4, entry_type::ADD_NODE);
+        assert_eq!(s.recv_entry(&add).unwrap_err(), RaftError::SnapshotInProgress);
+        let non_voting = TestEntry::new(0, 4, entry_type::ADD_NONVOTING_NODE);
+        assert_eq!(s.recv_entry(&non_voting).unwrap_err(), RaftError::NotLeader);
     }
 
     #[test]

@@ -611,6 +611,36 @@ impl<H: Host> Server<H> {
         Ok(())
     }
 
+    /// `raft_restore_log`: on restart, after `restore_snapshot`, once the log
+    /// holds the entries it loaded from disk itself. Every configuration
+    /// entry after the snapshot takes effect in order, as if just appended
+    /// (the newest voting change is the pending one), without appending
+    /// anything; the entries count as durable. `Misuse` once entries past
+    /// the snapshot have been applied (the server has started); `Failed`
+    /// when the log lacks an entry inside its own range.
+    pub fn restore_log(&self) -> Result<()> {
+        let snapshot_idx = self.snapshot_last_idx.get();
+        if snapshot_idx != self.last_applied_idx() {
+            return Err(RaftError::Misuse);
+        }
+        let mut idx = snapshot_idx.max(self.first_entry_idx() - 1) + 1;
+        // The end is read again each turn: a callback (get_node_id, the
+        // membership notification) may change the log.
+        while idx <= self.current_idx() {
+            let entry = self.log().get(idx).ok_or(RaftError::Failed)?;
+            let entry_type = entry.entry_type();
+            if super::is_cfg_change(entry_type) {
+                if super::is_voting_cfg_change(entry_type) {
+                    self.voting_cfg_change_log_idx.set(idx);
+                }
+                self.handle_append_cfg_change(&entry, idx);
+            }
+            idx += 1;
+        }
+        self.note_log_persisted();
+        Ok(())
+    }
+
     /// `raft_pop_entry`: removes the newest entry unless it is committed.
     pub fn pop_entry(&self) -> Result<()> {
         let idx = self.current_idx();
@@ -858,6 +888,19 @@ pub(crate) mod tests {
         // The leader's no-op commits at once with a single voter.
         assert_eq!(s.commit_idx(), 1);
         assert_eq!(*s.host.applied.borrow(), vec![1]);
+    }
+
+    #[test]
+    fn restoring_the_log_lets_its_configuration_entries_take_effect_without_appending() {
+        let s = server_with_nodes(&[1], 1);
+        s.host.log.append(&TestEntry::new(1, 2, entry_type::ADD_NONVOTING_NODE)).unwrap();
+        s.host.log.append(&TestEntry::new(1, 2, entry_type::ADD_NODE)).unwrap();
+        s.host.log.append(&TestEntry::new(1, 0, entry_type::NORMAL)).unwrap();
+        assert_eq!(s.num_nodes(), 1);
+        s.restore_log().unwrap();
+        assert_eq!((s.num_nodes(), s.num_voting_nodes(), s.current_idx()), (2, 2, 3));
+        assert_eq!(s.voting_cfg_change_log_idx.get(), 2);
+        assert!(s.voting_change_in_progress());
     }
 
     #[test]

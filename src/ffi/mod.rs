@@ -15,6 +15,7 @@ pub mod log_impl;
 pub mod node;
 pub mod properties;
 pub mod server;
+pub mod store;
 pub mod types;
 pub mod wire;
 

@@ -10,13 +10,13 @@ use super::heap;
 use super::types::*;
 use crate::wire::{self, Body, WireError};
 
-pub const RAFT_WIRE_ERR_TRUNCATED: c_int = -100;
-pub const RAFT_WIRE_ERR_SHORT_BUFFER: c_int = -101;
-pub const RAFT_WIRE_ERR_VERSION: c_int = -102;
-pub const RAFT_WIRE_ERR_TOO_LARGE: c_int = -103;
-pub const RAFT_WIRE_ERR_MALFORMED: c_int = -104;
-pub const RAFT_WIRE_ERR_NOMEM: c_int = -105;
-pub const RAFT_WIRE_ERR_INVALID: c_int = -106;
+pub const RAFT_WIRE_ERR_TRUNCATED: c_int = -200;
+pub const RAFT_WIRE_ERR_SHORT_BUFFER: c_int = -201;
+pub const RAFT_WIRE_ERR_VERSION: c_int = -202;
+pub const RAFT_WIRE_ERR_TOO_LARGE: c_int = -203;
+pub const RAFT_WIRE_ERR_MALFORMED: c_int = -204;
+pub const RAFT_WIRE_ERR_NOMEM: c_int = -205;
+pub const RAFT_WIRE_ERR_INVALID: c_int = -206;
 
 /// The message of a frame; which member is live is told by `type`.
 #[repr(C)]

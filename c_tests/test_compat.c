@@ -1,0 +1,194 @@
+/* Behaviour programs written against the original library rely on
+ * (RedisRaft above all): bootstrapping a cluster from a non-voting leader,
+ * removal in two steps, snapshots newer than the follower's own, voting
+ * changes during a snapshot, and the return values the original documents. */
+#include "raft.h"
+#include "raft_compat.h"
+#include "support/cluster.h"
+#include "test.h"
+
+/* ---------------------------------------------------------------- a lone
+ * server on the built-in log, driven by hand */
+
+static struct lone {
+    int applied, persists, adds, removes;
+    raft_index_t last_applied_idx;
+    raft_node_t *removed_node_seen; /* what applylog found for a REMOVE_NODE */
+    int removed_lookups;
+    void *log_cb_udata;
+} lone;
+
+static raft_node_id_t lone_node_id(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    (void)r, (void)ud, (void)idx;
+    raft_node_id_t id;
+    memcpy(&id, e->data, sizeof(id));
+    return id;
+}
+
+static int lone_apply(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    (void)ud;
+    lone.applied++;
+    lone.last_applied_idx = idx;
+    if (e->type == RAFT_LOGTYPE_REMOVE_NODE) {
+        raft_node_id_t id;
+        memcpy(&id, e->data, sizeof(id));
+        lone.removed_lookups++;
+        lone.removed_node_seen = raft_get_node(r, id);
+    }
+    return 0;
+}
+
+static int lone_persist(raft_server_t *r, void *ud, raft_term_t term, raft_node_id_t vote)
+{
+    (void)r, (void)ud, (void)term, (void)vote;
+    lone.persists++;
+    return 0;
+}
+
+static int lone_send_ae(raft_server_t *r, void *ud, raft_node_t *n, raft_appendentries_req_t *m)
+{
+    (void)r, (void)ud, (void)n, (void)m;
+    return 0;
+}
+
+static int lone_send_rv(raft_server_t *r, void *ud, raft_node_t *n, raft_requestvote_req_t *m)
+{
+    (void)r, (void)ud, (void)n, (void)m;
+    return 0;
+}
+
+static void lone_membership(raft_server_t *r, void *ud, raft_node_t *n, raft_entry_t *e, raft_membership_e t)
+{
+    (void)r, (void)ud, (void)n, (void)e;
+    if (t == RAFT_MEMBERSHIP_ADD)
+        lone.adds++;
+    else
+        lone.removes++;
+}
+
+static raft_server_t *lone_new(void)
+{
+    raft_cbs_t cbs;
+    memset(&cbs, 0, sizeof(cbs));
+    memset(&lone, 0, sizeof(lone));
+    cbs.get_node_id = lone_node_id;
+    cbs.applylog = lone_apply;
+    cbs.persist_metadata = lone_persist;
+    cbs.send_appendentries = lone_send_ae;
+    cbs.send_requestvote = lone_send_rv;
+    cbs.notify_membership_event = lone_membership;
+    raft_server_t *r = raft_new();
+    ASSERT(r != NULL);
+    raft_set_callbacks(r, &cbs, &lone);
+    return r;
+}
+
+static raft_entry_t *cfg(int type, raft_node_id_t id)
+{
+    raft_entry_t *e = raft_entry_new(sizeof(id));
+    e->type = (short)type;
+    memcpy(e->data, &id, sizeof(id));
+    return e;
+}
+
+static int submit_cfg(raft_server_t *r, int type, raft_node_id_t id)
+{
+    raft_entry_resp_t resp;
+    raft_entry_t *e = cfg(type, id);
+    int rc = raft_recv_entry(r, e, &resp);
+    raft_entry_release(e);
+    return rc;
+}
+
+/* RedisRaft's RAFT.CLUSTER INIT. */
+static raft_server_t *bootstrap(raft_node_id_t self)
+{
+    raft_server_t *r = lone_new();
+    ASSERT(raft_add_non_voting_node(r, NULL, self, 1) != NULL);
+    ASSERT_EQ(0, raft_set_current_term(r, 1));
+    ASSERT_EQ(0, raft_become_leader(r));
+    ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NODE, self));
+    return r;
+}
+
+TEST(non_voting_leader_bootstraps_by_adding_itself_as_a_voter)
+{
+    raft_server_t *r = bootstrap(1);
+    ASSERT(raft_is_leader(r));
+    ASSERT_EQ(1, raft_get_num_nodes(r));
+    ASSERT_EQ(1, raft_get_num_voting_nodes(r));
+    ASSERT(raft_node_is_voting(raft_get_my_node(r)));
+    /* auto flush: the sole voter commits and applies both entries at once */
+    ASSERT_EQ(2, raft_get_current_idx(r));
+    ASSERT_EQ(2, raft_get_commit_idx(r));
+    ASSERT_EQ(2, lone.applied);
+    ASSERT_EQ(0, raft_voting_change_is_in_progress(r));
+    /* and it grows: the next voter joins as its first change allows */
+    ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 2));
+    ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NODE, 2));
+    ASSERT_EQ(2, raft_get_num_voting_nodes(r));
+    /* now there is another voter: the change waits for its commit */
+    ASSERT_EQ(RAFT_ERR_ONE_VOTING_CHANGE_ONLY, submit_cfg(r, RAFT_LOGTYPE_ADD_NODE, 3));
+    raft_destroy(r);
+}
+
+TEST(sole_voting_leader_changes_membership_before_committing_in_its_term)
+{
+    raft_server_t *r = lone_new();
+    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
+    ASSERT_EQ(0, raft_config(r, 1, RAFT_CONFIG_AUTO_FLUSH, 0));
+    ASSERT_EQ(0, raft_set_current_term(r, 1));
+    ASSERT_EQ(0, raft_become_leader(r));
+    ASSERT_EQ(0, raft_get_commit_idx(r)); /* the no-op is not flushed yet */
+    ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 2));
+    ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NODE, 2));
+    ASSERT_EQ(2, raft_get_num_voting_nodes(r));
+    raft_destroy(r);
+}
+
+/* A leader with other voters keeps the rule (thesis §4.1 erratum). */
+TEST(leader_with_other_voters_commits_in_its_term_before_a_voting_change)
+{
+    raft_server_t *r = lone_new();
+    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
+    ASSERT(raft_add_node(r, NULL, 2, 0) != NULL);
+    ASSERT_EQ(0, raft_set_current_term(r, 1));
+    ASSERT_EQ(0, raft_become_leader(r));
+    ASSERT_EQ(RAFT_ERR_ONE_VOTING_CHANGE_ONLY, submit_cfg(r, RAFT_LOGTYPE_ADD_NODE, 3));
+    /* a non-voting addition is not a voting change */
+    ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 3));
+    raft_destroy(r);
+}
+
+/* The original refuses a voting change while a snapshot is being taken
+ * (unless applying is non-blocking), since the application may be writing
+ * the membership into the snapshot; and it says so before "not leader". */
+TEST(voting_change_during_a_blocking_snapshot_is_refused)
+{
+    raft_server_t *r = bootstrap(1);
+    ASSERT_EQ(0, raft_begin_snapshot(r));
+    ASSERT_EQ(RAFT_ERR_SNAPSHOT_IN_PROGRESS, submit_cfg(r, RAFT_LOGTYPE_ADD_NODE, 2));
+    ASSERT_EQ(RAFT_ERR_SNAPSHOT_IN_PROGRESS, submit_cfg(r, RAFT_LOGTYPE_REMOVE_NODE, 1));
+    ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 2));
+    raft_become_follower(r);
+    ASSERT_EQ(RAFT_ERR_SNAPSHOT_IN_PROGRESS, submit_cfg(r, RAFT_LOGTYPE_ADD_NODE, 2));
+    ASSERT_EQ(RAFT_ERR_NOT_LEADER, submit_cfg(r, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 3));
+    ASSERT_EQ(0, raft_end_snapshot(r));
+    ASSERT_EQ(RAFT_ERR_NOT_LEADER, submit_cfg(r, RAFT_LOGTYPE_ADD_NODE, 2));
+    raft_destroy(r);
+}
+
+TEST(voting_change_during_a_nonblocking_snapshot_is_accepted)
+{
+    raft_server_t *r = bootstrap(1);
+    ASSERT_EQ(0, raft_config(r, 1, RAFT_CONFIG_NONBLOCKING_APPLY, 1));
+    ASSERT_EQ(0, raft_begin_snapshot(r));
+    ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 2));
+    ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NODE, 2));
+    ASSERT_EQ(0, raft_end_snapshot(r));
+    raft_destroy(r);
+}
+
+TEST_MAIN()

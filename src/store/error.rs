@@ -1,0 +1,102 @@
+//! What can go wrong in the store, as one error type that says where.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The class of a failure, which the C layer maps to its error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// EIO and anything the disk reports as an I/O failure.
+    Io,
+    /// ENOSPC / EDQUOT.
+    NoSpace,
+    /// EROFS / EACCES / EPERM.
+    ReadOnly,
+    /// Data on disk that does not verify.
+    Corrupt,
+    /// A bad argument or a call out of order.
+    Invalid,
+    /// The store refuses writes after a failed sync.
+    Failed,
+    /// Another holder of the directory lock.
+    Locked,
+    /// Any other system error.
+    Other,
+}
+
+/// A store failure with a message naming the file and offset involved.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{msg}")]
+pub struct Error {
+    pub kind: Kind,
+    pub msg: String,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(kind: Kind, msg: impl Into<String>) -> Error {
+        Error { kind, msg: msg.into() }
+    }
+
+    pub fn corrupt(file: &Path, offset: u64, why: impl std::fmt::Display) -> Error {
+        Error::new(Kind::Corrupt, format!("{}: offset {}: {}", file.display(), offset, why))
+    }
+
+    pub fn invalid(why: impl Into<String>) -> Error {
+        Error::new(Kind::Invalid, why)
+    }
+
+    /// An I/O error of operation `op` on `path`, classified by its errno.
+    pub fn io(op: &str, path: &Path, err: &io::Error) -> Error {
+        Error::new(kind_of(err), format!("{} {}: {}", op, path.display(), err))
+    }
+}
+
+/// Classifies a system error.
+pub fn kind_of(err: &io::Error) -> Kind {
+    match err.raw_os_error() {
+        Some(libc::EIO) => Kind::Io,
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => Kind::NoSpace,
+        Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM) => Kind::ReadOnly,
+        Some(libc::EWOULDBLOCK) => Kind::Locked,
+        _ if err.kind() == io::ErrorKind::WriteZero || err.kind() == io::ErrorKind::UnexpectedEof => Kind::Io,
+        _ => Kind::Other,
+    }
+}
+
+/// Helper to attach a path to an `io::Result`.
+pub trait Context<T> {
+    fn at(self, op: &str, path: &Path) -> Result<T>;
+}
+
+impl<T> Context<T> for io::Result<T> {
+    fn at(self, op: &str, path: &Path) -> Result<T> {
+        self.map_err(|e| Error::io(op, path, &e))
+    }
+}
+
+/// Owned path helper for messages.
+pub fn join(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_errors_are_classified_by_errno() {
+        assert_eq!(kind_of(&io::Error::from_raw_os_error(libc::EIO)), Kind::Io);
+        assert_eq!(kind_of(&io::Error::from_raw_os_error(libc::ENOSPC)), Kind::NoSpace);
+        assert_eq!(kind_of(&io::Error::from_raw_os_error(libc::EROFS)), Kind::ReadOnly);
+        assert_eq!(kind_of(&io::Error::from_raw_os_error(libc::EINVAL)), Kind::Other);
+    }
+
+    #[test]
+    fn a_corruption_message_names_file_and_offset() {
+        let e = Error::corrupt(Path::new("/d/seg"), 42, "bad checksum");
+        assert_eq!(e.to_string(), "/d/seg: offset 42: bad checksum");
+        assert_eq!(e.kind, Kind::Corrupt);
+    }
+}

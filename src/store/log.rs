@@ -1,0 +1,631 @@
+//! The store: appends go to an in-memory buffer that a sync writes to the
+//! open segment with one `write` and makes durable with one `fdatasync`;
+//! reads come from that buffer or from the segment files; truncation,
+//! compaction and reset change the files in an order that a crash at any
+//! point leaves recoverable (see docs/store-format.md).
+//!
+//! Invariants:
+//! - `segs` are in index order and contiguous; only the last may be open;
+//!   entries `first ..= last` are in them (a segment may also hold entries
+//!   before `first`, left by compaction and ignored).
+//! - `pending` holds the bytes of the open segment from `written` to `len`.
+//! - every entry `<= durable` is on disk and synced; closed segments are
+//!   entirely synced.
+//! - after `failed` is set, nothing is written any more.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::diag::Diag;
+use super::disk::{self, Disk, FaultyDisk, RealDisk};
+use super::error::{Context, Error, Kind, Result};
+use super::meta::{self, Meta};
+use super::record::{self, EntryRef};
+use super::segment::{self, Name};
+use super::syncer::Syncer;
+use super::terms::TermRuns;
+use super::{Fsync, Options};
+
+pub(crate) struct Segment {
+    pub name: Name,
+    pub first: u64,
+    /// Offset of each record in the file.
+    pub offsets: Vec<u32>,
+    /// End of the last record (including bytes not yet written).
+    pub len: u64,
+    /// Bytes written to the file.
+    pub written: u64,
+    pub file: Arc<File>,
+}
+
+impl Segment {
+    pub fn last(&self) -> u64 {
+        self.first + self.offsets.len() as u64 - 1
+    }
+
+    fn is_open(&self) -> bool {
+        matches!(self.name, Name::Open { .. })
+    }
+
+    /// Byte range of entry `idx` (which the segment holds).
+    fn range(&self, idx: u64) -> (u64, u64) {
+        let k = (idx - self.first) as usize;
+        let start = self.offsets[k] as u64;
+        let end = self.offsets.get(k + 1).map_or(self.len, |o| *o as u64);
+        (start, end)
+    }
+}
+
+/// An entry read back from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub term: i64,
+    pub id: i32,
+    pub etype: i16,
+    pub data: Vec<u8>,
+}
+
+/// Counters for benchmarks and tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    pub writes: u64,
+    pub syncs: u64,
+    pub dir_syncs: u64,
+}
+
+pub struct Store {
+    pub(crate) dir: PathBuf,
+    pub(crate) dir_file: File,
+    pub(crate) _lock: File,
+    pub(crate) faults: Arc<FaultyDisk<RealDisk>>,
+    pub(crate) disk: Arc<dyn Disk>,
+    pub(crate) opts: Options,
+    pub(crate) diag: Diag,
+    pub(crate) meta: Meta,
+    pub(crate) meta_files: [File; 2],
+    pub(crate) segs: Vec<Segment>,
+    pub(crate) terms: TermRuns,
+    pub(crate) first: u64,
+    pub(crate) last: u64,
+    pub(crate) pending: Vec<u8>,
+    pub(crate) durable: u64,
+    /// The open segment was truncated since its last sync.
+    pub(crate) dirty: bool,
+    pub(crate) failed: Option<Error>,
+    pub(crate) syncer: Syncer,
+    pub(crate) stats: Stats,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`; see [`super::recovery`].
+    pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
+        super::recovery::open(dir, opts, diag)
+    }
+
+    // ------------------------------------------------------------ queries
+
+    pub fn first_idx(&self) -> u64 {
+        self.first
+    }
+
+    pub fn current_idx(&self) -> u64 {
+        self.last
+    }
+
+    pub fn count(&self) -> u64 {
+        self.last + 1 - self.first
+    }
+
+    /// Index up to which the log is known durable.
+    pub fn synced_idx(&self) -> u64 {
+        self.durable
+    }
+
+    pub fn term(&self) -> i64 {
+        self.meta.term
+    }
+
+    pub fn vote(&self) -> i32 {
+        self.meta.vote
+    }
+
+    /// Index and term of the entry before the first (the snapshot's).
+    pub fn snapshot(&self) -> (u64, i64) {
+        (self.meta.start - 1, self.meta.start_term)
+    }
+
+    pub fn term_at(&self, idx: u64) -> Option<i64> {
+        if idx == self.first - 1 {
+            return Some(self.meta.start_term);
+        }
+        if idx < self.first || idx > self.last {
+            return None;
+        }
+        self.terms.term_at(idx)
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats;
+        s.syncs += self.syncer.count.load(std::sync::atomic::Ordering::Relaxed);
+        s
+    }
+
+    /// Sends a line to the store's diagnostics.
+    pub fn report(&self, level: log::Level, msg: &str) {
+        self.diag.emit(level, msg)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The fault-injection seam (tests).
+    pub fn faults(&self) -> &FaultyDisk<RealDisk> {
+        &self.faults
+    }
+
+    /// Bytes appended but not yet written.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        match &self.failed {
+            Some(e) => Err(Error::new(Kind::Failed, format!("store refuses writes after an earlier failure: {}", e.msg))),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&mut self, e: Error) -> Error {
+        self.diag.emit(log::Level::Error, &format!("store failed, refusing further writes: {}", e.msg));
+        self.failed = Some(e.clone());
+        e
+    }
+
+    fn seg_path(&self, name: &Name) -> PathBuf {
+        self.dir.join(name.file_name())
+    }
+
+    fn full(&self) -> bool {
+        self.opts.fsync == Fsync::Full
+    }
+
+    /// Syncs a file unless syncing is off.
+    fn sync_file(&mut self, file: &File, path: &Path) -> Result<()> {
+        if self.opts.fsync == Fsync::None {
+            return Ok(());
+        }
+        self.stats.syncs += 1;
+        self.disk.sync(file, self.full()).at("fdatasync", path)
+    }
+
+    pub(crate) fn sync_dir(&mut self) -> Result<()> {
+        if self.opts.fsync == Fsync::None {
+            return Ok(());
+        }
+        self.stats.dir_syncs += 1;
+        self.disk.sync_dir(&self.dir_file).at("fsync directory", &self.dir)
+    }
+
+    // ------------------------------------------------------------ append
+
+    /// Appends an entry at index `current_idx() + 1` (in memory until the
+    /// next sync writes it). Fails only when a new segment has to be
+    /// started and that fails; the entry is then not appended.
+    pub fn append(&mut self, e: &EntryRef<'_>) -> Result<u64> {
+        self.check_usable()?;
+        if record::PAYLOAD_HEADER + e.data.len() > record::MAX_PAYLOAD {
+            return Err(Error::invalid(format!("entry of {} bytes is larger than the 1 GiB limit", e.data.len())));
+        }
+        let idx = self.last + 1;
+        let size = record::record_size(e.data.len()) as u64;
+        let need_new = match self.segs.last() {
+            Some(s) if s.is_open() => !s.offsets.is_empty() && s.len + size > self.opts.segment_size,
+            _ => true,
+        };
+        if need_new {
+            self.roll(idx)?;
+        }
+        let seg = self.segs.last_mut().expect("roll leaves an open segment");
+        let offset = seg.len;
+        record::encode(&mut self.pending, idx, e);
+        seg.offsets.push(offset as u32);
+        seg.len += size;
+        self.terms.push(idx, e.term);
+        self.last = idx;
+        Ok(idx)
+    }
+
+    /// Closes the open segment (written, synced, renamed) and starts a new
+    /// one whose first entry will be `idx`. Each step updates the state only
+    /// once it succeeded, so a failure leaves a store that can retry.
+    fn roll(&mut self, idx: u64) -> Result<()> {
+        if let Some(seg) = self.segs.last() {
+            if seg.is_open() {
+                if seg.offsets.is_empty() {
+                    // An empty open segment (after a pop) for the wrong index.
+                    let path = self.seg_path(&seg.name);
+                    self.disk.remove(&path).at("remove", &path)?;
+                    self.segs.pop();
+                } else {
+                    self.write_pending()?;
+                    let (file, path, last) = {
+                        let s = self.segs.last().expect("checked");
+                        (s.file.clone(), self.seg_path(&s.name), s.last())
+                    };
+                    if self.durable < last || self.dirty {
+                        if let Err(e) = self.sync_file(&file, &path) {
+                            return Err(self.fail(e));
+                        }
+                        self.dirty = false;
+                        self.durable = self.durable.max(last);
+                    }
+                    let s = self.segs.last().expect("checked");
+                    let closed = Name::Closed { first: s.first, last };
+                    let to = self.seg_path(&closed);
+                    self.disk.rename(&path, &to).at("rename", &path)?;
+                    self.segs.last_mut().expect("checked").name = closed;
+                }
+            }
+        }
+        let name = Name::Open { first: idx };
+        let path = self.seg_path(&name);
+        let file = match self.disk.create(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                // Left by a removal that failed earlier; it holds nothing live.
+                self.disk.remove(&path).at("remove", &path)?;
+                self.disk.create(&path).at("create", &path)?
+            }
+            r => r.at("create", &path)?,
+        };
+        let created = (|| {
+            disk::write_all_at(&*self.disk, &file, &segment::header(self.meta.epoch, idx), 0).at("write", &path)?;
+            self.stats.writes += 1;
+            self.sync_file(&file, &path)?;
+            self.sync_dir()
+        })();
+        if let Err(e) = created {
+            let _ = self.disk.remove(&path);
+            if e.kind == Kind::Io {
+                return Err(self.fail(e));
+            }
+            return Err(e);
+        }
+        let h = segment::HEADER as u64;
+        self.segs.push(Segment { name, first: idx, offsets: Vec::new(), len: h, written: h, file: Arc::new(file) });
+        Ok(())
+    }
+
+    /// Writes the pending bytes to the open segment with one write call. On
+    /// failure the file is cut back to what it held and the bytes stay
+    /// pending, so a later sync retries them.
+    fn write_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let seg = self.segs.last().expect("pending bytes belong to the open segment");
+        let (file, written, path) = (seg.file.clone(), seg.written, self.seg_path(&seg.name));
+        self.stats.writes += 1;
+        if let Err(e) = disk::write_all_at(&*self.disk, &file, &self.pending, written) {
+            let err = Error::io("write", &path, &e);
+            if let Err(t) = self.disk.truncate(&file, written) {
+                return Err(self.fail(Error::io("truncate after a failed write", &path, &t)));
+            }
+            return Err(err);
+        }
+        self.segs.last_mut().expect("checked").written += self.pending.len() as u64;
+        self.pending.clear();
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ sync
+
+    /// Writes what was appended and makes everything durable.
+    pub fn sync(&mut self) -> Result<()> {
+        self.check_usable()?;
+        self.write_pending()?;
+        if self.durable >= self.last && !self.dirty {
+            return Ok(());
+        }
+        if let Some(seg) = self.segs.last() {
+            let (file, path) = (seg.file.clone(), self.seg_path(&seg.name));
+            if let Err(e) = self.sync_file(&file, &path) {
+                return Err(self.fail(e));
+            }
+        }
+        self.dirty = false;
+        self.durable = self.last;
+        Ok(())
+    }
+
+    /// Writes what was appended and has the background thread sync it.
+    pub fn sync_start(&mut self) -> Result<()> {
+        self.check_usable()?;
+        self.write_pending()?;
+        if (self.durable >= self.last && !self.dirty) || self.opts.fsync == Fsync::None {
+            self.durable = self.last;
+            self.syncer.complete_now(self.last);
+            return Ok(());
+        }
+        let seg = self.segs.last().expect("unsynced entries are in the open segment");
+        self.syncer.request(seg.file.clone(), self.seg_path(&seg.name), self.last);
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Collects finished background syncs: Ok(Some(durable index)), Ok(None)
+    /// when none finished since the last call.
+    pub fn sync_poll(&mut self) -> Result<Option<u64>> {
+        match self.syncer.poll() {
+            None => Ok(None),
+            Some(Ok(idx)) => {
+                self.durable = self.durable.max(idx.min(self.last));
+                Ok(Some(self.durable))
+            }
+            Some(Err(e)) => Err(self.fail(e)),
+        }
+    }
+
+    /// Waits for the background syncs asked for, then polls.
+    pub fn sync_wait(&mut self) -> Result<u64> {
+        self.syncer.wait();
+        self.sync_poll().map(|o| o.unwrap_or(self.durable))
+    }
+
+    pub fn sync_fd(&self) -> i32 {
+        self.syncer.fd()
+    }
+
+    // ------------------------------------------------------------ read
+
+    fn segment_of(&self, idx: u64) -> Option<&Segment> {
+        if idx < self.first || idx > self.last {
+            return None;
+        }
+        let k = self.segs.partition_point(|s| s.first <= idx);
+        self.segs.get(k.checked_sub(1)?)
+    }
+
+    /// Reads entry `idx` and hands it to `f` (None outside the log).
+    pub fn read<R>(&self, idx: u64, f: impl FnOnce(EntryRef<'_>) -> R) -> Result<Option<R>> {
+        let mut out = None;
+        let mut f = Some(f);
+        self.read_range(idx, 1, |_, e| {
+            if let Some(f) = f.take() {
+                out = Some(f(e));
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// Reads up to `max` entries from `idx` on (stopping at a segment's
+    /// end) with one read call, handing each to `f`; returns how many.
+    pub fn read_range(&self, idx: u64, max: usize, mut f: impl FnMut(u64, EntryRef<'_>)) -> Result<usize> {
+        let Some(seg) = self.segment_of(idx) else { return Ok(0) };
+        let n = (max as u64).min(seg.last().min(self.last) + 1 - idx);
+        if n == 0 {
+            return Ok(0);
+        }
+        let (start, _) = seg.range(idx);
+        let (_, end) = seg.range(idx + n - 1);
+        let path = || self.seg_path(&seg.name);
+        let owned;
+        let bytes: &[u8] = if seg.is_open() && start >= seg.written {
+            &self.pending[(start - seg.written) as usize..(end - seg.written) as usize]
+        } else {
+            let mut buf = vec![0u8; (end - start) as usize];
+            let on_disk = (seg.written.min(end) - start) as usize;
+            seg.file.read_exact_at(&mut buf[..on_disk], start).at("read", &path())?;
+            if on_disk < buf.len() {
+                let rest = buf.len() - on_disk;
+                buf[on_disk..].copy_from_slice(&self.pending[..rest]);
+            }
+            owned = buf;
+            &owned
+        };
+        let mut at = 0;
+        for i in idx..idx + n {
+            let d = record::decode(&bytes[at..]).map_err(|bad| Error::corrupt(&path(), start + at as u64, bad))?;
+            if d.index != i {
+                return Err(Error::corrupt(&path(), start + at as u64, format!("record for index {} where {} belongs", d.index, i)));
+            }
+            f(i, d.entry);
+            at += d.size;
+        }
+        Ok(n as usize)
+    }
+
+    /// Entry `idx` as an owned value.
+    pub fn get(&self, idx: u64) -> Result<Option<Entry>> {
+        self.read(idx, |e| Entry { term: e.term, id: e.id, etype: e.etype, data: e.data.to_vec() })
+    }
+
+    // ------------------------------------------------------------ pop
+
+    /// Removes entries `from` and later. A failure part-way leaves the
+    /// files in a state recovery accepts, but the store then refuses
+    /// writes (its view of the files is no longer certain).
+    pub fn pop(&mut self, from: u64) -> Result<()> {
+        self.check_usable()?;
+        if from > self.last {
+            return Ok(());
+        }
+        if from < self.first {
+            return Err(Error::invalid(format!("pop from {} below the log's first index {}", from, self.first)));
+        }
+        self.syncer.cap(from);
+        self.durable = self.durable.min(from - 1);
+        self.pop_files(from).map_err(|e| self.fail(e))?;
+        self.terms.truncate(from);
+        self.last = from - 1;
+        Ok(())
+    }
+
+    fn pop_files(&mut self, from: u64) -> Result<()> {
+        // Whole segments, newest first, so that a crash leaves a prefix.
+        let mut removed = false;
+        while self.segs.last().is_some_and(|s| s.first >= from) {
+            let s = self.segs.last().expect("checked");
+            if s.is_open() {
+                self.pending.clear();
+            }
+            let path = self.seg_path(&s.name);
+            self.disk.remove(&path).at("remove", &path)?;
+            self.segs.pop();
+            removed = true;
+        }
+        if removed {
+            self.sync_dir()?;
+        }
+        let Some(seg) = self.segs.last() else { return Ok(()) };
+        if seg.last() < from {
+            return Ok(());
+        }
+        if !seg.is_open() {
+            // Reopen a closed segment: renamed first, so that its name never
+            // claims entries it no longer holds.
+            let name = Name::Open { first: seg.first };
+            let (path, to) = (self.seg_path(&seg.name), self.seg_path(&name));
+            self.disk.rename(&path, &to).at("rename", &path)?;
+            self.segs.last_mut().expect("checked").name = name;
+            self.sync_dir()?;
+        }
+        let seg = self.segs.last().expect("checked");
+        let (cut, _) = seg.range(from);
+        let (file, written, path) = (seg.file.clone(), seg.written, self.seg_path(&seg.name));
+        if cut >= written {
+            self.pending.truncate((cut - written) as usize);
+        } else {
+            self.pending.clear();
+            self.disk.truncate(&file, cut).at("truncate", &path)?;
+            self.dirty = true;
+        }
+        let seg = self.segs.last_mut().expect("checked");
+        seg.offsets.truncate((from - seg.first) as usize);
+        seg.len = cut;
+        seg.written = seg.written.min(cut);
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ poll / reset
+
+    /// Compacts: entries before `first` are dropped. The new start is
+    /// recorded in the metadata first; then the segments wholly before it
+    /// are deleted (a crash in between leaves files the next open removes).
+    pub fn poll(&mut self, first: u64) -> Result<()> {
+        self.check_usable()?;
+        if first <= self.first {
+            return Ok(());
+        }
+        if first > self.last + 1 {
+            return Err(Error::invalid(format!("poll to {} past the log's end {}", first, self.last)));
+        }
+        let start_term = self.term_at(first - 1).expect("within the log");
+        let m = Meta { start: first, start_term, ..self.meta };
+        self.write_meta(m)?;
+        self.first = first;
+        self.terms.drop_before(first);
+        let mut removed = false;
+        while self.segs.len() > 1 && self.segs[0].last() < first {
+            let path = self.seg_path(&self.segs[0].name);
+            if let Err(e) = self.disk.remove(&path) {
+                self.diag.warn(&format!("compaction could not remove {}: {} (removed on the next open)", path.display(), e));
+                break;
+            }
+            self.segs.remove(0);
+            removed = true;
+        }
+        if removed {
+            if let Err(e) = self.sync_dir() {
+                self.diag.warn(&format!("compaction: {} (the next open removes what remains)", e.msg));
+            }
+        }
+        Ok(())
+    }
+
+    /// Empties the log; the next entry appended gets index `first`, and
+    /// `term` is recorded as the term of `first - 1`. The metadata's epoch
+    /// moves on first, which makes every existing segment stale.
+    pub fn reset(&mut self, first: u64, term: i64) -> Result<()> {
+        self.check_usable()?;
+        let first = first.max(1);
+        let m = Meta { epoch: self.meta.epoch + 1, start: first, start_term: term, ..self.meta };
+        // The server goes on as if the log were reset: a store that could
+        // not reset must refuse from here on.
+        if let Err(e) = self.write_meta(m) {
+            return Err(self.fail(e));
+        }
+        self.syncer.cap(0);
+        self.pending.clear();
+        for s in std::mem::take(&mut self.segs) {
+            let path = self.seg_path(&s.name);
+            if let Err(e) = self.disk.remove(&path) {
+                self.diag.warn(&format!("reset could not remove {}: {} (removed on the next open)", path.display(), e));
+            }
+        }
+        if let Err(e) = self.sync_dir() {
+            self.diag.warn(&format!("reset: {} (the next open removes stale segments)", e.msg));
+        }
+        self.terms.clear();
+        self.first = first;
+        self.last = first - 1;
+        self.durable = self.last;
+        self.dirty = false;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ metadata
+
+    /// Durably records term and vote.
+    pub fn set_metadata(&mut self, term: i64, vote: i32) -> Result<()> {
+        self.check_usable()?;
+        if term == self.meta.term && vote == self.meta.vote {
+            return Ok(());
+        }
+        self.write_meta(Meta { term, vote, ..self.meta })
+    }
+
+    /// Writes `m` as the next version into the older file and syncs it.
+    pub(crate) fn write_meta(&mut self, mut m: Meta) -> Result<()> {
+        m.version = self.meta.version + 1;
+        let k = if meta::Meta::file_of(m.version) == meta::FILES[0] { 0 } else { 1 };
+        let path = self.dir.join(meta::FILES[k]);
+        let file = self.meta_files[k].try_clone().at("dup", &path)?;
+        self.stats.writes += 1;
+        disk::write_all_at(&*self.disk, &file, &m.encode(), 0).at("write", &path)?;
+        if let Err(e) = self.sync_file(&file, &path) {
+            return Err(self.fail(e));
+        }
+        self.meta = m;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ close
+
+    /// Writes and syncs what is pending (unless the store failed).
+    pub fn close(mut self) -> Result<()> {
+        self.syncer.wait();
+        if self.failed.is_some() {
+            return Ok(());
+        }
+        self.sync()
+    }
+
+    /// Simulates a power failure: cuts every segment back to its synced
+    /// entries and drops the store without syncing.
+    pub fn crash(self) -> Result<()> {
+        self.syncer.wait();
+        let durable = self.durable;
+        for s in &self.segs {
+            if s.last() <= durable {
+                continue;
+            }
+            let cut = if s.first > durable { segment::HEADER as u64 } else { s.range(durable + 1).0 };
+            let path = self.seg_path(&s.name);
+            s.file.set_len(cut.min(s.written)).at("truncate", &path)?;
+        }
+        Ok(())
+    }
+}

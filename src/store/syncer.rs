@@ -1,0 +1,228 @@
+//! The background sync thread: it runs the fdatasync calls the program asks
+//! for with `sync_start`, one at a time, coalescing requests made while one
+//! runs (group commit), and reports completion by writing a byte to a
+//! socket the program polls.
+//!
+//! Invariant: a reported index `n` means every record up to `n` was written
+//! before the fdatasync that covered it started, and no truncation below
+//! `n + 1` happened since (truncations cap requested and finished indexes).
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use super::disk::Disk;
+use super::error::{Error, Result};
+
+struct Job {
+    file: Arc<File>,
+    path: PathBuf,
+    target: u64,
+}
+
+#[derive(Default)]
+struct State {
+    wanted: Option<Job>,
+    /// Target of the sync in progress (capped by truncations).
+    running: Option<u64>,
+    /// Highest finished target not yet collected.
+    finished: Option<u64>,
+    error: Option<Error>,
+    stop: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    cv: Condvar,
+    disk: Arc<dyn Disk>,
+    full: bool,
+    tx: UnixStream,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn signal(&self) {
+        // A full socket already has a byte to read: nothing is lost.
+        let _ = (&self.tx).write(&[1]);
+    }
+}
+
+pub struct Syncer {
+    shared: Arc<Shared>,
+    rx: UnixStream,
+    thread: Option<JoinHandle<()>>,
+    /// Syncs the thread ran.
+    pub count: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Syncer {
+    pub fn new(disk: Arc<dyn Disk>, full: bool) -> std::io::Result<Syncer> {
+        let (tx, rx) = UnixStream::pair()?;
+        tx.set_nonblocking(true)?;
+        rx.set_nonblocking(true)?;
+        let shared = Arc::new(Shared { state: Mutex::new(State::default()), cv: Condvar::new(), disk, full, tx });
+        let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (sh, c) = (shared.clone(), count.clone());
+        let thread = std::thread::Builder::new().name("raft-store-sync".into()).spawn(move || run(sh, c))?;
+        Ok(Syncer { shared, rx, thread: Some(thread), count })
+    }
+
+    /// The descriptor that becomes readable on completion.
+    pub fn fd(&self) -> RawFd {
+        self.rx.as_raw_fd()
+    }
+
+    /// Asks for `file` to be synced, covering entries up to `target`.
+    pub fn request(&self, file: Arc<File>, path: PathBuf, target: u64) {
+        let mut s = self.shared.lock();
+        let target = s.wanted.as_ref().map_or(target, |w| w.target.max(target));
+        s.wanted = Some(Job { file, path, target });
+        self.shared.cv.notify_all();
+    }
+
+    /// Reports `idx` as finished without a sync (nothing was left to sync).
+    pub fn complete_now(&self, idx: u64) {
+        let mut s = self.shared.lock();
+        s.finished = Some(s.finished.map_or(idx, |f| f.max(idx)));
+        drop(s);
+        self.shared.signal();
+    }
+
+    /// Entries from `from` on were removed: no sync may report them.
+    pub fn cap(&self, from: u64) {
+        let limit = from.saturating_sub(1);
+        let mut s = self.shared.lock();
+        if let Some(r) = s.running.as_mut() {
+            *r = (*r).min(limit);
+        }
+        if let Some(w) = s.wanted.as_mut() {
+            w.target = w.target.min(limit);
+        }
+        if let Some(f) = s.finished.as_mut() {
+            *f = (*f).min(limit);
+        }
+    }
+
+    /// Collects what finished: Some(Ok(index)), Some(Err) for a failed
+    /// sync, None if nothing finished since the last call.
+    pub fn poll(&self) -> Option<Result<u64>> {
+        let mut buf = [0u8; 64];
+        while matches!((&self.rx).read(&mut buf), Ok(n) if n > 0) {}
+        let mut s = self.shared.lock();
+        if let Some(e) = s.error.take() {
+            return Some(Err(e));
+        }
+        s.finished.take().map(Ok)
+    }
+
+    /// Waits until no sync is wanted or running.
+    pub fn wait(&self) {
+        let mut s = self.shared.lock();
+        while s.wanted.is_some() || s.running.is_some() {
+            s = self.shared.cv.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Whether the fd had a completion to read (reads it).
+    pub fn signalled(&self) -> bool {
+        matches!((&self.rx).read(&mut [0u8; 1]), Ok(n) if n > 0)
+    }
+
+    /// Whether a sync is wanted or running.
+    pub fn busy(&self) -> bool {
+        let s = self.shared.lock();
+        s.wanted.is_some() || s.running.is_some()
+    }
+}
+
+fn run(sh: Arc<Shared>, count: Arc<std::sync::atomic::AtomicU64>) {
+    let mut s = sh.lock();
+    loop {
+        if s.stop {
+            return;
+        }
+        let Some(job) = s.wanted.take() else {
+            s = sh.cv.wait(s).unwrap_or_else(|p| p.into_inner());
+            continue;
+        };
+        s.running = Some(job.target);
+        drop(s);
+        let result = sh.disk.sync(&job.file, sh.full);
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        s = sh.lock();
+        let target = s.running.take().unwrap_or(0);
+        match result {
+            Ok(()) => s.finished = Some(s.finished.map_or(target, |f| f.max(target))),
+            Err(e) => s.error = Some(Error::io("background fdatasync", &job.path, &e)),
+        }
+        // Signalled before waiters wake, so a waiter finds the fd readable.
+        sh.signal();
+        sh.cv.notify_all();
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        self.shared.lock().stop = true;
+        self.shared.cv.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::disk::{op, Fault, FaultyDisk, Plan, RealDisk};
+
+    fn file(name: &str) -> (PathBuf, Arc<File>) {
+        let p = std::env::temp_dir().join(format!("raft-syncer-{}-{}", std::process::id(), name));
+        let f = std::fs::OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&p).unwrap();
+        (p, Arc::new(f))
+    }
+
+    #[test]
+    fn a_finished_sync_makes_the_fd_readable_and_reports_its_index() {
+        let s = Syncer::new(Arc::new(RealDisk), false).unwrap();
+        assert!(s.poll().is_none());
+        let (p, f) = file("ok");
+        s.request(f, p.clone(), 7);
+        s.wait();
+        assert!(s.signalled());
+        assert_eq!(s.poll().unwrap().unwrap(), 7);
+        assert!(s.poll().is_none(), "collected once");
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn a_truncation_caps_what_a_sync_reports() {
+        let s = Syncer::new(Arc::new(RealDisk), false).unwrap();
+        let (p, f) = file("cap");
+        s.request(f, p.clone(), 10);
+        s.cap(6);
+        s.wait();
+        assert_eq!(s.poll().unwrap().unwrap(), 5);
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn a_failed_sync_is_reported_as_an_error() {
+        let d = Arc::new(FaultyDisk::new(RealDisk));
+        d.set_plan(Some(Plan { ops: op::SYNC, fault: Fault::Errno(libc::EIO), skip: 0, ppm: 0, seed: 0 }));
+        let s = Syncer::new(d, false).unwrap();
+        let (p, f) = file("err");
+        s.request(f, p.clone(), 3);
+        s.wait();
+        let e = s.poll().unwrap().unwrap_err();
+        assert_eq!(e.kind, crate::store::error::Kind::Io);
+        std::fs::remove_file(p).unwrap();
+    }
+}
