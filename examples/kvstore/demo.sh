@@ -87,6 +87,7 @@ say "deleted key30"
 say "restarting node $L from its store"
 start "$L" --peers "$PEERS3"
 wait_for "node $L to catch up" caught_up "$L"
+say "node $L reloaded its store: $(grep 'started:' "$DATA/$L.log" | tail -1 | sed 's/.*started: listening on [^,]*, //')"
 say "node $L is back: $(status "$L")"
 
 say "reading every key back on every node"
