@@ -34,6 +34,10 @@ done
 sleep 1
 timeout $((SECS + 60)) "$BIN/kvload" -s "127.0.0.1:$P,127.0.0.1:$((P + 1)),127.0.0.1:$((P + 2))" \
     -c "$CONNS" -d "$SECS" -v "$VAL" -r "$READS" || echo "kv-bench: kvload against kvstore failed"
+for i in 1 2 3; do
+    "$BIN/kvcli" -t 2 --direct -s "127.0.0.1:$((P + i - 1))" STATUS |
+        sed -n 's/.* id=\([0-9]*\) state=\([a-z]*\).* last=\([0-9]*\).* fsyncs=\([0-9]*\).*/kv-bench: node \1 (\2): \3 entries, \4 fdatasync calls/p'
+done
 for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 wait 2>/dev/null
 PIDS=()

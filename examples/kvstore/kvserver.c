@@ -475,10 +475,10 @@ static int parse_id(const char *s, int *out)
 static void status(int fd, unsigned gen)
 {
     kv_buf_t b = { 0 };
-    kv_buf_printf(&b, "STATUS id=%d state=%s term=%ld leader=%d commit=%ld applied=%ld last=%ld snapshot=%ld keys=%zu nodes=",
+    kv_buf_printf(&b, "STATUS id=%d state=%s term=%ld leader=%d commit=%ld applied=%ld last=%ld snapshot=%ld keys=%zu fsyncs=%lu nodes=",
                   S.id, raft_get_state_str(S.r), raft_get_current_term(S.r), raft_get_leader_id(S.r),
                   raft_get_commit_idx(S.r), raft_get_last_applied_idx(S.r), raft_get_current_idx(S.r),
-                  raft_get_snapshot_last_idx(S.r), S.n_keys);
+                  raft_get_snapshot_last_idx(S.r), S.n_keys, raft_store_fsync_count(S.st));
     for (int i = 0; i < raft_get_num_nodes(S.r); i++) {
         raft_node_t *n = raft_get_node_from_idx(S.r, i);
         if (!n)
