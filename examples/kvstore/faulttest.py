@@ -67,7 +67,7 @@ class Cluster:
         log = open(os.path.join(self.data, "%d.log" % i), "a")
         self.procs[i] = subprocess.Popen(
             [os.path.join(self.bin, "kvserver"), "--id", str(i), "--dir", os.path.join(self.data, str(i)),
-             "--peers", self.peers, "--enable-faults", "--snapshot-entries", "300",
+             "--peers", self.peers, "--enable-faults", "--snapshot-entries", "300", "--snapshot-chunk", "64",
              "--election-timeout", "300", "--request-timeout", "60"],
             stdout=log, stderr=log)
         log.close()
@@ -319,6 +319,15 @@ def main():
         for k, why in bad.items():
             print("kv-fault:   key %s: %s" % (k, why))
         print("kv-fault: all %d nodes agree on every key after healing" % N)
+        taken = loaded = restarts = 0
+        for i in range(1, N + 1):
+            with open(os.path.join(data, "%d.log" % i)) as f:
+                for line in f:
+                    taken += "; log compacted" in line
+                    loaded += "loaded a snapshot" in line
+                    restarts += "started:" in line and "snapshot at 0," not in line
+        print("kv-fault: %d snapshots taken, %d received in chunks by lagging nodes, %d restarts from a snapshot"
+              % (taken, loaded, restarts))
         ok = lin
     except (RuntimeError, KeyboardInterrupt) as e:
         print("kv-fault: error: %s" % (e or "interrupted"))

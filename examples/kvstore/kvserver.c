@@ -34,6 +34,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "kv.h"
 #include "raft.h"
@@ -46,7 +47,6 @@
 #define PEER_OUT_BACKPRESSURE (4u << 20)  /* skip appendentries above this */
 #define PEER_OUT_LIMIT (64u << 20)        /* drop the connection above this */
 #define AE_BYTES_BUDGET (2u << 20)        /* entry bytes per appendentries */
-#define SNAP_CHUNK (256u << 10)
 #define PERIODIC_MS 10
 
 /* ------------------------------------------------------------ state */
@@ -98,6 +98,7 @@ static struct {
     int faults;
     int verbose;
     long snap_entries;
+    size_t snap_chunk;
     int election_timeout, request_timeout;
 
     raft_server_t *r;
@@ -133,6 +134,9 @@ static struct {
     raft_term_t snap_term;
     raft_index_t snap_idx;
     kv_buf_t in_snap;        /* snapshot being received */
+    pid_t snap_child;        /* writing a snapshot, or 0 */
+    raft_term_t child_term;
+    raft_index_t child_idx;
 
     int sync_running;
     int removed;
@@ -1034,32 +1038,61 @@ static char *read_file(const char *name, size_t *len)
     return b.d;
 }
 
+/* Snapshots are written by a forked child from its copy-on-write image of
+ * the map (as Redis does), so the loop keeps serving while a large map goes
+ * to disk; applies continue meanwhile (RAFT_CONFIG_NONBLOCKING_APPLY) and
+ * raft_end_snapshot compacts the log once the child has made the file
+ * durable. */
 static void take_snapshot(void)
 {
-    if (raft_snapshot_is_in_progress(S.r) || raft_begin_snapshot(S.r) != 0)
+    if (S.snap_child > 0 || raft_snapshot_is_in_progress(S.r) || raft_begin_snapshot(S.r) != 0)
         return;
     raft_index_t idx = raft_get_last_applied_idx(S.r);
     raft_term_t term = raft_get_last_applied_term(S.r);
-    kv_buf_t b = { 0 };
-    snap_build(&b, term, idx);
-    if (write_file_durably("snapshot", b.d, b.len) != 0) {
-        kvlog("writing the snapshot failed: %s", strerror(errno));
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        kv_buf_t b = { 0 };
+        snap_build(&b, term, idx);
+        _exit(write_file_durably("snapshot", b.d, b.len) == 0 ? 0 : 1);
+    }
+    if (pid < 0) {
+        kvlog("fork for the snapshot failed: %s", strerror(errno));
         raft_cancel_snapshot(S.r);
-        kv_buf_free(&b);
+        return;
+    }
+    S.snap_child = pid;
+    S.child_term = term;
+    S.child_idx = idx;
+}
+
+/* Called from the loop: finishes the snapshot once the child is done. */
+static void snapshot_reap(void)
+{
+    int st;
+    if (S.snap_child <= 0 || waitpid(S.snap_child, &st, WNOHANG) != S.snap_child)
+        return;
+    S.snap_child = 0;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        kvlog("writing the snapshot at index %ld failed", S.child_idx);
+        raft_cancel_snapshot(S.r);
         return;
     }
     int rc = raft_end_snapshot(S.r);
     if (rc != 0) {
         kvlog("raft_end_snapshot: %s", raft_get_error_str(rc));
-        kv_buf_free(&b);
         return;
     }
-    free(S.snap);
-    S.snap = b.d;
-    S.snap_len = b.len;
-    S.snap_term = term;
-    S.snap_idx = idx;
-    kvlog("snapshot at index %ld (%zu keys, %zu bytes); log compacted", idx, S.n_keys, b.len);
+    size_t len = 0;
+    char *img = read_file("snapshot", &len);
+    if (img) {
+        free(S.snap);
+        S.snap = img;
+        S.snap_len = len;
+        S.snap_term = S.child_term;
+        S.snap_idx = S.child_idx;
+    }
+    kvlog("snapshot at index %ld (%zu bytes); log compacted", S.child_idx, len);
 }
 
 static int cb_get_snapshot_chunk(raft_server_t *r, void *ud, raft_node_t *node, raft_size_t offset,
@@ -1073,7 +1106,7 @@ static int cb_get_snapshot_chunk(raft_server_t *r, void *ud, raft_node_t *node, 
         return -1;
     size_t left = S.snap_len - (size_t)offset;
     chunk->data = S.snap + offset;
-    chunk->len = left < SNAP_CHUNK ? left : SNAP_CHUNK;
+    chunk->len = left < S.snap_chunk ? left : S.snap_chunk;
     chunk->last_chunk = chunk->len == left;
     return 0;
 }
@@ -1102,6 +1135,8 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
     (void)ud;
     raft_term_t t;
     raft_index_t i;
+    if (S.snap_child > 0)
+        return -1; /* our own snapshot is being written: the leader retries */
     if (snap_parse(S.in_snap.d, S.in_snap.len, &t, &i, 0) != 0 || t != term || i != idx) {
         kvlog("received snapshot at index %ld does not verify", idx);
         return -1;
@@ -1372,6 +1407,7 @@ static void usage(void)
             "  --join                 start outside the initial membership; wait to be added\n"
             "  --listen HOST:PORT     address to listen on (default: this node's --peers entry)\n"
             "  --snapshot-entries N   snapshot when the log holds more than N entries (10000)\n"
+            "  --snapshot-chunk B     bytes per snapshot chunk sent to a lagging node (262144)\n"
             "  --election-timeout MS  (default 500)  --request-timeout MS (default 100)\n"
             "  --no-fsync             do not fsync the log (benchmarks only)\n"
             "  --enable-faults        accept PARTITION/HEAL (tests)\n"
@@ -1390,6 +1426,7 @@ int main(int argc, char **argv)
     const char *peers = NULL, *bootstrap = NULL, *listen_at = NULL;
     int join = 0, fsync_on = 1;
     S.snap_entries = 10000;
+    S.snap_chunk = 256 << 10;
     S.election_timeout = 500;
     S.request_timeout = 100;
     S.transfer_fd = -1;
@@ -1402,6 +1439,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--bootstrap") && v) bootstrap = v, i++;
         else if (!strcmp(a, "--listen") && v) listen_at = v, i++;
         else if (!strcmp(a, "--snapshot-entries") && v) S.snap_entries = atol(v), i++;
+        else if (!strcmp(a, "--snapshot-chunk") && v) S.snap_chunk = (size_t)atol(v), i++;
         else if (!strcmp(a, "--election-timeout") && v) S.election_timeout = atoi(v), i++;
         else if (!strcmp(a, "--request-timeout") && v) S.request_timeout = atoi(v), i++;
         else if (!strcmp(a, "--join")) join = 1;
@@ -1410,7 +1448,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-v")) S.verbose = 1;
         else usage();
     }
-    if (S.id <= 0 || !S.dir || !peers)
+    if (S.id <= 0 || !S.dir || !peers || S.snap_chunk == 0 || S.snap_chunk > (8u << 20))
         usage();
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_signal);
@@ -1491,6 +1529,7 @@ int main(int argc, char **argv)
         cbs.log = cb_log;
     raft_set_callbacks(S.r, &cbs, NULL);
     raft_config(S.r, 1, RAFT_CONFIG_AUTO_FLUSH, 0);
+    raft_config(S.r, 1, RAFT_CONFIG_NONBLOCKING_APPLY, 1);
     raft_config(S.r, 1, RAFT_CONFIG_ELECTION_TIMEOUT, S.election_timeout);
     raft_config(S.r, 1, RAFT_CONFIG_REQUEST_TIMEOUT, S.request_timeout);
     if (S.verbose)
@@ -1631,6 +1670,7 @@ int main(int argc, char **argv)
             S.entries_added = 0;
         }
 
+        snapshot_reap();
         if (S.snap_entries > 0 && raft_get_num_snapshottable_logs(S.r) > S.snap_entries)
             take_snapshot();
 
@@ -1650,6 +1690,8 @@ int main(int argc, char **argv)
             for (int fd = 0; fd <= S.maxfd; fd++)
                 if (S.conns[fd])
                     conn_flush(S.conns[fd]);
+            if (S.snap_child > 0)
+                waitpid(S.snap_child, NULL, 0);
             raft_destroy(S.r);
             raft_store_close(S.st);
             return 0;
