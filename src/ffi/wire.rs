@@ -141,7 +141,7 @@ unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
             }
             Body::AppendEntries(wire::AppendEntries {
                 leader_id: r.leader_id,
-                msg_id: r.msg_id as u64,
+                msg_id: u64::from(r.msg_id),
                 term: r.term,
                 prev_log_idx: r.prev_log_idx,
                 prev_log_term: r.prev_log_term,
@@ -152,7 +152,7 @@ unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
         wire::MsgType::AppendEntriesResponse => {
             let r = unsafe { m.u.appendentries_resp };
             Body::AppendEntriesResponse(wire::AppendEntriesResponse {
-                msg_id: r.msg_id as u64,
+                msg_id: u64::from(r.msg_id),
                 term: r.term,
                 success: r.success != 0,
                 current_idx: r.current_idx,
@@ -166,7 +166,7 @@ unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
             Body::Snapshot(wire::Snapshot {
                 term: r.term,
                 leader_id: r.leader_id,
-                msg_id: r.msg_id as u64,
+                msg_id: u64::from(r.msg_id),
                 snapshot_index: r.snapshot_index,
                 snapshot_term: r.snapshot_term,
                 offset: r.chunk.offset,
@@ -177,7 +177,7 @@ unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
         wire::MsgType::SnapshotResponse => {
             let r = unsafe { m.u.snapshot_resp };
             Body::SnapshotResponse(wire::SnapshotResponse {
-                msg_id: r.msg_id as u64,
+                msg_id: u64::from(r.msg_id),
                 term: r.term,
                 offset: r.offset,
                 success: r.success != 0,
