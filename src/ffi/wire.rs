@@ -88,6 +88,8 @@ unsafe fn bytes<'a>(p: *const c_void, len: usize) -> Option<&'a [u8]> {
 /// # Safety
 /// `m` must be valid as the header of `raft_wire_msg_t` describes it: the
 /// union member named by `type` initialised, its entries and chunk readable.
+// raft_msg_id_t is unsigned long: u64 on LP64 targets, u32 elsewhere.
+#[allow(clippy::useless_conversion)]
 unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
     let t = u8::try_from(m.type_).ok().and_then(|t| wire::MsgType::try_from(t).ok())?;
     // SAFETY (for every union read below): the caller guarantees that the
