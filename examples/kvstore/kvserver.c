@@ -1406,7 +1406,7 @@ static void usage(void)
             "                         or every other node with --join)\n"
             "  --join                 start outside the initial membership; wait to be added\n"
             "  --listen HOST:PORT     address to listen on (default: this node's --peers entry)\n"
-            "  --snapshot-entries N   snapshot when the log holds more than N entries (10000)\n"
+            "  --snapshot-entries N   snapshot when the log holds more than N entries (100000)\n"
             "  --snapshot-chunk B     bytes per snapshot chunk sent to a lagging node (262144)\n"
             "  --election-timeout MS  (default 500)  --request-timeout MS (default 100)\n"
             "  --no-fsync             do not fsync the log (benchmarks only)\n"
@@ -1425,7 +1425,7 @@ int main(int argc, char **argv)
 {
     const char *peers = NULL, *bootstrap = NULL, *listen_at = NULL;
     int join = 0, fsync_on = 1;
-    S.snap_entries = 10000;
+    S.snap_entries = 100000;
     S.snap_chunk = 256 << 10;
     S.election_timeout = 500;
     S.request_timeout = 100;
