@@ -104,6 +104,12 @@ for i in 1 2 3; do
     say "node $i holds key1..key29 with their values, and key30 is gone"
 done
 
+L3=$(leader_of 1 2 3)
+T=$(( L3 % 3 + 1 ))
+say "asking node $L3 to hand leadership to node $T (TRANSFER): $(cli TRANSFER "$T")"
+wait_for "node $T to lead" leader_of "$T" >/dev/null
+say "node $T is the leader now"
+
 say "starting node 4 on $(ADDR 4) outside the cluster, and adding it"
 start 4 --peers "$PEERS4" --join
 [ "$(cli ADD-NODE 4 "$(ADDR 4)")" = OK ] || fail "ADD-NODE 4"
@@ -122,4 +128,4 @@ say "node 4 is out of the configuration: $(status "$L3")"
 say "stopping node 4's process (a removed node gets no more messages)"
 kill "${PID[4]}" 2>/dev/null; wait "${PID[4]}" 2>/dev/null; unset "PID[4]"
 say "done: elected a leader, survived SIGKILL of the leader, restarted it from disk,"
-say "      every key read back on every node, added and removed a fourth node"
+say "      read every key back on every node, moved the leadership, added and removed a fourth node"

@@ -244,11 +244,19 @@ def main():
         clients = [Client(k, c, history, lock, stop, seed * 100 + k) for k in range(a.clients)]
         for cl in clients:
             cl.start()
-        kills = partitions = 0
+        kills = partitions = transfers = 0
         end = time.monotonic() + a.seconds
         while time.monotonic() < end:
             time.sleep(rng.uniform(0.5, 1.5))
-            if rng.random() < 0.55:
+            r = rng.random()
+            if r < 0.15:
+                lead = c.leader()
+                if lead:
+                    to = rng.choice([i for i in range(1, N + 1) if i != lead])
+                    reply = c.command(lead, "TRANSFER %d" % to, timeout=5.0)
+                    print("kv-fault: [%5.1fs] TRANSFER %d -> %d: %s" % (a.seconds - (end - time.monotonic()), lead, to, reply))
+                    transfers += 1
+            elif r < 0.6:
                 victim = c.leader() if rng.random() < 0.7 else None
                 victim = victim or rng.randint(1, N)
                 print("kv-fault: [%5.1fs] SIGKILL node %d%s" % (a.seconds - (end - time.monotonic()), victim,
@@ -308,8 +316,8 @@ def main():
                 raise RuntimeError("nodes did not converge: %s" % sts)
             time.sleep(0.2)
         totals = {k: sum(cl.counts[k] for cl in clients) for k in ("ok", "fail", "unknown")}
-        print("kv-fault: %d SIGKILLs, %d partitions; %d operations acknowledged, %d refused, %d with unknown outcome"
-              % (kills, partitions, totals["ok"], totals["fail"], totals["unknown"]))
+        print("kv-fault: %d SIGKILLs, %d partitions, %d transfers; %d operations acknowledged, %d refused, %d with unknown outcome"
+              % (kills, partitions, transfers, totals["ok"], totals["fail"], totals["unknown"]))
         if totals["ok"] < 50:
             raise RuntimeError("too little progress (%d acknowledged operations)" % totals["ok"])
         t0 = time.monotonic()
