@@ -209,6 +209,29 @@ def main():
         s.close()
         t.check("clients disconnecting mid-command", t.alive())
 
+        lead = None
+        for i in range(1, N + 1):
+            st = t.cmd(i, "STATUS")
+            if st and " state=leader " in st:
+                lead = i
+        replies = []
+        if lead:
+            s = t.conn(lead)
+            s.sendall(b"SET p 1\nGET p\nSET p 2\nGET p\nDEL p\nGET p\n")
+            buf = b""
+            try:
+                while buf.count(b"\n") < 6:
+                    c = s.recv(4096)
+                    if not c:
+                        break
+                    buf += c
+            except OSError:
+                pass
+            s.close()
+            replies = buf.decode().split("\n")[:6]
+        t.check("pipelined commands get their replies in order",
+                replies == ["OK", "VALUE 1", "OK", "VALUE 2", "OK", "NOTFOUND"])
+
         r1 = t.cmd(2, "SET after ok")
         r2 = t.cmd(3, "GET before")
         r3 = t.cmd(1, "GET after")

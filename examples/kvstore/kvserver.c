@@ -70,6 +70,7 @@ typedef struct {
     unsigned gen;
     kv_buf_t in, out;
     int dead;
+    int busy; /* a command awaits its reply: later lines wait (replies stay in order) */
 } conn_t;
 
 typedef struct {
@@ -365,7 +366,7 @@ static void reply(int fd, unsigned gen, const char *fmt, ...)
     vsnprintf(c->out.d + c->out.len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     c->out.len += (size_t)n;
-    kv_buf_add(&c->out, "\n", 1);
+    kv_buf_add(&c->out, "\n", 1);    c->busy = 0;
 }
 
 static void reply_value(int fd, unsigned gen, const kv_item_t *it)
@@ -373,6 +374,7 @@ static void reply_value(int fd, unsigned gen, const kv_item_t *it)
     if (fd < 0 || fd >= MAX_FDS || !S.conns[fd] || S.conns[fd]->gen != gen)
         return;
     conn_t *c = S.conns[fd];
+    c->busy = 0;
     if (!it) {
         kv_buf_add(&c->out, "NOTFOUND\n", 9);
         return;
@@ -1286,6 +1288,37 @@ static void cb_log(raft_server_t *r, raft_node_id_t node, void *ud, const char *
 }
 
 /* ------------------------------------------------------------ connections */
+/* Runs the complete lines a client has sent, one at a time: a command
+ * that waits for raft (a write, a read, a transfer) holds back the next
+ * one, so a client that pipelines gets its replies in order. */
+static void client_lines(conn_t *c)
+{
+    while (!c->dead && !c->busy) {
+        char *start = c->in.d + c->in.off;
+        size_t avail = kv_buf_pending(&c->in);
+        char *nl = avail ? memchr(start, '\n', avail) : NULL;
+        if (!nl) {
+            if (avail > KV_MAX_LINE) {
+                reply(c->fd, c->gen, "ERR line too long");
+                c->dead = 2; /* write the error, then close */
+            }
+            break;
+        }
+        *nl = 0;
+        if (nl > start && nl[-1] == '\r')
+            nl[-1] = 0;
+        c->in.off += (size_t)(nl - start) + 1;
+        if (memchr(start, 0, (size_t)(nl - start))) {
+            reply(c->fd, c->gen, "ERR NUL byte in command");
+            continue;
+        }
+        if (*start) {
+            c->busy = 1; /* cleared by its reply */
+            client_command(c, start);
+        }
+    }
+}
+
 static void conn_read(conn_t *c)
 {
     char tmp[65536];
@@ -1322,28 +1355,7 @@ static void conn_read(conn_t *c)
             c->in.off += used;
         }
     } else if (c->kind == CONN_CLIENT) {
-        while (!c->dead) {
-            char *start = c->in.d + c->in.off;
-            size_t avail = kv_buf_pending(&c->in);
-            char *nl = memchr(start, '\n', avail);
-            if (!nl) {
-                if (avail > KV_MAX_LINE) {
-                    reply(c->fd, c->gen, "ERR line too long");
-                    c->dead = 2; /* write the error, then close */
-                }
-                break;
-            }
-            *nl = 0;
-            if (nl > start && nl[-1] == '\r')
-                nl[-1] = 0;
-            c->in.off += (size_t)(nl - start) + 1;
-            if (memchr(start, 0, (size_t)(nl - start))) {
-                reply(c->fd, c->gen, "ERR NUL byte in command");
-                continue;
-            }
-            if (*start)
-                client_command(c, start);
-        }
+        client_lines(c);
     }
 }
 
@@ -1576,8 +1588,12 @@ int main(int argc, char **argv)
         int conn_base = n;
         for (int fd = 0; fd <= S.maxfd; fd++) {
             conn_t *c = S.conns[fd];
-            if (c)
-                pfds[n++] = (struct pollfd){ fd, (short)(POLLIN | (kv_buf_pending(&c->out) ? POLLOUT : 0)), 0 };
+            if (!c)
+                continue;
+            short ev = kv_buf_pending(&c->out) ? POLLOUT : 0;
+            if (!(c->busy && kv_buf_pending(&c->in) > KV_MAX_LINE))
+                ev |= POLLIN; /* a waiting client's backlog is bounded */
+            pfds[n++] = (struct pollfd){ fd, ev, 0 };
         }
         int peer_base = n;
         for (int i = 0; i < S.n_peers; i++) {
@@ -1674,6 +1690,11 @@ int main(int argc, char **argv)
         if (S.snap_entries > 0 && raft_get_num_snapshottable_logs(S.r) > S.snap_entries)
             take_snapshot();
 
+        for (int fd = 0; fd <= S.maxfd; fd++) { /* replies arrived: next commands */
+            conn_t *c = S.conns[fd];
+            if (c && c->kind == CONN_CLIENT && !c->busy && !c->dead && kv_buf_pending(&c->in))
+                client_lines(c);
+        }
         for (int i = 0; i < S.n_peers; i++)
             peer_flush(&S.peers[i]);
         for (int fd = 0; fd <= S.maxfd; fd++) {
