@@ -1513,6 +1513,12 @@ int main(int argc, char **argv)
     if (!fsync_on)
         o.fsync_policy = RAFT_STORE_FSYNC_NONE;
     int rc = raft_store_open(logdir, &o, &S.st);
+    /* A snapshot writer forked by a killed predecessor may still hold the
+     * directory's lock for a moment. */
+    for (int tries = 0; rc == RAFT_STORE_ERR_LOCKED && tries < 50; tries++) {
+        usleep(100000);
+        rc = raft_store_open(logdir, &o, &S.st);
+    }
     if (rc != 0)
         die("opening the store in %s: %s (%s)", logdir, raft_store_strerror(rc), raft_store_last_error());
     S.r = raft_store_new_server(S.st);
