@@ -33,6 +33,7 @@
  */
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -1054,6 +1055,9 @@ static void take_snapshot(void)
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with its parent: no orphan holds the lock */
+        if (getppid() == 1)
+            _exit(1);
         kv_buf_t b = { 0 };
         snap_build(&b, term, idx);
         _exit(write_file_durably("snapshot", b.d, b.len) == 0 ? 0 : 1);
