@@ -466,6 +466,10 @@ pub unsafe extern "C" fn raft_wire_msg_release(msg: *mut raft_wire_msg_t) {
 /// "success" for 0, "unknown error" otherwise).
 #[no_mangle]
 pub extern "C" fn raft_wire_strerror(err: c_int) -> *const c_char {
+    super::guard(b"unknown error\0".as_ptr() as *const c_char, || strerror(err))
+}
+
+fn strerror(err: c_int) -> *const c_char {
     let s: &'static [u8] = match err {
         0 => b"success\0",
         RAFT_WIRE_ERR_TRUNCATED => b"truncated frame: more bytes needed\0",
@@ -483,5 +487,5 @@ pub extern "C" fn raft_wire_strerror(err: c_int) -> *const c_char {
 /// The wire format version this library writes and reads.
 #[no_mangle]
 pub extern "C" fn raft_wire_version() -> c_int {
-    wire::WIRE_VERSION as c_int
+    super::guard(wire::WIRE_VERSION as c_int, || wire::WIRE_VERSION as c_int)
 }
