@@ -127,8 +127,9 @@ typedef struct raft_store_options {
      * this many bytes. Default 8 MiB; at least 4096. */
     size_t segment_size;
     /** Bytes of recent entries kept in memory; older ones are read back
-     * from disk by the log's get/get_batch. Default 64 MiB; 0 keeps none
-     * beyond those not yet written. */
+     * from disk by the log's get/get_batch. Default 8 MiB (a larger cache
+     * costs more per append than it saves: its entries fall out of the CPU
+     * caches); 0 keeps none beyond those not yet written. */
     size_t cache_size;
     /** A raft_store_fsync_e. */
     int fsync_policy;
@@ -186,6 +187,14 @@ int raft_store_restore(raft_store_t *st, raft_server_t *r, raft_term_t snap_term
  * is still bound (raft_destroy it first); else the store is freed and the
  * code says whether the final sync failed. NULL is a no-op (0). */
 int raft_store_close(raft_store_t *st);
+
+/** The store's raft_log_impl_t, for a program that wraps the store in a
+ * log implementation of its own (to observe or check what the server
+ * does, as the cluster simulator does). Its functions take the store as
+ * their `log` argument; `init(raft, st)` binds the store to `raft` (NULL
+ * if already bound) and `free(st)` unbinds it. Entries appended through
+ * it get the index after the store's current one. Never NULL. */
+const raft_log_impl_t *raft_store_log_impl(void);
 
 /* ----------------------------------------------------------- metadata */
 

@@ -33,6 +33,7 @@
 
 #include "raft.h"
 #include "raft_compat.h"
+#include "raft_store.h"
 
 #define MAXID 64   /* node ids 1..MAXID-1 over one run */
 #define MAXMEM 32  /* members recorded in a snapshot */
@@ -86,6 +87,7 @@ typedef struct {
     double fsync;     /* per-step chance that a pending background fsync completes */
     int autoflush;   /* 1 on, 0 off, -1 random per node */
     int builtin_log; /* 1 built-in log, 0 the simulator's, -1 random per boot */
+    int store;       /* 1: every node's log and metadata also on a raft_store (see store_*) */
     int nonblocking; /* nonblocking apply: 1, 0, -1 random per node */
     int heal_every;  /* steps between forced heals (0: only at the end) */
     int snap_span;   /* a local snapshot spans up to this many steps */
@@ -215,6 +217,7 @@ typedef struct node {
     long restart_at;
     int joining;
     long inflight_ae[MAXID];
+    raft_store_t *st; /* --store: the node's durable store (NULL while down) */
 } node_t;
 
 enum { M_RV, M_RVR, M_AE, M_AER, M_SN, M_SNR, M_TN };
@@ -469,6 +472,121 @@ static void check_leader(node_t *n, raft_term_t t)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Store mode (--store=1): every node also keeps its log, term and vote in a
+ * raft_store (raft_store.h) in a temporary directory. The simulator's log
+ * forwards every change to the store through the store's raft_log_impl_t
+ * and serves the server's reads from the store, checked against its own
+ * copy. A crash is a simulated power failure (raft_store_crash drops what
+ * was not synced); a restart reopens the store, which must hold exactly
+ * the durable log (entries written but never reported synced may survive
+ * and are removed), term and vote. */
+
+static const raft_log_impl_t *SI;
+static char g_store_root[64];
+static raft_entry_t *log_at(simlog_t *l, raft_index_t idx);
+static void store_check(node_t *n, int rc, const char *what);
+static raft_entry_t *store_get(simlog_t *l, raft_index_t idx, raft_entry_t *mine);
+
+static void store_dir(const node_t *n, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/n%d", g_store_root, n->id);
+}
+
+static int same_entry(const raft_entry_t *a, const raft_entry_t *b)
+{
+    return a->term == b->term && a->id == b->id && a->type == b->type && a->data_len == b->data_len &&
+           memcmp(a->data, b->data, a->data_len) == 0;
+}
+
+static void store_open(node_t *n)
+{
+    char dir[128];
+    store_dir(n, dir, sizeof dir);
+    if (n->boots == 0) { /* a new node (an earlier seed may have left the id's files) */
+        char cmd[160];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        if (system(cmd) != 0)
+            violation("store", "node %d: cannot clear %s", n->id, dir);
+    }
+    raft_store_options_t o;
+    raft_store_options_init(&o);
+    o.segment_size = 4096; /* many segments: rollovers, whole-segment compaction */
+    o.cache_size = 2048;   /* most reads come from the files */
+    o.fsync_policy = RAFT_STORE_FSYNC_NONE; /* durability is what raft_store_crash keeps */
+    if (raft_store_open(dir, &o, &n->st) != 0)
+        violation("store", "node %d: raft_store_open: %s", n->id, raft_store_last_error());
+}
+
+/* After a restart: the store holds the node's durable log, term and vote. */
+static void store_check_boot(node_t *n)
+{
+    simlog_t *l = &n->log;
+    raft_store_t *st = n->st;
+    raft_index_t first = raft_store_first_idx(st), last = raft_store_current_idx(st);
+    if (first != l->base + 1)
+        violation("store", "node %d: the store's log starts at %ld, the durable log at %ld", n->id, first,
+                  l->base + 1);
+    if (last < l->base + l->n)
+        violation("store", "node %d: the store's log ends at %ld, synced entries reach %ld", n->id, last,
+                  l->base + l->n);
+    for (raft_index_t i = l->base + 1; i <= l->base + l->n; i++) {
+        raft_entry_t *e = SI->get(st, i);
+        if (!e || !same_entry(e, log_at(l, i)))
+            violation("store", "node %d: the store's entry %ld %s", n->id, i, e ? "differs" : "is missing");
+        raft_entry_release(e);
+    }
+    if (last > l->base + l->n && SI->pop(st, l->base + l->n + 1, NULL, NULL) != 0)
+        violation("store", "node %d: pop of unsynced entries: %s", n->id, raft_store_last_error());
+    raft_term_t term;
+    raft_node_id_t vote;
+    if (n->boots == 0 && n->meta_term > 0) /* a new node's initial term */
+        store_check(n, raft_store_persist_metadata(st, n->meta_term, n->meta_vote), "raft_store_persist_metadata");
+    raft_store_get_metadata(st, &term, &vote);
+    if (term != n->meta_term || vote != n->meta_vote)
+        violation("store", "node %d: the store has term %ld vote %d, persisted were %ld and %d", n->id, term,
+                  vote, n->meta_term, n->meta_vote);
+}
+
+/* The store follows the log to the snapshot the node boots from. */
+static void store_rebase(node_t *n)
+{
+    raft_store_t *st = n->st;
+    raft_index_t want = n->snap.idx + 1;
+    if (raft_store_first_idx(st) == want)
+        return;
+    int rc = raft_store_current_idx(st) >= want - 1 && raft_store_first_idx(st) < want ? SI->poll(st, want) : 0;
+    if (raft_store_first_idx(st) != want) {
+        SI->reset(st, want, n->snap.term);
+        rc = raft_store_first_idx(st) == want ? 0 : -1;
+    }
+    if (rc != 0)
+        violation("store", "node %d: rebasing the store to %ld: %s", n->id, want, raft_store_last_error());
+}
+
+static void store_cleanup(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_store_root);
+    if (g_store_root[0] && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", g_store_root);
+}
+
+static void store_crash(node_t *n)
+{
+    if (!n->st)
+        return;
+    if (raft_store_crash(n->st) != 0)
+        violation("store", "node %d: raft_store_crash: %s", n->id, raft_store_last_error());
+    n->st = NULL;
+}
+
+static void store_check(node_t *n, int rc, const char *what)
+{
+    if (rc != 0)
+        violation("store", "node %d: %s = %d: %s", n->id, what, rc, raft_store_last_error());
+}
+
+/* ------------------------------------------------------------------------ */
 /* Log implementation */
 
 static raft_entry_t *log_at(simlog_t *l, raft_index_t idx)
@@ -489,8 +607,9 @@ static raft_term_t log_term_at(simlog_t *l, raft_index_t idx)
 static void *lg_init(void *raft, void *arg)
 {
     simlog_t *l = arg;
-    (void)raft;
     l->attached = 1;
+    if (l->owner->st && !SI->init(raft, l->owner->st))
+        violation("store", "node %d: the store is already bound", l->owner->id);
     return l;
 }
 
@@ -498,6 +617,8 @@ static void lg_free(void *log)
 {
     simlog_t *l = log;
     l->attached = 0; /* entries stay: they are the node's disk */
+    if (l->owner->st)
+        SI->free(l->owner->st);
 }
 
 static void log_drop_from(simlog_t *l, long keep)
@@ -515,6 +636,8 @@ static void lg_reset(void *log, raft_index_t first_idx, raft_term_t term)
     l->base = first_idx - 1;
     l->base_term = term;
     l->synced = 0;
+    if (l->owner->st)
+        SI->reset(l->owner->st, first_idx, term);
     ev("n%d log reset first=%ld term=%ld", l->owner->id, first_idx, term);
 }
 
@@ -532,6 +655,14 @@ static int lg_append(void *log, raft_entry_t *e)
     l->e[l->n++] = e;
     if (l->replay)
         l->synced = l->n;
+    if (l->owner->st && l->replay) { /* restoring: the store has it already */
+        raft_entry_release(store_get(l, idx, e));
+    } else if (l->owner->st) {
+        store_check(l->owner, SI->append(l->owner->st, e), "store append");
+        if (raft_store_current_idx(l->owner->st) != idx)
+            violation("store", "node %d: the store's log ends at %ld after append of %ld", l->owner->id,
+                      raft_store_current_idx(l->owner->st), idx);
+    }
     return 0;
 }
 
@@ -559,6 +690,8 @@ static int lg_poll(void *log, raft_index_t first_idx)
     l->n -= k;
     l->synced = l->synced > k ? l->synced - k : 0;
     l->base = first_idx - 1;
+    if (n->st)
+        store_check(n, SI->poll(n->st, first_idx), "store poll");
     ev("n%d log poll first=%ld", n->id, first_idx);
     return 0;
 }
@@ -591,13 +724,28 @@ static int lg_pop(void *log, raft_index_t from_idx, raft_entry_notify_f cb, void
     }
     if (l->synced > l->n)
         l->synced = l->n;
+    if (n->st)
+        store_check(n, SI->pop(n->st, from_idx, NULL, NULL), "store pop");
     ev("n%d log pop from=%ld", n->id, from_idx);
     return 0;
 }
 
+/* In store mode a read comes from the store, checked against the log. */
+static raft_entry_t *store_get(simlog_t *l, raft_index_t idx, raft_entry_t *mine)
+{
+    raft_entry_t *e = SI->get(l->owner->st, idx);
+    if (!e != !mine || (e && !same_entry(e, mine)))
+        violation("store", "node %d: the store's entry %ld %s", l->owner->id, idx,
+                  !e ? "is missing" : mine ? "differs" : "exists beyond the log");
+    return e;
+}
+
 static raft_entry_t *lg_get(void *log, raft_index_t idx)
 {
+    simlog_t *l = log;
     raft_entry_t *e = log_at(log, idx);
+    if (l->owner->st)
+        return store_get(l, idx, e);
     if (e)
         raft_entry_hold(e);
     return e;
@@ -607,6 +755,17 @@ static raft_index_t lg_get_batch(void *log, raft_index_t idx, raft_index_t n, ra
 {
     simlog_t *l = log;
     raft_index_t k = 0;
+    if (l->owner->st) {
+        k = SI->get_batch(l->owner->st, idx, n, out);
+        for (raft_index_t i = 0; i < k; i++) {
+            raft_entry_t *mine = log_at(l, idx + i);
+            if (!mine || !same_entry(out[i], mine))
+                violation("store", "node %d: get_batch: the store's entry %ld differs", l->owner->id, idx + i);
+        }
+        if (k < n && log_at(l, idx + k))
+            violation("store", "node %d: get_batch stopped at %ld, the log goes on", l->owner->id, idx + k);
+        return k;
+    }
     while (k < n) {
         raft_entry_t *e = log_at(l, idx + k);
         if (!e)
@@ -628,6 +787,8 @@ static int lg_sync(void *log)
 {
     simlog_t *l = log;
     l->synced = l->n;
+    if (l->owner->st)
+        store_check(l->owner, raft_store_sync(l->owner->st), "raft_store_sync");
     return 0;
 }
 
@@ -1083,6 +1244,8 @@ static int cb_persist(raft_server_t *r, void *ud, raft_term_t term, raft_node_id
                   term, n->meta_vote, vote);
     n->meta_term = term;
     n->meta_vote = vote;
+    if (n->st)
+        store_check(n, raft_store_persist_metadata(n->st, term, vote), "raft_store_persist_metadata");
     return 0;
 }
 
@@ -1317,6 +1480,10 @@ static raft_cbs_t sim_cbs = {
 
 static void node_boot(node_t *n)
 {
+    if (C.store) {
+        store_open(n);
+        store_check_boot(n);
+    }
     /* Take the durable entries out of the log and hand a log positioned at the
      * snapshot to a fresh server, then replay through the public API. */
     raft_entry_t **old = n->log.e;
@@ -1326,6 +1493,8 @@ static void node_boot(node_t *n)
     n->log.base = n->snap.idx;
     n->log.base_term = n->snap.term;
     n->log.owner = n;
+    if (n->st)
+        store_rebase(n);
 
     n->builtin = C.builtin_log < 0 ? (int)rndn(2) : C.builtin_log;
     raft_server_t *r = n->builtin ? raft_new() : raft_new_with_log(&sim_log_impl, &n->log);
@@ -1429,6 +1598,7 @@ static void node_stop(node_t *n, int status)
     abandon_reads(n);
     /* Lose whatever was not synced. */
     log_drop_from(&n->log, n->log.synced);
+    store_crash(n);
     n->inlen = 0;
     n->snap_busy = 0;
     n->sync_target = 0;
@@ -2256,6 +2426,8 @@ static void step(void)
                     want = n->log.n;
                 if (want > n->log.synced)
                     n->log.synced = want;
+                if (n->st)
+                    store_check(n, raft_store_sync(n->st), "raft_store_sync");
                 done = n->log.base + n->log.synced;
                 n->sync_target = 0;
             }
@@ -2387,6 +2559,7 @@ static void world_free(void)
             n->r = NULL;
         }
         log_drop_from(&n->log, 0);
+        store_crash(n);
         free(n->log.e);
         free(n->snapbuf);
         free(n->inbuf);
@@ -2473,9 +2646,9 @@ static void print_cmdline(FILE *f)
                 C.compact, C.member, C.read, C.transfer, C.propose, C.disk_fail, C.fsync, C.autoflush,
                 C.nonblocking);
     }
-    fprintf(f, " --builtin-log=%d --steps=%ld --heal-every=%d --live-bound=%d --snapshot-span=%d%s -v\n",
+    fprintf(f, " --builtin-log=%d --steps=%ld --heal-every=%d --live-bound=%d --snapshot-span=%d%s%s -v\n",
             C.builtin_log, C.steps, C.heal_every, C.live_bound, C.snap_span,
-            C.no_membership_check ? " --no-membership-check" : "");
+            C.no_membership_check ? " --no-membership-check" : "", C.store ? " --store=1" : "");
 }
 
 static void usage(void)
@@ -2499,6 +2672,8 @@ static void usage(void)
         "  --nonblocking=0|1|-1 nonblocking apply (default -1)\n"
         "  --builtin-log=0|1|-1 the built-in log (raft_new, mirrored to disk through its\n"
         "                    observers), the simulator's own, random per boot (default -1)\n"
+        "  --store=1         nodes keep log, term and vote on a raft_store (raft_store.h)\n"
+        "                    in a temporary directory; crashes are power failures there\n"
         "  --heal-every=N    heal all faults every N steps and require progress\n"
         "  --live-bound=N    steps allowed to elect and commit after a heal (default 400)\n"
         "  --snapshot-span=N a local snapshot spans 0..N steps (default 3)\n"
@@ -2606,6 +2781,8 @@ int main(int argc, char **argv)
             C.nonblocking = atoi(v);
         else if (OPT("builtin-log"))
             C.builtin_log = atoi(v);
+        else if (OPT("store"))
+            C.store = atoi(v);
         else if (OPT("heal-every"))
             C.heal_every = atoi(v);
         else if (OPT("live-bound"))
@@ -2649,6 +2826,16 @@ int main(int argc, char **argv)
         C.trace = 1;
     g_ring = calloc((size_t)C.trace, EVLEN);
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (C.store) {
+        SI = raft_store_log_impl();
+        C.builtin_log = 0; /* the server's reads go through the store */
+        snprintf(g_store_root, sizeof g_store_root, "/tmp/raft-sim-store-XXXXXX");
+        if (!mkdtemp(g_store_root)) {
+            perror("mkdtemp");
+            return 1;
+        }
+        atexit(store_cleanup);
+    }
 
     uint64_t first = C.seed;
     time_t t0 = time(NULL);

@@ -64,7 +64,7 @@ const _: () = {
 fn default_options() -> raft_store_options {
     raft_store_options {
         segment_size: 8 << 20,
-        cache_size: 64 << 20,
+        cache_size: 8 << 20,
         fsync_policy: 0,
         flags: RAFT_STORE_CREATE,
         log_cb: None,
@@ -85,6 +85,23 @@ pub struct raft_store {
 struct State {
     store: Store,
     cache: Cache<EntryPtr>,
+    /// Entries read ahead of a `get` that missed the cache, for the next
+    /// ones (a restart's `raft_restore_log` and a catching-up follower read
+    /// the log in order): `ahead[k]` is entry `ahead_first + k`.
+    ahead: Vec<EntryPtr>,
+    ahead_first: u64,
+}
+
+/// Entries read at once after a cache miss.
+const READ_AHEAD: usize = 64;
+
+impl State {
+    /// Forgets read-ahead entries from `from` on (all for 0); returns them
+    /// to be released by the caller after the borrow ends.
+    fn drop_ahead(&mut self, from: u64) -> Vec<EntryPtr> {
+        let keep = from.saturating_sub(self.ahead_first).min(self.ahead.len() as u64) as usize;
+        self.ahead.split_off(keep)
+    }
 }
 
 // ------------------------------------------------------------------ errors
@@ -251,7 +268,7 @@ unsafe extern "C" fn log_free(log: *mut c_void) {
         // free_func may run).
         let cached = s.state.try_borrow_mut().map(|mut state| {
             let budget = state.cache.budget();
-            std::mem::replace(&mut state.cache, Cache::new(budget))
+            (std::mem::replace(&mut state.cache, Cache::new(budget)), state.drop_ahead(0))
         });
         drop(cached);
     })
@@ -263,7 +280,7 @@ unsafe extern "C" fn log_reset(log: *mut c_void, first_idx: raft_index_t, term: 
             err_code(&e);
         }
         let budget = s.cache.budget();
-        Some(std::mem::replace(&mut s.cache, Cache::new(budget)))
+        Some((std::mem::replace(&mut s.cache, Cache::new(budget)), s.drop_ahead(0)))
     });
     drop(removed);
 }
@@ -293,7 +310,9 @@ unsafe extern "C" fn log_poll(log: *mut c_void, first_idx: raft_index_t) -> c_in
     let r = state_rc(log as *mut raft_store, |s| {
         let r = rc(s.store.poll(first_idx.max(0) as u64));
         // The evicted entries are released after the borrow ends.
-        evicted = Some(s.cache.drop_before(s.store.first_idx()));
+        let mut old = s.cache.drop_before(s.store.first_idx());
+        old.extend(s.drop_ahead(0));
+        evicted = Some(old);
         r
     });
     drop(evicted);
@@ -320,6 +339,7 @@ unsafe extern "C" fn log_pop(log: *mut c_void, from_idx: raft_index_t, cb: raft_
         let r = rc(s.store.pop(from));
         if r == 0 {
             uncached = s.cache.truncate(from);
+            uncached.extend(s.drop_ahead(from));
         }
         r
     });
@@ -336,12 +356,27 @@ unsafe extern "C" fn log_pop(log: *mut c_void, from_idx: raft_index_t, cb: raft_
     r
 }
 
-/// Entry `idx` held: from the cache, else read from the store.
-fn get_entry(s: &State, idx: u64) -> crate::store::Result<Option<EntryPtr>> {
+/// Entry `idx` held: from the cache, the read-ahead, else read from the
+/// store together with the entries after it.
+fn get_entry(s: &mut State, idx: u64) -> crate::store::Result<Option<EntryPtr>> {
     if let Some(e) = s.cache.get(idx) {
         return Ok(Some(e));
     }
-    Ok(s.store.read(idx, entry_from)?.flatten())
+    if let Some(e) = idx.checked_sub(s.ahead_first).and_then(|k| s.ahead.get(k as usize)) {
+        return Ok(Some(e.clone()));
+    }
+    let mut ahead = Vec::with_capacity(READ_AHEAD);
+    let mut complete = true;
+    s.store.read_range(idx, READ_AHEAD, |_, rec| match entry_from(rec) {
+        Some(e) if complete => ahead.push(e),
+        _ => complete = false,
+    })?;
+    let first = ahead.first().cloned();
+    // The old read-ahead is replaced (released here: entries this layer
+    // made, with no free_func of the program's).
+    s.ahead = ahead;
+    s.ahead_first = idx;
+    Ok(first)
 }
 
 unsafe extern "C" fn log_get(log: *mut c_void, idx: raft_index_t) -> *mut raft_entry_t {
@@ -555,7 +590,7 @@ pub unsafe extern "C" fn raft_store_open(
             }
         }
         let st = Box::new(raft_store {
-            state: RefCell::new(State { store, cache: Cache::new(o.cache_size) }),
+            state: RefCell::new(State { store, cache: Cache::new(o.cache_size), ahead: Vec::new(), ahead_first: 0 }),
             server: Cell::new(ptr::null_mut()),
             restored: Cell::new(false),
         });
@@ -628,7 +663,7 @@ pub unsafe extern "C" fn raft_store_restore(
                 store.reset(idx + 1, term)
             };
             let budget = state.cache.budget();
-            old_cache = Some(std::mem::replace(&mut state.cache, Cache::new(budget)));
+            old_cache = Some((std::mem::replace(&mut state.cache, Cache::new(budget)), state.drop_ahead(0)));
             r.map(|()| (idx, term)).map_err(|e| err_code(&e))
         });
         drop(old_cache);
@@ -686,8 +721,8 @@ fn close_with(st: *mut raft_store, f: impl FnOnce(Store) -> crate::store::Result
         // SAFETY: st came from Box::into_raw in raft_store_open; no server
         // and no call uses it any more (checked above).
         let b = unsafe { Box::from_raw(st) };
-        let State { store, cache } = b.state.into_inner();
-        drop(cache);
+        let State { store, cache, ahead, .. } = b.state.into_inner();
+        drop((cache, ahead));
         rc(f(store))
     })
 }
@@ -732,6 +767,13 @@ pub unsafe extern "C" fn raft_store_get_metadata(
         }
         0
     })
+}
+
+/// The store's `raft_log_impl_t`, for a program that wraps it in a log of
+/// its own (its functions take the store as their `log` handle).
+#[no_mangle]
+pub extern "C" fn raft_store_log_impl() -> *const raft_log_impl_t {
+    &STORE_LOG_IMPL
 }
 
 /// Index and term of the entry before the log's first.
@@ -851,7 +893,7 @@ pub extern "C" fn raft_store_strerror(err: c_int) -> *const c_char {
 /// The last failure's message on this thread ("" if none).
 #[no_mangle]
 pub extern "C" fn raft_store_last_error() -> *const c_char {
-    super::guard(b"\0".as_ptr() as *const c_char, || LAST_ERROR.with(|l| l.borrow().as_ptr()))
+    super::guard(c"".as_ptr(), || LAST_ERROR.with(|l| l.borrow().as_ptr()))
 }
 
 /// TEST ONLY: injects faults into the store's file operations.

@@ -280,10 +280,13 @@ impl Store {
             }
             r => r.at("create", &path)?,
         };
+        // The header is made durable by the first sync of the segment's
+        // records (a segment whose header never reached the disk holds no
+        // synced record, and recovery removes it); the directory sync makes
+        // the name durable before any record in it is reported synced.
         let created = (|| {
             disk::write_all_at(&*self.disk, &file, &segment::header(self.meta.epoch, idx), 0).at("write", &path)?;
             self.stats.writes += 1;
-            self.sync_file(&file, &path)?;
             self.sync_dir()
         })();
         if let Err(e) = created {

@@ -231,6 +231,16 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
                 f.size = cut;
             }
         }
+        if first + count <= meta.start && prev_last.is_none() {
+            // Every record is before the log's start: compacted entries a
+            // crash cut short (a snapshot covered entries that were never
+            // synced here), or an interrupted compaction. The log is empty
+            // from `start` on; the next append starts a new segment.
+            diag.info(&format!("removing {}: its records end before the log's start {}", path.display(), meta.start));
+            disk.remove(&path).at("remove", &path)?;
+            dir_changed = true;
+            continue;
+        }
         if count > 0 || matches!(f.name, Name::Closed { .. }) {
             if let Some(pl) = prev_last {
                 if first <= pl {

@@ -284,6 +284,30 @@ fn an_interrupted_compaction_leaves_segments_that_open_removes() {
     check_entries(&s, 150, 200);
 }
 
+#[test]
+fn compacting_entries_a_crash_then_loses_leaves_an_empty_log_at_the_start() {
+    // A leader may apply (and snapshot, and compact) entries its peers made
+    // durable before its own sync did: a power failure then cuts them here,
+    // but the snapshot covers them.
+    let t = TempDir::new("pollunsynced");
+    let mut s = open(&t.0);
+    append_n(&mut s, 5, 1);
+    s.sync().unwrap();
+    append_n(&mut s, 5, 2);
+    s.poll(11).unwrap();
+    s.crash().unwrap();
+    let (s, log) = open_logged(&t.0, small());
+    let mut s = s.unwrap();
+    assert_eq!((s.first_idx(), s.current_idx(), s.snapshot()), (11, 10, (10, 2)));
+    assert!(log.iter().any(|l| l.contains("before the log's start")), "{log:?}");
+    append_n(&mut s, 3, 3);
+    s.sync().unwrap();
+    drop(s);
+    let s = open(&t.0);
+    assert_eq!((s.first_idx(), s.current_idx()), (11, 13));
+    check_entries(&s, 11, 13);
+}
+
 // ---------------------------------------------------------------- torn shapes
 
 /// A store with `n` synced entries, closed; returns the open segment's path

@@ -1,0 +1,325 @@
+/* Benchmark of the durable store (raft_store.h) under a real libraft
+ * server: synced entries per second and fdatasyncs per entry, for batch
+ * sizes 1, 64 and 1024 with 64 B and 1 KiB entries, next to the same
+ * disk's plain write + fdatasync loop writing the same bytes (the
+ * physical limit); and the peak RSS of 1M entries of 1 KiB on the store
+ * next to the built-in in-memory log.
+ *
+ * A single-node leader, auto flush off. One round: `batch` proposals
+ * (raft_recv_entry), raft_get_index_to_sync, one sync, raft_flush. The
+ * baseline round: one write() of batch records of the same size, one
+ * fdatasync. Modes: "sync" (raft_store_sync, blocking), "bg" (the
+ * background thread: raft_store_sync_start, the next batch is proposed
+ * while the disk works, raft_store_sync_poll + raft_flush when done).
+ *
+ * usage: store_bench [--dir=D] [--seconds=S] [--repeat=N] [--rss] [--rss-only]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "raft.h"
+#include "raft_compat.h"
+#include "raft_store.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int applylog(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    (void)r, (void)ud, (void)e, (void)idx;
+    return 0;
+}
+
+static raft_node_id_t node_id(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    (void)r, (void)ud, (void)e, (void)idx;
+    return 1;
+}
+
+static raft_server_t *leader(raft_server_t *r, int store)
+{
+    raft_cbs_t c;
+    memset(&c, 0, sizeof c);
+    c.applylog = applylog;
+    c.get_node_id = node_id;
+    if (store)
+        c.persist_metadata = raft_store_persist_metadata_cb;
+    raft_set_callbacks(r, &c, NULL);
+    raft_config(r, 1, RAFT_CONFIG_AUTO_FLUSH, 0);
+    raft_add_node(r, NULL, 1, 1);
+    return r;
+}
+
+static void propose(raft_server_t *r, unsigned size)
+{
+    raft_entry_req_t *e = raft_entry_new(size);
+    memset(e->data, 'x', size);
+    raft_entry_resp_t resp;
+    if (raft_recv_entry(r, e, &resp) != 0) {
+        fprintf(stderr, "raft_recv_entry failed\n");
+        exit(1);
+    }
+    raft_entry_release(e);
+}
+
+struct result {
+    double entries_per_s;
+    double fsyncs_per_entry;
+    double fsyncs_per_flush;
+};
+
+static int by_rate(const void *a, const void *b)
+{
+    double x = ((const struct result *)a)->entries_per_s, y = ((const struct result *)b)->entries_per_s;
+    return (x > y) - (x < y);
+}
+
+static struct result median(struct result *r, int n)
+{
+    qsort(r, (size_t)n, sizeof *r, by_rate);
+    return r[n / 2];
+}
+
+static void rmtree(const char *d)
+{
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", d);
+}
+
+/* The plain loop: write(batch records) + fdatasync. */
+static struct result baseline(const char *dir, unsigned size, int batch, double seconds)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/plain", dir);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    size_t rec = 32 + size; /* a store record: header + entry fields + data */
+    size_t len = rec * (size_t)batch;
+    char *buf = malloc(len);
+    memset(buf, 'x', len);
+    long entries = 0, syncs = 0;
+    double t0 = now();
+    while (now() - t0 < seconds) {
+        if (write(fd, buf, len) != (ssize_t)len || fdatasync(fd) != 0) {
+            perror("plain loop");
+            exit(1);
+        }
+        entries += batch;
+        syncs++;
+    }
+    double dt = now() - t0;
+    close(fd);
+    unlink(path);
+    free(buf);
+    return (struct result){entries / dt, (double)syncs / entries, 1};
+}
+
+static struct result store_run(const char *dir, unsigned size, int batch, double seconds, int bg)
+{
+    char d[512];
+    snprintf(d, sizeof d, "%s/store", dir);
+    rmtree(d);
+    raft_store_options_t o;
+    raft_store_options_init(&o);
+    o.segment_size = 64u << 20;
+    raft_store_t *st;
+    if (raft_store_open(d, &o, &st) != 0) {
+        fprintf(stderr, "open: %s\n", raft_store_last_error());
+        exit(1);
+    }
+    raft_server_t *r = leader(raft_store_new_server(st), 1);
+    raft_store_restore(st, r, 0, 0);
+    raft_periodic_internal(r, 3000);
+    raft_store_sync(st);
+    /* warm-up: the first segment is created */
+    propose(r, size);
+    raft_flush(r, raft_get_index_to_sync(r));
+    raft_store_sync(st);
+    long entries = 0, flushes = 0;
+    unsigned long f0 = raft_store_fsync_count(st);
+    raft_index_t first = raft_get_current_idx(r);
+    double t0 = now();
+    int fd = raft_store_sync_fd(st);
+    while (now() - t0 < seconds) {
+        for (int i = 0; i < batch; i++)
+            propose(r, size);
+        entries += batch;
+        raft_index_t idx = raft_get_index_to_sync(r);
+        if (!bg) {
+            if (raft_store_sync(st) != 0) {
+                fprintf(stderr, "sync: %s\n", raft_store_last_error());
+                exit(1);
+            }
+            raft_flush(r, idx);
+            flushes++;
+            continue;
+        }
+        raft_store_sync_start(st);
+        /* Wait only when the disk is a whole batch behind. */
+        raft_index_t synced;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int wait_ms = raft_get_commit_idx(r) + batch < idx ? -1 : 0;
+        if (poll(&p, 1, wait_ms) > 0 && raft_store_sync_poll(st, &synced) == 0) {
+            raft_flush(r, synced);
+            flushes++;
+        }
+    }
+    raft_index_t synced;
+    raft_store_sync_wait(st, &synced);
+    raft_flush(r, synced);
+    flushes++;
+    double dt = now() - t0;
+    if (raft_get_commit_idx(r) != first + entries) {
+        fprintf(stderr, "not all committed: %ld of %ld\n", raft_get_commit_idx(r) - first, entries);
+        exit(1);
+    }
+    unsigned long fs = raft_store_fsync_count(st) - f0;
+    raft_destroy(r);
+    raft_store_close(st);
+    rmtree(d);
+    return (struct result){entries / dt, (double)fs / entries, (double)fs / flushes};
+}
+
+/* Peak RSS (KiB) of a child appending n entries of `size` bytes, synced
+ * (or flushed) every 1024, on the store (cache_mib) or the built-in log. */
+static long rss_child(const char *dir, int store, long n, unsigned size, size_t cache_mib, double *secs)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        exit(1);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        raft_server_t *r;
+        raft_store_t *st = NULL;
+        char d[512];
+        snprintf(d, sizeof d, "%s/rss", dir);
+        if (store) {
+            rmtree(d);
+            raft_store_options_t o;
+            raft_store_options_init(&o);
+            o.cache_size = cache_mib << 20;
+            if (raft_store_open(d, &o, &st) != 0)
+                _exit(1);
+            r = leader(raft_store_new_server(st), 1);
+            raft_store_restore(st, r, 0, 0);
+        } else {
+            r = leader(raft_new(), 0);
+        }
+        raft_periodic_internal(r, 3000);
+        double t0 = now();
+        for (long i = 0; i < n; i++) {
+            propose(r, size);
+            if (i % 1024 == 1023 || i == n - 1) {
+                raft_index_t idx = raft_get_index_to_sync(r);
+                if (st)
+                    raft_store_sync(st);
+                raft_flush(r, idx);
+            }
+        }
+        double dt = now() - t0;
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        long out[2] = {ru.ru_maxrss, (long)(dt * 1000)};
+        if (write(p[1], out, sizeof out) != sizeof out)
+            _exit(1);
+        raft_destroy(r);
+        if (st)
+            raft_store_close(st);
+        rmtree(d);
+        _exit(0);
+    }
+    close(p[1]);
+    long out[2] = {0, 0};
+    if (read(p[0], out, sizeof out) != sizeof out)
+        out[0] = -1;
+    close(p[0]);
+    waitpid(pid, NULL, 0);
+    *secs = out[1] / 1000.0;
+    return out[0];
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = NULL;
+    double seconds = 1.0;
+    int rss = 0, rss_only = 0, repeat = 3;
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--dir=", 6) == 0)
+            dir = argv[i] + 6;
+        else if (strncmp(argv[i], "--seconds=", 10) == 0)
+            seconds = atof(argv[i] + 10);
+        else if (strncmp(argv[i], "--repeat=", 9) == 0)
+            repeat = atoi(argv[i] + 9) < 1 ? 1 : atoi(argv[i] + 9) > 9 ? 9 : atoi(argv[i] + 9);
+        else if (strcmp(argv[i], "--rss") == 0)
+            rss = 1;
+        else if (strcmp(argv[i], "--rss-only") == 0)
+            rss = rss_only = 1;
+        else {
+            fprintf(stderr, "usage: %s [--dir=D] [--seconds=S] [--repeat=N] [--rss] [--rss-only]\n", argv[0]);
+            return 2;
+        }
+    }
+    char tmpl[] = "/tmp/raft-store-bench-XXXXXX";
+    if (!dir && !(dir = mkdtemp(tmpl))) {
+        perror("mkdtemp");
+        return 1;
+    }
+    if (!rss_only) {
+        printf("store_bench: %s, median of %d interleaved runs of %.1f s; synced entries/s (fdatasyncs per entry)\n",
+               dir, repeat, seconds);
+        printf("%-6s %-6s %22s %22s %22s %9s %9s %12s\n", "entry", "batch", "plain write+fdatasync",
+               "store, sync", "store, background", "sync/pl", "bg/pl", "fsync/flush");
+        unsigned sizes[] = {64, 1024};
+        int batches[] = {1, 64, 1024};
+        for (int s = 0; s < 2; s++)
+            for (int b = 0; b < 3; b++) {
+                /* Interleaved repeats, median of each: the disk is shared. */
+                struct result pl[9], sy[9], bg[9];
+                for (int k = 0; k < repeat; k++) {
+                    pl[k] = baseline(dir, sizes[s], batches[b], seconds);
+                    sy[k] = store_run(dir, sizes[s], batches[b], seconds, 0);
+                    bg[k] = store_run(dir, sizes[s], batches[b], seconds, 1);
+                }
+                struct result mp = median(pl, repeat), ms = median(sy, repeat), mb = median(bg, repeat);
+                char a[32], c[32], e[32];
+                snprintf(a, sizeof a, "%.0f (%.4f)", mp.entries_per_s, mp.fsyncs_per_entry);
+                snprintf(c, sizeof c, "%.0f (%.4f)", ms.entries_per_s, ms.fsyncs_per_entry);
+                snprintf(e, sizeof e, "%.0f (%.4f)", mb.entries_per_s, mb.fsyncs_per_entry);
+                printf("%-6u %-6d %22s %22s %22s %8.1f%% %8.1f%% %5.2f/%4.2f\n", sizes[s], batches[b], a, c, e,
+                       100 * ms.entries_per_s / mp.entries_per_s, 100 * mb.entries_per_s / mp.entries_per_s,
+                       ms.fsyncs_per_flush, mb.fsyncs_per_flush);
+                fflush(stdout);
+            }
+    }
+    if (rss) {
+        long n = 1000000;
+        double t;
+        long mem = rss_child(dir, 0, n, 1024, 0, &t);
+        printf("peak RSS, 1M entries of 1 KiB, synced every 1024: built-in in-memory log %ld MiB (%.1f s)\n",
+               mem / 1024, t);
+        size_t caches[] = {0, 8, 64};
+        for (int i = 0; i < 3; i++) {
+            long s = rss_child(dir, 1, n, 1024, caches[i], &t);
+            printf("peak RSS, 1M entries of 1 KiB, synced every 1024: store, cache %zu MiB: %ld MiB (%.1f s)\n",
+                   caches[i], s / 1024, t);
+        }
+    }
+    if (dir == tmpl)
+        rmtree(tmpl);
+    return 0;
+}
