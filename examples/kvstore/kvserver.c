@@ -1400,9 +1400,30 @@ static void accept_all(void)
 }
 
 /* ------------------------------------------------------------ start */
+/* "id=host:port,..." or "@file" with one id=host:port per line (blank
+ * lines and #-comments allowed). */
 static void parse_peers(const char *s)
 {
-    char *copy = strdup(s);
+    char *copy;
+    if (s[0] == '@') {
+        FILE *f = fopen(s + 1, "r");
+        if (!f)
+            die("cannot read %s: %s", s + 1, strerror(errno));
+        kv_buf_t b = { 0 };
+        char line[512];
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "#\r\n")] = 0;
+            char *t = line + strspn(line, " \t");
+            t[strcspn(t, " \t")] = 0;
+            if (*t)
+                kv_buf_printf(&b, "%s%s", b.len ? "," : "", t);
+        }
+        fclose(f);
+        kv_buf_add(&b, "", 1);
+        copy = b.d;
+    } else {
+        copy = strdup(s);
+    }
     for (char *t = strtok(copy, ","); t; t = strtok(NULL, ",")) {
         char *eq = strchr(t, '=');
         int id;
@@ -1417,7 +1438,8 @@ static void parse_peers(const char *s)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: kvserver --id N --dir DIR --peers ID=HOST:PORT,... [options]\n"
+            "usage: kvserver --id N --dir DIR --peers ID=HOST:PORT,...|@FILE [options]\n"
+            "  --peers @FILE          the same, one ID=HOST:PORT per line (# comments)\n"
             "  --bootstrap ID,...     initial voters (default: every node in --peers,\n"
             "                         or every other node with --join)\n"
             "  --join                 start outside the initial membership; wait to be added\n"
