@@ -12,6 +12,9 @@
  * background thread: raft_store_sync_start, the next batch is proposed
  * while the disk works, raft_store_sync_poll + raft_flush when done).
  *
+ * The last column is the same rounds on the built-in in-memory log with
+ * no disk at all: what the library itself allows per entry.
+ *
  * usage: store_bench [--dir=D] [--seconds=S] [--repeat=N] [--rss] [--rss-only]
  */
 #define _GNU_SOURCE
@@ -194,6 +197,29 @@ static struct result store_run(const char *dir, unsigned size, int batch, double
     return (struct result){entries / dt, (double)fs / entries, (double)fs / flushes};
 }
 
+/* The same rounds on the built-in in-memory log and no disk: the
+ * library's own ceiling (raft_recv_entry, raft_flush, apply). */
+static struct result memory_run(unsigned size, int batch, double seconds)
+{
+    raft_server_t *r = leader(raft_new(), 0);
+    raft_periodic_internal(r, 3000);
+    long entries = 0;
+    double t0 = now();
+    while (now() - t0 < seconds) {
+        for (int i = 0; i < batch; i++)
+            propose(r, size);
+        entries += batch;
+        raft_flush(r, raft_get_index_to_sync(r));
+        if (raft_get_last_applied_idx(r) > 100000) { /* keep memory bounded */
+            raft_begin_snapshot(r);
+            raft_end_snapshot(r);
+        }
+    }
+    double dt = now() - t0;
+    raft_destroy(r);
+    return (struct result){entries / dt, 0, 0};
+}
+
 /* Peak RSS (KiB) of a child appending n entries of `size` bytes, synced
  * (or flushed) every 1024, on the store (cache_mib) or the built-in log. */
 static long rss_child(const char *dir, int store, long n, unsigned size, size_t cache_mib, double *secs)
@@ -282,27 +308,29 @@ int main(int argc, char **argv)
     if (!rss_only) {
         printf("store_bench: %s, median of %d interleaved runs of %.1f s; synced entries/s (fdatasyncs per entry)\n",
                dir, repeat, seconds);
-        printf("%-6s %-6s %22s %22s %22s %9s %9s %12s\n", "entry", "batch", "plain write+fdatasync",
-               "store, sync", "store, background", "sync/pl", "bg/pl", "fsync/flush");
+        printf("%-6s %-6s %22s %22s %22s %9s %9s %12s %14s\n", "entry", "batch", "plain write+fdatasync",
+               "store, sync", "store, background", "sync/pl", "bg/pl", "fsync/flush", "in-memory log");
         unsigned sizes[] = {64, 1024};
         int batches[] = {1, 64, 1024};
         for (int s = 0; s < 2; s++)
             for (int b = 0; b < 3; b++) {
                 /* Interleaved repeats, median of each: the disk is shared. */
-                struct result pl[9], sy[9], bg[9];
+                struct result pl[9], sy[9], bg[9], me[9];
                 for (int k = 0; k < repeat; k++) {
+                    me[k] = memory_run(sizes[s], batches[b], seconds / 2);
                     pl[k] = baseline(dir, sizes[s], batches[b], seconds);
                     sy[k] = store_run(dir, sizes[s], batches[b], seconds, 0);
                     bg[k] = store_run(dir, sizes[s], batches[b], seconds, 1);
                 }
-                struct result mp = median(pl, repeat), ms = median(sy, repeat), mb = median(bg, repeat);
+                struct result mp = median(pl, repeat), ms = median(sy, repeat), mb = median(bg, repeat),
+                              mm = median(me, repeat);
                 char a[32], c[32], e[32];
                 snprintf(a, sizeof a, "%.0f (%.4f)", mp.entries_per_s, mp.fsyncs_per_entry);
                 snprintf(c, sizeof c, "%.0f (%.4f)", ms.entries_per_s, ms.fsyncs_per_entry);
                 snprintf(e, sizeof e, "%.0f (%.4f)", mb.entries_per_s, mb.fsyncs_per_entry);
-                printf("%-6u %-6d %22s %22s %22s %8.1f%% %8.1f%% %5.2f/%4.2f\n", sizes[s], batches[b], a, c, e,
-                       100 * ms.entries_per_s / mp.entries_per_s, 100 * mb.entries_per_s / mp.entries_per_s,
-                       ms.fsyncs_per_flush, mb.fsyncs_per_flush);
+                printf("%-6u %-6d %22s %22s %22s %8.1f%% %8.1f%% %5.2f/%4.2f %14.0f\n", sizes[s], batches[b], a, c,
+                       e, 100 * ms.entries_per_s / mp.entries_per_s, 100 * mb.entries_per_s / mp.entries_per_s,
+                       ms.fsyncs_per_flush, mb.fsyncs_per_flush, mm.entries_per_s);
                 fflush(stdout);
             }
     }

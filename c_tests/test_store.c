@@ -496,4 +496,51 @@ TEST(store_a_torn_tail_is_cut_and_reported_to_the_log_callback)
     rmtree(dir);
 }
 
+/* A store call made from inside another on the same store (here from the
+ * allocator hook, which the store's read of an entry calls) is refused
+ * with RAFT_STORE_ERR_INVALID, not run on a store in the middle of a call. */
+static raft_store_t *hook_store;
+static int hook_armed, hook_rc = 1;
+static void *hook_malloc(size_t n)
+{
+    if (hook_armed) {
+        hook_armed = 0;
+        hook_rc = raft_store_sync(hook_store);
+    }
+    return malloc(n);
+}
+static void *hook_calloc(size_t n, size_t m) { return calloc(n, m); }
+static void *hook_realloc(void *p, size_t n) { return realloc(p, n); }
+
+TEST(store_a_call_from_inside_a_store_call_is_refused)
+{
+    raft_set_heap_functions(hook_malloc, hook_calloc, hook_realloc, free);
+    char *dir = tmpdir();
+    raft_store_options_t o;
+    raft_store_options_init(&o);
+    o.cache_size = 0; /* reads come from the file */
+    raft_store_t *st;
+    ASSERT_EQ(0, raft_store_open(dir, &o, &st));
+    raft_server_t *r = raft_store_new_server(st);
+    raft_cbs_t c = cbs();
+    raft_set_callbacks(r, &c, NULL);
+    raft_add_node(r, NULL, 1, 1);
+    ASSERT_EQ(0, raft_store_restore(st, r, 0, 0));
+    become_leader(r);
+    ASSERT_EQ(0, propose(r, 5));
+    hook_store = st;
+    hook_armed = 1;
+    /* The no-op at 1, read back from the file (the apply of 2 read 2 last). */
+    raft_entry_t *e = raft_get_entry_from_idx(r, 1);
+    ASSERT_EQ(0, hook_armed);
+    ASSERT_EQ(RAFT_STORE_ERR_INVALID, hook_rc);
+    ASSERT(e != NULL); /* the outer call went on */
+    ASSERT_EQ(RAFT_LOGTYPE_NO_OP, e->type);
+    raft_entry_release(e);
+    check_entry(r, 2, 5);
+    ASSERT_EQ(0, raft_store_sync(st)); /* and the store is fine after */
+    stop(r, st);
+    rmtree(dir);
+}
+
 TEST_MAIN()
