@@ -2,14 +2,15 @@
 """Fault test of the kvstore example: three kvserver processes on
 127.0.0.1, clients writing and reading a few keys while a nemesis kills
 nodes with SIGKILL (the leader more often than not) and restarts them from
-their stores, and isolates nodes by closing and refusing their connections
+their stores, now and then kills every node at once, moves the leadership
+(TRANSFER), and isolates nodes by closing and refusing their connections
 (PARTITION/HEAL). At the end the cluster is healed, every key is read back
 through the leader, every node's state is compared once caught up, and the
 history of client operations is checked for linearizability per key
 (linearizability.py). An acknowledged write that is lost shows up there: a
 later read would have to return an older value.
 
-  faulttest.py --bin build/kvstore --seconds 20 [--port 17300] [--seed N]
+  faulttest.py --bin build/kvstore --seconds 20 [--port BASE] [--seed N]
 
 Prints plain lines and ends with PASS or FAIL (exit status 0 or 1). Every
 process it starts is killed when it ends, fails or is interrupted.
@@ -245,12 +246,22 @@ def main():
         clients = [Client(k, c, history, lock, stop, seed * 100 + k) for k in range(a.clients)]
         for cl in clients:
             cl.start()
-        kills = partitions = transfers = 0
+        kills = partitions = transfers = wipeouts = 0
         end = time.monotonic() + a.seconds
         while time.monotonic() < end:
             time.sleep(rng.uniform(0.5, 1.5))
             r = rng.random()
-            if r < 0.15:
+            if r < 0.08:
+                print("kv-fault: [%5.1fs] SIGKILL every node" % (a.seconds - (end - time.monotonic())))
+                for i in range(1, N + 1):
+                    c.kill(i)
+                kills += N
+                wipeouts += 1
+                time.sleep(rng.uniform(0.2, 1.0))
+                for i in range(1, N + 1):
+                    c.start(i)
+                print("kv-fault: [%5.1fs] restarted every node" % (a.seconds - (end - time.monotonic())))
+            elif r < 0.15:
                 lead = c.leader()
                 if lead:
                     to = rng.choice([i for i in range(1, N + 1) if i != lead])
@@ -317,8 +328,9 @@ def main():
                 raise RuntimeError("nodes did not converge: %s" % sts)
             time.sleep(0.2)
         totals = {k: sum(cl.counts[k] for cl in clients) for k in ("ok", "fail", "unknown")}
-        print("kv-fault: %d SIGKILLs, %d partitions, %d transfers; %d operations acknowledged, %d refused, %d with unknown outcome"
-              % (kills, partitions, transfers, totals["ok"], totals["fail"], totals["unknown"]))
+        print("kv-fault: %d SIGKILLs (%d of the whole cluster), %d partitions, %d transfers; %d operations acknowledged, "
+              "%d refused, %d with unknown outcome"
+              % (kills, wipeouts, partitions, transfers, totals["ok"], totals["fail"], totals["unknown"]))
         if totals["ok"] < 50:
             raise RuntimeError("too little progress (%d acknowledged operations)" % totals["ok"])
         t0 = time.monotonic()
