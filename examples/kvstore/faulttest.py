@@ -328,7 +328,7 @@ def main():
                 raise RuntimeError("nodes did not converge: %s" % sts)
             time.sleep(0.2)
         totals = {k: sum(cl.counts[k] for cl in clients) for k in ("ok", "fail", "unknown")}
-        print("kv-fault: %d SIGKILLs (%d of the whole cluster), %d partitions, %d transfers; %d operations acknowledged, "
+        print("kv-fault: %d SIGKILLs (%d times the whole cluster), %d partitions, %d transfers; %d operations acknowledged, "
               "%d refused, %d with unknown outcome"
               % (kills, wipeouts, partitions, transfers, totals["ok"], totals["fail"], totals["unknown"]))
         if totals["ok"] < 50:
