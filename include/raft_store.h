@@ -115,7 +115,8 @@ enum {
     RAFT_STORE_CREATE = 1,
     /** Repair instead of refusing: a corrupt record in the last segment is
      * cut off together with everything after it (reported at WARN), even
-     * when valid records follow it. Use only to bring up a node whose
+     * when valid records follow it; the bytes cut are kept in a
+     * quarantine-<segment>-<offset> file in the directory. Use only to bring up a node whose
      * peers hold the data; without it such a log is RAFT_STORE_ERR_CORRUPT. */
     RAFT_STORE_REPAIR = 2
 };

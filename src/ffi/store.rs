@@ -319,7 +319,12 @@ unsafe extern "C" fn log_poll(log: *mut c_void, first_idx: raft_index_t) -> c_in
     r
 }
 
-unsafe extern "C" fn log_pop(log: *mut c_void, from_idx: raft_index_t, cb: raft_entry_notify_f, cb_arg: *mut c_void) -> c_int {
+unsafe extern "C" fn log_pop(
+    log: *mut c_void,
+    from_idx: raft_index_t,
+    cb: raft_entry_notify_f,
+    cb_arg: *mut c_void,
+) -> c_int {
     let st = log as *mut raft_store;
     let mut removed: Vec<(u64, EntryPtr)> = Vec::new();
     let mut uncached = Vec::new();
@@ -658,7 +663,10 @@ pub unsafe extern "C" fn raft_store_restore(
                 }
             } else {
                 if idx <= store.current_idx() {
-                    store.report(Level::Warn, &format!("the log's entry {idx} does not match the snapshot's term {term}: log emptied"));
+                    store.report(
+                        Level::Warn,
+                        &format!("the log's entry {idx} does not match the snapshot's term {term}: log emptied"),
+                    );
                 }
                 store.reset(idx + 1, term)
             };
@@ -729,7 +737,11 @@ fn close_with(st: *mut raft_store, f: impl FnOnce(Store) -> crate::store::Result
 
 /// Durably records term and vote. See raft_store.h.
 #[no_mangle]
-pub unsafe extern "C" fn raft_store_persist_metadata(st: *mut raft_store, term: raft_term_t, vote: raft_node_id_t) -> c_int {
+pub unsafe extern "C" fn raft_store_persist_metadata(
+    st: *mut raft_store,
+    term: raft_term_t,
+    vote: raft_node_id_t,
+) -> c_int {
     state_rc(st, |s| rc(s.store.set_metadata(term, vote)))
 }
 

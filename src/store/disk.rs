@@ -109,7 +109,10 @@ pub struct FaultyDisk<D: Disk> {
 
 impl<D: Disk> FaultyDisk<D> {
     pub fn new(inner: D) -> Self {
-        FaultyDisk { inner, state: Mutex::new(PlanState { plan: None, seen: 0, rng: 1, short_pending: false, injected: 0 }) }
+        FaultyDisk {
+            inner,
+            state: Mutex::new(PlanState { plan: None, seen: 0, rng: 1, short_pending: false, injected: 0 }),
+        }
     }
 
     /// Replaces the plan (None clears it) and restarts its counters.

@@ -93,6 +93,8 @@ pub struct Store {
     pub(crate) durable: u64,
     /// The open segment was truncated since its last sync.
     pub(crate) dirty: bool,
+    /// Highest index a background sync was asked to cover (capped by pops).
+    pub(crate) requested: u64,
     pub(crate) failed: Option<Error>,
     pub(crate) syncer: Syncer,
     pub(crate) stats: Stats,
@@ -173,7 +175,9 @@ impl Store {
 
     fn check_usable(&self) -> Result<()> {
         match &self.failed {
-            Some(e) => Err(Error::new(Kind::Failed, format!("store refuses writes after an earlier failure: {}", e.msg))),
+            Some(e) => {
+                Err(Error::new(Kind::Failed, format!("store refuses writes after an earlier failure: {}", e.msg)))
+            }
             None => Ok(()),
         }
     }
@@ -352,8 +356,14 @@ impl Store {
             self.syncer.complete_now(self.last);
             return Ok(());
         }
+        if self.last <= self.requested && !self.dirty {
+            // A background sync asked for already covers everything: its
+            // completion will be reported; a second fdatasync buys nothing.
+            return Ok(());
+        }
         let seg = self.segs.last().expect("unsynced entries are in the open segment");
         self.syncer.request(seg.file.clone(), self.seg_path(&seg.name), self.last);
+        self.requested = self.last;
         self.dirty = false;
         Ok(())
     }
@@ -432,7 +442,11 @@ impl Store {
         for i in idx..idx + n {
             let d = record::decode(&bytes[at..]).map_err(|bad| Error::corrupt(&path(), start + at as u64, bad))?;
             if d.index != i {
-                return Err(Error::corrupt(&path(), start + at as u64, format!("record for index {} where {} belongs", d.index, i)));
+                return Err(Error::corrupt(
+                    &path(),
+                    start + at as u64,
+                    format!("record for index {} where {} belongs", d.index, i),
+                ));
             }
             f(i, d.entry);
             at += d.size;
@@ -460,6 +474,7 @@ impl Store {
         }
         self.syncer.cap(from);
         self.durable = self.durable.min(from - 1);
+        self.requested = self.requested.min(from - 1);
         self.pop_files(from).map_err(|e| self.fail(e))?;
         self.terms.truncate(from);
         self.last = from - 1;
@@ -534,7 +549,11 @@ impl Store {
         while self.segs.len() > 1 && self.segs[0].last() < first {
             let path = self.seg_path(&self.segs[0].name);
             if let Err(e) = self.disk.remove(&path) {
-                self.diag.warn(&format!("compaction could not remove {}: {} (removed on the next open)", path.display(), e));
+                self.diag.warn(&format!(
+                    "compaction could not remove {}: {} (removed on the next open)",
+                    path.display(),
+                    e
+                ));
                 break;
             }
             self.segs.remove(0);
@@ -575,6 +594,7 @@ impl Store {
         self.first = first;
         self.last = first - 1;
         self.durable = self.last;
+        self.requested = self.last;
         self.dirty = false;
         Ok(())
     }

@@ -9,7 +9,10 @@
 //! - segments of an older epoch (an interrupted reset) and segments wholly
 //!   before the log's start (an interrupted compaction);
 //! - an open segment followed by another (an interrupted close), which
-//!   is renamed to its closed name.
+//!   is renamed to its closed name;
+//! - with the repair option, a corrupt record in the last segment that valid
+//!   records follow: everything from it on is moved to a
+//!   `quarantine-<segment>-<offset>` file and cut off.
 //!
 //! What is an error (`Kind::Corrupt`, naming file and offset): a bad record
 //! in a closed segment or before the last valid record of the open one, a
@@ -50,7 +53,13 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
     }
     let dir_file = File::open(dir).at("open directory", dir)?;
     let lock_path = dir.join("LOCK");
-    let lock = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&lock_path).at("open", &lock_path)?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&lock_path)
+        .at("open", &lock_path)?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(fs::TryLockError::WouldBlock) => {
@@ -152,11 +161,19 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
             continue;
         }
         if first != name.first() {
-            return Err(Error::corrupt(&path, 16, format!("header says first index {} but the name says {}", first, name.first())));
+            return Err(Error::corrupt(
+                &path,
+                16,
+                format!("header says first index {} but the name says {}", first, name.first()),
+            ));
         }
         if let Name::Closed { last, .. } = name {
             if last < meta.start {
-                diag.info(&format!("removing {}: wholly before the log's start {} (an interrupted compaction)", path.display(), meta.start));
+                diag.info(&format!(
+                    "removing {}: wholly before the log's start {} (an interrupted compaction)",
+                    path.display(),
+                    meta.start
+                ));
                 disk.remove(&path).at("remove", &path)?;
                 dir_changed = true;
                 continue;
@@ -200,20 +217,30 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
                     return Err(Error::corrupt(&path, *off, bad));
                 }
                 if first + count - 1 != last || count == 0 {
-                    return Err(Error::corrupt(&path, f.scan.valid_len, format!("closed segment holds {} records, its name says {}", count, last + 1 - first)));
+                    return Err(Error::corrupt(
+                        &path,
+                        f.scan.valid_len,
+                        format!("closed segment holds {} records, its name says {}", count, last + 1 - first),
+                    ));
                 }
             }
             (Name::Open { .. }, None) => {}
             (Name::Open { .. }, Some((off, bad))) => {
                 let damage = f.scan.valid_after_stop || f.scan.misplaced.is_some();
                 if !is_last {
-                    return Err(Error::corrupt(&path, *off, format!("{bad} in an open segment that other segments follow")));
+                    return Err(Error::corrupt(
+                        &path,
+                        *off,
+                        format!("{bad} in an open segment that other segments follow"),
+                    ));
                 }
                 if damage && !opts.repair {
                     return Err(Error::corrupt(
                         &path,
                         *off,
-                        format!("{bad}, with valid records after it (not a torn tail; open with the repair flag to cut it)"),
+                        format!(
+                            "{bad}, with valid records after it (not a torn tail; open with the repair flag to cut it)"
+                        ),
                     ));
                 }
                 let cut = f.scan.valid_len;
@@ -227,6 +254,20 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
                     f.size - cut,
                     first + count - 1
                 ));
+                if damage {
+                    // Valid records are being cut: keep the bytes aside.
+                    let q = dir.join(format!("quarantine-{}-{}", f.name.file_name(), cut));
+                    let qf = disk.create(&q).at("create", &q)?;
+                    let bytes = fs::read(&path).at("read", &path)?;
+                    disk::write_all_at(&*disk, &qf, &bytes[cut as usize..], 0).at("write", &q)?;
+                    disk.sync(&qf, false).at("fdatasync", &q)?;
+                    diag.warn(&format!(
+                        "{}: the {} bytes cut are quarantined in {}",
+                        path.display(),
+                        f.size - cut,
+                        q.display()
+                    ));
+                }
                 disk.truncate(&f.file, cut).at("truncate", &path)?;
                 f.size = cut;
             }
@@ -244,15 +285,27 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
         if count > 0 || matches!(f.name, Name::Closed { .. }) {
             if let Some(pl) = prev_last {
                 if first <= pl {
-                    return Err(Error::corrupt(&path, 0, format!("overlaps the previous segment (which ends at {pl})")));
+                    return Err(Error::corrupt(
+                        &path,
+                        0,
+                        format!("overlaps the previous segment (which ends at {pl})"),
+                    ));
                 }
                 if first > pl + 1 {
-                    return Err(Error::corrupt(&path, 0, format!("gap: entries {}..{} are missing", pl + 1, first - 1)));
+                    return Err(Error::corrupt(
+                        &path,
+                        0,
+                        format!("gap: entries {}..{} are missing", pl + 1, first - 1),
+                    ));
                 }
             }
         } else if let Some(pl) = prev_last {
             if first != pl + 1 {
-                return Err(Error::corrupt(&path, 0, format!("empty open segment for {first} after a segment ending at {pl}")));
+                return Err(Error::corrupt(
+                    &path,
+                    0,
+                    format!("empty open segment for {first} after a segment ending at {pl}"),
+                ));
             }
         }
         // A closed name for an open segment that others follow.
@@ -266,7 +319,11 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
         }
         if count == 0 && first > meta.start && prev_last.is_none() {
             // Nothing before; entries start..first-1 would be missing.
-            return Err(Error::corrupt(&path, 0, format!("log starts at {} but the first segment at {}", meta.start, first)));
+            return Err(Error::corrupt(
+                &path,
+                0,
+                format!("log starts at {} but the first segment at {}", meta.start, first),
+            ));
         }
         for (k, t) in f.scan.terms.iter().enumerate() {
             let idx = first + k as u64;
@@ -296,7 +353,11 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
     };
     if let Some(s) = segs.first() {
         if s.first > meta.start {
-            return Err(Error::corrupt(&dir.join(s.name.file_name()), 0, format!("log starts at {} but the first segment at {}", meta.start, s.first)));
+            return Err(Error::corrupt(
+                &dir.join(s.name.file_name()),
+                0,
+                format!("log starts at {} but the first segment at {}", meta.start, s.first),
+            ));
         }
     }
     // What survived a process crash may not be synced: sync it now, so
@@ -330,6 +391,7 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
         pending: Vec::new(),
         durable: last,
         dirty: false,
+        requested: last,
         failed: None,
         syncer,
         stats: st,

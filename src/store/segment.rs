@@ -156,9 +156,8 @@ pub fn scan(buf: &[u8], first: u64) -> Scan {
 /// every offset is tried; a false match needs a 32-bit checksum collision
 /// and a plausible index).
 fn find_valid_after(buf: &[u8], from: usize, index: u64) -> bool {
-    (from..buf.len().saturating_sub(record::RECORD_HEADER + record::PAYLOAD_HEADER) + 1).any(|at| {
-        matches!(record::decode(&buf[at..]), Ok(d) if d.index >= index && d.index < index + (1 << 32))
-    })
+    (from..buf.len().saturating_sub(record::RECORD_HEADER + record::PAYLOAD_HEADER) + 1)
+        .any(|at| matches!(record::decode(&buf[at..]), Ok(d) if d.index >= index && d.index < index + (1 << 32)))
 }
 
 #[cfg(test)]

@@ -397,6 +397,9 @@ fn a_bad_checksum_in_the_middle_is_an_error_naming_file_and_offset() {
     let (s, log) = open_logged(&t.0, Options { repair: true, ..small() });
     assert_eq!(s.unwrap().current_idx(), 4);
     assert!(log.iter().any(|l| l.contains("corrupt record")), "{log:?}");
+    assert!(log.iter().any(|l| l.contains("quarantined")), "{log:?}");
+    let q = t.0.join(format!("quarantine-{}-{}", p.file_name().unwrap().to_str().unwrap(), off));
+    assert_eq!(fs::read(q).unwrap(), before[off as usize..], "the cut bytes are kept aside");
 }
 
 #[test]
@@ -680,6 +683,23 @@ fn a_background_sync_reports_its_index_through_poll() {
     assert_eq!(s.sync_wait().unwrap(), 15);
     s.sync_start().unwrap(); // nothing new: completes at once
     assert_eq!(s.sync_poll().unwrap(), Some(15));
+}
+
+#[test]
+fn asking_again_for_what_a_background_sync_covers_costs_no_fdatasync() {
+    let t = TempDir::new("bgdup");
+    let mut s = open(&t.0);
+    append_n(&mut s, 10, 1);
+    let base = s.stats().syncs;
+    s.sync_start().unwrap();
+    s.sync_start().unwrap();
+    s.sync_start().unwrap();
+    assert_eq!(s.sync_wait().unwrap(), 10);
+    assert_eq!(s.stats().syncs - base, 1, "one fdatasync for three requests of the same entries");
+    append_n(&mut s, 1, 1);
+    s.sync_start().unwrap();
+    assert_eq!(s.sync_wait().unwrap(), 11);
+    assert_eq!(s.stats().syncs - base, 2);
 }
 
 #[test]
