@@ -7,3 +7,4 @@
 pub mod core;
 pub mod ffi;
 pub mod store;
+pub mod wire;

@@ -17,6 +17,7 @@ pub mod properties;
 pub mod server;
 pub mod store;
 pub mod types;
+pub mod wire;
 
 use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
