@@ -16,6 +16,7 @@ static struct lone {
     raft_node_t *removed_node_seen; /* what applylog found for a REMOVE_NODE */
     int removed_lookups;
     void *log_cb_udata;
+    int sent_rv;
 } lone;
 
 static raft_node_id_t lone_node_id(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
@@ -56,6 +57,7 @@ static int lone_send_ae(raft_server_t *r, void *ud, raft_node_t *n, raft_appende
 static int lone_send_rv(raft_server_t *r, void *ud, raft_node_t *n, raft_requestvote_req_t *m)
 {
     (void)r, (void)ud, (void)n, (void)m;
+    lone.sent_rv++;
     return 0;
 }
 
@@ -188,6 +190,67 @@ TEST(voting_change_during_a_nonblocking_snapshot_is_accepted)
     ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 2));
     ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NODE, 2));
     ASSERT_EQ(0, raft_end_snapshot(r));
+    raft_destroy(r);
+}
+
+/* ---------------------------------------------------------------- removal
+ * in two steps */
+
+TEST(removed_node_stays_listed_until_applylog_has_seen_it)
+{
+    raft_server_t *r = bootstrap(1);
+    ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 2));
+    ASSERT_EQ(0, raft_config(r, 1, RAFT_CONFIG_AUTO_FLUSH, 0));
+    raft_node_t *two = raft_get_node(r, 2);
+    ASSERT(two != NULL);
+    ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_REMOVE_NODE, 2));
+    /* appended, not committed: inactive but still a node */
+    ASSERT_EQ(2, raft_get_num_nodes(r));
+    ASSERT_PTR_EQ(two, raft_get_node(r, 2));
+    ASSERT_EQ(0, raft_node_is_active(two));
+    ASSERT_EQ(1, raft_voting_change_is_in_progress(r));
+    ASSERT_EQ(0, lone.removes);
+    ASSERT_EQ(0, raft_flush(r, raft_get_index_to_sync(r)));
+    /* applylog found it; then it left the list with a notification */
+    ASSERT_EQ(1, lone.removed_lookups);
+    ASSERT_PTR_EQ(two, lone.removed_node_seen);
+    ASSERT(raft_get_node(r, 2) == NULL);
+    ASSERT_EQ(1, raft_get_num_nodes(r));
+    ASSERT_EQ(1, lone.removes);
+    raft_destroy(r);
+}
+
+/* A server that has appended its own removal neither campaigns nor counts
+ * itself, even if it never hears that the removal committed. */
+TEST(server_that_appended_its_own_removal_starts_no_election)
+{
+    raft_server_t *r = lone_new();
+    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
+    ASSERT(raft_add_node(r, NULL, 2, 0) != NULL);
+    ASSERT(raft_add_node(r, NULL, 3, 0) != NULL);
+    raft_entry_t *rm = cfg(RAFT_LOGTYPE_REMOVE_NODE, 1);
+    rm->term = 1;
+    raft_entry_t *ents[1] = {rm};
+    raft_appendentries_req_t ae;
+    raft_appendentries_resp_t resp;
+    memset(&ae, 0, sizeof(ae));
+    ae.term = 1;
+    ae.leader_id = 2;
+    ae.msg_id = 1;
+    ae.n_entries = 1;
+    ae.entries = ents;
+    ASSERT_EQ(0, raft_recv_appendentries(r, raft_get_node(r, 2), &ae, &resp));
+    ASSERT_EQ(1, resp.success);
+    raft_entry_release(rm);
+    ASSERT_EQ(3, raft_get_num_nodes(r));
+    ASSERT_EQ(0, raft_node_is_active(raft_get_my_node(r)));
+    ASSERT_EQ(2, raft_get_num_voting_nodes(r));
+    lone.sent_rv = 0;
+    for (int i = 0; i < 10; i++)
+        ASSERT_EQ(0, raft_periodic_internal(r, 1000));
+    ASSERT(raft_is_follower(r));
+    ASSERT_EQ(0, lone.sent_rv);
+    ASSERT_EQ(1, raft_get_current_term(r));
     raft_destroy(r);
 }
 

@@ -24,8 +24,6 @@ pub struct Node {
     has_sufficient_logs: Cell<bool>,
     voting_committed: Cell<bool>,
     addition_committed: Cell<bool>,
-    /// Voting status before a REMOVE_NODE entry, restored if it is popped.
-    voting_before_removal: Cell<bool>,
     /// Set when an ADD_NODE entry created this node, so popping it removes
     /// the node rather than leaving a stray non-voter.
     created_by_add_node: Cell<bool>,
@@ -60,7 +58,6 @@ impl Node {
             has_sufficient_logs: Cell::new(false),
             voting_committed: Cell::new(false),
             addition_committed: Cell::new(false),
-            voting_before_removal: Cell::new(false),
             created_by_add_node: Cell::new(false),
             next_msg_id: Cell::new(0),
             match_msg_id: Cell::new(0),
@@ -134,12 +131,6 @@ impl Node {
     }
     pub fn set_addition_committed(&self, value: bool) {
         self.addition_committed.set(value)
-    }
-    pub(crate) fn voting_before_removal(&self) -> bool {
-        self.voting_before_removal.get()
-    }
-    pub(crate) fn set_voting_before_removal(&self, value: bool) {
-        self.voting_before_removal.set(value)
     }
     pub(crate) fn created_by_add_node(&self) -> bool {
         self.created_by_add_node.get()

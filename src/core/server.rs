@@ -91,9 +91,6 @@ pub struct Server<H: Host> {
 
     pub(crate) nodes: RefCell<Vec<Rc<Node>>>,
     pub(crate) me: RefCell<Option<Rc<Node>>>,
-    /// Nodes taken out by an uncommitted REMOVE_NODE entry (its index), kept
-    /// so that popping the entry brings back the very same node.
-    pub(crate) removed_nodes: RefCell<Vec<(Index, Rc<Node>)>>,
     /// Index of the newest voting configuration change, -1 if none pending.
     pub(crate) voting_cfg_change_log_idx: Cell<Index>,
 
@@ -155,7 +152,6 @@ impl<H: Host> Server<H> {
             config: Cell::new(Config::default()),
             nodes: RefCell::new(Vec::new()),
             me: RefCell::new(None),
-            removed_nodes: RefCell::new(Vec::new()),
             voting_cfg_change_log_idx: Cell::new(-1),
             msg_id: Cell::new(0),
             persisted_idx: Cell::new(0),
