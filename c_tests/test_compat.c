@@ -17,6 +17,8 @@ static struct lone {
     int removed_lookups;
     void *log_cb_udata;
     int sent_rv;
+    int stores, loads, clears, load_rc;
+    raft_size_t last_store_offset;
 } lone;
 
 static raft_node_id_t lone_node_id(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
@@ -70,6 +72,35 @@ static void lone_membership(raft_server_t *r, void *ud, raft_node_t *n, raft_ent
         lone.removes++;
 }
 
+static int lone_store(raft_server_t *r, void *ud, raft_index_t idx, raft_size_t offset, raft_snapshot_chunk_t *c)
+{
+    (void)r, (void)ud, (void)idx, (void)c;
+    lone.stores++;
+    lone.last_store_offset = offset;
+    return 0;
+}
+
+static int lone_clear(raft_server_t *r, void *ud)
+{
+    (void)r, (void)ud;
+    lone.clears++;
+    return 0;
+}
+
+/* Loads a snapshot whose configuration is voters 1, 2, 3. */
+static int lone_load(raft_server_t *r, void *ud, raft_term_t term, raft_index_t idx)
+{
+    (void)ud;
+    lone.loads++;
+    lone.load_rc = raft_begin_load_snapshot(r, term, idx);
+    if (lone.load_rc != 0)
+        return -1;
+    for (raft_node_id_t id = 1; id <= 3; id++)
+        if (!raft_get_node(r, id))
+            raft_add_node(r, NULL, id, 0);
+    return raft_end_load_snapshot(r);
+}
+
 static raft_server_t *lone_new(void)
 {
     raft_cbs_t cbs;
@@ -81,6 +112,9 @@ static raft_server_t *lone_new(void)
     cbs.send_appendentries = lone_send_ae;
     cbs.send_requestvote = lone_send_rv;
     cbs.notify_membership_event = lone_membership;
+    cbs.store_snapshot_chunk = lone_store;
+    cbs.clear_snapshot = lone_clear;
+    cbs.load_snapshot = lone_load;
     raft_server_t *r = raft_new();
     ASSERT(r != NULL);
     raft_set_callbacks(r, &cbs, &lone);
@@ -252,6 +286,184 @@ TEST(server_that_appended_its_own_removal_starts_no_election)
     ASSERT_EQ(0, lone.sent_rv);
     ASSERT_EQ(1, raft_get_current_term(r));
     raft_destroy(r);
+}
+
+/* ---------------------------------------------------------------- snapshots
+ * received by a follower */
+
+static raft_server_t *follower_of_three(void)
+{
+    raft_server_t *r = lone_new();
+    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
+    ASSERT(raft_add_node(r, NULL, 2, 0) != NULL);
+    ASSERT(raft_add_node(r, NULL, 3, 0) != NULL);
+    return r;
+}
+
+static void recv_ae(raft_server_t *r, raft_node_id_t leader, raft_term_t term, raft_index_t prev, int n,
+                    raft_index_t commit)
+{
+    raft_entry_t *ents[8];
+    raft_appendentries_req_t ae;
+    raft_appendentries_resp_t resp;
+    for (int i = 0; i < n; i++) {
+        ents[i] = raft_entry_new(sizeof(int));
+        ents[i]->term = term;
+    }
+    memset(&ae, 0, sizeof(ae));
+    ae.term = term;
+    ae.leader_id = leader;
+    ae.msg_id = 1;
+    ae.prev_log_idx = prev;
+    ae.prev_log_term = prev ? term : 0;
+    ae.leader_commit = commit;
+    ae.n_entries = n;
+    ae.entries = ents;
+    ASSERT_EQ(0, raft_recv_appendentries(r, raft_get_node(r, leader), &ae, &resp));
+    ASSERT_EQ(1, resp.success);
+    raft_entry_release_list(ents, (size_t)n);
+}
+
+static raft_snapshot_resp_t recv_snap(raft_server_t *r, raft_node_id_t leader, raft_term_t term, raft_index_t idx,
+                                      raft_size_t offset, int last)
+{
+    static char data[4];
+    raft_snapshot_req_t req;
+    raft_snapshot_resp_t resp;
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    req.term = term;
+    req.leader_id = leader;
+    req.msg_id = 7;
+    req.snapshot_index = idx;
+    req.snapshot_term = 1;
+    req.chunk.offset = offset;
+    req.chunk.data = data;
+    req.chunk.len = sizeof(data);
+    req.chunk.last_chunk = last;
+    ASSERT_EQ(0, raft_recv_snapshot(r, raft_get_node(r, leader), &req, &resp));
+    return resp;
+}
+
+/* RedisRaft forces snapshots on up-to-date followers (RAFT.DEBUG
+ * SENDSNAPSHOT): a snapshot newer than the follower's own is loaded even
+ * though the follower's log, and its commit index, already cover it. */
+TEST(follower_loads_a_newer_snapshot_its_log_already_covers)
+{
+    raft_server_t *r = follower_of_three();
+    recv_ae(r, 2, 1, 0, 4, 3);
+    ASSERT_EQ(3, raft_get_commit_idx(r));
+    ASSERT_EQ(3, raft_get_last_applied_idx(r));
+    raft_snapshot_resp_t resp = recv_snap(r, 2, 1, 3, 0, 1);
+    ASSERT_EQ(1, resp.success);
+    ASSERT_EQ(1, lone.stores);
+    ASSERT_EQ(1, lone.loads);
+    ASSERT_EQ(0, lone.load_rc);
+    ASSERT_EQ(3, raft_get_snapshot_last_idx(r));
+    /* the entry after the snapshot stays */
+    ASSERT_EQ(4, raft_get_current_idx(r));
+    ASSERT_EQ(3, raft_get_commit_idx(r));
+    ASSERT_EQ(3, raft_get_num_voting_nodes(r));
+    /* the same snapshot, or an older one, is not loaded again */
+    resp = recv_snap(r, 2, 1, 3, 0, 1);
+    ASSERT_EQ(1, resp.success);
+    ASSERT_EQ(1, resp.last_chunk);
+    resp = recv_snap(r, 2, 1, 2, 0, 1);
+    ASSERT_EQ(1, resp.success);
+    ASSERT_EQ(1, resp.last_chunk);
+    ASSERT_EQ(1, lone.stores);
+    ASSERT_EQ(1, lone.loads);
+    raft_destroy(r);
+}
+
+/* A snapshot older than what the state machine applied cannot be loaded
+ * (it would move the state machine back). */
+TEST(begin_load_snapshot_refuses_a_snapshot_behind_the_applied_index)
+{
+    raft_server_t *r = follower_of_three();
+    recv_ae(r, 2, 1, 0, 4, 4);
+    ASSERT_EQ(4, raft_get_last_applied_idx(r));
+    ASSERT_EQ(RAFT_ERR_MISUSE, raft_begin_load_snapshot(r, 1, 3));
+    ASSERT_EQ(0, raft_begin_load_snapshot(r, 1, 4));
+    ASSERT_EQ(0, raft_end_load_snapshot(r));
+    ASSERT_EQ(RAFT_ERR_SNAPSHOT_ALREADY_LOADED, raft_begin_load_snapshot(r, 1, 4));
+    raft_destroy(r);
+}
+
+TEST(partly_received_snapshot_is_dropped_when_the_leader_changes)
+{
+    raft_server_t *r = follower_of_three();
+    raft_snapshot_resp_t resp = recv_snap(r, 2, 1, 5, 0, 0);
+    ASSERT_EQ(1, resp.success);
+    ASSERT_EQ(4, resp.offset);
+    ASSERT_EQ(1, lone.stores);
+    /* leader 3, next term, same snapshot index, asks to go on at offset 4 */
+    resp = recv_snap(r, 3, 2, 5, 4, 0);
+    ASSERT_EQ(1, lone.clears);
+    ASSERT_EQ(0, resp.success);
+    ASSERT_EQ(0, resp.offset); /* start again */
+    ASSERT_EQ(1, lone.stores);
+    resp = recv_snap(r, 3, 2, 5, 0, 0);
+    ASSERT_EQ(1, resp.success);
+    ASSERT_EQ(2, lone.stores);
+    ASSERT_EQ(0, lone.last_store_offset);
+    raft_destroy(r);
+}
+
+TEST(partly_received_snapshot_is_dropped_when_the_term_changes)
+{
+    raft_server_t *r = follower_of_three();
+    raft_snapshot_resp_t resp = recv_snap(r, 2, 1, 5, 0, 0);
+    ASSERT_EQ(1, resp.success);
+    /* the same leader, re-elected in a later term */
+    resp = recv_snap(r, 2, 3, 5, 4, 0);
+    ASSERT_EQ(1, lone.clears);
+    ASSERT_EQ(0, resp.success);
+    ASSERT_EQ(0, resp.offset);
+    raft_destroy(r);
+}
+
+/* The leader of a different term also reaches the follower through
+ * appendentries first: the partial snapshot goes then. */
+TEST(partly_received_snapshot_is_dropped_on_appendentries_from_a_new_leader)
+{
+    raft_server_t *r = follower_of_three();
+    raft_snapshot_resp_t resp = recv_snap(r, 2, 1, 5, 0, 0);
+    ASSERT_EQ(1, resp.success);
+    recv_ae(r, 3, 2, 0, 0, 0);
+    ASSERT_EQ(1, lone.clears);
+    resp = recv_snap(r, 3, 2, 5, 4, 0);
+    ASSERT_EQ(0, resp.success);
+    ASSERT_EQ(0, resp.offset);
+    ASSERT_EQ(1, lone.clears);
+    raft_destroy(r);
+}
+
+/* An application forces a snapshot on an up-to-date follower by setting its
+ * next index at or below the snapshot (RedisRaft's RAFT.DEBUG
+ * SENDSNAPSHOT); the follower loads it. */
+TEST(leader_sends_a_forced_snapshot_to_an_up_to_date_follower)
+{
+    cluster_t *c = cl_new(3, 43);
+    raft_node_id_t l = cl_elect(c, 20000), f;
+    ASSERT(l != 0);
+    for (int i = 0; i < 10; i++)
+        ASSERT_EQ(0, cl_submit(c, l, i, NULL));
+    ASSERT(cl_converge(c, 5000));
+    f = l % 3 + 1;
+    ASSERT_EQ(0, cl_snapshot(c, l));
+    raft_index_t si = raft_get_snapshot_last_idx(cl_raft(c, l));
+    ASSERT(si > 0);
+    ASSERT(raft_node_get_match_idx(cl_node(c, l, f)) >= si);
+    int loads = cl_srv(c, f)->load_calls;
+    raft_node_set_next_idx(cl_node(c, l, f), si);
+    cl_run(c, 2000);
+    ASSERT_EQ(loads + 1, cl_srv(c, f)->load_calls);
+    ASSERT_EQ(si, raft_get_snapshot_last_idx(cl_raft(c, f)));
+    ASSERT(cl_replicate(c, 99, 2000));
+    ASSERT(cl_same_applied(c, l, f));
+    ASSERT_EQ(0, cl_violations(c));
+    cl_free(c);
 }
 
 TEST_MAIN()

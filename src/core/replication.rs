@@ -353,6 +353,11 @@ impl<H: Host> Server<H> {
             Role::Leader if !newer => return Err(RaftError::Failed),
             _ => self.become_follower(),
         }
+        if newer || self.leader_id.get() != leader_id {
+            // A snapshot half received from another leader (or term) is not
+            // this leader's: the new transfer starts from offset 0.
+            self.drop_incoming_snapshot();
+        }
         self.leader_id.set(leader_id);
         self.timeout_elapsed.set(0);
         if self.transfer_target.get() != NODE_ID_NONE {

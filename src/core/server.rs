@@ -619,7 +619,16 @@ impl<H: Host> Server<H> {
         if snapshot_idx != self.last_applied_idx() {
             return Err(RaftError::Misuse);
         }
-        let mut idx = snapshot_idx.max(self.first_entry_idx() - 1) + 1;
+        self.replay_cfg_changes(snapshot_idx + 1)?;
+        self.note_log_persisted();
+        Ok(())
+    }
+
+    /// Lets every configuration entry in the log from `from` on take effect,
+    /// in order, as appending it would have; the newest voting change is the
+    /// pending one. `Failed` when the log lacks an entry inside its range.
+    pub(crate) fn replay_cfg_changes(&self, from: Index) -> Result<()> {
+        let mut idx = from.max(self.first_entry_idx());
         // The end is read again each turn: a callback (get_node_id, the
         // membership notification) may change the log.
         while idx <= self.current_idx() {
@@ -633,7 +642,6 @@ impl<H: Host> Server<H> {
             }
             idx += 1;
         }
-        self.note_log_persisted();
         Ok(())
     }
 
