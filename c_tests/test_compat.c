@@ -466,4 +466,225 @@ TEST(leader_sends_a_forced_snapshot_to_an_up_to_date_follower)
     cl_free(c);
 }
 
+/* ---------------------------------------------------------------- return
+ * values */
+
+static raft_entry_t *normal(raft_term_t term)
+{
+    raft_entry_t *e = raft_entry_new(0);
+    e->term = term;
+    return e;
+}
+
+TEST(deleting_from_index_zero_or_below_is_an_error_and_keeps_the_log)
+{
+    raft_log_t *l = raft_log_new();
+    for (int i = 0; i < 3; i++) {
+        raft_entry_t *e = normal(1);
+        ASSERT_EQ(0, raft_log_append_entry(l, e));
+        raft_entry_release(e);
+    }
+    ASSERT_EQ(-1, raft_log_delete(l, 0));
+    ASSERT_EQ(-1, raft_log_delete(l, -5));
+    ASSERT_EQ(3, raft_log_count(l));
+    ASSERT_EQ(0, raft_log_delete(l, 3));
+    ASSERT_EQ(2, raft_log_count(l));
+    raft_log_free(l);
+
+    /* the built-in log's pop, through its implementation table */
+    raft_server_t *r = lone_new();
+    for (int i = 0; i < 3; i++) {
+        raft_entry_t *e = normal(0);
+        ASSERT_EQ(0, raft_append_entry(r, e));
+        raft_entry_release(e);
+    }
+    void *log = raft_get_log(r);
+    ASSERT_EQ(-1, raft_log_internal_impl.pop(log, 0, NULL, NULL));
+    ASSERT_EQ(-1, raft_log_internal_impl.pop(log, -1, NULL, NULL));
+    ASSERT_EQ(3, raft_get_current_idx(r));
+    ASSERT_EQ(3, raft_get_log_count(r));
+    raft_destroy(r);
+}
+
+TEST(responses_from_a_null_node_are_an_error)
+{
+    raft_server_t *r = bootstrap(1);
+    raft_appendentries_resp_t aer;
+    raft_snapshot_resp_t sr;
+    raft_requestvote_resp_t rvr;
+    memset(&aer, 0, sizeof(aer));
+    memset(&sr, 0, sizeof(sr));
+    memset(&rvr, 0, sizeof(rvr));
+    aer.term = sr.term = rvr.term = 1;
+    ASSERT_EQ(-1, raft_recv_appendentries_response(r, NULL, &aer));
+    ASSERT_EQ(-1, raft_recv_snapshot_response(r, NULL, &sr));
+    ASSERT_EQ(-1, raft_recv_requestvote_response(r, NULL, &rvr));
+    ASSERT(raft_is_leader(r));
+    raft_destroy(r);
+}
+
+TEST(restore_snapshot_refuses_negative_values_and_leaves_the_snapshot_term)
+{
+    raft_server_t *r = lone_new();
+    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
+    ASSERT_EQ(RAFT_ERR_MISUSE, raft_restore_snapshot(r, -1, 5));
+    ASSERT_EQ(RAFT_ERR_MISUSE, raft_restore_snapshot(r, 1, -5));
+    ASSERT_EQ(0, raft_get_snapshot_last_idx(r));
+    ASSERT_EQ(0, raft_restore_snapshot(r, 3, 10));
+    ASSERT_EQ(3, raft_get_current_term(r));
+    ASSERT_EQ(10, raft_get_commit_idx(r));
+    ASSERT_EQ(10, raft_get_last_applied_idx(r));
+    ASSERT_EQ(0, lone.persists);
+    /* once restored, a second restore is misuse */
+    ASSERT_EQ(RAFT_ERR_MISUSE, raft_restore_snapshot(r, 3, 10));
+    ASSERT_EQ(0, raft_restore_metadata(r, 4, 1));
+    ASSERT_EQ(4, raft_get_current_term(r));
+    raft_destroy(r);
+}
+
+TEST(nvotes_for_me_counts_as_the_original)
+{
+    raft_server_t *r = lone_new();
+    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
+    ASSERT(raft_add_node(r, NULL, 2, 0) != NULL);
+    ASSERT(raft_add_node(r, NULL, 3, 0) != NULL);
+    /* a voting server counts itself, campaign or not */
+    ASSERT_EQ(1, raft_get_nvotes_for_me(r));
+    ASSERT_EQ(0, raft_become_candidate(r));
+    ASSERT_EQ(1, raft_get_nvotes_for_me(r));
+    raft_requestvote_resp_t rvr;
+    memset(&rvr, 0, sizeof(rvr));
+    rvr.term = raft_get_current_term(r);
+    rvr.request_term = rvr.term;
+    rvr.vote_granted = 1;
+    ASSERT_EQ(0, raft_recv_requestvote_response(r, raft_get_node(r, 2), &rvr));
+    ASSERT(raft_is_leader(r));
+    ASSERT_EQ(2, raft_get_nvotes_for_me(r));
+    raft_destroy(r);
+
+    r = lone_new();
+    ASSERT(raft_add_non_voting_node(r, NULL, 1, 1) != NULL);
+    ASSERT(raft_add_node(r, NULL, 2, 0) != NULL);
+    ASSERT_EQ(0, raft_get_nvotes_for_me(r));
+    raft_destroy(r);
+}
+
+TEST(follower_tracks_the_highest_msg_id_seen_from_its_leader)
+{
+    raft_server_t *r = follower_of_three();
+    raft_node_t *two = raft_get_node(r, 2);
+    raft_appendentries_req_t ae;
+    raft_appendentries_resp_t resp;
+    memset(&ae, 0, sizeof(ae));
+    ae.term = 1;
+    ae.leader_id = 2;
+    ae.msg_id = 5;
+    ASSERT_EQ(0, raft_recv_appendentries(r, two, &ae, &resp));
+    ASSERT_EQ(5, raft_node_get_max_seen_msg_id(two));
+    ae.msg_id = 3; /* a late one does not lower it */
+    ASSERT_EQ(0, raft_recv_appendentries(r, two, &ae, &resp));
+    ASSERT_EQ(5, raft_node_get_max_seen_msg_id(two));
+    recv_snap(r, 2, 1, 9, 0, 0); /* msg_id 7 */
+    ASSERT_EQ(7, raft_node_get_max_seen_msg_id(two));
+    raft_destroy(r);
+}
+
+static void *offer_udata;
+static int offers;
+
+static int count_offer(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    (void)r, (void)e, (void)idx;
+    offers++;
+    offer_udata = ud;
+    return 0;
+}
+
+TEST(standalone_log_bound_to_a_server_passes_that_servers_user_data)
+{
+    static int marker, not_a_server;
+    raft_server_t *r = lone_new();
+    raft_cbs_t cbs;
+    memset(&cbs, 0, sizeof(cbs));
+    raft_set_callbacks(r, &cbs, &marker);
+    raft_log_t *l = raft_log_new();
+    raft_log_cbs_t lcbs;
+    memset(&lcbs, 0, sizeof(lcbs));
+    lcbs.log_offer = count_offer;
+    raft_log_set_callbacks(l, &lcbs, r);
+    raft_entry_t *e = normal(1);
+    ASSERT_EQ(0, raft_log_append_entry(l, e));
+    ASSERT_EQ(1, offers);
+    ASSERT_PTR_EQ(&marker, offer_udata);
+    /* a pointer that is no server is never read: the observer gets NULL */
+    raft_log_set_callbacks(l, &lcbs, &not_a_server);
+    ASSERT_EQ(0, raft_log_append_entry(l, e));
+    ASSERT_EQ(2, offers);
+    ASSERT_PTR_EQ(NULL, offer_udata);
+    /* nor is a destroyed server */
+    raft_log_set_callbacks(l, &lcbs, r);
+    raft_destroy(r);
+    ASSERT_EQ(0, raft_log_append_entry(l, e));
+    ASSERT_PTR_EQ(NULL, offer_udata);
+    raft_entry_release(e);
+    raft_log_free(l);
+}
+
+static int read_answers, read_ok;
+
+static void read_cb(void *arg, int can_read)
+{
+    (void)arg;
+    read_answers++;
+    read_ok = can_read;
+}
+
+/* Regression (simulator): message ids a leader hears in other servers'
+ * messages are not acknowledgements of its own (they count in another
+ * server's sequence), so they never confirm a read. */
+TEST(msg_ids_seen_from_other_servers_do_not_confirm_a_leaders_read)
+{
+    raft_server_t *r = follower_of_three();
+    ASSERT_EQ(0, raft_become_candidate(r));
+    raft_requestvote_resp_t rvr;
+    memset(&rvr, 0, sizeof(rvr));
+    rvr.term = rvr.request_term = raft_get_current_term(r);
+    rvr.vote_granted = 1;
+    ASSERT_EQ(0, raft_recv_requestvote_response(r, raft_get_node(r, 2), &rvr));
+    ASSERT(raft_is_leader(r));
+    raft_appendentries_resp_t aer;
+    memset(&aer, 0, sizeof(aer));
+    aer.term = raft_get_current_term(r);
+    aer.msg_id = raft_get_msg_id(r);
+    aer.success = 1;
+    aer.current_idx = raft_get_current_idx(r);
+    ASSERT_EQ(0, raft_recv_appendentries_response(r, raft_get_node(r, 2), &aer));
+    ASSERT_EQ(raft_get_current_idx(r), raft_get_commit_idx(r)); /* the no-op */
+    ASSERT_EQ(raft_get_commit_idx(r), raft_get_last_applied_idx(r));
+    read_answers = 0;
+    ASSERT_EQ(0, raft_recv_read_request(r, read_cb, NULL));
+    raft_appendentries_req_t ae;
+    raft_appendentries_resp_t resp;
+    memset(&ae, 0, sizeof(ae));
+    ae.term = 0; /* stale: a deposed leader's message */
+    ae.msg_id = 1000000;
+    for (raft_node_id_t id = 2; id <= 3; id++) {
+        ae.leader_id = id;
+        ASSERT_EQ(0, raft_recv_appendentries(r, raft_get_node(r, id), &ae, &resp));
+    }
+    ASSERT_EQ(0, raft_periodic_internal(r, 1));
+    ASSERT_EQ(0, read_answers);
+    ASSERT(raft_is_leader(r));
+    /* a real answer to the leader's own heartbeat confirms it */
+    aer.term = raft_get_current_term(r);
+    aer.msg_id = raft_get_msg_id(r);
+    aer.success = 1;
+    aer.current_idx = raft_get_current_idx(r);
+    ASSERT_EQ(0, raft_recv_appendentries_response(r, raft_get_node(r, 2), &aer));
+    ASSERT_EQ(0, raft_periodic_internal(r, 1));
+    ASSERT_EQ(1, read_answers);
+    ASSERT_EQ(1, read_ok);
+    raft_destroy(r);
+}
+
 TEST_MAIN()

@@ -333,6 +333,9 @@ TEST(messages_from_removed_nodes_are_ignored)
     raft_snapshot_resp_t snr;
     raft_requestvote_req_t rv;
     raft_requestvote_resp_t out;
+    /* the application's handle for f, kept past the removal (only its value
+     * is compared; it is not read) */
+    raft_node_t *gone = raft_get_node(r, f);
     ASSERT_EQ(0, cl_submit_cfg(c, l, RAFT_LOGTYPE_REMOVE_NODE, f, NULL));
     ASSERT(cl_converge(c, 5000));
     t = raft_get_current_term(r);
@@ -344,16 +347,20 @@ TEST(messages_from_removed_nodes_are_ignored)
     aer.term = t;
     aer.success = 1;
     aer.current_idx = raft_get_current_idx(r) + 100;
-    ASSERT_EQ(0, raft_recv_appendentries_response(r, raft_get_node(r, f), &aer));
+    ASSERT_EQ(0, raft_recv_appendentries_response(r, gone, &aer));
     memset(&rvr, 0, sizeof(rvr));
     rvr.term = t + 3;
     rvr.request_term = t + 3;
-    ASSERT_EQ(0, raft_recv_requestvote_response(r, raft_get_node(r, f), &rvr));
+    ASSERT_EQ(0, raft_recv_requestvote_response(r, gone, &rvr));
     memset(&snr, 0, sizeof(snr));
     snr.term = t;
     snr.success = 1;
     snr.last_chunk = 1;
-    ASSERT_EQ(0, raft_recv_snapshot_response(r, raft_get_node(r, f), &snr));
+    ASSERT_EQ(0, raft_recv_snapshot_response(r, gone, &snr));
+    /* a NULL node is an error, and changes nothing either */
+    ASSERT_EQ(-1, raft_recv_appendentries_response(r, NULL, &aer));
+    ASSERT_EQ(-1, raft_recv_requestvote_response(r, NULL, &rvr));
+    ASSERT_EQ(-1, raft_recv_snapshot_response(r, NULL, &snr));
     ASSERT(raft_is_leader(r));
     ASSERT_EQ(t, raft_get_current_term(r));
     ASSERT_EQ(commit, raft_get_commit_idx(r));

@@ -685,7 +685,10 @@ raft_node_t *raft_get_node(raft_server_t *me, raft_node_id_t id);
 raft_node_t *raft_get_node_from_idx(raft_server_t *me, raft_index_t idx);
 
 /**
- * Votes this server holds in the current election.
+ * Votes for this server, counted as the original library counts them: the
+ * other voting nodes that granted their vote in this election, plus one if
+ * this server is a voting node (whether or not it has campaigned). The
+ * election itself counts only voters of the configuration (active ones).
  */
 int raft_get_nvotes_for_me(raft_server_t *me);
 
@@ -839,8 +842,9 @@ int raft_recv_appendentries(raft_server_t *me, raft_node_t *node, struct raft_ap
 
 /**
  * Receives the answer to an appendentries message. Answers from nodes
- * that are not (or no longer) in the configuration are ignored (0).
- * RAFT_ERR_NOT_LEADER on a server that is not the leader.
+ * that are not (or no longer) in the configuration are ignored (0); a NULL
+ * node is an error (-1), as in the original library. RAFT_ERR_NOT_LEADER
+ * on a server that is not the leader.
  */
 int raft_recv_appendentries_response(raft_server_t *me, raft_node_t *node, struct raft_appendentries_resp_t *resp);
 
@@ -850,7 +854,9 @@ int raft_recv_appendentries_response(raft_server_t *me, raft_node_t *node, struc
 int raft_recv_snapshot(raft_server_t *me, raft_node_t *node, struct raft_snapshot_req_t *req, struct raft_snapshot_resp_t *resp);
 
 /**
- * Receives the answer to a snapshot chunk.
+ * Receives the answer to a snapshot chunk. Answers from nodes that are not
+ * (or no longer) in the configuration are ignored (0); a NULL node is an
+ * error (-1).
  */
 int raft_recv_snapshot_response(raft_server_t *me, raft_node_t *node, struct raft_snapshot_resp_t *resp);
 
@@ -860,7 +866,8 @@ int raft_recv_snapshot_response(raft_server_t *me, raft_node_t *node, struct raf
 int raft_recv_requestvote(raft_server_t *me, raft_node_t *node, struct raft_requestvote_req_t *req, struct raft_requestvote_resp_t *resp);
 
 /**
- * Receives the answer to a (pre-)vote request. RAFT_ERR_SHUTDOWN (or the
+ * Receives the answer to a (pre-)vote request; a NULL node is an error
+ * (-1). RAFT_ERR_SHUTDOWN (or the
  * persist_metadata callback's code) when the new term or vote could not be
  * persisted.
  */
@@ -911,7 +918,10 @@ int raft_cancel_snapshot(raft_server_t *me);
 
 /**
  * Restores the snapshot's position on restart (before the log entries and
- * metadata). RAFT_ERR_MISUSE once the server has started.
+ * metadata). The current term becomes the snapshot's term until
+ * `raft_restore_metadata` sets the persisted one, as in the original
+ * library. RAFT_ERR_MISUSE for a negative term or index, or once the server
+ * has started (a term, a commit index, a snapshot or applied entries).
  */
 int raft_restore_snapshot(raft_server_t *me, raft_term_t last_included_term, raft_index_t last_included_index);
 

@@ -65,6 +65,14 @@ impl<H: Host> Server<H> {
         self.nodes.borrow().iter().filter(|n| n.is_counted_voter() && n.has_vote_for_me()).count()
     }
 
+    /// `raft_get_nvotes_for_me` as the original library reports it: other
+    /// voting nodes (active or not) that granted their vote, plus one for
+    /// this server if it is a voting node.
+    pub fn nvotes_for_me_reported(&self) -> usize {
+        let others = self.nodes.borrow().iter().filter(|n| !self.is_me(n) && n.is_voting() && n.has_vote_for_me()).count();
+        others + self.my_node().is_some_and(|me| me.is_voting()) as usize
+    }
+
     fn has_majority_of_votes(&self) -> bool {
         votes_is_majority(self.num_voting_nodes(), self.nvotes_for_me())
     }

@@ -31,8 +31,13 @@ pub struct Node {
     next_msg_id: Cell<MsgId>,
     /// msg_id of the newest successful appendentries response.
     match_msg_id: Cell<MsgId>,
-    /// Highest msg_id this node has answered in the current term (reads).
+    /// On a follower: the highest msg_id heard from this node (its leader),
+    /// as the original library keeps it (`raft_node_get_max_seen_msg_id`).
     max_seen_msg_id: Cell<MsgId>,
+    /// On a leader: the highest of its msg_ids this node has answered in
+    /// the current term (reads). Kept apart from `max_seen_msg_id`: the two
+    /// count different servers' messages.
+    acked_msg_id: Cell<MsgId>,
     /// Time (ms on the server's clock) of the node's last answer (check-quorum).
     last_ack_ms: Cell<i64>,
     snapshot_offset: Cell<u64>,
@@ -62,6 +67,7 @@ impl Node {
             next_msg_id: Cell::new(0),
             match_msg_id: Cell::new(0),
             max_seen_msg_id: Cell::new(0),
+            acked_msg_id: Cell::new(0),
             last_ack_ms: Cell::new(0),
             snapshot_offset: Cell::new(0),
             snapshot_idx: Cell::new(0),
@@ -156,10 +162,19 @@ impl Node {
     pub fn set_max_seen_msg_id(&self, id: MsgId) {
         self.max_seen_msg_id.set(id)
     }
-    /// Raises the highest acknowledged msg_id; never lowers it.
+    /// Raises the highest msg_id seen from this node; never lowers it.
     pub fn update_max_seen_msg_id(&self, id: MsgId) {
         if id > self.max_seen_msg_id.get() {
             self.max_seen_msg_id.set(id)
+        }
+    }
+    pub(crate) fn acked_msg_id(&self) -> MsgId {
+        self.acked_msg_id.get()
+    }
+    /// Raises the highest of this leader's msg_ids the node answered.
+    pub(crate) fn note_acked_msg_id(&self, id: MsgId) {
+        if id > self.acked_msg_id.get() {
+            self.acked_msg_id.set(id)
         }
     }
     pub(crate) fn last_ack_ms(&self) -> i64 {

@@ -56,7 +56,7 @@ impl<H: Host> Server<H> {
         {
             let nodes = self.nodes.borrow();
             for node in nodes.iter().filter(|n| n.is_counted_voter()) {
-                ids.push(if self.is_me(node) { MsgId::MAX } else { node.max_seen_msg_id() });
+                ids.push(if self.is_me(node) { MsgId::MAX } else { node.acked_msg_id() });
             }
         }
         if ids.is_empty() {

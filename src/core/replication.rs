@@ -430,7 +430,7 @@ impl<H: Host> Server<H> {
         if term < self.current_term.get() {
             return Ok(None);
         }
-        node.update_max_seen_msg_id(msg_id);
+        node.note_acked_msg_id(msg_id);
         node.set_last_ack_ms(self.now_ms.get());
         Ok(Some(node))
     }

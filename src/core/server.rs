@@ -590,6 +590,14 @@ impl<H: Host> Server<H> {
         self.msg_id.get()
     }
 
+    /// A follower heard message `msg_id` from `from` (the sender's node,
+    /// looked up after the message, which may have added it).
+    pub fn note_msg_seen(&self, from: NodeId, msg_id: MsgId) {
+        if let Some(node) = self.node(from) {
+            node.update_max_seen_msg_id(msg_id);
+        }
+    }
+
     pub(crate) fn next_msg_id(&self) -> MsgId {
         let id = self.msg_id.get() + 1;
         self.msg_id.set(id);

@@ -92,14 +92,21 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_restore_snapshot`: on restart, before the log and metadata.
-    /// Refused (`Misuse`) once the server has started.
+    /// Refused (`Misuse`) for a negative term or index and once the server
+    /// has started. As in the original library, the current term becomes
+    /// the snapshot's (not persisted: `restore_metadata` sets the real one).
     pub fn restore_snapshot(&self, term: Term, idx: Index) -> Result<()> {
-        if idx < 0 || term < 0 {
-            return Err(RaftError::Failed);
-        }
-        if self.current_term.get() != 0 || self.commit_idx.get() != 0 || self.role.get() != Role::Follower {
+        if idx < 0
+            || term < 0
+            || self.current_term.get() != 0
+            || self.commit_idx.get() != 0
+            || self.snapshot_last_idx.get() != 0
+            || self.last_applied_idx() != 0
+            || self.role.get() != Role::Follower
+        {
             return Err(RaftError::Misuse);
         }
+        self.current_term.set(term);
         self.snapshot_last_idx.set(idx);
         self.snapshot_last_term.set(term);
         self.commit_idx.set(idx);

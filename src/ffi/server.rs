@@ -12,6 +12,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::rc::Rc;
+use std::sync::{Mutex, MutexGuard};
 
 use super::entry::EntryPtr;
 use super::host::{chunk_from_c, CHost, ReadRequest};
@@ -61,6 +62,42 @@ pub(crate) fn server_rc(me: *mut raft_server_t, f: impl FnOnce(&CoreServer) -> c
         return RaftError::Misuse.code();
     }
     with_server(me, RaftError::Shutdown.code(), |s| code(f(s)))
+}
+
+/// Addresses of the servers alive now (made by `raft_new*`, not yet
+/// destroyed), so that a pointer an application hands over in an untyped
+/// argument (`raft_log_set_callbacks`' `raft`) is read only if it is one.
+static LIVE_SERVERS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+fn live_servers() -> MutexGuard<'static, Vec<usize>> {
+    LIVE_SERVERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Records a new server; if the list cannot grow, the server is simply not
+/// found by `live_user_data` (its standalone logs' observers get NULL).
+fn register_server(me: *mut raft_server_t) {
+    let mut live = live_servers();
+    if live.try_reserve(1).is_ok() {
+        live.push(me as usize);
+    }
+}
+
+fn unregister_server(me: *mut raft_server_t) {
+    let mut live = live_servers();
+    live.retain(|&p| p != me as usize);
+    if live.is_empty() {
+        // No allocation outlives the last server (the heap hooks may change
+        // once none is left).
+        *live = Vec::new();
+    }
+}
+
+/// The user data of the server at `raft` if it is a live server, else NULL.
+pub(crate) fn live_user_data(raft: *mut c_void) -> *mut c_void {
+    if raft.is_null() || !live_servers().contains(&(raft as usize)) {
+        return ptr::null_mut();
+    }
+    user_data_of(raft as *mut raft_server_t)
 }
 
 /// The user data of a server's callbacks (NULL for a NULL server).
@@ -115,6 +152,7 @@ fn new_server(log: impl FnOnce(*mut raft_server_t) -> Option<LogBackend>) -> *mu
             log.set_owner(me);
         }
         server.core.reset_clock();
+        register_server(me);
         me
     })
 }
@@ -162,6 +200,7 @@ pub unsafe extern "C" fn raft_destroy(me: *mut raft_server_t) {
     if server.depth.get() > 0 {
         return;
     }
+    unregister_server(me);
     let _ = catch_unwind(|| {
         // SAFETY: me came from Box::into_raw in raft_new and no call is in
         // progress on it, so no reference to it is alive.
@@ -298,7 +337,9 @@ pub unsafe extern "C" fn raft_recv_appendentries(
         };
         // The sender is the message's leader_id; `node` is not needed.
         let _ = node;
-        let r = s.recv_appendentries(&msg)?;
+        let r = s.recv_appendentries(&msg);
+        s.note_msg_seen(req.leader_id, req.msg_id);
+        let r = r?;
         *resp = raft_appendentries_resp_t {
             msg_id: r.msg_id as raft_msg_id_t,
             term: r.term,
@@ -310,8 +351,9 @@ pub unsafe extern "C" fn raft_recv_appendentries(
 }
 
 /// Receives the answer to an appendentries message. Answers from nodes
-/// that are not (or no longer) in the configuration are ignored (0).
-/// RAFT_ERR_NOT_LEADER on a server that is not the leader.
+/// that are not (or no longer) in the configuration are ignored (0); a NULL
+/// node is an error (-1), as in the original library. RAFT_ERR_NOT_LEADER
+/// on a server that is not the leader.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_appendentries_response(
     me: *mut raft_server_t,
@@ -320,6 +362,9 @@ pub unsafe extern "C" fn raft_recv_appendentries_response(
 ) -> c_int {
     // SAFETY: resp is NULL or valid for the call.
     let Some(resp) = (unsafe { resp.as_ref() }) else { return RaftError::Misuse.code() };
+    if node.is_null() && !me.is_null() {
+        return -1;
+    }
     let resp = core::AppendEntriesResponse {
         msg_id: resp.msg_id,
         term: resp.term,
@@ -357,7 +402,9 @@ pub unsafe extern "C" fn raft_recv_snapshot(
             snapshot_term: req.snapshot_term,
             chunk: chunk_from_c(&req.chunk),
         };
-        let r = s.recv_snapshot(node_of(s, node).as_ref(), &msg)?;
+        let r = s.recv_snapshot(node_of(s, node).as_ref(), &msg);
+        s.note_msg_seen(req.leader_id, req.msg_id);
+        let r = r?;
         *resp = raft_snapshot_resp_t {
             msg_id: r.msg_id as raft_msg_id_t,
             term: r.term,
@@ -369,7 +416,9 @@ pub unsafe extern "C" fn raft_recv_snapshot(
     })
 }
 
-/// Receives the answer to a snapshot chunk.
+/// Receives the answer to a snapshot chunk. Answers from nodes that are not
+/// (or no longer) in the configuration are ignored (0); a NULL node is an
+/// error (-1).
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_snapshot_response(
     me: *mut raft_server_t,
@@ -378,6 +427,9 @@ pub unsafe extern "C" fn raft_recv_snapshot_response(
 ) -> c_int {
     // SAFETY: resp is NULL or valid for the call.
     let Some(r) = (unsafe { resp.as_ref() }) else { return RaftError::Misuse.code() };
+    if node.is_null() && !me.is_null() {
+        return -1;
+    }
     let resp = core::SnapshotResponse {
         msg_id: r.msg_id,
         term: r.term,
@@ -425,7 +477,8 @@ pub unsafe extern "C" fn raft_recv_requestvote(
     })
 }
 
-/// Receives the answer to a (pre-)vote request. RAFT_ERR_SHUTDOWN (or the
+/// Receives the answer to a (pre-)vote request; a NULL node is an error
+/// (-1). RAFT_ERR_SHUTDOWN (or the
 /// persist_metadata callback's code) when the new term or vote could not be
 /// persisted.
 #[no_mangle]
@@ -436,6 +489,9 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
 ) -> c_int {
     // SAFETY: req is NULL or valid for the call.
     let Some(r) = (unsafe { req.as_ref() }) else { return RaftError::Misuse.code() };
+    if node.is_null() && !me.is_null() {
+        return -1;
+    }
     let resp = RequestVoteResponse {
         prevote: r.prevote != 0,
         request_term: r.request_term,
@@ -543,7 +599,10 @@ pub extern "C" fn raft_cancel_snapshot(me: *mut raft_server_t) -> c_int {
 }
 
 /// Restores the snapshot's position on restart (before the log entries and
-/// metadata). RAFT_ERR_MISUSE once the server has started.
+/// metadata). The current term becomes the snapshot's term until
+/// `raft_restore_metadata` sets the persisted one, as in the original
+/// library. RAFT_ERR_MISUSE for a negative term or index, or once the server
+/// has started (a term, a commit index, a snapshot or applied entries).
 #[no_mangle]
 pub extern "C" fn raft_restore_snapshot(
     me: *mut raft_server_t,
