@@ -5,7 +5,6 @@
  * Drop-in for the callback-driven raft.h (see README.md): same types,
  * layouts, constants and functions.
  */
-
 #ifndef RAFT_H_
 #define RAFT_H_
 
@@ -38,11 +37,50 @@ typedef struct raft_entry {
     char data[];
 } raft_entry_t;
 
+/** Called for each entry a log implementation's `pop` removes. */
+typedef void (*raft_entry_notify_f)(void *arg, raft_entry_t *entry, raft_index_t entry_idx);
+
+/** A pluggable log implementation (`raft_new_with_log`): the server keeps
+ * its entries only through these functions. Entries it hands to `append`
+ * are held by the log (raft_entry_hold) for as long as it keeps them; those
+ * `get` and `get_batch` return are held for the caller. `sync` may be NULL
+ * when appends are durable at once. */
+typedef struct raft_log_impl {
+    /** Called once by raft_new_with_log with the server and its argument;
+     * returns the handle passed as `log` to every other member. */
+    void *(*init)(void *raft, void *arg);
+    /** Called once when the server is destroyed; releases everything. */
+    void (*free)(void *log);
+    /** Drops every entry; the next one appended gets index `first_idx`
+     * (after a snapshot, `term` is the term of the entry before it). */
+    void (*reset)(void *log, raft_index_t first_idx, raft_term_t term);
+    /** Appends one entry. 0, RAFT_ERR_SHUTDOWN or RAFT_ERR_NOMEM. */
+    int (*append)(void *log, raft_entry_t *entry);
+    /** Removes the entries before `first_idx` (compaction). 0 or -1. */
+    int (*poll)(void *log, raft_index_t first_idx);
+    /** Removes `from_idx` and every later entry, newest first, calling `cb`
+     * (if not NULL) for each. 0 or -1. */
+    int (*pop)(void *log, raft_index_t from_idx, raft_entry_notify_f cb, void *cb_arg);
+    /** The entry at `idx`, held for the caller; NULL if there is none. */
+    raft_entry_t *(*get)(void *log, raft_index_t idx);
+    /** Up to `entries_n` entries from `idx` into `entries`, held for the
+     * caller; returns how many (or -1). */
+    raft_index_t (*get_batch)(void *log, raft_index_t idx, raft_index_t entries_n, raft_entry_t **entries);
+    /** Index of the first entry (one past the snapshot when empty). */
+    raft_index_t (*first_idx)(void *log);
+    /** Index of the last entry (the snapshot's when empty). */
+    raft_index_t (*current_idx)(void *log);
+    /** Number of entries held. */
+    raft_index_t (*count)(void *log);
+    /** Makes every appended entry durable. 0 or -1. */
+    int (*sync)(void *log);
+} raft_log_impl_t;
+
 
 /**
  * Options of `raft_config`.
  */
-typedef enum raft_config_e {
+typedef enum {
   RAFT_CONFIG_ELECTION_TIMEOUT = 1,
   RAFT_CONFIG_REQUEST_TIMEOUT,
   RAFT_CONFIG_AUTO_FLUSH,
@@ -54,7 +92,7 @@ typedef enum raft_config_e {
 /**
  * Error codes returned by the library.
  */
-typedef enum raft_error_e {
+typedef enum {
   RAFT_ERR_NOT_LEADER = -2,
   RAFT_ERR_ONE_VOTING_CHANGE_ONLY = -3,
   RAFT_ERR_SHUTDOWN = -4,
@@ -69,13 +107,13 @@ typedef enum raft_error_e {
   RAFT_ERR_MISUSE = -13,
 } raft_error_e;
 
-typedef enum raft_leader_transfer_e {
+typedef enum {
   RAFT_LEADER_TRANSFER_TIMEOUT,
   RAFT_LEADER_TRANSFER_UNEXPECTED_LEADER,
   RAFT_LEADER_TRANSFER_EXPECTED_LEADER,
 } raft_leader_transfer_e;
 
-typedef enum raft_logtype_e {
+typedef enum {
   /**
    * Regular log type. This is for application data intended for the FSM.
    */
@@ -106,12 +144,12 @@ typedef enum raft_logtype_e {
   RAFT_LOGTYPE_NUM = 100,
 } raft_logtype_e;
 
-typedef enum raft_membership_e {
+typedef enum {
   RAFT_MEMBERSHIP_ADD,
   RAFT_MEMBERSHIP_REMOVE,
 } raft_membership_e;
 
-typedef enum raft_state_e {
+typedef enum {
   RAFT_STATE_FOLLOWER = 1,
   RAFT_STATE_PRECANDIDATE,
   RAFT_STATE_CANDIDATE,
@@ -119,35 +157,9 @@ typedef enum raft_state_e {
 } raft_state_e;
 
 /**
- * Called for each entry a log's `pop` removes.
- */
-typedef void (*raft_entry_notify_f)(void *arg, raft_entry_t *entry, raft_index_t entry_idx);
-
-/**
- * A pluggable log implementation. See the seed header's documentation of
- * each member; `sync` may be NULL when appends are durable at once.
- */
-typedef struct raft_log_impl {
-  void *(*init)(void *raft, void *arg);
-  void (*free)(void *log);
-  void (*reset)(void *log, raft_index_t first_idx, raft_term_t term);
-  int (*append)(void *log, raft_entry_t *entry);
-  int (*poll)(void *log, raft_index_t first_idx);
-  int (*pop)(void *log, raft_index_t from_idx, raft_entry_notify_f cb, void *cb_arg);
-  raft_entry_t *(*get)(void *log, raft_index_t idx);
-  raft_index_t (*get_batch)(void *log, raft_index_t idx, raft_index_t entries_n, raft_entry_t **entries);
-  raft_index_t (*first_idx)(void *log);
-  raft_index_t (*current_idx)(void *log);
-  raft_index_t (*count)(void *log);
-  int (*sync)(void *log);
-} raft_log_impl;
-
-typedef struct raft_log_impl raft_log_impl_t;
-
-/**
  * Vote request message.
  */
-typedef struct raft_requestvote_req_t {
+typedef struct {
   /**
    * 1 if this is a prevote message, 0 otherwise
    */
@@ -170,7 +182,7 @@ typedef struct raft_requestvote_req_t {
   raft_term_t last_log_term;
 } raft_requestvote_req_t;
 
-typedef int (*raft_send_requestvote_f)(raft_server_t *raft, void *user_data, raft_node_t *node, struct raft_requestvote_req_t *msg);
+typedef int (*raft_send_requestvote_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_requestvote_req_t *msg);
 
 /**
  * A client's entry (`raft_entry_req_t`), the same type as `raft_entry_t`.
@@ -180,7 +192,7 @@ typedef raft_entry_t raft_entry_req_t;
 /**
  * Appendentries message; without entries it is a heartbeat.
  */
-typedef struct raft_appendentries_req_t {
+typedef struct {
   /**
    * used to identify the sender node
    */
@@ -218,9 +230,9 @@ typedef struct raft_appendentries_req_t {
   raft_entry_req_t **entries;
 } raft_appendentries_req_t;
 
-typedef int (*raft_send_appendentries_f)(raft_server_t *raft, void *user_data, raft_node_t *node, struct raft_appendentries_req_t *msg);
+typedef int (*raft_send_appendentries_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_appendentries_req_t *msg);
 
-typedef struct raft_snapshot_chunk_t {
+typedef struct {
   /**
    * chunk offset
    */
@@ -239,7 +251,7 @@ typedef struct raft_snapshot_chunk_t {
   int last_chunk;
 } raft_snapshot_chunk_t;
 
-typedef struct raft_snapshot_req_t {
+typedef struct {
   /**
    * currentTerm, for follower to update itself
    */
@@ -263,16 +275,16 @@ typedef struct raft_snapshot_req_t {
   /**
    * snapshot chunk
    */
-  struct raft_snapshot_chunk_t chunk;
+  raft_snapshot_chunk_t chunk;
 } raft_snapshot_req_t;
 
-typedef int (*raft_send_snapshot_f)(raft_server_t *raft, void *user_data, raft_node_t *node, struct raft_snapshot_req_t *msg);
+typedef int (*raft_send_snapshot_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_snapshot_req_t *msg);
 
 typedef int (*raft_load_snapshot_f)(raft_server_t *raft, void *user_data, raft_term_t snapshot_term, raft_index_t snapshot_index);
 
-typedef int (*raft_get_snapshot_chunk_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_size_t offset, struct raft_snapshot_chunk_t *chunk);
+typedef int (*raft_get_snapshot_chunk_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_size_t offset, raft_snapshot_chunk_t *chunk);
 
-typedef int (*raft_store_snapshot_chunk_f)(raft_server_t *raft, void *user_data, raft_index_t snapshot_index, raft_size_t offset, struct raft_snapshot_chunk_t *chunk);
+typedef int (*raft_store_snapshot_chunk_f)(raft_server_t *raft, void *user_data, raft_index_t snapshot_index, raft_size_t offset, raft_snapshot_chunk_t *chunk);
 
 typedef int (*raft_clear_snapshot_f)(raft_server_t *raft, void *user_data);
 
@@ -284,11 +296,11 @@ typedef raft_node_id_t (*raft_get_node_id_f)(raft_server_t *raft, void *user_dat
 
 typedef int (*raft_node_has_sufficient_logs_f)(raft_server_t *raft, void *user_data, raft_node_t *node);
 
-typedef void (*raft_membership_event_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_entry_t *entry, enum raft_membership_e type_);
+typedef void (*raft_membership_event_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_entry_t *entry, raft_membership_e type_);
 
-typedef void (*raft_state_event_f)(raft_server_t *raft, void *user_data, enum raft_state_e state);
+typedef void (*raft_state_event_f)(raft_server_t *raft, void *user_data, raft_state_e state);
 
-typedef void (*raft_transfer_event_f)(raft_server_t *raft, void *user_data, enum raft_leader_transfer_e result);
+typedef void (*raft_transfer_event_f)(raft_server_t *raft, void *user_data, raft_leader_transfer_e result);
 
 typedef void (*raft_log_f)(raft_server_t *raft, raft_node_id_t node_id, void *user_data, const char *buf);
 
@@ -303,7 +315,7 @@ typedef raft_time_t (*raft_timestamp_f)(raft_server_t *raft, void *user_data);
 /**
  * The application's callbacks; copied by `raft_set_callbacks`.
  */
-typedef struct raft_cbs_t {
+typedef struct {
   /**
    * Callback for sending request vote messages
    */
@@ -390,7 +402,7 @@ typedef struct raft_cbs_t {
 /**
  * Appendentries response message.
  */
-typedef struct raft_appendentries_resp_t {
+typedef struct {
   /**
    * the msg_id this response refers to
    */
@@ -410,7 +422,7 @@ typedef struct raft_appendentries_resp_t {
   raft_index_t current_idx;
 } raft_appendentries_resp_t;
 
-typedef struct raft_snapshot_resp_t {
+typedef struct {
   /**
    * the msg_id this response refers to
    */
@@ -436,7 +448,7 @@ typedef struct raft_snapshot_resp_t {
 /**
  * Vote request response message.
  */
-typedef struct raft_requestvote_resp_t {
+typedef struct {
   /**
    * 1 if this is a prevote message, 0 otherwise
    */
@@ -458,7 +470,7 @@ typedef struct raft_requestvote_resp_t {
 /**
  * What `raft_recv_entry` reports: the entry's id, term and index.
  */
-typedef struct raft_entry_resp_t {
+typedef struct {
   /**
    * the entry's unique ID
    */
@@ -481,7 +493,7 @@ typedef void (*raft_read_request_callback_f)(void *arg, int can_read);
 /**
  * Callbacks of the built-in in-memory log, for observing its changes.
  */
-typedef struct raft_log_cbs_t {
+typedef struct {
   /**
    * Called before an entry is appended; non-zero refuses the append.
    */
@@ -513,19 +525,6 @@ extern "C" {
  * The built-in in-memory log as a `raft_log_impl_t`; `raft_new()` uses it.
  */
 extern const raft_log_impl_t raft_log_internal_impl;
-
-/**
- * Sets one `raft_config_e` option. Timeouts must be positive
- * (RAFT_ERR_MISUSE otherwise); flags take 0 or non-zero. RAFT_ERR_NOTFOUND
- * for an unknown option.
- */
-int raft_config_set_value(raft_server_t *me, int config, int value);
-
-/**
- * Reads one `raft_config_e` option into `*value`. RAFT_ERR_NOTFOUND for an
- * unknown option, RAFT_ERR_MISUSE for a NULL server or destination.
- */
-int raft_config_get_value(raft_server_t *me, int config, int *value);
 
 /**
  * Allocates a new Raft log entry: one zero-filled block from the heap hooks
@@ -798,7 +797,7 @@ void raft_clear(raft_server_t *me);
  * Sets the callbacks (the table is copied) and the user data passed to
  * them. The clock is re-read, so elapsed time counts from here.
  */
-void raft_set_callbacks(raft_server_t *me, struct raft_cbs_t *funcs, void *user_data);
+void raft_set_callbacks(raft_server_t *me, raft_cbs_t *funcs, void *user_data);
 
 /**
  * Restores term and vote read back from disk (nothing is persisted).
@@ -838,7 +837,7 @@ int raft_periodic(raft_server_t *me);
  * unknown node (`node` NULL) is accepted: `leader_id` names the sender.
  * RAFT_ERR_SHUTDOWN when the leader contradicts a committed entry.
  */
-int raft_recv_appendentries(raft_server_t *me, raft_node_t *node, struct raft_appendentries_req_t *req, struct raft_appendentries_resp_t *resp);
+int raft_recv_appendentries(raft_server_t *me, raft_node_t *node, raft_appendentries_req_t *req, raft_appendentries_resp_t *resp);
 
 /**
  * Receives the answer to an appendentries message. Answers from nodes
@@ -846,24 +845,24 @@ int raft_recv_appendentries(raft_server_t *me, raft_node_t *node, struct raft_ap
  * node is an error (-1), as in the original library. RAFT_ERR_NOT_LEADER
  * on a server that is not the leader.
  */
-int raft_recv_appendentries_response(raft_server_t *me, raft_node_t *node, struct raft_appendentries_resp_t *resp);
+int raft_recv_appendentries_response(raft_server_t *me, raft_node_t *node, raft_appendentries_resp_t *resp);
 
 /**
  * Receives a snapshot chunk and fills `resp` (the offset it expects next).
  */
-int raft_recv_snapshot(raft_server_t *me, raft_node_t *node, struct raft_snapshot_req_t *req, struct raft_snapshot_resp_t *resp);
+int raft_recv_snapshot(raft_server_t *me, raft_node_t *node, raft_snapshot_req_t *req, raft_snapshot_resp_t *resp);
 
 /**
  * Receives the answer to a snapshot chunk. Answers from nodes that are not
  * (or no longer) in the configuration are ignored (0); a NULL node is an
  * error (-1).
  */
-int raft_recv_snapshot_response(raft_server_t *me, raft_node_t *node, struct raft_snapshot_resp_t *resp);
+int raft_recv_snapshot_response(raft_server_t *me, raft_node_t *node, raft_snapshot_resp_t *resp);
 
 /**
  * Receives a (pre-)vote request and fills `resp`.
  */
-int raft_recv_requestvote(raft_server_t *me, raft_node_t *node, struct raft_requestvote_req_t *req, struct raft_requestvote_resp_t *resp);
+int raft_recv_requestvote(raft_server_t *me, raft_node_t *node, raft_requestvote_req_t *req, raft_requestvote_resp_t *resp);
 
 /**
  * Receives the answer to a (pre-)vote request; a NULL node is an error
@@ -871,14 +870,14 @@ int raft_recv_requestvote(raft_server_t *me, raft_node_t *node, struct raft_requ
  * persist_metadata callback's code) when the new term or vote could not be
  * persisted.
  */
-int raft_recv_requestvote_response(raft_server_t *me, raft_node_t *node, struct raft_requestvote_resp_t *req);
+int raft_recv_requestvote_response(raft_server_t *me, raft_node_t *node, raft_requestvote_resp_t *req);
 
 /**
  * Appends a client's entry on the leader (its term is set to the current
  * term) and replicates it. The caller keeps its own reference and releases
  * it after the call. `resp` (may be NULL) gets id, term and index.
  */
-int raft_recv_entry(raft_server_t *me, raft_entry_req_t *req, struct raft_entry_resp_t *resp);
+int raft_recv_entry(raft_server_t *me, raft_entry_req_t *req, raft_entry_resp_t *resp);
 
 /**
  * Applies every committed entry now, without the time limit of
@@ -995,7 +994,7 @@ int raft_pop_entry(raft_server_t *me);
  * 1 if the entry `r` describes is committed, 0 if not yet (or unknown),
  * -1 if another leader's entry replaced it.
  */
-int raft_msg_entry_response_committed(raft_server_t *me, const struct raft_entry_resp_t *r);
+int raft_msg_entry_response_committed(raft_server_t *me, const raft_entry_resp_t *r);
 
 /**
  * Lets a configuration entry at `idx` take effect (as appending it does).
@@ -1051,8 +1050,6 @@ int raft_pending_operations(raft_server_t *me);
 }  // extern "C"
 #endif  // __cplusplus
 
-#endif  /* RAFT_H_ */
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -1077,3 +1074,5 @@ int raft_config(raft_server_t *me, int set, raft_config_e config, ...);
 #ifdef __cplusplus
 }
 #endif
+
+#endif /* RAFT_H_ */
