@@ -170,14 +170,16 @@ TEST(non_voting_leader_bootstraps_by_adding_itself_as_a_voter)
     raft_destroy(r);
 }
 
-TEST(sole_voting_leader_changes_membership_before_committing_in_its_term)
+TEST(sole_voting_leader_with_auto_flush_off_commits_its_noop_and_changes_membership)
 {
     raft_server_t *r = lone_new();
     ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
     ASSERT_EQ(0, raft_config(r, 1, RAFT_CONFIG_AUTO_FLUSH, 0));
     ASSERT_EQ(0, raft_set_current_term(r, 1));
     ASSERT_EQ(0, raft_become_leader(r));
-    ASSERT_EQ(0, raft_get_commit_idx(r)); /* the no-op is not flushed yet */
+    /* as the original: becoming leader syncs the log, so a sole voter
+     * commits its no-op at once, auto flush or not */
+    ASSERT_EQ(1, raft_get_commit_idx(r));
     ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 2));
     ASSERT_EQ(0, submit_cfg(r, RAFT_LOGTYPE_ADD_NODE, 2));
     ASSERT_EQ(2, raft_get_num_voting_nodes(r));
@@ -684,6 +686,73 @@ TEST(msg_ids_seen_from_other_servers_do_not_confirm_a_leaders_read)
     ASSERT_EQ(0, raft_periodic_internal(r, 1));
     ASSERT_EQ(1, read_answers);
     ASSERT_EQ(1, read_ok);
+    raft_destroy(r);
+}
+
+TEST(read_request_without_callback_on_a_follower_is_not_leader)
+{
+    raft_server_t *r = follower_of_three();
+    ASSERT_EQ(RAFT_ERR_NOT_LEADER, raft_recv_read_request(r, NULL, NULL));
+    raft_destroy(r);
+    r = bootstrap(1);
+    ASSERT_EQ(RAFT_ERR_MISUSE, raft_recv_read_request(r, NULL, NULL));
+    raft_destroy(r);
+}
+
+static int ae_msgs, ae_entries;
+
+static int count_ae(raft_server_t *r, void *ud, raft_node_t *n, raft_appendentries_req_t *m)
+{
+    (void)r, (void)ud, (void)n;
+    ae_msgs++;
+    ae_entries += (int)m->n_entries;
+    return 0;
+}
+
+static raft_index_t ten_at_most(raft_server_t *r, void *ud, raft_node_t *n, raft_index_t idx, raft_index_t max,
+                                raft_entry_t **out)
+{
+    (void)ud, (void)n;
+    raft_index_t got = 0;
+    raft_entry_t **batch = raft_get_entries_from_idx(r, idx, &got);
+    raft_index_t k = got < max ? got : max;
+    if (k > 10)
+        k = 10;
+    for (raft_index_t i = 0; i < got; i++) {
+        if (i < k)
+            out[i] = batch[i];
+        else
+            raft_entry_release(batch[i]);
+    }
+    raft_free(batch);
+    return k;
+}
+
+/* As the original: raft_send_appendentries_all sends each node everything
+ * it lacks, in as many messages as the host's limit takes. */
+TEST(send_appendentries_all_sends_every_missing_entry)
+{
+    raft_server_t *r = lone_new();
+    raft_cbs_t cbs;
+    memset(&cbs, 0, sizeof(cbs));
+    cbs.send_appendentries = count_ae;
+    cbs.get_entries_to_send = ten_at_most;
+    cbs.persist_metadata = lone_persist;
+    raft_set_callbacks(r, &cbs, NULL);
+    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
+    ASSERT(raft_add_node(r, NULL, 2, 0) != NULL);
+    ASSERT_EQ(0, raft_set_current_term(r, 1));
+    for (int i = 0; i < 200; i++) {
+        raft_entry_t *e = normal(1);
+        ASSERT_EQ(0, raft_append_entry(r, e));
+        raft_entry_release(e);
+    }
+    ASSERT_EQ(0, raft_become_leader(r)); /* entry 201, the no-op */
+    raft_node_set_next_idx(raft_get_node(r, 2), 1);
+    ae_msgs = ae_entries = 0;
+    ASSERT_EQ(0, raft_send_appendentries_all(r));
+    ASSERT_EQ(201, ae_entries);
+    ASSERT_EQ(21, ae_msgs);
     raft_destroy(r);
 }
 

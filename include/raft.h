@@ -1005,7 +1005,8 @@ void raft_handle_append_cfg_change(raft_server_t *me, raft_entry_t *ety, raft_in
  * Queues a linearizable read: `cb(cb_arg, 1)` once a majority has
  * confirmed this leader after the request and the state machine has caught
  * up with the commit index of that moment; `cb(cb_arg, 0)` if leadership
- * is lost first. RAFT_ERR_NOT_LEADER on a non-leader (cb is not called).
+ * is lost first. RAFT_ERR_NOT_LEADER on a non-leader (cb is not called),
+ * checked before RAFT_ERR_MISUSE for a NULL cb.
  */
 int raft_recv_read_request(raft_server_t *me, raft_read_request_callback_f cb, void *cb_arg);
 

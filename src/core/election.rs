@@ -168,11 +168,12 @@ impl<H: Host> Server<H> {
             self.append_to_log(&noop)?;
         }
         self.term_start_idx.set(self.current_idx());
-        if self.config.get().auto_flush {
-            self.log().sync()?;
-            self.note_log_persisted();
-            self.next_sync_index.set(self.current_idx());
-        }
+        // The whole log is made durable now, auto flush or not (as the
+        // original library does): the leader counts it all as its own
+        // match, and a sole voter commits its no-op at once.
+        self.log().sync()?;
+        self.note_log_persisted();
+        self.next_sync_index.set(self.current_idx());
         self.send_appendentries_all()?;
         self.update_commit();
         Ok(())

@@ -722,7 +722,8 @@ pub unsafe extern "C" fn raft_handle_append_cfg_change(
 /// Queues a linearizable read: `cb(cb_arg, 1)` once a majority has
 /// confirmed this leader after the request and the state machine has caught
 /// up with the commit index of that moment; `cb(cb_arg, 0)` if leadership
-/// is lost first. RAFT_ERR_NOT_LEADER on a non-leader (cb is not called).
+/// is lost first. RAFT_ERR_NOT_LEADER on a non-leader (cb is not called),
+/// checked before RAFT_ERR_MISUSE for a NULL cb.
 #[no_mangle]
 pub extern "C" fn raft_recv_read_request(
     me: *mut raft_server_t,
@@ -730,7 +731,14 @@ pub extern "C" fn raft_recv_read_request(
     cb_arg: *mut c_void,
 ) -> c_int {
     if cb.is_none() {
-        return RaftError::Misuse.code();
+        // As the original: a non-leader says so first.
+        return with_server(me, RaftError::Misuse.code(), |s| {
+            if s.is_leader() {
+                RaftError::Misuse.code()
+            } else {
+                RaftError::NotLeader.code()
+            }
+        });
     }
     server_rc(me, |s| s.recv_read_request(ReadRequest { cb, arg: cb_arg }))
 }
