@@ -756,4 +756,23 @@ TEST(send_appendentries_all_sends_every_missing_entry)
     raft_destroy(r);
 }
 
+/* As the original: a snapshot needs at least two entries in the log. */
+TEST(snapshot_of_a_single_entry_log_is_refused)
+{
+    raft_server_t *r = lone_new();
+    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
+    raft_entry_t *e = normal(0);
+    ASSERT_EQ(0, raft_append_entry(r, e));
+    raft_set_commit_idx(r, 1);
+    ASSERT_EQ(0, raft_get_num_snapshottable_logs(r));
+    ASSERT_EQ(-1, raft_begin_snapshot(r));
+    ASSERT_EQ(0, raft_append_entry(r, e));
+    raft_entry_release(e);
+    ASSERT_EQ(1, raft_get_num_snapshottable_logs(r));
+    ASSERT_EQ(0, raft_begin_snapshot(r));
+    ASSERT_EQ(0, raft_end_snapshot(r));
+    ASSERT_EQ(1, raft_get_snapshot_last_idx(r));
+    raft_destroy(r);
+}
+
 TEST_MAIN()

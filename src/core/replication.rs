@@ -990,7 +990,8 @@ mod tests {
     fn a_voting_change_during_a_blocking_snapshot_is_refused_before_leadership_is_checked() {
         let s = server_with_nodes(&[1, 2, 3], 1);
         s.append_entry(&TestEntry::new(0, 0, 0)).unwrap();
-        s.set_commit_idx(1);
+        s.append_entry(&TestEntry::new(0, 0, 0)).unwrap();
+        s.set_commit_idx(2);
         s.begin_snapshot().unwrap();
         let add = TestEntry::new(0, 4, entry_type::ADD_NODE);
         assert_eq!(s.recv_entry(&add).unwrap_err(), RaftError::SnapshotInProgress);

@@ -20,10 +20,13 @@ use super::{
 impl<H: Host> Server<H> {
     /// `raft_begin_snapshot`: applies everything committed, then fixes the
     /// snapshot point at the last applied entry. Fails with -1 when there is
-    /// nothing new to snapshot.
+    /// nothing new to snapshot (`num_snapshottable_logs` is 0).
     pub fn begin_snapshot(&self) -> Result<()> {
         if self.snapshot_in_progress() {
             return Err(RaftError::SnapshotInProgress);
+        }
+        if self.num_snapshottable_logs() == 0 {
+            return Err(RaftError::Failed);
         }
         self.apply_all()?;
         let idx = self.last_applied_idx();
@@ -85,8 +88,12 @@ impl<H: Host> Server<H> {
         }
     }
 
-    /// Committed entries still in the log, which a snapshot could remove.
+    /// Committed entries still in the log, which a snapshot could remove;
+    /// 0 while the log holds one entry or none, as in the original library.
     pub fn num_snapshottable_logs(&self) -> Index {
+        if self.log().count() <= 1 {
+            return 0;
+        }
         let first = self.first_entry_idx();
         (self.commit_idx.get().min(self.current_idx()) - first + 1).max(0)
     }
