@@ -775,4 +775,20 @@ TEST(snapshot_of_a_single_entry_log_is_refused)
     raft_destroy(r);
 }
 
+/* As the original: starting an election with pre-vote changes no term,
+ * even for a sole voter (raft_periodic makes it leader). */
+TEST(election_start_with_prevote_keeps_the_term_of_a_sole_voter)
+{
+    raft_server_t *r = lone_new();
+    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
+    ASSERT_EQ(0, raft_set_current_term(r, 1));
+    ASSERT_EQ(0, raft_election_start(r, 0));
+    ASSERT_EQ(1, raft_get_current_term(r));
+    ASSERT(raft_is_precandidate(r));
+    ASSERT_EQ(0, raft_periodic_internal(r, 1));
+    ASSERT(raft_is_leader(r));
+    ASSERT_EQ(2, raft_get_current_term(r));
+    raft_destroy(r);
+}
+
 TEST_MAIN()

@@ -83,9 +83,8 @@ impl<H: Host> Server<H> {
         self.leader_id.set(NODE_ID_NONE);
         self.randomize_election_timeout();
         self.timeout_elapsed.set(0);
-        if self.has_majority_of_votes() {
-            return self.campaign();
-        }
+        // A sole voter's own vote would be a majority; as in the original it
+        // stays a pre-candidate here (`periodic` makes it leader).
         self.request_votes(true);
         Ok(())
     }
