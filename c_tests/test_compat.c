@@ -791,4 +791,29 @@ TEST(election_start_with_prevote_keeps_the_term_of_a_sole_voter)
     raft_destroy(r);
 }
 
+/* As the original: an answer recorded by hand (raft_node_set_match_msgid)
+ * acknowledges the leader's messages for reads. */
+TEST(match_msgid_set_by_hand_acknowledges_a_read)
+{
+    raft_server_t *r = lone_new();
+    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
+    ASSERT(raft_add_node(r, NULL, 2, 0) != NULL);
+    ASSERT(raft_add_node(r, NULL, 3, 0) != NULL);
+    ASSERT_EQ(0, raft_set_current_term(r, 1));
+    ASSERT_EQ(0, raft_become_leader(r));
+    raft_entry_t *e = normal(1);
+    ASSERT_EQ(0, raft_append_entry(r, e));
+    raft_entry_release(e);
+    raft_set_commit_idx(r, 2);
+    read_answers = 0;
+    ASSERT_EQ(0, raft_recv_read_request(r, read_cb, NULL));
+    ASSERT_EQ(0, raft_periodic_internal(r, 10));
+    ASSERT_EQ(0, read_answers);
+    raft_node_set_match_msgid(raft_get_node(r, 2), raft_get_msg_id(r));
+    ASSERT_EQ(0, raft_periodic_internal(r, 10));
+    ASSERT_EQ(1, read_answers);
+    ASSERT_EQ(1, read_ok);
+    raft_destroy(r);
+}
+
 TEST_MAIN()
