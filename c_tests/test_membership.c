@@ -213,10 +213,13 @@ TEST(removed_node_comes_back_when_the_removal_is_popped)
     raft_entry_t *other = cfg_entry(2, RAFT_LOGTYPE_NORMAL, 0);
     send_ae(c, 2, 1, 0, 0, rm, &resp);
     ASSERT_EQ(1, resp.success);
-    ASSERT(raft_get_node(r, 3) == NULL);
+    /* removal takes effect as inactivity; the node leaves only when applied */
+    ASSERT(raft_get_node(r, 3) != NULL);
+    ASSERT_EQ(0, raft_node_is_active(raft_get_node(r, 3)));
     ASSERT_EQ(2, raft_get_num_voting_nodes(r));
     send_ae(c, 2, 2, 0, 0, other, &resp);
     ASSERT(raft_get_node(r, 3) != NULL);
+    ASSERT_EQ(1, raft_node_is_active(raft_get_node(r, 3)));
     ASSERT_EQ(1, raft_node_is_voting(raft_get_node(r, 3)));
     ASSERT_EQ(3, raft_get_num_voting_nodes(r));
     raft_entry_release(rm);
@@ -274,7 +277,8 @@ TEST(handle_append_cfg_change_applies_a_change_directly)
     raft_handle_append_cfg_change(r, pro, 2);
     ASSERT_EQ(1, raft_node_is_voting(raft_get_node(r, 7)));
     raft_handle_append_cfg_change(r, rm, 3);
-    ASSERT(raft_get_node(r, 7) == NULL);
+    ASSERT(raft_get_node(r, 7) != NULL);
+    ASSERT_EQ(0, raft_node_is_active(raft_get_node(r, 7)));
     raft_entry_release(add);
     raft_entry_release(pro);
     raft_entry_release(rm);
@@ -293,9 +297,13 @@ TEST(removed_follower_leaves_and_cannot_disrupt_the_cluster)
     if (keep == l)
         keep = keep % 3 + 1;
     ASSERT_EQ(0, cl_submit_cfg(c, l, RAFT_LOGTYPE_REMOVE_NODE, f, NULL));
+    /* inactive at once, out of the list once applied */
+    ASSERT(raft_get_node(cl_raft(c, l), f) != NULL);
+    ASSERT_EQ(0, raft_node_is_active(raft_get_node(cl_raft(c, l), f)));
+    ASSERT_EQ(removes_before, cl_srv(c, l)->membership_remove);
+    ASSERT(cl_converge(c, 5000));
     ASSERT(raft_get_node(cl_raft(c, l), f) == NULL);
     ASSERT_EQ(removes_before + 1, cl_srv(c, l)->membership_remove);
-    ASSERT(cl_converge(c, 5000));
     ASSERT(raft_get_node(cl_raft(c, keep), f) == NULL);
     ASSERT(cl_srv(c, keep)->membership_remove >= 1);
     ASSERT_EQ(2, raft_get_num_voting_nodes(cl_raft(c, l)));
@@ -325,6 +333,9 @@ TEST(messages_from_removed_nodes_are_ignored)
     raft_snapshot_resp_t snr;
     raft_requestvote_req_t rv;
     raft_requestvote_resp_t out;
+    /* the application's handle for f, kept past the removal (only its value
+     * is compared; it is not read) */
+    raft_node_t *gone = raft_get_node(r, f);
     ASSERT_EQ(0, cl_submit_cfg(c, l, RAFT_LOGTYPE_REMOVE_NODE, f, NULL));
     ASSERT(cl_converge(c, 5000));
     t = raft_get_current_term(r);
@@ -336,16 +347,20 @@ TEST(messages_from_removed_nodes_are_ignored)
     aer.term = t;
     aer.success = 1;
     aer.current_idx = raft_get_current_idx(r) + 100;
-    ASSERT_EQ(0, raft_recv_appendentries_response(r, raft_get_node(r, f), &aer));
+    ASSERT_EQ(0, raft_recv_appendentries_response(r, gone, &aer));
     memset(&rvr, 0, sizeof(rvr));
     rvr.term = t + 3;
     rvr.request_term = t + 3;
-    ASSERT_EQ(0, raft_recv_requestvote_response(r, raft_get_node(r, f), &rvr));
+    ASSERT_EQ(0, raft_recv_requestvote_response(r, gone, &rvr));
     memset(&snr, 0, sizeof(snr));
     snr.term = t;
     snr.success = 1;
     snr.last_chunk = 1;
-    ASSERT_EQ(0, raft_recv_snapshot_response(r, raft_get_node(r, f), &snr));
+    ASSERT_EQ(0, raft_recv_snapshot_response(r, gone, &snr));
+    /* a NULL node is an error, and changes nothing either */
+    ASSERT_EQ(-1, raft_recv_appendentries_response(r, NULL, &aer));
+    ASSERT_EQ(-1, raft_recv_requestvote_response(r, NULL, &rvr));
+    ASSERT_EQ(-1, raft_recv_snapshot_response(r, NULL, &snr));
     ASSERT(raft_is_leader(r));
     ASSERT_EQ(t, raft_get_current_term(r));
     ASSERT_EQ(commit, raft_get_commit_idx(r));

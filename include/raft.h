@@ -5,6 +5,9 @@
  * Drop-in for the callback-driven raft.h (see README.md): same types,
  * layouts, constants and functions.
  */
+#ifndef RAFT_H_
+#define RAFT_H_
+
 /**
  * @file raft.h
  * @brief The libraft API: servers, nodes, entries, messages and callbacks.
@@ -24,9 +27,6 @@
  * - Anything passed to a callback is valid during the callback only;
  *   entries are kept with `raft_entry_hold`.
  */
-
-#ifndef RAFT_H_
-#define RAFT_H_
 
 #include <stddef.h>
 #include "raft_types.h"
@@ -74,200 +74,6 @@ typedef struct raft_entry {
 #endif
 } raft_entry_t;
 
-
-/**
- * Options of `raft_config` (and `raft_config_set_value` /
- * `raft_config_get_value`); see `raft_config` for types and defaults.
- */
-typedef enum raft_config_e {
-  /**
-   * Milliseconds without hearing from a leader before a follower starts an
-   * election; each server waits a random time between this and twice this.
-   * Default 1000.
-   */
-  RAFT_CONFIG_ELECTION_TIMEOUT = 1,
-  /**
-   * Milliseconds between a leader's heartbeats; half of it bounds the time one
-   * call spends applying entries. Default 200.
-   */
-  RAFT_CONFIG_REQUEST_TIMEOUT,
-  /**
-   * 1 (default): every `raft_recv_entry` syncs the leader's log and sends at
-   * once. 0: the application batches (`raft_get_index_to_sync`, `raft_flush`).
-   */
-  RAFT_CONFIG_AUTO_FLUSH,
-  /**
-   * 1: debug messages go to the `log` callback. Default 0 (nothing is even
-   * formatted).
-   */
-  RAFT_CONFIG_LOG_ENABLED,
-  /**
-   * 1: committed entries are applied while a snapshot is being taken (the
-   * application's snapshot must not be disturbed by them). Default 0.
-   */
-  RAFT_CONFIG_NONBLOCKING_APPLY,
-  /**
-   * 1: no entry is applied until it is set back to 0. Default 0.
-   */
-  RAFT_CONFIG_DISABLE_APPLY,
-} raft_config_e;
-
-/**
- * Error codes. Functions return 0 on success and a negative value on
- * failure: one of these, -1 for a generic failure, or a non-zero code that a
- * callback returned (passed through unchanged). `raft_get_error_str` gives a
- * short text for each.
- */
-typedef enum raft_error_e {
-  /**
-   * The call needs the leader (proposals, reads, transfers, answers to the
-   * leader's messages) and this server is not it.
-   */
-  RAFT_ERR_NOT_LEADER = -2,
-  /**
-   * A voting configuration change was proposed while another one is
-   * uncommitted, or before the new leader committed an entry of its term.
-   */
-  RAFT_ERR_ONE_VOTING_CHANGE_ONLY = -3,
-  /**
-   * The server must stop: `applylog` asked for it, a leader contradicted a
-   * committed entry, or the server is poisoned (an internal panic was caught;
-   * every later call returns this code).
-   */
-  RAFT_ERR_SHUTDOWN = -4,
-  /**
-   * An allocation failed. Kept for compatibility; callbacks may return it.
-   */
-  RAFT_ERR_NOMEM = -5,
-  /**
-   * A snapshot is already being taken.
-   */
-  RAFT_ERR_SNAPSHOT_IN_PROGRESS = -6,
-  /**
-   * The snapshot offered to `raft_begin_load_snapshot` is the one loaded.
-   */
-  RAFT_ERR_SNAPSHOT_ALREADY_LOADED = -7,
-  /**
-   * No suitable node has this id (leadership transfer).
-   */
-  RAFT_ERR_INVALID_NODEID = -8,
-  /**
-   * A leadership transfer is in progress; proposals wait until it ends.
-   */
-  RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS = -9,
-  /**
-   * Returned by `get_snapshot_chunk` to pause sending a snapshot (the
-   * transfer resumes on the follower's next answer or heartbeat).
-   */
-  RAFT_ERR_DONE = -10,
-  /**
-   * A message of an older term. Not returned by this library (messages of
-   * older terms are answered, not refused); kept for compatibility.
-   */
-  RAFT_ERR_STALE_TERM = -11,
-  /**
-   * Unknown configuration option.
-   */
-  RAFT_ERR_NOTFOUND = -12,
-  /**
-   * Bad arguments (a NULL server or message, a negative count, ...) or a call
-   * at the wrong time (restoring a snapshot on a server that has started).
-   */
-  RAFT_ERR_MISUSE = -13,
-} raft_error_e;
-
-/**
- * Outcome of a leadership transfer (`notify_transfer_event`).
- */
-typedef enum raft_leader_transfer_e {
-  /**
-   * No new leader within the transfer's timeout; the transfer is abandoned.
-   */
-  RAFT_LEADER_TRANSFER_TIMEOUT,
-  /**
-   * Another node than the target became leader.
-   */
-  RAFT_LEADER_TRANSFER_UNEXPECTED_LEADER,
-  /**
-   * The target became leader.
-   */
-  RAFT_LEADER_TRANSFER_EXPECTED_LEADER,
-} raft_leader_transfer_e;
-
-/**
- * Entry types (`raft_entry_t.type`). The library interprets the
- * configuration changes and RAFT_LOGTYPE_NO_OP; every other value is
- * application data, handed to `applylog` like RAFT_LOGTYPE_NORMAL.
- */
-typedef enum raft_logtype_e {
-  /**
-   * Application data for the state machine.
-   */
-  RAFT_LOGTYPE_NORMAL,
-  /**
-   * Configuration change: adds the node that `get_node_id` names as a
-   * non-voting member. It receives the log (to catch up) but does not vote.
-   */
-  RAFT_LOGTYPE_ADD_NONVOTING_NODE,
-  /**
-   * Configuration change: adds the node `get_node_id` names as a voter, or
-   * makes that non-voting node a voter.
-   */
-  RAFT_LOGTYPE_ADD_NODE,
-  /**
-   * Configuration change: removes the node `get_node_id` names.
-   */
-  RAFT_LOGTYPE_REMOVE_NODE,
-  /**
-   * Appended by every new leader at the start of its term, so that entries of
-   * earlier terms can commit. Carries no data; `applylog` sees it too.
-   */
-  RAFT_LOGTYPE_NO_OP,
-  /**
-   * Application-defined types may use values from here up (any value the
-   * library does not interpret is treated as application data).
-   */
-  RAFT_LOGTYPE_NUM = 100,
-} raft_logtype_e;
-
-/**
- * What `notify_membership_event` reports.
- */
-typedef enum raft_membership_e {
-  /**
-   * A node was added to this server's node list.
-   */
-  RAFT_MEMBERSHIP_ADD,
-  /**
-   * A node is being removed from this server's node list (its handle is valid
-   * during the callback only).
-   */
-  RAFT_MEMBERSHIP_REMOVE,
-} raft_membership_e;
-
-/**
- * The role of a server (`raft_get_state`, `notify_state_event`).
- */
-typedef enum raft_state_e {
-  /**
-   * Follows a leader, or waits for one.
-   */
-  RAFT_STATE_FOLLOWER = 1,
-  /**
-   * Asks whether a majority would vote for it (pre-vote), without changing
-   * its term.
-   */
-  RAFT_STATE_PRECANDIDATE,
-  /**
-   * Campaigns for votes in a new term.
-   */
-  RAFT_STATE_CANDIDATE,
-  /**
-   * Leads the cluster in its term.
-   */
-  RAFT_STATE_LEADER,
-} raft_state_e;
-
 /**
  * Called by a log's `pop` for each entry it removes, newest first, while the
  * entry is still alive; the library undoes configuration changes this way.
@@ -293,9 +99,8 @@ typedef struct raft_log_impl {
    * Creates the log (required). Called once by `raft_new_with_log` with the
    * server and its `log_arg`; returns the handle, or NULL to fail. Entries
    * the log already holds (a restart) are the server's log from then on;
-   * configuration entries among them are not replayed (add the nodes of the
-   * configuration by hand, or replay the entries into an empty log with
-   * `raft_append_entry`).
+   * call `raft_restore_log` to make the configuration entries among them
+   * take effect (no append or observer is called for them).
    */
   void *(*init)(void *raft, void *arg);
   /**
@@ -359,18 +164,246 @@ typedef struct raft_log_impl {
    * appends are durable at once.
    */
   int (*sync)(void *log);
-} raft_log_impl;
+} raft_log_impl_t;
+
+
+#define RAFT_WIRE_ERR_TRUNCATED -200
+
+#define RAFT_WIRE_ERR_SHORT_BUFFER -201
+
+#define RAFT_WIRE_ERR_VERSION -202
+
+#define RAFT_WIRE_ERR_TOO_LARGE -203
+
+#define RAFT_WIRE_ERR_MALFORMED -204
+
+#define RAFT_WIRE_ERR_NOMEM -205
+
+#define RAFT_WIRE_ERR_INVALID -206
 
 /**
- * A log implementation (see `struct raft_log_impl`).
+ * The version this code writes and the only one it reads.
  */
-typedef struct raft_log_impl raft_log_impl_t;
+#define WIRE_VERSION 1
+
+/**
+ * Bytes of the frame header, the length field included.
+ */
+#define HEADER_LEN 16
+
+/**
+ * Largest frame (length field included) a decoder accepts by default.
+ */
+#define MAX_FRAME (64 << 20)
+
+/**
+ * Bytes of an entry's fixed part (term, id, type, data length).
+ */
+#define ENTRY_FIXED_LEN 18
+
+/**
+ * Options of `raft_config` (and `raft_config_set_value` /
+ * `raft_config_get_value`); see `raft_config` for types and defaults.
+ */
+typedef enum {
+  /**
+   * Milliseconds without hearing from a leader before a follower starts an
+   * election; each server waits a random time between this and twice this.
+   * Default 1000.
+   */
+  RAFT_CONFIG_ELECTION_TIMEOUT = 1,
+  /**
+   * Milliseconds between a leader's heartbeats; half of it bounds the time one
+   * call spends applying entries. Default 200.
+   */
+  RAFT_CONFIG_REQUEST_TIMEOUT,
+  /**
+   * 1 (default): every `raft_recv_entry` syncs the leader's log and sends at
+   * once. 0: the application batches (`raft_get_index_to_sync`, `raft_flush`).
+   */
+  RAFT_CONFIG_AUTO_FLUSH,
+  /**
+   * 1: debug messages go to the `log` callback. Default 0 (nothing is even
+   * formatted).
+   */
+  RAFT_CONFIG_LOG_ENABLED,
+  /**
+   * 1: committed entries are applied while a snapshot is being taken (the
+   * application's snapshot must not be disturbed by them). Default 0.
+   */
+  RAFT_CONFIG_NONBLOCKING_APPLY,
+  /**
+   * 1: no entry is applied until it is set back to 0. Default 0.
+   */
+  RAFT_CONFIG_DISABLE_APPLY,
+} raft_config_e;
+
+/**
+ * Error codes. Functions return 0 on success and a negative value on
+ * failure: one of these, -1 for a generic failure, or a non-zero code that a
+ * callback returned (passed through unchanged). `raft_get_error_str` gives a
+ * short text for each.
+ */
+typedef enum {
+  /**
+   * The call needs the leader (proposals, reads, transfers, answers to the
+   * leader's messages) and this server is not it.
+   */
+  RAFT_ERR_NOT_LEADER = -2,
+  /**
+   * A voting configuration change was proposed while another one is
+   * uncommitted, or before the new leader committed an entry of its term.
+   */
+  RAFT_ERR_ONE_VOTING_CHANGE_ONLY = -3,
+  /**
+   * The server must stop: `applylog` asked for it, a leader contradicted a
+   * committed entry, or the server is poisoned (an internal panic was caught;
+   * every later call returns this code).
+   */
+  RAFT_ERR_SHUTDOWN = -4,
+  /**
+   * An allocation failed. Kept for compatibility; callbacks may return it.
+   */
+  RAFT_ERR_NOMEM = -5,
+  /**
+   * A snapshot is already being taken.
+   */
+  RAFT_ERR_SNAPSHOT_IN_PROGRESS = -6,
+  /**
+   * The snapshot offered to `raft_begin_load_snapshot` is the one loaded.
+   */
+  RAFT_ERR_SNAPSHOT_ALREADY_LOADED = -7,
+  /**
+   * No suitable node has this id (leadership transfer).
+   */
+  RAFT_ERR_INVALID_NODEID = -8,
+  /**
+   * A leadership transfer is in progress; proposals wait until it ends.
+   */
+  RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS = -9,
+  /**
+   * Returned by `get_snapshot_chunk` to pause sending a snapshot (the
+   * transfer resumes on the follower's next answer or heartbeat).
+   */
+  RAFT_ERR_DONE = -10,
+  /**
+   * A message of an older term. Not returned by this library (messages of
+   * older terms are answered, not refused); kept for compatibility.
+   */
+  RAFT_ERR_STALE_TERM = -11,
+  /**
+   * Unknown configuration option.
+   */
+  RAFT_ERR_NOTFOUND = -12,
+  /**
+   * Bad arguments (a NULL server or message, a negative count, ...) or a call
+   * at the wrong time (restoring a snapshot on a server that has started).
+   */
+  RAFT_ERR_MISUSE = -13,
+} raft_error_e;
+
+/**
+ * Outcome of a leadership transfer (`notify_transfer_event`).
+ */
+typedef enum {
+  /**
+   * No new leader within the transfer's timeout; the transfer is abandoned.
+   */
+  RAFT_LEADER_TRANSFER_TIMEOUT,
+  /**
+   * Another node than the target became leader.
+   */
+  RAFT_LEADER_TRANSFER_UNEXPECTED_LEADER,
+  /**
+   * The target became leader.
+   */
+  RAFT_LEADER_TRANSFER_EXPECTED_LEADER,
+} raft_leader_transfer_e;
+
+/**
+ * Entry types (`raft_entry_t.type`). The library interprets the
+ * configuration changes and RAFT_LOGTYPE_NO_OP; every other value is
+ * application data, handed to `applylog` like RAFT_LOGTYPE_NORMAL.
+ */
+typedef enum {
+  /**
+   * Application data for the state machine.
+   */
+  RAFT_LOGTYPE_NORMAL,
+  /**
+   * Configuration change: adds the node that `get_node_id` names as a
+   * non-voting member. It receives the log (to catch up) but does not vote.
+   */
+  RAFT_LOGTYPE_ADD_NONVOTING_NODE,
+  /**
+   * Configuration change: adds the node `get_node_id` names as a voter, or
+   * makes that non-voting node a voter.
+   */
+  RAFT_LOGTYPE_ADD_NODE,
+  /**
+   * Configuration change: removes the node `get_node_id` names.
+   */
+  RAFT_LOGTYPE_REMOVE_NODE,
+  /**
+   * Appended by every new leader at the start of its term, so that entries of
+   * earlier terms can commit. Carries no data; `applylog` sees it too.
+   */
+  RAFT_LOGTYPE_NO_OP,
+  /**
+   * Application-defined types may use values from here up (any value the
+   * library does not interpret is treated as application data).
+   */
+  RAFT_LOGTYPE_NUM = 100,
+} raft_logtype_e;
+
+/**
+ * What `notify_membership_event` reports.
+ */
+typedef enum {
+  /**
+   * A node was added to this server's node list.
+   */
+  RAFT_MEMBERSHIP_ADD,
+  /**
+   * A node is being removed from this server's node list (its handle is valid
+   * during the callback only).
+   */
+  RAFT_MEMBERSHIP_REMOVE,
+} raft_membership_e;
+
+/**
+ * The role of a server (`raft_get_state`, `notify_state_event`).
+ */
+typedef enum {
+  /**
+   * Follows a leader, or waits for one.
+   */
+  RAFT_STATE_FOLLOWER = 1,
+  /**
+   * Asks whether a majority would vote for it (pre-vote), without changing
+   * its term.
+   */
+  RAFT_STATE_PRECANDIDATE,
+  /**
+   * Campaigns for votes in a new term.
+   */
+  RAFT_STATE_CANDIDATE,
+  /**
+   * Leads the cluster in its term.
+   */
+  RAFT_STATE_LEADER,
+} raft_state_e;
+
+/**
+ * An open store (`raft_store_t`).
+ */
+typedef struct raft_store raft_store;
 
 /**
  * Vote request, sent through `send_requestvote` and handled by
  * `raft_recv_requestvote`.
  */
-typedef struct raft_requestvote_req_t {
+typedef struct {
   /**
    * 1 for a pre-vote (would you vote for me?), 0 for a real vote
    */
@@ -405,7 +438,7 @@ typedef struct raft_requestvote_req_t {
  * @return 0 if the message was sent or queued; non-zero if not (a lost
  * message: the election goes on without it).
  */
-typedef int (*raft_send_requestvote_f)(raft_server_t *raft, void *user_data, raft_node_t *node, struct raft_requestvote_req_t *msg);
+typedef int (*raft_send_requestvote_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_requestvote_req_t *msg);
 
 /**
  * A client's entry (`raft_entry_req_t`), the same type as `raft_entry_t`.
@@ -416,7 +449,7 @@ typedef raft_entry_t raft_entry_req_t;
  * Appendentries message: entries to append, or none (a heartbeat). Sent
  * through `send_appendentries`, handled by `raft_recv_appendentries`.
  */
-typedef struct raft_appendentries_req_t {
+typedef struct {
   /**
    * the leader's node id (the follower takes the sender from here)
    */
@@ -466,12 +499,12 @@ typedef struct raft_appendentries_req_t {
  * @return 0 if sent or queued; non-zero if not: the entries are then not
  * counted as in flight and go out again later (heartbeats retry).
  */
-typedef int (*raft_send_appendentries_f)(raft_server_t *raft, void *user_data, raft_node_t *node, struct raft_appendentries_req_t *msg);
+typedef int (*raft_send_appendentries_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_appendentries_req_t *msg);
 
 /**
  * One piece of a snapshot in transit.
  */
-typedef struct raft_snapshot_chunk_t {
+typedef struct {
   /**
    * byte offset of this piece within the snapshot
    */
@@ -496,7 +529,7 @@ typedef struct raft_snapshot_chunk_t {
  * Snapshot chunk message, sent through `send_snapshot` and handled by
  * `raft_recv_snapshot`.
  */
-typedef struct raft_snapshot_req_t {
+typedef struct {
   /**
    * the leader's term
    */
@@ -520,7 +553,7 @@ typedef struct raft_snapshot_req_t {
   /**
    * the piece carried by this message
    */
-  struct raft_snapshot_chunk_t chunk;
+  raft_snapshot_chunk_t chunk;
 } raft_snapshot_req_t;
 
 /**
@@ -534,7 +567,7 @@ typedef struct raft_snapshot_req_t {
  * @return 0 if sent or queued; non-zero if not (sending pauses; it resumes
  * on a later heartbeat or answer).
  */
-typedef int (*raft_send_snapshot_f)(raft_server_t *raft, void *user_data, raft_node_t *node, struct raft_snapshot_req_t *msg);
+typedef int (*raft_send_snapshot_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_snapshot_req_t *msg);
 
 /**
  * Loads the snapshot just received in full (`load_snapshot`), on a follower.
@@ -565,7 +598,7 @@ typedef int (*raft_load_snapshot_f)(raft_server_t *raft, void *user_data, raft_t
  * too much in flight to that node); any other code is an error returned to
  * the caller.
  */
-typedef int (*raft_get_snapshot_chunk_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_size_t offset, struct raft_snapshot_chunk_t *chunk);
+typedef int (*raft_get_snapshot_chunk_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_size_t offset, raft_snapshot_chunk_t *chunk);
 
 /**
  * Stores a received snapshot piece (`store_snapshot_chunk`), on a follower,
@@ -579,7 +612,7 @@ typedef int (*raft_get_snapshot_chunk_f)(raft_server_t *raft, void *user_data, r
  * @param chunk the piece (its data as the transport delivered it)
  * @return 0 when stored; non-zero fails `raft_recv_snapshot` with that code.
  */
-typedef int (*raft_store_snapshot_chunk_f)(raft_server_t *raft, void *user_data, raft_index_t snapshot_index, raft_size_t offset, struct raft_snapshot_chunk_t *chunk);
+typedef int (*raft_store_snapshot_chunk_f)(raft_server_t *raft, void *user_data, raft_index_t snapshot_index, raft_size_t offset, raft_snapshot_chunk_t *chunk);
 
 /**
  * Discards a partly received snapshot (`clear_snapshot`): another snapshot
@@ -654,7 +687,7 @@ typedef int (*raft_node_has_sufficient_logs_f)(raft_server_t *raft, void *user_d
  * application called `raft_add_node` / `raft_remove_node` itself
  * @param type_ RAFT_MEMBERSHIP_ADD or RAFT_MEMBERSHIP_REMOVE
  */
-typedef void (*raft_membership_event_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_entry_t *entry, enum raft_membership_e type_);
+typedef void (*raft_membership_event_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_entry_t *entry, raft_membership_e type_);
 
 /**
  * Reports a role change (`notify_state_event`).
@@ -662,7 +695,7 @@ typedef void (*raft_membership_event_f)(raft_server_t *raft, void *user_data, ra
  * @param user_data the user data of `raft_set_callbacks`
  * @param state the new role
  */
-typedef void (*raft_state_event_f)(raft_server_t *raft, void *user_data, enum raft_state_e state);
+typedef void (*raft_state_event_f)(raft_server_t *raft, void *user_data, raft_state_e state);
 
 /**
  * Reports how a leadership transfer ended (`notify_transfer_event`).
@@ -670,7 +703,7 @@ typedef void (*raft_state_event_f)(raft_server_t *raft, void *user_data, enum ra
  * @param user_data the user data of `raft_set_callbacks`
  * @param result the outcome
  */
-typedef void (*raft_transfer_event_f)(raft_server_t *raft, void *user_data, enum raft_leader_transfer_e result);
+typedef void (*raft_transfer_event_f)(raft_server_t *raft, void *user_data, raft_leader_transfer_e result);
 
 /**
  * Receives a debug message (`log`), only while RAFT_CONFIG_LOG_ENABLED is
@@ -741,7 +774,7 @@ typedef raft_time_t (*raft_timestamp_f)(raft_server_t *raft, void *user_data);
  * that called into the library and may call any `raft_*` function on the
  * same server except `raft_destroy`.
  */
-typedef struct raft_cbs_t {
+typedef struct {
   /**
    * Sends a vote request. Needed with more than one voter; without it vote
    * requests are dropped (and no election can succeed).
@@ -843,7 +876,7 @@ typedef struct raft_cbs_t {
  * `raft_recv_appendentries` and handled by
  * `raft_recv_appendentries_response`.
  */
-typedef struct raft_appendentries_resp_t {
+typedef struct {
   /**
    * the request's `msg_id`
    */
@@ -868,7 +901,7 @@ typedef struct raft_appendentries_resp_t {
  * Answer to a snapshot chunk, filled in by `raft_recv_snapshot` and handled
  * by `raft_recv_snapshot_response`.
  */
-typedef struct raft_snapshot_resp_t {
+typedef struct {
   /**
    * the request's `msg_id`
    */
@@ -896,7 +929,7 @@ typedef struct raft_snapshot_resp_t {
  * Answer to a vote request, filled in by `raft_recv_requestvote` and
  * handled by `raft_recv_requestvote_response`.
  */
-typedef struct raft_requestvote_resp_t {
+typedef struct {
   /**
    * copied from the request
    */
@@ -919,7 +952,7 @@ typedef struct raft_requestvote_resp_t {
  * What `raft_recv_entry` reports about a proposed entry; pass it to
  * `raft_msg_entry_response_committed` later.
  */
-typedef struct raft_entry_resp_t {
+typedef struct {
   /**
    * the entry's `id`, as the caller set it
    */
@@ -943,13 +976,54 @@ typedef struct raft_entry_resp_t {
 typedef void (*raft_read_request_callback_f)(void *arg, int can_read);
 
 /**
+ * Diagnostics sink of `raft_store_options_t`.
+ */
+typedef void (*raft_store_log_f)(void *arg, int level, const char *msg);
+
+/**
+ * `raft_store_options_t`, laid out as the header declares it.
+ */
+typedef struct {
+  size_t segment_size;
+  size_t cache_size;
+  int fsync_policy;
+  int flags;
+  raft_store_log_f log_cb;
+  void *log_arg;
+  int log_level;
+  void *reserved[5];
+} raft_store_options;
+
+/**
+ * The message of a frame; which member is live is told by `type`.
+ */
+typedef union {
+  raft_requestvote_req_t requestvote;
+  raft_requestvote_resp_t requestvote_resp;
+  raft_appendentries_req_t appendentries;
+  raft_appendentries_resp_t appendentries_resp;
+  raft_snapshot_req_t snapshot;
+  raft_snapshot_resp_t snapshot_resp;
+} raft_wire_body_u;
+
+/**
+ * One frame as C sees it (`raft_wire_msg_t`).
+ */
+typedef struct {
+  int type_;
+  raft_node_id_t from;
+  raft_node_id_t to;
+  raft_wire_body_u u;
+} raft_wire_msg_t;
+
+/**
  * Observers of the built-in log (`raft_log_set_callbacks` in
  * raft_compat.h). Each gets the `raft` pointer given to
  * `raft_log_set_callbacks` and, when that is the server owning the log, the
  * server's callback user data (NULL otherwise), the entry and its index.
  * Every member may be NULL.
  */
-typedef struct raft_log_cbs_t {
+typedef struct {
   /**
    * Called before an entry is appended, with the index it will get: for
    * proposals on the leader (and its no-op entries), for entries received from
@@ -995,31 +1069,6 @@ extern "C" {
  * `raft_log_cbs_t`) or supplies its own `raft_log_impl_t`.
  */
 extern const raft_log_impl_t raft_log_internal_impl;
-
-/**
- * Sets one option; the non-variadic form of `raft_config(me, 1, config,
- * value)`. May be called at any time, also from callbacks; a new election
- * timeout is re-randomised at once.
- * @param me the server
- * @param config a `raft_config_e` value
- * @param value the new value: a positive number of milliseconds for the two
- * timeouts, 0 or non-zero for the flags
- * @return 0 on success; RAFT_ERR_NOTFOUND for an unknown option;
- * RAFT_ERR_MISUSE for a NULL server or a timeout that is not positive;
- * RAFT_ERR_SHUTDOWN for a poisoned server.
- */
-int raft_config_set_value(raft_server_t *me, int config, int value);
-
-/**
- * Reads one option; the non-variadic form of `raft_config(me, 0, config,
- * &value)`.
- * @param me the server
- * @param config a `raft_config_e` value
- * @param value where the value is written (flags read as 0 or 1)
- * @return 0 on success; RAFT_ERR_NOTFOUND for an unknown option;
- * RAFT_ERR_MISUSE for a NULL server or a NULL `value`.
- */
-int raft_config_get_value(raft_server_t *me, int config, int *value);
 
 /**
  * Allocates an entry: one block from `raft_malloc` holding the header and
@@ -1376,8 +1425,10 @@ raft_node_t *raft_get_node(raft_server_t *me, raft_node_id_t id);
 raft_node_t *raft_get_node_from_idx(raft_server_t *me, raft_index_t idx);
 
 /**
- * Votes this server holds in the current (pre-)election, its own included,
- * counting only active voters.
+ * Votes for this server, counted as the original library counts them: the
+ * other voting nodes that granted their vote in this election, plus one if
+ * this server is a voting node (whether or not it has campaigned). The
+ * election itself counts only voters of the configuration (active ones).
  * @param me the server
  * @return the count; 0 for NULL.
  */
@@ -1584,7 +1635,7 @@ void raft_clear(raft_server_t *me);
  * @param user_data any pointer, given back to every callback and by
  * `raft_get_udata`
  */
-void raft_set_callbacks(raft_server_t *me, struct raft_cbs_t *funcs, void *user_data);
+void raft_set_callbacks(raft_server_t *me, raft_cbs_t *funcs, void *user_data);
 
 /**
  * Restart: sets the term and vote read back from stable storage (what the
@@ -1693,7 +1744,7 @@ int raft_periodic(raft_server_t *me);
  * `sync` failed; RAFT_ERR_MISUSE for a NULL server, message or answer, a
  * negative `n_entries`, or a NULL entry array or element.
  */
-int raft_recv_appendentries(raft_server_t *me, raft_node_t *node, struct raft_appendentries_req_t *req, struct raft_appendentries_resp_t *resp);
+int raft_recv_appendentries(raft_server_t *me, raft_node_t *node, raft_appendentries_req_t *req, raft_appendentries_resp_t *resp);
 
 /**
  * Handles a follower's answer to an appendentries message, on the leader:
@@ -1704,15 +1755,16 @@ int raft_recv_appendentries(raft_server_t *me, raft_node_t *node, struct raft_ap
  * `msg_id`, so stale, duplicate and reordered answers are harmless. An
  * answer of a later term makes the leader step down.
  * @param me the server
- * @param node the node that answered; an answer from a node that is not (or
- * no longer) in this server's list is ignored
+ * @param node the node that answered; NULL is an error (-1), as in the
+ * original library; an answer from a node that is not (or no longer) in
+ * this server's configuration is ignored (0)
  * @param resp the answer
- * @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader (the
- * answer is ignored); the `persist_metadata` code when stepping down to a
- * later term could not persist; RAFT_ERR_SHUTDOWN when `applylog` asked for
- * it; RAFT_ERR_MISUSE for NULL.
+ * @return 0; -1 for a NULL node; RAFT_ERR_NOT_LEADER on a server that is
+ * not the leader (the answer is ignored); the `persist_metadata` code when
+ * stepping down to a later term could not persist; RAFT_ERR_SHUTDOWN when
+ * `applylog` asked for it; RAFT_ERR_MISUSE for a NULL server or answer.
  */
-int raft_recv_appendentries_response(raft_server_t *me, raft_node_t *node, struct raft_appendentries_resp_t *resp);
+int raft_recv_appendentries_response(raft_server_t *me, raft_node_t *node, raft_appendentries_resp_t *resp);
 
 /**
  * Handles one chunk of a snapshot the leader sends (because this server
@@ -1735,7 +1787,7 @@ int raft_recv_appendentries_response(raft_server_t *me, raft_node_t *node, struc
  * `persist_metadata` code when adopting the leader's term failed;
  * RAFT_ERR_MISUSE for a NULL server, message or answer.
  */
-int raft_recv_snapshot(raft_server_t *me, raft_node_t *node, struct raft_snapshot_req_t *req, struct raft_snapshot_resp_t *resp);
+int raft_recv_snapshot(raft_server_t *me, raft_node_t *node, raft_snapshot_req_t *req, raft_snapshot_resp_t *resp);
 
 /**
  * Handles a follower's answer to a snapshot chunk, on the leader: sends the
@@ -1743,13 +1795,14 @@ int raft_recv_snapshot(raft_server_t *me, raft_node_t *node, struct raft_snapsho
  * last chunk is acknowledged, continues with appendentries after the
  * snapshot.
  * @param me the server
- * @param node the node that answered; answers from unknown nodes are ignored
+ * @param node the node that answered; NULL is an error (-1); answers from
+ * nodes that are not (or no longer) in the configuration are ignored (0)
  * @param resp the answer
- * @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader; an
- * error of `get_snapshot_chunk` other than RAFT_ERR_DONE; RAFT_ERR_MISUSE for
- * NULL.
+ * @return 0; -1 for a NULL node; RAFT_ERR_NOT_LEADER on a server that is
+ * not the leader; an error of `get_snapshot_chunk` other than RAFT_ERR_DONE;
+ * RAFT_ERR_MISUSE for a NULL server or answer.
  */
-int raft_recv_snapshot_response(raft_server_t *me, raft_node_t *node, struct raft_snapshot_resp_t *resp);
+int raft_recv_snapshot_response(raft_server_t *me, raft_node_t *node, raft_snapshot_resp_t *resp);
 
 /**
  * Handles a vote request (pre-vote or real) and fills in the answer. A real
@@ -1772,7 +1825,7 @@ int raft_recv_snapshot_response(raft_server_t *me, raft_node_t *node, struct raf
  * persisted (do not send the answer then); RAFT_ERR_MISUSE for a NULL
  * server, request or answer.
  */
-int raft_recv_requestvote(raft_server_t *me, raft_node_t *node, struct raft_requestvote_req_t *req, struct raft_requestvote_resp_t *resp);
+int raft_recv_requestvote(raft_server_t *me, raft_node_t *node, raft_requestvote_req_t *req, raft_requestvote_resp_t *resp);
 
 /**
  * Handles the answer to a vote request. A granted pre-vote majority starts a
@@ -1782,13 +1835,15 @@ int raft_recv_requestvote(raft_server_t *me, raft_node_t *node, struct raft_requ
  * adopt it and become follower. Answers that do not match the current
  * election are ignored.
  * @param me the server
- * @param node the voter's node; NULL or an unknown node is ignored
+ * @param node the voter's node; NULL is an error (-1), as in the original
+ * library; an unknown node is ignored
  * @param req the answer
- * @return 0; the `persist_metadata` code when a new term or vote could not
- * be persisted; a log or sync error while becoming leader;
- * RAFT_ERR_MISUSE for NULL.
+ * @return 0; -1 for a NULL node; the `persist_metadata` code (or
+ * RAFT_ERR_SHUTDOWN) when a new term or vote could not be persisted; a log
+ * or sync error while becoming leader; RAFT_ERR_MISUSE for a NULL server or
+ * answer.
  */
-int raft_recv_requestvote_response(raft_server_t *me, raft_node_t *node, struct raft_requestvote_resp_t *req);
+int raft_recv_requestvote_response(raft_server_t *me, raft_node_t *node, raft_requestvote_resp_t *req);
 
 /**
  * Proposes an entry on the leader: sets its term to the current term,
@@ -1815,7 +1870,7 @@ int raft_recv_requestvote_response(raft_server_t *me, raft_node_t *node, struct 
  * `log_offer` observer refusing) or of `sync`; RAFT_ERR_MISUSE for a NULL
  * server or entry; RAFT_ERR_SHUTDOWN when `applylog` asked for it.
  */
-int raft_recv_entry(raft_server_t *me, raft_entry_req_t *req, struct raft_entry_resp_t *resp);
+int raft_recv_entry(raft_server_t *me, raft_entry_req_t *req, raft_entry_resp_t *resp);
 
 /**
  * Applies every committed entry now, without the time limit that
@@ -1882,14 +1937,17 @@ int raft_cancel_snapshot(raft_server_t *me);
 /**
  * Restart: tells a fresh server that its state machine was loaded from a
  * snapshot ending at `last_included_index`. Commit and applied indexes move
- * there, and the log continues after it. Call it first (after adding the
- * nodes the snapshot records), then re-append the log entries after it, then
- * `raft_restore_metadata`.
+ * there, and the log continues after it. The current term becomes the
+ * snapshot's term until `raft_restore_metadata` sets the persisted one, as
+ * in the original library. Restart order: this (after adding the nodes the
+ * snapshot records), then the log (`raft_restore_log` for a log that loaded
+ * its entries itself), then `raft_restore_metadata`.
  * @param me the server
  * @param last_included_term term of the snapshot's last entry
  * @param last_included_index index of the snapshot's last entry
- * @return 0; RAFT_ERR_MISUSE once the server has started (a term, a commit
- * index or a role other than follower) and for NULL; -1 for negative values.
+ * @return 0; RAFT_ERR_MISUSE for a negative term or index, once the server
+ * has started (a term, a commit index, a snapshot or applied entries), and
+ * for NULL.
  */
 int raft_restore_snapshot(raft_server_t *me, raft_term_t last_included_term, raft_index_t last_included_index);
 
@@ -2017,7 +2075,7 @@ int raft_pop_entry(raft_server_t *me);
  * longer holds that index (compacted), for NULL and for a NULL answer; -1
  * when another leader's entry has replaced it (the proposal is lost: retry).
  */
-int raft_msg_entry_response_committed(raft_server_t *me, const struct raft_entry_resp_t *r);
+int raft_msg_entry_response_committed(raft_server_t *me, const raft_entry_resp_t *r);
 
 /**
  * Lets a configuration entry take effect as if it had just been appended at
@@ -2044,7 +2102,8 @@ void raft_handle_append_cfg_change(raft_server_t *me, raft_entry_t *ety, raft_in
  * @param cb the callback; must not be NULL
  * @param cb_arg passed to `cb` as is
  * @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader (`cb`
- * is not called); RAFT_ERR_MISUSE for a NULL server or callback.
+ * is not called; checked before a NULL callback); RAFT_ERR_MISUSE for a
+ * NULL server or callback.
  */
 int raft_recv_read_request(raft_server_t *me, raft_read_request_callback_f cb, void *cb_arg);
 
@@ -2119,11 +2178,191 @@ raft_index_t raft_get_index_to_sync(raft_server_t *me);
  */
 int raft_pending_operations(raft_server_t *me);
 
+/**
+ * Fills `opts` with the defaults. No-op for NULL.
+ */
+void raft_store_options_init(raft_store_options *opts);
+
+/**
+ * Opens (and with RAFT_STORE_CREATE creates) the store in `dir` and
+ * recovers it; see raft_store.h. RAFT_STORE_ERR_INVALID for a NULL `dir`
+ * or `out` or a bad option; else the recovery's or the system's error.
+ */
+int raft_store_open(const char *dir, const raft_store_options *opts, raft_store **out);
+
+/**
+ * Makes a new server whose log is the store. NULL for a NULL store, a
+ * store already bound, or a failed allocation.
+ */
+raft_server_t *raft_store_new_server(raft_store *st);
+
+/**
+ * Restores `r` from the store: snapshot position, log (and the
+ * configuration it carries), term and vote. See raft_store.h.
+ */
+int raft_store_restore(raft_store *st, raft_server_t *r, raft_term_t snap_term, raft_index_t snap_idx);
+
+/**
+ * Closes the store (final write and sync). RAFT_STORE_ERR_INVALID while a
+ * server is bound. NULL: 0.
+ */
+int raft_store_close(raft_store *st);
+
+/**
+ * TEST ONLY: cuts unsynced bytes off the files, then closes without a
+ * final sync (a simulated power failure).
+ */
+int raft_store_crash(raft_store *st);
+
+/**
+ * Durably records term and vote. See raft_store.h.
+ */
+int raft_store_persist_metadata(raft_store *st, raft_term_t term, raft_node_id_t vote);
+
+/**
+ * A persist_metadata callback that finds the store bound to `r`.
+ */
+int raft_store_persist_metadata_cb(raft_server_t *r, void *_user_data, raft_term_t term, raft_node_id_t vote);
+
+/**
+ * Term and vote as last persisted.
+ */
+int raft_store_get_metadata(raft_store *st, raft_term_t *term, raft_node_id_t *vote);
+
+/**
+ * The store's `raft_log_impl_t`, for a program that wraps it in a log of
+ * its own (its functions take the store as their `log` handle).
+ */
+const raft_log_impl_t *raft_store_log_impl(void);
+
+/**
+ * Index and term of the entry before the log's first.
+ */
+int raft_store_get_snapshot(raft_store *st, raft_term_t *term, raft_index_t *idx);
+
+/**
+ * First index of the stored log (0 for NULL).
+ */
+raft_index_t raft_store_first_idx(raft_store *st);
+
+/**
+ * Last index of the stored log (0 for NULL).
+ */
+raft_index_t raft_store_current_idx(raft_store *st);
+
+/**
+ * Blocking sync of everything appended.
+ */
+int raft_store_sync(raft_store *st);
+
+/**
+ * Index up to which the log is durable (0 for NULL).
+ */
+raft_index_t raft_store_synced_idx(raft_store *st);
+
+/**
+ * Starts a background sync.
+ */
+int raft_store_sync_start(raft_store *st);
+
+/**
+ * The completion fd (-1 for NULL).
+ */
+int raft_store_sync_fd(raft_store *st);
+
+/**
+ * Collects finished background syncs.
+ */
+int raft_store_sync_poll(raft_store *st, raft_index_t *synced_idx);
+
+/**
+ * Waits for the background syncs asked for, then collects them.
+ */
+int raft_store_sync_wait(raft_store *st, raft_index_t *synced_idx);
+
+/**
+ * fdatasync/fsync calls made on files so far (directory syncs not
+ * counted); 0 for NULL.
+ */
+unsigned long raft_store_fsync_count(raft_store *st);
+
+/**
+ * A static description of an error code.
+ */
+const char *raft_store_strerror(int err);
+
+/**
+ * The last failure's message on this thread ("" if none).
+ */
+const char *raft_store_last_error(void);
+
+/**
+ * TEST ONLY: injects faults into the store's file operations.
+ */
+int raft_store_inject_fault(raft_store *st, int ops, int fault, unsigned long skip, unsigned int ppm, unsigned long seed);
+
+/**
+ * Bytes that `raft_wire_encode` will write for `msg`, header included;
+ * 0 when `msg` is NULL or invalid (see `raft_wire_encode`).
+ */
+size_t raft_wire_encoded_size(const raft_wire_msg_t *msg);
+
+/**
+ * Encodes `msg` as one frame at the front of `buf` (`cap` bytes). On
+ * success returns 0 and stores the frame's size in `*written`. Errors:
+ * RAFT_WIRE_ERR_INVALID (NULL msg or written, NULL buf with cap > 0,
+ * unknown type, NULL entry array or entry, negative n_entries, chunk with
+ * NULL data or over 4 GiB), RAFT_WIRE_ERR_SHORT_BUFFER (nothing written;
+ * `*written` holds the size needed), RAFT_WIRE_ERR_TOO_LARGE.
+ */
+int raft_wire_encode(const raft_wire_msg_t *msg, void *buf, size_t cap, size_t *written);
+
+/**
+ * Reads the header at the front of `buf` (`len` bytes). Returns 0 and the
+ * whole frame's size in `*frame_len` (which may exceed `len`: read more);
+ * RAFT_WIRE_ERR_TRUNCATED with `*frame_len` = 16 when the header is not all
+ * there; RAFT_WIRE_ERR_VERSION, _TOO_LARGE (over `max_frame`, 0 = the
+ * default RAFT_WIRE_MAX_FRAME), _MALFORMED, or _INVALID for NULL pointers.
+ */
+int raft_wire_peek(const void *buf, size_t len, size_t max_frame_len, size_t *frame_len);
+
+/**
+ * Decodes the frame at the front of `buf` (`len` bytes; more may follow)
+ * into `*msg` and stores the bytes it took in `*consumed`. Returns 0, or
+ * RAFT_WIRE_ERR_TRUNCATED (`*consumed` = bytes needed for the frame, or 16
+ * while the header is incomplete), _VERSION, _TOO_LARGE, _MALFORMED,
+ * _NOMEM, _INVALID (NULL pointers). On error `*msg` holds no resources.
+ *
+ * An appendentries gets `entries`: an array (from `raft_malloc`) of new
+ * entries made with `raft_entry_new`, one reference each, owned by `*msg`
+ * and released by `raft_wire_msg_release`. A snapshot's `chunk.data`
+ * points into `buf`, valid as long as `buf` is.
+ */
+int raft_wire_decode(const void *buf, size_t len, size_t max_frame_len, raft_wire_msg_t *msg, size_t *consumed);
+
+/**
+ * Releases what `raft_wire_decode` gave `*msg`: for an appendentries, one
+ * reference on every entry and the array (then `entries` is NULL and
+ * `n_entries` 0); nothing for other types. NULL is a no-op; calling it
+ * twice is harmless. Call it after `raft_recv_appendentries`, which takes
+ * its own references on the entries it keeps.
+ */
+void raft_wire_msg_release(raft_wire_msg_t *msg);
+
+/**
+ * A static, NUL-terminated description of a `RAFT_WIRE_ERR_*` code (or
+ * "success" for 0, "unknown error" otherwise).
+ */
+const char *raft_wire_strerror(int err);
+
+/**
+ * The wire format version this library writes and reads.
+ */
+int raft_wire_version(void);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
-
-#endif  /* RAFT_H_ */
 
 #ifdef __cplusplus
 extern "C" {
@@ -2146,8 +2385,8 @@ extern "C" {
  *
  * Auto flush is on by default, as it was in the original library (whose
  * header said 0). Options may be changed at any time, also from callbacks.
- * `raft_config_set_value` and `raft_config_get_value` do the same without
- * varargs.
+ * `raft_config_set_value` and `raft_config_get_value` (raft_compat.h) do
+ * the same without varargs.
  * @param me the server
  * @param set 1 to set, 0 to read
  * @param config the option
@@ -2159,3 +2398,5 @@ int raft_config(raft_server_t *me, int set, raft_config_e config, ...);
 #ifdef __cplusplus
 }
 #endif
+
+#endif /* RAFT_H_ */

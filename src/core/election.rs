@@ -65,6 +65,14 @@ impl<H: Host> Server<H> {
         self.nodes.borrow().iter().filter(|n| n.is_counted_voter() && n.has_vote_for_me()).count()
     }
 
+    /// `raft_get_nvotes_for_me` as the original library reports it: other
+    /// voting nodes (active or not) that granted their vote, plus one for
+    /// this server if it is a voting node.
+    pub fn nvotes_for_me_reported(&self) -> usize {
+        let others = self.nodes.borrow().iter().filter(|n| !self.is_me(n) && n.is_voting() && n.has_vote_for_me()).count();
+        others + self.my_node().is_some_and(|me| me.is_voting()) as usize
+    }
+
     fn has_majority_of_votes(&self) -> bool {
         votes_is_majority(self.num_voting_nodes(), self.nvotes_for_me())
     }
@@ -75,9 +83,8 @@ impl<H: Host> Server<H> {
         self.leader_id.set(NODE_ID_NONE);
         self.randomize_election_timeout();
         self.timeout_elapsed.set(0);
-        if self.has_majority_of_votes() {
-            return self.campaign();
-        }
+        // A sole voter's own vote would be a majority; as in the original it
+        // stays a pre-candidate here (`periodic` makes it leader).
         self.request_votes(true);
         Ok(())
     }
@@ -160,11 +167,12 @@ impl<H: Host> Server<H> {
             self.append_to_log(&noop)?;
         }
         self.term_start_idx.set(self.current_idx());
-        if self.config.get().auto_flush {
-            self.log().sync()?;
-            self.note_log_persisted();
-            self.next_sync_index.set(self.current_idx());
-        }
+        // The whole log is made durable now, auto flush or not (as the
+        // original library does): the leader counts it all as its own
+        // match, and a sole voter commits its no-op at once.
+        self.log().sync()?;
+        self.note_log_persisted();
+        self.next_sync_index.set(self.current_idx());
         self.send_appendentries_all()?;
         self.update_commit();
         Ok(())

@@ -1,12 +1,14 @@
 //! Cluster membership: the node list, single-server configuration changes
 //! carried by log entries (thesis §4.1), and their undo when popped.
 //!
-//! A change takes effect when its entry is appended: a REMOVE_NODE entry
-//! takes the node out of the configuration at once (it is notified and no
-//! longer found), and popping the entry brings the same node back. A server
-//! that appends its own removal keeps its node, inactive, so that a leader
-//! can go on leading until the change commits (thesis §4.2.2); it drops its
-//! node when the entry is applied.
+//! A change takes effect when its entry is appended. Removal takes two
+//! steps, as in the original library: appending a REMOVE_NODE entry makes
+//! the node inactive (it votes in nothing, counts in no quorum and is sent
+//! nothing) but leaves it in the node list, where `applylog` for that entry
+//! still finds it (RedisRaft tells it to shut down); it leaves the list,
+//! with a notification, once that entry has been applied. Popping the entry
+//! first makes the node active again. A leader removing itself goes on
+//! leading until the change commits (thesis §4.2.2).
 
 use std::ffi::c_void;
 use std::rc::Rc;
@@ -137,20 +139,20 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_remove_node`: notifies, then drops the node. A node pointer that
-    /// is not one of this server's nodes is ignored.
+    /// is not one of this server's nodes is ignored. The notification names
+    /// no entry, whatever the cause, as in the original library.
     pub fn remove_node(&self, node: &Rc<Node>) {
-        self.remove_node_with(node, None)
-    }
-
-    fn remove_node_with(&self, node: &Rc<Node>, entry: Option<&H::Entry>) {
         if !self.owns_node(node) {
             return;
         }
-        self.host.notify_membership_event(node, entry, MembershipEvent::Remove);
+        self.host.notify_membership_event(node, None, MembershipEvent::Remove);
         self.nodes.borrow_mut().retain(|n| !Rc::ptr_eq(n, node));
         let was_me = self.me.borrow().as_ref().is_some_and(|me| Rc::ptr_eq(me, node));
         if was_me {
             *self.me.borrow_mut() = None;
+        }
+        if self.leader_id.get() == node.id() {
+            self.leader_id.set(NODE_ID_NONE);
         }
         trace!(self, node.id(), "removed node {}", node.id());
     }
@@ -187,58 +189,28 @@ impl<H: Host> Server<H> {
                 }
             },
             entry_type::REMOVE_NODE => {
-                let Some(node) = node else { return };
-                node.set_voting_before_removal(node.is_voting());
-                node.set_active(false);
-                if !is_self {
-                    self.removed_nodes.borrow_mut().push((idx, node.clone()));
-                    self.remove_node_with(&node, Some(entry));
+                if let Some(node) = node {
+                    node.set_active(false);
                 }
             }
             _ => {}
         }
     }
 
-    /// Puts back a node that a popped REMOVE_NODE entry at `idx` took out.
-    fn restore_removed_node(&self, id: NodeId, idx: Index, entry: &H::Entry) {
-        let restored = {
-            let mut removed = self.removed_nodes.borrow_mut();
-            let pos = removed.iter().rposition(|(at, n)| *at == idx && n.id() == id);
-            pos.map(|p| removed.remove(p).1)
-        };
-        let Some(node) = restored else { return };
-        if self.node(id).is_some() {
-            return;
-        }
-        node.set_active(true);
-        node.set_voting(node.voting_before_removal());
-        node.set_next_idx(self.current_idx() + 1);
-        self.nodes.borrow_mut().push(node.clone());
-        self.host.notify_membership_event(&node, Some(entry), MembershipEvent::Add);
-    }
-
     /// Undoes a configuration entry that is being popped from the log.
     pub(crate) fn handle_remove_cfg_change(&self, entry: &H::Entry, idx: Index) {
         let Some(id) = self.cfg_change_node_id(entry, idx) else { return };
-        let Some(node) = self.node(id) else {
-            if entry.entry_type() == entry_type::REMOVE_NODE {
-                self.restore_removed_node(id, idx, entry);
-            }
-            return;
-        };
+        let Some(node) = self.node(id) else { return };
         match entry.entry_type() {
             entry_type::ADD_NODE => {
                 if node.created_by_add_node() {
-                    self.remove_node_with(&node, Some(entry));
+                    self.remove_node(&node);
                 } else {
                     node.set_voting(false);
                 }
             }
-            entry_type::ADD_NONVOTING_NODE => self.remove_node_with(&node, Some(entry)),
-            entry_type::REMOVE_NODE => {
-                node.set_active(true);
-                node.set_voting(node.voting_before_removal() || node.is_voting());
-            }
+            entry_type::ADD_NONVOTING_NODE => self.remove_node(&node),
+            entry_type::REMOVE_NODE => node.set_active(true),
             _ => {}
         }
     }
@@ -246,10 +218,6 @@ impl<H: Host> Server<H> {
     /// Marks a configuration change committed once its entry is applied.
     pub(crate) fn on_cfg_change_applied(&self, entry: &H::Entry, idx: Index) {
         let Some(id) = self.cfg_change_node_id(entry, idx) else { return };
-        if entry.entry_type() == entry_type::REMOVE_NODE {
-            // Committed: the removal can no longer be undone.
-            self.removed_nodes.borrow_mut().retain(|(at, _)| *at > idx);
-        }
         let Some(node) = self.node(id) else { return };
         match entry.entry_type() {
             entry_type::ADD_NODE => {
@@ -259,13 +227,16 @@ impl<H: Host> Server<H> {
             }
             entry_type::ADD_NONVOTING_NODE => node.set_addition_committed(true),
             entry_type::REMOVE_NODE => {
-                if node.is_active() || !self.is_me(&node) {
-                    // A later entry re-added it; this removal is history.
+                if node.is_active() {
+                    // A later entry (still uncommitted) added it again: the
+                    // original library would drop it here and then fail on
+                    // that entry; keeping it is the configuration the log
+                    // describes.
                     return;
                 }
                 node.set_voting_committed(false);
                 let removing_me = self.is_me(&node);
-                self.remove_node_with(&node, Some(entry));
+                self.remove_node(&node);
                 // Thesis §4.2.2: a leader that is not in the new configuration
                 // steps down once the configuration is committed.
                 if removing_me && self.role.get() == Role::Leader {
@@ -309,7 +280,7 @@ impl<H: Host> Server<H> {
         loop {
             let other = self.nodes.borrow().iter().find(|n| !self.is_me(n)).cloned();
             match other {
-                Some(node) => self.remove_node_with(&node, None),
+                Some(node) => self.remove_node(&node),
                 None => break,
             }
         }
@@ -349,16 +320,25 @@ mod tests {
     }
 
     #[test]
-    fn a_removed_node_leaves_at_once_and_the_same_node_returns_if_the_entry_is_popped() {
+    fn a_removed_node_turns_inactive_when_appended_and_active_again_if_the_entry_is_popped() {
         let s = server_with_nodes(&[1, 2, 3], 1);
-        let before = s.node(3).unwrap();
         s.append_entry(&TestEntry::new(1, 3, entry_type::REMOVE_NODE)).unwrap();
-        assert_eq!(s.num_voting_nodes(), 2);
-        assert!(s.node(3).is_none());
+        assert_eq!((s.num_voting_nodes(), s.num_nodes()), (2, 3));
+        let node = s.node(3).unwrap();
+        assert!(!node.is_active() && node.is_voting());
         s.pop_entry().unwrap();
-        let after = s.node(3).unwrap();
-        assert!(std::rc::Rc::ptr_eq(&before, &after));
-        assert!(after.is_voting() && after.is_active());
+        assert!(node.is_voting() && node.is_active());
+        assert_eq!(s.num_voting_nodes(), 3);
+    }
+
+    #[test]
+    fn a_removed_node_leaves_the_list_once_its_entry_is_applied() {
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.append_entry(&TestEntry::new(1, 3, entry_type::REMOVE_NODE)).unwrap();
+        s.set_commit_idx(1);
+        s.apply_all().unwrap();
+        assert!(s.node(3).is_none());
+        assert_eq!(s.num_nodes(), 2);
     }
 
     #[test]

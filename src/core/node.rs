@@ -24,8 +24,6 @@ pub struct Node {
     has_sufficient_logs: Cell<bool>,
     voting_committed: Cell<bool>,
     addition_committed: Cell<bool>,
-    /// Voting status before a REMOVE_NODE entry, restored if it is popped.
-    voting_before_removal: Cell<bool>,
     /// Set when an ADD_NODE entry created this node, so popping it removes
     /// the node rather than leaving a stray non-voter.
     created_by_add_node: Cell<bool>,
@@ -33,8 +31,13 @@ pub struct Node {
     next_msg_id: Cell<MsgId>,
     /// msg_id of the newest successful appendentries response.
     match_msg_id: Cell<MsgId>,
-    /// Highest msg_id this node has answered in the current term (reads).
+    /// On a follower: the highest msg_id heard from this node (its leader),
+    /// as the original library keeps it (`raft_node_get_max_seen_msg_id`).
     max_seen_msg_id: Cell<MsgId>,
+    /// On a leader: the highest of its msg_ids this node has answered in
+    /// the current term (reads). Kept apart from `max_seen_msg_id`: the two
+    /// count different servers' messages.
+    acked_msg_id: Cell<MsgId>,
     /// Time (ms on the server's clock) of the node's last answer (check-quorum).
     last_ack_ms: Cell<i64>,
     snapshot_offset: Cell<u64>,
@@ -60,11 +63,11 @@ impl Node {
             has_sufficient_logs: Cell::new(false),
             voting_committed: Cell::new(false),
             addition_committed: Cell::new(false),
-            voting_before_removal: Cell::new(false),
             created_by_add_node: Cell::new(false),
             next_msg_id: Cell::new(0),
             match_msg_id: Cell::new(0),
             max_seen_msg_id: Cell::new(0),
+            acked_msg_id: Cell::new(0),
             last_ack_ms: Cell::new(0),
             snapshot_offset: Cell::new(0),
             snapshot_idx: Cell::new(0),
@@ -135,12 +138,6 @@ impl Node {
     pub fn set_addition_committed(&self, value: bool) {
         self.addition_committed.set(value)
     }
-    pub(crate) fn voting_before_removal(&self) -> bool {
-        self.voting_before_removal.get()
-    }
-    pub(crate) fn set_voting_before_removal(&self, value: bool) {
-        self.voting_before_removal.set(value)
-    }
     pub(crate) fn created_by_add_node(&self) -> bool {
         self.created_by_add_node.get()
     }
@@ -165,10 +162,19 @@ impl Node {
     pub fn set_max_seen_msg_id(&self, id: MsgId) {
         self.max_seen_msg_id.set(id)
     }
-    /// Raises the highest acknowledged msg_id; never lowers it.
+    /// Raises the highest msg_id seen from this node; never lowers it.
     pub fn update_max_seen_msg_id(&self, id: MsgId) {
         if id > self.max_seen_msg_id.get() {
             self.max_seen_msg_id.set(id)
+        }
+    }
+    pub(crate) fn acked_msg_id(&self) -> MsgId {
+        self.acked_msg_id.get()
+    }
+    /// Raises the highest of this leader's msg_ids the node answered.
+    pub(crate) fn note_acked_msg_id(&self, id: MsgId) {
+        if id > self.acked_msg_id.get() {
+            self.acked_msg_id.set(id)
         }
     }
     pub(crate) fn last_ack_ms(&self) -> i64 {

@@ -48,15 +48,15 @@ impl<H: Host> Server<H> {
     }
 
     /// The highest msg_id a majority of voters has answered in this term.
+    /// A voter whose removal is appended but not yet applied still counts
+    /// here, as in the original library: a read then needs a majority of
+    /// both the old and the new configuration, which is never less safe.
     fn quorum_msg_id(&self) -> MsgId {
-        if self.is_single_voter() {
-            return MsgId::MAX;
-        }
         let mut ids: Vec<MsgId> = Vec::new();
         {
             let nodes = self.nodes.borrow();
-            for node in nodes.iter().filter(|n| n.is_counted_voter()) {
-                ids.push(if self.is_me(node) { MsgId::MAX } else { node.max_seen_msg_id() });
+            for node in nodes.iter().filter(|n| n.is_voting()) {
+                ids.push(if self.is_me(node) { MsgId::MAX } else { node.acked_msg_id() });
             }
         }
         if ids.is_empty() {

@@ -91,9 +91,6 @@ pub struct Server<H: Host> {
 
     pub(crate) nodes: RefCell<Vec<Rc<Node>>>,
     pub(crate) me: RefCell<Option<Rc<Node>>>,
-    /// Nodes taken out by an uncommitted REMOVE_NODE entry (its index), kept
-    /// so that popping the entry brings back the very same node.
-    pub(crate) removed_nodes: RefCell<Vec<(Index, Rc<Node>)>>,
     /// Index of the newest voting configuration change, -1 if none pending.
     pub(crate) voting_cfg_change_log_idx: Cell<Index>,
 
@@ -155,7 +152,6 @@ impl<H: Host> Server<H> {
             config: Cell::new(Config::default()),
             nodes: RefCell::new(Vec::new()),
             me: RefCell::new(None),
-            removed_nodes: RefCell::new(Vec::new()),
             voting_cfg_change_log_idx: Cell::new(-1),
             msg_id: Cell::new(0),
             persisted_idx: Cell::new(0),
@@ -594,6 +590,14 @@ impl<H: Host> Server<H> {
         self.msg_id.get()
     }
 
+    /// A follower heard message `msg_id` from `from` (the sender's node,
+    /// looked up after the message, which may have added it).
+    pub fn note_msg_seen(&self, from: NodeId, msg_id: MsgId) {
+        if let Some(node) = self.node(from) {
+            node.update_max_seen_msg_id(msg_id);
+        }
+    }
+
     pub(crate) fn next_msg_id(&self) -> MsgId {
         let id = self.msg_id.get() + 1;
         self.msg_id.set(id);
@@ -623,7 +627,16 @@ impl<H: Host> Server<H> {
         if snapshot_idx != self.last_applied_idx() {
             return Err(RaftError::Misuse);
         }
-        let mut idx = snapshot_idx.max(self.first_entry_idx() - 1) + 1;
+        self.replay_cfg_changes(snapshot_idx + 1)?;
+        self.note_log_persisted();
+        Ok(())
+    }
+
+    /// Lets every configuration entry in the log from `from` on take effect,
+    /// in order, as appending it would have; the newest voting change is the
+    /// pending one. `Failed` when the log lacks an entry inside its range.
+    pub(crate) fn replay_cfg_changes(&self, from: Index) -> Result<()> {
+        let mut idx = from.max(self.first_entry_idx());
         // The end is read again each turn: a callback (get_node_id, the
         // membership notification) may change the log.
         while idx <= self.current_idx() {
@@ -637,7 +650,6 @@ impl<H: Host> Server<H> {
             }
             idx += 1;
         }
-        self.note_log_persisted();
         Ok(())
     }
 

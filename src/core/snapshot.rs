@@ -20,10 +20,13 @@ use super::{
 impl<H: Host> Server<H> {
     /// `raft_begin_snapshot`: applies everything committed, then fixes the
     /// snapshot point at the last applied entry. Fails with -1 when there is
-    /// nothing new to snapshot.
+    /// nothing new to snapshot (`num_snapshottable_logs` is 0).
     pub fn begin_snapshot(&self) -> Result<()> {
         if self.snapshot_in_progress() {
             return Err(RaftError::SnapshotInProgress);
+        }
+        if self.num_snapshottable_logs() == 0 {
+            return Err(RaftError::Failed);
         }
         self.apply_all()?;
         let idx = self.last_applied_idx();
@@ -85,21 +88,32 @@ impl<H: Host> Server<H> {
         }
     }
 
-    /// Committed entries still in the log, which a snapshot could remove.
+    /// Committed entries still in the log, which a snapshot could remove;
+    /// 0 while the log holds one entry or none, as in the original library.
     pub fn num_snapshottable_logs(&self) -> Index {
+        if self.log().count() <= 1 {
+            return 0;
+        }
         let first = self.first_entry_idx();
         (self.commit_idx.get().min(self.current_idx()) - first + 1).max(0)
     }
 
     /// `raft_restore_snapshot`: on restart, before the log and metadata.
-    /// Refused (`Misuse`) once the server has started.
+    /// Refused (`Misuse`) for a negative term or index and once the server
+    /// has started. As in the original library, the current term becomes
+    /// the snapshot's (not persisted: `restore_metadata` sets the real one).
     pub fn restore_snapshot(&self, term: Term, idx: Index) -> Result<()> {
-        if idx < 0 || term < 0 {
-            return Err(RaftError::Failed);
-        }
-        if self.current_term.get() != 0 || self.commit_idx.get() != 0 || self.role.get() != Role::Follower {
+        if idx < 0
+            || term < 0
+            || self.current_term.get() != 0
+            || self.commit_idx.get() != 0
+            || self.snapshot_last_idx.get() != 0
+            || self.last_applied_idx() != 0
+            || self.role.get() != Role::Follower
+        {
             return Err(RaftError::Misuse);
         }
+        self.current_term.set(term);
         self.snapshot_last_idx.set(idx);
         self.snapshot_last_term.set(term);
         self.commit_idx.set(idx);
@@ -115,14 +129,12 @@ impl<H: Host> Server<H> {
     /// with a received snapshot. The host then re-adds the nodes the
     /// snapshot names and calls `end_load_snapshot`.
     pub fn begin_load_snapshot(&self, term: Term, idx: Index) -> Result<()> {
-        if idx <= 0 || term <= 0 {
+        if idx <= 0 || term <= 0 || idx < self.last_applied_idx() {
+            // Loading it would move the state machine back.
             return Err(RaftError::Misuse);
         }
-        if idx == self.snapshot_last_idx.get() && term == self.snapshot_last_term.get() {
+        if idx <= self.snapshot_last_idx.get() {
             return Err(RaftError::SnapshotAlreadyLoaded);
-        }
-        if idx <= self.commit_idx.get() {
-            return Err(RaftError::Misuse);
         }
         if idx <= self.current_idx() && self.term_at(idx) == Some(term) {
             // Thesis §5.3: the log already holds the snapshot's last entry, so
@@ -133,7 +145,9 @@ impl<H: Host> Server<H> {
         }
         self.snapshot_last_idx.set(idx);
         self.snapshot_last_term.set(term);
-        self.commit_idx.set(idx);
+        if idx > self.commit_idx.get() {
+            self.commit_idx.set(idx);
+        }
         self.move_last_applied(idx, term);
         self.voting_cfg_change_log_idx.set(-1);
         self.note_log_persisted();
@@ -143,17 +157,22 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_end_load_snapshot`: the configuration from the snapshot is
-    /// committed.
+    /// committed; configuration entries the log kept after the snapshot
+    /// take effect again on top of it.
     pub fn end_load_snapshot(&self) -> Result<()> {
         self.commit_membership();
-        Ok(())
+        self.replay_cfg_changes(self.snapshot_last_idx.get() + 1)
     }
 
     /// Sends snapshot chunks to `node` until the host pauses or the last
     /// chunk is out. A node already past the snapshot gets none.
     pub(crate) fn send_snapshot(&self, node: &Rc<Node>) -> Result<()> {
         let snapshot_idx = self.snapshot_last_idx.get();
-        if snapshot_idx == 0 || node.match_idx() >= snapshot_idx {
+        if snapshot_idx == 0 || (node.match_idx() >= snapshot_idx && node.next_idx() > node.match_idx()) {
+            // The node's log covers the snapshot. Only an application that
+            // set the node's next index at or below its match index (to
+            // force a snapshot, as RedisRaft's RAFT.DEBUG SENDSNAPSHOT does)
+            // gets one anyway.
             return Ok(());
         }
         if node.snapshot_idx() != snapshot_idx {
@@ -223,22 +242,19 @@ impl<H: Host> Server<H> {
         self.follow(req.term, req.leader_id)?;
         resp.term = self.current_term.get();
 
-        if req.snapshot_index <= self.commit_idx.get()
-            || (req.snapshot_index > self.snapshot_last_idx.get()
-                && self.log().term_at(req.snapshot_index) == Some(req.snapshot_term))
-        {
-            // Our log already covers it (its last entry is ours too): nothing
-            // to load, and nothing we acknowledged may be lost.
+        if req.snapshot_index <= self.snapshot_last_idx.get() {
+            // We have this snapshot (or a newer one): the leader may stop.
+            // Any newer one is loaded, even if the log holds its entries
+            // (the application may force one; loading keeps the entries
+            // after it, so nothing acknowledged is lost).
             resp.success = true;
             resp.last_chunk = true;
+            resp.offset = req.chunk.offset + req.chunk.len;
             return Ok(resp);
         }
         if req.snapshot_index != self.incoming_snapshot_idx.get() {
-            if self.incoming_snapshot_idx.get() != 0 || self.incoming_snapshot_offset.get() != 0 {
-                self.host.clear_snapshot();
-            }
+            self.drop_incoming_snapshot();
             self.incoming_snapshot_idx.set(req.snapshot_index);
-            self.incoming_snapshot_offset.set(0);
         }
         let expected = self.incoming_snapshot_offset.get();
         if req.chunk.offset != expected {
@@ -265,6 +281,15 @@ impl<H: Host> Server<H> {
         }
         resp.success = true;
         Ok(resp)
+    }
+
+    /// Forgets a partly received snapshot, telling the host to delete it.
+    pub(crate) fn drop_incoming_snapshot(&self) {
+        if self.incoming_snapshot_idx.get() != 0 || self.incoming_snapshot_offset.get() != 0 {
+            self.incoming_snapshot_idx.set(0);
+            self.incoming_snapshot_offset.set(0);
+            self.host.clear_snapshot();
+        }
     }
 
     /// `raft_recv_snapshot_response`: the leader's side.

@@ -83,9 +83,14 @@ pub extern "C" fn raft_node_set_match_idx(node: *mut raft_node_t, idx: raft_inde
     write(node, |n| n.set_match_idx(idx))
 }
 
+/// Sets the msg_id of the node's newest answer; as in the original, it
+/// then counts as the node's acknowledgement of that message for reads.
 #[no_mangle]
 pub extern "C" fn raft_node_set_match_msgid(me: *mut raft_node_t, msgid: raft_msg_id_t) {
-    write(me, |n| n.set_match_msg_id(msgid))
+    write(me, |n| {
+        n.set_match_msg_id(msgid);
+        n.note_acked_msg_id(msgid);
+    })
 }
 
 #[no_mangle]

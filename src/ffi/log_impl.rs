@@ -62,10 +62,15 @@ impl raft_log {
     fn observe(&self, cb: raft_logentry_event_f, entry: &EntryPtr, idx: Index) -> c_int {
         let Some(cb) = cb else { return 0 };
         let raft = self.raft.get();
-        let user_data = if !raft.is_null() && raft == self.owner.get() as *mut c_void {
+        let user_data = if raft.is_null() {
+            ptr::null_mut()
+        } else if raft == self.owner.get() as *mut c_void {
             super::server::user_data_of(self.owner.get())
         } else {
-            ptr::null_mut()
+            // A standalone log bound to a server (`raft_log_set_callbacks`):
+            // that server's user data, as in the original library, if the
+            // pointer is a live server.
+            super::server::live_user_data(raft)
         };
         // SAFETY: an application callback, called with the arguments its
         // typedef documents; the entry is held for the duration.
@@ -114,7 +119,11 @@ impl raft_log {
 
     /// Removes `from_idx` and later entries, newest first, each after its
     /// `log_pop` observer agrees; `removed` hears of each.
+    /// An index of 0 or below is refused and removes nothing.
     pub(crate) fn pop(&self, from_idx: Index, removed: &mut dyn FnMut(&EntryPtr, Index)) -> core::Result<()> {
+        if from_idx <= 0 {
+            return Err(RaftError::Failed);
+        }
         while self.mem.current_idx() >= from_idx.max(self.mem.first_idx()) {
             let Some(entry) = self.mem.peek_tail() else { break };
             let idx = self.mem.current_idx();
@@ -646,7 +655,10 @@ pub unsafe extern "C" fn raft_log_free(me: *mut raft_log_t) {
     unsafe { builtin_free(me as *mut c_void) }
 }
 
-/// Sets the observers (copied) and the `raft` argument they receive.
+/// Sets the observers (copied) and the `raft` argument they receive. When
+/// `raft` is a live server, the observers get its user data (set with
+/// `raft_set_callbacks`) as `user_data`, as in the original library;
+/// otherwise NULL.
 #[no_mangle]
 pub unsafe extern "C" fn raft_log_set_callbacks(me: *mut raft_log_t, funcs: *mut raft_log_cbs_t, raft: *mut c_void) {
     // SAFETY: a live log from the caller; funcs is read once if non-NULL.
@@ -669,7 +681,8 @@ pub unsafe extern "C" fn raft_log_count(me: *mut raft_log_t) -> raft_index_t {
     unsafe { builtin_count(me as *mut c_void) }
 }
 
-/// Deletes `idx` and everything after it (observed by `log_pop`).
+/// Deletes `idx` and everything after it (observed by `log_pop`). -1 for an
+/// index of 0 or below (nothing is deleted).
 #[no_mangle]
 pub unsafe extern "C" fn raft_log_delete(me: *mut raft_log_t, idx: raft_index_t) -> c_int {
     // SAFETY: as builtin_pop.

@@ -52,4 +52,38 @@ mod tests {
             .expect("include/raft.h exists");
         assert!(fresh == committed, "include/raft.h is stale: run `make header` and commit the result");
     }
+
+    /// Declared as the original header declares them: message and callback
+    /// structs and the enums are typedefs of untagged types, `raft_entry`
+    /// and `raft_log_impl` keep their tags, each type name is declared once
+    /// and `raft_config` lies inside the include guard.
+    #[test]
+    fn the_header_declares_types_as_the_original_does() {
+        let h = include_str!(concat!(env!("OUT_DIR"), "/raft.h"));
+        for name in [
+            "raft_entry_resp_t",
+            "raft_snapshot_chunk_t",
+            "raft_requestvote_req_t",
+            "raft_requestvote_resp_t",
+            "raft_snapshot_req_t",
+            "raft_snapshot_resp_t",
+            "raft_appendentries_req_t",
+            "raft_appendentries_resp_t",
+            "raft_cbs_t",
+            "raft_log_cbs_t",
+        ] {
+            assert!(!h.contains(&format!("struct {name}")), "{name} is tagged");
+            assert_eq!(h.matches(&format!("}} {name};")).count(), 1, "{name} is declared once");
+        }
+        for name in ["raft_error_e", "raft_membership_e", "raft_state_e", "raft_config_e", "raft_logtype_e"] {
+            assert!(!h.contains(&format!("enum {name}")), "{name} is tagged");
+        }
+        assert!(h.contains("typedef struct raft_entry {") && h.contains("} raft_entry_t;"));
+        assert!(h.contains("typedef struct raft_log_impl {") && h.contains("} raft_log_impl_t;"));
+        assert!(!h.contains("} raft_log_impl;"));
+        let guard_end = h.rfind("#endif /* RAFT_H_ */").expect("include guard");
+        let config = h.find("int raft_config(raft_server_t *me").expect("raft_config");
+        assert!(h.find("#define RAFT_H_").expect("guard") < config && config < guard_end);
+        assert!(h[guard_end..].trim() == "#endif /* RAFT_H_ */");
+    }
 }

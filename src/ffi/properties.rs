@@ -216,13 +216,15 @@ pub extern "C" fn raft_get_node_from_idx(me: *mut raft_server_t, idx: raft_index
     with_server(me, ptr::null_mut(), |s| node_ptr(s.node_at(idx as usize)))
 }
 
-/// Votes this server holds in the current (pre-)election, its own included,
-/// counting only active voters.
+/// Votes for this server, counted as the original library counts them: the
+/// other voting nodes that granted their vote in this election, plus one if
+/// this server is a voting node (whether or not it has campaigned). The
+/// election itself counts only voters of the configuration (active ones).
 /// @param me the server
 /// @return the count; 0 for NULL.
 #[no_mangle]
 pub extern "C" fn raft_get_nvotes_for_me(me: *mut raft_server_t) -> c_int {
-    with_server(me, 0, |s| s.nvotes_for_me() as c_int)
+    with_server(me, 0, |s| s.nvotes_for_me_reported() as c_int)
 }
 
 /// The node this server voted for in the current term.

@@ -12,6 +12,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::rc::Rc;
+use std::sync::{Mutex, MutexGuard};
 
 use super::entry::EntryPtr;
 use super::host::{chunk_from_c, CHost, ReadRequest};
@@ -61,6 +62,42 @@ pub(crate) fn server_rc(me: *mut raft_server_t, f: impl FnOnce(&CoreServer) -> c
         return RaftError::Misuse.code();
     }
     with_server(me, RaftError::Shutdown.code(), |s| code(f(s)))
+}
+
+/// Addresses of the servers alive now (made by `raft_new*`, not yet
+/// destroyed), so that a pointer an application hands over in an untyped
+/// argument (`raft_log_set_callbacks`' `raft`) is read only if it is one.
+static LIVE_SERVERS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+fn live_servers() -> MutexGuard<'static, Vec<usize>> {
+    LIVE_SERVERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Records a new server; if the list cannot grow, the server is simply not
+/// found by `live_user_data` (its standalone logs' observers get NULL).
+fn register_server(me: *mut raft_server_t) {
+    let mut live = live_servers();
+    if live.try_reserve(1).is_ok() {
+        live.push(me as usize);
+    }
+}
+
+fn unregister_server(me: *mut raft_server_t) {
+    let mut live = live_servers();
+    live.retain(|&p| p != me as usize);
+    if live.is_empty() {
+        // No allocation outlives the last server (the heap hooks may change
+        // once none is left).
+        *live = Vec::new();
+    }
+}
+
+/// The user data of the server at `raft` if it is a live server, else NULL.
+pub(crate) fn live_user_data(raft: *mut c_void) -> *mut c_void {
+    if raft.is_null() || !live_servers().contains(&(raft as usize)) {
+        return ptr::null_mut();
+    }
+    user_data_of(raft as *mut raft_server_t)
 }
 
 /// The user data of a server's callbacks (NULL for a NULL server).
@@ -115,6 +152,7 @@ fn new_server(log: impl FnOnce(*mut raft_server_t) -> Option<LogBackend>) -> *mu
             log.set_owner(me);
         }
         server.core.reset_clock();
+        register_server(me);
         me
     })
 }
@@ -177,6 +215,7 @@ pub unsafe extern "C" fn raft_destroy(me: *mut raft_server_t) {
     if server.depth.get() > 0 {
         return;
     }
+    unregister_server(me);
     let _ = catch_unwind(|| {
         // SAFETY: me came from Box::into_raw in raft_new and no call is in
         // progress on it, so no reference to it is alive.
@@ -395,7 +434,9 @@ pub unsafe extern "C" fn raft_recv_appendentries(
         };
         // The sender is the message's leader_id; `node` is not needed.
         let _ = node;
-        let r = s.recv_appendentries(&msg)?;
+        let r = s.recv_appendentries(&msg);
+        s.note_msg_seen(req.leader_id, req.msg_id);
+        let r = r?;
         *resp = raft_appendentries_resp_t {
             msg_id: r.msg_id as raft_msg_id_t,
             term: r.term,
@@ -414,13 +455,14 @@ pub unsafe extern "C" fn raft_recv_appendentries(
 /// `msg_id`, so stale, duplicate and reordered answers are harmless. An
 /// answer of a later term makes the leader step down.
 /// @param me the server
-/// @param node the node that answered; an answer from a node that is not (or
-/// no longer) in this server's list is ignored
+/// @param node the node that answered; NULL is an error (-1), as in the
+/// original library; an answer from a node that is not (or no longer) in
+/// this server's configuration is ignored (0)
 /// @param resp the answer
-/// @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader (the
-/// answer is ignored); the `persist_metadata` code when stepping down to a
-/// later term could not persist; RAFT_ERR_SHUTDOWN when `applylog` asked for
-/// it; RAFT_ERR_MISUSE for NULL.
+/// @return 0; -1 for a NULL node; RAFT_ERR_NOT_LEADER on a server that is
+/// not the leader (the answer is ignored); the `persist_metadata` code when
+/// stepping down to a later term could not persist; RAFT_ERR_SHUTDOWN when
+/// `applylog` asked for it; RAFT_ERR_MISUSE for a NULL server or answer.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_appendentries_response(
     me: *mut raft_server_t,
@@ -429,6 +471,9 @@ pub unsafe extern "C" fn raft_recv_appendentries_response(
 ) -> c_int {
     // SAFETY: resp is NULL or valid for the call.
     let Some(resp) = (unsafe { resp.as_ref() }) else { return RaftError::Misuse.code() };
+    if node.is_null() && !me.is_null() {
+        return -1;
+    }
     let resp = core::AppendEntriesResponse {
         msg_id: resp.msg_id,
         term: resp.term,
@@ -484,7 +529,9 @@ pub unsafe extern "C" fn raft_recv_snapshot(
             snapshot_term: req.snapshot_term,
             chunk: chunk_from_c(&req.chunk),
         };
-        let r = s.recv_snapshot(node_of(s, node).as_ref(), &msg)?;
+        let r = s.recv_snapshot(node_of(s, node).as_ref(), &msg);
+        s.note_msg_seen(req.leader_id, req.msg_id);
+        let r = r?;
         *resp = raft_snapshot_resp_t {
             msg_id: r.msg_id as raft_msg_id_t,
             term: r.term,
@@ -501,11 +548,12 @@ pub unsafe extern "C" fn raft_recv_snapshot(
 /// last chunk is acknowledged, continues with appendentries after the
 /// snapshot.
 /// @param me the server
-/// @param node the node that answered; answers from unknown nodes are ignored
+/// @param node the node that answered; NULL is an error (-1); answers from
+/// nodes that are not (or no longer) in the configuration are ignored (0)
 /// @param resp the answer
-/// @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader; an
-/// error of `get_snapshot_chunk` other than RAFT_ERR_DONE; RAFT_ERR_MISUSE for
-/// NULL.
+/// @return 0; -1 for a NULL node; RAFT_ERR_NOT_LEADER on a server that is
+/// not the leader; an error of `get_snapshot_chunk` other than RAFT_ERR_DONE;
+/// RAFT_ERR_MISUSE for a NULL server or answer.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_snapshot_response(
     me: *mut raft_server_t,
@@ -514,6 +562,9 @@ pub unsafe extern "C" fn raft_recv_snapshot_response(
 ) -> c_int {
     // SAFETY: resp is NULL or valid for the call.
     let Some(r) = (unsafe { resp.as_ref() }) else { return RaftError::Misuse.code() };
+    if node.is_null() && !me.is_null() {
+        return -1;
+    }
     let resp = core::SnapshotResponse {
         msg_id: r.msg_id,
         term: r.term,
@@ -586,11 +637,13 @@ pub unsafe extern "C" fn raft_recv_requestvote(
 /// adopt it and become follower. Answers that do not match the current
 /// election are ignored.
 /// @param me the server
-/// @param node the voter's node; NULL or an unknown node is ignored
+/// @param node the voter's node; NULL is an error (-1), as in the original
+/// library; an unknown node is ignored
 /// @param req the answer
-/// @return 0; the `persist_metadata` code when a new term or vote could not
-/// be persisted; a log or sync error while becoming leader;
-/// RAFT_ERR_MISUSE for NULL.
+/// @return 0; -1 for a NULL node; the `persist_metadata` code (or
+/// RAFT_ERR_SHUTDOWN) when a new term or vote could not be persisted; a log
+/// or sync error while becoming leader; RAFT_ERR_MISUSE for a NULL server or
+/// answer.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_requestvote_response(
     me: *mut raft_server_t,
@@ -599,6 +652,9 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
 ) -> c_int {
     // SAFETY: req is NULL or valid for the call.
     let Some(r) = (unsafe { req.as_ref() }) else { return RaftError::Misuse.code() };
+    if node.is_null() && !me.is_null() {
+        return -1;
+    }
     let resp = RequestVoteResponse {
         prevote: r.prevote != 0,
         request_term: r.request_term,
@@ -753,14 +809,17 @@ pub extern "C" fn raft_cancel_snapshot(me: *mut raft_server_t) -> c_int {
 
 /// Restart: tells a fresh server that its state machine was loaded from a
 /// snapshot ending at `last_included_index`. Commit and applied indexes move
-/// there, and the log continues after it. Call it first (after adding the
-/// nodes the snapshot records), then re-append the log entries after it, then
-/// `raft_restore_metadata`.
+/// there, and the log continues after it. The current term becomes the
+/// snapshot's term until `raft_restore_metadata` sets the persisted one, as
+/// in the original library. Restart order: this (after adding the nodes the
+/// snapshot records), then the log (`raft_restore_log` for a log that loaded
+/// its entries itself), then `raft_restore_metadata`.
 /// @param me the server
 /// @param last_included_term term of the snapshot's last entry
 /// @param last_included_index index of the snapshot's last entry
-/// @return 0; RAFT_ERR_MISUSE once the server has started (a term, a commit
-/// index or a role other than follower) and for NULL; -1 for negative values.
+/// @return 0; RAFT_ERR_MISUSE for a negative term or index, once the server
+/// has started (a term, a commit index, a snapshot or applied entries), and
+/// for NULL.
 #[no_mangle]
 pub extern "C" fn raft_restore_snapshot(
     me: *mut raft_server_t,
@@ -950,7 +1009,8 @@ pub unsafe extern "C" fn raft_handle_append_cfg_change(
 /// @param cb the callback; must not be NULL
 /// @param cb_arg passed to `cb` as is
 /// @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader (`cb`
-/// is not called); RAFT_ERR_MISUSE for a NULL server or callback.
+/// is not called; checked before a NULL callback); RAFT_ERR_MISUSE for a
+/// NULL server or callback.
 #[no_mangle]
 pub extern "C" fn raft_recv_read_request(
     me: *mut raft_server_t,
@@ -958,7 +1018,14 @@ pub extern "C" fn raft_recv_read_request(
     cb_arg: *mut c_void,
 ) -> c_int {
     if cb.is_none() {
-        return RaftError::Misuse.code();
+        // As the original: a non-leader says so first.
+        return with_server(me, RaftError::Misuse.code(), |s| {
+            if s.is_leader() {
+                RaftError::Misuse.code()
+            } else {
+                RaftError::NotLeader.code()
+            }
+        });
     }
     server_rc(me, |s| s.recv_read_request(ReadRequest { cb, arg: cb_arg }))
 }
