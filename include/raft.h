@@ -779,9 +779,15 @@ raft_server_t *raft_new_with_log(const raft_log_impl_t *log_impl, void *log_arg)
 
 /**
  * Frees the server, its nodes and its log (a custom log's `free` is
- * called). Called from inside one of this server's callbacks it does
+ * called). Teardown is one-way: the built-in log's `log_clear` observers
+ * and the entries' `free_func`s run first, while the server is still
+ * whole, and any `raft_*` call they make on this server (including
+ * `raft_destroy` itself) is refused with that function's error value
+ * (`RAFT_ERR_SHUTDOWN`, NULL, 0, or nothing). Called from inside one of
+ * this server's callbacks, or from an observer of its log while the log
+ * is being changed (through the compat `raft_log_*` calls), it does
  * nothing: destroying a server while it is working would leave the call
- * in progress with nothing to return to.
+ * in progress with nothing to return to; destroy it after that call.
  */
 void raft_destroy(raft_server_t *me);
 

@@ -27,6 +27,12 @@ pub struct raft_log {
     owner: Cell<*mut raft_server_t>,
     /// Reused array of lent entry pointers (see `LogBackend::with_entries`).
     lent: RefCell<Vec<*mut raft_entry_t>>,
+    /// Observers running now: the log (and the server owning it) is in the
+    /// middle of a change and may not be freed until they return.
+    observing: Cell<u32>,
+    /// `raft_log_free` is refused: this is a server's own log (`raft_new`,
+    /// freed only with the server), or it is being freed already.
+    pub(crate) free_refused: Cell<bool>,
 }
 
 impl raft_log {
@@ -37,7 +43,26 @@ impl raft_log {
             raft: Cell::new(ptr::null_mut()),
             owner: Cell::new(ptr::null_mut()),
             lent: RefCell::new(Vec::new()),
+            observing: Cell::new(0),
+            free_refused: Cell::new(false),
         })
+    }
+
+    /// True while one of the observers runs (see `observing`).
+    pub(crate) fn is_observing(&self) -> bool {
+        self.observing.get() > 0
+    }
+
+    /// Releases every entry the log holds, with no borrow of it held, so a
+    /// `free_func` may call back in (the owner is being destroyed).
+    pub(crate) fn release_entries(&self) {
+        loop {
+            let all = self.mem.take_all_now();
+            if all.is_empty() {
+                return;
+            }
+            drop(all);
+        }
     }
 
     pub(crate) fn set_owner(&self, server: *mut raft_server_t) {
@@ -67,9 +92,12 @@ impl raft_log {
         } else {
             ptr::null_mut()
         };
+        self.observing.set(self.observing.get() + 1);
         // SAFETY: an application callback, called with the arguments its
         // typedef documents; the entry is held for the duration.
-        unsafe { cb(raft as *mut raft_server_t, user_data, entry.as_ptr(), idx) }
+        let rc = unsafe { cb(raft as *mut raft_server_t, user_data, entry.as_ptr(), idx) };
+        self.observing.set(self.observing.get() - 1);
+        rc
     }
 
     #[inline(always)]
@@ -511,10 +539,23 @@ unsafe extern "C" fn builtin_init(raft: *mut c_void, _arg: *mut c_void) -> *mut 
 }
 
 unsafe extern "C" fn builtin_free(log: *mut c_void) {
-    if !log.is_null() {
-        // SAFETY: the handle came from Box::into_raw in builtin_init.
-        super::guard((), || drop(unsafe { Box::from_raw(log as *mut raft_log) }))
+    // SAFETY: a handle from builtin_init or raft_log_new, or NULL.
+    let Some(l) = (unsafe { builtin(log) }) else { return };
+    // A server's own log goes with the server; a log whose observer is
+    // running is in the middle of a change: freeing either is refused, and
+    // so is freeing it again from a callback of this teardown.
+    if l.free_refused.get() || l.is_observing() {
+        return;
     }
+    l.free_refused.set(true);
+    super::guard((), || {
+        // Observers and free functions run while the log is whole.
+        l.detach();
+        l.release_entries();
+        // SAFETY: the handle came from Box::into_raw in builtin_init or
+        // raft_log_new; nothing runs on it any more (callbacks are done).
+        drop(unsafe { Box::from_raw(log as *mut raft_log) })
+    })
 }
 
 unsafe extern "C" fn builtin_reset(log: *mut c_void, first_idx: raft_index_t, term: raft_term_t) {
@@ -634,7 +675,9 @@ pub extern "C" fn raft_log_alloc(initial_size: raft_index_t) -> *mut raft_log_t 
 }
 
 /// Frees a log from `raft_log_new`; its entries are released (observed by
-/// `log_clear`). Do not free the log a server uses.
+/// `log_clear`). Does nothing for the log a server uses (`raft_get_log`;
+/// it is freed by `raft_destroy`) or from inside one of this log's
+/// observers (the log is in the middle of a change).
 #[no_mangle]
 pub unsafe extern "C" fn raft_log_free(me: *mut raft_log_t) {
     // SAFETY: same handle kind as the vtable's.

@@ -4,7 +4,10 @@
 //! Every call on it runs through [`with_server`]: a NULL handle gets the
 //! function's error value, a panic poisons the server (later calls get
 //! `RAFT_ERR_SHUTDOWN`), and a call depth counter lets `raft_destroy`
-//! refuse to free a server from inside one of its own callbacks.
+//! refuse to free a server from inside one of its own callbacks. Teardown
+//! is one-way: once `raft_destroy` has begun, every call on the server
+//! (from a `log_clear` observer or an entry's `free_func` run by the
+//! teardown) is refused with the function's error value.
 
 use std::cell::Cell;
 use std::ffi::{c_int, c_long, c_void};
@@ -26,24 +29,33 @@ pub struct RaftServer {
     pub(crate) core: CoreServer,
     depth: Cell<u32>,
     poisoned: Cell<bool>,
+    /// `raft_destroy` has begun: every call is refused.
+    closing: Cell<bool>,
 }
 
-/// Runs `f` on the server behind `me`. `fallback` is returned for a NULL or
-/// poisoned server and when `f` panics (which poisons the server).
+/// Runs `f` on the server behind `me`. `fallback` is returned for a NULL,
+/// poisoned or closing server and when `f` panics (which poisons the
+/// server), also when a call nested in `f` (from a callback) panicked.
 pub(crate) fn with_server<R>(me: *mut raft_server_t, fallback: R, f: impl FnOnce(&CoreServer) -> R) -> R {
     // SAFETY: a non-NULL handle is one raft_new returned and raft_destroy has
     // not freed (the C contract); only shared references are made to it.
     let Some(server) = (unsafe { (me as *const RaftServer).as_ref() }) else { return fallback };
-    if server.poisoned.get() {
+    if server.poisoned.get() || server.closing.get() {
         return fallback;
     }
     server.depth.set(server.depth.get() + 1);
     let result = catch_unwind(AssertUnwindSafe(|| f(&server.core)));
     server.depth.set(server.depth.get() - 1);
-    result.unwrap_or_else(|_| {
-        server.poisoned.set(true);
-        fallback
-    })
+    match result {
+        // A nested call that panicked poisoned the server under us: what
+        // this call did may rest on a half-done change, so it fails too.
+        Ok(r) if !server.poisoned.get() => r,
+        Ok(_) => fallback,
+        Err(_) => {
+            server.poisoned.set(true);
+            fallback
+        }
+    }
 }
 
 /// The server behind `me` for a call that runs no callback and cannot
@@ -51,7 +63,7 @@ pub(crate) fn with_server<R>(me: *mut raft_server_t, fallback: R, f: impl FnOnce
 fn quiet_server<'a>(me: *mut raft_server_t) -> Option<&'a CoreServer> {
     // SAFETY: as in with_server.
     let server = unsafe { (me as *const RaftServer).as_ref() }?;
-    (!server.poisoned.get()).then_some(&server.core)
+    (!server.poisoned.get() && !server.closing.get()).then_some(&server.core)
 }
 
 /// For functions returning a status code: NULL gives `RAFT_ERR_MISUSE`; a
@@ -98,6 +110,7 @@ fn new_server(log: impl FnOnce(*mut raft_server_t) -> Option<LogBackend>) -> *mu
             core: Server::new(CHost::new(placeholder)),
             depth: Cell::new(0),
             poisoned: Cell::new(false),
+            closing: Cell::new(false),
         });
         let raw = Box::into_raw(boxed);
         let me = raw as *mut raft_server_t;
@@ -113,6 +126,7 @@ fn new_server(log: impl FnOnce(*mut raft_server_t) -> Option<LogBackend>) -> *mu
         server.core.host().server.set(me);
         if let LogBackend::Builtin(log) = &server.core.host().log {
             log.set_owner(me);
+            log.free_refused.set(true);
         }
         server.core.reset_clock();
         me
@@ -152,31 +166,49 @@ pub unsafe extern "C" fn raft_new_with_log(
 }
 
 /// Frees the server, its nodes and its log (a custom log's `free` is
-/// called). Called from inside one of this server's callbacks it does
+/// called). Teardown is one-way: the built-in log's `log_clear` observers
+/// and the entries' `free_func`s run first, while the server is still
+/// whole, and any `raft_*` call they make on this server (including
+/// `raft_destroy` itself) is refused with that function's error value
+/// (`RAFT_ERR_SHUTDOWN`, NULL, 0, or nothing). Called from inside one of
+/// this server's callbacks, or from an observer of its log while the log
+/// is being changed (through the compat `raft_log_*` calls), it does
 /// nothing: destroying a server while it is working would leave the call
-/// in progress with nothing to return to.
+/// in progress with nothing to return to; destroy it after that call.
 #[no_mangle]
 pub unsafe extern "C" fn raft_destroy(me: *mut raft_server_t) {
     // SAFETY: as in with_server.
     let Some(server) = (unsafe { (me as *const RaftServer).as_ref() }) else { return };
-    if server.depth.get() > 0 {
+    if server.depth.get() > 0 || server.closing.get() {
         return;
     }
-    let _ = catch_unwind(|| {
-        // SAFETY: me came from Box::into_raw in raft_new and no call is in
-        // progress on it, so no reference to it is alive.
-        let server = unsafe { Box::from_raw(me as *mut RaftServer) };
-        match &server.core.host().log {
-            // The observers hear of every entry while the server is whole.
-            LogBackend::Builtin(log) => log.detach(),
-            LogBackend::Custom { vtable, handle } => {
-                if let Some(free) = vtable.free {
-                    // SAFETY: the application's free with its own handle, once.
-                    unsafe { free(*handle) };
-                }
+    if let LogBackend::Builtin(log) = &server.core.host().log {
+        if log.is_observing() {
+            return;
+        }
+    }
+    server.closing.set(true);
+    let _ = catch_unwind(AssertUnwindSafe(|| match &server.core.host().log {
+        // The observers hear of every entry while the server is whole;
+        // then the entries go, each to its free_func, still before the
+        // server's memory is given back.
+        LogBackend::Builtin(log) => {
+            log.detach();
+            log.release_entries();
+        }
+        LogBackend::Custom { vtable, handle } => {
+            if let Some(free) = vtable.free {
+                // SAFETY: the application's free with its own handle, once
+                // (closing refuses a second raft_destroy).
+                unsafe { free(*handle) };
             }
         }
-        drop(server);
+    }));
+    let _ = catch_unwind(|| {
+        // SAFETY: me came from Box::into_raw in raft_new; no call is in
+        // progress on it and, closing being set, none can start, so this
+        // is the only use of the pointer from here on.
+        drop(unsafe { Box::from_raw(me as *mut RaftServer) });
     });
 }
 
