@@ -501,6 +501,35 @@ typedef struct raft_log_cbs_t {
 } raft_log_cbs_t;
 
 /**
+ * The largest term the library accepts or reaches (2^62 - 1). Terms come
+ * from peers and from disk; one above this (or below 0) is refused where
+ * it enters, and an election that would need a larger term is refused, so
+ * no term ever wraps. Half the type's range: adding two valid terms, or a
+ * valid term and one, never overflows.
+ */
+#define TERM_MAX (INT64_MAX / 2)
+
+/**
+ * The largest log index the library accepts (2^62 - 1), for the same
+ * reasons as [`TERM_MAX`].
+ */
+#define INDEX_MAX (INT64_MAX / 2)
+
+/**
+ * The largest term libraft accepts or reaches: 2^62 - 1. A term above it
+ * (or below 0) in a message, on restore or in `raft_set_current_term` is
+ * refused with an error, and an election that would need a larger term is
+ * refused (RAFT_ERR_MISUSE), so terms never wrap.
+ */
+#define RAFT_TERM_MAX 4611686018427387903
+
+/**
+ * The largest log index libraft accepts: 2^62 - 1. An index above it (or
+ * below 0) in a message, a snapshot or a restore is refused with an error.
+ */
+#define RAFT_INDEX_MAX 4611686018427387903
+
+/**
  * The node id meaning "no node".
  */
 #define RAFT_NODE_ID_NONE -1
@@ -799,24 +828,31 @@ void raft_clear(raft_server_t *me);
 
 /**
  * Sets the callbacks (the table is copied) and the user data passed to
- * them. The clock is re-read, so elapsed time counts from here.
+ * them. The clock is re-read, so elapsed time counts from here. A NULL
+ * table is refused (nothing changes; the original library installed an
+ * empty table, which left committed entries marked applied with no
+ * `applylog`).
  */
 void raft_set_callbacks(raft_server_t *me, struct raft_cbs_t *funcs, void *user_data);
 
 /**
  * Restores term and vote read back from disk (nothing is persisted).
- * Accepted before or after the log entries are restored.
+ * Accepted before or after the log entries are restored. -1 for a term
+ * outside `0..=RAFT_TERM_MAX` or a vote below RAFT_NODE_ID_NONE.
  */
 int raft_restore_metadata(raft_server_t *me, raft_term_t term, raft_node_id_t vote);
 
 /**
  * Adds a voting node, or makes an existing non-voting node a voter.
- * NULL if a voting node with this id exists, or for id -1.
+ * NULL if a voting node with this id exists, for a negative id, or for a
+ * second node with `is_self` set (the original library accepted the last
+ * two).
  */
 raft_node_t *raft_add_node(raft_server_t *me, void *user_data, raft_node_id_t id, int is_self);
 
 /**
- * Adds a non-voting node. NULL if any node with this id exists.
+ * Adds a non-voting node. NULL if any node with this id exists, for a
+ * negative id, or for a second node with `is_self` set.
  */
 raft_node_t *raft_add_non_voting_node(raft_server_t *me, void *udata, raft_node_id_t id, int is_self);
 
@@ -840,35 +876,50 @@ int raft_periodic(raft_server_t *me);
  * references to the entries (the log takes its own). A message from an
  * unknown node (`node` NULL) is accepted: `leader_id` names the sender.
  * RAFT_ERR_SHUTDOWN when the leader contradicts a committed entry.
+ * RAFT_ERR_MISUSE, with nothing changed (`resp` says not successful), for
+ * a message no correct leader sends (the original library accepted
+ * these): a term, index or commit index outside `0..=RAFT_TERM_MAX` /
+ * `0..=RAFT_INDEX_MAX`, a `prev_log_term` above `term`, entries whose
+ * terms are negative, fall (below `prev_log_term` or an earlier entry's)
+ * or exceed `term`, or entries past RAFT_INDEX_MAX.
  */
 int raft_recv_appendentries(raft_server_t *me, raft_node_t *node, struct raft_appendentries_req_t *req, struct raft_appendentries_resp_t *resp);
 
 /**
  * Receives the answer to an appendentries message. Answers from nodes
  * that are not (or no longer) in the configuration are ignored (0).
- * RAFT_ERR_NOT_LEADER on a server that is not the leader.
+ * RAFT_ERR_NOT_LEADER on a server that is not the leader; RAFT_ERR_MISUSE
+ * (nothing changed) for a term or `current_idx` out of range.
  */
 int raft_recv_appendentries_response(raft_server_t *me, raft_node_t *node, struct raft_appendentries_resp_t *resp);
 
 /**
  * Receives a snapshot chunk and fills `resp` (the offset it expects next).
+ * RAFT_ERR_MISUSE, with nothing changed, for a term or index out of range,
+ * a `snapshot_term` above the message's `term`, or a chunk whose
+ * `offset + len` does not fit in 64 bits (the original accepted these).
  */
 int raft_recv_snapshot(raft_server_t *me, raft_node_t *node, struct raft_snapshot_req_t *req, struct raft_snapshot_resp_t *resp);
 
 /**
- * Receives the answer to a snapshot chunk.
+ * Receives the answer to a snapshot chunk. RAFT_ERR_MISUSE (nothing
+ * changed) for a term out of range.
  */
 int raft_recv_snapshot_response(raft_server_t *me, raft_node_t *node, struct raft_snapshot_resp_t *resp);
 
 /**
- * Receives a (pre-)vote request and fills `resp`.
+ * Receives a (pre-)vote request and fills `resp`. RAFT_ERR_MISUSE, with
+ * nothing changed (no vote), for a term or index out of range, a
+ * `last_log_term` above `term`, or a negative `candidate_id`.
  */
 int raft_recv_requestvote(raft_server_t *me, raft_node_t *node, struct raft_requestvote_req_t *req, struct raft_requestvote_resp_t *resp);
 
 /**
  * Receives the answer to a (pre-)vote request. RAFT_ERR_SHUTDOWN (or the
  * persist_metadata callback's code) when the new term or vote could not be
- * persisted.
+ * persisted; RAFT_ERR_MISUSE (nothing changed) for a term out of range;
+ * RAFT_ERR_MISUSE too when the election it would start needs a term past
+ * RAFT_TERM_MAX.
  */
 int raft_recv_requestvote_response(raft_server_t *me, raft_node_t *node, struct raft_requestvote_resp_t *req);
 
@@ -876,6 +927,10 @@ int raft_recv_requestvote_response(raft_server_t *me, raft_node_t *node, struct 
  * Appends a client's entry on the leader (its term is set to the current
  * term) and replicates it. The caller keeps its own reference and releases
  * it after the call. `resp` (may be NULL) gets id, term and index.
+ * RAFT_ERR_MISUSE for an entry of type RAFT_LOGTYPE_NO_OP (the leader's
+ * own) or of a negative type; RAFT_ERR_INVALID_NODEID for a
+ * configuration change whose `get_node_id` names a negative id (the
+ * original library accepted all three).
  */
 int raft_recv_entry(raft_server_t *me, raft_entry_req_t *req, struct raft_entry_resp_t *resp);
 
@@ -917,7 +972,8 @@ int raft_cancel_snapshot(raft_server_t *me);
 
 /**
  * Restores the snapshot's position on restart (before the log entries and
- * metadata). RAFT_ERR_MISUSE once the server has started.
+ * metadata). RAFT_ERR_MISUSE once the server has started; -1 for a term or
+ * index outside `0..=RAFT_TERM_MAX` / `0..=RAFT_INDEX_MAX`.
  */
 int raft_restore_snapshot(raft_server_t *me, raft_term_t last_included_term, raft_index_t last_included_index);
 
@@ -926,7 +982,7 @@ int raft_restore_snapshot(raft_server_t *me, raft_term_t last_included_term, raf
  * but this server is removed; re-add them from the snapshot, then call
  * `raft_end_load_snapshot`. RAFT_ERR_SNAPSHOT_ALREADY_LOADED for the
  * snapshot already loaded, RAFT_ERR_MISUSE for a snapshot not past the
- * commit index.
+ * commit index or out of range (above RAFT_TERM_MAX / RAFT_INDEX_MAX).
  */
 int raft_begin_load_snapshot(raft_server_t *me, raft_term_t last_included_term, raft_index_t last_included_index);
 
@@ -937,6 +993,7 @@ int raft_end_load_snapshot(raft_server_t *me);
 
 /**
  * Sets the snapshot's last index and term without touching the log.
+ * Ignored for a term or index out of range.
  */
 void raft_set_snapshot_metadata(raft_server_t *me, raft_term_t term, raft_index_t idx);
 
@@ -946,13 +1003,17 @@ void raft_set_snapshot_metadata(raft_server_t *me, raft_term_t term, raft_index_
 int raft_vote(raft_server_t *me, raft_node_t *node);
 
 /**
- * Records (and persists) a vote for the node with this id.
+ * Records (and persists) a vote for the node with this id
+ * (RAFT_NODE_ID_NONE: nobody). RAFT_ERR_INVALID_NODEID, with nothing
+ * persisted, for any other negative id (the original library accepted
+ * it). An id not (yet) in the configuration is accepted: a restarting
+ * program restores its vote before the entries that add the nodes.
  */
 int raft_vote_for_nodeid(raft_server_t *me, raft_node_id_t nodeid);
 
 /**
  * Moves to a later term (persisted, vote cleared); an earlier or equal
- * term is a no-op.
+ * term is a no-op. RAFT_ERR_MISUSE for a term above RAFT_TERM_MAX.
  */
 int raft_set_current_term(raft_server_t *me, raft_term_t term);
 
@@ -963,7 +1024,9 @@ void raft_set_commit_idx(raft_server_t *me, raft_index_t commit_idx);
 
 /**
  * Appends an entry to the log as it is (restoring state); a configuration
- * change takes effect. The caller keeps its reference.
+ * change takes effect. The caller keeps its reference. RAFT_ERR_MISUSE
+ * for an entry whose term is outside `0..=RAFT_TERM_MAX`, or a log that
+ * has reached RAFT_INDEX_MAX.
  */
 int raft_append_entry(raft_server_t *me, raft_entry_t *ety);
 

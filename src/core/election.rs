@@ -70,6 +70,8 @@ impl<H: Host> Server<H> {
     }
 
     pub fn become_precandidate(&self) -> Result<()> {
+        // Pre-votes ask for the next term, which must exist.
+        self.check_next_term()?;
         self.set_role(Role::PreCandidate);
         self.reset_votes();
         self.leader_id.set(NODE_ID_NONE);
@@ -85,6 +87,7 @@ impl<H: Host> Server<H> {
     /// Starts a real election in `term + 1`. Term and vote are persisted in
     /// one call before anything is sent; a failure leaves the server as it was.
     pub fn become_candidate(&self) -> Result<()> {
+        self.check_next_term()?;
         let term = self.current_term.get() + 1;
         let me = self.my_id();
         super::check(self.host.persist_metadata(term, me))?;
@@ -96,6 +99,16 @@ impl<H: Host> Server<H> {
         self.randomize_election_timeout();
         self.timeout_elapsed.set(0);
         self.request_votes(false);
+        Ok(())
+    }
+
+    /// Refuses (`Misuse`) to start an election past `TERM_MAX`: the term
+    /// would not fit (or would wrap).
+    fn check_next_term(&self) -> Result<()> {
+        if self.current_term.get() >= super::TERM_MAX {
+            trace!(self, NODE_ID_NONE, "term {} is the last one: no election", self.current_term.get());
+            return Err(RaftError::Misuse);
+        }
         Ok(())
     }
 
@@ -211,7 +224,17 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_recv_requestvote`.
+    /// Refused (`Misuse`, nothing changed): a term or index out of range, a
+    /// last log term above the request's term, a negative candidate id.
     pub fn recv_requestvote(&self, _node: Option<&Rc<Node>>, req: &RequestVote) -> Result<RequestVoteResponse> {
+        if !super::valid_term(req.term)
+            || !super::valid_index(req.last_log_idx)
+            || !super::valid_term(req.last_log_term)
+            || req.last_log_term > req.term
+            || req.candidate_id < 0
+        {
+            return Err(RaftError::Misuse);
+        }
         let mut resp = RequestVoteResponse {
             prevote: req.prevote,
             request_term: req.term,
@@ -255,7 +278,11 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_recv_requestvote_response`.
+    /// Refused (`Misuse`, nothing changed): a term out of range.
     pub fn recv_requestvote_response(&self, node: Option<&Rc<Node>>, resp: &RequestVoteResponse) -> Result<()> {
+        if !super::valid_term(resp.term) || !super::valid_term(resp.request_term) {
+            return Err(RaftError::Misuse);
+        }
         let Some(node) = node else { return Ok(()) };
         if resp.term > self.current_term.get() {
             return self.step_down(resp.term);

@@ -13,6 +13,7 @@ use super::{
     with_buffer, AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, MsgId, Node, NodeId,
     RaftError, Result, Role, Server, Term, NODE_ID_NONE,
 };
+use super::{valid_index, valid_term, INDEX_MAX};
 
 /// What `raft_recv_entry` reports about an accepted entry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,7 +35,12 @@ impl<H: Host> Server<H> {
         if self.transfer_target.get() != NODE_ID_NONE {
             return Err(RaftError::LeaderTransferInProgress);
         }
-        if super::is_cfg_change(entry.entry_type()) {
+        let entry_type = entry.entry_type();
+        if !super::is_client_type(entry_type) {
+            // The no-op is the leader's own; negative types mean nothing.
+            return Err(RaftError::Misuse);
+        }
+        if super::is_cfg_change(entry_type) {
             return self.recv_cfg_change_entry(entry);
         }
         entry.set_term(self.current_term.get());
@@ -53,7 +59,7 @@ impl<H: Host> Server<H> {
         if self.role.get() != Role::Leader
             || self.transfer_target.get() != NODE_ID_NONE
             || self.config.get().auto_flush
-            || super::is_cfg_change(entry.entry_type())
+            || !is_plain_client_type(entry.entry_type())
         {
             return None;
         }
@@ -75,6 +81,12 @@ impl<H: Host> Server<H> {
             // server changes can form disjoint majorities (the thesis §4.1
             // erratum, Ongaro on raft-dev, 2015).
             return Err(RaftError::OneVotingChangeOnly);
+        }
+        if let Some(id) = self.host.get_node_id(entry, self.current_idx() + 1) {
+            if id < 0 {
+                // No node can have that id (-1 is "none").
+                return Err(RaftError::InvalidNodeId);
+            }
         }
         entry.set_term(self.current_term.get());
         let idx = self.append_to_log(entry)?;
@@ -206,6 +218,7 @@ impl<H: Host> Server<H> {
     /// The sender is the message's `leader_id`: which node handle the
     /// message came through does not matter.
     pub fn recv_appendentries(&self, req: &AppendEntries<'_, H::Entry>) -> Result<AppendEntriesResponse> {
+        check_appendentries(req)?;
         let mut resp =
             AppendEntriesResponse { msg_id: req.msg_id, term: self.current_term.get(), success: false, current_idx: 0 };
         if req.term < self.current_term.get() {
@@ -344,6 +357,9 @@ impl<H: Host> Server<H> {
 
     /// `raft_recv_appendentries_response`: the leader's side.
     pub fn recv_appendentries_response(&self, node: Option<&Rc<Node>>, resp: &AppendEntriesResponse) -> Result<()> {
+        if !valid_index(resp.current_idx) {
+            return Err(RaftError::Misuse);
+        }
         let Some(node) = self.answer_from(node, resp.term, resp.msg_id)? else { return Ok(()) };
 
         if !resp.success {
@@ -392,6 +408,9 @@ impl<H: Host> Server<H> {
         term: Term,
         msg_id: MsgId,
     ) -> Result<Option<&'a Rc<Node>>> {
+        if !valid_term(term) {
+            return Err(RaftError::Misuse);
+        }
         if self.role.get() != Role::Leader {
             return Err(RaftError::NotLeader);
         }
@@ -715,6 +734,42 @@ impl<H: Host> Server<H> {
             Some(_) => (resp.idx <= self.commit_idx.get()) as i32,
         }
     }
+}
+
+/// True for the entry types `recv_entry_quietly` takes: ordinary entries
+/// and the application's own types (above the no-op); configuration
+/// changes, the no-op and negative types go the general way.
+#[inline(always)]
+fn is_plain_client_type(entry_type: i32) -> bool {
+    entry_type == super::entry_type::NORMAL || entry_type > super::entry_type::NO_OP
+}
+
+/// Refuses (`Misuse`, before anything changes) an appendentries message no
+/// correct leader sends: a term, index or commit index out of range, a
+/// previous entry of a later term than the message, entries whose terms
+/// fall (below the previous entry's or one another's) or exceed the
+/// message's term, or more entries than indexes are left.
+fn check_appendentries<E: EntryHandle>(req: &AppendEntries<'_, E>) -> Result<()> {
+    if !valid_term(req.term)
+        || !valid_index(req.prev_log_idx)
+        || !valid_term(req.prev_log_term)
+        || !valid_index(req.leader_commit)
+        || req.prev_log_term > req.term
+        || req.entries.len() as u64 > (INDEX_MAX - req.prev_log_idx) as u64
+    {
+        return Err(RaftError::Misuse);
+    }
+    // One pass without early exit: the common batch is well-formed.
+    let (mut last, mut bad) = (req.prev_log_term, false);
+    for entry in req.entries {
+        let term = entry.term();
+        bad |= term < last || term > req.term;
+        last = term;
+    }
+    if bad {
+        return Err(RaftError::Misuse);
+    }
+    Ok(())
 }
 
 /// The time budget of one apply call and how often to check it.

@@ -561,7 +561,9 @@ unsafe extern "C" fn builtin_free(log: *mut c_void) {
 unsafe extern "C" fn builtin_reset(log: *mut c_void, first_idx: raft_index_t, term: raft_term_t) {
     // SAFETY: a handle from builtin_init.
     if let Some(log) = unsafe { builtin(log) } {
-        super::guard((), || log.reset(first_idx.max(1), term))
+        if first_idx <= crate::core::INDEX_MAX {
+            super::guard((), || log.reset(first_idx.max(1), term))
+        }
     }
 }
 
@@ -789,6 +791,7 @@ pub unsafe extern "C" fn raft_log_get_base(me: *mut raft_log_t) -> raft_index_t 
 }
 
 /// Empties the log so that it continues after a snapshot ending at `idx`.
+/// -1 for an index or term outside `0..=RAFT_INDEX_MAX` / `0..=RAFT_TERM_MAX`.
 #[no_mangle]
 pub unsafe extern "C" fn raft_log_load_from_snapshot(
     me: *mut raft_log_t,
@@ -797,7 +800,7 @@ pub unsafe extern "C" fn raft_log_load_from_snapshot(
 ) -> c_int {
     // SAFETY: a live log from the caller.
     let Some(log) = (unsafe { me.as_ref() }) else { return -1 };
-    if idx < 0 {
+    if !crate::core::valid_index(idx) || !crate::core::valid_term(term) {
         return -1;
     }
     super::guard(-1, || {

@@ -220,11 +220,14 @@ pub extern "C" fn raft_clear(me: *mut raft_server_t) {
 }
 
 /// Sets the callbacks (the table is copied) and the user data passed to
-/// them. The clock is re-read, so elapsed time counts from here.
+/// them. The clock is re-read, so elapsed time counts from here. A NULL
+/// table is refused (nothing changes; the original library installed an
+/// empty table, which left committed entries marked applied with no
+/// `applylog`).
 #[no_mangle]
 pub unsafe extern "C" fn raft_set_callbacks(me: *mut raft_server_t, funcs: *mut raft_cbs_t, user_data: *mut c_void) {
     // SAFETY: funcs is NULL or a readable table (the C contract).
-    let cbs = unsafe { funcs.as_ref() }.copied().unwrap_or_default();
+    let Some(cbs) = unsafe { funcs.as_ref() }.copied() else { return };
     with_server(me, (), |s| {
         s.host().set_callbacks(cbs, user_data);
         s.host_changed();
@@ -233,14 +236,17 @@ pub unsafe extern "C" fn raft_set_callbacks(me: *mut raft_server_t, funcs: *mut 
 }
 
 /// Restores term and vote read back from disk (nothing is persisted).
-/// Accepted before or after the log entries are restored.
+/// Accepted before or after the log entries are restored. -1 for a term
+/// outside `0..=RAFT_TERM_MAX` or a vote below RAFT_NODE_ID_NONE.
 #[no_mangle]
 pub extern "C" fn raft_restore_metadata(me: *mut raft_server_t, term: raft_term_t, vote: raft_node_id_t) -> c_int {
     server_rc(me, |s| s.restore_metadata(term, vote))
 }
 
 /// Adds a voting node, or makes an existing non-voting node a voter.
-/// NULL if a voting node with this id exists, or for id -1.
+/// NULL if a voting node with this id exists, for a negative id, or for a
+/// second node with `is_self` set (the original library accepted the last
+/// two).
 #[no_mangle]
 pub extern "C" fn raft_add_node(
     me: *mut raft_server_t,
@@ -251,7 +257,8 @@ pub extern "C" fn raft_add_node(
     with_server(me, ptr::null_mut(), |s| node_ptr(s.add_node(user_data, id, flag(is_self))))
 }
 
-/// Adds a non-voting node. NULL if any node with this id exists.
+/// Adds a non-voting node. NULL if any node with this id exists, for a
+/// negative id, or for a second node with `is_self` set.
 #[no_mangle]
 pub extern "C" fn raft_add_non_voting_node(
     me: *mut raft_server_t,
@@ -294,6 +301,12 @@ pub extern "C" fn raft_periodic_internal(me: *mut raft_server_t, milliseconds: r
 /// references to the entries (the log takes its own). A message from an
 /// unknown node (`node` NULL) is accepted: `leader_id` names the sender.
 /// RAFT_ERR_SHUTDOWN when the leader contradicts a committed entry.
+/// RAFT_ERR_MISUSE, with nothing changed (`resp` says not successful), for
+/// a message no correct leader sends (the original library accepted
+/// these): a term, index or commit index outside `0..=RAFT_TERM_MAX` /
+/// `0..=RAFT_INDEX_MAX`, a `prev_log_term` above `term`, entries whose
+/// terms are negative, fall (below `prev_log_term` or an earlier entry's)
+/// or exceed `term`, or entries past RAFT_INDEX_MAX.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_appendentries(
     me: *mut raft_server_t,
@@ -343,7 +356,8 @@ pub unsafe extern "C" fn raft_recv_appendentries(
 
 /// Receives the answer to an appendentries message. Answers from nodes
 /// that are not (or no longer) in the configuration are ignored (0).
-/// RAFT_ERR_NOT_LEADER on a server that is not the leader.
+/// RAFT_ERR_NOT_LEADER on a server that is not the leader; RAFT_ERR_MISUSE
+/// (nothing changed) for a term or `current_idx` out of range.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_appendentries_response(
     me: *mut raft_server_t,
@@ -362,6 +376,9 @@ pub unsafe extern "C" fn raft_recv_appendentries_response(
 }
 
 /// Receives a snapshot chunk and fills `resp` (the offset it expects next).
+/// RAFT_ERR_MISUSE, with nothing changed, for a term or index out of range,
+/// a `snapshot_term` above the message's `term`, or a chunk whose
+/// `offset + len` does not fit in 64 bits (the original accepted these).
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_snapshot(
     me: *mut raft_server_t,
@@ -401,7 +418,8 @@ pub unsafe extern "C" fn raft_recv_snapshot(
     })
 }
 
-/// Receives the answer to a snapshot chunk.
+/// Receives the answer to a snapshot chunk. RAFT_ERR_MISUSE (nothing
+/// changed) for a term out of range.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_snapshot_response(
     me: *mut raft_server_t,
@@ -420,7 +438,9 @@ pub unsafe extern "C" fn raft_recv_snapshot_response(
     server_rc(me, |s| s.recv_snapshot_response(node_of(s, node).as_ref(), &resp))
 }
 
-/// Receives a (pre-)vote request and fills `resp`.
+/// Receives a (pre-)vote request and fills `resp`. RAFT_ERR_MISUSE, with
+/// nothing changed (no vote), for a term or index out of range, a
+/// `last_log_term` above `term`, or a negative `candidate_id`.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_requestvote(
     me: *mut raft_server_t,
@@ -459,7 +479,9 @@ pub unsafe extern "C" fn raft_recv_requestvote(
 
 /// Receives the answer to a (pre-)vote request. RAFT_ERR_SHUTDOWN (or the
 /// persist_metadata callback's code) when the new term or vote could not be
-/// persisted.
+/// persisted; RAFT_ERR_MISUSE (nothing changed) for a term out of range;
+/// RAFT_ERR_MISUSE too when the election it would start needs a term past
+/// RAFT_TERM_MAX.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_requestvote_response(
     me: *mut raft_server_t,
@@ -480,6 +502,10 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
 /// Appends a client's entry on the leader (its term is set to the current
 /// term) and replicates it. The caller keeps its own reference and releases
 /// it after the call. `resp` (may be NULL) gets id, term and index.
+/// RAFT_ERR_MISUSE for an entry of type RAFT_LOGTYPE_NO_OP (the leader's
+/// own) or of a negative type; RAFT_ERR_INVALID_NODEID for a
+/// configuration change whose `get_node_id` names a negative id (the
+/// original library accepted all three).
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_entry(
     me: *mut raft_server_t,
@@ -575,7 +601,8 @@ pub extern "C" fn raft_cancel_snapshot(me: *mut raft_server_t) -> c_int {
 }
 
 /// Restores the snapshot's position on restart (before the log entries and
-/// metadata). RAFT_ERR_MISUSE once the server has started.
+/// metadata). RAFT_ERR_MISUSE once the server has started; -1 for a term or
+/// index outside `0..=RAFT_TERM_MAX` / `0..=RAFT_INDEX_MAX`.
 #[no_mangle]
 pub extern "C" fn raft_restore_snapshot(
     me: *mut raft_server_t,
@@ -589,7 +616,7 @@ pub extern "C" fn raft_restore_snapshot(
 /// but this server is removed; re-add them from the snapshot, then call
 /// `raft_end_load_snapshot`. RAFT_ERR_SNAPSHOT_ALREADY_LOADED for the
 /// snapshot already loaded, RAFT_ERR_MISUSE for a snapshot not past the
-/// commit index.
+/// commit index or out of range (above RAFT_TERM_MAX / RAFT_INDEX_MAX).
 #[no_mangle]
 pub extern "C" fn raft_begin_load_snapshot(
     me: *mut raft_server_t,
@@ -606,6 +633,7 @@ pub extern "C" fn raft_end_load_snapshot(me: *mut raft_server_t) -> c_int {
 }
 
 /// Sets the snapshot's last index and term without touching the log.
+/// Ignored for a term or index out of range.
 #[no_mangle]
 pub extern "C" fn raft_set_snapshot_metadata(me: *mut raft_server_t, term: raft_term_t, idx: raft_index_t) {
     with_server(me, (), |s| s.set_snapshot_metadata(term, idx))
@@ -617,14 +645,21 @@ pub extern "C" fn raft_vote(me: *mut raft_server_t, node: *mut raft_node_t) -> c
     server_rc(me, |s| s.vote(node_of(s, node).as_ref()))
 }
 
-/// Records (and persists) a vote for the node with this id.
+/// Records (and persists) a vote for the node with this id
+/// (RAFT_NODE_ID_NONE: nobody). RAFT_ERR_INVALID_NODEID, with nothing
+/// persisted, for any other negative id (the original library accepted
+/// it). An id not (yet) in the configuration is accepted: a restarting
+/// program restores its vote before the entries that add the nodes.
 #[no_mangle]
 pub extern "C" fn raft_vote_for_nodeid(me: *mut raft_server_t, nodeid: raft_node_id_t) -> c_int {
+    if nodeid < RAFT_NODE_ID_NONE {
+        return RaftError::InvalidNodeId.code();
+    }
     server_rc(me, |s| s.vote_for(nodeid))
 }
 
 /// Moves to a later term (persisted, vote cleared); an earlier or equal
-/// term is a no-op.
+/// term is a no-op. RAFT_ERR_MISUSE for a term above RAFT_TERM_MAX.
 #[no_mangle]
 pub extern "C" fn raft_set_current_term(me: *mut raft_server_t, term: raft_term_t) -> c_int {
     server_rc(me, |s| s.set_current_term(term))
@@ -637,7 +672,9 @@ pub extern "C" fn raft_set_commit_idx(me: *mut raft_server_t, commit_idx: raft_i
 }
 
 /// Appends an entry to the log as it is (restoring state); a configuration
-/// change takes effect. The caller keeps its reference.
+/// change takes effect. The caller keeps its reference. RAFT_ERR_MISUSE
+/// for an entry whose term is outside `0..=RAFT_TERM_MAX`, or a log that
+/// has reached RAFT_INDEX_MAX.
 #[no_mangle]
 pub unsafe extern "C" fn raft_append_entry(me: *mut raft_server_t, ety: *mut raft_entry_t) -> c_int {
     // SAFETY: the caller holds a reference on ety for the call.
