@@ -501,4 +501,31 @@ TEST(hostile_set_callbacks_with_null_keeps_the_callbacks)
     raft_destroy(r);
 }
 
+/* ------------------------------------------------------------ accepted entries */
+
+TEST(hostile_recv_entry_reports_an_accepted_entry_whose_apply_failed)
+{
+    raft_server_t *r = single(); /* auto flush on: applies at once */
+    h.apply_rc = -1;
+    raft_entry_t *e = entry(0, RAFT_LOGTYPE_NORMAL);
+    raft_entry_resp_t resp = { 0 };
+    ASSERT_EQ(0, raft_recv_entry(r, e, &resp));
+    raft_entry_release(e);
+    ASSERT_EQ(2, resp.idx);
+    ASSERT_EQ(1, resp.term);
+    ASSERT_EQ(2, raft_get_current_idx(r));
+    ASSERT_EQ(2, raft_get_commit_idx(r));
+    ASSERT_EQ(1, raft_msg_entry_response_committed(r, &resp));
+    ASSERT_EQ(1, raft_get_last_applied_idx(r));
+    /* The failure is reported by the next call that applies... */
+    ASSERT_EQ(-1, raft_periodic_internal(r, 1));
+    ASSERT_EQ(1, raft_get_last_applied_idx(r));
+    /* ...and applying goes on once applylog succeeds. */
+    h.apply_rc = 0;
+    ASSERT_EQ(0, raft_periodic_internal(r, 1));
+    ASSERT_EQ(2, raft_get_last_applied_idx(r));
+    ASSERT_EQ(2, raft_get_current_idx(r)); /* written once */
+    raft_destroy(r);
+}
+
 TEST_MAIN()

@@ -94,12 +94,19 @@ impl<H: Host> Server<H> {
     }
 
     /// The answer to an entry appended at `idx`; with auto flush on, the
-    /// entry is also made durable and sent now.
+    /// entry is also made durable and sent now. The entry is accepted once
+    /// appended: a failure of what follows (the sync, applying) is not
+    /// reported as its refusal, or a client retrying on error would write
+    /// it twice. Applying is retried, and its error returned, by the next
+    /// call that applies; an entry whose sync failed is not counted as
+    /// stored on this leader until a later sync covers it.
     #[inline(always)]
     fn entry_accepted(&self, entry: &H::Entry, idx: Index) -> Result<EntryResponse> {
         let resp = EntryResponse { id: entry.id(), term: self.current_term.get(), idx };
         if self.config.get().auto_flush {
-            self.flush_appended(idx)?;
+            if let Err(e) = self.flush_appended(idx) {
+                trace!(self, NODE_ID_NONE, "entry {} accepted; flushing it failed ({:?})", idx, e);
+            }
         }
         Ok(resp)
     }

@@ -502,6 +502,12 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
 /// Appends a client's entry on the leader (its term is set to the current
 /// term) and replicates it. The caller keeps its own reference and releases
 /// it after the call. `resp` (may be NULL) gets id, term and index.
+/// Once the entry is appended the call returns 0 and fills `resp`, even if
+/// what auto flush does next fails: a failed `applylog` is retried, and its
+/// error returned, by the next `raft_periodic` (or `raft_apply_all`); an
+/// entry whose sync failed counts as stored on this leader only once a
+/// later sync covers it. (The original library returned such an error for
+/// an entry it had appended, and left `resp` unfilled.)
 /// RAFT_ERR_MISUSE for an entry of type RAFT_LOGTYPE_NO_OP (the leader's
 /// own) or of a negative type; RAFT_ERR_INVALID_NODEID for a
 /// configuration change whose `get_node_id` names a negative id (the
