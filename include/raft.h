@@ -592,6 +592,19 @@ int raft_entry_is_cfg_change(raft_entry_t *ety);
 int raft_entry_is_voting_cfg_change(raft_entry_t *ety);
 
 /**
+ * Fixes the seed of this server's random numbers (its randomised election
+ * timeouts), for repeatable runs: a simulator or test gives each server
+ * its own fixed seed. The election timeout is drawn again at once. By
+ * default every server is seeded from the system (random bytes from the
+ * kernel, the time, the process id), so servers in different processes,
+ * or created together in one, draw different timeouts. (The original
+ * library drew from libc's `rand()`, which nothing seeded: every process
+ * drew the same timeouts; `srand()` no longer affects libraft.)
+ * RAFT_ERR_MISUSE for a NULL server.
+ */
+int raft_set_random_seed(raft_server_t *me, unsigned long long seed);
+
+/**
  * Registers custom heap management functions. A NULL function leaves that
  * hook unchanged. Call it before creating any server or entry.
  */
