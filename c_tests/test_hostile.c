@@ -528,4 +528,29 @@ TEST(hostile_recv_entry_reports_an_accepted_entry_whose_apply_failed)
     raft_destroy(r);
 }
 
+/* ------------------------------------------------------------ callbacks */
+
+TEST(hostile_no_callback_is_required_and_each_missing_one_means_what_raft_h_says)
+{
+    /* No callbacks at all: a single voter still elects itself (term and
+     * vote in memory only), takes entries and counts them applied. */
+    raft_server_t *r = raft_new();
+    raft_add_node(r, NULL, 1, 1);
+    ASSERT_EQ(0, raft_periodic_internal(r, 10));
+    ASSERT(raft_is_leader(r));
+    ASSERT_EQ(1, raft_get_current_term(r));
+    ASSERT_EQ(1, raft_get_voted_for(r));
+    raft_entry_t *e = entry(0, RAFT_LOGTYPE_NORMAL);
+    raft_entry_resp_t resp;
+    ASSERT_EQ(0, raft_recv_entry(r, e, &resp));
+    raft_entry_release(e);
+    ASSERT_EQ(2, raft_get_last_applied_idx(r));
+    /* Without get_node_id a configuration change names no node. */
+    e = entry(0, RAFT_LOGTYPE_ADD_NONVOTING_NODE);
+    ASSERT_EQ(0, raft_recv_entry(r, e, &resp));
+    raft_entry_release(e);
+    ASSERT_EQ(1, raft_get_num_nodes(r));
+    raft_destroy(r);
+}
+
 TEST_MAIN()
