@@ -553,4 +553,39 @@ TEST(hostile_no_callback_is_required_and_each_missing_one_means_what_raft_h_says
     raft_destroy(r);
 }
 
+static void leader_at_the_last_index(int auto_flush)
+{
+    memset(&h, 0, sizeof(h));
+    raft_server_t *r = raft_new();
+    raft_set_callbacks(r, &cbs, NULL);
+    raft_add_node(r, NULL, 1, 1);
+    ASSERT_EQ(0, raft_config(r, 1, RAFT_CONFIG_AUTO_FLUSH, auto_flush));
+    ASSERT_EQ(0, raft_restore_snapshot(r, 1, RAFT_INDEX_MAX - 1));
+    ASSERT_EQ(0, raft_periodic_internal(r, 10));
+    ASSERT(raft_is_leader(r));
+    ASSERT_EQ(RAFT_INDEX_MAX, raft_get_current_idx(r)); /* its no-op */
+    raft_entry_t *e = entry(0, RAFT_LOGTYPE_NORMAL);
+    raft_entry_resp_t resp;
+    ASSERT_EQ(RAFT_ERR_MISUSE, raft_recv_entry(r, e, &resp));
+    raft_entry_release(e);
+    ASSERT_EQ(RAFT_INDEX_MAX, raft_get_current_idx(r));
+    /* A new leadership needs a no-op past the end: refused, no wrap. */
+    raft_become_follower(r);
+    (void)raft_periodic_internal(r, 10);
+    ASSERT_EQ(RAFT_INDEX_MAX, raft_get_current_idx(r));
+    ASSERT(raft_get_commit_idx(r) <= RAFT_INDEX_MAX);
+    raft_destroy(r);
+}
+
+TEST(hostile_a_leader_appends_nothing_past_the_last_index_with_auto_flush)
+{
+    leader_at_the_last_index(1);
+}
+
+TEST(hostile_a_leader_appends_nothing_past_the_last_index_without_auto_flush)
+{
+    /* Found by the fuzz target once it reached the whole value range. */
+    leader_at_the_last_index(0);
+}
+
 TEST_MAIN()

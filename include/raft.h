@@ -969,7 +969,8 @@ int raft_recv_requestvote_response(raft_server_t *me, raft_node_t *node, struct 
  * RAFT_ERR_MISUSE for an entry of type RAFT_LOGTYPE_NO_OP (the leader's
  * own) or of a negative type; RAFT_ERR_INVALID_NODEID for a
  * configuration change whose `get_node_id` names a negative id (the
- * original library accepted all three).
+ * original library accepted all three); RAFT_ERR_MISUSE once the log has
+ * reached RAFT_INDEX_MAX.
  */
 int raft_recv_entry(raft_server_t *me, raft_entry_req_t *req, struct raft_entry_resp_t *resp);
 

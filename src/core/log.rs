@@ -216,7 +216,9 @@ impl<E: EntryHandle> MemoryLog<E> {
     #[inline(always)]
     pub fn append_ordinary_quietly_with(&self, entry: &E, push: impl FnOnce(&mut Vec<E>, &E) -> bool) -> Option<Index> {
         let mut entries = self.entries.try_borrow_mut().ok()?;
-        if entries.len() == entries.capacity() || !push(&mut entries, entry) {
+        // At the last index the general path refuses the entry.
+        if entries.len() == entries.capacity() || self.end_idx(&entries) >= super::INDEX_MAX || !push(&mut entries, entry)
+        {
             return None;
         }
         Some(self.end_idx(&entries))

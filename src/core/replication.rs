@@ -44,6 +44,7 @@ impl<H: Host> Server<H> {
             return self.recv_cfg_change_entry(entry);
         }
         entry.set_term(self.current_term.get());
+        self.check_room()?;
         let idx = self.log().append_ordinary(entry)?;
         self.entry_accepted(entry, idx)
     }

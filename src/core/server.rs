@@ -632,6 +632,7 @@ impl<H: Host> Server<H> {
     /// in its log, committed or not).
     #[inline(always)]
     pub(crate) fn append_to_log(&self, entry: &H::Entry) -> Result<Index> {
+        self.check_room()?;
         let idx = self.log().append_indexed(entry)?;
         let entry_type = entry.entry_type();
         if super::is_cfg_change(entry_type) {
@@ -641,6 +642,15 @@ impl<H: Host> Server<H> {
             self.handle_append_cfg_change(entry, idx);
         }
         Ok(idx)
+    }
+
+    /// Refuses (`Misuse`) an append past `INDEX_MAX`.
+    #[inline(always)]
+    pub(crate) fn check_room(&self) -> Result<()> {
+        if self.current_idx() >= super::INDEX_MAX {
+            return Err(RaftError::Misuse);
+        }
+        Ok(())
     }
 
     /// Removes `idx` and everything after it, undoing configuration changes

@@ -511,7 +511,8 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
 /// RAFT_ERR_MISUSE for an entry of type RAFT_LOGTYPE_NO_OP (the leader's
 /// own) or of a negative type; RAFT_ERR_INVALID_NODEID for a
 /// configuration change whose `get_node_id` names a negative id (the
-/// original library accepted all three).
+/// original library accepted all three); RAFT_ERR_MISUSE once the log has
+/// reached RAFT_INDEX_MAX.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_entry(
     me: *mut raft_server_t,
