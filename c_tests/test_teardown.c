@@ -286,4 +286,55 @@ TEST(teardown_a_server_keeps_working_after_refused_destroys)
     raft_destroy(t.r);
 }
 
+/* Truncation: free functions run by raft_pop_entry, the compat
+ * raft_log_delete and raft_log_clear, on a follower whose entries are not
+ * committed, may call back in too. */
+static raft_server_t *follower_with_entries(int n)
+{
+    raft_cbs_t cbs = { .applylog = cb_apply, .persist_metadata = cb_persist };
+    raft_server_t *r = raft_new();
+    raft_set_callbacks(r, &cbs, NULL);
+    raft_add_node(r, NULL, 1, 1);
+    raft_add_node(r, NULL, 2, 0);
+    for (int i = 0; i < n; i++) {
+        raft_entry_t *e = raft_entry_new(4);
+        e->term = 1;
+        e->free_func = free_reading_back;
+        ASSERT_EQ(0, raft_append_entry(r, e));
+        raft_entry_release(e);
+    }
+    return r;
+}
+
+TEST(teardown_free_funcs_run_by_truncation_may_call_back)
+{
+    memset(&t, 0, sizeof(t));
+    t.r = follower_with_entries(6);
+    ASSERT_EQ(0, raft_pop_entry(t.r));
+    ASSERT_EQ(1, t.frees);
+    ASSERT_EQ(0, raft_delete_entry_from_idx(t.r, 4));
+    ASSERT_EQ(3, t.frees);
+    ASSERT_EQ(0, raft_log_delete(raft_get_log(t.r), 3));
+    ASSERT_EQ(4, t.frees);
+    raft_log_clear(raft_get_log(t.r));
+    ASSERT_EQ(6, t.frees);
+    /* Not poisoned. */
+    ASSERT_EQ(0, raft_get_current_idx(t.r));
+    ASSERT_EQ(0, raft_periodic_internal(t.r, 1));
+    raft_destroy(t.r);
+}
+
+TEST(teardown_free_funcs_run_by_compat_polls_may_call_back)
+{
+    memset(&t, 0, sizeof(t));
+    t.r = follower_with_entries(10);
+    raft_log_t *log = raft_get_log(t.r);
+    for (int i = 0; i < 10; i++) {
+        raft_entry_t *out = NULL;
+        ASSERT_EQ(0, raft_log_poll(log, &out));
+    }
+    raft_destroy(t.r);
+    ASSERT_EQ(10, t.frees);
+}
+
 TEST_MAIN()

@@ -27,9 +27,11 @@ pub struct raft_log {
     owner: Cell<*mut raft_server_t>,
     /// Reused array of lent entry pointers (see `LogBackend::with_entries`).
     lent: RefCell<Vec<*mut raft_entry_t>>,
-    /// Observers running now: the log (and the server owning it) is in the
-    /// middle of a change and may not be freed until they return.
-    observing: Cell<u32>,
+    /// Calls in progress on this log through the compat `raft_log_*`
+    /// functions or its vtable, and observers running: the log (and the
+    /// server owning it) is in the middle of a change and may not be freed
+    /// until they return (an observer or a `free_func` they run may try).
+    busy: Cell<u32>,
     /// `raft_log_free` is refused: this is a server's own log (`raft_new`,
     /// freed only with the server), or it is being freed already.
     pub(crate) free_refused: Cell<bool>,
@@ -43,14 +45,28 @@ impl raft_log {
             raft: Cell::new(ptr::null_mut()),
             owner: Cell::new(ptr::null_mut()),
             lent: RefCell::new(Vec::new()),
-            observing: Cell::new(0),
+            busy: Cell::new(0),
             free_refused: Cell::new(false),
         })
     }
 
-    /// True while one of the observers runs (see `observing`).
-    pub(crate) fn is_observing(&self) -> bool {
-        self.observing.get() > 0
+    /// True while a call on this log or one of its observers runs (see
+    /// `busy`).
+    pub(crate) fn is_busy(&self) -> bool {
+        self.busy.get() > 0
+    }
+
+    /// Runs `f` with the log marked busy.
+    fn busy<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Busy<'a>(&'a Cell<u32>);
+        impl Drop for Busy<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.0.get() - 1);
+            }
+        }
+        self.busy.set(self.busy.get() + 1);
+        let _busy = Busy(&self.busy);
+        f()
     }
 
     /// Releases every entry the log holds, with no borrow of it held, so a
@@ -92,12 +108,9 @@ impl raft_log {
         } else {
             ptr::null_mut()
         };
-        self.observing.set(self.observing.get() + 1);
         // SAFETY: an application callback, called with the arguments its
         // typedef documents; the entry is held for the duration.
-        let rc = unsafe { cb(raft as *mut raft_server_t, user_data, entry.as_ptr(), idx) };
-        self.observing.set(self.observing.get() - 1);
-        rc
+        self.busy(|| unsafe { cb(raft as *mut raft_server_t, user_data, entry.as_ptr(), idx) })
     }
 
     #[inline(always)]
@@ -544,7 +557,7 @@ unsafe extern "C" fn builtin_free(log: *mut c_void) {
     // A server's own log goes with the server; a log whose observer is
     // running is in the middle of a change: freeing either is refused, and
     // so is freeing it again from a callback of this teardown.
-    if l.free_refused.get() || l.is_observing() {
+    if l.free_refused.get() || l.is_busy() {
         return;
     }
     l.free_refused.set(true);
@@ -562,21 +575,28 @@ unsafe extern "C" fn builtin_reset(log: *mut c_void, first_idx: raft_index_t, te
     // SAFETY: a handle from builtin_init.
     if let Some(log) = unsafe { builtin(log) } {
         if first_idx <= crate::core::INDEX_MAX {
-            super::guard((), || log.reset(first_idx.max(1), term))
+            super::guard((), || log.busy(|| log.reset(first_idx.max(1), term)))
         }
     }
 }
 
 unsafe extern "C" fn builtin_append(log: *mut c_void, entry: *mut raft_entry_t) -> c_int {
-    // SAFETY: a handle from builtin_init; the caller holds the entry.
-    let (Some(log), Some(entry)) = (unsafe { builtin(log) }, unsafe { EntryPtr::hold(entry) }) else { return -1 };
-    super::guard(-1, || super::code(log.append(&entry)))
+    // SAFETY: a handle from builtin_init.
+    let Some(log) = (unsafe { builtin(log) }) else { return -1 };
+    super::guard(-1, || {
+        log.busy(|| {
+            // SAFETY: the caller holds the entry; the hold is given back
+            // inside the busy section (its release may run a free_func).
+            let Some(entry) = (unsafe { EntryPtr::hold(entry) }) else { return -1 };
+            super::code(log.append(&entry))
+        })
+    })
 }
 
 unsafe extern "C" fn builtin_poll(log: *mut c_void, first_idx: raft_index_t) -> c_int {
     // SAFETY: a handle from builtin_init.
     let Some(log) = (unsafe { builtin(log) }) else { return -1 };
-    super::guard(-1, || super::code(log.poll(first_idx)))
+    super::guard(-1, || log.busy(|| super::code(log.poll(first_idx))))
 }
 
 unsafe extern "C" fn builtin_pop(
@@ -588,12 +608,14 @@ unsafe extern "C" fn builtin_pop(
     // SAFETY: a handle from builtin_init.
     let Some(log) = (unsafe { builtin(log) }) else { return -1 };
     super::guard(-1, || {
-        super::code(log.pop(from_idx, &mut |entry, idx| {
-            if let Some(cb) = cb {
-                // SAFETY: the caller's notification callback with its argument.
-                unsafe { cb(cb_arg, entry.as_ptr(), idx) }
-            }
-        }))
+        log.busy(|| {
+            super::code(log.pop(from_idx, &mut |entry, idx| {
+                if let Some(cb) = cb {
+                    // SAFETY: the caller's notification callback with its argument.
+                    unsafe { cb(cb_arg, entry.as_ptr(), idx) }
+                }
+            }))
+        })
     })
 }
 
@@ -723,14 +745,17 @@ pub unsafe extern "C" fn raft_log_delete(me: *mut raft_log_t, idx: raft_index_t)
 pub unsafe extern "C" fn raft_log_poll(me: *mut raft_log_t, etyp: *mut *mut raft_entry_t) -> c_int {
     // SAFETY: a live log from the caller.
     let Some(log) = (unsafe { me.as_ref() }) else { return -1 };
+    // Busy until `head` is released too: that may run its free_func.
     super::guard(-1, || {
-        let Some(head) = log.memory().peek_head() else { return -1 };
-        let rc = super::code(log.poll(log.memory().first_idx() + 1));
-        if rc == 0 && !etyp.is_null() {
-            // SAFETY: etyp is the caller's out-pointer.
-            unsafe { *etyp = head.as_ptr() };
-        }
-        rc
+        log.busy(|| {
+            let Some(head) = log.memory().peek_head() else { return -1 };
+            let rc = super::code(log.poll(log.memory().first_idx() + 1));
+            if rc == 0 && !etyp.is_null() {
+                // SAFETY: etyp is the caller's out-pointer.
+                unsafe { *etyp = head.as_ptr() };
+            }
+            rc
+        })
     })
 }
 
@@ -804,7 +829,7 @@ pub unsafe extern "C" fn raft_log_load_from_snapshot(
         return -1;
     }
     super::guard(-1, || {
-        log.reset(idx + 1, term);
+        log.busy(|| log.reset(idx + 1, term));
         0
     })
 }
@@ -814,7 +839,7 @@ pub unsafe extern "C" fn raft_log_load_from_snapshot(
 pub unsafe extern "C" fn raft_log_clear(me: *mut raft_log_t) {
     // SAFETY: a live log from the caller.
     if let Some(log) = unsafe { me.as_ref() } {
-        super::guard((), || log.memory().reset(log.memory().base() + 1, log.memory().base_term()))
+        super::guard((), || log.busy(|| log.memory().reset(log.memory().base() + 1, log.memory().base_term())))
     }
 }
 
@@ -823,7 +848,7 @@ pub unsafe extern "C" fn raft_log_clear(me: *mut raft_log_t) {
 pub unsafe extern "C" fn raft_log_clear_entries(me: *mut raft_log_t) {
     // SAFETY: a live log from the caller.
     if let Some(log) = unsafe { me.as_ref() } {
-        super::guard((), || log.notify_clear())
+        super::guard((), || log.busy(|| log.notify_clear()))
     }
 }
 
