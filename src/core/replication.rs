@@ -43,8 +43,8 @@ impl<H: Host> Server<H> {
         if super::is_cfg_change(entry_type) {
             return self.recv_cfg_change_entry(entry);
         }
-        entry.set_term(self.current_term.get());
         self.check_room()?;
+        entry.set_term(self.current_term.get());
         let idx = self.log().append_ordinary(entry)?;
         self.entry_accepted(entry, idx)
     }
