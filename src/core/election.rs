@@ -418,6 +418,17 @@ mod tests {
     }
 
     #[test]
+    fn no_election_starts_past_the_last_term() {
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.restore_metadata(crate::core::TERM_MAX, NODE_ID_NONE).unwrap();
+        assert_eq!(s.become_candidate(), Err(RaftError::Misuse));
+        assert_eq!(s.become_precandidate(), Err(RaftError::Misuse));
+        assert_eq!((s.current_term(), s.role()), (crate::core::TERM_MAX, Role::Follower));
+        assert!(s.host.persisted.borrow().is_empty());
+        assert!(s.host.sent_votes.borrow().is_empty());
+    }
+
+    #[test]
     fn an_unknown_candidate_cannot_disrupt_a_live_leader() {
         // Thesis §4.2.3: a removed server's requests are ignored.
         let s = server_with_nodes(&[1, 2, 3], 1);

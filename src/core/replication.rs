@@ -1020,6 +1020,42 @@ mod tests {
     }
 
     #[test]
+    fn appendentries_no_correct_leader_sends_are_refused_before_anything_changes() {
+        let s = server_with_nodes(&[1, 2], 2);
+        let msg = |term, prev_term, entries: &[TestEntry]| {
+            let req = AppendEntries {
+                term,
+                leader_id: 1,
+                msg_id: 1,
+                prev_log_idx: 0,
+                prev_log_term: prev_term,
+                leader_commit: 0,
+                entries,
+            };
+            s.recv_appendentries(&req).map(|r| r.success)
+        };
+        let falling = [TestEntry::new(2, 0, 0), TestEntry::new(1, 0, 0)];
+        assert_eq!(msg(3, 0, &falling), Err(RaftError::Misuse));
+        assert_eq!(msg(1, 0, &[TestEntry::new(2, 0, 0)]), Err(RaftError::Misuse), "above the sender's term");
+        assert_eq!(msg(1, 0, &[TestEntry::new(-1, 0, 0)]), Err(RaftError::Misuse), "negative");
+        assert_eq!(msg(1, 2, &[]), Err(RaftError::Misuse), "previous entry of a later term");
+        assert_eq!(msg(TERM_MAX + 1, 0, &[]), Err(RaftError::Misuse));
+        assert_eq!((s.current_term(), s.current_idx(), s.leader_id()), (0, 0, NODE_ID_NONE));
+        assert_eq!(msg(TERM_MAX, 0, &[TestEntry::new(1, 0, 0), TestEntry::new(TERM_MAX, 0, 0)]), Ok(true));
+        assert_eq!(s.current_idx(), 2);
+    }
+
+    #[test]
+    fn a_leader_refuses_client_no_ops_and_negative_types() {
+        let s = leader_of(&[1, 2, 3]);
+        for ty in [entry_type::NO_OP, -1, i16::MIN as i32] {
+            assert_eq!(s.recv_entry(&TestEntry::new(0, 1, ty)).unwrap_err(), RaftError::Misuse);
+        }
+        assert_eq!(s.current_idx(), 1);
+        assert_eq!(s.recv_entry(&TestEntry::new(0, 1, 100)).unwrap().idx, 2);
+    }
+
+    #[test]
     fn apply_clock_lengthens_strides_only_while_they_are_cheap() {
         let mut clock = ApplyClock::start(1_000, 100_000);
         assert_eq!(clock.stride, APPLY_CLOCK_STRIDE);
