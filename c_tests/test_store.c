@@ -89,14 +89,20 @@ static void stop(raft_server_t *r, raft_store_t *st)
     ASSERT_EQ(0, raft_store_close(st));
 }
 
+/* The index raft_recv_entry reported for the last proposal (also when the
+ * sync after the append failed: the entry is in the log all the same). */
+static raft_index_t last_proposed_idx;
+
 static int propose(raft_server_t *r, int i)
 {
     raft_entry_req_t *e = raft_entry_new(sizeof(int) + 100);
     memcpy(e->data, &i, sizeof i);
     memset(e->data + sizeof i, 'a' + i % 26, 100);
     raft_entry_resp_t resp;
+    memset(&resp, 0, sizeof resp);
     int rc = raft_recv_entry(r, e, &resp);
     raft_entry_release(e);
+    last_proposed_idx = resp.idx;
     return rc;
 }
 
@@ -429,6 +435,7 @@ TEST(store_write_and_sync_faults_come_back_through_the_server)
     /* ENOSPC on the write: the entry is kept in memory, a retry succeeds. */
     ASSERT_EQ(0, raft_store_inject_fault(st, RAFT_STORE_OP_WRITE, RAFT_STORE_FAULT_ENOSPC, 0, 0, 0));
     ASSERT_EQ(RAFT_STORE_ERR_NOSPACE, propose(r, 2));
+    ASSERT_EQ(3, last_proposed_idx); /* appended, and the answer says where */
     ASSERT(strstr(raft_store_last_error(), "open-") != NULL);
     ASSERT_EQ(2, raft_store_synced_idx(st));
     ASSERT_EQ(0, raft_store_sync(st));

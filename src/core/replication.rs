@@ -23,12 +23,27 @@ pub struct EntryResponse {
     pub idx: Index,
 }
 
+/// An entry the leader appended, and what making it durable at once (auto
+/// flush) gave. The entry is in the log either way: a failed sync is the
+/// disk's failure, reported so the program learns of it, not a refusal of
+/// the entry (which may still commit on the followers' copies).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Proposal {
+    pub resp: EntryResponse,
+    pub synced: Result<()>,
+}
+
 /// Voters at most whose match indexes are sorted on the stack.
 const STACK_VOTERS: usize = 8;
 
 impl<H: Host> Server<H> {
-    /// `raft_recv_entry`: the leader appends a client's entry in its term.
+    /// `raft_recv_entry` for callers that need only the answer.
     pub fn recv_entry(&self, entry: &H::Entry) -> Result<EntryResponse> {
+        self.propose(entry).map(|p| p.resp)
+    }
+
+    /// `raft_recv_entry`: the leader appends a client's entry in its term.
+    pub fn propose(&self, entry: &H::Entry) -> Result<Proposal> {
         let entry_type = entry.entry_type();
         if super::is_cfg_change(entry_type) {
             return self.recv_cfg_change_entry(entry);
@@ -68,7 +83,7 @@ impl<H: Host> Server<H> {
     /// `recv_entry` for a configuration change, kept out of the common path.
     #[cold]
     #[inline(never)]
-    fn recv_cfg_change_entry(&self, entry: &H::Entry) -> Result<EntryResponse> {
+    fn recv_cfg_change_entry(&self, entry: &H::Entry) -> Result<Proposal> {
         let voting = super::is_voting_cfg_change(entry.entry_type());
         // These two come first, before "not the leader", as in the original
         // library.
@@ -115,23 +130,22 @@ impl<H: Host> Server<H> {
 
     /// The answer to an entry appended at `idx`; with auto flush on, the
     /// entry is also made durable and sent now. The entry is accepted once
-    /// appended: a failure of what follows (the sync, applying) is not
-    /// reported as its refusal, or a client retrying on error would write
-    /// it twice. Applying is retried, and its error returned, by the next
-    /// call that applies; an entry whose sync failed is not counted as
-    /// stored on this leader until a later sync covers it.
+    /// appended: a failure of applying is not reported as its refusal, or a
+    /// client retrying on error would write it twice; applying is retried,
+    /// and its error returned, by the next call that applies. A failed sync
+    /// is reported (`Proposal::synced`) beside the answer: the program must
+    /// learn that its disk failed, and the answer tells it the entry is in
+    /// the log all the same. Such an entry is not counted as stored on this
+    /// leader until a later sync covers it.
     #[inline(always)]
-    fn entry_accepted(&self, entry: &H::Entry, idx: Index) -> Result<EntryResponse> {
+    fn entry_accepted(&self, entry: &H::Entry, idx: Index) -> Result<Proposal> {
         let resp = EntryResponse { id: entry.id(), term: self.current_term.get(), idx };
-        if self.config.get().auto_flush {
-            if let Err(e) = self.flush_appended(idx) {
-                trace!(self, NODE_ID_NONE, "entry {} accepted; flushing it failed ({:?})", idx, e);
-            }
-        }
-        Ok(resp)
+        let synced = if self.config.get().auto_flush { self.flush_appended(idx) } else { Ok(()) };
+        Ok(Proposal { resp, synced })
     }
 
-    /// Auto flush after an append: sync, send, commit, apply.
+    /// Auto flush after an append: sync, send, commit, apply. Only the
+    /// sync's failure is returned (see `entry_accepted`).
     #[inline(never)]
     fn flush_appended(&self, idx: Index) -> Result<()> {
         self.log().sync()?;
@@ -139,7 +153,10 @@ impl<H: Host> Server<H> {
         self.next_sync_index.set(idx);
         self.replicate_to_all();
         self.update_commit();
-        self.exec_operations()
+        if let Err(e) = self.exec_operations() {
+            trace!(self, NODE_ID_NONE, "entry {} accepted; applying failed ({:?})", idx, e);
+        }
+        Ok(())
     }
 
     /// `raft_send_appendentries_all`: a message (heartbeat, or entries from

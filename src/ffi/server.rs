@@ -721,13 +721,15 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
 /// durable and calls `raft_flush` (see there). A configuration change entry
 /// (RAFT_LOGTYPE_ADD_NONVOTING_NODE, RAFT_LOGTYPE_ADD_NODE,
 /// RAFT_LOGTYPE_REMOVE_NODE, naming its node as `get_node_id` tells) takes
-/// effect when appended. Once the entry is appended the call returns 0 and
-/// fills `resp`, even if what auto flush does next fails: a failed
-/// `applylog` is retried, and its error returned, by the next
-/// `raft_periodic` (or `raft_apply_all`); an entry whose sync failed counts
-/// as stored on this leader only once a later sync covers it. (The original
-/// library returned such an error for an entry it had appended, and left
-/// `resp` unfilled; a client retrying on error wrote it twice.)
+/// effect when appended. Once the entry is appended `resp` is filled, even
+/// if what auto flush does next fails. A failed `applylog` does not fail the
+/// call: it is retried, and its error returned, by the next `raft_periodic`
+/// (or `raft_apply_all`). (The original library returned that error for an
+/// entry it had appended, and left `resp` unfilled; a client retrying on
+/// error wrote it twice.) A failed `sync` is returned, with `resp` filled:
+/// the disk failed, yet the entry is in the log and may still commit on the
+/// followers' copies; it counts as stored on this leader only once a later
+/// sync covers it.
 /// @param me the server
 /// @param req the entry (from `raft_entry_new` or built by the caller as one
 /// block); the caller keeps its reference and releases it after the call,
@@ -741,7 +743,9 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
 /// voter, or has none, may make it at once: that is how a new cluster is
 /// bootstrapped); RAFT_ERR_SNAPSHOT_IN_PROGRESS for a voting change while a
 /// snapshot blocks applying; the code of a log append that failed (for
-/// example a `log_offer` observer refusing); RAFT_ERR_MISUSE for a NULL
+/// example a `log_offer` observer refusing), with nothing appended; the code
+/// of a failed `sync` (auto flush), with the entry appended and `resp`
+/// filled; RAFT_ERR_MISUSE for a NULL
 /// server or entry, for an entry of type RAFT_LOGTYPE_NO_OP (the leader's
 /// own) or of a negative type, and once the log has reached RAFT_INDEX_MAX;
 /// RAFT_ERR_INVALID_NODEID for a configuration change whose `get_node_id`
@@ -780,9 +784,10 @@ unsafe fn recv_entry_with_callbacks(
     resp: *mut raft_entry_resp_t,
 ) -> c_int {
     server_rc(me, |s| {
+        let proposal = s.propose(&entry)?;
         // SAFETY: the caller's guarantee on resp.
-        unsafe { answer_entry(resp, s.recv_entry(&entry)?) };
-        Ok(())
+        unsafe { answer_entry(resp, proposal.resp) };
+        proposal.synced
     })
 }
 
