@@ -723,7 +723,9 @@ pub struct raft_log_impl {
     pub poll: Option<unsafe extern "C" fn(log: *mut c_void, first_idx: raft_index_t) -> c_int>,
     /// Removes the entry at `from_idx` and every later one, newest first. For
     /// each removed entry, call `cb(cb_arg, entry, idx)` before releasing it.
-    /// Returns 0 or an error code.
+    /// Returns 0 or an error code. The library calls it with `from_idx` of 1
+    /// or more (the built-in log refuses 0 or below with -1 and removes
+    /// nothing).
     pub pop: Option<
         unsafe extern "C" fn(
             log: *mut c_void,
@@ -755,9 +757,10 @@ pub struct raft_log_impl {
     /// Number of entries held. May be NULL (then 0).
     pub count: Option<unsafe extern "C" fn(log: *mut c_void) -> raft_index_t>,
     /// Makes every appended entry durable before returning 0 (non-zero fails the
-    /// call that needed it). Called by a leader with auto flush on and by a
-    /// follower before it acknowledges entries. May be NULL for a log whose
-    /// appends are durable at once.
+    /// call that needed it). Called by a server when it becomes leader (the
+    /// whole log, auto flush on or off), by a leader with auto flush on after
+    /// each proposal, and by a follower before it acknowledges entries. May
+    /// be NULL for a log whose appends are durable at once.
     pub sync: Option<unsafe extern "C" fn(log: *mut c_void) -> c_int>,
 }
 /// A log implementation (see `struct raft_log_impl`).
