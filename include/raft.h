@@ -36,9 +36,10 @@
 typedef struct raft_server raft_server_t;
 
 /** Opaque handle of a node: a member of the cluster as one server sees it
- * (its own node included). Owned by the server; valid until the node is
- * removed (`raft_remove_node`, a removal entry, loading a snapshot) or the
- * server destroyed. */
+ * (its own node included). Owned by the server; valid until the node leaves
+ * the server's node list (`raft_remove_node`, the application of a
+ * RAFT_LOGTYPE_REMOVE_NODE entry naming it, the popping of the entry that
+ * added it, loading a snapshot) or the server is destroyed. */
 typedef struct raft_node raft_node_t;
 
 /** A log entry: one heap block holding this header and `data_len` bytes of
@@ -129,7 +130,8 @@ typedef struct raft_log_impl {
   /**
    * Removes the entry at `from_idx` and every later one, newest first. For
    * each removed entry, call `cb(cb_arg, entry, idx)` before releasing it.
-   * Returns 0 or an error code.
+   * Returns 0 or an error code. The library calls it with `from_idx` of 1 or
+   * more (the built-in log refuses 0 or below with -1 and removes nothing).
    */
   int (*pop)(void *log, raft_index_t from_idx, raft_entry_notify_f cb, void *cb_arg);
   /**
@@ -159,9 +161,10 @@ typedef struct raft_log_impl {
   raft_index_t (*count)(void *log);
   /**
    * Makes every appended entry durable before returning 0 (non-zero fails the
-   * call that needed it). Called by a leader with auto flush on and by a
-   * follower before it acknowledges entries. May be NULL for a log whose
-   * appends are durable at once.
+   * call that needed it). Called by a server when it becomes leader (the
+   * whole log, auto flush on or off), by a leader with auto flush on after
+   * each proposal, and by a follower before it acknowledges entries. May be
+   * NULL for a log whose appends are durable at once.
    */
   int (*sync)(void *log);
 } raft_log_impl_t;
@@ -218,7 +221,8 @@ typedef enum {
   RAFT_ERR_NOT_LEADER = -2,
   /**
    * A voting configuration change was proposed while another one is
-   * uncommitted, or before the new leader committed an entry of its term.
+   * uncommitted, or, on a leader with other voters, before it committed an
+   * entry of its term.
    */
   RAFT_ERR_ONE_VOTING_CHANGE_ONLY = -3,
   /**
@@ -232,11 +236,16 @@ typedef enum {
    */
   RAFT_ERR_NOMEM = -5,
   /**
-   * A snapshot is already being taken.
+   * A snapshot is already being taken (`raft_begin_snapshot`), or a voting
+   * configuration change was proposed while applying is paused (a snapshot
+   * being taken without RAFT_CONFIG_NONBLOCKING_APPLY, or
+   * RAFT_CONFIG_DISABLE_APPLY set).
    */
   RAFT_ERR_SNAPSHOT_IN_PROGRESS = -6,
   /**
-   * The snapshot offered to `raft_begin_load_snapshot` is the one loaded.
+   * The snapshot offered to `raft_begin_load_snapshot` is not newer than
+   * the one this server has (its index is at or below
+   * `raft_get_snapshot_last_idx`).
    */
   RAFT_ERR_SNAPSHOT_ALREADY_LOADED = -7,
   /**
@@ -307,7 +316,13 @@ typedef enum {
    */
   RAFT_LOGTYPE_ADD_NODE,
   /**
-   * Configuration change: removes the node `get_node_id` names.
+   * Configuration change: removes the node `get_node_id` names, in two
+   * steps. Once the entry is appended the node is inactive (it is sent no
+   * messages and counts in no election or commit majority; reads still
+   * count it) but stays in the node list, so `applylog` for this entry
+   * still finds it; once that `applylog` has returned, the node leaves the
+   * list (`notify_membership_event`). Popping the entry first makes the
+   * node active again.
    */
   RAFT_LOGTYPE_REMOVE_NODE,
   /**
@@ -577,7 +592,8 @@ typedef int (*raft_store_snapshot_chunk_f)(raft_server_t *raft, void *user_data,
 
 /**
  * Discards a partly received snapshot (`clear_snapshot`): another snapshot
- * starts, or loading failed. The return value is ignored.
+ * starts, the leader or the term changed (a new leader's transfer starts
+ * again at offset 0), or loading failed. The return value is ignored.
  * @param raft the server
  * @param user_data the user data of `raft_set_callbacks`
  */
@@ -638,14 +654,18 @@ typedef int (*raft_node_has_sufficient_logs_f)(raft_server_t *raft, void *user_d
 
 /**
  * Reports a change of this server's node list (`notify_membership_event`):
- * a node added (by `raft_add_node`, `raft_add_non_voting_node` or a
- * configuration entry) or removed. Use it to attach a connection to new
- * nodes (`raft_node_set_udata`) and close those of removed ones.
+ * a node added (by `raft_add_node`, `raft_add_non_voting_node`, or a
+ * configuration entry when it is appended) or removed (by
+ * `raft_remove_node`, once a RAFT_LOGTYPE_REMOVE_NODE entry naming it has
+ * been applied, when the entry that added it is popped, or when a snapshot
+ * is loaded). Use it to attach a connection to new nodes
+ * (`raft_node_set_udata`) and close those of removed ones.
  * @param raft the server
  * @param user_data the user data of `raft_set_callbacks`
  * @param node the node; for a removal, valid during the call only
- * @param entry the configuration entry that caused it, or NULL when the
- * application called `raft_add_node` / `raft_remove_node` itself
+ * @param entry for an addition, the configuration entry that caused it, or
+ * NULL when the application called `raft_add_node` /
+ * `raft_add_non_voting_node` itself; always NULL for a removal
  * @param type_ RAFT_MEMBERSHIP_ADD or RAFT_MEMBERSHIP_REMOVE
  */
 typedef void (*raft_membership_event_f)(raft_server_t *raft, void *user_data, raft_node_t *node, raft_entry_t *entry, raft_membership_e type_);
@@ -899,7 +919,7 @@ typedef struct {
   int success;
   /**
    * 1 if the follower is done with this snapshot (it answered the last chunk,
-   * or its log already covers the snapshot)
+   * or it already has this snapshot or a newer one)
    */
   int last_chunk;
 } raft_snapshot_resp_t;
@@ -957,8 +977,9 @@ typedef void (*raft_read_request_callback_f)(void *arg, int can_read);
 /**
  * Observers of the built-in log (`raft_log_set_callbacks` in
  * raft_compat.h). Each gets the `raft` pointer given to
- * `raft_log_set_callbacks` and, when that is the server owning the log, the
- * server's callback user data (NULL otherwise), the entry and its index.
+ * `raft_log_set_callbacks` and, when that is a live server (the one owning
+ * the log, or any other), that server's callback user data (NULL
+ * otherwise), the entry and its index.
  * Every member may be NULL.
  */
 typedef struct {
@@ -1199,8 +1220,10 @@ int raft_node_has_sufficient_logs(raft_node_t *me);
 
 /**
  * Whether the node is part of the configuration: 0 from the moment a
- * RAFT_LOGTYPE_REMOVE_NODE entry naming it is appended (it then neither votes
- * nor counts in majorities nor receives messages) until that entry is popped.
+ * RAFT_LOGTYPE_REMOVE_NODE entry naming it is appended (it is then sent no
+ * messages and counts in no election or commit majority) until that entry
+ * is popped, which makes it active again, or applied, which takes it out of
+ * the node list (its handle is then no longer valid).
  * @param me a node handle or NULL
  * @return 1 or 0; 0 for NULL.
  */
@@ -1267,7 +1290,9 @@ raft_node_id_t raft_get_nodeid(raft_server_t *me);
 raft_node_t *raft_get_my_node(raft_server_t *me);
 
 /**
- * Number of nodes in the server's node list, itself included, active or not.
+ * Number of nodes in the server's node list, itself included, active or not:
+ * a node whose RAFT_LOGTYPE_REMOVE_NODE entry is appended stays in the list,
+ * inactive, until that entry is applied.
  * @param me the server
  * @return the count; 0 for NULL.
  */
@@ -1426,7 +1451,8 @@ raft_node_id_t raft_get_voted_for(raft_server_t *me);
  * the sender of the last accepted appendentries or snapshot on a follower.
  * @param me the server
  * @return the leader's id; RAFT_NODE_ID_NONE when unknown (during elections,
- * after a newer term was seen) and for NULL.
+ * after a newer term was seen, once the leader's node has left this
+ * server's node list) and for NULL.
  */
 raft_node_id_t raft_get_leader_id(raft_server_t *me);
 
@@ -1519,8 +1545,9 @@ raft_term_t raft_get_snapshot_last_term(raft_server_t *me);
 
 /**
  * Number of committed entries still in the log: what a snapshot taken now
- * could compact (after applying them). A program can compare it with a
- * threshold to decide when to snapshot.
+ * could compact (after applying them); 0 while the log holds one entry or
+ * none. A program can compare it with a threshold to decide when to
+ * snapshot.
  * @param me the server
  * @return the count; 0 for NULL.
  */
@@ -1627,8 +1654,11 @@ void raft_set_callbacks(raft_server_t *me, raft_cbs_t *funcs, void *user_data);
 /**
  * Restart: sets the term and vote read back from stable storage (what the
  * `persist_metadata` callback last wrote). Nothing is persisted. Call it
- * before the server runs: after `raft_restore_snapshot` and the log, or
- * before the log entries are re-appended (both work).
+ * before the server runs, after `raft_restore_snapshot` (which sets the
+ * term to the snapshot's). Restart order: `raft_restore_snapshot`, then the
+ * log (`raft_append_entry` for each entry, or `raft_restore_log` for a log
+ * that loaded its entries itself), then this. Calling it before the log is
+ * restored works too.
  * @param me the server
  * @param term the persisted term, in `0..=RAFT_TERM_MAX`
  * @param vote the persisted vote, or RAFT_NODE_ID_NONE
@@ -1673,10 +1703,12 @@ raft_node_t *raft_add_non_voting_node(raft_server_t *me, void *udata, raft_node_
 /**
  * Removes a node from this server's node list at once, with no log entry
  * (`notify_membership_event` reports RAFT_MEMBERSHIP_REMOVE first), and
- * frees it; its handle becomes invalid. To remove a node from the cluster,
- * append a RAFT_LOGTYPE_REMOVE_NODE entry through the leader instead. Safe
- * from inside callbacks: the library keeps a node it is working with alive
- * until the call ends.
+ * frees it; its handle becomes invalid. If it was the leader this server
+ * knew of, the leader becomes unknown. To remove a node from the cluster,
+ * propose a RAFT_LOGTYPE_REMOVE_NODE entry on the leader instead (each
+ * server then takes the node out of its list once it applies the entry).
+ * Safe from inside callbacks: the library keeps a node it is working with
+ * alive until the call ends.
  * @param me the server; NULL is ignored
  * @param node one of this server's nodes; any other pointer is ignored
  */
@@ -1769,8 +1801,13 @@ int raft_recv_appendentries_response(raft_server_t *me, raft_node_t *node, raft_
  * called, which must load the snapshot with `raft_begin_load_snapshot` /
  * `raft_end_load_snapshot`. When that fails the answer tells the leader to
  * start again from offset 0 (and `clear_snapshot` is called). A snapshot
- * that this server's log already covers is acknowledged without storing
- * anything.
+ * not newer than this server's own (`raft_get_snapshot_last_idx`) is
+ * acknowledged as complete without storing anything; any newer one is
+ * received and loaded, even when the log already holds its entries
+ * (loading then keeps the entries after it). A partly received snapshot is
+ * dropped (`clear_snapshot`) when a chunk of another snapshot arrives, and
+ * when a message from another leader or of a later term arrives (the new
+ * leader's transfer starts at offset 0).
  * @param me the server
  * @param node the sender's node or NULL (not needed)
  * @param req the message; `req->chunk.data` is only read by
@@ -1830,10 +1867,10 @@ int raft_recv_requestvote(raft_server_t *me, raft_node_t *node, raft_requestvote
 /**
  * Handles the answer to a vote request. A granted pre-vote majority starts a
  * real election (term + 1, persisted, vote requests sent); a granted real
- * majority makes this server leader (it appends a RAFT_LOGTYPE_NO_OP entry
- * and sends appendentries). An answer of a later term makes the server
- * adopt it and become follower. Answers that do not match the current
- * election are ignored.
+ * majority makes this server leader (it appends a RAFT_LOGTYPE_NO_OP entry,
+ * syncs its whole log with the log's `sync`, and sends appendentries). An
+ * answer of a later term makes the server adopt it and become follower.
+ * Answers that do not match the current election are ignored.
  * @param me the server
  * @param node the voter's node; NULL is an error (-1), as in the original
  * library; an unknown node is ignored
@@ -1874,16 +1911,19 @@ int raft_recv_requestvote_response(raft_server_t *me, raft_node_t *node, raft_re
  * @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader (send the
  * client to `raft_get_leader_id`); RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS
  * during a leadership transfer; RAFT_ERR_ONE_VOTING_CHANGE_ONLY for a voting
- * change while another is uncommitted, or before this leader has committed
- * an entry of its term while other voters exist (a leader that is the only
- * voter, or has none, may make it at once: that is how a new cluster is
- * bootstrapped); RAFT_ERR_SNAPSHOT_IN_PROGRESS for a voting change while a
- * snapshot blocks applying; the code of a log append that failed (for
- * example a `log_offer` observer refusing), with nothing appended; the code
- * of a failed `sync` (auto flush), with the entry appended and `resp`
- * filled; RAFT_ERR_MISUSE for a NULL
- * server or entry, for an entry of type RAFT_LOGTYPE_NO_OP (the leader's
- * own) or of a negative type, and once the log has reached RAFT_INDEX_MAX;
+ * change (RAFT_LOGTYPE_ADD_NODE, RAFT_LOGTYPE_REMOVE_NODE) while another is
+ * uncommitted, or, on a leader with other voters, before it has committed an
+ * entry of its term (a leader that is the only voter, or has none, as when
+ * a cluster is bootstrapped, may make a voting change at once);
+ * RAFT_ERR_SNAPSHOT_IN_PROGRESS for a voting change while applying is
+ * paused (a snapshot being taken without RAFT_CONFIG_NONBLOCKING_APPLY, or
+ * RAFT_CONFIG_DISABLE_APPLY set); the two voting-change refusals are checked
+ * before leadership, so a follower may return them too; the code of a log
+ * append that failed (for example a `log_offer` observer refusing), with
+ * nothing appended; the code of a failed `sync` (auto flush), with the
+ * entry appended and `resp` filled; RAFT_ERR_MISUSE for a NULL server or
+ * entry, for an entry of type RAFT_LOGTYPE_NO_OP (the leader's own) or of a
+ * negative type, and once the log has reached RAFT_INDEX_MAX;
  * RAFT_ERR_INVALID_NODEID for a configuration change whose `get_node_id`
  * names a negative id (the original library accepted these three).
  */
@@ -1902,8 +1942,10 @@ int raft_apply_all(raft_server_t *me);
 
 /**
  * Makes the server leader at once, in its current term, without an election
- * (it appends a RAFT_LOGTYPE_NO_OP entry and sends appendentries). Unsafe in
- * a real cluster: for tests and tools.
+ * (it appends a RAFT_LOGTYPE_NO_OP entry, syncs its whole log with the log's
+ * `sync` whatever RAFT_CONFIG_AUTO_FLUSH says, and sends appendentries; a
+ * sole voter thereby commits at once). Unsafe in a real cluster with other
+ * voters: for tests, tools and bootstrapping a new cluster (see the guide).
  * @param me the server
  * @return 0; a log or sync error; RAFT_ERR_MISUSE for NULL.
  */
@@ -1925,7 +1967,9 @@ void raft_become_follower(raft_server_t *me);
  * committed entries are not applied unless RAFT_CONFIG_NONBLOCKING_APPLY is
  * on, and elections do not start on this server.
  * @param me the server
- * @return 0; -1 when nothing was applied since the last snapshot;
+ * @return 0; -1 when there is nothing to snapshot
+ * (`raft_get_num_snapshottable_logs` is 0, as while the log holds at most
+ * one entry) or nothing was applied since the last snapshot;
  * RAFT_ERR_SNAPSHOT_IN_PROGRESS when one is being taken; an `applylog`
  * error; RAFT_ERR_MISUSE for NULL.
  */
@@ -1984,28 +2028,33 @@ int raft_restore_log(raft_server_t *me);
 
 /**
  * Starts loading a snapshot received from the leader; call it from the
- * `load_snapshot` callback (or after it). The log is emptied (or, when it
- * holds the snapshot's last entry, only compacted up to it), commit and
- * applied indexes move to the snapshot, and every node but this server's
- * own is removed. Then load the state machine, re-add the snapshot's nodes
- * (`raft_add_node`, `raft_add_non_voting_node`) and call
+ * `load_snapshot` callback (a snapshot not loaded by the time that callback
+ * returns counts as a failed load). Any snapshot newer than this server's
+ * own is loaded, even one its log already covers. The log is emptied (or,
+ * when it holds the snapshot's last entry, only compacted up to it, the
+ * entries after it staying), the applied index moves to the snapshot (and
+ * the commit index too, if it was behind), and every node but this
+ * server's own is removed. Then load the state machine, re-add the
+ * snapshot's nodes (`raft_add_node`, `raft_add_non_voting_node`) and call
  * `raft_end_load_snapshot`.
  * @param me the server
  * @param last_included_term term of the snapshot's last entry (positive)
  * @param last_included_index index of the snapshot's last entry (positive)
- * @return 0; RAFT_ERR_SNAPSHOT_ALREADY_LOADED for the snapshot already
- * loaded (or one at or below this server's snapshot index); RAFT_ERR_MISUSE
- * for a snapshot that would move the state machine back (below the applied
- * index), for values that are not positive or above RAFT_TERM_MAX /
- * RAFT_INDEX_MAX, and for NULL.
+ * @return 0; RAFT_ERR_SNAPSHOT_ALREADY_LOADED for a snapshot not newer than
+ * this server's own (its index at or below `raft_get_snapshot_last_idx`);
+ * RAFT_ERR_MISUSE for a snapshot behind the last applied index (loading it
+ * would move the state machine back), for values that are not positive or
+ * above RAFT_TERM_MAX / RAFT_INDEX_MAX, and for NULL.
  */
 int raft_begin_load_snapshot(raft_server_t *me, raft_term_t last_included_term, raft_index_t last_included_index);
 
 /**
  * Completes loading a snapshot: every node's membership is marked committed
- * (the snapshot carries a committed configuration).
+ * (the snapshot carries a committed configuration), then the configuration
+ * entries the log kept after the snapshot take effect again on top of it.
  * @param me the server
- * @return 0; RAFT_ERR_MISUSE for NULL.
+ * @return 0; -1 when the log has no entry at an index between the
+ * snapshot's and its current index; RAFT_ERR_MISUSE for NULL.
  */
 int raft_end_load_snapshot(raft_server_t *me);
 
@@ -2115,11 +2164,12 @@ void raft_handle_append_cfg_change(raft_server_t *me, raft_entry_t *ety, raft_in
 
 /**
  * Queues a linearizable read on the leader. `cb(cb_arg, 1)` is called once
- * it is safe to serve the read from the local state machine: a majority has
- * acknowledged this leader through messages sent after the request, and
- * everything committed at the time of the request has been applied. If
- * leadership is lost first, `cb(cb_arg, 0)` is called (retry on the new
- * leader). The callback runs from a later call on this server
+ * it is safe to serve the read from the local state machine: a majority of
+ * the voters (a voter whose removal is appended but not yet applied still
+ * counts) has acknowledged this leader through messages sent after the
+ * request, and everything committed at the time of the request has been
+ * applied. If leadership is lost first, `cb(cb_arg, 0)` is called (retry on
+ * the new leader). The callback runs from a later call on this server
  * (`raft_recv_appendentries_response`, `raft_periodic`, `raft_flush`, ...);
  * on a single voter that has applied everything, before this function
  * returns.

@@ -59,9 +59,10 @@ int raft_apply_entry(raft_server_t* me);
  * @return 0; the `persist_metadata` code on failure (nothing changed);
  * RAFT_ERR_MISUSE for NULL. */
 int raft_become_candidate(raft_server_t* me);
-/** Starts a pre-vote round now (the term does not change); a server whose
- * own vote is a majority goes on to a real election at once.
- * @return 0; a `persist_metadata` code; RAFT_ERR_MISUSE for NULL. */
+/** Starts a pre-vote round now (the term does not change). A server whose
+ * own vote is a majority stays a pre-candidate too: `raft_periodic` then
+ * makes a sole voter leader.
+ * @return 0; RAFT_ERR_MISUSE for NULL. */
 int raft_become_precandidate(raft_server_t* me);
 /** Starts an election as the election timer would.
  * @param me the server
@@ -76,8 +77,9 @@ int raft_exec_operations(raft_server_t *me);
 /** The `msg_id` of the last message this server sent (0 before any, and
  * for NULL). */
 raft_msg_id_t raft_get_msg_id(raft_server_t* me);
-/** The highest `msg_id` this node has answered in the leader's term (0 for
- * NULL). */
+/** On a follower, the highest `msg_id` heard from this node (its leader)
+ * in appendentries and snapshot messages (0 for NULL). A leader keeps the
+ * `msg_id`s its followers answer apart, for reads. */
 raft_msg_id_t raft_node_get_max_seen_msg_id(raft_node_t *me);
 /** The `msg_id` of the last message sent to this node (0 for NULL). */
 raft_msg_id_t raft_node_get_next_msgid(raft_node_t *me);
@@ -87,7 +89,9 @@ raft_msg_id_t raft_node_get_next_msgid(raft_node_t *me);
 raft_node_t* raft_node_new(void* udata, raft_node_id_t id);
 /** Sets the index the leader believes the node holds (tests). */
 void raft_node_set_match_idx(raft_node_t* node, raft_index_t idx);
-/** Sets the `msg_id` of the node's last successful answer (tests). */
+/** Sets the `msg_id` of the node's last successful answer (tests); as in
+ * the original library it also counts as the node's acknowledgement of
+ * that message for read requests (not for check-quorum). */
 void raft_node_set_match_msgid(raft_node_t *me, raft_msg_id_t msgid);
 /** Sets the `msg_id` of the last message sent to the node (tests). */
 void raft_node_set_next_msgid(raft_node_t *me, raft_msg_id_t msgid);
@@ -108,8 +112,12 @@ void raft_reset_transfer_leader(raft_server_t* me, int timed_out);
  * @return 0; -1 for a node that is not this server's;
  * RAFT_ERR_NOT_LEADER; the `send_appendentries` code if it failed. */
 int raft_send_appendentries(raft_server_t* me, raft_node_t* node);
-/** Sends one appendentries message (a heartbeat, or entries) to every
- * other active node now and restarts the heartbeat timer.
+/** On the leader, sends every other active node an appendentries message
+ * now (a heartbeat, or entries from its next index), then as many more as
+ * it takes to send every entry the node lacks (each message as large as
+ * `get_entries_to_send` allows; `backpressure` may hold them back), and
+ * restarts the heartbeat timer. A server that is not the leader sends
+ * nothing.
  * @return 0; RAFT_ERR_MISUSE for NULL. */
 int raft_send_appendentries_all(raft_server_t* me);
 /** Sends a vote request to a node now (a pre-vote while pre-candidate).
@@ -129,8 +137,9 @@ void raft_set_state(raft_server_t* me, int state);
 int raft_votes_is_majority(int nnodes, int nvotes);
 /** Removes the entry at `idx` and every later one (newest first, through
  * the log's `pop`), undoing the configuration changes they carried.
- * @return 0; RAFT_ERR_SHUTDOWN if that would remove a committed entry
- * (nothing is removed); a `pop` error; RAFT_ERR_MISUSE for NULL. */
+ * @return 0; RAFT_ERR_SHUTDOWN if that would remove a committed entry, an
+ * index of 0 or below included (nothing is removed); a `pop` error;
+ * RAFT_ERR_MISUSE for NULL. */
 int raft_delete_entry_from_idx(raft_server_t* me, raft_index_t idx);
 /** @} */
 
@@ -155,8 +164,9 @@ void raft_log_free(raft_log_t* me);
  * @param me the log; NULL is ignored
  * @param funcs the observers, copied; NULL removes them
  * @param raft the pointer passed to the observers as their first argument;
- * when it is the server owning the log, they also get the server's
- * callback user data (else NULL) */
+ * when it is a live server (the one owning the log or any other), they
+ * also get that server's callback user data (else NULL: a pointer that is
+ * not a live server is never read) */
 void raft_log_set_callbacks(raft_log_t* me, raft_log_cbs_t* funcs, void* raft);
 /** Appends an entry (asking `log_offer` first); the log takes its own
  * reference. On a server's log this bypasses the protocol: tests only.
@@ -167,7 +177,8 @@ raft_index_t raft_log_count(raft_log_t* me);
 /** Removes the entry at `idx` and every later one, newest first, each
  * reported to `log_pop` first.
  * @return 0; the `log_pop` code when it refused (entries removed before
- * stay removed); -1 for NULL. */
+ * stay removed); -1 for an index of 0 or below (nothing is removed) and for
+ * NULL. */
 int raft_log_delete(raft_log_t* me, raft_index_t idx);
 /** Removes the oldest entry (reported to `log_poll` first) and stores its
  * pointer in `*etyp` (if not NULL). The log's reference is released with
@@ -220,8 +231,8 @@ void raft_node_set_has_sufficient_logs(raft_node_t *me, int has_sufficient_log);
 /** The `msg_id` of the node's last successful appendentries answer (0 for
  * NULL). */
 raft_msg_id_t raft_node_get_match_msgid(raft_node_t *me);
-/** Raises the highest `msg_id` the node has answered to `msg_id` (never
- * lowers it). */
+/** Raises the highest `msg_id` heard from the node (see
+ * `raft_node_get_max_seen_msg_id`) to `msg_id`; never lowers it. */
 void raft_node_update_max_seen_msg_id(raft_node_t *me, raft_msg_id_t msg_id);
 /** Offset of the next snapshot chunk the leader sends to the node (0 for
  * NULL). */

@@ -40,6 +40,15 @@
  * raft_store_last_error() describes the last failure on the calling thread
  * (file name, offset, system error).
  */
+/**
+ * @file raft_store.h
+ * @brief Durable storage for a server: its log, term and vote, and snapshot
+ * position in one directory, with group commit and a background sync.
+ *
+ * An extension of libraft (not part of the original raft.h). The comment at
+ * the top of this header shows the life cycle; the on-disk format and its
+ * crash-safety argument are in docs/store-format.md.
+ */
 #ifndef RAFT_STORE_H_
 #define RAFT_STORE_H_
 
@@ -116,8 +125,9 @@ enum {
     /** Repair instead of refusing: a corrupt record in the last segment is
      * cut off together with everything after it (reported at WARN), even
      * when valid records follow it; the bytes cut are kept in a
-     * quarantine-<segment>-<offset> file in the directory. Use only to bring up a node whose
-     * peers hold the data; without it such a log is RAFT_STORE_ERR_CORRUPT. */
+     * `quarantine-SEGMENT-OFFSET` file in the directory. Use only to bring
+     * up a node whose peers hold the data; without it such a log is
+     * RAFT_STORE_ERR_CORRUPT. */
     RAFT_STORE_REPAIR = 2
 };
 
@@ -136,8 +146,9 @@ typedef struct raft_store_options {
     int fsync_policy;
     /** RAFT_STORE_CREATE | RAFT_STORE_REPAIR. Default RAFT_STORE_CREATE. */
     int flags;
-    /** Optional diagnostics sink, and its argument. */
+    /** Optional diagnostics sink. */
     raft_store_log_f log_cb;
+    /** The argument `log_cb` receives. */
     void *log_arg;
     /** Most verbose level passed to log_cb. Default RAFT_STORE_LOG_INFO. */
     int log_level;

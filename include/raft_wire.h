@@ -33,6 +33,16 @@
  * Every function is safe to call with any bytes: malformed input gets an
  * error code, never a crash. Functions never keep a pointer they are given.
  */
+/**
+ * @file raft_wire.h
+ * @brief The wire format: a versioned binary encoding of every message of
+ * raft.h, one frame per message, for programs that send them between
+ * processes.
+ *
+ * An extension of libraft (not part of the original raft.h). The comment at
+ * the top of this header shows sending and receiving; the bytes are
+ * described in docs/wire-format.md.
+ */
 #ifndef RAFT_WIRE_H_
 #define RAFT_WIRE_H_
 
@@ -93,6 +103,7 @@ typedef struct {
     raft_node_id_t from;
     /** receiver's node id (lets the receiver refuse misdirected frames) */
     raft_node_id_t to;
+    /** the message; the member named by `type` is the live one */
     union {
         raft_requestvote_req_t requestvote;
         raft_requestvote_resp_t requestvote_resp;
@@ -132,6 +143,7 @@ int raft_wire_encode(const raft_wire_msg_t *msg, void *buf, size_t cap, size_t *
 /** Read the header at the front of buf and tell how long the frame is.
  *
  * @param[in]  buf       received bytes, len of them (may be NULL if len is 0)
+ * @param[in]  len       number of bytes at buf
  * @param[in]  max_frame largest frame accepted, 0 for RAFT_WIRE_MAX_FRAME
  * @param[out] frame_len on 0, the whole frame's size (may be more than len:
  *                       read until that many bytes are there); on
@@ -152,6 +164,7 @@ int raft_wire_peek(const void *buf, size_t len, size_t max_frame, size_t *frame_
  * types own nothing. On error *msg is untouched and owns nothing.
  *
  * @param[in]  buf       received bytes, len of them
+ * @param[in]  len       number of bytes at buf
  * @param[in]  max_frame largest frame accepted, 0 for RAFT_WIRE_MAX_FRAME
  * @param[out] msg       the message
  * @param[out] consumed  on 0, the frame's size (drop that many bytes); on

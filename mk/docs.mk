@@ -1,8 +1,9 @@
 # Documentation (issue 15).
 #
 #   make docs        the API reference with Doxygen (include/*.h, the front
-#                    page docs/mainpage.md and the guide docs/guide.md) into
-#                    build/docs/html; fails on any Doxygen warning
+#                    page docs/mainpage.md, the guide docs/guide.md and the
+#                    store and wire formats) into build/docs/html; fails on
+#                    any Doxygen warning
 #                    (build/docs/warnings.log)
 #   make test-docs   (part of make test, no Doxygen needed) relative links of
 #                    every Markdown file resolve inside the repository, no

@@ -113,8 +113,10 @@ pub extern "C" fn raft_node_has_sufficient_logs(me: *mut raft_node_t) -> c_int {
 }
 
 /// Whether the node is part of the configuration: 0 from the moment a
-/// RAFT_LOGTYPE_REMOVE_NODE entry naming it is appended (it then neither votes
-/// nor counts in majorities nor receives messages) until that entry is popped.
+/// RAFT_LOGTYPE_REMOVE_NODE entry naming it is appended (it is then sent no
+/// messages and counts in no election or commit majority) until that entry
+/// is popped, which makes it active again, or applied, which takes it out of
+/// the node list (its handle is then no longer valid).
 /// @param me a node handle or NULL
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]

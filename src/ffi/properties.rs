@@ -28,7 +28,9 @@ pub extern "C" fn raft_get_my_node(me: *mut raft_server_t) -> *mut raft_node_t {
     with_server(me, ptr::null_mut(), |s| node_ptr(s.my_node()))
 }
 
-/// Number of nodes in the server's node list, itself included, active or not.
+/// Number of nodes in the server's node list, itself included, active or not:
+/// a node whose RAFT_LOGTYPE_REMOVE_NODE entry is appended stays in the list,
+/// inactive, until that entry is applied.
 /// @param me the server
 /// @return the count; 0 for NULL.
 #[no_mangle]
@@ -239,7 +241,8 @@ pub extern "C" fn raft_get_voted_for(me: *mut raft_server_t) -> raft_node_id_t {
 /// the sender of the last accepted appendentries or snapshot on a follower.
 /// @param me the server
 /// @return the leader's id; RAFT_NODE_ID_NONE when unknown (during elections,
-/// after a newer term was seen) and for NULL.
+/// after a newer term was seen, once the leader's node has left this
+/// server's node list) and for NULL.
 #[no_mangle]
 pub extern "C" fn raft_get_leader_id(me: *mut raft_server_t) -> raft_node_id_t {
     with_server(me, RAFT_NODE_ID_NONE, |s| s.leader_id())
@@ -350,8 +353,9 @@ pub extern "C" fn raft_get_snapshot_last_term(me: *mut raft_server_t) -> raft_te
 }
 
 /// Number of committed entries still in the log: what a snapshot taken now
-/// could compact (after applying them). A program can compare it with a
-/// threshold to decide when to snapshot.
+/// could compact (after applying them); 0 while the log holds one entry or
+/// none. A program can compare it with a threshold to decide when to
+/// snapshot.
 /// @param me the server
 /// @return the count; 0 for NULL.
 #[no_mangle]

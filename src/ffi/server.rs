@@ -302,8 +302,11 @@ pub unsafe extern "C" fn raft_set_callbacks(me: *mut raft_server_t, funcs: *mut 
 
 /// Restart: sets the term and vote read back from stable storage (what the
 /// `persist_metadata` callback last wrote). Nothing is persisted. Call it
-/// before the server runs: after `raft_restore_snapshot` and the log, or
-/// before the log entries are re-appended (both work).
+/// before the server runs, after `raft_restore_snapshot` (which sets the
+/// term to the snapshot's). Restart order: `raft_restore_snapshot`, then the
+/// log (`raft_append_entry` for each entry, or `raft_restore_log` for a log
+/// that loaded its entries itself), then this. Calling it before the log is
+/// restored works too.
 /// @param me the server
 /// @param term the persisted term, in `0..=RAFT_TERM_MAX`
 /// @param vote the persisted vote, or RAFT_NODE_ID_NONE
@@ -361,10 +364,12 @@ pub extern "C" fn raft_add_non_voting_node(
 
 /// Removes a node from this server's node list at once, with no log entry
 /// (`notify_membership_event` reports RAFT_MEMBERSHIP_REMOVE first), and
-/// frees it; its handle becomes invalid. To remove a node from the cluster,
-/// append a RAFT_LOGTYPE_REMOVE_NODE entry through the leader instead. Safe
-/// from inside callbacks: the library keeps a node it is working with alive
-/// until the call ends.
+/// frees it; its handle becomes invalid. If it was the leader this server
+/// knew of, the leader becomes unknown. To remove a node from the cluster,
+/// propose a RAFT_LOGTYPE_REMOVE_NODE entry on the leader instead (each
+/// server then takes the node out of its list once it applies the entry).
+/// Safe from inside callbacks: the library keeps a node it is working with
+/// alive until the call ends.
 /// @param me the server; NULL is ignored
 /// @param node one of this server's nodes; any other pointer is ignored
 #[no_mangle]
@@ -531,8 +536,13 @@ pub unsafe extern "C" fn raft_recv_appendentries_response(
 /// called, which must load the snapshot with `raft_begin_load_snapshot` /
 /// `raft_end_load_snapshot`. When that fails the answer tells the leader to
 /// start again from offset 0 (and `clear_snapshot` is called). A snapshot
-/// that this server's log already covers is acknowledged without storing
-/// anything.
+/// not newer than this server's own (`raft_get_snapshot_last_idx`) is
+/// acknowledged as complete without storing anything; any newer one is
+/// received and loaded, even when the log already holds its entries
+/// (loading then keeps the entries after it). A partly received snapshot is
+/// dropped (`clear_snapshot`) when a chunk of another snapshot arrives, and
+/// when a message from another leader or of a later term arrives (the new
+/// leader's transfer starts at offset 0).
 /// @param me the server
 /// @param node the sender's node or NULL (not needed)
 /// @param req the message; `req->chunk.data` is only read by
@@ -678,10 +688,10 @@ pub unsafe extern "C" fn raft_recv_requestvote(
 
 /// Handles the answer to a vote request. A granted pre-vote majority starts a
 /// real election (term + 1, persisted, vote requests sent); a granted real
-/// majority makes this server leader (it appends a RAFT_LOGTYPE_NO_OP entry
-/// and sends appendentries). An answer of a later term makes the server
-/// adopt it and become follower. Answers that do not match the current
-/// election are ignored.
+/// majority makes this server leader (it appends a RAFT_LOGTYPE_NO_OP entry,
+/// syncs its whole log with the log's `sync`, and sends appendentries). An
+/// answer of a later term makes the server adopt it and become follower.
+/// Answers that do not match the current election are ignored.
 /// @param me the server
 /// @param node the voter's node; NULL is an error (-1), as in the original
 /// library; an unknown node is ignored
@@ -738,16 +748,19 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
 /// @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader (send the
 /// client to `raft_get_leader_id`); RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS
 /// during a leadership transfer; RAFT_ERR_ONE_VOTING_CHANGE_ONLY for a voting
-/// change while another is uncommitted, or before this leader has committed
-/// an entry of its term while other voters exist (a leader that is the only
-/// voter, or has none, may make it at once: that is how a new cluster is
-/// bootstrapped); RAFT_ERR_SNAPSHOT_IN_PROGRESS for a voting change while a
-/// snapshot blocks applying; the code of a log append that failed (for
-/// example a `log_offer` observer refusing), with nothing appended; the code
-/// of a failed `sync` (auto flush), with the entry appended and `resp`
-/// filled; RAFT_ERR_MISUSE for a NULL
-/// server or entry, for an entry of type RAFT_LOGTYPE_NO_OP (the leader's
-/// own) or of a negative type, and once the log has reached RAFT_INDEX_MAX;
+/// change (RAFT_LOGTYPE_ADD_NODE, RAFT_LOGTYPE_REMOVE_NODE) while another is
+/// uncommitted, or, on a leader with other voters, before it has committed an
+/// entry of its term (a leader that is the only voter, or has none, as when
+/// a cluster is bootstrapped, may make a voting change at once);
+/// RAFT_ERR_SNAPSHOT_IN_PROGRESS for a voting change while applying is
+/// paused (a snapshot being taken without RAFT_CONFIG_NONBLOCKING_APPLY, or
+/// RAFT_CONFIG_DISABLE_APPLY set); the two voting-change refusals are checked
+/// before leadership, so a follower may return them too; the code of a log
+/// append that failed (for example a `log_offer` observer refusing), with
+/// nothing appended; the code of a failed `sync` (auto flush), with the
+/// entry appended and `resp` filled; RAFT_ERR_MISUSE for a NULL server or
+/// entry, for an entry of type RAFT_LOGTYPE_NO_OP (the leader's own) or of a
+/// negative type, and once the log has reached RAFT_INDEX_MAX;
 /// RAFT_ERR_INVALID_NODEID for a configuration change whose `get_node_id`
 /// names a negative id (the original library accepted these three).
 #[no_mangle]
@@ -816,8 +829,10 @@ pub extern "C" fn raft_apply_all(me: *mut raft_server_t) -> c_int {
 }
 
 /// Makes the server leader at once, in its current term, without an election
-/// (it appends a RAFT_LOGTYPE_NO_OP entry and sends appendentries). Unsafe in
-/// a real cluster: for tests and tools.
+/// (it appends a RAFT_LOGTYPE_NO_OP entry, syncs its whole log with the log's
+/// `sync` whatever RAFT_CONFIG_AUTO_FLUSH says, and sends appendentries; a
+/// sole voter thereby commits at once). Unsafe in a real cluster with other
+/// voters: for tests, tools and bootstrapping a new cluster (see the guide).
 /// @param me the server
 /// @return 0; a log or sync error; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
@@ -841,7 +856,9 @@ pub extern "C" fn raft_become_follower(me: *mut raft_server_t) {
 /// committed entries are not applied unless RAFT_CONFIG_NONBLOCKING_APPLY is
 /// on, and elections do not start on this server.
 /// @param me the server
-/// @return 0; -1 when nothing was applied since the last snapshot;
+/// @return 0; -1 when there is nothing to snapshot
+/// (`raft_get_num_snapshottable_logs` is 0, as while the log holds at most
+/// one entry) or nothing was applied since the last snapshot;
 /// RAFT_ERR_SNAPSHOT_IN_PROGRESS when one is being taken; an `applylog`
 /// error; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
@@ -909,20 +926,23 @@ pub extern "C" fn raft_restore_log(me: *mut raft_server_t) -> c_int {
 }
 
 /// Starts loading a snapshot received from the leader; call it from the
-/// `load_snapshot` callback (or after it). The log is emptied (or, when it
-/// holds the snapshot's last entry, only compacted up to it), commit and
-/// applied indexes move to the snapshot, and every node but this server's
-/// own is removed. Then load the state machine, re-add the snapshot's nodes
-/// (`raft_add_node`, `raft_add_non_voting_node`) and call
+/// `load_snapshot` callback (a snapshot not loaded by the time that callback
+/// returns counts as a failed load). Any snapshot newer than this server's
+/// own is loaded, even one its log already covers. The log is emptied (or,
+/// when it holds the snapshot's last entry, only compacted up to it, the
+/// entries after it staying), the applied index moves to the snapshot (and
+/// the commit index too, if it was behind), and every node but this
+/// server's own is removed. Then load the state machine, re-add the
+/// snapshot's nodes (`raft_add_node`, `raft_add_non_voting_node`) and call
 /// `raft_end_load_snapshot`.
 /// @param me the server
 /// @param last_included_term term of the snapshot's last entry (positive)
 /// @param last_included_index index of the snapshot's last entry (positive)
-/// @return 0; RAFT_ERR_SNAPSHOT_ALREADY_LOADED for the snapshot already
-/// loaded (or one at or below this server's snapshot index); RAFT_ERR_MISUSE
-/// for a snapshot that would move the state machine back (below the applied
-/// index), for values that are not positive or above RAFT_TERM_MAX /
-/// RAFT_INDEX_MAX, and for NULL.
+/// @return 0; RAFT_ERR_SNAPSHOT_ALREADY_LOADED for a snapshot not newer than
+/// this server's own (its index at or below `raft_get_snapshot_last_idx`);
+/// RAFT_ERR_MISUSE for a snapshot behind the last applied index (loading it
+/// would move the state machine back), for values that are not positive or
+/// above RAFT_TERM_MAX / RAFT_INDEX_MAX, and for NULL.
 #[no_mangle]
 pub extern "C" fn raft_begin_load_snapshot(
     me: *mut raft_server_t,
@@ -933,9 +953,11 @@ pub extern "C" fn raft_begin_load_snapshot(
 }
 
 /// Completes loading a snapshot: every node's membership is marked committed
-/// (the snapshot carries a committed configuration).
+/// (the snapshot carries a committed configuration), then the configuration
+/// entries the log kept after the snapshot take effect again on top of it.
 /// @param me the server
-/// @return 0; RAFT_ERR_MISUSE for NULL.
+/// @return 0; -1 when the log has no entry at an index between the
+/// snapshot's and its current index; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_end_load_snapshot(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.end_load_snapshot())
@@ -1072,11 +1094,12 @@ pub unsafe extern "C" fn raft_handle_append_cfg_change(
 }
 
 /// Queues a linearizable read on the leader. `cb(cb_arg, 1)` is called once
-/// it is safe to serve the read from the local state machine: a majority has
-/// acknowledged this leader through messages sent after the request, and
-/// everything committed at the time of the request has been applied. If
-/// leadership is lost first, `cb(cb_arg, 0)` is called (retry on the new
-/// leader). The callback runs from a later call on this server
+/// it is safe to serve the read from the local state machine: a majority of
+/// the voters (a voter whose removal is appended but not yet applied still
+/// counts) has acknowledged this leader through messages sent after the
+/// request, and everything committed at the time of the request has been
+/// applied. If leadership is lost first, `cb(cb_arg, 0)` is called (retry on
+/// the new leader). The callback runs from a later call on this server
 /// (`raft_recv_appendentries_response`, `raft_periodic`, `raft_flush`, ...);
 /// on a single voter that has applied everything, before this function
 /// returns.

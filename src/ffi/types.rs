@@ -40,7 +40,8 @@ pub enum raft_error_e {
     /// leader's messages) and this server is not it.
     RAFT_ERR_NOT_LEADER = -2,
     /// A voting configuration change was proposed while another one is
-    /// uncommitted, or before the new leader committed an entry of its term.
+    /// uncommitted, or, on a leader with other voters, before it committed an
+    /// entry of its term.
     RAFT_ERR_ONE_VOTING_CHANGE_ONLY = -3,
     /// The server must stop: `applylog` asked for it, a leader contradicted a
     /// committed entry, or the server is poisoned (an internal panic was caught;
@@ -48,9 +49,14 @@ pub enum raft_error_e {
     RAFT_ERR_SHUTDOWN = -4,
     /// An allocation failed. Kept for compatibility; callbacks may return it.
     RAFT_ERR_NOMEM = -5,
-    /// A snapshot is already being taken.
+    /// A snapshot is already being taken (`raft_begin_snapshot`), or a voting
+    /// configuration change was proposed while applying is paused (a snapshot
+    /// being taken without RAFT_CONFIG_NONBLOCKING_APPLY, or
+    /// RAFT_CONFIG_DISABLE_APPLY set).
     RAFT_ERR_SNAPSHOT_IN_PROGRESS = -6,
-    /// The snapshot offered to `raft_begin_load_snapshot` is the one loaded.
+    /// The snapshot offered to `raft_begin_load_snapshot` is not newer than
+    /// the one this server has (its index is at or below
+    /// `raft_get_snapshot_last_idx`).
     RAFT_ERR_SNAPSHOT_ALREADY_LOADED = -7,
     /// No suitable node has this id (leadership transfer).
     RAFT_ERR_INVALID_NODEID = -8,
@@ -147,7 +153,13 @@ pub enum raft_logtype_e {
     /// Configuration change: adds the node `get_node_id` names as a voter, or
     /// makes that non-voting node a voter.
     RAFT_LOGTYPE_ADD_NODE,
-    /// Configuration change: removes the node `get_node_id` names.
+    /// Configuration change: removes the node `get_node_id` names, in two
+    /// steps. Once the entry is appended the node is inactive (it is sent no
+    /// messages and counts in no election or commit majority; reads still
+    /// count it) but stays in the node list, so `applylog` for this entry
+    /// still finds it; once that `applylog` has returned, the node leaves the
+    /// list (`notify_membership_event`). Popping the entry first makes the
+    /// node active again.
     RAFT_LOGTYPE_REMOVE_NODE,
     /// Appended by every new leader at the start of its term, so that entries of
     /// earlier terms can commit. Carries no data; `applylog` sees it too.
@@ -268,7 +280,7 @@ pub struct raft_snapshot_resp_t {
     /// 1 if the chunk was stored (and, for the last one, the snapshot loaded)
     pub success: c_int,
     /// 1 if the follower is done with this snapshot (it answered the last chunk,
-    /// or its log already covers the snapshot)
+    /// or it already has this snapshot or a newer one)
     pub last_chunk: c_int,
 }
 
@@ -429,7 +441,8 @@ pub type raft_store_snapshot_chunk_f = Option<
     ) -> c_int,
 >;
 /// Discards a partly received snapshot (`clear_snapshot`): another snapshot
-/// starts, or loading failed. The return value is ignored.
+/// starts, the leader or the term changed (a new leader's transfer starts
+/// again at offset 0), or loading failed. The return value is ignored.
 /// @param raft the server
 /// @param user_data the user data of `raft_set_callbacks`
 pub type raft_clear_snapshot_f =
@@ -508,14 +521,18 @@ pub type raft_get_node_id_f = Option<
     ) -> raft_node_id_t,
 >;
 /// Reports a change of this server's node list (`notify_membership_event`):
-/// a node added (by `raft_add_node`, `raft_add_non_voting_node` or a
-/// configuration entry) or removed. Use it to attach a connection to new
-/// nodes (`raft_node_set_udata`) and close those of removed ones.
+/// a node added (by `raft_add_node`, `raft_add_non_voting_node`, or a
+/// configuration entry when it is appended) or removed (by
+/// `raft_remove_node`, once a RAFT_LOGTYPE_REMOVE_NODE entry naming it has
+/// been applied, when the entry that added it is popped, or when a snapshot
+/// is loaded). Use it to attach a connection to new nodes
+/// (`raft_node_set_udata`) and close those of removed ones.
 /// @param raft the server
 /// @param user_data the user data of `raft_set_callbacks`
 /// @param node the node; for a removal, valid during the call only
-/// @param entry the configuration entry that caused it, or NULL when the
-/// application called `raft_add_node` / `raft_remove_node` itself
+/// @param entry for an addition, the configuration entry that caused it, or
+/// NULL when the application called `raft_add_node` /
+/// `raft_add_non_voting_node` itself; always NULL for a removal
 /// @param type_ RAFT_MEMBERSHIP_ADD or RAFT_MEMBERSHIP_REMOVE
 pub type raft_membership_event_f = Option<
     unsafe extern "C" fn(
@@ -724,7 +741,9 @@ pub struct raft_log_impl {
     pub poll: Option<unsafe extern "C" fn(log: *mut c_void, first_idx: raft_index_t) -> c_int>,
     /// Removes the entry at `from_idx` and every later one, newest first. For
     /// each removed entry, call `cb(cb_arg, entry, idx)` before releasing it.
-    /// Returns 0 or an error code.
+    /// Returns 0 or an error code. The library calls it with `from_idx` of 1
+    /// or more (the built-in log refuses 0 or below with -1 and removes
+    /// nothing).
     pub pop: Option<
         unsafe extern "C" fn(
             log: *mut c_void,
@@ -756,9 +775,10 @@ pub struct raft_log_impl {
     /// Number of entries held. May be NULL (then 0).
     pub count: Option<unsafe extern "C" fn(log: *mut c_void) -> raft_index_t>,
     /// Makes every appended entry durable before returning 0 (non-zero fails the
-    /// call that needed it). Called by a leader with auto flush on and by a
-    /// follower before it acknowledges entries. May be NULL for a log whose
-    /// appends are durable at once.
+    /// call that needed it). Called by a server when it becomes leader (the
+    /// whole log, auto flush on or off), by a leader with auto flush on after
+    /// each proposal, and by a follower before it acknowledges entries. May
+    /// be NULL for a log whose appends are durable at once.
     pub sync: Option<unsafe extern "C" fn(log: *mut c_void) -> c_int>,
 }
 /// A log implementation (see `struct raft_log_impl`).
@@ -766,8 +786,9 @@ pub type raft_log_impl_t = raft_log_impl;
 
 /// Observers of the built-in log (`raft_log_set_callbacks` in
 /// raft_compat.h). Each gets the `raft` pointer given to
-/// `raft_log_set_callbacks` and, when that is the server owning the log, the
-/// server's callback user data (NULL otherwise), the entry and its index.
+/// `raft_log_set_callbacks` and, when that is a live server (the one owning
+/// the log, or any other), that server's callback user data (NULL
+/// otherwise), the entry and its index.
 /// Every member may be NULL.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
