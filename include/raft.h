@@ -395,11 +395,6 @@ typedef enum {
 } raft_state_e;
 
 /**
- * An open store (`raft_store_t`).
- */
-typedef struct raft_store raft_store;
-
-/**
  * Vote request, sent through `send_requestvote` and handled by
  * `raft_recv_requestvote`.
  */
@@ -974,25 +969,6 @@ typedef struct {
  * now; 0: leadership was lost, retry on the new leader
  */
 typedef void (*raft_read_request_callback_f)(void *arg, int can_read);
-
-/**
- * Diagnostics sink of `raft_store_options_t`.
- */
-typedef void (*raft_store_log_f)(void *arg, int level, const char *msg);
-
-/**
- * `raft_store_options_t`, laid out as the header declares it.
- */
-typedef struct {
-  size_t segment_size;
-  size_t cache_size;
-  int fsync_policy;
-  int flags;
-  raft_store_log_f log_cb;
-  void *log_arg;
-  int log_level;
-  void *reserved[5];
-} raft_store_options;
 
 /**
  * The message of a frame; which member is live is told by `type`.
@@ -2177,129 +2153,6 @@ raft_index_t raft_get_index_to_sync(raft_server_t *me);
  * @return non-zero when work is pending; 0 otherwise and for NULL.
  */
 int raft_pending_operations(raft_server_t *me);
-
-/**
- * Fills `opts` with the defaults. No-op for NULL.
- */
-void raft_store_options_init(raft_store_options *opts);
-
-/**
- * Opens (and with RAFT_STORE_CREATE creates) the store in `dir` and
- * recovers it; see raft_store.h. RAFT_STORE_ERR_INVALID for a NULL `dir`
- * or `out` or a bad option; else the recovery's or the system's error.
- */
-int raft_store_open(const char *dir, const raft_store_options *opts, raft_store **out);
-
-/**
- * Makes a new server whose log is the store. NULL for a NULL store, a
- * store already bound, or a failed allocation.
- */
-raft_server_t *raft_store_new_server(raft_store *st);
-
-/**
- * Restores `r` from the store: snapshot position, log (and the
- * configuration it carries), term and vote. See raft_store.h.
- */
-int raft_store_restore(raft_store *st, raft_server_t *r, raft_term_t snap_term, raft_index_t snap_idx);
-
-/**
- * Closes the store (final write and sync). RAFT_STORE_ERR_INVALID while a
- * server is bound. NULL: 0.
- */
-int raft_store_close(raft_store *st);
-
-/**
- * TEST ONLY: cuts unsynced bytes off the files, then closes without a
- * final sync (a simulated power failure).
- */
-int raft_store_crash(raft_store *st);
-
-/**
- * Durably records term and vote. See raft_store.h.
- */
-int raft_store_persist_metadata(raft_store *st, raft_term_t term, raft_node_id_t vote);
-
-/**
- * A persist_metadata callback that finds the store bound to `r`.
- */
-int raft_store_persist_metadata_cb(raft_server_t *r, void *_user_data, raft_term_t term, raft_node_id_t vote);
-
-/**
- * Term and vote as last persisted.
- */
-int raft_store_get_metadata(raft_store *st, raft_term_t *term, raft_node_id_t *vote);
-
-/**
- * The store's `raft_log_impl_t`, for a program that wraps it in a log of
- * its own (its functions take the store as their `log` handle).
- */
-const raft_log_impl_t *raft_store_log_impl(void);
-
-/**
- * Index and term of the entry before the log's first.
- */
-int raft_store_get_snapshot(raft_store *st, raft_term_t *term, raft_index_t *idx);
-
-/**
- * First index of the stored log (0 for NULL).
- */
-raft_index_t raft_store_first_idx(raft_store *st);
-
-/**
- * Last index of the stored log (0 for NULL).
- */
-raft_index_t raft_store_current_idx(raft_store *st);
-
-/**
- * Blocking sync of everything appended.
- */
-int raft_store_sync(raft_store *st);
-
-/**
- * Index up to which the log is durable (0 for NULL).
- */
-raft_index_t raft_store_synced_idx(raft_store *st);
-
-/**
- * Starts a background sync.
- */
-int raft_store_sync_start(raft_store *st);
-
-/**
- * The completion fd (-1 for NULL).
- */
-int raft_store_sync_fd(raft_store *st);
-
-/**
- * Collects finished background syncs.
- */
-int raft_store_sync_poll(raft_store *st, raft_index_t *synced_idx);
-
-/**
- * Waits for the background syncs asked for, then collects them.
- */
-int raft_store_sync_wait(raft_store *st, raft_index_t *synced_idx);
-
-/**
- * fdatasync/fsync calls made on files so far (directory syncs not
- * counted); 0 for NULL.
- */
-unsigned long raft_store_fsync_count(raft_store *st);
-
-/**
- * A static description of an error code.
- */
-const char *raft_store_strerror(int err);
-
-/**
- * The last failure's message on this thread ("" if none).
- */
-const char *raft_store_last_error(void);
-
-/**
- * TEST ONLY: injects faults into the store's file operations.
- */
-int raft_store_inject_fault(raft_store *st, int ops, int fault, unsigned long skip, unsigned int ppm, unsigned long seed);
 
 /**
  * Bytes that `raft_wire_encode` will write for `msg`, header included;
