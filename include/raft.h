@@ -167,25 +167,6 @@ typedef struct raft_log_impl {
 } raft_log_impl_t;
 
 
-#define RAFT_WIRE_ERR_TRUNCATED -200
-
-#define RAFT_WIRE_ERR_SHORT_BUFFER -201
-
-#define RAFT_WIRE_ERR_VERSION -202
-
-#define RAFT_WIRE_ERR_TOO_LARGE -203
-
-#define RAFT_WIRE_ERR_MALFORMED -204
-
-#define RAFT_WIRE_ERR_NOMEM -205
-
-#define RAFT_WIRE_ERR_INVALID -206
-
-/**
- * The version this code writes and the only one it reads.
- */
-#define WIRE_VERSION 1
-
 /**
  * Bytes of the frame header, the length field included.
  */
@@ -969,28 +950,6 @@ typedef struct {
  * now; 0: leadership was lost, retry on the new leader
  */
 typedef void (*raft_read_request_callback_f)(void *arg, int can_read);
-
-/**
- * The message of a frame; which member is live is told by `type`.
- */
-typedef union {
-  raft_requestvote_req_t requestvote;
-  raft_requestvote_resp_t requestvote_resp;
-  raft_appendentries_req_t appendentries;
-  raft_appendentries_resp_t appendentries_resp;
-  raft_snapshot_req_t snapshot;
-  raft_snapshot_resp_t snapshot_resp;
-} raft_wire_body_u;
-
-/**
- * One frame as C sees it (`raft_wire_msg_t`).
- */
-typedef struct {
-  int type_;
-  raft_node_id_t from;
-  raft_node_id_t to;
-  raft_wire_body_u u;
-} raft_wire_msg_t;
 
 /**
  * Observers of the built-in log (`raft_log_set_callbacks` in
@@ -2153,65 +2112,6 @@ raft_index_t raft_get_index_to_sync(raft_server_t *me);
  * @return non-zero when work is pending; 0 otherwise and for NULL.
  */
 int raft_pending_operations(raft_server_t *me);
-
-/**
- * Bytes that `raft_wire_encode` will write for `msg`, header included;
- * 0 when `msg` is NULL or invalid (see `raft_wire_encode`).
- */
-size_t raft_wire_encoded_size(const raft_wire_msg_t *msg);
-
-/**
- * Encodes `msg` as one frame at the front of `buf` (`cap` bytes). On
- * success returns 0 and stores the frame's size in `*written`. Errors:
- * RAFT_WIRE_ERR_INVALID (NULL msg or written, NULL buf with cap > 0,
- * unknown type, NULL entry array or entry, negative n_entries, chunk with
- * NULL data or over 4 GiB), RAFT_WIRE_ERR_SHORT_BUFFER (nothing written;
- * `*written` holds the size needed), RAFT_WIRE_ERR_TOO_LARGE.
- */
-int raft_wire_encode(const raft_wire_msg_t *msg, void *buf, size_t cap, size_t *written);
-
-/**
- * Reads the header at the front of `buf` (`len` bytes). Returns 0 and the
- * whole frame's size in `*frame_len` (which may exceed `len`: read more);
- * RAFT_WIRE_ERR_TRUNCATED with `*frame_len` = 16 when the header is not all
- * there; RAFT_WIRE_ERR_VERSION, _TOO_LARGE (over `max_frame`, 0 = the
- * default RAFT_WIRE_MAX_FRAME), _MALFORMED, or _INVALID for NULL pointers.
- */
-int raft_wire_peek(const void *buf, size_t len, size_t max_frame_len, size_t *frame_len);
-
-/**
- * Decodes the frame at the front of `buf` (`len` bytes; more may follow)
- * into `*msg` and stores the bytes it took in `*consumed`. Returns 0, or
- * RAFT_WIRE_ERR_TRUNCATED (`*consumed` = bytes needed for the frame, or 16
- * while the header is incomplete), _VERSION, _TOO_LARGE, _MALFORMED,
- * _NOMEM, _INVALID (NULL pointers). On error `*msg` holds no resources.
- *
- * An appendentries gets `entries`: an array (from `raft_malloc`) of new
- * entries made with `raft_entry_new`, one reference each, owned by `*msg`
- * and released by `raft_wire_msg_release`. A snapshot's `chunk.data`
- * points into `buf`, valid as long as `buf` is.
- */
-int raft_wire_decode(const void *buf, size_t len, size_t max_frame_len, raft_wire_msg_t *msg, size_t *consumed);
-
-/**
- * Releases what `raft_wire_decode` gave `*msg`: for an appendentries, one
- * reference on every entry and the array (then `entries` is NULL and
- * `n_entries` 0); nothing for other types. NULL is a no-op; calling it
- * twice is harmless. Call it after `raft_recv_appendentries`, which takes
- * its own references on the entries it keeps.
- */
-void raft_wire_msg_release(raft_wire_msg_t *msg);
-
-/**
- * A static, NUL-terminated description of a `RAFT_WIRE_ERR_*` code (or
- * "success" for 0, "unknown error" otherwise).
- */
-const char *raft_wire_strerror(int err);
-
-/**
- * The wire format version this library writes and reads.
- */
-int raft_wire_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"
