@@ -15,7 +15,12 @@
  * The last column is the same rounds on the built-in in-memory log with
  * no disk at all: what the library itself allows per entry.
  *
+ * --case=SIZE:BATCH runs one row only; --no-fsync opens the stores with
+ * RAFT_STORE_FSYNC_NONE (for profiling the CPU side: no figure it prints
+ * is then a durable rate).
+ *
  * usage: store_bench [--dir=D] [--seconds=S] [--repeat=N] [--rss] [--rss-only]
+ *                    [--case=SIZE:BATCH] [--no-fsync]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +37,8 @@
 #include "raft.h"
 #include "raft_compat.h"
 #include "raft_store.h"
+
+static int no_fsync;
 
 static double now(void)
 {
@@ -139,6 +146,8 @@ static struct result store_run(const char *dir, unsigned size, int batch, double
     raft_store_options_t o;
     raft_store_options_init(&o);
     o.segment_size = 64u << 20;
+    if (no_fsync)
+        o.fsync_policy = RAFT_STORE_FSYNC_NONE;
     raft_store_t *st;
     if (raft_store_open(d, &o, &st) != 0) {
         fprintf(stderr, "open: %s\n", raft_store_last_error());
@@ -284,6 +293,8 @@ int main(int argc, char **argv)
     const char *dir = NULL;
     double seconds = 1.0;
     int rss = 0, rss_only = 0, repeat = 3;
+    unsigned only_size = 0;
+    int only_batch = 0;
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--dir=", 6) == 0)
             dir = argv[i] + 6;
@@ -291,12 +302,17 @@ int main(int argc, char **argv)
             seconds = atof(argv[i] + 10);
         else if (strncmp(argv[i], "--repeat=", 9) == 0)
             repeat = atoi(argv[i] + 9) < 1 ? 1 : atoi(argv[i] + 9) > 9 ? 9 : atoi(argv[i] + 9);
+        else if (strncmp(argv[i], "--case=", 7) == 0)
+            sscanf(argv[i] + 7, "%u:%d", &only_size, &only_batch);
+        else if (strcmp(argv[i], "--no-fsync") == 0)
+            no_fsync = 1;
         else if (strcmp(argv[i], "--rss") == 0)
             rss = 1;
         else if (strcmp(argv[i], "--rss-only") == 0)
             rss = rss_only = 1;
         else {
-            fprintf(stderr, "usage: %s [--dir=D] [--seconds=S] [--repeat=N] [--rss] [--rss-only]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--dir=D] [--seconds=S] [--repeat=N] [--rss] [--rss-only] [--case=SIZE:BATCH] "
+                            "[--no-fsync]\n", argv[0]);
             return 2;
         }
     }
@@ -314,6 +330,8 @@ int main(int argc, char **argv)
         int batches[] = {1, 64, 1024};
         for (int s = 0; s < 2; s++)
             for (int b = 0; b < 3; b++) {
+                if (only_size && (sizes[s] != only_size || batches[b] != only_batch))
+                    continue;
                 /* Interleaved repeats, median of each: the disk is shared. */
                 struct result pl[9], sy[9], bg[9], me[9];
                 for (int k = 0; k < repeat; k++) {

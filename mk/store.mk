@@ -5,6 +5,8 @@
 #                          EIO/ENOSPC/short writes; CRASH_SEED to repeat a run
 #   make crash-test-short  the same, CRASH_SHORT_KILLS (40) kills; part of make test
 #   make bench-store       synced entries/s and fsyncs per entry (see bench/store_bench.c)
+#                          and peak RSS; `make bench` runs its table part
+#                          (STORE_BENCH_QUICK_ARGS, about 40 s) first
 #   make sim-store         the simulator with every node on a store (in make test);
 #                          sim-store-long: SIM_STORE_LONG_SEEDS random configurations
 
@@ -48,6 +50,17 @@ bench-store: $(STORE_BENCH_BIN)
 	@rm -rf $(STORE_BENCH_DIR) && mkdir -p $(STORE_BENCH_DIR)
 	$(STORE_BENCH_BIN) --dir=$(abspath $(STORE_BENCH_DIR)) $(STORE_BENCH_ARGS)
 	@rm -rf $(STORE_BENCH_DIR)
+
+# The table only (no RSS runs), shorter rounds: part of `make bench`.
+STORE_BENCH_QUICK_ARGS ?= --seconds=0.5 --repeat=3
+.PHONY: bench-store-quick
+bench-store-quick: $(STORE_BENCH_BIN)
+	@rm -rf $(STORE_BENCH_DIR) && mkdir -p $(STORE_BENCH_DIR)
+	@echo "== $(STORE_BENCH_BIN) $(STORE_BENCH_QUICK_ARGS)   (the durable store; make bench-store for the RSS figures)"
+	@$(STORE_BENCH_BIN) --dir=$(abspath $(STORE_BENCH_DIR)) $(STORE_BENCH_QUICK_ARGS)
+	@rm -rf $(STORE_BENCH_DIR)
+
+bench: bench-store-quick
 
 # The cluster simulator with every node on a raft_store (sim --store=1):
 # crashes are power failures of the store's directory, restarts reopen it.

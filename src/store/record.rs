@@ -45,18 +45,20 @@ pub fn record_size(data_len: usize) -> usize {
     RECORD_HEADER + PAYLOAD_HEADER + data_len
 }
 
-/// Appends the record of entry `e` at `index` to `out`.
+/// Appends the record of entry `e` at `index` to `out`: the header built
+/// in one array and copied once, then the data, then one checksum call
+/// over the bytes just appended (no allocation once `out` has grown).
 pub fn encode(out: &mut Vec<u8>, index: u64, e: &EntryRef<'_>) {
     let len = (PAYLOAD_HEADER + e.data.len()) as u32;
     let start = out.len();
-    out.reserve(record_size(e.data.len()));
-    out.extend_from_slice(&[0; 4]);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&index.to_le_bytes());
-    out.extend_from_slice(&e.term.to_le_bytes());
-    out.extend_from_slice(&e.id.to_le_bytes());
-    out.extend_from_slice(&e.etype.to_le_bytes());
-    out.extend_from_slice(&[0; 2]);
+    let mut h = [0u8; RECORD_HEADER + PAYLOAD_HEADER];
+    h[4..8].copy_from_slice(&len.to_le_bytes());
+    h[8..16].copy_from_slice(&index.to_le_bytes());
+    h[16..24].copy_from_slice(&e.term.to_le_bytes());
+    h[24..28].copy_from_slice(&e.id.to_le_bytes());
+    h[28..30].copy_from_slice(&e.etype.to_le_bytes());
+    out.reserve(h.len() + e.data.len());
+    out.extend_from_slice(&h);
     out.extend_from_slice(e.data);
     let crc = crc32c::crc32c(&out[start + 4..]);
     out[start..start + 4].copy_from_slice(&crc.to_le_bytes());
