@@ -61,7 +61,7 @@ CLEAN_EXTRA     ?=
 LIB_SOURCES  := Cargo.toml $(wildcard Cargo.lock build.rs cbindgen.toml) \
                 $(shell find src -type f ! -name '*.map' 2>/dev/null)
 
-.PHONY: all lib header test test-asan test-cargo test-abi test-c test-c-build \
+.PHONY: all lib header test test-asan test-cargo lint test-abi test-c test-c-build \
         test-c-asan test-c-run test-c-asan-run examples install uninstall clean FORCE
 
 all: lib
@@ -180,6 +180,11 @@ test-c-asan: test-c-asan-run
 test-cargo:
 	$(CARGO) test --release
 
+# Lints (Cargo.toml's [lints] deny undocumented unsafe blocks and unsafe
+# operations outside an unsafe block inside an unsafe fn); any warning fails.
+lint:
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
 # abi-check prints one PASS/FAIL line per check; any FAIL fails the target.
 # It needs the contract's checker, which lives outside the repository (CI
 # has it); without it the stage says it was skipped, and the project's own
@@ -207,6 +212,7 @@ test:
 	@status=0; \
 	$(MAKE) --no-print-directory lib || status=1; \
 	$(MAKE) --no-print-directory test-cargo || { status=1; echo "FAIL: cargo test"; }; \
+	$(MAKE) --no-print-directory lint || { status=1; echo "FAIL: lint (cargo clippy)"; }; \
 	$(MAKE) --no-print-directory test-abi || { status=1; echo "FAIL: abi-check"; }; \
 	for t in $(TEST_EXTRA); do \
 	    $(MAKE) --no-print-directory $$t || { status=1; echo "FAIL: $$t"; }; \

@@ -283,7 +283,7 @@ impl Log<EntryPtr> for LogBackend {
     fn append_ordinary_quietly(&self, entry: &EntryPtr) -> Option<Index> {
         match self {
             LogBackend::Builtin(log) if log.cbs.get().log_offer.is_none() => {
-                log.mem.append_ordinary_quietly_with(entry, |entries, entry| push_into_spare_room(entries, entry))
+                log.mem.append_ordinary_quietly_with(entry, push_into_spare_room)
             }
             _ => None,
         }
@@ -730,6 +730,7 @@ pub unsafe extern "C" fn raft_log_free(me: *mut raft_log_t) {
 pub unsafe extern "C" fn raft_log_set_callbacks(me: *mut raft_log_t, funcs: *mut raft_log_cbs_t, raft: *mut c_void) {
     // SAFETY: a live log from the caller; funcs is read once if non-NULL.
     let Some(log) = (unsafe { me.as_ref() }) else { return };
+    // SAFETY: funcs is NULL or a readable table (the C contract), copied at once.
     let cbs = unsafe { funcs.as_ref() }.copied().unwrap_or_default();
     log.cbs.set(cbs);
     log.raft.set(raft);

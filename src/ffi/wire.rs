@@ -97,6 +97,7 @@ unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
     // from `type`.
     let body = match t {
         wire::MsgType::RequestVote => {
+            // SAFETY: `type` names `requestvote` as the initialised member (above).
             let r = unsafe { m.u.requestvote };
             Body::RequestVote(wire::RequestVote {
                 prevote: r.prevote != 0,
@@ -107,6 +108,7 @@ unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
             })
         }
         wire::MsgType::RequestVoteResponse => {
+            // SAFETY: `type` names `requestvote_resp` as the initialised member (above).
             let r = unsafe { m.u.requestvote_resp };
             Body::RequestVoteResponse(wire::RequestVoteResponse {
                 prevote: r.prevote != 0,
@@ -116,6 +118,7 @@ unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
             })
         }
         wire::MsgType::AppendEntries => {
+            // SAFETY: `type` names `appendentries` as the initialised member (above).
             let r = unsafe { m.u.appendentries };
             let n = usize::try_from(r.n_entries).ok()?;
             if n > 0 && r.entries.is_null() {
@@ -152,6 +155,7 @@ unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
             })
         }
         wire::MsgType::AppendEntriesResponse => {
+            // SAFETY: `type` names `appendentries_resp` as the initialised member (above).
             let r = unsafe { m.u.appendentries_resp };
             Body::AppendEntriesResponse(wire::AppendEntriesResponse {
                 msg_id: u64::from(r.msg_id),
@@ -161,6 +165,7 @@ unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
             })
         }
         wire::MsgType::Snapshot => {
+            // SAFETY: `type` names `snapshot` as the initialised member (above).
             let r = unsafe { m.u.snapshot };
             let len = usize::try_from(r.chunk.len).ok().filter(|&l| l <= u32::MAX as usize)?;
             // SAFETY: the caller guarantees chunk.len readable bytes.
@@ -177,6 +182,7 @@ unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
             })
         }
         wire::MsgType::SnapshotResponse => {
+            // SAFETY: `type` names `snapshot_resp` as the initialised member (above).
             let r = unsafe { m.u.snapshot_resp };
             Body::SnapshotResponse(wire::SnapshotResponse {
                 msg_id: u64::from(r.msg_id),
@@ -466,7 +472,7 @@ pub unsafe extern "C" fn raft_wire_msg_release(msg: *mut raft_wire_msg_t) {
 /// "success" for 0, "unknown error" otherwise).
 #[no_mangle]
 pub extern "C" fn raft_wire_strerror(err: c_int) -> *const c_char {
-    super::guard(b"unknown error\0".as_ptr() as *const c_char, || strerror(err))
+    super::guard(c"unknown error".as_ptr(), || strerror(err))
 }
 
 fn strerror(err: c_int) -> *const c_char {
