@@ -14,6 +14,7 @@
 
 use std::collections::VecDeque;
 
+use super::election::majority_value;
 use super::{Host, Index, MsgId, RaftError, Result, Role, Server};
 
 #[derive(Clone, Copy, Debug)]
@@ -52,18 +53,13 @@ impl<H: Host> Server<H> {
     /// here, as in the original library: a read then needs a majority of
     /// both the old and the new configuration, which is never less safe.
     fn quorum_msg_id(&self) -> MsgId {
-        let mut ids: Vec<MsgId> = Vec::new();
-        {
-            let nodes = self.nodes.borrow();
-            for node in nodes.iter().filter(|n| n.is_voting()) {
-                ids.push(if self.is_me(node) { MsgId::MAX } else { node.acked_msg_id() });
-            }
-        }
-        if ids.is_empty() {
-            return self.quorum_ack_msg_id.get();
-        }
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        ids[ids.len() / 2].max(self.quorum_ack_msg_id.get())
+        let floor = self.quorum_ack_msg_id.get();
+        let nodes = self.nodes.borrow();
+        let ids = nodes
+            .iter()
+            .filter(|n| n.is_voting())
+            .map(|node| if self.is_me(node) { MsgId::MAX } else { node.acked_msg_id() });
+        majority_value(ids, floor, &mut self.msg_id_scratch.borrow_mut()).unwrap_or(floor)
     }
 
     fn read_is_ready(&self, read: &PendingRead<H::ReadCallback>, quorum: MsgId) -> bool {

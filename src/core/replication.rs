@@ -8,6 +8,7 @@
 
 use std::rc::Rc;
 
+use super::election::majority_value;
 use super::server::{trace, APPLY_CLOCK_STRIDE, APPLY_RUN, MAX_ENTRIES_PER_MESSAGE};
 use super::{
     with_buffer, AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, MsgId, Node, NodeId,
@@ -21,9 +22,6 @@ pub struct EntryResponse {
     pub term: Term,
     pub idx: Index,
 }
-
-/// Voters at most whose match indexes are sorted on the stack.
-const STACK_VOTERS: usize = 8;
 
 impl<H: Host> Server<H> {
     /// `raft_recv_entry`: the leader appends a client's entry in its term.
@@ -475,31 +473,14 @@ impl<H: Host> Server<H> {
         if self.role.get() != Role::Leader {
             return;
         }
-        let mut stack = [0 as Index; STACK_VOTERS];
-        let mut heap = Vec::new();
-        let mut count = 0;
-        {
+        let commit = self.commit_idx.get();
+        let found = {
             let nodes = self.nodes.borrow();
-            for node in nodes.iter().filter(|n| n.is_counted_voter()) {
-                let m = node.match_idx();
-                if count < STACK_VOTERS {
-                    stack[count] = m;
-                } else {
-                    if heap.is_empty() {
-                        heap.extend_from_slice(&stack);
-                    }
-                    heap.push(m);
-                }
-                count += 1;
-            }
-        }
-        if count == 0 {
-            return;
-        }
-        let matches: &mut [Index] = if count <= STACK_VOTERS { &mut stack[..count] } else { &mut heap };
-        matches.sort_unstable_by(|a, b| b.cmp(a));
-        let majority_idx = matches[count / 2];
-        if majority_idx > self.commit_idx.get() && self.term_at(majority_idx) == Some(self.current_term.get()) {
+            let matches = nodes.iter().filter(|n| n.is_counted_voter()).map(|n| n.match_idx());
+            majority_value(matches, commit, &mut self.quorum_scratch.borrow_mut())
+        };
+        let Some(majority_idx) = found else { return };
+        if majority_idx > commit && self.term_at(majority_idx) == Some(self.current_term.get()) {
             self.commit_idx.set(majority_idx);
         }
     }
