@@ -29,6 +29,8 @@ pub struct MemoryLog<E> {
     /// none). Entries removed since may leave it high: it only ever errs on
     /// the side of "may hold one".
     cfg_change_hint: Cell<Index>,
+    /// Reused by `poll_upto` to release compacted entries outside borrows.
+    graveyard: RefCell<Vec<E>>,
 }
 
 impl<E: EntryHandle> Default for MemoryLog<E> {
@@ -47,6 +49,7 @@ impl<E: EntryHandle> MemoryLog<E> {
             pins: Cell::new(0),
             retired: RefCell::new(Vec::new()),
             cfg_change_hint: Cell::new(0),
+            graveyard: RefCell::new(Vec::new()),
         }
     }
 
@@ -112,31 +115,48 @@ impl<E: EntryHandle> MemoryLog<E> {
         }
     }
 
-    /// Removes entries before `first_idx`, handing each to `removed`
-    /// (oldest first) after the log is consistent again.
-    pub fn poll_with(&self, first_idx: Index, removed: &mut dyn FnMut(&E, Index)) -> Result<()> {
-        let mut taken = Vec::new();
-        {
-            let mut entries = self.entries.borrow_mut();
-            let mut head = self.head.get();
-            while self.base.get() + 1 < first_idx && head < entries.len() {
-                let idx = self.base.get() + 1;
-                self.base_term.set(entries[head].term());
-                self.base.set(idx);
-                taken.push((entries[head].clone(), idx));
-                head += 1;
+    /// Removes entries before `first_idx`, all at once: the head moves
+    /// past them and nothing is allocated (they are released when the dead
+    /// prefix is dropped, or kept until the last unpin while pinned).
+    pub fn poll_upto(&self, first_idx: Index) -> Result<()> {
+        let dead = self.advance_head(first_idx);
+        if let Some(mut dead) = dead {
+            // Released with no borrow held (a free_func may re-enter), into
+            // a buffer kept for the next time.
+            dead.clear();
+            let mut graveyard = self.graveyard.borrow_mut();
+            if graveyard.capacity() < dead.capacity() {
+                *graveyard = dead;
             }
-            if head * 2 >= entries.len() && head > 0 {
-                entries.drain(..head);
-                head = 0;
-            }
-            self.head.set(head);
-        }
-        for (e, idx) in taken {
-            removed(&e, idx);
-            self.retire(e);
         }
         Ok(())
+    }
+
+    /// `poll_upto` under the borrow: the dead prefix, when it is dropped
+    /// from the vector, is handed back to be released.
+    fn advance_head(&self, first_idx: Index) -> Option<Vec<E>> {
+        let mut entries = self.entries.borrow_mut();
+        let head = self.head.get();
+        let live = (entries.len() - head) as Index;
+        let n = (first_idx - 1 - self.base.get()).clamp(0, live) as usize;
+        if n == 0 {
+            return None;
+        }
+        let new_head = head + n;
+        self.base_term.set(entries[new_head - 1].term());
+        self.base.set(self.base.get() + n as Index);
+        if self.pins.get() > 0 {
+            self.retired.borrow_mut().extend(entries[head..new_head].iter().cloned());
+        }
+        if new_head * 2 >= entries.len() {
+            let mut dead = self.graveyard.take();
+            dead.extend(entries.drain(..new_head));
+            self.head.set(0);
+            Some(dead)
+        } else {
+            self.head.set(new_head);
+            None
+        }
     }
 
     /// Removes `from_idx` and later entries, handing each to `removed`
@@ -259,7 +279,7 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
     }
 
     fn poll(&self, first_idx: Index) -> Result<()> {
-        self.poll_with(first_idx, &mut |_, _| {})
+        self.poll_upto(first_idx)
     }
 
     fn pop(&self, from_idx: Index, removed: &mut dyn FnMut(&E, Index)) -> Result<()> {
@@ -382,10 +402,11 @@ pub(crate) mod tests {
     #[test]
     fn polling_compacts_the_oldest_entries_and_remembers_the_base_term() {
         let log = log_of(&[1, 2, 3, 4]);
-        let mut seen = vec![];
-        log.poll_with(3, &mut |e, i| seen.push((e.id(), i))).unwrap();
-        assert_eq!(seen, vec![(1, 1), (2, 2)]);
+        log.poll_upto(3).unwrap();
         assert_eq!((log.first_idx(), log.current_idx(), log.base_term()), (3, 4, 2));
+        log.poll_upto(2).unwrap();
+        assert_eq!((log.first_idx(), log.current_idx(), log.base_term()), (3, 4, 2));
+        assert_eq!(log.get(4).unwrap().id(), 4);
         assert!(log.get(2).is_none());
         assert_eq!(log.get(3).unwrap().id(), 3);
     }

@@ -106,13 +106,16 @@ impl raft_log {
     }
 
     /// Removes entries before `first_idx`, oldest first, each after its
-    /// `log_poll` observer agrees.
+    /// `log_poll` observer agrees; all at once when there is no observer.
     pub(crate) fn poll(&self, first_idx: Index) -> core::Result<()> {
+        if self.cbs.get().log_poll.is_none() {
+            return self.mem.poll_upto(first_idx);
+        }
         while self.mem.first_idx() < first_idx {
             let Some(entry) = self.mem.peek_head() else { break };
             let idx = self.mem.first_idx();
             core::check(self.observe(self.cbs.get().log_poll, &entry, idx))?;
-            self.mem.poll_with(idx + 1, &mut |_, _| {})?;
+            self.mem.poll_upto(idx + 1)?;
         }
         Ok(())
     }
