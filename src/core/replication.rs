@@ -710,6 +710,7 @@ impl<H: Host> Server<H> {
                 self.note_persisted(sync_idx);
             }
             self.replicate_to_all();
+            self.confirm_reads_on_flush();
             self.update_commit();
         }
         self.exec_operations()
