@@ -221,9 +221,11 @@ int raft_store_get_metadata(raft_store_t *st, raft_term_t *term, raft_node_id_t 
  * new store). @return 0, RAFT_STORE_ERR_INVALID for a NULL argument. */
 int raft_store_get_snapshot(raft_store_t *st, raft_term_t *term, raft_index_t *idx);
 
-/** First index, last index of the stored log (first > last when empty);
- * 0 for NULL. */
+/** Index of the first entry of the stored log (one past the snapshot when
+ * the log is empty); 0 for NULL. */
 raft_index_t raft_store_first_idx(raft_store_t *st);
+/** Index of the last entry of the stored log (the snapshot's index when the
+ * log is empty, so first > last); 0 for NULL. */
 raft_index_t raft_store_current_idx(raft_store_t *st);
 
 /* ----------------------------------------------------------- sync */
