@@ -214,19 +214,6 @@ impl<E: EntryHandle> MemoryLog<E> {
         self.end_idx(entries)
     }
 
-    /// `append_ordinary_quietly` with the push left to `push`, which gets
-    /// the entries with room for one more and pushes `entry`, or says it
-    /// did not (for an owner that can write it more cheaply than
-    /// `Vec::push`).
-    #[inline(always)]
-    pub fn append_ordinary_quietly_with(&self, entry: &E, push: impl FnOnce(&mut Vec<E>, &E) -> bool) -> Option<Index> {
-        let mut entries = self.entries.try_borrow_mut().ok()?;
-        if entries.len() == entries.capacity() || !push(&mut entries, entry) {
-            return None;
-        }
-        Some(self.end_idx(&entries))
-    }
-
     /// Takes every entry the log holds (and any retired while pinned) out of
     /// it, for an owner being dropped that releases them its own way.
     pub fn take_all(&mut self) -> Vec<E> {
@@ -255,14 +242,6 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
     #[inline(always)]
     fn append_indexed(&self, entry: &E) -> Result<Index> {
         Ok(self.push(&mut self.entries.borrow_mut(), entry))
-    }
-
-    #[inline(always)]
-    fn append_ordinary_quietly(&self, entry: &E) -> Option<Index> {
-        self.append_ordinary_quietly_with(entry, |entries, entry| {
-            entries.push(entry.clone());
-            true
-        })
     }
 
     #[inline(always)]
@@ -494,25 +473,6 @@ pub(crate) mod tests {
         // Removing the change may leave the hint high, never low.
         log.pop(3, &mut |_, _| {}).unwrap();
         assert!(log.may_hold_cfg_change(3));
-    }
-
-    #[test]
-    fn quiet_append_needs_room_and_no_borrow() {
-        let log: MemoryLog<TestEntry> = MemoryLog::with_capacity(2);
-        let e = TestEntry::new(1, 1, 0);
-        assert_eq!(log.append_ordinary_quietly(&e), Some(1));
-        assert_eq!(log.append_ordinary_quietly(&e), Some(2));
-        assert_eq!(log.append_ordinary_quietly(&e), None, "full: growing is left to append");
-        assert_eq!(log.current_idx(), 2);
-        let mut pushed = false;
-        log.with_run(1, |_| {
-            // The entries are borrowed here, as while a run is lent.
-            pushed = log.append_ordinary_quietly(&e).is_some();
-        });
-        assert!(!pushed);
-        log.append(&e).unwrap();
-        assert_eq!(log.current_idx(), 3);
-        assert_eq!(Rc::strong_count(&e.0), 4, "one reference per append");
     }
 
     #[test]

@@ -35,27 +35,6 @@ impl<H: Host> Server<H> {
         self.entry_accepted(entry, idx)
     }
 
-    /// `recv_entry` in the common case that needs no callback: a leader
-    /// not transferring leadership, auto flush off, an ordinary entry and a
-    /// log that appends it without calling out or allocating. `None`, with
-    /// nothing changed but the entry's term (which `recv_entry` sets the
-    /// same), otherwise. Calls nothing that could re-enter or panic, so a
-    /// caller needs none of the bookkeeping around callbacks.
-    #[inline(always)]
-    pub fn recv_entry_quietly(&self, entry: &H::Entry) -> Option<EntryResponse> {
-        if self.role.get() != Role::Leader
-            || self.transfer_target.get() != NODE_ID_NONE
-            || self.config.get().auto_flush
-            || super::is_cfg_change(entry.entry_type())
-        {
-            return None;
-        }
-        let term = self.current_term.get();
-        entry.set_term(term);
-        let idx = self.log().append_ordinary_quietly(entry)?;
-        Some(EntryResponse { id: entry.id(), term, idx })
-    }
-
     /// `recv_entry` for a configuration change, kept out of the common path.
     #[cold]
     #[inline(never)]

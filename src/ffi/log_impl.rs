@@ -242,16 +242,6 @@ impl Log<EntryPtr> for LogBackend {
     }
 
     #[inline(always)]
-    fn append_ordinary_quietly(&self, entry: &EntryPtr) -> Option<Index> {
-        match self {
-            LogBackend::Builtin(log) if log.cbs.get().log_offer.is_none() => {
-                log.mem.append_ordinary_quietly_with(entry, |entries, entry| push_into_spare_room(entries, entry))
-            }
-            _ => None,
-        }
-    }
-
-    #[inline(always)]
     fn append_ordinary(&self, entry: &EntryPtr) -> core::Result<Index> {
         match self {
             LogBackend::Builtin(log) => log.append_ordinary(entry),
@@ -461,18 +451,6 @@ impl Log<EntryPtr> for LogBackend {
             LogBackend::Custom { .. } => self.get(idx).map(|e| e.term()),
         }
     }
-}
-
-/// Pushes a held copy of `entry` onto `entries` if they have room for it
-/// (false otherwise): the leader's append writes the slot itself because
-/// `Vec::push` stays out of line there (measured with `make bench-profile`).
-#[inline(always)]
-fn push_into_spare_room(entries: &mut Vec<EntryPtr>, entry: &EntryPtr) -> bool {
-    let Some(slot) = entries.spare_capacity_mut().first_mut() else { return false };
-    slot.write(entry.clone());
-    // SAFETY: the slot just written is the first one past the length.
-    unsafe { entries.set_len(entries.len() + 1) };
-    true
 }
 
 /// Lets C fill up to `max` entry pointers into spare room of `out`, then
