@@ -20,6 +20,7 @@
  * PRNG-generated inputs for a time budget and can replay a saved input.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,18 +53,43 @@ static uint8_t u8(void)
 static uint32_t u16(void) { return (uint32_t)u8() | (uint32_t)u8() << 8; }
 static uint32_t u32(void) { return u16() | u16() << 16; }
 
-/* A value near a reference point most of the time, sometimes anything. */
+/* Any 64-bit value. */
+static long any64(void) { return (long)((uint64_t)u32() << 32 | u32()); }
+
+/* The edges of the whole value range: the type's limits, libraft's limits
+ * (RAFT_TERM_MAX == RAFT_INDEX_MAX) and either side of them. */
+static long edge(void)
+{
+    static const long edges[] = {LONG_MAX, LONG_MIN, RAFT_TERM_MAX, RAFT_TERM_MAX + 1,
+                                 RAFT_TERM_MAX - 1, LONG_MAX - 1, LONG_MIN + 1, -1, -2, 0};
+    return edges[u8() % (sizeof edges / sizeof edges[0])];
+}
+
+/* A value near a reference point most of the time, sometimes anything in
+ * the whole range (overflow is libraft's to refuse, not ours to avoid). */
 static long near(long ref, int spread)
 {
     uint8_t k = u8();
     if (k < 200)
         return (long)((unsigned long)ref + (unsigned long)(k % (2 * spread + 1)) -
                       (unsigned long)spread); /* wraps, never UB */
-    if (k < 240)
+    if (k < 225)
         return (long)u16();
-    if (k < 250)
+    if (k < 235)
         return (long)(int32_t)u32();
-    return k & 1 ? 0x3ffffffffffffff0L : -1; /* huge, but far from overflow */
+    if (k < 245)
+        return edge();
+    return any64();
+}
+
+/* A node id: mostly 0..6 (1..5 are the members), sometimes negative. */
+static int any_id(void)
+{
+    uint8_t k = u8();
+    if (k < 240)
+        return k % 7;
+    static const int odd[] = {RAFT_NODE_ID_NONE, -2, INT_MIN, INT_MAX};
+    return odd[k % 4];
 }
 
 /* ------------------------------------------------------------------------ */
@@ -303,6 +329,8 @@ static int cb_apply(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t id
 static int cb_persist(raft_server_t *r, void *ud, raft_term_t term, raft_node_id_t vote)
 {
     (void)r, (void)ud;
+    if (term < 0 || term > RAFT_TERM_MAX)
+        fail("limits", "term %ld persisted", term);
     if (term < H.meta_term)
         fail("persistence", "term persisted as %ld after %ld", term, H.meta_term);
     if (term == H.meta_term && H.meta_vote != RAFT_NODE_ID_NONE && vote != H.meta_vote)
@@ -401,6 +429,11 @@ static void check_state(void)
     raft_term_t t = raft_get_current_term(r);
     raft_index_t ci = raft_get_commit_idx(r), cur = raft_get_current_idx(r);
     raft_index_t la = raft_get_last_applied_idx(r);
+    if (t < 0 || t > RAFT_TERM_MAX)
+        fail("limits", "term %ld", t);
+    if (cur < 0 || cur > RAFT_INDEX_MAX || ci < 0 || la < 0 || raft_get_first_entry_idx(r) < 1)
+        fail("limits", "indexes: current %ld commit %ld applied %ld first %ld", cur, ci, la,
+             raft_get_first_entry_idx(r));
     if (t < H.seen_term)
         fail("term", "term went back from %ld to %ld", H.seen_term, t);
     H.seen_term = t;
@@ -436,14 +469,15 @@ static raft_entry_t *mk_entry(raft_term_t term)
                  : k < 215 ? RAFT_LOGTYPE_ADD_NODE
                  : k < 240 ? RAFT_LOGTYPE_REMOVE_NODE
                  : k < 250 ? RAFT_LOGTYPE_NO_OP
-                           : (short)(RAFT_LOGTYPE_NUM + (k & 3));
+                 : k < 253 ? (short)(RAFT_LOGTYPE_NUM + (k & 3))
+                           : (short)(k == 253 ? -1 : k == 254 ? SHRT_MIN : SHRT_MAX);
     unsigned len = type == RAFT_LOGTYPE_NORMAL ? u8() % 16 : sizeof(int);
     raft_entry_t *e = raft_entry_new(len);
     e->term = term;
     e->id = (raft_entry_id_t)u16();
     e->type = type;
     if (type != RAFT_LOGTYPE_NORMAL) {
-        int id = 1 + u8() % 6;
+        int id = u8() % 16 ? 1 + u8() % 6 : any_id();
         memcpy(e->data, &id, sizeof id);
     } else {
         for (unsigned i = 0; i < len; i++)
@@ -471,7 +505,7 @@ static int op(void)
         raft_appendentries_req_t ae = {0};
         raft_appendentries_resp_t resp = {0};
         ae.term = near(t, 2);
-        ae.leader_id = u8() % 7;
+        ae.leader_id = any_id();
         ae.msg_id = u16();
         ae.prev_log_idx = near(cur, 3);
         ae.prev_log_term = near(t, 2);
@@ -480,7 +514,8 @@ static int op(void)
         raft_entry_t *es[6];
         raft_term_t et = ae.prev_log_term;
         for (long i = 0; i < n; i++) {
-            et = (raft_term_t)((unsigned long)et + (u8() % 4 == 0));
+            /* mostly rising, sometimes anything (falling, negative, huge) */
+            et = u8() % 16 ? (raft_term_t)((unsigned long)et + (u8() % 4 == 0)) : near(t, 2);
             es[i] = mk_entry(et);
         }
         ae.n_entries = n;
@@ -505,7 +540,7 @@ static int op(void)
         raft_requestvote_resp_t resp = {0};
         m.prevote = u8() & 1;
         m.term = near(t, 2);
-        m.candidate_id = u8() % 7;
+        m.candidate_id = any_id();
         m.last_log_idx = near(cur, 3);
         m.last_log_term = near(t, 2);
         rc = raft_recv_requestvote(r, sender(), &m, &resp);
@@ -529,12 +564,13 @@ static int op(void)
         raft_snapshot_resp_t resp = {0};
         unsigned char buf[32];
         m.term = near(t, 2);
-        m.leader_id = u8() % 7;
+        m.leader_id = any_id();
         m.msg_id = u16();
         m.snapshot_index = near(cur, 6);
         m.snapshot_term = near(t, 2);
-        m.chunk.offset = u8() % 4 ? (raft_size_t)(u8() % 3) * 16 : u32();
-        m.chunk.len = u8() % 33;
+        m.chunk.offset = u8() % 4 ? (raft_size_t)(u8() % 3) * 16 : u8() & 1 ? u32() : (raft_size_t)any64();
+        /* the data is 32 bytes; a longer length only ever wraps the offset */
+        m.chunk.len = u8() % 16 ? u8() % 33 : ULLONG_MAX - u8();
         for (unsigned i = 0; i < sizeof buf; i++)
             buf[i] = u8();
         m.chunk.data = buf;
@@ -547,7 +583,7 @@ static int op(void)
         raft_snapshot_resp_t m = {0};
         m.term = near(t, 1);
         m.msg_id = u16() % 64;
-        m.offset = (raft_size_t)(u8() % 5) * 16;
+        m.offset = u8() % 16 ? (raft_size_t)(u8() % 5) * 16 : (raft_size_t)any64();
         m.success = u8() & 1;
         m.last_chunk = u8() & 1;
         rc = raft_recv_snapshot_response(r, sender(), &m);
@@ -555,6 +591,11 @@ static int op(void)
     }
     case 8:
     case 9: {
+        if (u8() % 32 == 0) {
+            /* a huge or negative step (negative: the library reads the clock) */
+            rc = raft_periodic_internal(r, u8() & 1 ? LLONG_MAX - u8() : any64());
+            break;
+        }
         long ms = u8() % 4 ? u8() * 4 : u16();
         H.now_ms += ms;
         rc = u8() & 1 ? raft_periodic(r) : raft_periodic_internal(r, ms);
@@ -589,7 +630,8 @@ static int op(void)
         rc = raft_timeout_now(r);
         break;
     case 14:
-        raft_transfer_leader(r, u8() % 5 == 0 ? RAFT_NODE_ID_NONE : u8() % 7, u8() * 4);
+        raft_transfer_leader(r, u8() % 5 == 0 ? RAFT_NODE_ID_NONE : any_id(),
+                             u8() % 16 ? u8() * 4 : any64());
         break;
     case 15: {
         raft_index_t s = raft_get_index_to_sync(r);
@@ -631,6 +673,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!H.r)
         fail("api", "raft_new failed");
     raft_server_t *r = H.r;
+    raft_set_random_seed(r, 1); /* an input replays exactly */
     raft_set_callbacks(r, &fuzz_cbs, NULL);
     raft_config(r, 1, RAFT_CONFIG_AUTO_FLUSH, u8() & 1);
     raft_config(r, 1, RAFT_CONFIG_NONBLOCKING_APPLY, u8() & 1);
@@ -655,11 +698,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t rs = u8();
     raft_term_t term = 0;
     if (rs & 1) {
-        raft_index_t si = 1 + u8() % 20;
-        term = 1 + u8() % 3;
-        if (H.custom_log)
+        raft_index_t si = u8() % 8 ? 1 + u8() % 20 : edge();
+        term = u8() % 8 ? 1 + u8() % 3 : edge();
+        /* The application's own log follows only a snapshot that is taken. */
+        int ok = si >= 0 && si <= RAFT_INDEX_MAX && term >= 0 && term <= RAFT_TERM_MAX;
+        if (H.custom_log && ok)
             fl_reset(&H.log, si + 1, term);
-        raft_restore_snapshot(r, term, si);
+        int rc = raft_restore_snapshot(r, term, si);
+        if ((rc == 0) != ok)
+            fail("limits", "raft_restore_snapshot(%ld, %ld) returned %d", term, si, rc);
+        if (!ok)
+            term = 0;
         H.applied = raft_get_last_applied_idx(r);
     }
     int ne = (rs >> 1) % 8;
@@ -671,11 +720,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         raft_append_entry(r, e);
         raft_entry_release(e);
     }
-    raft_term_t mt = (raft_term_t)((unsigned long)term + u8() % 3);
-    raft_node_id_t mv = u8() % 4 ? RAFT_NODE_ID_NONE : 1 + u8() % n;
-    H.meta_term = mt;
-    H.meta_vote = mv;
-    raft_restore_metadata(r, mt, mv);
+    raft_term_t mt = u8() % 8 ? (raft_term_t)((unsigned long)term + u8() % 3) : edge();
+    raft_node_id_t mv = u8() % 4 ? RAFT_NODE_ID_NONE : u8() % 8 ? 1 + u8() % n : any_id();
+    if (raft_restore_metadata(r, mt, mv) == 0) {
+        H.meta_term = mt;
+        H.meta_vote = mv;
+    } else if (mt >= 0 && mt <= RAFT_TERM_MAX && mv >= RAFT_NODE_ID_NONE) {
+        fail("limits", "raft_restore_metadata(%ld, %d) refused", mt, mv);
+    }
     H.seen_term = raft_get_current_term(r);
     H.seen_commit = raft_get_commit_idx(r);
     H.applied = raft_get_last_applied_idx(r);

@@ -725,15 +725,33 @@ typedef raft_time_t (*raft_timestamp_f)(raft_server_t *raft, void *user_data);
 
 /**
  * The application's callbacks, given to `raft_set_callbacks` (which copies
- * the table). Every member may be NULL: a missing callback is skipped as
- * described on each member, never called. A working cluster needs at least
- * `send_requestvote`, `send_appendentries` and `persist_metadata`, and
- * `applylog` to see the committed entries; membership changes need
- * `get_node_id`; snapshots need `send_snapshot` and `get_snapshot_chunk` on
- * the leader and `store_snapshot_chunk` and `load_snapshot` on followers;
- * leadership transfer needs `send_timeoutnow`. Callbacks run on the thread
- * that called into the library and may call any `raft_*` function on the
- * same server except `raft_destroy`.
+ * the table). Callbacks run on the thread that called into the library and
+ * may call any `raft_*` function on the same server except `raft_destroy`.
+ * A working cluster needs at least `send_requestvote`, `send_appendentries`
+ * and `persist_metadata`, and `applylog` to see the committed entries;
+ * membership changes need `get_node_id`; snapshots need `send_snapshot` and
+ * `get_snapshot_chunk` on the leader and `store_snapshot_chunk` and
+ * `load_snapshot` on followers; leadership transfer needs `send_timeoutnow`.
+ *
+ * No callback is required (as in the original library, whose users' test
+ * suites set few or none); each missing one has a fixed meaning, never a
+ * jump to NULL:
+ * - `send_requestvote`, `send_appendentries`, `send_snapshot`,
+ *   `send_timeoutnow`: the message is not sent (as if lost), so only a
+ *   single-voter cluster makes progress without them.
+ * - `persist_metadata`: term and vote are kept in memory only. A server
+ *   that restarts from disk needs it, or it may vote twice in one term.
+ * - `applylog`: committed entries count as applied, with no state machine.
+ * - `get_node_id`: configuration change entries name no node and change
+ *   nothing.
+ * - `get_snapshot_chunk`: snapshots are not sent; a follower that needs
+ *   compacted entries waits. `store_snapshot_chunk`, `clear_snapshot`:
+ *   chunks are accepted and not kept. `load_snapshot`: a received snapshot
+ *   cannot be loaded (the leader is told to start it over).
+ * - `node_has_sufficient_logs`, `notify_membership_event`,
+ *   `notify_state_event`, `notify_transfer_event`, `log`, `backpressure`:
+ *   nothing is asked or told; `get_entries_to_send`: entries are read from
+ *   the log; `timestamp`: the monotonic clock is read.
  */
 typedef struct {
   /**
@@ -972,6 +990,35 @@ typedef struct {
 } raft_log_cbs_t;
 
 /**
+ * The largest term the library accepts or reaches (2^62 - 1). Terms come
+ * from peers and from disk; one above this (or below 0) is refused where
+ * it enters, and an election that would need a larger term is refused, so
+ * no term ever wraps. Half the type's range: adding two valid terms, or a
+ * valid term and one, never overflows.
+ */
+#define TERM_MAX (INT64_MAX / 2)
+
+/**
+ * The largest log index the library accepts (2^62 - 1), for the same
+ * reasons as [`TERM_MAX`].
+ */
+#define INDEX_MAX (INT64_MAX / 2)
+
+/**
+ * The largest term libraft accepts or reaches: 2^62 - 1. A term above it
+ * (or below 0) in a message, on restore or in `raft_set_current_term` is
+ * refused with an error, and an election that would need a larger term is
+ * refused (RAFT_ERR_MISUSE), so terms never wrap.
+ */
+#define RAFT_TERM_MAX 4611686018427387903
+
+/**
+ * The largest log index libraft accepts: 2^62 - 1. An index above it (or
+ * below 0) in a message, a snapshot or a restore is refused with an error.
+ */
+#define RAFT_INDEX_MAX 4611686018427387903
+
+/**
  * The node id meaning "no node" (no vote, no leader known).
  */
 #define RAFT_NODE_ID_NONE -1
@@ -1046,6 +1093,19 @@ int raft_entry_is_cfg_change(raft_entry_t *ety);
  * @return 1 or 0; 0 for NULL.
  */
 int raft_entry_is_voting_cfg_change(raft_entry_t *ety);
+
+/**
+ * Fixes the seed of this server's random numbers (its randomised election
+ * timeouts), for repeatable runs: a simulator or test gives each server
+ * its own fixed seed. The election timeout is drawn again at once. By
+ * default every server is seeded from the system (random bytes from the
+ * kernel, the time, the process id), so servers in different processes,
+ * or created together in one, draw different timeouts. (The original
+ * library drew from libc's `rand()`, which nothing seeded: every process
+ * drew the same timeouts; `srand()` no longer affects libraft.)
+ * RAFT_ERR_MISUSE for a NULL server.
+ */
+int raft_set_random_seed(raft_server_t *me, unsigned long long seed);
 
 /**
  * Replaces the heap hooks (`raft_malloc`, `raft_calloc`, `raft_realloc`,
@@ -1522,12 +1582,17 @@ raft_server_t *raft_new(void);
 raft_server_t *raft_new_with_log(const raft_log_impl_t *log_impl, void *log_arg);
 
 /**
- * Frees the server, its nodes and its log. The built-in log releases its
- * entries (each reported to a `log_clear` observer first); a custom log's
- * `free` is called. Pending read requests are dropped without being called
- * back. Node handles of the server become invalid. Must not be called from
- * inside one of this server's callbacks: it is then refused and does
- * nothing (destroy the server after the outermost call has returned).
+ * Frees the server, its nodes and its log (a custom log's `free` is
+ * called). Teardown is one-way: the built-in log's `log_clear` observers
+ * and the entries' `free_func`s run first, while the server is still
+ * whole, and any `raft_*` call they make on this server (including
+ * `raft_destroy` itself) is refused with that function's error value
+ * (`RAFT_ERR_SHUTDOWN`, NULL, 0, or nothing). Pending read requests are
+ * dropped without being called back. Node handles of the server become
+ * invalid. Called from inside one of this server's callbacks, or while a
+ * compat `raft_log_*` call on its log is in progress (from an observer or a
+ * `free_func` that call runs), it does nothing: destroy the server after
+ * the outermost call has returned.
  * @param me the server; NULL is ignored
  */
 void raft_destroy(raft_server_t *me);
@@ -1551,7 +1616,9 @@ void raft_clear(raft_server_t *me);
  * replaces the whole table. The clock of `raft_periodic` is re-read, so
  * elapsed time counts from here.
  * @param me the server; NULL is ignored
- * @param funcs the callbacks; NULL removes them all
+ * @param funcs the callbacks; NULL is refused and nothing changes (the
+ * original library installed an empty table, which left committed entries
+ * marked applied with no `applylog`)
  * @param user_data any pointer, given back to every callback and by
  * `raft_get_udata`
  */
@@ -1560,14 +1627,13 @@ void raft_set_callbacks(raft_server_t *me, raft_cbs_t *funcs, void *user_data);
 /**
  * Restart: sets the term and vote read back from stable storage (what the
  * `persist_metadata` callback last wrote). Nothing is persisted. Call it
- * before the server runs: after `raft_restore_snapshot`, and before or after
- * the log entries are re-appended (both work; before is needed when the log
- * holds entries of a term later than the one restored, which cannot happen
- * with correctly persisted state).
+ * before the server runs: after `raft_restore_snapshot` and the log, or
+ * before the log entries are re-appended (both work).
  * @param me the server
- * @param term the persisted term (not negative)
+ * @param term the persisted term, in `0..=RAFT_TERM_MAX`
  * @param vote the persisted vote, or RAFT_NODE_ID_NONE
- * @return 0; -1 for a negative term; RAFT_ERR_MISUSE for NULL.
+ * @return 0; -1 for a term outside `0..=RAFT_TERM_MAX` or a vote below
+ * RAFT_NODE_ID_NONE; RAFT_ERR_MISUSE for NULL.
  */
 int raft_restore_metadata(raft_server_t *me, raft_term_t term, raft_node_id_t vote);
 
@@ -1583,11 +1649,12 @@ int raft_restore_metadata(raft_server_t *me, raft_term_t term, raft_node_id_t vo
  * @param me the server
  * @param user_data the node's user data (`raft_node_get_udata`); ignored when
  * an existing non-voting node is promoted
- * @param id the node's id; any value but RAFT_NODE_ID_NONE
+ * @param id the node's id; not negative
  * @param is_self non-zero for this server's own node (exactly one node per
  * server)
  * @return the node; NULL if a voting node with that id exists already, for
- * id RAFT_NODE_ID_NONE, and for a NULL server.
+ * a negative id, for a second node with `is_self` set (the original library
+ * accepted the last two), and for a NULL server.
  */
 raft_node_t *raft_add_node(raft_server_t *me, void *user_data, raft_node_id_t id, int is_self);
 
@@ -1596,10 +1663,10 @@ raft_node_t *raft_add_node(raft_server_t *me, void *user_data, raft_node_id_t id
  * in majorities. Like `raft_add_node`, a change of this server's view only.
  * @param me the server
  * @param udata the node's user data
- * @param id the node's id; any value but RAFT_NODE_ID_NONE
+ * @param id the node's id; not negative
  * @param is_self non-zero for this server's own node
- * @return the node; NULL if any node with that id exists, for id
- * RAFT_NODE_ID_NONE, and for a NULL server.
+ * @return the node; NULL if any node with that id exists, for a negative
+ * id, for a second node with `is_self` set, and for a NULL server.
  */
 raft_node_t *raft_add_non_voting_node(raft_server_t *me, void *udata, raft_node_id_t id, int is_self);
 
@@ -1662,7 +1729,13 @@ int raft_periodic(raft_server_t *me);
  * this server); -1 for an appendentries of this server's own term while it
  * is leader; the callback's code when `persist_metadata`, a log append or
  * `sync` failed; RAFT_ERR_MISUSE for a NULL server, message or answer, a
- * negative `n_entries`, or a NULL entry array or element.
+ * negative `n_entries`, or a NULL entry array or element, and, with nothing
+ * changed (`resp` says not successful), for a message no correct leader
+ * sends (the original library accepted these): a term, index or commit
+ * index outside `0..=RAFT_TERM_MAX` / `0..=RAFT_INDEX_MAX`, a
+ * `prev_log_term` above `term`, entries whose terms are negative, fall
+ * (below `prev_log_term` or an earlier entry's) or exceed `term`, or
+ * entries past RAFT_INDEX_MAX.
  */
 int raft_recv_appendentries(raft_server_t *me, raft_node_t *node, raft_appendentries_req_t *req, raft_appendentries_resp_t *resp);
 
@@ -1682,7 +1755,8 @@ int raft_recv_appendentries(raft_server_t *me, raft_node_t *node, raft_appendent
  * @return 0; -1 for a NULL node; RAFT_ERR_NOT_LEADER on a server that is
  * not the leader (the answer is ignored); the `persist_metadata` code when
  * stepping down to a later term could not persist; RAFT_ERR_SHUTDOWN when
- * `applylog` asked for it; RAFT_ERR_MISUSE for a NULL server or answer.
+ * `applylog` asked for it; RAFT_ERR_MISUSE for a NULL server or answer,
+ * and (nothing changed) for a term or `current_idx` out of range.
  */
 int raft_recv_appendentries_response(raft_server_t *me, raft_node_t *node, raft_appendentries_resp_t *resp);
 
@@ -1705,7 +1779,10 @@ int raft_recv_appendentries_response(raft_server_t *me, raft_node_t *node, raft_
  * @return 0 (whether the chunk was accepted or not);
  * the code `store_snapshot_chunk` returned when it failed; the
  * `persist_metadata` code when adopting the leader's term failed;
- * RAFT_ERR_MISUSE for a NULL server, message or answer.
+ * RAFT_ERR_MISUSE for a NULL server, message or answer, and, with nothing
+ * changed, for a term or index out of range, a `snapshot_term` above the
+ * message's `term`, or a chunk whose `offset + len` does not fit in 64
+ * bits (the original accepted these).
  */
 int raft_recv_snapshot(raft_server_t *me, raft_node_t *node, raft_snapshot_req_t *req, raft_snapshot_resp_t *resp);
 
@@ -1720,7 +1797,8 @@ int raft_recv_snapshot(raft_server_t *me, raft_node_t *node, raft_snapshot_req_t
  * @param resp the answer
  * @return 0; -1 for a NULL node; RAFT_ERR_NOT_LEADER on a server that is
  * not the leader; an error of `get_snapshot_chunk` other than RAFT_ERR_DONE;
- * RAFT_ERR_MISUSE for a NULL server or answer.
+ * RAFT_ERR_MISUSE for a NULL server or answer, and (nothing changed) for a
+ * term out of range.
  */
 int raft_recv_snapshot_response(raft_server_t *me, raft_node_t *node, raft_snapshot_resp_t *resp);
 
@@ -1743,7 +1821,9 @@ int raft_recv_snapshot_response(raft_server_t *me, raft_node_t *node, raft_snaps
  * @param resp filled in (`vote_granted` 1 or 0)
  * @return 0; the `persist_metadata` code when the term or vote could not be
  * persisted (do not send the answer then); RAFT_ERR_MISUSE for a NULL
- * server, request or answer.
+ * server, request or answer, and, with nothing changed (no vote), for a
+ * term or index out of range, a `last_log_term` above `term`, or a negative
+ * `candidate_id`.
  */
 int raft_recv_requestvote(raft_server_t *me, raft_node_t *node, raft_requestvote_req_t *req, raft_requestvote_resp_t *resp);
 
@@ -1761,7 +1841,8 @@ int raft_recv_requestvote(raft_server_t *me, raft_node_t *node, raft_requestvote
  * @return 0; -1 for a NULL node; the `persist_metadata` code (or
  * RAFT_ERR_SHUTDOWN) when a new term or vote could not be persisted; a log
  * or sync error while becoming leader; RAFT_ERR_MISUSE for a NULL server or
- * answer.
+ * answer, (nothing changed) for a term out of range, and when the election
+ * it would start needs a term past RAFT_TERM_MAX.
  */
 int raft_recv_requestvote_response(raft_server_t *me, raft_node_t *node, raft_requestvote_resp_t *req);
 
@@ -1776,7 +1857,13 @@ int raft_recv_requestvote_response(raft_server_t *me, raft_node_t *node, raft_re
  * durable and calls `raft_flush` (see there). A configuration change entry
  * (RAFT_LOGTYPE_ADD_NONVOTING_NODE, RAFT_LOGTYPE_ADD_NODE,
  * RAFT_LOGTYPE_REMOVE_NODE, naming its node as `get_node_id` tells) takes
- * effect when appended.
+ * effect when appended. Once the entry is appended the call returns 0 and
+ * fills `resp`, even if what auto flush does next fails: a failed
+ * `applylog` is retried, and its error returned, by the next
+ * `raft_periodic` (or `raft_apply_all`); an entry whose sync failed counts
+ * as stored on this leader only once a later sync covers it. (The original
+ * library returned such an error for an entry it had appended, and left
+ * `resp` unfilled; a client retrying on error wrote it twice.)
  * @param me the server
  * @param req the entry (from `raft_entry_new` or built by the caller as one
  * block); the caller keeps its reference and releases it after the call,
@@ -1786,9 +1873,15 @@ int raft_recv_requestvote_response(raft_server_t *me, raft_node_t *node, raft_re
  * client to `raft_get_leader_id`); RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS
  * during a leadership transfer; RAFT_ERR_ONE_VOTING_CHANGE_ONLY for a voting
  * change while another is uncommitted, or before this leader has committed
- * an entry of its term; the code of a log append that failed (for example a
- * `log_offer` observer refusing) or of `sync`; RAFT_ERR_MISUSE for a NULL
- * server or entry; RAFT_ERR_SHUTDOWN when `applylog` asked for it.
+ * an entry of its term while other voters exist (a leader that is the only
+ * voter, or has none, may make it at once: that is how a new cluster is
+ * bootstrapped); RAFT_ERR_SNAPSHOT_IN_PROGRESS for a voting change while a
+ * snapshot blocks applying; the code of a log append that failed (for
+ * example a `log_offer` observer refusing); RAFT_ERR_MISUSE for a NULL
+ * server or entry, for an entry of type RAFT_LOGTYPE_NO_OP (the leader's
+ * own) or of a negative type, and once the log has reached RAFT_INDEX_MAX;
+ * RAFT_ERR_INVALID_NODEID for a configuration change whose `get_node_id`
+ * names a negative id (the original library accepted these three).
  */
 int raft_recv_entry(raft_server_t *me, raft_entry_req_t *req, raft_entry_resp_t *resp);
 
@@ -1867,7 +1960,7 @@ int raft_cancel_snapshot(raft_server_t *me);
  * @param last_included_index index of the snapshot's last entry
  * @return 0; RAFT_ERR_MISUSE for a negative term or index, once the server
  * has started (a term, a commit index, a snapshot or applied entries), and
- * for NULL.
+ * for NULL; -1 for a term or index above RAFT_TERM_MAX / RAFT_INDEX_MAX.
  */
 int raft_restore_snapshot(raft_server_t *me, raft_term_t last_included_term, raft_index_t last_included_index);
 
@@ -1897,8 +1990,10 @@ int raft_restore_log(raft_server_t *me);
  * @param last_included_term term of the snapshot's last entry (positive)
  * @param last_included_index index of the snapshot's last entry (positive)
  * @return 0; RAFT_ERR_SNAPSHOT_ALREADY_LOADED for the snapshot already
- * loaded; RAFT_ERR_MISUSE for a snapshot not past the commit index, for
- * values that are not positive, and for NULL.
+ * loaded (or one at or below this server's snapshot index); RAFT_ERR_MISUSE
+ * for a snapshot that would move the state machine back (below the applied
+ * index), for values that are not positive or above RAFT_TERM_MAX /
+ * RAFT_INDEX_MAX, and for NULL.
  */
 int raft_begin_load_snapshot(raft_server_t *me, raft_term_t last_included_term, raft_index_t last_included_index);
 
@@ -1915,8 +2010,8 @@ int raft_end_load_snapshot(raft_server_t *me);
  * not touched). For tools and tests; a restarting program uses
  * `raft_restore_snapshot`.
  * @param me the server; NULL is ignored
- * @param term the term (negative values are ignored)
- * @param idx the index (negative values are ignored)
+ * @param term the term (ignored outside `0..=RAFT_TERM_MAX`)
+ * @param idx the index (ignored outside `0..=RAFT_INDEX_MAX`)
  */
 void raft_set_snapshot_metadata(raft_server_t *me, raft_term_t term, raft_index_t idx);
 
@@ -1934,10 +2029,14 @@ int raft_vote(raft_server_t *me, raft_node_t *node);
 
 /**
  * Votes for a node id in the current term: persisted through
- * `persist_metadata` first.
+ * `persist_metadata` first. An id not (yet) in the configuration is
+ * accepted: a restarting program restores its vote before the entries that
+ * add the nodes.
  * @param me the server
  * @param nodeid the node id, or RAFT_NODE_ID_NONE
  * @return 0; the `persist_metadata` code on failure (nothing changed);
+ * RAFT_ERR_INVALID_NODEID, with nothing persisted, for a negative id other
+ * than RAFT_NODE_ID_NONE (the original library accepted it);
  * RAFT_ERR_MISUSE for NULL.
  */
 int raft_vote_for_nodeid(raft_server_t *me, raft_node_id_t nodeid);
@@ -1950,7 +2049,7 @@ int raft_vote_for_nodeid(raft_server_t *me, raft_node_id_t nodeid);
  * @param me the server
  * @param term the new term
  * @return 0; the `persist_metadata` code on failure (nothing changed);
- * RAFT_ERR_MISUSE for NULL.
+ * RAFT_ERR_MISUSE for NULL and for a term above RAFT_TERM_MAX.
  */
 int raft_set_current_term(raft_server_t *me, raft_term_t term);
 
@@ -1974,7 +2073,9 @@ void raft_set_commit_idx(raft_server_t *me, raft_index_t commit_idx);
  * @param ety the entry; the caller keeps its reference, the log takes its
  * own
  * @return 0; the log's append error (for example a refusing `log_offer`);
- * RAFT_ERR_MISUSE for a NULL server or entry.
+ * RAFT_ERR_MISUSE for a NULL server or entry, for an entry whose term is
+ * outside `0..=RAFT_TERM_MAX`, and for a log that has reached
+ * RAFT_INDEX_MAX.
  */
 int raft_append_entry(raft_server_t *me, raft_entry_t *ety);
 

@@ -8,7 +8,11 @@
 #                              assertions on); installs clang and libFuzzer
 #                              from apt when missing, and falls back to the
 #                              standalone driver when that is impossible
-#   make fuzz-standalone       self-contained PRNG driver (gcc, ASan + UBSan)
+#   make fuzz-standalone       self-contained PRNG driver (gcc, ASan + UBSan),
+#                              against a copy of the library built with
+#                              overflow checks and debug assertions on and
+#                              panics aborting (a wrapped term or index, or
+#                              any panic, is a crash)
 #   make fuzz-replay FUZZ_INPUT=file   replay one saved input
 #
 # Crashes are saved by libFuzzer as build/fuzz/crash-* (standalone driver:
@@ -24,6 +28,8 @@ FUZZ_TRIPLE    := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 FUZZ_COV_LIB   := $(FUZZ_BUILD)/libraft-cov.a
 FUZZ_BIN       := $(FUZZ_BUILD)/fuzz_raft
 FUZZ_SA_BIN    := $(FUZZ_BUILD)/fuzz_raft_standalone
+FUZZ_CHECKED_LIB := $(FUZZ_BUILD)/libraft-checked.a
+FUZZ_CHECKED_RUSTFLAGS ?= -Cpanic=abort -Cdebug-assertions=on -Coverflow-checks=on
 FUZZ_ARGS      ?=
 # Coverage instrumentation for the Rust library, as cargo-fuzz does it. The
 # explicit --target keeps RUSTFLAGS away from build scripts.
@@ -58,11 +64,18 @@ $(FUZZ_BIN): fuzz/fuzz_raft.c $(FUZZ_COV_LIB) $(wildcard $(FUZZ_INCLUDE)/raft.h)
 	$(FUZZ_CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -I$(FUZZ_INCLUDE) $< $(FUZZ_COV_LIB) $(FUZZ_LIBS) -o $@
 
-$(FUZZ_SA_BIN): fuzz/fuzz_raft.c $(FUZZ_LIB) $(wildcard $(FUZZ_INCLUDE)/raft.h)
+# The library with overflow checks and debug assertions, panics aborting.
+$(FUZZ_CHECKED_LIB): $(wildcard Cargo.toml Cargo.lock build.rs) $(shell find src -type f 2>/dev/null)
+	@mkdir -p $(@D)
+	RUSTFLAGS="$(FUZZ_CHECKED_RUSTFLAGS)" cargo build --release --target $(FUZZ_TRIPLE) \
+	    --target-dir $(FUZZ_BUILD)/target-checked
+	cp $(FUZZ_BUILD)/target-checked/$(FUZZ_TRIPLE)/release/libraft.a $@
+
+$(FUZZ_SA_BIN): fuzz/fuzz_raft.c $(FUZZ_CHECKED_LIB) $(wildcard $(FUZZ_INCLUDE)/raft.h)
 	@mkdir -p $(@D)
 	$(or $(CC),cc) -std=c11 -g -O1 -Wall -Wextra -DFUZZ_STANDALONE \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-	    -I$(FUZZ_INCLUDE) $< $(FUZZ_LIB) $(FUZZ_LIBS) -o $@
+	    -I$(FUZZ_INCLUDE) $< $(FUZZ_CHECKED_LIB) $(FUZZ_LIBS) -o $@
 
 fuzz-libfuzzer: fuzz-deps $(FUZZ_BIN)
 	@mkdir -p $(FUZZ_BUILD)/corpus
@@ -80,7 +93,7 @@ fuzz:
 	    $(MAKE) --no-print-directory fuzz-libfuzzer; \
 	else \
 	    echo "libFuzzer unusable here: using the standalone driver"; \
-	    $(MAKE) --no-print-directory lib fuzz-standalone; \
+	    $(MAKE) --no-print-directory fuzz-standalone; \
 	fi
 
 fuzz-replay: $(FUZZ_SA_BIN)

@@ -58,8 +58,9 @@ sim: $(SIM_BIN)
 	$(SIM_BIN) $(SIM_RUN_ARGS)
 
 # The smoke set: every fault kind (checked by --require-coverage), cluster
-# sizes 3..9, auto flush on and off, randomised configurations, and a
-# determinism check (the same seed twice gives the same event digest).
+# sizes 3..9, auto flush on and off, randomised configurations, a
+# determinism check (the same seed twice gives the same event digest), and
+# a self-test of the linearizability check (stale reads must be caught).
 # $(1) = binary, $(2) = scale divisor for the sanitizer build.
 define sim_smoke_runs
 set -e; \
@@ -71,7 +72,9 @@ $(1) -q --profile=crash --nodes=5 --seed=401 --seeds=$$((20/$(2))) --steps=4000;
 $(1) -q --profile=partition --nodes=5 --seed=501 --seeds=$$((20/$(2))) --steps=4000; \
 $(1) -q --profile=all --nodes=7 --seed=601 --steps=$$((50000/$(2))); \
 $(1) -q --random-config --seed=1001 --seeds=$$((500/$(2))) --steps=3000; \
-$(1) -q --random-config --seed=5001 --seeds=5 --steps=3000 --replay-check
+$(1) -q --random-config --seed=5001 --seeds=5 --steps=3000 --replay-check; \
+if $(1) -q --random-config --seed=1001 --seeds=5 --steps=3000 --stale-reads >/dev/null 2>&1; then \
+    echo "sim: the --stale-reads self-test found no linearizability violation"; exit 1; fi
 endef
 
 sim-smoke: $(SIM_BIN)

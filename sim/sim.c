@@ -23,6 +23,7 @@
  * Usage: sim [--key=value ...]   (see usage() below)
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +40,9 @@
 #define MAXMEM 32  /* members recorded in a snapshot */
 #define MAXLIVE 9  /* cluster members at most */
 #define TICK_MS 10 /* virtual time per step */
+#define NKEYS 8    /* keys of the key-value state machine */
+#define KEY_AT 4   /* byte of a write's data that holds its key */
+#define INDEX_INF LONG_MAX
 
 /* ------------------------------------------------------------------------ */
 /* PRNG: splitmix64. Never rand(). */
@@ -92,6 +96,7 @@ typedef struct {
     int heal_every;  /* steps between forced heals (0: only at the end) */
     int snap_span;   /* a local snapshot spans up to this many steps */
     int no_membership_check; /* skip the single-server change rule check */
+    int stale_reads; /* self-test: reads return a key's previous value */
     int live_bound;  /* steps allowed after a heal to elect and commit */
     int randomize;   /* derive the whole configuration from the seed */
     int verbose;
@@ -164,6 +169,7 @@ typedef struct {
     raft_term_t term;
     raft_index_t sm_idx;
     uint64_t sm_hash;
+    int32_t kv[NKEYS]; /* the key-value map: per key, the id of its last write */
     int nmem;
     member_t mem[MAXMEM];
 } snap_t;
@@ -201,6 +207,8 @@ typedef struct node {
     /* volatile */
     raft_index_t sm_idx;
     uint64_t sm_hash;
+    int32_t kv[NKEYS];
+    int32_t kv_prev[NKEYS]; /* each key's value before its last write (--stale-reads) */
     unsigned char *inbuf;
     size_t inlen, incap;
     raft_index_t in_idx;
@@ -275,14 +283,27 @@ typedef struct {
     raft_index_t floor;
     long step;
     int done;
+    int key;
+    int32_t value;   /* what the read returned (can_read = 1) */
+    long inv, resp;  /* history clock at request and at answer */
 } readrec_t;
+
+/* A client write: entry id -> key, when it was proposed, where and when
+ * it committed (first applied anywhere). */
+typedef struct {
+    int key;
+    char is_write;
+    long inv, comp;
+    raft_index_t idx;
+} wrec_t;
 
 typedef struct {
     long drops, dups, delays, reorders, partitions, oneway, twoway, crashes,
         restarts, snapshots, snap_loads, snap_cancel, adds, promotes, removes,
         leader_removes, retired, reads_ok, reads_fail, transfers,
         transfer_events, proposals, proposals_ok, elections, heals,
-        shutdowns, autoflush_off, builtin_boots, msgs, persist_fails, load_fails, catchups;
+        shutdowns, autoflush_off, builtin_boots, msgs, persist_fails, load_fails, catchups,
+        readds, lin_reads;
 } stats_t;
 
 static struct {
@@ -302,8 +323,11 @@ static struct {
     raft_term_t leader_cap;
     readrec_t *reads;
     long nreads, reads_cap;
+    wrec_t *writes;
+    long writes_cap;
+    long hclock; /* history clock: one tick per invocation or completion */
     int promo[MAXID];
-    int retire[MAXID];
+    raft_index_t retire[MAXID]; /* index of a committed removal, until retired */
     int healing, final_heal, catchup;
     raft_index_t catchup_target;
     long heal_start;
@@ -343,6 +367,12 @@ static int cfg_node_id(raft_entry_t *e)
     return id;
 }
 
+/* The key a write (a NORMAL entry) sets; its value is the entry's id. */
+static int key_of(raft_entry_t *e)
+{
+    return e->data_len > KEY_AT ? (unsigned char)e->data[KEY_AT] % NKEYS : 0;
+}
+
 static int is_cfg(short type)
 {
     return type == RAFT_LOGTYPE_ADD_NONVOTING_NODE || type == RAFT_LOGTYPE_ADD_NODE ||
@@ -370,10 +400,24 @@ static void record_commit(raft_index_t idx, raft_entry_t *e, raft_term_t obs_ter
     if (idx > W.com_max)
         W.com_max = idx;
     ev("commit idx=%ld term=%ld id=%d type=%d (seen at n%d)", idx, e->term, e->id, e->type, who);
+    if (e->type == RAFT_LOGTYPE_NORMAL && e->id > 0 && e->id < W.writes_cap &&
+        W.writes[e->id].is_write) {
+        W.writes[e->id].idx = idx;
+        W.writes[e->id].comp = ++W.hclock;
+    }
     if (e->type == RAFT_LOGTYPE_REMOVE_NODE) {
         int id = cfg_node_id(e);
-        if (id > 0 && id < MAXID)
-            W.retire[id] = 1;
+        if (id > 0 && id < MAXID && idx > W.retire[id])
+            W.retire[id] = idx;
+    }
+    if (is_cfg(e->type) && e->type != RAFT_LOGTYPE_REMOVE_NODE) {
+        /* A re-addition committed after the removal: the node stays. */
+        int id = cfg_node_id(e);
+        if (id > 0 && id < MAXID && W.retire[id] && idx > W.retire[id]) {
+            W.st.readds++;
+            ev("n%d re-added at %ld after its removal at %ld: not retired", id, idx, W.retire[id]);
+            W.retire[id] = 0;
+        }
     }
     if (e->type == RAFT_LOGTYPE_ADD_NONVOTING_NODE) {
         int id = cfg_node_id(e);
@@ -888,13 +932,14 @@ static raft_log_cbs_t mirror_cbs = {
 
 static size_t snap_serialize(const snap_t *s, unsigned char **out)
 {
-    size_t len = 4 + 8 * 4 + 4 + (size_t)s->nmem * 8 + 8;
+    size_t len = 4 + 8 * 4 + sizeof s->kv + 4 + (size_t)s->nmem * 8 + 8;
     unsigned char *b = malloc(len), *p = b;
     uint32_t magic = SNAP_MAGIC;
     int32_t nm = s->nmem;
     int64_t v[4] = {s->idx, s->term, s->sm_idx, (int64_t)s->sm_hash};
     memcpy(p, &magic, 4), p += 4;
     memcpy(p, v, 32), p += 32;
+    memcpy(p, s->kv, sizeof s->kv), p += sizeof s->kv;
     memcpy(p, &nm, 4), p += 4;
     for (int i = 0; i < s->nmem; i++) {
         int32_t m[2] = {s->mem[i].id, s->mem[i].voting};
@@ -912,12 +957,13 @@ static int snap_parse(const unsigned char *b, size_t len, snap_t *s)
     int32_t nm;
     int64_t v[4];
     uint64_t ck;
-    if (len < 48)
+    const size_t head = 36 + sizeof s->kv; /* magic, v, kv */
+    if (len < head + 12)
         return -1;
     memcpy(&magic, b, 4);
     memcpy(v, b + 4, 32);
-    memcpy(&nm, b + 36, 4);
-    if (magic != SNAP_MAGIC || nm < 0 || nm > MAXMEM || len != 48 + (size_t)nm * 8)
+    memcpy(&nm, b + head, 4);
+    if (magic != SNAP_MAGIC || nm < 0 || nm > MAXMEM || len != head + 12 + (size_t)nm * 8)
         return -1;
     memcpy(&ck, b + len - 8, 8);
     if (ck != fnv(b, len - 8))
@@ -927,10 +973,11 @@ static int snap_parse(const unsigned char *b, size_t len, snap_t *s)
     s->term = v[1];
     s->sm_idx = v[2];
     s->sm_hash = (uint64_t)v[3];
+    memcpy(s->kv, b + 36, sizeof s->kv);
     s->nmem = nm;
     for (int i = 0; i < nm; i++) {
         int32_t m[2];
-        memcpy(m, b + 40 + (size_t)i * 8, 8);
+        memcpy(m, b + head + 4 + (size_t)i * 8, 8);
         s->mem[i].id = m[0];
         s->mem[i].voting = m[1];
     }
@@ -1213,6 +1260,10 @@ static int cb_applylog(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t
                   n->id, idx, raft_get_commit_idx(r));
     sm_advance_skipping(n, idx - 1);
     record_commit(idx, e, raft_get_current_term(r), n->id);
+    if (e->type == RAFT_LOGTYPE_NORMAL) {
+        n->kv_prev[key_of(e)] = n->kv[key_of(e)];
+        n->kv[key_of(e)] = e->id;
+    }
     n->sm_hash = mix64(n->sm_hash, mix64((uint64_t)e->term, ((uint64_t)(uint32_t)e->id << 8) ^
                                                                 (uint64_t)e->type) ^ ety_hash(e));
     n->sm_idx = idx;
@@ -1363,6 +1414,7 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
     n->snaplen = snap_serialize(&s, &n->snapbuf);
     n->sm_idx = s.sm_idx;
     n->sm_hash = s.sm_hash;
+    memcpy(n->kv, s.kv, sizeof n->kv);
     if (!c->smset) {
         c->smset = 1;
         c->smhash = s.sm_hash;
@@ -1502,6 +1554,9 @@ static void node_boot(node_t *n)
         violation("api", "raft_new%s returned NULL for node %d", n->builtin ? "" : "_with_log", n->id);
     n->r = r;
     n->boots++;
+    /* The library seeds each server from the system; fix it from the run's
+     * seed so that a seed replays exactly. */
+    raft_set_random_seed(r, C.seed * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)n->id << 40) ^ (uint64_t)n->boots);
     raft_cbs_t cbs = sim_cbs;
     if (W.use_backpressure)
         cbs.backpressure = cb_backpressure;
@@ -1535,6 +1590,7 @@ static void node_boot(node_t *n)
 
     n->sm_idx = 0;
     n->sm_hash = 0;
+    memset(n->kv, 0, sizeof n->kv);
     if (n->snap.idx > 0) {
         int rc = raft_restore_snapshot(r, n->snap.term, n->snap.idx);
         if (rc != 0)
@@ -1542,6 +1598,7 @@ static void node_boot(node_t *n)
                       n->snap.idx, rc);
         n->sm_idx = n->snap.sm_idx;
         n->sm_hash = n->snap.sm_hash;
+        memcpy(n->kv, n->snap.kv, sizeof n->kv);
     }
     int meta_first = (int)rndn(2);
     if (meta_first) {
@@ -1855,7 +1912,7 @@ static node_t *random_up(void)
 
 static int propose(node_t *n, short type, int node_id)
 {
-    unsigned len = type == RAFT_LOGTYPE_NORMAL ? (unsigned)rndr(4, 24) : sizeof(int);
+    unsigned len = type == RAFT_LOGTYPE_NORMAL ? (unsigned)rndr(KEY_AT + 1, 24) : sizeof(int);
     raft_entry_t *e = raft_entry_new(len);
     e->id = W.next_entry_id++;
     e->type = type;
@@ -1863,6 +1920,16 @@ static int propose(node_t *n, short type, int node_id)
         for (unsigned i = 0; i < len; i++)
             e->data[i] = (char)rnd64();
         memcpy(e->data, &e->id, sizeof e->id);
+        /* A write of key data[KEY_AT] % NKEYS; its value is its id. */
+        if (e->id >= W.writes_cap) {
+            long cap = W.writes_cap ? W.writes_cap * 2 : 1024;
+            while (cap <= e->id)
+                cap *= 2;
+            W.writes = realloc(W.writes, (size_t)cap * sizeof *W.writes);
+            memset(W.writes + W.writes_cap, 0, (size_t)(cap - W.writes_cap) * sizeof *W.writes);
+            W.writes_cap = cap;
+        }
+        W.writes[e->id] = (wrec_t){.key = key_of(e), .is_write = 1, .inv = ++W.hclock};
     } else {
         memcpy(e->data, &node_id, sizeof node_id);
     }
@@ -1941,6 +2008,10 @@ static void read_cb(void *arg, int can_read)
         violation("linearizable reads", "read %ld on node %d (requested at step %ld) sees applied "
                   "index %ld, but index %ld was committed before the read was requested",
                   i, rr->node, rr->step, n->sm_idx, rr->floor);
+    /* The read is served from the state machine now: it returns a value. */
+    rr->value = C.stale_reads ? n->kv_prev[rr->key] : n->kv[rr->key];
+    rr->resp = ++W.hclock;
+    ev("read %ld returns key %d = %d", i, rr->key, rr->value);
     W.st.reads_ok++;
 }
 
@@ -1955,7 +2026,8 @@ static void act_read(void)
     }
     long i = W.nreads++;
     W.reads[i] = (readrec_t){.node = n->id, .boot = n->boots, .floor = W.com_max, .step = g_step,
-                             .term = raft_get_current_term(n->r)};
+                             .term = raft_get_current_term(n->r), .key = (int)rndn(NKEYS),
+                             .inv = ++W.hclock};
     int rc = raft_recv_read_request(n->r, read_cb, (void *)(intptr_t)i);
     ev("n%d read request %ld floor=%ld -> rc=%d", n->id, i, W.com_max, rc);
     if (rc != 0 && !W.reads[i].done)
@@ -2130,6 +2202,7 @@ static void act_compact(node_t *n)
     p->term = log_term_at(&n->log, s);
     p->sm_idx = n->sm_idx;
     p->sm_hash = n->sm_hash;
+    memcpy(p->kv, n->kv, sizeof p->kv);
     membership_at(n, s, p->mem, &p->nmem);
     n->snap_busy = 1;
     n->snap_wait = (int)rndr(0, C.snap_span);
@@ -2344,10 +2417,50 @@ static void check_reads(void)
     }
 }
 
+/* True when an entry that adds node `id` back, at an index after `after`,
+ * is still in some node's log or in flight: it may yet commit, and the node
+ * must then be there to serve. */
+static int readd_pending(int id, raft_index_t after)
+{
+    for (int i = 1; i < W.next_id; i++) {
+        node_t *n = &W.nodes[i];
+        if (n->status != N_UP && n->status != N_DOWN)
+            continue;
+        simlog_t *l = &n->log;
+        for (raft_index_t idx = (after > l->base ? after : l->base) + 1; idx <= l->base + l->n; idx++) {
+            raft_entry_t *e = log_at(l, idx);
+            if (e && is_cfg(e->type) && e->type != RAFT_LOGTYPE_REMOVE_NODE && cfg_node_id(e) == id)
+                return 1;
+        }
+    }
+    for (long q = 0; q < W.qn; q++) {
+        msg_t *m = W.q[q];
+        if (m->type != M_AE)
+            continue;
+        for (long k = 0; k < m->nents; k++) {
+            pent_t *p = &m->ents[k];
+            int pid;
+            if (m->u.ae.prev_log_idx + 1 + k <= after || !is_cfg(p->type) ||
+                p->type == RAFT_LOGTYPE_REMOVE_NODE || p->len < sizeof pid)
+                continue;
+            memcpy(&pid, p->data, sizeof pid);
+            if (pid == id)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* A node whose removal committed is stopped for good, unless it was added
+ * back after the removal (the leader may re-propose a stranded joiner
+ * while the removal is still uncommitted): then it waits until that entry
+ * commits (the node stays) or is gone from every log and message. */
 static void retire_removed(void)
 {
     for (int id = 1; id < MAXID; id++) {
         if (!W.retire[id])
+            continue;
+        if (readd_pending(id, W.retire[id]))
             continue;
         W.retire[id] = 0;
         node_t *n = &W.nodes[id];
@@ -2363,6 +2476,105 @@ static void retire_removed(void)
 
 /* ------------------------------------------------------------------------ */
 /* Step */
+
+/* Linearizability of the key-value history. Writes take effect in log
+ * order (their commit index). A read that returned value v of key k takes
+ * effect at some point p of that order with w(v) <= p < the index of the
+ * next write to k, p at or after every write completed before the read was
+ * requested, p before every write requested after it was answered, and p
+ * no earlier than the point of any read answered before it was requested.
+ * Reads taken in request order, each at its earliest admissible point,
+ * find a linearization whenever one exists. Writes must also respect real
+ * time: one requested after another completed commits after it. */
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+static void check_linearizable(void)
+{
+    /* committed writes in index order: ids sorted by index */
+    long nw = 0;
+    long *byidx = malloc(((size_t)W.writes_cap + 1) * sizeof *byidx);
+    for (long id = 1; id < W.writes_cap; id++)
+        if (W.writes[id].is_write && W.writes[id].idx > 0)
+            byidx[nw++] = id;
+    /* sort ids by their index */
+    long *keys = malloc(((size_t)nw + 1) * 2 * sizeof *keys);
+    for (long i = 0; i < nw; i++) {
+        keys[2 * i] = (long)W.writes[byidx[i]].idx;
+        keys[2 * i + 1] = byidx[i];
+    }
+    qsort(keys, (size_t)nw, 2 * sizeof *keys, cmp_long);
+    for (long i = 0; i < nw; i++)
+        byidx[i] = keys[2 * i + 1];
+    free(keys);
+    /* writes: real-time order agrees with log order */
+    long later_min_comp = LONG_MAX;
+    for (long i = nw - 1; i >= 0; i--) {
+        wrec_t *w = &W.writes[byidx[i]];
+        if (later_min_comp < w->inv)
+            violation("linearizability", "write %ld (idx %ld) was requested after a write "
+                      "committed at a later index had completed", byidx[i], w->idx);
+        if (w->comp < later_min_comp)
+            later_min_comp = w->comp;
+    }
+    /* reads in request order (their index in W.reads is request order) */
+    long *resp_sorted = NULL, nr_done = 0;
+    raft_index_t *point = calloc((size_t)W.nreads + 1, sizeof *point);
+    resp_sorted = malloc(((size_t)W.nreads + 1) * sizeof *resp_sorted);
+    for (long i = 0; i < W.nreads; i++)
+        if (W.reads[i].resp > 0)
+            resp_sorted[nr_done++] = i;
+    for (long i = 0; i < W.nreads; i++) {
+        readrec_t *rr = &W.reads[i];
+        if (rr->resp == 0)
+            continue; /* refused or never answered: no value */
+        raft_index_t w_idx = 0;
+        if (rr->value != 0) {
+            if (rr->value >= W.writes_cap || !W.writes[rr->value].is_write ||
+                W.writes[rr->value].key != rr->key)
+                violation("linearizability", "read %ld of key %d returned %d, which no write of "
+                          "that key wrote", i, rr->key, rr->value);
+            wrec_t *w = &W.writes[rr->value];
+            if (w->idx == 0)
+                violation("linearizability", "read %ld returned the value of write %d, which "
+                          "never committed", i, rr->value);
+            if (w->inv > rr->resp)
+                violation("linearizability", "read %ld returned the value of write %d, "
+                          "requested after the read was answered", i, rr->value);
+            w_idx = w->idx;
+        }
+        /* lo: the value's write, every write completed before the request,
+         * every read answered before the request */
+        raft_index_t lo = w_idx, hi = INDEX_INF;
+        for (long k = 0; k < nw; k++) {
+            wrec_t *w = &W.writes[byidx[k]];
+            if (w->comp < rr->inv && w->idx > lo)
+                lo = w->idx;
+            if (w->inv > rr->resp && w->idx < hi)
+                hi = w->idx;
+            if (w->key == rr->key && w->idx > w_idx && w->idx < hi)
+                hi = w->idx; /* the next write of this key overwrites v */
+        }
+        for (long k = 0; k < nr_done; k++) {
+            long j = resp_sorted[k];
+            if (j < i && W.reads[j].resp < rr->inv && point[j] > lo)
+                lo = point[j];
+        }
+        if (lo >= hi)
+            violation("linearizability", "read %ld (node %d, key %d, requested at step %ld) "
+                      "returned %d (write at idx %ld), but it must take effect at or after idx "
+                      "%ld and before idx %ld", i, rr->node, rr->key, rr->step, rr->value, w_idx,
+                      lo, hi);
+        point[i] = lo;
+        W.st.lin_reads++;
+    }
+    free(point);
+    free(resp_sorted);
+    free(byidx);
+}
 
 static void start_heal(void)
 {
@@ -2582,6 +2794,7 @@ static void world_free(void)
     free(W.canon);
     free(W.leader_of);
     free(W.reads);
+    free(W.writes);
     memset(&W, 0, sizeof W);
 }
 
@@ -2624,7 +2837,6 @@ static uint64_t run_one(void)
     g_step = 0;
     g_ring_n = 0;
     g_digest = 0;
-    srand((unsigned)C.seed); /* in case the library draws from rand() */
     W.now_ms = 1000;
     W.next_entry_id = 1;
     W.chunk_size = (int)rndr(8, 64);
@@ -2639,6 +2851,7 @@ static uint64_t run_one(void)
     if (W.healing)
         violation("liveness", "run ended %ld steps into the final heal without a new commit",
                   g_step - W.heal_start);
+    check_linearizable();
     return g_digest;
 }
 
@@ -2660,6 +2873,8 @@ static void print_cmdline(FILE *f)
     fprintf(f, " --builtin-log=%d --steps=%ld --heal-every=%d --live-bound=%d --snapshot-span=%d%s%s -v\n",
             C.builtin_log, C.steps, C.heal_every, C.live_bound, C.snap_span,
             C.no_membership_check ? " --no-membership-check" : "", C.store ? " --store=1" : "");
+    if (C.stale_reads)
+        fprintf(f, "  (with --stale-reads)\n");
 }
 
 static void usage(void)
@@ -2691,6 +2906,8 @@ static void usage(void)
         "  --random-config   derive nodes and all rates from each seed\n"
         "  --no-membership-check  do not stop when a leader accepts a voting change before\n"
         "                    committing an entry of its term (to look past that bug)\n"
+        "  --stale-reads     self-test of the linearizability check: the simulator's own\n"
+        "                    state machine answers reads with a key's previous value\n"
         "  --profile=NAME    calm|lossy|partition|crash|member|all (default all)\n"
         "  --replay-check    run each seed twice and compare event digests\n"
         "  --require-coverage  fail unless every fault kind occurred\n"
@@ -2806,6 +3023,8 @@ int main(int argc, char **argv)
             set_profile(v);
         else if (!strcmp(a, "--no-membership-check"))
             C.no_membership_check = 1;
+        else if (!strcmp(a, "--stale-reads"))
+            C.stale_reads = 1;
         else if (!strcmp(a, "--random-config"))
             C.randomize = 1;
         else if (!strcmp(a, "--replay-check"))
@@ -2890,13 +3109,13 @@ int main(int argc, char **argv)
            "removes=%ld (leader %ld) reads=%ld ok/%ld refused transfers=%ld (%ld events) "
            "proposals=%ld (%ld accepted) elections=%ld heals=%ld shutdowns=%ld "
            "autoflush-off-nodes=%ld builtin-log-boots=%ld persist-failures=%ld load-failures=%ld "
-           "catch-ups=%ld\n",
+           "catch-ups=%ld re-added-before-retire=%ld reads-checked-by-value=%ld\n",
            C.seeds, C.steps, (long)(time(NULL) - t0), T->msgs, T->drops, T->dups, T->reorders,
            T->delays, T->partitions, T->oneway, T->twoway, T->crashes, T->restarts, T->snapshots,
            T->snap_loads, T->snap_cancel, T->adds, T->promotes, T->removes, T->leader_removes,
            T->reads_ok, T->reads_fail, T->transfers, T->transfer_events, T->proposals,
            T->proposals_ok, T->elections, T->heals, T->shutdowns, T->autoflush_off,
-           T->builtin_boots, T->persist_fails, T->load_fails, T->catchups);
+           T->builtin_boots, T->persist_fails, T->load_fails, T->catchups, T->readds, T->lin_reads);
     free(g_ring);
     if (C.require_coverage) {
         struct { const char *name; long v; } cov[] = {

@@ -768,6 +768,9 @@ static void srv_setup(cl_server_t *s)
         cbs.get_entries_to_send = cb_get_entries_to_send;
     cbs.timestamp = cb_timestamp;
     raft_set_callbacks(s->r, &cbs, s);
+    /* Election timeouts seeded from the cluster's seeded PRNG state (not
+     * drawn from it, so its sequence is unchanged): runs repeat. */
+    raft_set_random_seed(s->r, c->rng ^ ((unsigned long long)s->id << 48));
     raft_config(s->r, 1, RAFT_CONFIG_ELECTION_TIMEOUT, c->o.election_timeout);
     raft_config(s->r, 1, RAFT_CONFIG_REQUEST_TIMEOUT, c->o.request_timeout);
     if (c->o.auto_flush >= 0)

@@ -118,6 +118,8 @@ impl<H: Host> Server<H> {
     }
 
     pub fn become_precandidate(&self) -> Result<()> {
+        // Pre-votes ask for the next term, which must exist.
+        self.check_next_term()?;
         self.set_role(Role::PreCandidate);
         self.reset_votes();
         self.leader_id.set(NODE_ID_NONE);
@@ -132,6 +134,7 @@ impl<H: Host> Server<H> {
     /// Starts a real election in `term + 1`. Term and vote are persisted in
     /// one call before anything is sent; a failure leaves the server as it was.
     pub fn become_candidate(&self) -> Result<()> {
+        self.check_next_term()?;
         let term = self.current_term.get() + 1;
         let me = self.my_id();
         super::check(self.host.persist_metadata(term, me))?;
@@ -143,6 +146,16 @@ impl<H: Host> Server<H> {
         self.randomize_election_timeout();
         self.timeout_elapsed.set(0);
         self.request_votes(false);
+        Ok(())
+    }
+
+    /// Refuses (`Misuse`) to start an election past `TERM_MAX`: the term
+    /// would not fit (or would wrap).
+    fn check_next_term(&self) -> Result<()> {
+        if self.current_term.get() >= super::TERM_MAX {
+            trace!(self, NODE_ID_NONE, "term {} is the last one: no election", self.current_term.get());
+            return Err(RaftError::Misuse);
+        }
         Ok(())
     }
 
@@ -259,7 +272,17 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_recv_requestvote`.
+    /// Refused (`Misuse`, nothing changed): a term or index out of range, a
+    /// last log term above the request's term, a negative candidate id.
     pub fn recv_requestvote(&self, _node: Option<&Rc<Node>>, req: &RequestVote) -> Result<RequestVoteResponse> {
+        if !super::valid_term(req.term)
+            || !super::valid_index(req.last_log_idx)
+            || !super::valid_term(req.last_log_term)
+            || req.last_log_term > req.term
+            || req.candidate_id < 0
+        {
+            return Err(RaftError::Misuse);
+        }
         let mut resp = RequestVoteResponse {
             prevote: req.prevote,
             request_term: req.term,
@@ -303,7 +326,11 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_recv_requestvote_response`.
+    /// Refused (`Misuse`, nothing changed): a term out of range.
     pub fn recv_requestvote_response(&self, node: Option<&Rc<Node>>, resp: &RequestVoteResponse) -> Result<()> {
+        if !super::valid_term(resp.term) || !super::valid_term(resp.request_term) {
+            return Err(RaftError::Misuse);
+        }
         let Some(node) = node else { return Ok(()) };
         if resp.term > self.current_term.get() {
             return self.step_down(resp.term);
@@ -472,6 +499,17 @@ mod tests {
         let s = server_with_nodes(&[1, 2], 1);
         let req = RequestVote { prevote: false, term: 1, candidate_id: 9, last_log_idx: 0, last_log_term: 0 };
         assert_eq!(s.recv_requestvote(None, &req).unwrap().vote_granted, 1);
+    }
+
+    #[test]
+    fn no_election_starts_past_the_last_term() {
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.restore_metadata(crate::core::TERM_MAX, NODE_ID_NONE).unwrap();
+        assert_eq!(s.become_candidate(), Err(RaftError::Misuse));
+        assert_eq!(s.become_precandidate(), Err(RaftError::Misuse));
+        assert_eq!((s.current_term(), s.role()), (crate::core::TERM_MAX, Role::Follower));
+        assert!(s.host.persisted.borrow().is_empty());
+        assert!(s.host.sent_votes.borrow().is_empty());
     }
 
     #[test]

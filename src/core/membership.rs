@@ -84,14 +84,20 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_add_node`: adds a voting node, or turns an existing non-voting
-    /// node into a voter. `None` if a voting node with that id exists.
+    /// node into a voter. `None` if a voting node with that id exists, for
+    /// a negative id, and for a second "self" (this server has its node).
+    /// (The last two were accepted by the original library.)
     pub fn add_node(&self, udata: *mut c_void, id: NodeId, is_self: bool) -> Option<Rc<Node>> {
         self.add_node_internal(None, udata, id, is_self)
     }
 
-    /// `raft_add_non_voting_node`: `None` if any node with that id exists.
+    /// `raft_add_non_voting_node`: `None` if any node with that id exists,
+    /// for a negative id and for a second "self".
     pub fn add_non_voting_node(&self, udata: *mut c_void, id: NodeId, is_self: bool) -> Option<Rc<Node>> {
         if self.node(id).is_some() {
+            return None;
+        }
+        if is_self && self.me.borrow().is_some() {
             return None;
         }
         self.insert_node(None, udata, id, is_self, false)
@@ -108,8 +114,14 @@ impl<H: Host> Server<H> {
             if node.is_voting() {
                 return None;
             }
+            if is_self && !self.is_me(&node) && self.me.borrow().is_some() {
+                return None;
+            }
             node.set_voting(true);
             return Some(node);
+        }
+        if is_self && self.me.borrow().is_some() {
+            return None;
         }
         self.insert_node(entry, udata, id, is_self, true)
     }
@@ -122,7 +134,8 @@ impl<H: Host> Server<H> {
         is_self: bool,
         voting: bool,
     ) -> Option<Rc<Node>> {
-        if id == NODE_ID_NONE {
+        if id < 0 {
+            // -1 is "none"; no node has another negative id.
             return None;
         }
         let node = Rc::new(Node::new(udata, id));
@@ -157,9 +170,11 @@ impl<H: Host> Server<H> {
         trace!(self, node.id(), "removed node {}", node.id());
     }
 
-    /// The node a configuration entry names, through the host.
+    /// The node a configuration entry names, through the host. A negative
+    /// id names no node: the entry changes nothing (a leader refuses such
+    /// an entry from a client; one from another leader is kept, inert).
     fn cfg_change_node_id(&self, entry: &H::Entry, idx: Index) -> Option<NodeId> {
-        self.host.get_node_id(entry, idx)
+        self.host.get_node_id(entry, idx).filter(|&id| id >= 0)
     }
 
     /// Lets an appended configuration entry take effect.

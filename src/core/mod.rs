@@ -37,6 +37,36 @@ pub type EntryId = i32;
 /// The id meaning "no node" (the C header's `RAFT_NODE_ID_NONE`).
 pub const NODE_ID_NONE: NodeId = -1;
 
+/// The largest term the library accepts or reaches (2^62 - 1). Terms come
+/// from peers and from disk; one above this (or below 0) is refused where
+/// it enters, and an election that would need a larger term is refused, so
+/// no term ever wraps. Half the type's range: adding two valid terms, or a
+/// valid term and one, never overflows.
+pub const TERM_MAX: Term = i64::MAX / 2;
+
+/// The largest log index the library accepts (2^62 - 1), for the same
+/// reasons as [`TERM_MAX`].
+pub const INDEX_MAX: Index = i64::MAX / 2;
+
+/// A term in `0..=TERM_MAX`.
+#[inline(always)]
+pub fn valid_term(term: Term) -> bool {
+    (0..=TERM_MAX).contains(&term)
+}
+
+/// An index in `0..=INDEX_MAX`.
+#[inline(always)]
+pub fn valid_index(idx: Index) -> bool {
+    (0..=INDEX_MAX).contains(&idx)
+}
+
+/// True for entry types a client may propose: anything but the leader's
+/// own no-op and negative (undefined) types.
+#[inline(always)]
+pub fn is_client_type(entry_type: i32) -> bool {
+    entry_type >= 0 && entry_type != entry_type::NO_OP
+}
+
 /// Entry types the protocol interprets; anything else is application data.
 pub mod entry_type {
     pub const NORMAL: i32 = 0;

@@ -88,15 +88,16 @@ impl Node {
     pub fn next_idx(&self) -> Index {
         self.next_idx.get()
     }
-    /// Next index never drops below 1.
+    /// Next index stays in `1..=INDEX_MAX + 1` (C may set anything).
     pub fn set_next_idx(&self, idx: Index) {
-        self.next_idx.set(idx.max(1))
+        self.next_idx.set(idx.clamp(1, super::INDEX_MAX + 1))
     }
     pub fn match_idx(&self) -> Index {
         self.match_idx.get()
     }
+    /// Match index stays in `0..=INDEX_MAX` (C may set anything).
     pub fn set_match_idx(&self, idx: Index) {
-        self.match_idx.set(idx.max(0))
+        self.match_idx.set(idx.clamp(0, super::INDEX_MAX))
     }
     pub fn is_voting(&self) -> bool {
         self.voting.get()

@@ -14,6 +14,7 @@ use super::{
     with_buffer, AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, MsgId, Node, NodeId,
     RaftError, Result, Role, Server, Term, NODE_ID_NONE,
 };
+use super::{valid_index, valid_term, INDEX_MAX};
 
 /// What `raft_recv_entry` reports about an accepted entry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -26,10 +27,16 @@ pub struct EntryResponse {
 impl<H: Host> Server<H> {
     /// `raft_recv_entry`: the leader appends a client's entry in its term.
     pub fn recv_entry(&self, entry: &H::Entry) -> Result<EntryResponse> {
-        if super::is_cfg_change(entry.entry_type()) {
+        let entry_type = entry.entry_type();
+        if super::is_cfg_change(entry_type) {
             return self.recv_cfg_change_entry(entry);
         }
         self.check_may_propose()?;
+        if !super::is_client_type(entry_type) {
+            // The no-op is the leader's own; negative types mean nothing.
+            return Err(RaftError::Misuse);
+        }
+        self.check_room()?;
         entry.set_term(self.current_term.get());
         let idx = self.log().append_ordinary(entry)?;
         self.entry_accepted(entry, idx)
@@ -60,6 +67,12 @@ impl<H: Host> Server<H> {
             // rival, and could never commit anything before the change.
             return Err(RaftError::OneVotingChangeOnly);
         }
+        if let Some(id) = self.host.get_node_id(entry, self.current_idx() + 1) {
+            if id < 0 {
+                // No node can have that id (-1 is "none").
+                return Err(RaftError::InvalidNodeId);
+            }
+        }
         entry.set_term(self.current_term.get());
         let idx = self.append_to_log(entry)?;
         self.entry_accepted(entry, idx)
@@ -78,12 +91,19 @@ impl<H: Host> Server<H> {
     }
 
     /// The answer to an entry appended at `idx`; with auto flush on, the
-    /// entry is also made durable and sent now.
+    /// entry is also made durable and sent now. The entry is accepted once
+    /// appended: a failure of what follows (the sync, applying) is not
+    /// reported as its refusal, or a client retrying on error would write
+    /// it twice. Applying is retried, and its error returned, by the next
+    /// call that applies; an entry whose sync failed is not counted as
+    /// stored on this leader until a later sync covers it.
     #[inline(always)]
     fn entry_accepted(&self, entry: &H::Entry, idx: Index) -> Result<EntryResponse> {
         let resp = EntryResponse { id: entry.id(), term: self.current_term.get(), idx };
         if self.config.get().auto_flush {
-            self.flush_appended(idx)?;
+            if let Err(e) = self.flush_appended(idx) {
+                trace!(self, NODE_ID_NONE, "entry {} accepted; flushing it failed ({:?})", idx, e);
+            }
         }
         Ok(resp)
     }
@@ -206,6 +226,7 @@ impl<H: Host> Server<H> {
     /// The sender is the message's `leader_id`: which node handle the
     /// message came through does not matter.
     pub fn recv_appendentries(&self, req: &AppendEntries<'_, H::Entry>) -> Result<AppendEntriesResponse> {
+        check_appendentries(req)?;
         let mut resp =
             AppendEntriesResponse { msg_id: req.msg_id, term: self.current_term.get(), success: false, current_idx: 0 };
         if req.term < self.current_term.get() {
@@ -349,6 +370,9 @@ impl<H: Host> Server<H> {
 
     /// `raft_recv_appendentries_response`: the leader's side.
     pub fn recv_appendentries_response(&self, node: Option<&Rc<Node>>, resp: &AppendEntriesResponse) -> Result<()> {
+        if !valid_index(resp.current_idx) {
+            return Err(RaftError::Misuse);
+        }
         let Some(node) = self.answer_from(node, resp.term, resp.msg_id)? else { return Ok(()) };
 
         if !resp.success {
@@ -397,6 +421,9 @@ impl<H: Host> Server<H> {
         term: Term,
         msg_id: MsgId,
     ) -> Result<Option<&'a Rc<Node>>> {
+        if !valid_term(term) {
+            return Err(RaftError::Misuse);
+        }
         if self.role.get() != Role::Leader {
             return Err(RaftError::NotLeader);
         }
@@ -706,6 +733,34 @@ impl<H: Host> Server<H> {
     }
 }
 
+/// Refuses (`Misuse`, before anything changes) an appendentries message no
+/// correct leader sends: a term, index or commit index out of range, a
+/// previous entry of a later term than the message, entries whose terms
+/// fall (below the previous entry's or one another's) or exceed the
+/// message's term, or more entries than indexes are left.
+fn check_appendentries<E: EntryHandle>(req: &AppendEntries<'_, E>) -> Result<()> {
+    if !valid_term(req.term)
+        || !valid_index(req.prev_log_idx)
+        || !valid_term(req.prev_log_term)
+        || !valid_index(req.leader_commit)
+        || req.prev_log_term > req.term
+        || req.entries.len() as u64 > (INDEX_MAX - req.prev_log_idx) as u64
+    {
+        return Err(RaftError::Misuse);
+    }
+    // One pass without early exit: the common batch is well-formed.
+    let (mut last, mut bad) = (req.prev_log_term, false);
+    for entry in req.entries {
+        let term = entry.term();
+        bad |= term < last || term > req.term;
+        last = term;
+    }
+    if bad {
+        return Err(RaftError::Misuse);
+    }
+    Ok(())
+}
+
 /// The time budget of one apply call and how often to check it.
 ///
 /// The clock is read after every stride of entries. A stride starts at
@@ -978,6 +1033,42 @@ mod tests {
         s.become_leader().unwrap();
         assert_eq!(s.my_node().unwrap().match_idx(), 3);
         assert_eq!(s.index_to_sync(), 0, "nothing is left to sync");
+    }
+
+    #[test]
+    fn appendentries_no_correct_leader_sends_are_refused_before_anything_changes() {
+        let s = server_with_nodes(&[1, 2], 2);
+        let msg = |term, prev_term, entries: &[TestEntry]| {
+            let req = AppendEntries {
+                term,
+                leader_id: 1,
+                msg_id: 1,
+                prev_log_idx: 0,
+                prev_log_term: prev_term,
+                leader_commit: 0,
+                entries,
+            };
+            s.recv_appendentries(&req).map(|r| r.success)
+        };
+        let falling = [TestEntry::new(2, 0, 0), TestEntry::new(1, 0, 0)];
+        assert_eq!(msg(3, 0, &falling), Err(RaftError::Misuse));
+        assert_eq!(msg(1, 0, &[TestEntry::new(2, 0, 0)]), Err(RaftError::Misuse), "above the sender's term");
+        assert_eq!(msg(1, 0, &[TestEntry::new(-1, 0, 0)]), Err(RaftError::Misuse), "negative");
+        assert_eq!(msg(1, 2, &[]), Err(RaftError::Misuse), "previous entry of a later term");
+        assert_eq!(msg(TERM_MAX + 1, 0, &[]), Err(RaftError::Misuse));
+        assert_eq!((s.current_term(), s.current_idx(), s.leader_id()), (0, 0, NODE_ID_NONE));
+        assert_eq!(msg(TERM_MAX, 0, &[TestEntry::new(1, 0, 0), TestEntry::new(TERM_MAX, 0, 0)]), Ok(true));
+        assert_eq!(s.current_idx(), 2);
+    }
+
+    #[test]
+    fn a_leader_refuses_client_no_ops_and_negative_types() {
+        let s = leader_of(&[1, 2, 3]);
+        for ty in [entry_type::NO_OP, -1, i16::MIN as i32] {
+            assert_eq!(s.recv_entry(&TestEntry::new(0, 1, ty)).unwrap_err(), RaftError::Misuse);
+        }
+        assert_eq!(s.current_idx(), 1);
+        assert_eq!(s.recv_entry(&TestEntry::new(0, 1, 100)).unwrap().idx, 2);
     }
 
     #[test]

@@ -345,8 +345,9 @@ impl<H: Host> Server<H> {
         if ms < 0 {
             return self.periodic();
         }
-        self.now_ms.set(self.now_ms.get() + ms);
-        self.timeout_elapsed.set(self.timeout_elapsed.get() + ms);
+        // Saturating: an absurd elapsed time must not wrap the clock.
+        self.now_ms.set(self.now_ms.get().saturating_add(ms));
+        self.timeout_elapsed.set(self.timeout_elapsed.get().saturating_add(ms));
 
         self.tick_transfer(ms);
 
@@ -399,14 +400,14 @@ impl<H: Host> Server<H> {
         }
         let window = 2 * self.config.get().election_timeout;
         let now = self.now_ms.get();
-        if now - self.quorum_ack_ms.get() < window {
+        if now.saturating_sub(self.quorum_ack_ms.get()) < window {
             return true;
         }
         let acks = self
             .nodes
             .borrow()
             .iter()
-            .filter(|n| n.is_counted_voter() && (self.is_me(n) || now - n.last_ack_ms() < window))
+            .filter(|n| n.is_counted_voter() && (self.is_me(n) || now.saturating_sub(n.last_ack_ms()) < window))
             .count();
         super::election::votes_is_majority(voters, acks)
     }
@@ -483,6 +484,9 @@ impl<H: Host> Server<H> {
         if term <= self.current_term.get() {
             return Ok(());
         }
+        if term > super::TERM_MAX {
+            return Err(RaftError::Misuse);
+        }
         super::check(self.host.persist_metadata(term, NODE_ID_NONE))?;
         self.current_term.set(term);
         self.voted_for.set(NODE_ID_NONE);
@@ -498,7 +502,7 @@ impl<H: Host> Server<H> {
 
     /// Restores term and vote read back from disk; nothing is persisted.
     pub fn restore_metadata(&self, term: Term, vote: NodeId) -> Result<()> {
-        if term < 0 {
+        if !super::valid_term(term) || vote < NODE_ID_NONE {
             return Err(RaftError::Failed);
         }
         self.current_term.set(term);
@@ -538,7 +542,7 @@ impl<H: Host> Server<H> {
     }
 
     pub fn set_last_applied_idx(&self, idx: Index) {
-        if idx >= 0 {
+        if super::valid_index(idx) {
             let term = self.term_at(idx).unwrap_or_else(|| self.last_applied_term());
             self.move_last_applied(idx, term);
         }
@@ -614,6 +618,9 @@ impl<H: Host> Server<H> {
     /// `raft_append_entry`: appends an entry as read back from disk (or as a
     /// test would), applying any configuration change it carries.
     pub fn append_entry(&self, entry: &H::Entry) -> Result<()> {
+        if !super::valid_term(entry.term()) || self.current_idx() >= super::INDEX_MAX {
+            return Err(RaftError::Misuse);
+        }
         self.append_to_log(entry)?;
         // Restored from disk, so durable.
         self.note_log_persisted();
@@ -672,6 +679,7 @@ impl<H: Host> Server<H> {
     /// in its log, committed or not).
     #[inline(always)]
     pub(crate) fn append_to_log(&self, entry: &H::Entry) -> Result<Index> {
+        self.check_room()?;
         let idx = self.log().append_indexed(entry)?;
         let entry_type = entry.entry_type();
         if super::is_cfg_change(entry_type) {
@@ -681,6 +689,15 @@ impl<H: Host> Server<H> {
             self.handle_append_cfg_change(entry, idx);
         }
         Ok(idx)
+    }
+
+    /// Refuses (`Misuse`) an append past `INDEX_MAX`.
+    #[inline(always)]
+    pub(crate) fn check_room(&self) -> Result<()> {
+        if self.current_idx() >= super::INDEX_MAX {
+            return Err(RaftError::Misuse);
+        }
+        Ok(())
     }
 
     /// Removes `idx` and everything after it, undoing configuration changes

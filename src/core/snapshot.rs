@@ -82,7 +82,7 @@ impl<H: Host> Server<H> {
 
     /// `raft_set_snapshot_metadata`.
     pub fn set_snapshot_metadata(&self, term: Term, idx: Index) {
-        if term >= 0 && idx >= 0 {
+        if super::valid_term(term) && super::valid_index(idx) {
             self.snapshot_last_term.set(term);
             self.snapshot_last_idx.set(idx);
         }
@@ -113,6 +113,9 @@ impl<H: Host> Server<H> {
         {
             return Err(RaftError::Misuse);
         }
+        if !super::valid_index(idx) || !super::valid_term(term) {
+            return Err(RaftError::Failed);
+        }
         self.current_term.set(term);
         self.snapshot_last_idx.set(idx);
         self.snapshot_last_term.set(term);
@@ -129,7 +132,7 @@ impl<H: Host> Server<H> {
     /// with a received snapshot. The host then re-adds the nodes the
     /// snapshot names and calls `end_load_snapshot`.
     pub fn begin_load_snapshot(&self, term: Term, idx: Index) -> Result<()> {
-        if idx <= 0 || term <= 0 || idx < self.last_applied_idx() {
+        if idx <= 0 || term <= 0 || !super::valid_index(idx) || !super::valid_term(term) || idx < self.last_applied_idx() {
             // Loading it would move the state machine back.
             return Err(RaftError::Misuse);
         }
@@ -195,7 +198,11 @@ impl<H: Host> Server<H> {
                     node.set_snapshot_final_offset(Some(chunk.offset));
                     return Ok(());
                 }
-                Some(chunk) if chunk.len > 0 => node.set_snapshot_offset(chunk.offset + chunk.len),
+                Some(chunk) if chunk.len > 0 => match chunk.offset.checked_add(chunk.len) {
+                    Some(next) => node.set_snapshot_offset(next),
+                    // The host's chunk ends past 2^64: nothing sensible follows.
+                    None => return Ok(()),
+                },
                 // Paused by the host, or a chunk that would not advance.
                 _ => return Ok(()),
             }
@@ -228,7 +235,18 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_recv_snapshot`: the follower's side.
+    /// Refused (`Misuse`, nothing changed): a term or index out of range, a
+    /// snapshot of a later term than the message, a chunk whose end does
+    /// not fit in 64 bits.
     pub fn recv_snapshot(&self, _node: Option<&Rc<Node>>, req: &SnapshotRequest) -> Result<SnapshotResponse> {
+        if !super::valid_term(req.term)
+            || !super::valid_index(req.snapshot_index)
+            || !super::valid_term(req.snapshot_term)
+            || req.snapshot_term > req.term
+            || req.chunk.offset.checked_add(req.chunk.len).is_none()
+        {
+            return Err(RaftError::Misuse);
+        }
         let mut resp = SnapshotResponse {
             msg_id: req.msg_id,
             term: self.current_term.get(),

@@ -73,7 +73,7 @@ impl<H: Host> Server<H> {
         if self.transfer_target.get() == NODE_ID_NONE {
             return;
         }
-        let elapsed = self.transfer_elapsed_ms.get() + ms;
+        let elapsed = self.transfer_elapsed_ms.get().saturating_add(ms);
         self.transfer_elapsed_ms.set(elapsed);
         if elapsed >= self.transfer_timeout_ms.get() {
             self.reset_transfer_leader(true);

@@ -31,6 +31,10 @@ pub struct CHost {
     pub(crate) udata: Cell<*mut c_void>,
     pub(crate) log: LogBackend,
     clock_origin: Instant,
+    /// This server's random number generator (splitmix64): seeded per
+    /// server from the system (`seed_from_system`), or fixed by
+    /// `raft_set_random_seed` for repeatable runs.
+    rng: Cell<u64>,
 }
 
 fn node_ptr(node: &Rc<Node>) -> *mut raft_node_t {
@@ -45,7 +49,13 @@ impl CHost {
             udata: Cell::new(ptr::null_mut()),
             log,
             clock_origin: Instant::now(),
+            rng: Cell::new(seed_from_system()),
         }
+    }
+
+    /// Fixes the seed of this server's random numbers.
+    pub(crate) fn set_random_seed(&self, seed: u64) {
+        self.rng.set(seed);
     }
 
     pub(crate) fn set_callbacks(&self, cbs: raft_cbs_t, udata: *mut c_void) {
@@ -281,10 +291,12 @@ impl Host for CHost {
     }
 
     fn random(&self) -> u32 {
-        // libc's generator, as the seed library used: a simulator that calls
-        // srand() replays the same timeouts.
-        // SAFETY: rand() has no preconditions.
-        unsafe { libc::rand() as u32 }
+        // Per server, not libc's rand(): unseeded, rand() gave every process
+        // the same election timeouts, so servers started together campaigned
+        // together.
+        let (state, value) = splitmix64(self.rng.get());
+        self.rng.set(state);
+        (value >> 32) as u32
     }
 
     fn read_done(&self, request: ReadRequest, can_read: bool) {
@@ -302,6 +314,36 @@ impl Host for CHost {
         unsafe { (*e).type_ = entry_type as i16 };
         Some(handle)
     }
+}
+
+/// One step of splitmix64: the next state and its output.
+fn splitmix64(state: u64) -> (u64, u64) {
+    let state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (state, z ^ (z >> 31))
+}
+
+/// A seed that differs between servers and between processes: the
+/// kernel's random bytes where it gives them, mixed with the time, the
+/// process id and a per-process counter (so servers made in the same
+/// instant in one process differ too, and a system without getrandom
+/// still gets distinct seeds).
+fn seed_from_system() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SERVERS: AtomicU64 = AtomicU64::new(0);
+    let mut kernel = 0u64;
+    // SAFETY: getrandom writes at most the 8 bytes it is given into
+    // `kernel`; GRND_NONBLOCK keeps it from waiting for entropy at boot.
+    let got = unsafe { libc::getrandom(&mut kernel as *mut u64 as *mut libc::c_void, 8, libc::GRND_NONBLOCK) };
+    if got != 8 {
+        kernel = 0;
+    }
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let count = SERVERS.fetch_add(1, Ordering::Relaxed);
+    let mixed = kernel ^ nanos ^ (u64::from(std::process::id()) << 32) ^ count.wrapping_mul(0xA24B_AED4_963E_E407);
+    splitmix64(mixed).1
 }
 
 fn chunk_to_c(chunk: &Chunk) -> raft_snapshot_chunk_t {

@@ -27,6 +27,14 @@ pub struct raft_log {
     owner: Cell<*mut raft_server_t>,
     /// Reused array of lent entry pointers (see `LogBackend::with_entries`).
     lent: RefCell<Vec<*mut raft_entry_t>>,
+    /// Calls in progress on this log through the compat `raft_log_*`
+    /// functions or its vtable, and observers running: the log (and the
+    /// server owning it) is in the middle of a change and may not be freed
+    /// until they return (an observer or a `free_func` they run may try).
+    busy: Cell<u32>,
+    /// `raft_log_free` is refused: this is a server's own log (`raft_new`,
+    /// freed only with the server), or it is being freed already.
+    pub(crate) free_refused: Cell<bool>,
 }
 
 impl raft_log {
@@ -37,7 +45,40 @@ impl raft_log {
             raft: Cell::new(ptr::null_mut()),
             owner: Cell::new(ptr::null_mut()),
             lent: RefCell::new(Vec::new()),
+            busy: Cell::new(0),
+            free_refused: Cell::new(false),
         })
+    }
+
+    /// True while a call on this log or one of its observers runs (see
+    /// `busy`).
+    pub(crate) fn is_busy(&self) -> bool {
+        self.busy.get() > 0
+    }
+
+    /// Runs `f` with the log marked busy.
+    fn busy<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Busy<'a>(&'a Cell<u32>);
+        impl Drop for Busy<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.0.get() - 1);
+            }
+        }
+        self.busy.set(self.busy.get() + 1);
+        let _busy = Busy(&self.busy);
+        f()
+    }
+
+    /// Releases every entry the log holds, with no borrow of it held, so a
+    /// `free_func` may call back in (the owner is being destroyed).
+    pub(crate) fn release_entries(&self) {
+        loop {
+            let all = self.mem.take_all_now();
+            if all.is_empty() {
+                return;
+            }
+            drop(all);
+        }
     }
 
     pub(crate) fn set_owner(&self, server: *mut raft_server_t) {
@@ -74,7 +115,7 @@ impl raft_log {
         };
         // SAFETY: an application callback, called with the arguments its
         // typedef documents; the entry is held for the duration.
-        unsafe { cb(raft as *mut raft_server_t, user_data, entry.as_ptr(), idx) }
+        self.busy(|| unsafe { cb(raft as *mut raft_server_t, user_data, entry.as_ptr(), idx) })
     }
 
     #[inline(always)]
@@ -501,29 +542,51 @@ unsafe extern "C" fn builtin_init(raft: *mut c_void, _arg: *mut c_void) -> *mut 
 }
 
 unsafe extern "C" fn builtin_free(log: *mut c_void) {
-    if !log.is_null() {
-        // SAFETY: the handle came from Box::into_raw in builtin_init.
-        super::guard((), || drop(unsafe { Box::from_raw(log as *mut raft_log) }))
+    // SAFETY: a handle from builtin_init or raft_log_new, or NULL.
+    let Some(l) = (unsafe { builtin(log) }) else { return };
+    // A server's own log goes with the server; a log whose observer is
+    // running is in the middle of a change: freeing either is refused, and
+    // so is freeing it again from a callback of this teardown.
+    if l.free_refused.get() || l.is_busy() {
+        return;
     }
+    l.free_refused.set(true);
+    super::guard((), || {
+        // Observers and free functions run while the log is whole.
+        l.detach();
+        l.release_entries();
+        // SAFETY: the handle came from Box::into_raw in builtin_init or
+        // raft_log_new; nothing runs on it any more (callbacks are done).
+        drop(unsafe { Box::from_raw(log as *mut raft_log) })
+    })
 }
 
 unsafe extern "C" fn builtin_reset(log: *mut c_void, first_idx: raft_index_t, term: raft_term_t) {
     // SAFETY: a handle from builtin_init.
     if let Some(log) = unsafe { builtin(log) } {
-        super::guard((), || log.reset(first_idx.max(1), term))
+        if first_idx <= crate::core::INDEX_MAX {
+            super::guard((), || log.busy(|| log.reset(first_idx.max(1), term)))
+        }
     }
 }
 
 unsafe extern "C" fn builtin_append(log: *mut c_void, entry: *mut raft_entry_t) -> c_int {
-    // SAFETY: a handle from builtin_init; the caller holds the entry.
-    let (Some(log), Some(entry)) = (unsafe { builtin(log) }, unsafe { EntryPtr::hold(entry) }) else { return -1 };
-    super::guard(-1, || super::code(log.append(&entry)))
+    // SAFETY: a handle from builtin_init.
+    let Some(log) = (unsafe { builtin(log) }) else { return -1 };
+    super::guard(-1, || {
+        log.busy(|| {
+            // SAFETY: the caller holds the entry; the hold is given back
+            // inside the busy section (its release may run a free_func).
+            let Some(entry) = (unsafe { EntryPtr::hold(entry) }) else { return -1 };
+            super::code(log.append(&entry))
+        })
+    })
 }
 
 unsafe extern "C" fn builtin_poll(log: *mut c_void, first_idx: raft_index_t) -> c_int {
     // SAFETY: a handle from builtin_init.
     let Some(log) = (unsafe { builtin(log) }) else { return -1 };
-    super::guard(-1, || super::code(log.poll(first_idx)))
+    super::guard(-1, || log.busy(|| super::code(log.poll(first_idx))))
 }
 
 unsafe extern "C" fn builtin_pop(
@@ -535,12 +598,14 @@ unsafe extern "C" fn builtin_pop(
     // SAFETY: a handle from builtin_init.
     let Some(log) = (unsafe { builtin(log) }) else { return -1 };
     super::guard(-1, || {
-        super::code(log.pop(from_idx, &mut |entry, idx| {
-            if let Some(cb) = cb {
-                // SAFETY: the caller's notification callback with its argument.
-                unsafe { cb(cb_arg, entry.as_ptr(), idx) }
-            }
-        }))
+        log.busy(|| {
+            super::code(log.pop(from_idx, &mut |entry, idx| {
+                if let Some(cb) = cb {
+                    // SAFETY: the caller's notification callback with its argument.
+                    unsafe { cb(cb_arg, entry.as_ptr(), idx) }
+                }
+            }))
+        })
     })
 }
 
@@ -629,7 +694,9 @@ pub extern "C" fn raft_log_alloc(initial_size: raft_index_t) -> *mut raft_log_t 
 }
 
 /// Frees a log from `raft_log_new`; its entries are released (observed by
-/// `log_clear`). Do not free the log a server uses.
+/// `log_clear`). Does nothing for the log a server uses (`raft_get_log`;
+/// it is freed by `raft_destroy`) or from inside one of this log's
+/// observers (the log is in the middle of a change).
 #[no_mangle]
 pub unsafe extern "C" fn raft_log_free(me: *mut raft_log_t) {
     // SAFETY: same handle kind as the vtable's.
@@ -677,14 +744,17 @@ pub unsafe extern "C" fn raft_log_delete(me: *mut raft_log_t, idx: raft_index_t)
 pub unsafe extern "C" fn raft_log_poll(me: *mut raft_log_t, etyp: *mut *mut raft_entry_t) -> c_int {
     // SAFETY: a live log from the caller.
     let Some(log) = (unsafe { me.as_ref() }) else { return -1 };
+    // Busy until `head` is released too: that may run its free_func.
     super::guard(-1, || {
-        let Some(head) = log.memory().peek_head() else { return -1 };
-        let rc = super::code(log.poll(log.memory().first_idx() + 1));
-        if rc == 0 && !etyp.is_null() {
-            // SAFETY: etyp is the caller's out-pointer.
-            unsafe { *etyp = head.as_ptr() };
-        }
-        rc
+        log.busy(|| {
+            let Some(head) = log.memory().peek_head() else { return -1 };
+            let rc = super::code(log.poll(log.memory().first_idx() + 1));
+            if rc == 0 && !etyp.is_null() {
+                // SAFETY: etyp is the caller's out-pointer.
+                unsafe { *etyp = head.as_ptr() };
+            }
+            rc
+        })
     })
 }
 
@@ -745,6 +815,7 @@ pub unsafe extern "C" fn raft_log_get_base(me: *mut raft_log_t) -> raft_index_t 
 }
 
 /// Empties the log so that it continues after a snapshot ending at `idx`.
+/// -1 for an index or term outside `0..=RAFT_INDEX_MAX` / `0..=RAFT_TERM_MAX`.
 #[no_mangle]
 pub unsafe extern "C" fn raft_log_load_from_snapshot(
     me: *mut raft_log_t,
@@ -753,11 +824,11 @@ pub unsafe extern "C" fn raft_log_load_from_snapshot(
 ) -> c_int {
     // SAFETY: a live log from the caller.
     let Some(log) = (unsafe { me.as_ref() }) else { return -1 };
-    if idx < 0 {
+    if !crate::core::valid_index(idx) || !crate::core::valid_term(term) {
         return -1;
     }
     super::guard(-1, || {
-        log.reset(idx + 1, term);
+        log.busy(|| log.reset(idx + 1, term));
         0
     })
 }
@@ -767,7 +838,7 @@ pub unsafe extern "C" fn raft_log_load_from_snapshot(
 pub unsafe extern "C" fn raft_log_clear(me: *mut raft_log_t) {
     // SAFETY: a live log from the caller.
     if let Some(log) = unsafe { me.as_ref() } {
-        super::guard((), || log.memory().reset(log.memory().base() + 1, log.memory().base_term()))
+        super::guard((), || log.busy(|| log.memory().reset(log.memory().base() + 1, log.memory().base_term())))
     }
 }
 
@@ -776,7 +847,7 @@ pub unsafe extern "C" fn raft_log_clear(me: *mut raft_log_t) {
 pub unsafe extern "C" fn raft_log_clear_entries(me: *mut raft_log_t) {
     // SAFETY: a live log from the caller.
     if let Some(log) = unsafe { me.as_ref() } {
-        super::guard((), || log.notify_clear())
+        super::guard((), || log.busy(|| log.notify_clear()))
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod compat;
 pub mod config;
 pub mod entry;
+pub mod ext;
 pub mod heap;
 pub mod host;
 pub mod log_impl;

@@ -4,7 +4,10 @@
 //! Every call on it runs through [`with_server`]: a NULL handle gets the
 //! function's error value, a panic poisons the server (later calls get
 //! `RAFT_ERR_SHUTDOWN`), and a call depth counter lets `raft_destroy`
-//! refuse to free a server from inside one of its own callbacks.
+//! refuse to free a server from inside one of its own callbacks. Teardown
+//! is one-way: once `raft_destroy` has begun, every call on the server
+//! (from a `log_clear` observer or an entry's `free_func` run by the
+//! teardown) is refused with the function's error value.
 
 use std::cell::Cell;
 use std::ffi::{c_int, c_long, c_void};
@@ -27,24 +30,33 @@ pub struct RaftServer {
     pub(crate) core: CoreServer,
     depth: Cell<u32>,
     poisoned: Cell<bool>,
+    /// `raft_destroy` has begun: every call is refused.
+    closing: Cell<bool>,
 }
 
-/// Runs `f` on the server behind `me`. `fallback` is returned for a NULL or
-/// poisoned server and when `f` panics (which poisons the server).
+/// Runs `f` on the server behind `me`. `fallback` is returned for a NULL,
+/// poisoned or closing server and when `f` panics (which poisons the
+/// server), also when a call nested in `f` (from a callback) panicked.
 pub(crate) fn with_server<R>(me: *mut raft_server_t, fallback: R, f: impl FnOnce(&CoreServer) -> R) -> R {
     // SAFETY: a non-NULL handle is one raft_new returned and raft_destroy has
     // not freed (the C contract); only shared references are made to it.
     let Some(server) = (unsafe { (me as *const RaftServer).as_ref() }) else { return fallback };
-    if server.poisoned.get() {
+    if server.poisoned.get() || server.closing.get() {
         return fallback;
     }
     server.depth.set(server.depth.get() + 1);
     let result = catch_unwind(AssertUnwindSafe(|| f(&server.core)));
     server.depth.set(server.depth.get() - 1);
-    result.unwrap_or_else(|_| {
-        server.poisoned.set(true);
-        fallback
-    })
+    match result {
+        // A nested call that panicked poisoned the server under us: what
+        // this call did may rest on a half-done change, so it fails too.
+        Ok(r) if !server.poisoned.get() => r,
+        Ok(_) => fallback,
+        Err(_) => {
+            server.poisoned.set(true);
+            fallback
+        }
+    }
 }
 
 /// For functions returning a status code: NULL gives `RAFT_ERR_MISUSE`; a
@@ -127,6 +139,7 @@ fn new_server(log: impl FnOnce(*mut raft_server_t) -> Option<LogBackend>) -> *mu
             core: Server::new(CHost::new(placeholder)),
             depth: Cell::new(0),
             poisoned: Cell::new(false),
+            closing: Cell::new(false),
         });
         let raw = Box::into_raw(boxed);
         let me = raw as *mut raft_server_t;
@@ -142,6 +155,7 @@ fn new_server(log: impl FnOnce(*mut raft_server_t) -> Option<LogBackend>) -> *mu
         server.core.host().server.set(me);
         if let LogBackend::Builtin(log) = &server.core.host().log {
             log.set_owner(me);
+            log.free_refused.set(true);
         }
         server.core.reset_clock();
         register_server(me);
@@ -193,36 +207,53 @@ pub unsafe extern "C" fn raft_new_with_log(
     })
 }
 
-/// Frees the server, its nodes and its log. The built-in log releases its
-/// entries (each reported to a `log_clear` observer first); a custom log's
-/// `free` is called. Pending read requests are dropped without being called
-/// back. Node handles of the server become invalid. Must not be called from
-/// inside one of this server's callbacks: it is then refused and does
-/// nothing (destroy the server after the outermost call has returned).
+/// Frees the server, its nodes and its log (a custom log's `free` is
+/// called). Teardown is one-way: the built-in log's `log_clear` observers
+/// and the entries' `free_func`s run first, while the server is still
+/// whole, and any `raft_*` call they make on this server (including
+/// `raft_destroy` itself) is refused with that function's error value
+/// (`RAFT_ERR_SHUTDOWN`, NULL, 0, or nothing). Pending read requests are
+/// dropped without being called back. Node handles of the server become
+/// invalid. Called from inside one of this server's callbacks, or while a
+/// compat `raft_log_*` call on its log is in progress (from an observer or a
+/// `free_func` that call runs), it does nothing: destroy the server after
+/// the outermost call has returned.
 /// @param me the server; NULL is ignored
 #[no_mangle]
 pub unsafe extern "C" fn raft_destroy(me: *mut raft_server_t) {
     // SAFETY: as in with_server.
     let Some(server) = (unsafe { (me as *const RaftServer).as_ref() }) else { return };
-    if server.depth.get() > 0 {
+    if server.depth.get() > 0 || server.closing.get() {
         return;
     }
-    unregister_server(me);
-    let _ = catch_unwind(|| {
-        // SAFETY: me came from Box::into_raw in raft_new and no call is in
-        // progress on it, so no reference to it is alive.
-        let server = unsafe { Box::from_raw(me as *mut RaftServer) };
-        match &server.core.host().log {
-            // The observers hear of every entry while the server is whole.
-            LogBackend::Builtin(log) => log.detach(),
-            LogBackend::Custom { vtable, handle } => {
-                if let Some(free) = vtable.free {
-                    // SAFETY: the application's free with its own handle, once.
-                    unsafe { free(*handle) };
-                }
+    if let LogBackend::Builtin(log) = &server.core.host().log {
+        if log.is_busy() {
+            return;
+        }
+    }
+    server.closing.set(true);
+    let _ = catch_unwind(AssertUnwindSafe(|| match &server.core.host().log {
+        // The observers hear of every entry while the server is whole;
+        // then the entries go, each to its free_func, still before the
+        // server's memory is given back.
+        LogBackend::Builtin(log) => {
+            log.detach();
+            log.release_entries();
+        }
+        LogBackend::Custom { vtable, handle } => {
+            if let Some(free) = vtable.free {
+                // SAFETY: the application's free with its own handle, once
+                // (closing refuses a second raft_destroy).
+                unsafe { free(*handle) };
             }
         }
-        drop(server);
+    }));
+    unregister_server(me);
+    let _ = catch_unwind(|| {
+        // SAFETY: me came from Box::into_raw in raft_new; no call is in
+        // progress on it and, closing being set, none can start, so this
+        // is the only use of the pointer from here on.
+        drop(unsafe { Box::from_raw(me as *mut RaftServer) });
     });
 }
 
@@ -245,13 +276,15 @@ pub extern "C" fn raft_clear(me: *mut raft_server_t) {
 /// replaces the whole table. The clock of `raft_periodic` is re-read, so
 /// elapsed time counts from here.
 /// @param me the server; NULL is ignored
-/// @param funcs the callbacks; NULL removes them all
+/// @param funcs the callbacks; NULL is refused and nothing changes (the
+/// original library installed an empty table, which left committed entries
+/// marked applied with no `applylog`)
 /// @param user_data any pointer, given back to every callback and by
 /// `raft_get_udata`
 #[no_mangle]
 pub unsafe extern "C" fn raft_set_callbacks(me: *mut raft_server_t, funcs: *mut raft_cbs_t, user_data: *mut c_void) {
     // SAFETY: funcs is NULL or a readable table (the C contract).
-    let cbs = unsafe { funcs.as_ref() }.copied().unwrap_or_default();
+    let Some(cbs) = unsafe { funcs.as_ref() }.copied() else { return };
     with_server(me, (), |s| {
         s.host().set_callbacks(cbs, user_data);
         s.host_changed();
@@ -261,14 +294,13 @@ pub unsafe extern "C" fn raft_set_callbacks(me: *mut raft_server_t, funcs: *mut 
 
 /// Restart: sets the term and vote read back from stable storage (what the
 /// `persist_metadata` callback last wrote). Nothing is persisted. Call it
-/// before the server runs: after `raft_restore_snapshot`, and before or after
-/// the log entries are re-appended (both work; before is needed when the log
-/// holds entries of a term later than the one restored, which cannot happen
-/// with correctly persisted state).
+/// before the server runs: after `raft_restore_snapshot` and the log, or
+/// before the log entries are re-appended (both work).
 /// @param me the server
-/// @param term the persisted term (not negative)
+/// @param term the persisted term, in `0..=RAFT_TERM_MAX`
 /// @param vote the persisted vote, or RAFT_NODE_ID_NONE
-/// @return 0; -1 for a negative term; RAFT_ERR_MISUSE for NULL.
+/// @return 0; -1 for a term outside `0..=RAFT_TERM_MAX` or a vote below
+/// RAFT_NODE_ID_NONE; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_restore_metadata(me: *mut raft_server_t, term: raft_term_t, vote: raft_node_id_t) -> c_int {
     server_rc(me, |s| s.restore_metadata(term, vote))
@@ -285,11 +317,12 @@ pub extern "C" fn raft_restore_metadata(me: *mut raft_server_t, term: raft_term_
 /// @param me the server
 /// @param user_data the node's user data (`raft_node_get_udata`); ignored when
 /// an existing non-voting node is promoted
-/// @param id the node's id; any value but RAFT_NODE_ID_NONE
+/// @param id the node's id; not negative
 /// @param is_self non-zero for this server's own node (exactly one node per
 /// server)
 /// @return the node; NULL if a voting node with that id exists already, for
-/// id RAFT_NODE_ID_NONE, and for a NULL server.
+/// a negative id, for a second node with `is_self` set (the original library
+/// accepted the last two), and for a NULL server.
 #[no_mangle]
 pub extern "C" fn raft_add_node(
     me: *mut raft_server_t,
@@ -304,10 +337,10 @@ pub extern "C" fn raft_add_node(
 /// in majorities. Like `raft_add_node`, a change of this server's view only.
 /// @param me the server
 /// @param udata the node's user data
-/// @param id the node's id; any value but RAFT_NODE_ID_NONE
+/// @param id the node's id; not negative
 /// @param is_self non-zero for this server's own node
-/// @return the node; NULL if any node with that id exists, for id
-/// RAFT_NODE_ID_NONE, and for a NULL server.
+/// @return the node; NULL if any node with that id exists, for a negative
+/// id, for a second node with `is_self` set, and for a NULL server.
 #[no_mangle]
 pub extern "C" fn raft_add_non_voting_node(
     me: *mut raft_server_t,
@@ -389,7 +422,13 @@ pub extern "C" fn raft_periodic_internal(me: *mut raft_server_t, milliseconds: r
 /// this server); -1 for an appendentries of this server's own term while it
 /// is leader; the callback's code when `persist_metadata`, a log append or
 /// `sync` failed; RAFT_ERR_MISUSE for a NULL server, message or answer, a
-/// negative `n_entries`, or a NULL entry array or element.
+/// negative `n_entries`, or a NULL entry array or element, and, with nothing
+/// changed (`resp` says not successful), for a message no correct leader
+/// sends (the original library accepted these): a term, index or commit
+/// index outside `0..=RAFT_TERM_MAX` / `0..=RAFT_INDEX_MAX`, a
+/// `prev_log_term` above `term`, entries whose terms are negative, fall
+/// (below `prev_log_term` or an earlier entry's) or exceed `term`, or
+/// entries past RAFT_INDEX_MAX.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_appendentries(
     me: *mut raft_server_t,
@@ -454,7 +493,8 @@ pub unsafe extern "C" fn raft_recv_appendentries(
 /// @return 0; -1 for a NULL node; RAFT_ERR_NOT_LEADER on a server that is
 /// not the leader (the answer is ignored); the `persist_metadata` code when
 /// stepping down to a later term could not persist; RAFT_ERR_SHUTDOWN when
-/// `applylog` asked for it; RAFT_ERR_MISUSE for a NULL server or answer.
+/// `applylog` asked for it; RAFT_ERR_MISUSE for a NULL server or answer,
+/// and (nothing changed) for a term or `current_idx` out of range.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_appendentries_response(
     me: *mut raft_server_t,
@@ -493,7 +533,10 @@ pub unsafe extern "C" fn raft_recv_appendentries_response(
 /// @return 0 (whether the chunk was accepted or not);
 /// the code `store_snapshot_chunk` returned when it failed; the
 /// `persist_metadata` code when adopting the leader's term failed;
-/// RAFT_ERR_MISUSE for a NULL server, message or answer.
+/// RAFT_ERR_MISUSE for a NULL server, message or answer, and, with nothing
+/// changed, for a term or index out of range, a `snapshot_term` above the
+/// message's `term`, or a chunk whose `offset + len` does not fit in 64
+/// bits (the original accepted these).
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_snapshot(
     me: *mut raft_server_t,
@@ -545,7 +588,8 @@ pub unsafe extern "C" fn raft_recv_snapshot(
 /// @param resp the answer
 /// @return 0; -1 for a NULL node; RAFT_ERR_NOT_LEADER on a server that is
 /// not the leader; an error of `get_snapshot_chunk` other than RAFT_ERR_DONE;
-/// RAFT_ERR_MISUSE for a NULL server or answer.
+/// RAFT_ERR_MISUSE for a NULL server or answer, and (nothing changed) for a
+/// term out of range.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_snapshot_response(
     me: *mut raft_server_t,
@@ -585,7 +629,9 @@ pub unsafe extern "C" fn raft_recv_snapshot_response(
 /// @param resp filled in (`vote_granted` 1 or 0)
 /// @return 0; the `persist_metadata` code when the term or vote could not be
 /// persisted (do not send the answer then); RAFT_ERR_MISUSE for a NULL
-/// server, request or answer.
+/// server, request or answer, and, with nothing changed (no vote), for a
+/// term or index out of range, a `last_log_term` above `term`, or a negative
+/// `candidate_id`.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_requestvote(
     me: *mut raft_server_t,
@@ -635,7 +681,8 @@ pub unsafe extern "C" fn raft_recv_requestvote(
 /// @return 0; -1 for a NULL node; the `persist_metadata` code (or
 /// RAFT_ERR_SHUTDOWN) when a new term or vote could not be persisted; a log
 /// or sync error while becoming leader; RAFT_ERR_MISUSE for a NULL server or
-/// answer.
+/// answer, (nothing changed) for a term out of range, and when the election
+/// it would start needs a term past RAFT_TERM_MAX.
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_requestvote_response(
     me: *mut raft_server_t,
@@ -666,7 +713,13 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
 /// durable and calls `raft_flush` (see there). A configuration change entry
 /// (RAFT_LOGTYPE_ADD_NONVOTING_NODE, RAFT_LOGTYPE_ADD_NODE,
 /// RAFT_LOGTYPE_REMOVE_NODE, naming its node as `get_node_id` tells) takes
-/// effect when appended.
+/// effect when appended. Once the entry is appended the call returns 0 and
+/// fills `resp`, even if what auto flush does next fails: a failed
+/// `applylog` is retried, and its error returned, by the next
+/// `raft_periodic` (or `raft_apply_all`); an entry whose sync failed counts
+/// as stored on this leader only once a later sync covers it. (The original
+/// library returned such an error for an entry it had appended, and left
+/// `resp` unfilled; a client retrying on error wrote it twice.)
 /// @param me the server
 /// @param req the entry (from `raft_entry_new` or built by the caller as one
 /// block); the caller keeps its reference and releases it after the call,
@@ -676,9 +729,15 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
 /// client to `raft_get_leader_id`); RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS
 /// during a leadership transfer; RAFT_ERR_ONE_VOTING_CHANGE_ONLY for a voting
 /// change while another is uncommitted, or before this leader has committed
-/// an entry of its term; the code of a log append that failed (for example a
-/// `log_offer` observer refusing) or of `sync`; RAFT_ERR_MISUSE for a NULL
-/// server or entry; RAFT_ERR_SHUTDOWN when `applylog` asked for it.
+/// an entry of its term while other voters exist (a leader that is the only
+/// voter, or has none, may make it at once: that is how a new cluster is
+/// bootstrapped); RAFT_ERR_SNAPSHOT_IN_PROGRESS for a voting change while a
+/// snapshot blocks applying; the code of a log append that failed (for
+/// example a `log_offer` observer refusing); RAFT_ERR_MISUSE for a NULL
+/// server or entry, for an entry of type RAFT_LOGTYPE_NO_OP (the leader's
+/// own) or of a negative type, and once the log has reached RAFT_INDEX_MAX;
+/// RAFT_ERR_INVALID_NODEID for a configuration change whose `get_node_id`
+/// names a negative id (the original library accepted these three).
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_entry(
     me: *mut raft_server_t,
@@ -790,7 +849,7 @@ pub extern "C" fn raft_cancel_snapshot(me: *mut raft_server_t) -> c_int {
 /// @param last_included_index index of the snapshot's last entry
 /// @return 0; RAFT_ERR_MISUSE for a negative term or index, once the server
 /// has started (a term, a commit index, a snapshot or applied entries), and
-/// for NULL.
+/// for NULL; -1 for a term or index above RAFT_TERM_MAX / RAFT_INDEX_MAX.
 #[no_mangle]
 pub extern "C" fn raft_restore_snapshot(
     me: *mut raft_server_t,
@@ -826,8 +885,10 @@ pub extern "C" fn raft_restore_log(me: *mut raft_server_t) -> c_int {
 /// @param last_included_term term of the snapshot's last entry (positive)
 /// @param last_included_index index of the snapshot's last entry (positive)
 /// @return 0; RAFT_ERR_SNAPSHOT_ALREADY_LOADED for the snapshot already
-/// loaded; RAFT_ERR_MISUSE for a snapshot not past the commit index, for
-/// values that are not positive, and for NULL.
+/// loaded (or one at or below this server's snapshot index); RAFT_ERR_MISUSE
+/// for a snapshot that would move the state machine back (below the applied
+/// index), for values that are not positive or above RAFT_TERM_MAX /
+/// RAFT_INDEX_MAX, and for NULL.
 #[no_mangle]
 pub extern "C" fn raft_begin_load_snapshot(
     me: *mut raft_server_t,
@@ -850,8 +911,8 @@ pub extern "C" fn raft_end_load_snapshot(me: *mut raft_server_t) -> c_int {
 /// not touched). For tools and tests; a restarting program uses
 /// `raft_restore_snapshot`.
 /// @param me the server; NULL is ignored
-/// @param term the term (negative values are ignored)
-/// @param idx the index (negative values are ignored)
+/// @param term the term (ignored outside `0..=RAFT_TERM_MAX`)
+/// @param idx the index (ignored outside `0..=RAFT_INDEX_MAX`)
 #[no_mangle]
 pub extern "C" fn raft_set_snapshot_metadata(me: *mut raft_server_t, term: raft_term_t, idx: raft_index_t) {
     with_server(me, (), |s| s.set_snapshot_metadata(term, idx))
@@ -871,13 +932,20 @@ pub extern "C" fn raft_vote(me: *mut raft_server_t, node: *mut raft_node_t) -> c
 }
 
 /// Votes for a node id in the current term: persisted through
-/// `persist_metadata` first.
+/// `persist_metadata` first. An id not (yet) in the configuration is
+/// accepted: a restarting program restores its vote before the entries that
+/// add the nodes.
 /// @param me the server
 /// @param nodeid the node id, or RAFT_NODE_ID_NONE
 /// @return 0; the `persist_metadata` code on failure (nothing changed);
+/// RAFT_ERR_INVALID_NODEID, with nothing persisted, for a negative id other
+/// than RAFT_NODE_ID_NONE (the original library accepted it);
 /// RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_vote_for_nodeid(me: *mut raft_server_t, nodeid: raft_node_id_t) -> c_int {
+    if nodeid < RAFT_NODE_ID_NONE {
+        return RaftError::InvalidNodeId.code();
+    }
     server_rc(me, |s| s.vote_for(nodeid))
 }
 
@@ -888,7 +956,7 @@ pub extern "C" fn raft_vote_for_nodeid(me: *mut raft_server_t, nodeid: raft_node
 /// @param me the server
 /// @param term the new term
 /// @return 0; the `persist_metadata` code on failure (nothing changed);
-/// RAFT_ERR_MISUSE for NULL.
+/// RAFT_ERR_MISUSE for NULL and for a term above RAFT_TERM_MAX.
 #[no_mangle]
 pub extern "C" fn raft_set_current_term(me: *mut raft_server_t, term: raft_term_t) -> c_int {
     server_rc(me, |s| s.set_current_term(term))
@@ -914,7 +982,9 @@ pub extern "C" fn raft_set_commit_idx(me: *mut raft_server_t, commit_idx: raft_i
 /// @param ety the entry; the caller keeps its reference, the log takes its
 /// own
 /// @return 0; the log's append error (for example a refusing `log_offer`);
-/// RAFT_ERR_MISUSE for a NULL server or entry.
+/// RAFT_ERR_MISUSE for a NULL server or entry, for an entry whose term is
+/// outside `0..=RAFT_TERM_MAX`, and for a log that has reached
+/// RAFT_INDEX_MAX.
 #[no_mangle]
 pub unsafe extern "C" fn raft_append_entry(me: *mut raft_server_t, ety: *mut raft_entry_t) -> c_int {
     // SAFETY: the caller holds a reference on ety for the call.

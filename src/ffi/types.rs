@@ -586,15 +586,33 @@ pub type raft_timestamp_f =
     Option<unsafe extern "C" fn(raft: *mut raft_server_t, user_data: *mut c_void) -> raft_time_t>;
 
 /// The application's callbacks, given to `raft_set_callbacks` (which copies
-/// the table). Every member may be NULL: a missing callback is skipped as
-/// described on each member, never called. A working cluster needs at least
-/// `send_requestvote`, `send_appendentries` and `persist_metadata`, and
-/// `applylog` to see the committed entries; membership changes need
-/// `get_node_id`; snapshots need `send_snapshot` and `get_snapshot_chunk` on
-/// the leader and `store_snapshot_chunk` and `load_snapshot` on followers;
-/// leadership transfer needs `send_timeoutnow`. Callbacks run on the thread
-/// that called into the library and may call any `raft_*` function on the
-/// same server except `raft_destroy`.
+/// the table). Callbacks run on the thread that called into the library and
+/// may call any `raft_*` function on the same server except `raft_destroy`.
+/// A working cluster needs at least `send_requestvote`, `send_appendentries`
+/// and `persist_metadata`, and `applylog` to see the committed entries;
+/// membership changes need `get_node_id`; snapshots need `send_snapshot` and
+/// `get_snapshot_chunk` on the leader and `store_snapshot_chunk` and
+/// `load_snapshot` on followers; leadership transfer needs `send_timeoutnow`.
+///
+/// No callback is required (as in the original library, whose users' test
+/// suites set few or none); each missing one has a fixed meaning, never a
+/// jump to NULL:
+/// - `send_requestvote`, `send_appendentries`, `send_snapshot`,
+///   `send_timeoutnow`: the message is not sent (as if lost), so only a
+///   single-voter cluster makes progress without them.
+/// - `persist_metadata`: term and vote are kept in memory only. A server
+///   that restarts from disk needs it, or it may vote twice in one term.
+/// - `applylog`: committed entries count as applied, with no state machine.
+/// - `get_node_id`: configuration change entries name no node and change
+///   nothing.
+/// - `get_snapshot_chunk`: snapshots are not sent; a follower that needs
+///   compacted entries waits. `store_snapshot_chunk`, `clear_snapshot`:
+///   chunks are accepted and not kept. `load_snapshot`: a received snapshot
+///   cannot be loaded (the leader is told to start it over).
+/// - `node_has_sufficient_logs`, `notify_membership_event`,
+///   `notify_state_event`, `notify_transfer_event`, `log`, `backpressure`:
+///   nothing is asked or told; `get_entries_to_send`: entries are read from
+///   the log; `timestamp`: the monotonic clock is read.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub struct raft_cbs_t {
