@@ -200,29 +200,9 @@ impl raft_log {
 impl Drop for raft_log {
     fn drop(&mut self) {
         self.notify_clear();
-        release_all(self.mem.take_all());
+        // Each entry's drop gives back the log's reference.
+        drop(self.mem.take_all());
     }
-}
-
-/// Releases `entries` four at a time: the common release is a few
-/// instructions, so the loop's own cost matters (measured with `make
-/// bench-profile`: this is most of what `raft_destroy` does).
-fn release_all(mut entries: Vec<EntryPtr>) {
-    let mut chunks = entries.chunks_exact(4);
-    for quad in &mut chunks {
-        for e in quad {
-            // SAFETY: the log held this reference; it is given back once,
-            // here, and the element is forgotten below without a drop.
-            unsafe { super::entry::release(e.as_ptr()) };
-        }
-    }
-    for e in chunks.remainder() {
-        // SAFETY: as above.
-        unsafe { super::entry::release(e.as_ptr()) };
-    }
-    // SAFETY: every element's reference was given back above; the vector
-    // forgets them (no second release) and frees only its storage.
-    unsafe { entries.set_len(0) };
 }
 
 /// Which log a server uses.
