@@ -29,6 +29,8 @@ pub struct MemoryLog<E> {
     /// none). Entries removed since may leave it high: it only ever errs on
     /// the side of "may hold one".
     cfg_change_hint: Cell<Index>,
+    /// Reused by `poll_upto` to release compacted entries outside borrows.
+    graveyard: RefCell<Vec<E>>,
 }
 
 impl<E: EntryHandle> Default for MemoryLog<E> {
@@ -47,6 +49,7 @@ impl<E: EntryHandle> MemoryLog<E> {
             pins: Cell::new(0),
             retired: RefCell::new(Vec::new()),
             cfg_change_hint: Cell::new(0),
+            graveyard: RefCell::new(Vec::new()),
         }
     }
 
@@ -112,35 +115,48 @@ impl<E: EntryHandle> MemoryLog<E> {
         }
     }
 
-    /// Removes entries before `first_idx`, handing each to `removed`
-    /// (oldest first) after the log is consistent again.
-    pub fn poll_with(&self, first_idx: Index, removed: &mut dyn FnMut(&E, Index)) -> Result<()> {
-        let mut taken = Vec::new();
-        // The dead prefix is released only once the borrow is given back:
-        // releasing may run an entry's free_func, which may call back in.
-        let mut dead = Vec::new();
-        {
-            let mut entries = self.entries.borrow_mut();
-            let mut head = self.head.get();
-            while self.base.get() + 1 < first_idx && head < entries.len() {
-                let idx = self.base.get() + 1;
-                self.base_term.set(entries[head].term());
-                self.base.set(idx);
-                taken.push((entries[head].clone(), idx));
-                head += 1;
+    /// Removes entries before `first_idx`, all at once: the head moves
+    /// past them and nothing is allocated (they are released when the dead
+    /// prefix is dropped, or kept until the last unpin while pinned).
+    pub fn poll_upto(&self, first_idx: Index) -> Result<()> {
+        let dead = self.advance_head(first_idx);
+        if let Some(mut dead) = dead {
+            // Released with no borrow held (a free_func may re-enter), into
+            // a buffer kept for the next time.
+            dead.clear();
+            let mut graveyard = self.graveyard.borrow_mut();
+            if graveyard.capacity() < dead.capacity() {
+                *graveyard = dead;
             }
-            if head * 2 >= entries.len() && head > 0 {
-                dead = entries.drain(..head).collect();
-                head = 0;
-            }
-            self.head.set(head);
         }
-        for (e, idx) in taken {
-            removed(&e, idx);
-            self.retire(e);
-        }
-        self.release(dead);
         Ok(())
+    }
+
+    /// `poll_upto` under the borrow: the dead prefix, when it is dropped
+    /// from the vector, is handed back to be released.
+    fn advance_head(&self, first_idx: Index) -> Option<Vec<E>> {
+        let mut entries = self.entries.borrow_mut();
+        let head = self.head.get();
+        let live = (entries.len() - head) as Index;
+        let n = (first_idx - 1 - self.base.get()).clamp(0, live) as usize;
+        if n == 0 {
+            return None;
+        }
+        let new_head = head + n;
+        self.base_term.set(entries[new_head - 1].term());
+        self.base.set(self.base.get() + n as Index);
+        if self.pins.get() > 0 {
+            self.retired.borrow_mut().extend(entries[head..new_head].iter().cloned());
+        }
+        if new_head * 2 >= entries.len() {
+            let mut dead = self.graveyard.take();
+            dead.extend(entries.drain(..new_head));
+            self.head.set(0);
+            Some(dead)
+        } else {
+            self.head.set(new_head);
+            None
+        }
     }
 
     /// Removes `from_idx` and later entries, handing each to `removed`
@@ -166,7 +182,7 @@ impl<E: EntryHandle> MemoryLog<E> {
 
     /// Drops every entry and starts the log after `first_idx - 1`.
     pub fn reset_with(&self, first_idx: Index, term: Term, removed: &mut dyn FnMut(&E, Index)) {
-        // Nothing is released while the entries are borrowed (see poll_with).
+        // Nothing is released while the entries are borrowed (see poll_upto).
         let (dead, taken) = {
             let mut entries = self.entries.borrow_mut();
             let head = self.head.replace(0);
@@ -209,21 +225,6 @@ impl<E: EntryHandle> MemoryLog<E> {
         self.end_idx(entries)
     }
 
-    /// `append_ordinary_quietly` with the push left to `push`, which gets
-    /// the entries with room for one more and pushes `entry`, or says it
-    /// did not (for an owner that can write it more cheaply than
-    /// `Vec::push`).
-    #[inline(always)]
-    pub fn append_ordinary_quietly_with(&self, entry: &E, push: impl FnOnce(&mut Vec<E>, &E) -> bool) -> Option<Index> {
-        let mut entries = self.entries.try_borrow_mut().ok()?;
-        // At the last index the general path refuses the entry.
-        if entries.len() == entries.capacity() || self.end_idx(&entries) >= super::INDEX_MAX || !push(&mut entries, entry)
-        {
-            return None;
-        }
-        Some(self.end_idx(&entries))
-    }
-
     /// Takes every entry the log holds (and any retired while pinned) out of
     /// it, for an owner being dropped that releases them its own way.
     pub fn take_all(&mut self) -> Vec<E> {
@@ -264,14 +265,6 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
     }
 
     #[inline(always)]
-    fn append_ordinary_quietly(&self, entry: &E) -> Option<Index> {
-        self.append_ordinary_quietly_with(entry, |entries, entry| {
-            entries.push(entry.clone());
-            true
-        })
-    }
-
-    #[inline(always)]
     fn append_ordinary(&self, entry: &E) -> Result<Index> {
         Ok(self.push_ordinary(&mut self.entries.borrow_mut(), entry))
     }
@@ -285,7 +278,7 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
     }
 
     fn poll(&self, first_idx: Index) -> Result<()> {
-        self.poll_with(first_idx, &mut |_, _| {})
+        self.poll_upto(first_idx)
     }
 
     fn pop(&self, from_idx: Index, removed: &mut dyn FnMut(&E, Index)) -> Result<()> {
@@ -408,10 +401,11 @@ pub(crate) mod tests {
     #[test]
     fn polling_compacts_the_oldest_entries_and_remembers_the_base_term() {
         let log = log_of(&[1, 2, 3, 4]);
-        let mut seen = vec![];
-        log.poll_with(3, &mut |e, i| seen.push((e.id(), i))).unwrap();
-        assert_eq!(seen, vec![(1, 1), (2, 2)]);
+        log.poll_upto(3).unwrap();
         assert_eq!((log.first_idx(), log.current_idx(), log.base_term()), (3, 4, 2));
+        log.poll_upto(2).unwrap();
+        assert_eq!((log.first_idx(), log.current_idx(), log.base_term()), (3, 4, 2));
+        assert_eq!(log.get(4).unwrap().id(), 4);
         assert!(log.get(2).is_none());
         assert_eq!(log.get(3).unwrap().id(), 3);
     }
@@ -500,25 +494,6 @@ pub(crate) mod tests {
         // Removing the change may leave the hint high, never low.
         log.pop(3, &mut |_, _| {}).unwrap();
         assert!(log.may_hold_cfg_change(3));
-    }
-
-    #[test]
-    fn quiet_append_needs_room_and_no_borrow() {
-        let log: MemoryLog<TestEntry> = MemoryLog::with_capacity(2);
-        let e = TestEntry::new(1, 1, 0);
-        assert_eq!(log.append_ordinary_quietly(&e), Some(1));
-        assert_eq!(log.append_ordinary_quietly(&e), Some(2));
-        assert_eq!(log.append_ordinary_quietly(&e), None, "full: growing is left to append");
-        assert_eq!(log.current_idx(), 2);
-        let mut pushed = false;
-        log.with_run(1, |_| {
-            // The entries are borrowed here, as while a run is lent.
-            pushed = log.append_ordinary_quietly(&e).is_some();
-        });
-        assert!(!pushed);
-        log.append(&e).unwrap();
-        assert_eq!(log.current_idx(), 3);
-        assert_eq!(Rc::strong_count(&e.0), 4, "one reference per append");
     }
 
     #[test]

@@ -238,12 +238,6 @@ pub trait Log<E: EntryHandle> {
         self.append(entry)?;
         Ok(self.current_idx())
     }
-    /// `append_ordinary` when that calls nothing and allocates nothing (no
-    /// observer to ask, room for the entry); `None`, with nothing done,
-    /// otherwise.
-    fn append_ordinary_quietly(&self, _entry: &E) -> Option<Index> {
-        None
-    }
     /// `append_indexed` for an entry whose type the caller has just read:
     /// not a configuration change (a log keeping track of those need not
     /// look again).

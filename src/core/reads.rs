@@ -14,6 +14,7 @@
 
 use std::collections::VecDeque;
 
+use super::election::majority_value;
 use super::{Host, Index, MsgId, RaftError, Result, Role, Server};
 
 #[derive(Clone, Copy, Debug)]
@@ -36,10 +37,39 @@ impl<H: Host> Server<H> {
             callback,
         };
         self.reads.borrow_mut().push_back(read);
-        if !self.is_single_voter() && self.read_round_msg_id.get() == 0 {
+        // With auto flush off, the next `raft_flush` confirms the read: the
+        // appendentries it sends for writes do, or a heartbeat to the nodes
+        // it sends nothing to (`confirm_reads_on_flush`).
+        if self.config.get().auto_flush && !self.is_single_voter() && self.read_round_msg_id.get() == 0 {
             self.start_read_round();
         }
         self.exec_operations()
+    }
+
+    /// At a flush, after the writes' appendentries went out: a waiting read
+    /// is confirmed by the answers to any message sent after it, so only
+    /// the nodes sent nothing since the newest read get a heartbeat, and
+    /// only when no such round is already in flight (reads that arrive
+    /// meanwhile join the next one).
+    pub(crate) fn confirm_reads_on_flush(&self) {
+        if self.role.get() != Role::Leader || self.read_round_msg_id.get() != 0 || self.is_single_voter() {
+            return;
+        }
+        let Some(newest) = self.reads.borrow().back().map(|r| r.after_msg_id) else { return };
+        if newest < self.quorum_msg_id() {
+            return;
+        }
+        let round = self.msg_id.get() + 1;
+        let mut sent = false;
+        self.for_each_node(|node| {
+            if !self.is_me(node) && node.is_active() && node.is_voting() && node.next_msg_id() <= newest {
+                // A send that fails is a lost message; heartbeats retry.
+                sent |= self.send_appendentries(node).is_ok();
+            }
+        });
+        if sent {
+            self.read_round_msg_id.set(round);
+        }
     }
 
     fn start_read_round(&self) {
@@ -52,18 +82,13 @@ impl<H: Host> Server<H> {
     /// here, as in the original library: a read then needs a majority of
     /// both the old and the new configuration, which is never less safe.
     fn quorum_msg_id(&self) -> MsgId {
-        let mut ids: Vec<MsgId> = Vec::new();
-        {
-            let nodes = self.nodes.borrow();
-            for node in nodes.iter().filter(|n| n.is_voting()) {
-                ids.push(if self.is_me(node) { MsgId::MAX } else { node.acked_msg_id() });
-            }
-        }
-        if ids.is_empty() {
-            return self.quorum_ack_msg_id.get();
-        }
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        ids[ids.len() / 2].max(self.quorum_ack_msg_id.get())
+        let floor = self.quorum_ack_msg_id.get();
+        let nodes = self.nodes.borrow();
+        let ids = nodes
+            .iter()
+            .filter(|n| n.is_voting())
+            .map(|node| if self.is_me(node) { MsgId::MAX } else { node.acked_msg_id() });
+        majority_value(ids, floor, &mut self.msg_id_scratch.borrow_mut()).unwrap_or(floor)
     }
 
     fn read_is_ready(&self, read: &PendingRead<H::ReadCallback>, quorum: MsgId) -> bool {
@@ -78,8 +103,9 @@ impl<H: Host> Server<H> {
         self.read_is_ready(&first, self.quorum_msg_id())
     }
 
-    /// Answers every read that is ready; starts another heartbeat round for
-    /// reads that arrived after the last one was sent.
+    /// Answers every read that is ready; with auto flush on, starts another
+    /// heartbeat round for reads that arrived after the last one was sent
+    /// (with it off, the next flush does).
     pub(crate) fn serve_reads(&self) {
         if self.role.get() != Role::Leader || self.reads.borrow().is_empty() {
             return;
@@ -103,7 +129,11 @@ impl<H: Host> Server<H> {
             self.host.read_done(cb, true);
         }
         let waiting_for_round = self.reads.borrow().back().is_some_and(|r| r.after_msg_id >= quorum);
-        if waiting_for_round && self.read_round_msg_id.get() == 0 && self.role.get() == Role::Leader {
+        if waiting_for_round
+            && self.read_round_msg_id.get() == 0
+            && self.role.get() == Role::Leader
+            && self.config.get().auto_flush
+        {
             self.start_read_round();
         }
     }

@@ -8,6 +8,7 @@
 
 use std::rc::Rc;
 
+use super::election::majority_value;
 use super::server::{trace, APPLY_CLOCK_STRIDE, APPLY_RUN, MAX_ENTRIES_PER_MESSAGE};
 use super::{
     with_buffer, AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, MsgId, Node, NodeId,
@@ -33,9 +34,6 @@ pub struct Proposal {
     pub synced: Result<()>,
 }
 
-/// Voters at most whose match indexes are sorted on the stack.
-const STACK_VOTERS: usize = 8;
-
 impl<H: Host> Server<H> {
     /// `raft_recv_entry` for callers that need only the answer.
     pub fn recv_entry(&self, entry: &H::Entry) -> Result<EntryResponse> {
@@ -57,27 +55,6 @@ impl<H: Host> Server<H> {
         entry.set_term(self.current_term.get());
         let idx = self.log().append_ordinary(entry)?;
         self.entry_accepted(entry, idx)
-    }
-
-    /// `recv_entry` in the common case that needs no callback: a leader
-    /// not transferring leadership, auto flush off, an ordinary entry and a
-    /// log that appends it without calling out or allocating. `None`, with
-    /// nothing changed but the entry's term (which `recv_entry` sets the
-    /// same), otherwise. Calls nothing that could re-enter or panic, so a
-    /// caller needs none of the bookkeeping around callbacks.
-    #[inline(always)]
-    pub fn recv_entry_quietly(&self, entry: &H::Entry) -> Option<EntryResponse> {
-        if self.role.get() != Role::Leader
-            || self.transfer_target.get() != NODE_ID_NONE
-            || self.config.get().auto_flush
-            || !is_plain_client_type(entry.entry_type())
-        {
-            return None;
-        }
-        let term = self.current_term.get();
-        entry.set_term(term);
-        let idx = self.log().append_ordinary_quietly(entry)?;
-        Some(EntryResponse { id: entry.id(), term, idx })
     }
 
     /// `recv_entry` for a configuration change, kept out of the common path.
@@ -519,31 +496,14 @@ impl<H: Host> Server<H> {
         if self.role.get() != Role::Leader {
             return;
         }
-        let mut stack = [0 as Index; STACK_VOTERS];
-        let mut heap = Vec::new();
-        let mut count = 0;
-        {
+        let commit = self.commit_idx.get();
+        let found = {
             let nodes = self.nodes.borrow();
-            for node in nodes.iter().filter(|n| n.is_counted_voter()) {
-                let m = node.match_idx();
-                if count < STACK_VOTERS {
-                    stack[count] = m;
-                } else {
-                    if heap.is_empty() {
-                        heap.extend_from_slice(&stack);
-                    }
-                    heap.push(m);
-                }
-                count += 1;
-            }
-        }
-        if count == 0 {
-            return;
-        }
-        let matches: &mut [Index] = if count <= STACK_VOTERS { &mut stack[..count] } else { &mut heap };
-        matches.sort_unstable_by(|a, b| b.cmp(a));
-        let majority_idx = matches[count / 2];
-        if majority_idx > self.commit_idx.get() && self.term_at(majority_idx) == Some(self.current_term.get()) {
+            let matches = nodes.iter().filter(|n| n.is_counted_voter()).map(|n| n.match_idx());
+            majority_value(matches, commit, &mut self.quorum_scratch.borrow_mut())
+        };
+        let Some(majority_idx) = found else { return };
+        if majority_idx > commit && self.term_at(majority_idx) == Some(self.current_term.get()) {
             self.commit_idx.set(majority_idx);
         }
     }
@@ -773,6 +733,7 @@ impl<H: Host> Server<H> {
                 self.note_persisted(sync_idx);
             }
             self.replicate_to_all();
+            self.confirm_reads_on_flush();
             self.update_commit();
         }
         self.exec_operations()
@@ -787,14 +748,6 @@ impl<H: Host> Server<H> {
             Some(_) => (resp.idx <= self.commit_idx.get()) as i32,
         }
     }
-}
-
-/// True for the entry types `recv_entry_quietly` takes: ordinary entries
-/// and the application's own types (above the no-op); configuration
-/// changes, the no-op and negative types go the general way.
-#[inline(always)]
-fn is_plain_client_type(entry_type: i32) -> bool {
-    entry_type == super::entry_type::NORMAL || entry_type > super::entry_type::NO_OP
 }
 
 /// Refuses (`Misuse`, before anything changes) an appendentries message no

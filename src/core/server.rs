@@ -106,6 +106,9 @@ pub struct Server<H: Host> {
     pub(crate) send_buffer: RefCell<Vec<H::Entry>>,
     /// Reusable buffer for entries being applied.
     pub(crate) apply_buffer: RefCell<Vec<H::Entry>>,
+    /// Reusable buffers for quorum counts (match indexes, msg_ids).
+    pub(crate) quorum_scratch: RefCell<Vec<Index>>,
+    pub(crate) msg_id_scratch: RefCell<Vec<MsgId>>,
 
     /// Written only through `set_snapshot_in_progress`, which tells a
     /// running apply loop (`disturb_apply`).
@@ -159,6 +162,8 @@ impl<H: Host> Server<H> {
             term_start_idx: Cell::new(0),
             send_buffer: RefCell::new(Vec::new()),
             apply_buffer: RefCell::new(Vec::new()),
+            quorum_scratch: RefCell::new(Vec::new()),
+            msg_id_scratch: RefCell::new(Vec::new()),
             snapshot_in_progress: Cell::new(false),
             snapshot_last_idx: Cell::new(0),
             snapshot_last_term: Cell::new(0),

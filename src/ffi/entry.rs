@@ -119,17 +119,6 @@ unsafe fn entry_hold(e: *mut raft_entry_t) {
     }
 }
 
-/// Gives back a reference held on `e` (the raw form of dropping an
-/// `EntryPtr`).
-///
-/// # Safety
-/// `e` must be a live entry on which the caller holds a reference.
-#[inline(always)]
-pub(crate) unsafe fn release(e: *mut raft_entry_t) {
-    // SAFETY: the caller's guarantee.
-    unsafe { entry_release(e) }
-}
-
 /// # Safety
 /// `e` must be a live entry on which the caller holds a reference.
 unsafe fn entry_release(e: *mut raft_entry_t) {

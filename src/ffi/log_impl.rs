@@ -147,13 +147,16 @@ impl raft_log {
     }
 
     /// Removes entries before `first_idx`, oldest first, each after its
-    /// `log_poll` observer agrees.
+    /// `log_poll` observer agrees; all at once when there is no observer.
     pub(crate) fn poll(&self, first_idx: Index) -> core::Result<()> {
+        if self.cbs.get().log_poll.is_none() {
+            return self.mem.poll_upto(first_idx);
+        }
         while self.mem.first_idx() < first_idx {
             let Some(entry) = self.mem.peek_head() else { break };
             let idx = self.mem.first_idx();
             core::check(self.observe(self.cbs.get().log_poll, &entry, idx))?;
-            self.mem.poll_with(idx + 1, &mut |_, _| {})?;
+            self.mem.poll_upto(idx + 1)?;
         }
         Ok(())
     }
@@ -197,29 +200,9 @@ impl raft_log {
 impl Drop for raft_log {
     fn drop(&mut self) {
         self.notify_clear();
-        release_all(self.mem.take_all());
+        // Each entry's drop gives back the log's reference.
+        drop(self.mem.take_all());
     }
-}
-
-/// Releases `entries` four at a time: the common release is a few
-/// instructions, so the loop's own cost matters (measured with `make
-/// bench-profile`: this is most of what `raft_destroy` does).
-fn release_all(mut entries: Vec<EntryPtr>) {
-    let mut chunks = entries.chunks_exact(4);
-    for quad in &mut chunks {
-        for e in quad {
-            // SAFETY: the log held this reference; it is given back once,
-            // here, and the element is forgotten below without a drop.
-            unsafe { super::entry::release(e.as_ptr()) };
-        }
-    }
-    for e in chunks.remainder() {
-        // SAFETY: as above.
-        unsafe { super::entry::release(e.as_ptr()) };
-    }
-    // SAFETY: every element's reference was given back above; the vector
-    // forgets them (no second release) and frees only its storage.
-    unsafe { entries.set_len(0) };
 }
 
 /// Which log a server uses.
@@ -276,16 +259,6 @@ impl Log<EntryPtr> for LogBackend {
                 Some(f) => core::check(unsafe { f(*handle, entry.as_ptr()) }),
                 None => Err(RaftError::Failed),
             },
-        }
-    }
-
-    #[inline(always)]
-    fn append_ordinary_quietly(&self, entry: &EntryPtr) -> Option<Index> {
-        match self {
-            LogBackend::Builtin(log) if log.cbs.get().log_offer.is_none() => {
-                log.mem.append_ordinary_quietly_with(entry, push_into_spare_room)
-            }
-            _ => None,
         }
     }
 
@@ -499,18 +472,6 @@ impl Log<EntryPtr> for LogBackend {
             LogBackend::Custom { .. } => self.get(idx).map(|e| e.term()),
         }
     }
-}
-
-/// Pushes a held copy of `entry` onto `entries` if they have room for it
-/// (false otherwise): the leader's append writes the slot itself because
-/// `Vec::push` stays out of line there (measured with `make bench-profile`).
-#[inline(always)]
-fn push_into_spare_room(entries: &mut Vec<EntryPtr>, entry: &EntryPtr) -> bool {
-    let Some(slot) = entries.spare_capacity_mut().first_mut() else { return false };
-    slot.write(entry.clone());
-    // SAFETY: the slot just written is the first one past the length.
-    unsafe { entries.set_len(entries.len() + 1) };
-    true
 }
 
 /// Lets C fill up to `max` entry pointers into spare room of `out`, then
