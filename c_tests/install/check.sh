@@ -63,6 +63,16 @@ else
     ko "static link via pkg-config --libs raft-static"
 fi
 
+# Static: pkg-config --static --libs raft (a fully static program).
+if $CC -std=c99 -Wall -Wextra -Werror $(pkg-config --cflags --static raft) c_tests/install/app.c \
+       $(pkg-config --static --libs raft) -o "$tmp/app-allstatic" >"$tmp/log" 2>&1 \
+   && ! readelf -d "$tmp/app-allstatic" 2>/dev/null | grep -q 'libraft' \
+   && env -u LD_LIBRARY_PATH "$tmp/app-allstatic" >"$tmp/log" 2>&1; then
+    ok "static link via pkg-config --static --libs raft (runs, no libraft.so dependency)"
+else
+    ko "static link via pkg-config --static --libs raft"
+fi
+
 # DESTDIR: files go under it, the .pc files name the final PREFIX.
 if $MAKE --no-print-directory install DESTDIR="$tmp/stage" PREFIX=/opt/raft >"$tmp/log" 2>&1 \
    && [ -f "$tmp/stage/opt/raft/lib/libraft.a" ] \
