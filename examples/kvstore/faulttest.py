@@ -30,30 +30,10 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import linearizability  # noqa: E402
+from ports import free_base  # noqa: E402
 
 N = 3
 KEYS = ["k%d" % i for i in range(5)]
-
-
-def free_base(n):
-    """A base port with n free consecutive ports on 127.0.0.1 (several test
-    runs may share the machine)."""
-    import random as _r
-    for _ in range(200):
-        base = _r.randint(20000, 60000 - n)
-        socks = []
-        try:
-            for p in range(base, base + n):
-                s = socket.socket()
-                s.bind(("127.0.0.1", p))
-                socks.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free ports")
 
 
 class Cluster:
