@@ -1290,6 +1290,8 @@ raft_node_id_t cl_elect_node(cluster_t *c, raft_node_id_t id, int max_ms)
 raft_entry_t *cl_entry(cluster_t *c, int type, int val)
 {
     raft_entry_t *e = raft_entry_new(sizeof(int));
+    if (!e)
+        return NULL; /* out of memory (the allocation sweep makes it so) */
     e->type = (short)type;
     e->id = ++c->next_entry_id;
     memcpy(e->data, &val, sizeof(int));
@@ -1300,7 +1302,10 @@ int cl_submit(cluster_t *c, raft_node_id_t id, int val, raft_entry_resp_t *resp)
 {
     raft_entry_resp_t tmp;
     raft_entry_t *e = cl_entry(c, RAFT_LOGTYPE_NORMAL, val);
-    int rc = raft_recv_entry(cl_raft(c, id), e, resp ? resp : &tmp);
+    int rc;
+    if (!e)
+        return RAFT_ERR_NOMEM;
+    rc = raft_recv_entry(cl_raft(c, id), e, resp ? resp : &tmp);
     raft_entry_release(e);
     return rc;
 }
@@ -1309,7 +1314,10 @@ int cl_submit_cfg(cluster_t *c, raft_node_id_t id, int type, raft_node_id_t node
 {
     raft_entry_resp_t tmp;
     raft_entry_t *e = cl_entry(c, type, node);
-    int rc = raft_recv_entry(cl_raft(c, id), e, resp ? resp : &tmp);
+    int rc;
+    if (!e)
+        return RAFT_ERR_NOMEM;
+    rc = raft_recv_entry(cl_raft(c, id), e, resp ? resp : &tmp);
     raft_entry_release(e);
     return rc;
 }

@@ -235,6 +235,7 @@ raft_node_id_t cl_elect(cluster_t *c, int max_ms); /* run until a leader, return
 raft_node_id_t cl_elect_node(cluster_t *c, raft_node_id_t id, int max_ms);
 
 /* Client requests. */
+/* NULL when raft_entry_new fails; cl_submit* then return RAFT_ERR_NOMEM. */
 raft_entry_t *cl_entry(cluster_t *c, int type, int val);
 int cl_submit(cluster_t *c, raft_node_id_t id, int val, raft_entry_resp_t *resp);
 int cl_submit_cfg(cluster_t *c, raft_node_id_t id, int type, raft_node_id_t node, raft_entry_resp_t *resp);

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use super::server::trace;
 use super::{
-    entry_type, EntryHandle, Host, Log, Node, RaftError, RequestVote, RequestVoteResponse, Result, Role, Server, Term,
+    alloc, entry_type, EntryHandle, Host, Log, Node, RaftError, RequestVote, RequestVoteResponse, Result, Role, Server, Term,
     NODE_ID_NONE,
 };
 
@@ -53,9 +53,20 @@ pub(crate) fn majority_value<T: Ord + Copy>(
         return least;
     }
     scratch.clear();
+    if alloc::reserve(scratch, above).is_err() {
+        return majority_value_unbuffered(values, floor, need);
+    }
     scratch.extend(values.filter(|&v| v > floor));
     // The need-th highest: a majority holds at least that much.
     Some(*scratch.select_nth_unstable_by(need - 1, |a, b| b.cmp(a)).1)
+}
+
+/// `majority_value`'s selection without a buffer, in O(voters²): for when
+/// the buffer cannot grow (out of memory). The highest value above `floor`
+/// that at least `need` values reach.
+#[cold]
+fn majority_value_unbuffered<T: Ord + Copy>(values: impl Iterator<Item = T> + Clone, floor: T, need: usize) -> Option<T> {
+    values.clone().filter(|&v| v > floor && values.clone().filter(|&w| w >= v).count() >= need).max()
 }
 
 impl<H: Host> Server<H> {
@@ -392,6 +403,10 @@ mod tests {
             let want = if v.is_empty() { None } else { Some(v[v.len() / 2]).filter(|&m| m > floor) };
             let got = majority_value(vals.iter().copied(), floor, &mut scratch);
             assert_eq!(got, want, "{vals:?} floor {floor}");
+            if !vals.is_empty() {
+                let unbuffered = majority_value_unbuffered(vals.iter().copied(), floor, majority_of(vals.len()));
+                assert_eq!(unbuffered, want, "unbuffered: {vals:?} floor {floor}");
+            }
         };
         sorted_answer(&[], 0);
         sorted_answer(&[5], 0);

@@ -15,7 +15,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use super::{is_cfg_change, EntryHandle, Index, Log, Result, Term};
+use super::{alloc, is_cfg_change, EntryHandle, Index, Log, Result, Term};
 
 pub struct MemoryLog<E> {
     entries: RefCell<Vec<E>>,
@@ -69,11 +69,21 @@ impl<E: EntryHandle> MemoryLog<E> {
         }
     }
 
-    /// Gives up the log's reference to a removed entry, now or at the last unpin.
+    /// Gives up the log's reference to a removed entry, now or at the last
+    /// unpin. The removals that may retire reserve room first (`make_room`);
+    /// should that room be gone anyway, the reference is given up now.
     fn retire(&self, entry: E) {
         if self.pins.get() > 0 {
-            self.retired.borrow_mut().push(entry);
+            let _ = alloc::push(&mut self.retired.borrow_mut(), entry);
         }
+    }
+
+    /// Room to retire `n` entries, needed only while pinned.
+    fn make_room(&self, n: usize) -> Result<()> {
+        if self.pins.get() > 0 {
+            alloc::reserve(&mut self.retired.borrow_mut(), n)?;
+        }
+        Ok(())
     }
 
     /// Index of the last compacted entry (0 when nothing was compacted).
@@ -119,7 +129,7 @@ impl<E: EntryHandle> MemoryLog<E> {
     /// past them and nothing is allocated (they are released when the dead
     /// prefix is dropped, or kept until the last unpin while pinned).
     pub fn poll_upto(&self, first_idx: Index) -> Result<()> {
-        let dead = self.advance_head(first_idx);
+        let dead = self.advance_head(first_idx)?;
         if let Some(mut dead) = dead {
             // Released with no borrow held (a free_func may re-enter), into
             // a buffer kept for the next time.
@@ -134,14 +144,17 @@ impl<E: EntryHandle> MemoryLog<E> {
 
     /// `poll_upto` under the borrow: the dead prefix, when it is dropped
     /// from the vector, is handed back to be released.
-    fn advance_head(&self, first_idx: Index) -> Option<Vec<E>> {
+    /// Out of memory it fails (`NoMem`) only while pinned, before any
+    /// change; otherwise the prefix simply stays until the next time.
+    fn advance_head(&self, first_idx: Index) -> Result<Option<Vec<E>>> {
         let mut entries = self.entries.borrow_mut();
         let head = self.head.get();
         let live = (entries.len() - head) as Index;
         let n = (first_idx - 1 - self.base.get()).clamp(0, live) as usize;
         if n == 0 {
-            return None;
+            return Ok(None);
         }
+        self.make_room(n)?;
         let new_head = head + n;
         self.base_term.set(entries[new_head - 1].term());
         self.base.set(self.base.get() + n as Index);
@@ -150,20 +163,26 @@ impl<E: EntryHandle> MemoryLog<E> {
         }
         if new_head * 2 >= entries.len() {
             let mut dead = self.graveyard.take();
-            dead.extend(entries.drain(..new_head));
-            self.head.set(0);
-            Some(dead)
-        } else {
-            self.head.set(new_head);
-            None
+            if alloc::reserve(&mut dead, new_head).is_ok() {
+                dead.extend(entries.drain(..new_head));
+                self.head.set(0);
+                return Ok(Some(dead));
+            }
+            *self.graveyard.borrow_mut() = dead;
         }
+        self.head.set(new_head);
+        Ok(None)
     }
 
     /// Removes `from_idx` and later entries, handing each to `removed`
     /// (newest first) after the log is consistent again.
     pub fn pop_with(&self, from_idx: Index, removed: &mut dyn FnMut(&E, Index)) -> Result<()> {
         let from = from_idx.max(self.base.get() + 1);
+        let n = (self.current_idx() - from + 1).max(0) as usize;
+        // Room first: out of memory, nothing is popped.
         let mut taken = Vec::new();
+        alloc::reserve(&mut taken, n)?;
+        self.make_room(n)?;
         {
             let mut entries = self.entries.borrow_mut();
             let mut idx = self.end_idx(&entries);
@@ -183,21 +202,22 @@ impl<E: EntryHandle> MemoryLog<E> {
     /// Drops every entry and starts the log after `first_idx - 1`.
     pub fn reset_with(&self, first_idx: Index, term: Term, removed: &mut dyn FnMut(&E, Index)) {
         // Nothing is released while the entries are borrowed (see poll_upto).
-        let (dead, taken) = {
+        // (Nothing is allocated: the log's vector is taken whole.)
+        let (mut all, head) = {
             let mut entries = self.entries.borrow_mut();
             let head = self.head.replace(0);
-            let mut dead = std::mem::take(&mut *entries);
-            let taken = dead.split_off(head.min(dead.len()));
-            (dead, taken)
+            (std::mem::take(&mut *entries), head)
         };
+        let head = head.min(all.len());
+        let _ = self.make_room(all.len() - head);
         let first = self.base.get() + 1;
         self.base.set(first_idx - 1);
         self.base_term.set(term);
-        for (i, e) in taken.into_iter().enumerate() {
+        for (i, e) in all.drain(head..).enumerate() {
             removed(&e, first + i as Index);
             self.retire(e);
         }
-        self.release(dead);
+        self.release(all);
     }
 
     /// Gives up the log's references to `entries` (ones it no longer
@@ -210,19 +230,19 @@ impl<E: EntryHandle> MemoryLog<E> {
 
     /// Pushes `entry`, the log's entries being `entries`; its index.
     #[inline(always)]
-    fn push(&self, entries: &mut Vec<E>, entry: &E) -> Index {
-        let idx = self.push_ordinary(entries, entry);
+    fn push(&self, entries: &mut Vec<E>, entry: &E) -> Result<Index> {
+        let idx = self.push_ordinary(entries, entry)?;
         if is_cfg_change(entry.entry_type()) {
             self.cfg_change_hint.set(self.cfg_change_hint.get().max(idx));
         }
-        idx
+        Ok(idx)
     }
 
     /// `push` for an entry known not to change the configuration.
     #[inline(always)]
-    fn push_ordinary(&self, entries: &mut Vec<E>, entry: &E) -> Index {
-        entries.push(entry.clone());
-        self.end_idx(entries)
+    fn push_ordinary(&self, entries: &mut Vec<E>, entry: &E) -> Result<Index> {
+        alloc::push(entries, entry.clone())?;
+        Ok(self.end_idx(entries))
     }
 
     /// Takes every entry the log holds (and any retired while pinned) out of
@@ -230,16 +250,29 @@ impl<E: EntryHandle> MemoryLog<E> {
     pub fn take_all(&mut self) -> Vec<E> {
         let mut all = std::mem::take(self.entries.get_mut());
         all.drain(..self.head.replace(0));
-        all.append(self.retired.get_mut());
+        if alloc::reserve(&mut all, self.retired.get_mut().len()).is_ok() {
+            all.append(self.retired.get_mut());
+        } else {
+            // Out of memory: the retired ones are released here instead.
+            drop(std::mem::take(self.retired.get_mut()));
+        }
         all
     }
 
     /// `take_all` through a shared reference: the owner releases what it
     /// gets with no borrow of the log held, so releasing may call back in.
+    /// Out of memory, the retired entries may come in a second call (call
+    /// it until it returns nothing).
     pub fn take_all_now(&self) -> Vec<E> {
         let mut all = std::mem::take(&mut *self.entries.borrow_mut());
         all.drain(..self.head.replace(0));
-        all.append(&mut self.retired.borrow_mut());
+        let mut retired = self.retired.borrow_mut();
+        if all.is_empty() {
+            return std::mem::take(&mut *retired);
+        }
+        if alloc::reserve(&mut all, retired.len()).is_ok() {
+            all.append(&mut retired);
+        }
         all
     }
 
@@ -261,16 +294,16 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
 
     #[inline(always)]
     fn append_indexed(&self, entry: &E) -> Result<Index> {
-        Ok(self.push(&mut self.entries.borrow_mut(), entry))
+        self.push(&mut self.entries.borrow_mut(), entry)
     }
 
     #[inline(always)]
     fn append_ordinary(&self, entry: &E) -> Result<Index> {
-        Ok(self.push_ordinary(&mut self.entries.borrow_mut(), entry))
+        self.push_ordinary(&mut self.entries.borrow_mut(), entry)
     }
 
     fn append_until_cfg_change(&self, entries: &[E]) -> (usize, Result<()>) {
-        (push_until_cfg_change(&mut self.entries.borrow_mut(), entries), Ok(()))
+        push_until_cfg_change(&mut self.entries.borrow_mut(), entries)
     }
 
     fn may_hold_cfg_change(&self, idx: Index) -> bool {
@@ -294,7 +327,9 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
     fn get_batch(&self, idx: Index, max: usize, out: &mut Vec<E>) -> usize {
         let entries = self.entries.borrow();
         let Some(pos) = self.slot_in(&entries, idx) else { return 0 };
-        let end = entries.len().min(pos.saturating_add(max));
+        // Fewer when out of memory (the caller asks again for the rest).
+        let room = alloc::reserve_up_to(out, max.min(entries.len() - pos));
+        let end = pos + room;
         out.extend_from_slice(&entries[pos..end]);
         end - pos
     }
@@ -327,21 +362,23 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
 }
 
 /// Pushes `entries` onto `log` up to the first configuration change; how
-/// many it pushed. Scanning the types first, then copying, costs fewer
+/// many it pushed, and `NoMem` (with none pushed) when the log cannot grow. Scanning the types first, then copying, costs fewer
 /// instructions than one loop doing both (measured with `make
 /// bench-profile`): the scan needs no early exit, and the copy is a plain
 /// slice clone. The scan is one OR over the types, zero when every entry is
 /// an ordinary one (type 0, the common case); only otherwise are the types
 /// looked at one by one.
-fn push_until_cfg_change<E: EntryHandle>(log: &mut Vec<E>, entries: &[E]) -> usize {
+fn push_until_cfg_change<E: EntryHandle>(log: &mut Vec<E>, entries: &[E]) -> (usize, Result<()>) {
     let all_ordinary = entries.iter().fold(0, |types, e| types | e.entry_type()) == super::entry_type::NORMAL;
     let count = if all_ordinary {
         entries.len()
     } else {
         entries.iter().position(|e| is_cfg_change(e.entry_type())).unwrap_or(entries.len())
     };
-    log.extend_from_slice(&entries[..count]);
-    count
+    if let Err(e) = alloc::extend_from_slice(log, &entries[..count]) {
+        return (0, Err(e));
+    }
+    (count, Ok(()))
 }
 
 #[cfg(test)]

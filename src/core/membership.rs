@@ -14,7 +14,10 @@ use std::ffi::c_void;
 use std::rc::Rc;
 
 use super::server::trace;
-use super::{entry_type, EntryHandle, Host, Index, MembershipEvent, Node, NodeId, Role, Server, NODE_ID_NONE};
+use super::{
+    alloc, entry_type, EntryHandle, Host, Index, MembershipEvent, Node, NodeId, RaftError, Result, Role, Server,
+    NODE_ID_NONE,
+};
 
 impl<H: Host> Server<H> {
     pub fn my_node(&self) -> Option<Rc<Node>> {
@@ -138,7 +141,9 @@ impl<H: Host> Server<H> {
             // -1 is "none"; no node has another negative id.
             return None;
         }
-        let node = Rc::new(Node::new(udata, id));
+        // Both allocations before any change: out of memory adds nothing.
+        alloc::reserve(&mut self.nodes.borrow_mut(), 1).ok()?;
+        let node = self.new_node(udata, id)?;
         node.set_voting(voting);
         node.set_next_idx(self.current_idx() + 1);
         node.set_last_ack_ms(self.now_ms.get());
@@ -149,6 +154,31 @@ impl<H: Host> Server<H> {
         trace!(self, id, "added node {} ({})", id, if voting { "voting" } else { "non-voting" });
         self.host.notify_membership_event(&node, entry, MembershipEvent::Add);
         Some(node)
+    }
+
+    /// A fresh node: the spare one if `prepare_cfg_change` left one, else a
+    /// new allocation; `None` when out of memory.
+    fn new_node(&self, udata: *mut c_void, id: NodeId) -> Option<Rc<Node>> {
+        let spare = self.spare_node.borrow_mut().take();
+        if let Some(mut spare) = spare {
+            if let Some(node) = Rc::get_mut(&mut spare) {
+                *node = Node::new(udata, id);
+                return Some(spare);
+            }
+        }
+        alloc::try_rc(|size, make| self.host.reserved(size, make), Node::new(udata, id))
+    }
+
+    /// Makes sure a configuration entry about to be appended can take
+    /// effect without allocating: room for one more node in the list and a
+    /// spare node. `NoMem` (before anything changed) when out of memory.
+    pub(crate) fn prepare_cfg_change(&self) -> Result<()> {
+        alloc::reserve(&mut self.nodes.borrow_mut(), 1)?;
+        if self.spare_node.borrow().is_none() {
+            let spare = self.new_node(std::ptr::null_mut(), NODE_ID_NONE).ok_or(RaftError::NoMem)?;
+            *self.spare_node.borrow_mut() = Some(spare);
+        }
+        Ok(())
     }
 
     /// `raft_remove_node`: notifies, then drops the node. A node pointer that

@@ -11,6 +11,7 @@
 //! back into the same server (see DESIGN.md, "Re-entrancy").
 #![deny(unsafe_code)]
 
+pub mod alloc;
 pub mod election;
 mod log;
 mod membership;
@@ -459,4 +460,13 @@ pub trait Host {
     fn read_done(&self, cb: Self::ReadCallback, can_read: bool);
     /// Makes a new entry of `entry_type` with no data (the leader's no-op).
     fn new_entry(&self, entry_type: i32) -> Option<Self::Entry>;
+    /// Obtains a block of `bytes` fallibly, then runs `make`, whose one
+    /// allocation (of at most `bytes`) gets that block: `Rc::new` made
+    /// fallible (see [`alloc::try_rc`]). False, with `make` not run, when
+    /// the memory is not there. The default just runs `make`.
+    fn reserved(&self, bytes: usize, make: &mut dyn FnMut()) -> bool {
+        let _ = bytes;
+        make();
+        true
+    }
 }

@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 
 use super::election::majority_value;
-use super::{Host, Index, MsgId, RaftError, Result, Role, Server};
+use super::{alloc, Host, Index, MsgId, RaftError, Result, Role, Server};
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PendingRead<C> {
@@ -36,7 +36,7 @@ impl<H: Host> Server<H> {
             read_idx: self.commit_idx.get().max(self.term_start_idx.get()),
             callback,
         };
-        self.reads.borrow_mut().push_back(read);
+        alloc::push_back(&mut self.reads.borrow_mut(), read)?;
         // With auto flush off, the next `raft_flush` confirms the read: the
         // appendentries it sends for writes do, or a heartbeat to the nodes
         // it sends nothing to (`confirm_reads_on_flush`).
@@ -114,19 +114,18 @@ impl<H: Host> Server<H> {
         if self.read_round_msg_id.get() != 0 && quorum >= self.read_round_msg_id.get() {
             self.read_round_msg_id.set(0);
         }
-        let mut ready = Vec::new();
-        {
-            let mut reads = self.reads.borrow_mut();
-            while let Some(read) = reads.front() {
-                if !self.read_is_ready(read, quorum) {
-                    break;
+        // One at a time, with no borrow held while the callback runs (it
+        // may call back in) and nothing allocated.
+        loop {
+            let next = {
+                let mut reads = self.reads.borrow_mut();
+                match reads.front() {
+                    Some(read) if self.read_is_ready(read, quorum) => reads.pop_front(),
+                    _ => None,
                 }
-                ready.push(read.callback);
-                reads.pop_front();
-            }
-        }
-        for cb in ready {
-            self.host.read_done(cb, true);
+            };
+            let Some(read) = next else { break };
+            self.host.read_done(read.callback, true);
         }
         let waiting_for_round = self.reads.borrow().back().is_some_and(|r| r.after_msg_id >= quorum);
         if waiting_for_round

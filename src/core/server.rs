@@ -13,7 +13,7 @@ use super::{EntryHandle, Host, Index, Log, MsgId, Node, NodeId, RaftError, Resul
 macro_rules! trace {
     ($server:expr, $node:expr, $($arg:tt)*) => {
         if $server.logging() {
-            $server.emit_log($node, &format!($($arg)*));
+            $server.emit_log($node, format_args!($($arg)*));
         }
     };
 }
@@ -91,6 +91,9 @@ pub struct Server<H: Host> {
 
     pub(crate) nodes: RefCell<Vec<Rc<Node>>>,
     pub(crate) me: RefCell<Option<Rc<Node>>>,
+    /// A node allocated ahead of a configuration entry's append (see
+    /// `prepare_cfg_change`), so that the entry's node needs no allocation.
+    pub(crate) spare_node: RefCell<Option<Rc<Node>>>,
     /// Index of the newest voting configuration change, -1 if none pending.
     pub(crate) voting_cfg_change_log_idx: Cell<Index>,
 
@@ -155,6 +158,7 @@ impl<H: Host> Server<H> {
             config: Cell::new(Config::default()),
             nodes: RefCell::new(Vec::new()),
             me: RefCell::new(None),
+            spare_node: RefCell::new(None),
             voting_cfg_change_log_idx: Cell::new(-1),
             msg_id: Cell::new(0),
             persisted_idx: Cell::new(0),
@@ -203,8 +207,10 @@ impl<H: Host> Server<H> {
         self.config.get().log_enabled && self.host.has_logger()
     }
 
-    pub(crate) fn emit_log(&self, node: NodeId, message: &str) {
-        self.host.log_message(node, message);
+    /// Formats on the stack (see `LogLine`): logging allocates nothing.
+    #[cold]
+    pub(crate) fn emit_log(&self, node: NodeId, args: std::fmt::Arguments<'_>) {
+        self.host.log_message(node, super::alloc::LogLine::format(args).as_str());
     }
 
     // ----- configuration -----

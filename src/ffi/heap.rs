@@ -103,6 +103,53 @@ pub(crate) unsafe fn free_bytes(ptr: *mut c_void) {
     }
 }
 
+thread_local! {
+    /// A block obtained fallibly by [`with_reserved`], handed to the next
+    /// allocation of this thread that fits it, and its size.
+    static RESERVED: std::cell::Cell<(*mut u8, usize)> = const { std::cell::Cell::new((std::ptr::null_mut(), 0)) };
+}
+
+/// Makes an allocation that Rust would do infallibly (`Rc::new`,
+/// `Box::new`) fallible: obtains `size` bytes from the hooks first, then runs
+/// `f`, whose first allocation of at most `size` bytes (and ordinary
+/// alignment) gets that block instead of asking the hooks. `None`, with `f`
+/// not run, when the block could not be had. `f` must make that one
+/// allocation only; a block it does not use is freed.
+pub(crate) fn with_reserved<R>(size: usize, f: impl FnOnce() -> R) -> Option<R> {
+    struct Restore((*mut u8, usize));
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let (unused, _) = RESERVED.with(|r| r.replace(self.0));
+            // SAFETY: the block came from raft_malloc and nobody took it.
+            unsafe { free_bytes(unused as *mut c_void) };
+        }
+    }
+    let block = malloc_bytes(size.max(1)) as *mut u8;
+    if block.is_null() {
+        return None;
+    }
+    let _restore = Restore(RESERVED.with(|r| r.replace((block, size))));
+    Some(f())
+}
+
+/// The reserved block, if there is one that fits `layout`.
+#[inline(always)]
+fn take_reserved(layout: std::alloc::Layout) -> Option<*mut u8> {
+    RESERVED.with(|r| {
+        let (block, size) = r.get();
+        if block.is_null() || layout.size() > size || layout.align() > HOOK_ALIGN {
+            return None;
+        }
+        r.set((std::ptr::null_mut(), 0));
+        Some(block)
+    })
+}
+
+/// `Box::new(value)`, or `None` when the memory is not there.
+pub(crate) fn try_box<T>(value: T) -> Option<Box<T>> {
+    with_reserved(std::mem::size_of::<T>(), || Box::new(value))
+}
+
 /// Routes every Rust allocation of the library (node lists, log arrays,
 /// queues) through the heap hooks, so that an application's allocator sees
 /// all the memory the library uses, not only entries.
@@ -119,6 +166,9 @@ const HOOK_ALIGN: usize = 16;
 // records the hooks' own pointer.
 unsafe impl std::alloc::GlobalAlloc for HookAllocator {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if let Some(block) = take_reserved(layout) {
+            return block;
+        }
         // SAFETY: reading a hook copies a valid function pointer.
         unsafe {
             if layout.align() <= HOOK_ALIGN {
@@ -129,6 +179,11 @@ unsafe impl std::alloc::GlobalAlloc for HookAllocator {
     }
 
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if let Some(block) = take_reserved(layout) {
+            // SAFETY: the block has room for layout.size() bytes.
+            unsafe { std::ptr::write_bytes(block, 0, layout.size()) };
+            return block;
+        }
         // SAFETY: as alloc.
         unsafe {
             if layout.align() <= HOOK_ALIGN {

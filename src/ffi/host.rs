@@ -254,9 +254,14 @@ impl Host for CHost {
 
     fn log_message(&self, node: NodeId, message: &str) {
         let Some(cb) = self.cbs().log else { return };
-        let mut buf = Vec::with_capacity(message.len() + 1);
-        buf.extend(message.bytes().filter(|&b| b != 0));
-        buf.push(0);
+        // On the stack (logging allocates nothing): the core's messages are
+        // at most LOG_LINE_MAX bytes; NULs, which it never writes, would
+        // end the C string early, so they become spaces.
+        let mut buf = [0u8; crate::core::alloc::LOG_LINE_MAX + 1];
+        let n = message.len().min(crate::core::alloc::LOG_LINE_MAX);
+        for (dst, &b) in buf.iter_mut().zip(&message.as_bytes()[..n]) {
+            *dst = if b == 0 { b' ' } else { b };
+        }
         // SAFETY: the application's callback with a NUL-terminated string
         // alive for the call.
         unsafe { cb(self.raft(), node, self.udata.get(), buf.as_ptr() as *const _) }
@@ -304,6 +309,10 @@ impl Host for CHost {
             // SAFETY: the application's callback with the argument it gave.
             unsafe { cb(request.arg, can_read as c_int) }
         }
+    }
+
+    fn reserved(&self, bytes: usize, make: &mut dyn FnMut()) -> bool {
+        super::heap::with_reserved(bytes, make).is_some()
     }
 
     fn new_entry(&self, entry_type: i32) -> Option<EntryPtr> {

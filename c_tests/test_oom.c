@@ -1,0 +1,521 @@
+/* Allocation failure: a heap whose N-th allocation fails (or a run of them
+ * from the N-th on), for every N of a scripted run.
+ *
+ * The heap hooks count every allocation the library makes (through
+ * raft_malloc/raft_calloc/raft_realloc, which its own memory goes through as
+ * well) and every live block. A sweep first runs the script with nothing
+ * failing to count its allocation points P, then reruns it once for each
+ * chosen N in 1..P with that allocation failing, and requires each time:
+ *   - no abort (the sweep runs in one process: an abort ends the test);
+ *   - every call that fails says RAFT_ERR_NOMEM (or NULL where the function
+ *     has no error code), and only when an allocation did fail during it;
+ *   - once allocations succeed again, the servers work: the cluster elects,
+ *     commits and applies a new entry everywhere, completes the membership
+ *     change, and every safety invariant of the harness holds;
+ *   - after everything is destroyed, no block the library allocated is live.
+ *
+ * `make test` samples the points (OOM_SAMPLES of them, default 150, spread
+ * over the whole run); `make test-oom-long` sets OOM_ALL=1 and tries every
+ * one. OOM_VERBOSE=1 prints each N as it runs, OOM_ONLY=N runs one point,
+ * OOM_FORK=1 runs each point in a child and lists the ones that fail.
+ */
+#include <stdint.h>
+
+#include "raft.h"
+#include "support/cluster.h"
+#include "test.h"
+
+/* The hook variable the arrays the library returns are freed with (a
+ * compat data symbol). */
+extern void (*raft_free)(void *ptr);
+
+/* ------------------------------------------------------------------ */
+/* The failing, counting heap                                          */
+/* ------------------------------------------------------------------ */
+
+/* Every block carries a header, so a free knows the block is the library's
+ * and the live count is exact. 16 bytes keep malloc's alignment. */
+#define HDR 16
+#define MAGIC 0x6f6f6d6c69766521ULL
+#define DEAD 0x6465616462656566ULL
+
+static long h_calls;        /* allocation calls while counting */
+static int h_counting;      /* count (and maybe fail) allocations */
+static long h_fail_from;    /* fail calls number fail_from .. fail_to - 1 */
+static long h_fail_to;
+static long h_failed;       /* allocations failed so far */
+static long h_live;         /* live blocks */
+static long h_foreign;      /* frees of blocks the hooks did not hand out */
+
+static int h_should_fail(void)
+{
+    if (!h_counting)
+        return 0;
+    h_calls++;
+    if (h_calls >= h_fail_from && h_calls < h_fail_to) {
+        h_failed++;
+        return 1;
+    }
+    return 0;
+}
+
+static void *h_wrap(unsigned char *raw)
+{
+    if (!raw)
+        return NULL;
+    *(uint64_t *)raw = MAGIC;
+    h_live++;
+    return raw + HDR;
+}
+
+static unsigned char *h_raw(void *p)
+{
+    unsigned char *raw = (unsigned char *)p - HDR;
+    if (*(uint64_t *)raw != MAGIC) {
+        h_foreign++;
+        return NULL;
+    }
+    return raw;
+}
+
+static void *h_malloc(size_t n)
+{
+    if (h_should_fail())
+        return NULL;
+    return h_wrap(malloc(n + HDR));
+}
+
+static void *h_calloc(size_t a, size_t b)
+{
+    if (b && a > (SIZE_MAX - HDR) / b)
+        return NULL;
+    if (h_should_fail())
+        return NULL;
+    return h_wrap(calloc(1, a * b + HDR));
+}
+
+static void *h_realloc(void *p, size_t n)
+{
+    unsigned char *raw, *q;
+    if (!p)
+        return h_malloc(n);
+    raw = h_raw(p);
+    if (!raw)
+        return NULL;
+    if (h_should_fail())
+        return NULL; /* the old block stays live */
+    q = realloc(raw, n + HDR);
+    return q ? q + HDR : NULL;
+}
+
+static void h_free(void *p)
+{
+    unsigned char *raw;
+    if (!p)
+        return;
+    raw = h_raw(p);
+    if (!raw)
+        return;
+    *(uint64_t *)raw = DEAD;
+    h_live--;
+    free(raw);
+}
+
+static void h_install(void)
+{
+    raft_set_heap_functions(h_malloc, h_calloc, h_realloc, h_free);
+}
+
+/* Fail allocations number from .. from + len - 1 of what follows (counting
+ * from 1); len 0 fails nothing (the counting run). */
+static void h_arm(long from, long len)
+{
+    h_calls = 0;
+    h_failed = 0;
+    h_fail_from = from;
+    h_fail_to = from + len;
+    h_counting = 1;
+}
+
+static void h_disarm(void)
+{
+    h_counting = 0;
+    h_fail_to = 0;
+}
+
+static int verbose(void)
+{
+    return getenv("OOM_VERBOSE") != NULL;
+}
+
+/* A call's result: 0, or RAFT_ERR_NOMEM while an allocation failed during
+ * the call. */
+#define CHECK_RC(expr)                                                      \
+    do {                                                                    \
+        long f0__ = h_failed;                                               \
+        int rc__ = (expr);                                                  \
+        if (rc__ != 0 && !(rc__ == RAFT_ERR_NOMEM && h_failed > f0__))      \
+            FAIL_AT("%s: rc %d (allocations failed during it: %ld)", #expr, rc__, h_failed - f0__); \
+    } while (0)
+
+/* ------------------------------------------------------------------ */
+/* The sweep                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef void (*script_fn)(long fail_from, long fail_len);
+
+/* Runs the script once counting, then at the chosen points; returns the
+ * number of allocation points. */
+static long sweep(const char *name, script_fn script, long fail_len)
+{
+    long points, samples = 150, tried = 0, failures = 0;
+    const char *env;
+    h_install();
+    script(0, 0);
+    points = h_calls;
+    ASSERT(points > 0);
+    if ((env = getenv("OOM_SAMPLES")) != NULL)
+        samples = atol(env);
+    if (getenv("OOM_ALL") || samples <= 0 || samples > points)
+        samples = points;
+    if ((env = getenv("OOM_ONLY")) != NULL) {
+        script(atol(env), fail_len);
+        return points;
+    }
+    for (long k = 0; k < samples; k++) {
+        /* spread over 1..points, first and last included */
+        long n = samples == 1 ? 1 : 1 + k * (points - 1) / (samples - 1);
+        if (verbose())
+            fprintf(stderr, "%s: failing allocation %ld (+%ld) of %ld\n", name, n, fail_len - 1, points);
+        if (getenv("OOM_FORK")) {
+            /* diagnosis: every point runs, failures are listed */
+            int status = 0;
+            pid_t pid;
+            fflush(stdout);
+            fflush(stderr);
+            if ((pid = fork()) == 0) {
+                script(n, fail_len);
+                exit(0);
+            }
+            waitpid(pid, &status, 0);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fprintf(stderr, "%s: point %ld (+%ld): status %d\n", name, n, fail_len - 1, status), failures++;
+        } else {
+            script(n, fail_len);
+        }
+        tried++;
+    }
+    ASSERT_EQ(0, failures);
+    printf("  %s: %ld allocation points, %ld tried, failing %ld at a time\n", name, points, tried, fail_len);
+    return points;
+}
+
+/* ------------------------------------------------------------------ */
+/* One server with the built-in log                                    */
+/* ------------------------------------------------------------------ */
+
+static raft_time_t s_now;
+static raft_index_t s_applied;
+static int s_reads;
+
+static int s_applylog(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    (void)r, (void)ud, (void)e;
+    s_applied = idx;
+    return 0;
+}
+
+static int s_persist(raft_server_t *r, void *ud, raft_term_t term, raft_node_id_t vote)
+{
+    (void)r, (void)ud, (void)term, (void)vote;
+    return 0;
+}
+
+static raft_time_t s_timestamp(raft_server_t *r, void *ud)
+{
+    (void)r, (void)ud;
+    return s_now;
+}
+
+static void s_log(raft_server_t *r, raft_node_id_t node, void *ud, const char *buf)
+{
+    (void)r, (void)node, (void)ud, (void)buf;
+}
+
+static void s_read_done(void *arg, int can_read)
+{
+    (void)arg;
+    if (can_read)
+        s_reads++;
+}
+
+static void s_tick(raft_server_t *r, int ms)
+{
+    s_now += ms * 1000;
+    CHECK_RC(raft_periodic(r));
+}
+
+/* A call returning NULL on failure, retried while allocations fail. */
+#define RETRY_PTR(var, expr)                                                \
+    do {                                                                    \
+        int tries__ = 0;                                                    \
+        for (;;) {                                                          \
+            long f0__ = h_failed;                                           \
+            (var) = (expr);                                                 \
+            if (var)                                                        \
+                break;                                                      \
+            if (h_failed == f0__ || ++tries__ > 64)                         \
+                FAIL_AT("%s: NULL (allocations failed during it: %ld)", #expr, h_failed - f0__); \
+        }                                                                   \
+    } while (0)
+
+/* A call returning a code, retried while it says RAFT_ERR_NOMEM. */
+#define RETRY_RC(expr)                                                      \
+    do {                                                                    \
+        int tries__ = 0, rc__;                                              \
+        for (;;) {                                                          \
+            long f0__ = h_failed;                                           \
+            rc__ = (expr);                                                  \
+            if (rc__ == 0)                                                  \
+                break;                                                      \
+            if (rc__ != RAFT_ERR_NOMEM || h_failed == f0__ || ++tries__ > 64) \
+                FAIL_AT("%s: rc %d (allocations failed during it: %ld)", #expr, rc__, h_failed - f0__); \
+        }                                                                   \
+    } while (0)
+
+static void single_script(long fail_from, long fail_len)
+{
+    raft_server_t *r;
+    raft_node_t *me;
+    raft_cbs_t cbs;
+    raft_entry_resp_t resp;
+    raft_entry_t *e;
+    raft_entry_t **all;
+    raft_index_t n_all = 0;
+
+    s_now = 1000000;
+    s_applied = 0;
+    s_reads = 0;
+    memset(&cbs, 0, sizeof(cbs));
+    cbs.applylog = s_applylog;
+    cbs.persist_metadata = s_persist;
+    cbs.timestamp = s_timestamp;
+    cbs.log = s_log;
+
+    h_arm(fail_from, fail_len);
+    RETRY_PTR(r, raft_new());
+    raft_set_callbacks(r, &cbs, NULL);
+    CHECK_RC(raft_config(r, 1, RAFT_CONFIG_LOG_ENABLED, 1));
+    RETRY_PTR(me, raft_add_node(r, NULL, 1, 1));
+    ASSERT(raft_get_node(r, 1) == me);
+    for (int i = 0; i < 300 && !raft_is_leader(r); i++)
+        s_tick(r, 10);
+    if (!raft_is_leader(r))
+        RETRY_RC(raft_become_leader(r));
+    for (int i = 0; i < 12; i++) {
+        RETRY_PTR(e, raft_entry_new(8));
+        e->id = i + 1;
+        memcpy(e->data, &i, sizeof(i));
+        RETRY_RC(raft_recv_entry(r, e, &resp));
+        raft_entry_release(e);
+        if (i % 4 == 3)
+            s_tick(r, 10);
+    }
+    RETRY_RC(raft_recv_read_request(r, s_read_done, NULL));
+    for (int i = 0; i < 5; i++)
+        s_tick(r, 10);
+    RETRY_RC(raft_begin_snapshot(r));
+    RETRY_RC(raft_end_snapshot(r));
+    all = raft_get_entries_from_idx(r, raft_get_snapshot_last_idx(r) + 1, &n_all);
+    if (all) {
+        raft_entry_release_list(all, (size_t)n_all);
+        raft_free(all);
+    }
+    RETRY_PTR(e, raft_entry_new(0));
+    RETRY_RC(raft_recv_entry(r, e, &resp));
+    raft_entry_release(e);
+    s_tick(r, 10);
+
+    /* Memory is back: the server still works. */
+    h_disarm();
+    RETRY_PTR(e, raft_entry_new(4));
+    ASSERT_EQ(0, raft_recv_entry(r, e, &resp));
+    raft_entry_release(e);
+    s_tick(r, 10);
+    ASSERT(raft_is_leader(r));
+    ASSERT_EQ(raft_get_current_idx(r), raft_get_commit_idx(r));
+    ASSERT_EQ(raft_get_current_idx(r), s_applied);
+    ASSERT_EQ(raft_get_current_idx(r), raft_get_last_applied_idx(r));
+    ASSERT(s_reads >= 1);
+    raft_destroy(r);
+    ASSERT_EQ(0, h_live);
+    ASSERT_EQ(0, h_foreign);
+}
+
+TEST(oom_single_server_each_allocation)
+{
+    sweep("single server", single_script, 1);
+}
+
+TEST(oom_single_server_runs_of_failures)
+{
+    sweep("single server", single_script, 16);
+}
+
+/* raft_new alone: each allocation failing gives NULL and leaks nothing. */
+TEST(oom_raft_new_returns_null)
+{
+    long points;
+    raft_server_t *r;
+    h_install();
+    h_arm(0, 0);
+    r = raft_new();
+    points = h_calls;
+    h_disarm();
+    ASSERT(r != NULL);
+    raft_destroy(r);
+    ASSERT_EQ(0, h_live);
+    for (long n = 1; n <= points; n++) {
+        h_arm(n, 1);
+        r = raft_new();
+        h_disarm();
+        ASSERT(r == NULL);
+        ASSERT_EQ(0, h_live);
+    }
+    for (long n = 1; n <= points; n++) {
+        h_arm(n, 1);
+        r = raft_new_with_log(&raft_log_internal_impl, NULL);
+        h_disarm();
+        ASSERT(r == NULL);
+        ASSERT_EQ(0, h_live);
+    }
+    printf("  raft_new: %ld allocation points, each fails cleanly\n", points);
+}
+
+/* ------------------------------------------------------------------ */
+/* A 3-node cluster (logs of the harness's own raft_log_impl_t)         */
+/* ------------------------------------------------------------------ */
+
+static void check_errors(cluster_t *c)
+{
+    for (int i = 1; i <= c->n; i++) {
+        cl_server_t *s = &c->s[i];
+        if (!s->exists)
+            continue;
+        if (s->recv_errors && s->last_recv_error != RAFT_ERR_NOMEM)
+            FAIL_AT("node %d: a raft_recv_* call failed with %d", i, s->last_recv_error);
+        if (s->periodic_errors && s->last_periodic_error != RAFT_ERR_NOMEM)
+            FAIL_AT("node %d: raft_periodic failed with %d", i, s->last_periodic_error);
+    }
+}
+
+static int c_reads;
+
+static void c_read_done(void *arg, int can_read)
+{
+    (void)arg;
+    if (can_read)
+        c_reads++;
+}
+
+static int is_voter(cluster_t *c, raft_node_id_t on, raft_node_id_t who)
+{
+    raft_node_t *n = raft_get_node(cl_raft(c, on), who);
+    return n && raft_node_is_voting(n);
+}
+
+/* A follower that is not `l`. */
+static raft_node_id_t follower_of(raft_node_id_t l)
+{
+    return l == 3 ? 2 : 3;
+}
+
+static void cluster_script(long fail_from, long fail_len)
+{
+    cluster_t *c;
+    raft_node_id_t l, f;
+    raft_entry_resp_t resp;
+
+    c = cl_new(3, 7);
+    for (int i = 1; i <= 3; i++) /* formatting log messages allocates too */
+        raft_config(cl_raft(c, i), 1, RAFT_CONFIG_LOG_ENABLED, 1);
+    h_arm(fail_from, fail_len);
+
+    /* elect, replicate, read */
+    cl_elect(c, 5000);
+    for (int i = 0; i < 6; i++) {
+        if ((l = cl_leader(c)) != 0)
+            CHECK_RC(cl_submit(c, l, 100 + i, &resp));
+        cl_run(c, 30);
+    }
+    if ((l = cl_leader(c)) != 0)
+        CHECK_RC(raft_recv_read_request(cl_raft(c, l), c_read_done, NULL));
+    cl_run(c, 300);
+
+    /* a follower falls behind a compaction and gets a snapshot */
+    l = cl_elect(c, 3000);
+    f = follower_of(l);
+    cl_isolate(c, f);
+    for (int i = 0; i < 4; i++) {
+        if ((l = cl_leader(c)) != 0)
+            CHECK_RC(cl_submit(c, l, 200 + i, &resp));
+        cl_run(c, 30);
+    }
+    cl_run(c, 200);
+    if ((l = cl_leader(c)) != 0)
+        CHECK_RC(cl_snapshot(c, l));
+    cl_heal(c);
+    cl_run(c, 1500);
+
+    /* a fourth server joins, non-voting, then as a voter */
+    h_counting = 0;
+    cl_add_server(c, 4);
+    h_counting = fail_len >= 0;
+    if ((l = cl_elect(c, 3000)) != 0)
+        CHECK_RC(cl_submit_cfg(c, l, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 4, &resp));
+    cl_run(c, 1000);
+    if ((l = cl_leader(c)) != 0 && cl_is_member(c, l, 4) && !is_voter(c, l, 4))
+        CHECK_RC(cl_submit_cfg(c, l, RAFT_LOGTYPE_ADD_NODE, 4, &resp));
+    cl_run(c, 1000);
+    check_errors(c);
+
+    /* Memory is back: the cluster converges and completes the change. */
+    h_disarm();
+    l = cl_elect(c, 10000);
+    ASSERT(l != 0);
+    if (!cl_is_member(c, l, 4)) {
+        ASSERT_EQ(0, cl_submit_cfg(c, l, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 4, &resp));
+        cl_run(c, 1000);
+        l = cl_elect(c, 10000);
+    }
+    if (!is_voter(c, l, 4)) {
+        ASSERT(cl_is_member(c, l, 4));
+        ASSERT_EQ(0, cl_submit_cfg(c, l, RAFT_LOGTYPE_ADD_NODE, 4, &resp));
+    }
+    ASSERT(cl_replicate(c, 999, 10000));
+    ASSERT(cl_converge(c, 10000));
+    l = cl_leader(c);
+    ASSERT(l != 0);
+    for (int i = 1; i <= 4; i++) {
+        ASSERT(is_voter(c, l, i));
+        ASSERT_EQ(raft_get_commit_idx(cl_raft(c, l)), raft_get_last_applied_idx(cl_raft(c, i)));
+        ASSERT(cl_same_applied(c, l, i));
+    }
+    ASSERT_EQ(0, cl_violations(c));
+    check_errors(c);
+    cl_free(c);
+    ASSERT_EQ(0, h_live);
+    ASSERT_EQ(0, h_foreign);
+}
+
+TEST(oom_cluster_each_allocation)
+{
+    sweep("3-node cluster", cluster_script, 1);
+}
+
+TEST(oom_cluster_runs_of_failures)
+{
+    sweep("3-node cluster", cluster_script, 16);
+}
+
+TEST_MAIN()
