@@ -40,6 +40,13 @@ impl<E: EntryHandle> Default for MemoryLog<E> {
 }
 
 impl<E: EntryHandle> MemoryLog<E> {
+    /// `with_capacity`, or `None` when the room cannot be had.
+    pub fn try_with_capacity(capacity: usize) -> Option<Self> {
+        let log = Self::with_capacity(0);
+        log.entries.borrow_mut().try_reserve_exact(capacity).ok()?;
+        Some(log)
+    }
+
     pub fn with_capacity(capacity: usize) -> Self {
         MemoryLog {
             entries: RefCell::new(Vec::with_capacity(capacity)),

@@ -91,9 +91,11 @@ pub struct Server<H: Host> {
 
     pub(crate) nodes: RefCell<Vec<Rc<Node>>>,
     pub(crate) me: RefCell<Option<Rc<Node>>>,
-    /// A node allocated ahead of a configuration entry's append (see
-    /// `prepare_cfg_change`), so that the entry's node needs no allocation.
-    pub(crate) spare_node: RefCell<Option<Rc<Node>>>,
+    /// Nodes allocated ahead of need, so that adding a node needs no
+    /// allocation: one made before a configuration entry is appended
+    /// (`prepare_cfg_change`), and those `begin_load_snapshot` removes, for
+    /// the application to add back.
+    pub(crate) spare_nodes: RefCell<Vec<Rc<Node>>>,
     /// Index of the newest voting configuration change, -1 if none pending.
     pub(crate) voting_cfg_change_log_idx: Cell<Index>,
 
@@ -158,7 +160,7 @@ impl<H: Host> Server<H> {
             config: Cell::new(Config::default()),
             nodes: RefCell::new(Vec::new()),
             me: RefCell::new(None),
-            spare_node: RefCell::new(None),
+            spare_nodes: RefCell::new(Vec::new()),
             voting_cfg_change_log_idx: Cell::new(-1),
             msg_id: Cell::new(0),
             persisted_idx: Cell::new(0),
@@ -589,12 +591,30 @@ impl<H: Host> Server<H> {
         self.log().get(idx)
     }
 
-    pub fn entries_from(&self, idx: Index, out: &mut Vec<H::Entry>) -> usize {
+    /// Asked of the log in batches of at most `MAX_ENTRIES_PER_MESSAGE`, so
+    /// that a log claiming more entries than it has costs no huge
+    /// reservation; `NoMem` (with `out` left empty) when they do not fit in
+    /// memory.
+    pub fn entries_from(&self, idx: Index, out: &mut Vec<H::Entry>) -> Result<usize> {
         if idx <= 0 {
-            return 0;
+            return Ok(0);
         }
-        let n = (self.current_idx() - idx + 1).max(0) as usize;
-        self.log().get_batch(idx, n, out)
+        let mut left = (self.current_idx() - idx + 1).max(0) as u64;
+        let mut next = idx;
+        while left > 0 {
+            let want = left.min(MAX_ENTRIES_PER_MESSAGE as u64) as usize;
+            if super::alloc::reserve(out, want).is_err() {
+                out.clear();
+                return Err(RaftError::NoMem);
+            }
+            let got = self.log().get_batch(next, want, out);
+            if got == 0 {
+                break;
+            }
+            left -= got as u64;
+            next += got as Index;
+        }
+        Ok(out.len())
     }
 
     pub fn last_applied_entry(&self) -> Option<H::Entry> {

@@ -38,9 +38,10 @@ pub struct raft_log {
 }
 
 impl raft_log {
-    pub(crate) fn new(capacity: usize) -> Box<raft_log> {
-        Box::new(raft_log {
-            mem: MemoryLog::with_capacity(capacity),
+    /// `None` when out of memory.
+    pub(crate) fn new(capacity: usize) -> Option<Box<raft_log>> {
+        super::heap::try_box(raft_log {
+            mem: MemoryLog::try_with_capacity(capacity)?,
             cbs: Cell::new(raft_log_cbs_t::default()),
             raft: Cell::new(ptr::null_mut()),
             owner: Cell::new(ptr::null_mut()),
@@ -346,7 +347,12 @@ impl Log<EntryPtr> for LogBackend {
                     let mut n = 0;
                     while n < max {
                         match self.get(idx + n as Index) {
-                            Some(e) => out.push(e),
+                            // Out of memory: fewer (the entry is released).
+                            Some(e) => {
+                                if core::alloc::push(out, e).is_err() {
+                                    break;
+                                }
+                            }
                             None => break,
                         }
                         n += 1;
@@ -481,7 +487,11 @@ pub(crate) fn fill_from_c(
     max: usize,
     fill: impl FnOnce(*mut *mut raft_entry_t) -> raft_index_t,
 ) -> usize {
-    out.reserve(max);
+    // Fewer slots when out of memory: "up to max".
+    let max = core::alloc::reserve_up_to(out, max);
+    if max == 0 {
+        return 0;
+    }
     let len = out.len();
     let slots = out.spare_capacity_mut().as_mut_ptr() as *mut *mut raft_entry_t;
     // SAFETY: spare capacity holds at least max slots; zeroing them makes
@@ -515,7 +525,7 @@ unsafe fn builtin<'a>(log: *mut c_void) -> Option<&'a raft_log> {
 
 unsafe extern "C" fn builtin_init(raft: *mut c_void, _arg: *mut c_void) -> *mut c_void {
     super::guard(ptr::null_mut(), || {
-        let log = raft_log::new(0);
+        let Some(log) = raft_log::new(0) else { return ptr::null_mut() };
         log.set_owner(raft as *mut raft_server_t);
         Box::into_raw(log) as *mut c_void
     })
@@ -664,13 +674,15 @@ pub static raft_log_internal_impl: raft_log_impl_t = raft_log_impl {
 /// The built-in in-memory log, used directly.
 #[no_mangle]
 pub extern "C" fn raft_log_new() -> *mut raft_log_t {
-    super::guard(ptr::null_mut(), || Box::into_raw(raft_log::new(0)))
+    super::guard(ptr::null_mut(), || raft_log::new(0).map_or(ptr::null_mut(), Box::into_raw))
 }
 
 /// A built-in log with room for `initial_size` entries before it grows.
 #[no_mangle]
 pub extern "C" fn raft_log_alloc(initial_size: raft_index_t) -> *mut raft_log_t {
-    super::guard(ptr::null_mut(), || Box::into_raw(raft_log::new(initial_size.clamp(0, 1 << 20) as usize)))
+    super::guard(ptr::null_mut(), || {
+        raft_log::new(initial_size.clamp(0, 1 << 20) as usize).map_or(ptr::null_mut(), Box::into_raw)
+    })
 }
 
 /// Frees a log from `raft_log_new`; its entries are released (observed by

@@ -173,7 +173,8 @@ pub unsafe extern "C" fn raft_get_entries_from_idx(
         return ptr::null_mut();
     }
     let mut out = Vec::new();
-    let n = with_server(me, 0, |s| s.entries_from(idx, &mut out));
+    // Out of memory (the list or the array) gives NULL, nothing held.
+    let n = with_server(me, 0, |s| s.entries_from(idx, &mut out).unwrap_or(0));
     let array = if n == 0 {
         ptr::null_mut()
     } else {

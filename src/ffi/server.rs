@@ -77,8 +77,23 @@ fn live_servers() -> MutexGuard<'static, Vec<usize>> {
     LIVE_SERVERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Records a new server; if the list cannot grow, the server is simply not
-/// found by `live_user_data` (its standalone logs' observers get NULL).
+/// Room in the list for one more server (`raft_new` fails without it).
+fn reserve_server_slot() -> bool {
+    live_servers().try_reserve(1).is_ok()
+}
+
+/// Gives the list's memory back if no server is left (a `raft_new` that
+/// reserved room failed).
+fn release_server_slot() {
+    let mut live = live_servers();
+    if live.is_empty() {
+        *live = Vec::new();
+    }
+}
+
+/// Records a new server (room was reserved first; should another thread
+/// have taken it and the list cannot grow, the server is simply not found
+/// by `live_user_data`: its standalone logs' observers get NULL).
 fn register_server(me: *mut raft_server_t) {
     let mut live = live_servers();
     if live.try_reserve(1).is_ok() {
@@ -131,16 +146,31 @@ pub(crate) fn node_ptr(node: Option<Rc<Node>>) -> *mut raft_node_t {
 }
 
 fn new_server(log: impl FnOnce(*mut raft_server_t) -> Option<LogBackend>) -> *mut raft_server_t {
+    if !reserve_server_slot() {
+        return ptr::null_mut();
+    }
+    let me = new_server_in_slot(log);
+    if me.is_null() {
+        release_server_slot();
+    }
+    me
+}
+
+fn new_server_in_slot(log: impl FnOnce(*mut raft_server_t) -> Option<LogBackend>) -> *mut raft_server_t {
     super::guard(ptr::null_mut(), || {
         // The log needs the server's address (its init gets `raft`), so the
         // server is boxed around a placeholder log first.
-        let placeholder = LogBackend::Builtin(raft_log::new(0));
-        let boxed = Box::new(RaftServer {
-            core: Server::new(CHost::new(placeholder)),
+        // Out of memory gives NULL (the box and the placeholder are the
+        // only allocations before the log's own).
+        let Some(placeholder) = raft_log::new(0) else { return ptr::null_mut() };
+        let Some(boxed) = super::heap::try_box(RaftServer {
+            core: Server::new(CHost::new(LogBackend::Builtin(placeholder))),
             depth: Cell::new(0),
             poisoned: Cell::new(false),
             closing: Cell::new(false),
-        });
+        }) else {
+            return ptr::null_mut();
+        };
         let raw = Box::into_raw(boxed);
         let me = raw as *mut raft_server_t;
         let Some(backend) = log(me) else {
@@ -173,7 +203,7 @@ fn new_server(log: impl FnOnce(*mut raft_server_t) -> Option<LogBackend>) -> *mu
 /// failed.
 #[no_mangle]
 pub extern "C" fn raft_new() -> *mut raft_server_t {
-    new_server(|_| Some(LogBackend::Builtin(raft_log::new(0))))
+    new_server(|_| raft_log::new(0).map(LogBackend::Builtin))
 }
 
 /// Creates a server whose log is the application's (for example a log on
