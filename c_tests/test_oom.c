@@ -402,7 +402,8 @@ static void check_errors(cluster_t *c)
         cl_server_t *s = &c->s[i];
         if (!s->exists)
             continue;
-        if (s->recv_errors && s->last_recv_error != RAFT_ERR_NOMEM)
+        /* NOT_LEADER: an answer reaching a leader that has stepped down */
+        if (s->recv_errors && s->last_recv_error != RAFT_ERR_NOMEM && s->last_recv_error != RAFT_ERR_NOT_LEADER)
             FAIL_AT("node %d: a raft_recv_* call failed with %d", i, s->last_recv_error);
         if (s->periodic_errors && s->last_periodic_error != RAFT_ERR_NOMEM)
             FAIL_AT("node %d: raft_periodic failed with %d", i, s->last_periodic_error);
@@ -430,6 +431,39 @@ static raft_node_id_t follower_of(raft_node_id_t l)
     return l == 3 ? 2 : 3;
 }
 
+/* Submits to the leader, if there is one. */
+static void submit(cluster_t *c, int val)
+{
+    raft_entry_resp_t resp;
+    raft_node_id_t l = cl_leader(c);
+    if (l)
+        CHECK_RC(cl_submit(c, l, val, &resp));
+}
+
+/* Crash and restart `id` from its disk, as an application does: a restart
+ * that fails (out of memory) is torn down and tried again, and one that
+ * left a node out is too. */
+static void crash_restart(cluster_t *c, raft_node_id_t id, int n_nodes)
+{
+    cl_crash(c, id);
+    for (int tries = 0;; tries++) {
+        long f0 = h_failed;
+        int rc = cl_restart_with_log(c, id);
+        cl_server_t *s = cl_srv(c, id);
+        if (rc == 0 && s->r && raft_get_num_nodes(s->r) == n_nodes)
+            return;
+        if (h_failed == f0 || tries > 64)
+            FAIL_AT("restart of %d: rc %d, no allocation failed", id, rc);
+        if (rc != 0 && rc != RAFT_ERR_NOMEM && rc != RAFT_ERR_MISUSE) /* MISUSE: no server */
+            FAIL_AT("restart of %d: rc %d", id, rc);
+        cl_crash(c, id);
+        if (!s->r && !s->disk) { /* raft_new failed: the log is still ours */
+            s->disk = s->log;
+            s->log = NULL;
+        }
+    }
+}
+
 static void cluster_script(long fail_from, long fail_len)
 {
     cluster_t *c;
@@ -441,25 +475,25 @@ static void cluster_script(long fail_from, long fail_len)
         raft_config(cl_raft(c, i), 1, RAFT_CONFIG_LOG_ENABLED, 1);
     h_arm(fail_from, fail_len);
 
-    /* elect, replicate, read */
+    /* elect, replicate (a few entries per message), read */
     cl_elect(c, 5000);
-    for (int i = 0; i < 6; i++) {
-        if ((l = cl_leader(c)) != 0)
-            CHECK_RC(cl_submit(c, l, 100 + i, &resp));
-        cl_run(c, 30);
+    for (int i = 0; i < 24; i++) {
+        submit(c, 100 + i);
+        if (i % 4 == 3)
+            cl_run(c, 30);
     }
-    if ((l = cl_leader(c)) != 0)
-        CHECK_RC(raft_recv_read_request(cl_raft(c, l), c_read_done, NULL));
+    for (int i = 0; i < 3; i++)
+        if ((l = cl_leader(c)) != 0)
+            CHECK_RC(raft_recv_read_request(cl_raft(c, l), c_read_done, NULL));
     cl_run(c, 300);
 
     /* a follower falls behind a compaction and gets a snapshot */
     l = cl_elect(c, 3000);
     f = follower_of(l);
     cl_isolate(c, f);
-    for (int i = 0; i < 4; i++) {
-        if ((l = cl_leader(c)) != 0)
-            CHECK_RC(cl_submit(c, l, 200 + i, &resp));
-        cl_run(c, 30);
+    for (int i = 0; i < 8; i++) {
+        submit(c, 200 + i);
+        cl_run(c, 20);
     }
     cl_run(c, 200);
     if ((l = cl_leader(c)) != 0) {
@@ -473,15 +507,35 @@ static void cluster_script(long fail_from, long fail_len)
     cl_heal(c);
     cl_run(c, 1500);
 
+    /* the leader crashes; the others elect; it comes back */
+    if ((l = cl_leader(c)) != 0) {
+        int n_nodes = raft_get_num_nodes(cl_raft(c, l));
+        cl_crash(c, l);
+        cl_run(c, 3000);
+        submit(c, 300);
+        cl_run(c, 300);
+        crash_restart(c, l, n_nodes); /* (it is down: this only restarts it) */
+        cl_run(c, 1000);
+    }
+
     /* a fourth server joins, non-voting, then as a voter */
     h_counting = 0;
     cl_add_server(c, 4);
-    h_counting = fail_len >= 0;
+    raft_config(cl_raft(c, 4), 1, RAFT_CONFIG_LOG_ENABLED, 1);
+    h_counting = 1;
     if ((l = cl_elect(c, 3000)) != 0)
         CHECK_RC(cl_submit_cfg(c, l, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 4, &resp));
     cl_run(c, 1000);
     if ((l = cl_leader(c)) != 0 && cl_is_member(c, l, 4) && !is_voter(c, l, 4))
         CHECK_RC(cl_submit_cfg(c, l, RAFT_LOGTYPE_ADD_NODE, 4, &resp));
+    cl_run(c, 1000);
+
+    /* leadership moves */
+    if ((l = cl_leader(c)) != 0) {
+        int rc = raft_transfer_leader(cl_raft(c, l), follower_of(l), 0);
+        if (rc != 0 && rc != RAFT_ERR_NOMEM && rc != RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS)
+            FAIL_AT("raft_transfer_leader: rc %d", rc);
+    }
     cl_run(c, 1000);
     check_errors(c);
 

@@ -159,12 +159,9 @@ impl<H: Host> Server<H> {
     /// A fresh node: the spare one if `prepare_cfg_change` left one, else a
     /// new allocation; `None` when out of memory.
     fn new_node(&self, udata: *mut c_void, id: NodeId) -> Option<Rc<Node>> {
-        loop {
-            // (Taken out of the pool before it is dropped: no borrow is held
-            // when a node goes.)
-            let spare = self.spare_nodes.borrow_mut().pop();
-            let Some(mut spare) = spare else { break };
-            // Only a node nobody else holds is reused.
+        let spare = self.spare_nodes.borrow_mut().pop();
+        if let Some(mut spare) = spare {
+            // Nothing but the pool holds a spare.
             if let Some(node) = Rc::get_mut(&mut spare) {
                 *node = Node::new(udata, id);
                 return Some(spare);
@@ -178,31 +175,25 @@ impl<H: Host> Server<H> {
     /// spare node. `NoMem` (before anything changed) when out of memory.
     pub(crate) fn prepare_cfg_change(&self) -> Result<()> {
         alloc::reserve(&mut self.nodes.borrow_mut(), 1)?;
-        if self.spare_nodes.borrow().is_empty() {
-            alloc::reserve(&mut self.spare_nodes.borrow_mut(), 1)?;
-            let spare = self.new_node(std::ptr::null_mut(), NODE_ID_NONE).ok_or(RaftError::NoMem)?;
+        self.reserve_spare_nodes(1)
+    }
+
+    /// At least `n` spare nodes (made now if need be; `NoMem` when out of
+    /// memory), so that the next `n` nodes added need no allocation.
+    /// Loading a snapshot makes one for every node the list holds: the
+    /// application adds them back after `begin_load_snapshot`.
+    pub(crate) fn reserve_spare_nodes(&self, n: usize) -> Result<()> {
+        let have = self.spare_nodes.borrow().len();
+        if have >= n {
+            return Ok(());
+        }
+        alloc::reserve(&mut self.spare_nodes.borrow_mut(), n - have)?;
+        for _ in have..n {
+            let node = Node::new(std::ptr::null_mut(), NODE_ID_NONE);
+            let spare = alloc::try_rc(|size, make| self.host.reserved(size, make), node).ok_or(RaftError::NoMem)?;
             self.spare_nodes.borrow_mut().push(spare);
         }
         Ok(())
-    }
-
-    /// Keeps a node leaving the list for reuse, if the pool has room (it
-    /// only has room that `keep_removed_nodes` made).
-    fn keep_spare(&self, node: &Rc<Node>) {
-        let mut spares = self.spare_nodes.borrow_mut();
-        if spares.len() < spares.capacity() {
-            spares.push(node.clone());
-        }
-    }
-
-    /// Room in the pool for every node the list holds, so that those
-    /// `remove_all_other_nodes` takes out can be added back without
-    /// allocating (loading a snapshot). `NoMem` when out of memory.
-    pub(crate) fn keep_removed_nodes(&self) -> Result<()> {
-        let n = self.num_nodes();
-        let mut spares = self.spare_nodes.borrow_mut();
-        let len = spares.len();
-        alloc::reserve(&mut spares, n.saturating_sub(len))
     }
 
 
@@ -215,7 +206,6 @@ impl<H: Host> Server<H> {
         }
         self.host.notify_membership_event(node, None, MembershipEvent::Remove);
         self.nodes.borrow_mut().retain(|n| !Rc::ptr_eq(n, node));
-        self.keep_spare(node);
         let was_me = self.me.borrow().as_ref().is_some_and(|me| Rc::ptr_eq(me, node));
         if was_me {
             *self.me.borrow_mut() = None;

@@ -139,10 +139,10 @@ impl<H: Host> Server<H> {
         if idx <= self.snapshot_last_idx.get() {
             return Err(RaftError::SnapshotAlreadyLoaded);
         }
-        // Before any change: the nodes about to be removed are kept, so
+        // Before any change: nodes to replace those about to be removed, so
         // that adding them back (the application's next step) cannot fail
         // for want of memory.
-        self.keep_removed_nodes()?;
+        self.reserve_spare_nodes(self.num_nodes())?;
         if idx <= self.current_idx() && self.term_at(idx) == Some(term) {
             // Thesis §5.3: the log already holds the snapshot's last entry, so
             // the entries after it are consistent with it and stay.

@@ -63,10 +63,15 @@ pub unsafe extern "C" fn raft_node_get_next_msgid(me: *mut raft_node_t) -> raft_
     read(me, 0, |n| n.next_msg_id() as raft_msg_id_t)
 }
 
-/// A node outside any server; free it with `raft_node_free`.
+/// A node outside any server; free it with `raft_node_free`. NULL when out
+/// of memory.
 #[no_mangle]
 pub extern "C" fn raft_node_new(udata: *mut c_void, id: raft_node_id_t) -> *mut raft_node_t {
-    super::guard(ptr::null_mut(), || Rc::into_raw(Rc::new(Node::new(udata, id))) as *mut raft_node_t)
+    super::guard(ptr::null_mut(), || {
+        let reserve = |size: usize, make: &mut dyn FnMut()| super::heap::with_reserved(size, make).is_some();
+        crate::core::alloc::try_rc(reserve, Node::new(udata, id))
+            .map_or(ptr::null_mut(), |node| Rc::into_raw(node) as *mut raft_node_t)
+    })
 }
 
 /// Frees a node from `raft_node_new` (never one a server owns).

@@ -280,7 +280,7 @@ impl Host for CHost {
     fn get_entries_to_send(&self, node: &Rc<Node>, idx: Index, max: usize, out: &mut Vec<EntryPtr>) -> Option<usize> {
         let cb = self.cbs().get_entries_to_send?;
         let (raft, udata) = (self.raft(), self.udata.get());
-        Some(fill_from_c(out, max, |slots| {
+        Some(fill_from_c(out, max, |slots, max| {
             // SAFETY: the application fills at most max slots with held
             // entries (from raft_get_entry_from_idx and friends).
             unsafe { cb(raft, udata, node_ptr(node), idx, max as raft_index_t, slots) }

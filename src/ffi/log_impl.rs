@@ -359,7 +359,7 @@ impl Log<EntryPtr> for LogBackend {
                     }
                     return n;
                 };
-                fill_from_c(out, max, |slots| {
+                fill_from_c(out, max, |slots, max| {
                     // SAFETY: the application fills at most max slots of the
                     // array with held entries.
                     unsafe { f(*handle, idx, max as raft_index_t, slots) }
@@ -482,10 +482,12 @@ impl Log<EntryPtr> for LogBackend {
 
 /// Lets C fill up to `max` entry pointers into spare room of `out`, then
 /// keeps the non-NULL prefix it reported; anything after a NULL is released.
+/// `fill` gets the array and its length, which is less than `max` when out
+/// of memory (and then C is not asked at all if there is no room).
 pub(crate) fn fill_from_c(
     out: &mut Vec<EntryPtr>,
     max: usize,
-    fill: impl FnOnce(*mut *mut raft_entry_t) -> raft_index_t,
+    fill: impl FnOnce(*mut *mut raft_entry_t, usize) -> raft_index_t,
 ) -> usize {
     // Fewer slots when out of memory: "up to max".
     let max = core::alloc::reserve_up_to(out, max);
@@ -497,7 +499,7 @@ pub(crate) fn fill_from_c(
     // SAFETY: spare capacity holds at least max slots; zeroing them makes
     // every slot a valid (NULL) pointer before C writes into it.
     unsafe { ptr::write_bytes(slots, 0, max) };
-    let reported = fill(slots).clamp(0, max as raft_index_t) as usize;
+    let reported = fill(slots, max).clamp(0, max as raft_index_t) as usize;
     let mut kept = 0;
     // SAFETY: slots [0, max) are initialised pointers (zeroed, then written).
     let raw = unsafe { std::slice::from_raw_parts(slots, max) };

@@ -54,6 +54,7 @@ fn err_code(e: WireError) -> c_int {
         WireError::Version(_) => RAFT_WIRE_ERR_VERSION,
         WireError::TooLarge(_) => RAFT_WIRE_ERR_TOO_LARGE,
         WireError::Malformed(_) => RAFT_WIRE_ERR_MALFORMED,
+        WireError::NoMem => RAFT_WIRE_ERR_NOMEM,
     }
 }
 
@@ -82,16 +83,17 @@ unsafe fn bytes<'a>(p: *const c_void, len: usize) -> Option<&'a [u8]> {
 }
 
 /// Builds the codec's view of a C message, borrowing entry data and chunks.
-/// `None` when the message is invalid (unknown type, NULL entries, a
-/// negative count, a chunk longer than 4 GiB).
+/// `RAFT_WIRE_ERR_INVALID` when the message is invalid (unknown type, NULL
+/// entries, a negative count, a chunk longer than 4 GiB),
+/// `RAFT_WIRE_ERR_NOMEM` when the list of entries cannot be allocated.
 ///
 /// # Safety
 /// `m` must be valid as the header of `raft_wire_msg_t` describes it: the
 /// union member named by `type` initialised, its entries and chunk readable.
 // raft_msg_id_t is unsigned long: u64 on LP64 targets, u32 elsewhere.
 #[allow(clippy::useless_conversion)]
-unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
-    let t = u8::try_from(m.type_).ok().and_then(|t| wire::MsgType::try_from(t).ok())?;
+unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Result<wire::Frame<'a>, c_int> {
+    let t = u8::try_from(m.type_).ok().and_then(|t| wire::MsgType::try_from(t).ok()).ok_or(RAFT_WIRE_ERR_INVALID)?;
     // SAFETY (for every union read below): the caller guarantees that the
     // member named by `type` is the initialised one, and `t` was derived
     // from `type`.
@@ -120,16 +122,17 @@ unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
         wire::MsgType::AppendEntries => {
             // SAFETY: `type` names `appendentries` as the initialised member (above).
             let r = unsafe { m.u.appendentries };
-            let n = usize::try_from(r.n_entries).ok()?;
+            let n = usize::try_from(r.n_entries).map_err(|_| RAFT_WIRE_ERR_INVALID)?;
             if n > 0 && r.entries.is_null() {
-                return None;
+                return Err(RAFT_WIRE_ERR_INVALID);
             }
-            let mut entries = Vec::with_capacity(n);
+            let mut entries = Vec::new();
+            entries.try_reserve_exact(n).map_err(|_| RAFT_WIRE_ERR_NOMEM)?;
             for i in 0..n {
                 // SAFETY: the caller guarantees n readable entry pointers.
                 let e = unsafe { *r.entries.add(i) };
                 if e.is_null() {
-                    return None;
+                    return Err(RAFT_WIRE_ERR_INVALID);
                 }
                 // SAFETY: e is a live entry (caller's guarantee); its data is
                 // reached through the raw pointer, data_len bytes long.
@@ -167,9 +170,9 @@ unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
         wire::MsgType::Snapshot => {
             // SAFETY: `type` names `snapshot` as the initialised member (above).
             let r = unsafe { m.u.snapshot };
-            let len = usize::try_from(r.chunk.len).ok().filter(|&l| l <= u32::MAX as usize)?;
+            let len = usize::try_from(r.chunk.len).ok().filter(|&l| l <= u32::MAX as usize).ok_or(RAFT_WIRE_ERR_INVALID)?;
             // SAFETY: the caller guarantees chunk.len readable bytes.
-            let data = unsafe { bytes(r.chunk.data, len) }?;
+            let data = unsafe { bytes(r.chunk.data, len) }.ok_or(RAFT_WIRE_ERR_INVALID)?;
             Body::Snapshot(wire::Snapshot {
                 term: r.term,
                 leader_id: r.leader_id,
@@ -194,11 +197,12 @@ unsafe fn frame_of<'a>(m: &'a raft_wire_msg_t) -> Option<wire::Frame<'a>> {
         }
         wire::MsgType::TimeoutNow => Body::TimeoutNow,
     };
-    Some(wire::Frame { from: m.from, to: m.to, body })
+    Ok(wire::Frame { from: m.from, to: m.to, body })
 }
 
 /// Bytes that `raft_wire_encode` will write for `msg`, header included;
-/// 0 when `msg` is NULL or invalid (see `raft_wire_encode`).
+/// 0 when `msg` is NULL or invalid (see `raft_wire_encode`), or when out of
+/// memory.
 #[no_mangle]
 pub unsafe extern "C" fn raft_wire_encoded_size(msg: *const raft_wire_msg_t) -> usize {
     super::guard(0, || {
@@ -206,8 +210,8 @@ pub unsafe extern "C" fn raft_wire_encoded_size(msg: *const raft_wire_msg_t) -> 
         let Some(m) = (unsafe { msg.as_ref() }) else { return 0 };
         // SAFETY: as documented on the function.
         match unsafe { frame_of(m) } {
-            Some(f) => f.encoded_len(),
-            None => 0,
+            Ok(f) => f.encoded_len(),
+            Err(_) => 0,
         }
     })
 }
@@ -217,7 +221,8 @@ pub unsafe extern "C" fn raft_wire_encoded_size(msg: *const raft_wire_msg_t) -> 
 /// RAFT_WIRE_ERR_INVALID (NULL msg or written, NULL buf with cap > 0,
 /// unknown type, NULL entry array or entry, negative n_entries, chunk with
 /// NULL data or over 4 GiB), RAFT_WIRE_ERR_SHORT_BUFFER (nothing written;
-/// `*written` holds the size needed), RAFT_WIRE_ERR_TOO_LARGE.
+/// `*written` holds the size needed), RAFT_WIRE_ERR_TOO_LARGE,
+/// RAFT_WIRE_ERR_NOMEM (out of memory; nothing written).
 #[no_mangle]
 pub unsafe extern "C" fn raft_wire_encode(
     msg: *const raft_wire_msg_t,
@@ -232,7 +237,10 @@ pub unsafe extern "C" fn raft_wire_encode(
         // SAFETY: NULL is checked; otherwise the caller passes a valid message.
         let Some(m) = (unsafe { msg.as_ref() }) else { return RAFT_WIRE_ERR_INVALID };
         // SAFETY: as documented on the function.
-        let Some(frame) = (unsafe { frame_of(m) }) else { return RAFT_WIRE_ERR_INVALID };
+        let frame = match unsafe { frame_of(m) } {
+            Ok(frame) => frame,
+            Err(rc) => return rc,
+        };
         let out: &mut [u8] = if cap == 0 {
             &mut []
         } else {

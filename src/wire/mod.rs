@@ -53,6 +53,9 @@ pub enum WireError {
     /// a flag that is not 0 or 1, a negative term or index, trailing bytes).
     #[error("malformed frame: {0}")]
     Malformed(&'static str),
+    /// The decoded message's list of entries could not be allocated.
+    #[error("out of memory")]
+    NoMem,
 }
 
 /// Message types; the values are the frame's type byte.
@@ -459,7 +462,8 @@ pub fn decode(input: &[u8], max_frame: usize) -> Result<(Frame<'_>, usize), Wire
             if n > r.remaining() / ENTRY_FIXED_LEN {
                 return Err(WireError::Malformed("more entries than the frame can hold"));
             }
-            let mut entries = Vec::with_capacity(n);
+            let mut entries = Vec::new();
+            entries.try_reserve_exact(n).map_err(|_| WireError::NoMem)?;
             for _ in 0..n {
                 let term = r.nonneg()?;
                 let id = r.i32()?;
