@@ -171,6 +171,12 @@ typedef struct raft_log_impl {
 
 
 /**
+ * The longest library log message, in bytes; longer ones are cut (at a
+ * character boundary) and end with "...".
+ */
+#define LOG_LINE_MAX 511
+
+/**
  * Options of `raft_config` (and `raft_config_set_value` /
  * `raft_config_get_value`); see `raft_config` for types and defaults.
  */

@@ -181,25 +181,26 @@ impl<E: EntryHandle> MemoryLog<E> {
         Ok(None)
     }
 
-    /// Removes `from_idx` and later entries, handing each to `removed`
-    /// (newest first) after the log is consistent again.
+    /// Removes `from_idx` and later entries one at a time, newest first,
+    /// handing each to `removed` once the log no longer holds it (and with
+    /// no borrow of the log held). Allocates nothing, except room to retire
+    /// them while pinned (`NoMem`, nothing removed, when that fails).
     pub fn pop_with(&self, from_idx: Index, removed: &mut dyn FnMut(&E, Index)) -> Result<()> {
         let from = from_idx.max(self.base.get() + 1);
         let n = (self.current_idx() - from + 1).max(0) as usize;
-        // Room first: out of memory, nothing is popped.
-        let mut taken = Vec::new();
-        alloc::reserve(&mut taken, n)?;
         self.make_room(n)?;
-        {
-            let mut entries = self.entries.borrow_mut();
-            let mut idx = self.end_idx(&entries);
-            while idx >= from {
-                let e = entries.pop().expect("live entries cover idx");
-                taken.push((e, idx));
-                idx -= 1;
-            }
-        }
-        for (e, idx) in taken {
+        // At most the entries there were: `removed` may append meanwhile.
+        for _ in 0..n {
+            let popped = {
+                let mut entries = self.entries.borrow_mut();
+                let idx = self.end_idx(&entries);
+                if idx < from || entries.len() == self.head.get() {
+                    None
+                } else {
+                    entries.pop().map(|e| (e, idx))
+                }
+            };
+            let Some((e, idx)) = popped else { break };
             removed(&e, idx);
             self.retire(e);
         }
