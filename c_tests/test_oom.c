@@ -22,6 +22,8 @@
 #include <stdint.h>
 
 #include "raft.h"
+#include "raft_compat.h"
+#include "raft_wire.h"
 #include "support/cluster.h"
 #include "test.h"
 
@@ -390,6 +392,148 @@ TEST(oom_raft_new_returns_null)
         ASSERT_EQ(0, h_live);
     }
     printf("  raft_new: %ld allocation points, each fails cleanly\n", points);
+}
+
+/* ------------------------------------------------------------------ */
+/* Lying and failing inputs                                              */
+/* ------------------------------------------------------------------ */
+
+/* A custom log that claims 2^40 entries but holds three. */
+#define LIAR_HAS 3
+static raft_entry_t *liar_entries[LIAR_HAS];
+static int liar_batches;
+
+static void *liar_init(void *raft, void *arg) { (void)raft; return arg; }
+static void liar_free(void *log) { (void)log; }
+static void liar_reset(void *log, raft_index_t first, raft_term_t term) { (void)log, (void)first, (void)term; }
+static int liar_append(void *log, raft_entry_t *e) { (void)log, (void)e; return 0; }
+static int liar_poll(void *log, raft_index_t first) { (void)log, (void)first; return 0; }
+static int liar_pop(void *log, raft_index_t from, raft_entry_notify_f cb, void *arg)
+{
+    (void)log, (void)from, (void)cb, (void)arg;
+    return 0;
+}
+static raft_entry_t *liar_get(void *log, raft_index_t idx)
+{
+    (void)log;
+    if (idx < 1 || idx > LIAR_HAS)
+        return NULL;
+    raft_entry_hold(liar_entries[idx - 1]);
+    return liar_entries[idx - 1];
+}
+static raft_index_t liar_get_batch(void *log, raft_index_t idx, raft_index_t n, raft_entry_t **out)
+{
+    raft_index_t k = 0;
+    liar_batches++;
+    while (k < n && liar_get(log, idx + k))
+        out[k] = liar_entries[idx + k - 1], k++;
+    return k;
+}
+static raft_index_t liar_first_idx(void *log) { (void)log; return 1; }
+static raft_index_t liar_current_idx(void *log) { (void)log; return (raft_index_t)1 << 40; }
+static raft_index_t liar_count(void *log) { (void)log; return (raft_index_t)1 << 40; }
+static int liar_sync(void *log) { (void)log; return 0; }
+
+static const raft_log_impl_t liar_impl = {
+    .init = liar_init, .free = liar_free, .reset = liar_reset, .append = liar_append,
+    .poll = liar_poll, .pop = liar_pop, .get = liar_get, .get_batch = liar_get_batch,
+    .first_idx = liar_first_idx, .current_idx = liar_current_idx, .count = liar_count,
+    .sync = liar_sync,
+};
+
+TEST(oom_entries_from_a_log_claiming_2_to_the_40_are_fetched_in_bounded_batches)
+{
+    raft_server_t *r;
+    raft_entry_t **all;
+    raft_index_t n = -1;
+    h_install();
+    for (int i = 0; i < LIAR_HAS; i++) {
+        liar_entries[i] = raft_entry_new(0);
+        liar_entries[i]->id = i + 1;
+    }
+    r = raft_new_with_log(&liar_impl, &liar_batches);
+    ASSERT(r != NULL);
+    ASSERT_EQ((raft_index_t)1 << 40, raft_get_current_idx(r));
+    /* what the log has, asked for in bounded batches (no 8 TiB reservation) */
+    all = raft_get_entries_from_idx(r, 1, &n);
+    ASSERT(all != NULL);
+    ASSERT_EQ(LIAR_HAS, n);
+    for (int i = 0; i < LIAR_HAS; i++)
+        ASSERT_EQ(i + 1, all[i]->id);
+    ASSERT(liar_batches <= 2);
+    raft_entry_release_list(all, (size_t)n);
+    raft_free(all);
+    /* past what it has: nothing */
+    all = raft_get_entries_from_idx(r, 1000, &n);
+    ASSERT(all == NULL);
+    ASSERT_EQ(0, n);
+    /* each allocation failing: NULL and nothing held */
+    for (long k = 1; k <= 4; k++) {
+        h_arm(k, 1);
+        all = raft_get_entries_from_idx(r, 1, &n);
+        h_disarm();
+        if (all) {
+            ASSERT_EQ(LIAR_HAS, n);
+            raft_entry_release_list(all, (size_t)n);
+            raft_free(all);
+        } else {
+            ASSERT_EQ(0, n);
+        }
+        for (int i = 0; i < LIAR_HAS; i++)
+            ASSERT_EQ(1, liar_entries[i]->refs);
+    }
+    raft_destroy(r);
+    for (int i = 0; i < LIAR_HAS; i++)
+        raft_entry_release(liar_entries[i]);
+    ASSERT_EQ(0, h_live);
+}
+
+/* The functions that only allocate: NULL or an error code, nothing leaked. */
+TEST(oom_constructors_return_null_or_nomem)
+{
+    raft_wire_msg_t m, out;
+    raft_entry_t *e;
+    unsigned char buf[256];
+    size_t used = 0;
+    h_install();
+
+    h_arm(1, 1);
+    ASSERT(raft_entry_new(10) == NULL);
+    h_arm(1, 1);
+    ASSERT(raft_node_new(NULL, 3) == NULL);
+    h_arm(1, 1);
+    ASSERT(raft_log_new() == NULL);
+    h_arm(1, 1);
+    ASSERT(raft_log_alloc(100) == NULL);
+    h_arm(2, 1); /* the log's room for entries */
+    ASSERT(raft_log_alloc(100) == NULL);
+    h_disarm();
+    ASSERT_EQ(0, h_live);
+
+    /* a decoded appendentries needs its entries: each allocation failing */
+    e = raft_entry_new(3);
+    memcpy(e->data, "abc", 3);
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_WIRE_APPENDENTRIES;
+    m.u.appendentries.term = 1;
+    m.u.appendentries.n_entries = 1;
+    m.u.appendentries.entries = &e;
+    ASSERT_EQ(0, raft_wire_encode(&m, buf, sizeof(buf), &used));
+    for (long k = 1; k <= 3; k++) {
+        size_t consumed = 0;
+        int rc;
+        h_arm(k, 1);
+        rc = raft_wire_decode(buf, used, 0, &out, &consumed);
+        h_disarm();
+        if (rc == 0) {
+            ASSERT_EQ(1, out.u.appendentries.n_entries);
+            raft_wire_msg_release(&out);
+        } else {
+            ASSERT_EQ(RAFT_WIRE_ERR_NOMEM, rc);
+        }
+    }
+    raft_entry_release(e);
+    ASSERT_EQ(0, h_live);
 }
 
 /* ------------------------------------------------------------------ */
