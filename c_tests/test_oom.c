@@ -364,6 +364,193 @@ TEST(oom_single_server_runs_of_failures)
     sweep("single server", single_script, 16);
 }
 
+/* A follower with the built-in log, fed by a leader this test plays:
+ * entries, a conflicting suffix (truncation), configuration changes, a
+ * snapshot, votes. Every message that fails is sent again, as a leader
+ * would. */
+static raft_node_id_t f_get_node_id(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
+{
+    int id;
+    (void)r, (void)ud, (void)idx;
+    if (e->data_len < sizeof(int))
+        return RAFT_NODE_ID_NONE;
+    memcpy(&id, e->data, sizeof(id));
+    return id;
+}
+
+static int f_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_index_t idx)
+{
+    (void)ud;
+    int rc = raft_begin_load_snapshot(r, term, idx);
+    if (rc != 0)
+        return rc;
+    /* the snapshot's configuration: 1 (this server) and 2 (the leader);
+     * adding them back cannot fail (begin_load_snapshot made room) */
+    if (!raft_get_node(r, 1) && !raft_add_node(r, NULL, 1, 1))
+        FAIL_AT("%s", "re-adding node 1 failed");
+    if (!raft_get_node(r, 2) && !raft_add_node(r, NULL, 2, 0))
+        FAIL_AT("%s", "re-adding node 2 failed");
+    return raft_end_load_snapshot(r);
+}
+
+static int f_store_chunk(raft_server_t *r, void *ud, raft_index_t idx, raft_size_t off, raft_snapshot_chunk_t *c)
+{
+    (void)r, (void)ud, (void)idx, (void)off, (void)c;
+    return 0;
+}
+
+static int f_clear_snapshot(raft_server_t *r, void *ud)
+{
+    (void)r, (void)ud;
+    return 0;
+}
+
+/* An entry of `term` whose data is the int `val`. */
+static raft_entry_t *f_entry(raft_term_t term, int type, int val)
+{
+    raft_entry_t *e;
+    RETRY_PTR(e, raft_entry_new(sizeof(int)));
+    e->term = term;
+    e->type = (short)type;
+    e->id = val;
+    memcpy(e->data, &val, sizeof(val));
+    return e;
+}
+
+static raft_msg_id_t f_msg_id;
+
+/* Sends an appendentries until it is taken; the entries are released. */
+static void f_append(raft_server_t *r, raft_term_t term, raft_index_t prev, raft_term_t prev_term,
+                     raft_index_t commit, raft_entry_t **e, int n)
+{
+    raft_appendentries_req_t ae;
+    raft_appendentries_resp_t resp;
+    memset(&ae, 0, sizeof(ae));
+    ae.leader_id = 2;
+    ae.msg_id = ++f_msg_id;
+    ae.term = term;
+    ae.prev_log_idx = prev;
+    ae.prev_log_term = prev_term;
+    ae.leader_commit = commit;
+    ae.n_entries = n;
+    ae.entries = e;
+    RETRY_RC(raft_recv_appendentries(r, raft_get_node(r, 2), &ae, &resp));
+    ASSERT(resp.success);
+    ASSERT_EQ(prev + n, resp.current_idx);
+    for (int i = 0; i < n; i++)
+        raft_entry_release(e[i]);
+}
+
+static void follower_script(long fail_from, long fail_len)
+{
+    raft_server_t *r;
+    raft_cbs_t cbs;
+    raft_entry_t *e[40];
+    raft_requestvote_req_t rv;
+    raft_requestvote_resp_t rvr;
+    raft_snapshot_req_t sn;
+    raft_snapshot_resp_t snr;
+    char img[4] = "snap";
+    raft_node_t *nd;
+    int k;
+
+    s_now = 1000000;
+    s_applied = 0;
+    f_msg_id = 0;
+    memset(&cbs, 0, sizeof(cbs));
+    cbs.applylog = s_applylog;
+    cbs.persist_metadata = s_persist;
+    cbs.timestamp = s_timestamp;
+    cbs.log = s_log;
+    cbs.get_node_id = f_get_node_id;
+    cbs.load_snapshot = f_load_snapshot;
+    cbs.store_snapshot_chunk = f_store_chunk;
+    cbs.clear_snapshot = f_clear_snapshot;
+
+    h_arm(fail_from, fail_len);
+    RETRY_PTR(r, raft_new());
+    raft_set_callbacks(r, &cbs, NULL);
+    CHECK_RC(raft_config(r, 1, RAFT_CONFIG_LOG_ENABLED, 1));
+    RETRY_PTR(nd, raft_add_node(r, NULL, 1, 1));
+    RETRY_PTR(nd, raft_add_node(r, NULL, 2, 0));
+
+    /* 1..30 in term 1, 10 at a time, 20 committed */
+    for (int b = 0; b < 3; b++) {
+        for (k = 0; k < 10; k++)
+            e[k] = f_entry(1, RAFT_LOGTYPE_NORMAL, b * 10 + k + 1);
+        f_append(r, 1, b * 10, b ? 1 : 0, b * 10, e, 10);
+    }
+    f_append(r, 1, 30, 1, 20, e, 0);
+    /* term 2: 21..30 replaced (truncation), a node added and removed */
+    for (k = 0; k < 5; k++)
+        e[k] = f_entry(2, RAFT_LOGTYPE_NORMAL, 100 + k);
+    e[5] = f_entry(2, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 3);
+    e[6] = f_entry(2, RAFT_LOGTYPE_NORMAL, 106);
+    f_append(r, 2, 20, 1, 27, e, 7);
+    ASSERT(raft_get_node(r, 3) != NULL);
+    e[0] = f_entry(2, RAFT_LOGTYPE_REMOVE_NODE, 3);
+    f_append(r, 2, 27, 2, 28, e, 1);
+    ASSERT_EQ(28, raft_get_commit_idx(r));
+    /* a vote */
+    memset(&rv, 0, sizeof(rv));
+    rv.term = 3;
+    rv.candidate_id = 2;
+    rv.last_log_idx = 28;
+    rv.last_log_term = 2;
+    RETRY_RC(raft_recv_requestvote(r, raft_get_node(r, 2), &rv, &rvr));
+    ASSERT(rvr.vote_granted == 1);
+    /* a snapshot at 40, in one chunk */
+    memset(&sn, 0, sizeof(sn));
+    sn.term = 3;
+    sn.leader_id = 2;
+    sn.msg_id = ++f_msg_id;
+    sn.snapshot_index = 40;
+    sn.snapshot_term = 3;
+    sn.chunk.data = img;
+    sn.chunk.len = sizeof(img);
+    sn.chunk.last_chunk = 1;
+    /* a load that fails for want of memory is refused (success 0); the
+     * leader sends the snapshot again */
+    for (int tries = 0;; tries++) {
+        long f0 = h_failed;
+        int rc = raft_recv_snapshot(r, raft_get_node(r, 2), &sn, &snr);
+        if (rc == 0 && snr.success)
+            break;
+        if ((rc != 0 && rc != RAFT_ERR_NOMEM) || h_failed == f0 || tries > 64)
+            FAIL_AT("raft_recv_snapshot: rc %d success %d", rc, snr.success);
+        sn.msg_id = ++f_msg_id;
+    }
+    ASSERT_EQ(40, raft_get_snapshot_last_idx(r));
+    ASSERT(raft_get_node(r, 3) == NULL);
+    for (k = 0; k < 8; k++)
+        e[k] = f_entry(3, RAFT_LOGTYPE_NORMAL, 200 + k);
+    f_append(r, 3, 40, 3, 46, e, 8);
+
+    /* Memory is back: the follower still works. */
+    h_disarm();
+    e[0] = f_entry(3, RAFT_LOGTYPE_NORMAL, 300);
+    f_append(r, 3, 48, 3, 49, e, 1);
+    ASSERT_EQ(49, raft_get_current_idx(r));
+    ASSERT_EQ(49, raft_get_commit_idx(r));
+    ASSERT_EQ(49, raft_get_last_applied_idx(r));
+    ASSERT_EQ(49, s_applied);
+    ASSERT_EQ(2, raft_get_num_nodes(r));
+    ASSERT_EQ(3, raft_get_current_term(r));
+    raft_destroy(r);
+    ASSERT_EQ(0, h_live);
+    ASSERT_EQ(0, h_foreign);
+}
+
+TEST(oom_follower_each_allocation)
+{
+    sweep("follower", follower_script, 1);
+}
+
+TEST(oom_follower_runs_of_failures)
+{
+    sweep("follower", follower_script, 16);
+}
+
 /* raft_new alone: each allocation failing gives NULL and leaks nothing. */
 TEST(oom_raft_new_returns_null)
 {

@@ -1,0 +1,30 @@
+# Allocation failure (c_tests/test_oom.c): scripted runs with each of their
+# allocation points failing in turn. The C suite runs it (every point while
+# a run has at most OOM_SAMPLES = 150 of them, a spread sample beyond), and
+# `make test-asan` runs it under valgrind with the rest of the suite.
+#
+#   make test-oom-asan   test_oom built with AddressSanitizer (and its
+#                        LeakSanitizer) against libraft.a; part of
+#                        make test-asan
+#   make test-oom-long   every point of every run, each in a process of its
+#                        own, listing every point that fails rather than
+#                        stopping at the first (OOM_ALL=1 OOM_FORK=1)
+
+OOM_ASAN_BIN := $(BUILD)/c_tests/asan/test_oom
+
+.PHONY: test-oom-asan test-oom-long
+
+$(OOM_ASAN_BIN): c_tests/test_oom.c $(SUPPORT_SRCS) $(SUPPORT_HDRS) $(HEADERS) $(LIBRAFT_A)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(CC) $(RAFT_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer -Ic_tests c_tests/test_oom.c $(SUPPORT_SRCS) $(LINK_STATIC) -o $@
+
+test-oom-asan: lib $(OOM_ASAN_BIN)
+	ASAN_OPTIONS=detect_leaks=1 OOM_ALL=1 $(OOM_ASAN_BIN) | tee $(BUILD)/c_tests/asan/test_oom.log
+	@grep -q ': [0-9]* passed, 0 failed$$' $(BUILD)/c_tests/asan/test_oom.log
+
+test-oom-long: lib $(BUILD)/c_tests/test_oom
+	OOM_ALL=1 OOM_FORK=1 ./$(BUILD)/c_tests/test_oom
+
+TEST_ASAN_EXTRA += test-oom-asan
