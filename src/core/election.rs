@@ -206,7 +206,13 @@ impl<H: Host> Server<H> {
     /// Becomes leader: progress is reset for every node, and a no-op entry
     /// of the new term is appended so that earlier entries can commit
     /// (thesis §3.6.2, §6.4).
+    ///
+    /// Out of memory (the no-op, or the room to append it), it fails with
+    /// `NoMem` before anything changes: the server stays a candidate and
+    /// campaigns again at its next election timeout.
     pub fn become_leader(&self) -> Result<()> {
+        let noop = self.host.new_entry(entry_type::NO_OP).ok_or(RaftError::NoMem)?;
+        self.log().reserve(1)?;
         self.set_role(Role::Leader);
         self.timeout_elapsed.set(0);
         let next = self.current_idx() + 1;
@@ -226,10 +232,8 @@ impl<H: Host> Server<H> {
         }
         self.next_sync_index.set(self.persisted_idx.get());
         self.quorum_ack_ms.set(i64::MIN / 2);
-        if let Some(noop) = self.host.new_entry(entry_type::NO_OP) {
-            noop.set_term(self.current_term.get());
-            self.append_to_log(&noop)?;
-        }
+        noop.set_term(self.current_term.get());
+        self.append_to_log(&noop)?;
         self.term_start_idx.set(self.current_idx());
         // The whole log is made durable now, auto flush or not (as the
         // original library does): the leader counts it all as its own

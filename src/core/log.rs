@@ -358,6 +358,10 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
         Ok(())
     }
 
+    fn reserve(&self, n: usize) -> Result<()> {
+        alloc::reserve(&mut self.entries.borrow_mut(), n)
+    }
+
     fn reset(&self, first_idx: Index, term: Term) {
         self.reset_with(first_idx, term, &mut |_, _| {})
     }

@@ -460,6 +460,13 @@ impl Log<EntryPtr> for LogBackend {
         }
     }
 
+    fn reserve(&self, n: usize) -> core::Result<()> {
+        match self {
+            LogBackend::Builtin(log) => log.memory().reserve(n),
+            LogBackend::Custom { .. } => Ok(()),
+        }
+    }
+
     fn reset(&self, first_idx: Index, term: Term) {
         match self {
             LogBackend::Builtin(log) => log.reset(first_idx, term),
