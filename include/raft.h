@@ -1140,6 +1140,12 @@ int raft_set_random_seed(raft_server_t *me, unsigned long long seed);
  * `free` given here must accept. Call it once, from one thread, before any
  * server or entry exists: memory allocated with the old hooks would
  * otherwise be freed with the new ones.
+ *
+ * The allocators may fail (return NULL) at any time: the library never
+ * aborts for it. The call that needed the memory fails with
+ * `RAFT_ERR_NOMEM` (NULL from functions returning a pointer, the wire
+ * codec's `RAFT_WIRE_ERR_NOMEM`), leaves the server consistent and leaks
+ * nothing; calls succeed again once memory is back.
  * @param _malloc allocator; NULL keeps the current one
  * @param _calloc zeroing allocator; NULL keeps the current one
  * @param _realloc reallocator; NULL keeps the current one
@@ -1410,8 +1416,10 @@ raft_entry_t *raft_get_entry_from_idx(raft_server_t *me, raft_index_t idx);
  * @param n_etys receives the number of entries in the array (0 when none)
  * @return an array from `raft_malloc` of `*n_etys` entries, each with a
  * reference: release them (`raft_entry_release_list`) and free the array
- * with `raft_free`. NULL when there are none, when the array could not be
- * allocated, and when `n_etys` is NULL.
+ * with `raft_free`. NULL when there are none, when out of memory (nothing
+ * is then held), and when `n_etys` is NULL. The log is asked in batches
+ * (of at most 4096 entries), so a custom log whose `current_idx` claims
+ * more entries than it hands out costs no matching reservation.
  */
 raft_entry_t **raft_get_entries_from_idx(raft_server_t *me, raft_index_t idx, raft_index_t *n_etys);
 

@@ -36,6 +36,9 @@ pub extern "C" fn raft_become_precandidate(me: *mut raft_server_t) -> c_int {
 }
 
 /// Starts an election, with pre-vote unless `skip_precandidate`.
+/// RAFT_ERR_NOMEM when out of memory (a sole voter becoming leader needs
+/// its no-op entry): the server stays a candidate and campaigns again at
+/// its next election timeout.
 #[no_mangle]
 pub extern "C" fn raft_election_start(me: *mut raft_server_t, skip_precandidate: c_int) -> c_int {
     server_rc(me, |s| s.election_start(skip_precandidate != 0))
@@ -203,7 +206,8 @@ pub extern "C" fn raft_votes_is_majority(nnodes: c_int, nvotes: c_int) -> c_int 
 }
 
 /// Removes `idx` and later entries, undoing their configuration changes.
-/// RAFT_ERR_SHUTDOWN if that would remove a committed entry.
+/// RAFT_ERR_SHUTDOWN if that would remove a committed entry;
+/// RAFT_ERR_NOMEM when out of memory (nothing is removed).
 #[no_mangle]
 pub extern "C" fn raft_delete_entry_from_idx(me: *mut raft_server_t, idx: raft_index_t) -> c_int {
     server_rc(me, |s| s.delete_entries_from(idx))

@@ -48,6 +48,12 @@ pub static mut raft_free: unsafe extern "C" fn(ptr: *mut c_void) = default_free;
 /// `free` given here must accept. Call it once, from one thread, before any
 /// server or entry exists: memory allocated with the old hooks would
 /// otherwise be freed with the new ones.
+///
+/// The allocators may fail (return NULL) at any time: the library never
+/// aborts for it. The call that needed the memory fails with
+/// `RAFT_ERR_NOMEM` (NULL from functions returning a pointer, the wire
+/// codec's `RAFT_WIRE_ERR_NOMEM`), leaves the server consistent and leaks
+/// nothing; calls succeed again once memory is back.
 /// @param _malloc allocator; NULL keeps the current one
 /// @param _calloc zeroing allocator; NULL keeps the current one
 /// @param _realloc reallocator; NULL keeps the current one

@@ -160,8 +160,10 @@ pub extern "C" fn raft_get_entry_from_idx(me: *mut raft_server_t, idx: raft_inde
 /// @param n_etys receives the number of entries in the array (0 when none)
 /// @return an array from `raft_malloc` of `*n_etys` entries, each with a
 /// reference: release them (`raft_entry_release_list`) and free the array
-/// with `raft_free`. NULL when there are none, when the array could not be
-/// allocated, and when `n_etys` is NULL.
+/// with `raft_free`. NULL when there are none, when out of memory (nothing
+/// is then held), and when `n_etys` is NULL. The log is asked in batches
+/// (of at most 4096 entries), so a custom log whose `current_idx` claims
+/// more entries than it hands out costs no matching reservation.
 #[no_mangle]
 pub unsafe extern "C" fn raft_get_entries_from_idx(
     me: *mut raft_server_t,
