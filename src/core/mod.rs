@@ -15,6 +15,7 @@ pub mod election;
 mod log;
 mod membership;
 mod node;
+pub mod quorum;
 mod reads;
 pub mod replication;
 mod server;

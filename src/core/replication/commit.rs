@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use super::*;
-use crate::core::election::majority_value;
+use crate::core::quorum::majority_value;
 use crate::core::server::trace;
 use crate::core::{valid_index, valid_term};
 use crate::core::{AppendEntriesResponse, Host, Index, MsgId, Node, RaftError, Result, Role, Server, Term};

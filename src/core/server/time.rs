@@ -98,7 +98,7 @@ impl<H: Host> Server<H> {
             .iter()
             .filter(|n| n.is_counted_voter() && (self.is_me(n) || now.saturating_sub(n.last_ack_ms()) < window))
             .count();
-        crate::core::election::votes_is_majority(voters, acks)
+        crate::core::quorum::votes_is_majority(voters, acks)
     }
 
     /// `raft_update_quorum_meta`: a majority acknowledged message `id` now.
