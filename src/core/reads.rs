@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 
-use super::election::majority_value;
+use super::quorum::majority_value;
 use super::{alloc, Host, Index, MsgId, RaftError, Result, Role, Server};
 
 #[derive(Clone, Copy, Debug)]
