@@ -36,7 +36,8 @@ impl<H: Host> Server<H> {
 
     /// Lets every configuration entry in the log from `from` on take effect,
     /// in order, as appending it would have; the newest voting change is the
-    /// pending one. `Failed` when the log lacks an entry inside its range.
+    /// pending one. `Failed` when the log lacks an entry inside its range,
+    /// `NoMem` when out of memory.
     pub(crate) fn replay_cfg_changes(&self, from: Index) -> Result<()> {
         let mut idx = from.max(self.first_entry_idx());
         // The end is read again each turn: a callback (get_node_id, the
@@ -45,6 +46,9 @@ impl<H: Host> Server<H> {
             let entry = self.log().get(idx).ok_or(RaftError::Failed)?;
             let entry_type = entry.entry_type();
             if crate::core::is_cfg_change(entry_type) {
+                // Out of memory stops here (`NoMem`); taking effect again
+                // changes nothing, so the call may simply be repeated.
+                self.prepare_cfg_change()?;
                 if crate::core::is_voting_cfg_change(entry_type) {
                     self.voting_cfg_change_log_idx.set(idx);
                 }
@@ -68,10 +72,18 @@ impl<H: Host> Server<H> {
     /// effect at once (thesis §4.1: a server uses the newest configuration
     /// in its log, committed or not).
     #[inline(always)]
+    ///
+    /// A configuration change needs memory to take effect (a node); it is
+    /// set aside before the append, so out of memory fails (`NoMem`) with
+    /// nothing appended rather than leaving a change in the log that did
+    /// not take effect.
     pub(crate) fn append_to_log(&self, entry: &H::Entry) -> Result<Index> {
         self.check_room()?;
-        let idx = self.log().append_indexed(entry)?;
         let entry_type = entry.entry_type();
+        if crate::core::is_cfg_change(entry_type) {
+            self.prepare_cfg_change()?;
+        }
+        let idx = self.log().append_indexed(entry)?;
         if crate::core::is_cfg_change(entry_type) {
             if crate::core::is_voting_cfg_change(entry_type) {
                 self.voting_cfg_change_log_idx.set(idx);
@@ -92,17 +104,28 @@ impl<H: Host> Server<H> {
 
     /// Removes `idx` and everything after it, undoing configuration changes
     /// newest first. Committed entries are never removed.
+    ///
+    /// The configuration changes popped are undone after the pop, from a
+    /// list with room made first for every entry that may be one (only
+    /// uncommitted entries are ever popped): out of memory, `NoMem` with
+    /// nothing removed.
     pub fn delete_entries_from(&self, idx: Index) -> Result<()> {
         if idx <= self.commit_idx.get() {
             return Err(RaftError::Shutdown);
         }
+        let mut removed = Vec::new();
+        let n = (self.current_idx() - idx + 1).max(0) as usize;
+        if n > 0 && self.log().may_hold_cfg_change(idx) {
+            crate::core::alloc::reserve(&mut removed, n)?;
+        }
         if idx <= self.voting_cfg_change_log_idx.get() {
             self.voting_cfg_change_log_idx.set(-1);
         }
-        let mut removed = Vec::new();
         self.log().pop(idx, &mut |entry, at| {
             if crate::core::is_cfg_change(entry.entry_type()) {
-                removed.push((entry.clone(), at));
+                // (Room was made above; a log popping more than it held
+                // would find none, and that change stays in effect.)
+                let _ = crate::core::alloc::push(&mut removed, (entry.clone(), at));
             }
         })?;
         for (entry, at) in removed {

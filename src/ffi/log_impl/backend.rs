@@ -200,15 +200,23 @@ impl Log<EntryPtr> for LogBackend {
         let mut on_stack = MaybeUninit::<[EntryPtr; LENT_ON_STACK]>::uninit();
         let mut lent = Vec::new();
         let len = mem.with_run(idx, |run| {
-            let run = &run[..run.len().min(max)];
+            let mut run = &run[..run.len().min(max)];
+            if run.len() > LENT_ON_STACK {
+                lent = log.lent.take();
+                lent.clear();
+                if core::alloc::reserve(&mut lent, run.len()).is_err() {
+                    // Out of memory: what the stack holds (fewer entries is
+                    // still "up to max").
+                    core::give_back(&log.lent, std::mem::take(&mut lent));
+                    run = &run[..LENT_ON_STACK];
+                }
+            }
             if run.len() <= LENT_ON_STACK {
                 // SAFETY: at most LENT_ON_STACK pointers into the array's own
                 // storage, which cannot overlap the log's. These are bit
                 // copies that own nothing: MaybeUninit never drops them.
                 unsafe { ptr::copy_nonoverlapping(run.as_ptr(), on_stack.as_mut_ptr() as *mut EntryPtr, run.len()) };
             } else {
-                lent = log.lent.take();
-                lent.clear();
                 lent.extend(run.iter().map(EntryPtr::as_ptr));
             }
             run.len()
