@@ -1690,6 +1690,7 @@ int raft_restore_metadata(raft_server_t *me, raft_term_t term, raft_node_id_t vo
  * loading a snapshot, which carries the configuration. Nodes that
  * configuration entries add are created by the library (then
  * `notify_membership_event` reports them). May be called from callbacks.
+ * Out of memory: NULL, and nothing changes.
  * @param me the server
  * @param user_data the node's user data (`raft_node_get_udata`); ignored when
  * an existing non-voting node is promoted
@@ -1705,6 +1706,7 @@ raft_node_t *raft_add_node(raft_server_t *me, void *user_data, raft_node_id_t id
 /**
  * Adds a non-voting node: it receives the log but neither votes nor counts
  * in majorities. Like `raft_add_node`, a change of this server's view only.
+ * Out of memory: NULL, and nothing changes.
  * @param me the server
  * @param udata the node's user data
  * @param id the node's id; not negative
@@ -1743,6 +1745,8 @@ void raft_remove_node(raft_server_t *me, raft_node_t *node);
  * and answers read requests that are ready. When `raft_pending_operations`
  * then returns non-zero, call it again soon rather than after the usual
  * period.
+ * Out of memory where the step needs it (a sole voter becoming leader):
+ * RAFT_ERR_NOMEM, with nothing left half done; the next call tries again.
  * @param me the server
  * @return 0; the code `applylog` returned when it failed (RAFT_ERR_SHUTDOWN:
  * stop the server); the `persist_metadata` callback's code when starting an
@@ -1763,6 +1767,9 @@ int raft_periodic(raft_server_t *me);
  * log durable with the log's `sync` before answering success. Followers do
  * so whatever RAFT_CONFIG_AUTO_FLUSH says (that option concerns the
  * leader). Then it commits up to `leader_commit` and applies.
+ * Out of memory: RAFT_ERR_NOMEM, with `resp` saying not successful; entries
+ * appended before the failure stay (they are the leader's), and the
+ * leader's next message brings the rest.
  * @param me the server
  * @param node the sender's node, or NULL: not used (the sender is
  * `req->leader_id`), so messages from nodes this server does not know yet
@@ -1822,6 +1829,10 @@ int raft_recv_appendentries_response(raft_server_t *me, raft_node_t *node, raft_
  * dropped (`clear_snapshot`) when a chunk of another snapshot arrives, and
  * when a message from another leader or of a later term arrives (the new
  * leader's transfer starts at offset 0).
+ * A last chunk whose loading fails for want of memory (RAFT_ERR_NOMEM from
+ * `load_snapshot`, or from `raft_begin_load_snapshot` inside it) is
+ * answered as a failed load: `resp` not successful, offset 0, and the
+ * leader sends the snapshot again.
  * @param me the server
  * @param node the sender's node or NULL (not needed)
  * @param req the message; `req->chunk.data` is only read by
@@ -1885,6 +1896,8 @@ int raft_recv_requestvote(raft_server_t *me, raft_node_t *node, raft_requestvote
  * syncs its whole log with the log's `sync`, and sends appendentries). An
  * answer of a later term makes the server adopt it and become follower.
  * Answers that do not match the current election are ignored.
+ * Out of memory while becoming leader (its no-op entry): RAFT_ERR_NOMEM,
+ * and the server stays a candidate.
  * @param me the server
  * @param node the voter's node; NULL is an error (-1), as in the original
  * library; an unknown node is ignored
@@ -1917,6 +1930,8 @@ int raft_recv_requestvote_response(raft_server_t *me, raft_node_t *node, raft_re
  * the disk failed, yet the entry is in the log and may still commit on the
  * followers' copies; it counts as stored on this leader only once a later
  * sync covers it.
+ * Out of memory: RAFT_ERR_NOMEM, and the entry is not appended (nor, for a
+ * configuration change, in effect); the client may retry.
  * @param me the server
  * @param req the entry (from `raft_entry_new` or built by the caller as one
  * block); the caller keeps its reference and releases it after the call,
@@ -1960,6 +1975,7 @@ int raft_apply_all(raft_server_t *me);
  * `sync` whatever RAFT_CONFIG_AUTO_FLUSH says, and sends appendentries; a
  * sole voter thereby commits at once). Unsafe in a real cluster with other
  * voters: for tests, tools and bootstrapping a new cluster (see the guide).
+ * Out of memory (the no-op entry): RAFT_ERR_NOMEM, and nothing changes.
  * @param me the server
  * @return 0; a log or sync error; RAFT_ERR_MISUSE for NULL.
  */
@@ -1994,6 +2010,8 @@ int raft_begin_snapshot(raft_server_t *me);
  * compacted up to the snapshot point (oldest entries first, through the
  * log's `poll`), and the snapshot becomes the one sent to followers that
  * need compacted entries. Call it once the snapshot is durable.
+ * Out of memory (possible only while entries are lent to a callback):
+ * RAFT_ERR_NOMEM, with nothing compacted and the snapshot still in progress.
  * @param me the server
  * @return 0; -1 when no snapshot is in progress, or when a newer snapshot
  * was loaded from the leader meanwhile (the one taken is obsolete);
@@ -2034,6 +2052,8 @@ int raft_restore_snapshot(raft_server_t *me, raft_term_t last_included_term, raf
  * the newest voting change is the pending one), without calling the log's
  * `append` nor its observers. Restart order: `raft_restore_snapshot` (if
  * there is a snapshot), then this, then `raft_restore_metadata`.
+ * Out of memory: RAFT_ERR_NOMEM; call it again once memory is back (a
+ * configuration entry taking effect again changes nothing).
  * @return 0 on success; RAFT_ERR_MISUSE for a NULL server or once entries
  * past the snapshot have been applied; -1 when the log has no entry at an
  * index between its first and its current index.
@@ -2051,6 +2071,9 @@ int raft_restore_log(raft_server_t *me);
  * server's own is removed. Then load the state machine, re-add the
  * snapshot's nodes (`raft_add_node`, `raft_add_non_voting_node`) and call
  * `raft_end_load_snapshot`.
+ * Out of memory: RAFT_ERR_NOMEM, and nothing changes. It sets aside a node
+ * for each node it removes, so that adding back as many before
+ * `raft_end_load_snapshot` needs no memory.
  * @param me the server
  * @param last_included_term term of the snapshot's last entry (positive)
  * @param last_included_index index of the snapshot's last entry (positive)
@@ -2066,6 +2089,7 @@ int raft_begin_load_snapshot(raft_server_t *me, raft_term_t last_included_term, 
  * Completes loading a snapshot: every node's membership is marked committed
  * (the snapshot carries a committed configuration), then the configuration
  * entries the log kept after the snapshot take effect again on top of it.
+ * Out of memory: RAFT_ERR_NOMEM; call it again once memory is back.
  * @param me the server
  * @return 0; -1 when the log has no entry at an index between the
  * snapshot's and its current index; RAFT_ERR_MISUSE for NULL.
@@ -2136,6 +2160,7 @@ void raft_set_commit_idx(raft_server_t *me, raft_index_t commit_idx);
  * (`get_node_id` names the node; `notify_membership_event` reports it). The
  * built-in log's `log_offer` observer is called for each entry, as for any
  * append. The entries count as durable.
+ * Out of memory: RAFT_ERR_NOMEM, and nothing is appended.
  * @param me the server
  * @param ety the entry; the caller keeps its reference, the log takes its
  * own
@@ -2149,6 +2174,7 @@ int raft_append_entry(raft_server_t *me, raft_entry_t *ety);
 /**
  * Removes the newest entry of the log (through the log's `pop`), undoing a
  * configuration change it carried.
+ * Out of memory: RAFT_ERR_NOMEM, and nothing is removed.
  * @param me the server
  * @return 0; -1 when the newest entry is committed or the log is empty;
  * a `pop` error; RAFT_ERR_MISUSE for NULL.
@@ -2199,6 +2225,8 @@ void raft_handle_append_cfg_change(raft_server_t *me, raft_entry_t *ety, raft_in
  * flush (or the next periodic heartbeat, if the application does not
  * flush) plus one round trip, and under a mixed load costs no extra
  * message.
+ * Out of memory: RAFT_ERR_NOMEM; the read is not queued and `cb` is not
+ * called.
  * @param me the server
  * @param cb the callback; must not be NULL
  * @param cb_arg passed to `cb` as is
@@ -2236,6 +2264,7 @@ raft_node_id_t raft_get_transfer_leader(raft_server_t *me);
 /**
  * Starts a real election at once, skipping pre-vote: call it when a
  * `timeoutnow` message arrives (sent by a leader through `send_timeoutnow`).
+ * Out of memory (a sole voter's no-op entry): RAFT_ERR_NOMEM.
  * @param me the server
  * @return 0; RAFT_ERR_MISUSE on a server that may not campaign (not a
  * voter) and for NULL; the `persist_metadata` code when the new term could

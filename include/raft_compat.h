@@ -67,7 +67,9 @@ int raft_become_precandidate(raft_server_t* me);
 /** Starts an election as the election timer would.
  * @param me the server
  * @param skip_precandidate non-zero to skip the pre-vote round
- * @return as `raft_become_candidate` / `raft_become_precandidate`. */
+ * @return as `raft_become_candidate` / `raft_become_precandidate`;
+ * RAFT_ERR_NOMEM when a sole voter cannot make its no-op entry (it stays a
+ * candidate). */
 int raft_election_start(raft_server_t* me, int skip_precandidate);
 /** Applies committed entries (with the time limit of `raft_periodic`) and
  * answers read requests that are ready. Every `raft_recv_*` call and
@@ -139,7 +141,8 @@ int raft_votes_is_majority(int nnodes, int nvotes);
  * the log's `pop`), undoing the configuration changes they carried.
  * @return 0; RAFT_ERR_SHUTDOWN if that would remove a committed entry, an
  * index of 0 or below included (nothing is removed); a `pop` error;
- * RAFT_ERR_MISUSE for NULL. */
+ * RAFT_ERR_NOMEM when out of memory (nothing is removed); RAFT_ERR_MISUSE
+ * for NULL. */
 int raft_delete_entry_from_idx(raft_server_t* me, raft_index_t idx);
 /** @} */
 
@@ -149,10 +152,11 @@ int raft_delete_entry_from_idx(raft_server_t* me, raft_index_t idx);
  * @{ */
 
 /** Makes a free-standing built-in log (not attached to a server).
- * @return the log, to be freed with `raft_log_free`; NULL on failure. */
+ * @return the log, to be freed with `raft_log_free`; NULL on failure (out
+ * of memory). */
 raft_log_t* raft_log_new(void);
 /** `raft_log_new` with room for `initial_size` entries before the log
- * grows (values are clamped to 0..1048576). */
+ * grows (values are clamped to 0..1048576). NULL when out of memory. */
 raft_log_t* raft_log_alloc(raft_index_t initial_size);
 /** Frees a log made by `raft_log_new` / `raft_log_alloc`, releasing its
  * entries (each reported to `log_clear` first). Never free the log of a
@@ -170,7 +174,8 @@ void raft_log_free(raft_log_t* me);
 void raft_log_set_callbacks(raft_log_t* me, raft_log_cbs_t* funcs, void* raft);
 /** Appends an entry (asking `log_offer` first); the log takes its own
  * reference. On a server's log this bypasses the protocol: tests only.
- * @return 0; the `log_offer` code when it refused; -1 for NULL. */
+ * @return 0; the `log_offer` code when it refused; RAFT_ERR_NOMEM when out
+ * of memory (nothing appended); -1 for NULL. */
 int raft_log_append_entry(raft_log_t* me, raft_entry_t* c);
 /** Number of entries held (0 for NULL). */
 raft_index_t raft_log_count(raft_log_t* me);
@@ -178,13 +183,15 @@ raft_index_t raft_log_count(raft_log_t* me);
  * reported to `log_pop` first.
  * @return 0; the `log_pop` code when it refused (entries removed before
  * stay removed); -1 for an index of 0 or below (nothing is removed) and for
- * NULL. */
+ * NULL; RAFT_ERR_NOMEM when out of memory while the entries are lent to a
+ * callback (nothing is removed). */
 int raft_log_delete(raft_log_t* me, raft_index_t idx);
 /** Removes the oldest entry (reported to `log_poll` first) and stores its
  * pointer in `*etyp` (if not NULL). The log's reference is released with
  * it: read the entry only if you hold a reference of your own.
  * @return 0; -1 when the log is empty or NULL; the `log_poll` code when it
- * refused. */
+ * refused; RAFT_ERR_NOMEM when out of memory while the entries are lent to a
+ * callback (nothing is removed). */
 int raft_log_poll(raft_log_t * me, raft_entry_t **etyp);
 /** The entry at `idx`, borrowed; NULL if the log does not hold it. */
 raft_entry_t* raft_log_get_at_idx(raft_log_t* me, raft_index_t idx);

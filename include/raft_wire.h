@@ -88,7 +88,7 @@ typedef enum {
      * that disagrees with the body, a boolean other than 0 or 1, a negative
      * term or index, an entry count or data length past the frame's end. */
     RAFT_WIRE_ERR_MALFORMED = -204,
-    /** The heap hooks failed while decoding entries. */
+    /** The heap hooks failed (decoding entries, or encoding a message). */
     RAFT_WIRE_ERR_NOMEM = -205,
     /** A NULL pointer or an invalid message was passed. */
     RAFT_WIRE_ERR_INVALID = -206,
@@ -118,7 +118,8 @@ typedef struct {
 int raft_wire_version(void);
 
 /** Bytes raft_wire_encode() will write for msg, header included.
- * @return the size, or 0 when msg is NULL or invalid (see raft_wire_encode). */
+ * @return the size, or 0 when msg is NULL or invalid (see raft_wire_encode)
+ *         or when out of memory. */
 size_t raft_wire_encoded_size(const raft_wire_msg_t *msg);
 
 /** Encode msg as one frame at the front of buf.
@@ -135,6 +136,7 @@ size_t raft_wire_encoded_size(const raft_wire_msg_t *msg);
  * @return 0 on success;
  *         RAFT_WIRE_ERR_SHORT_BUFFER (nothing written);
  *         RAFT_WIRE_ERR_TOO_LARGE;
+ *         RAFT_WIRE_ERR_NOMEM (the heap hooks failed; nothing written);
  *         RAFT_WIRE_ERR_INVALID: NULL msg or written, NULL buf with cap > 0,
  *         unknown type, negative n_entries, NULL entries array or entry,
  *         NULL chunk data with a non-zero length. */

@@ -47,6 +47,7 @@ pub unsafe extern "C" fn raft_log_set_callbacks(me: *mut raft_log_t, funcs: *mut
 }
 
 /// Appends an entry (the log takes a reference). 0 on success.
+/// RAFT_ERR_NOMEM when out of memory (nothing appended).
 #[no_mangle]
 pub unsafe extern "C" fn raft_log_append_entry(me: *mut raft_log_t, c: *mut raft_entry_t) -> c_int {
     // SAFETY: as builtin_append.
@@ -61,6 +62,8 @@ pub unsafe extern "C" fn raft_log_count(me: *mut raft_log_t) -> raft_index_t {
 
 /// Deletes `idx` and everything after it (observed by `log_pop`). -1 for an
 /// index of 0 or below (nothing is deleted).
+/// RAFT_ERR_NOMEM when out of memory while the log's entries are lent to a
+/// callback (nothing deleted).
 #[no_mangle]
 pub unsafe extern "C" fn raft_log_delete(me: *mut raft_log_t, idx: raft_index_t) -> c_int {
     // SAFETY: as builtin_pop.
@@ -69,7 +72,9 @@ pub unsafe extern "C" fn raft_log_delete(me: *mut raft_log_t, idx: raft_index_t)
 
 /// Removes the oldest entry (observed by `log_poll`) and stores it in
 /// `*etyp`. The log's reference is released: the pointer may be read only
-/// if the caller holds its own reference. -1 when the log is empty.
+/// if the caller holds its own reference. -1 when the log is empty;
+/// RAFT_ERR_NOMEM when out of memory while the log's entries are lent to a
+/// callback (nothing removed).
 #[no_mangle]
 pub unsafe extern "C" fn raft_log_poll(me: *mut raft_log_t, etyp: *mut *mut raft_entry_t) -> c_int {
     // SAFETY: a live log from the caller.

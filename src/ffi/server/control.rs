@@ -69,6 +69,7 @@ pub extern "C" fn raft_set_commit_idx(me: *mut raft_server_t, commit_idx: raft_i
 /// (`get_node_id` names the node; `notify_membership_event` reports it). The
 /// built-in log's `log_offer` observer is called for each entry, as for any
 /// append. The entries count as durable.
+/// Out of memory: RAFT_ERR_NOMEM, and nothing is appended.
 /// @param me the server
 /// @param ety the entry; the caller keeps its reference, the log takes its
 /// own
@@ -85,6 +86,7 @@ pub unsafe extern "C" fn raft_append_entry(me: *mut raft_server_t, ety: *mut raf
 
 /// Removes the newest entry of the log (through the log's `pop`), undoing a
 /// configuration change it carried.
+/// Out of memory: RAFT_ERR_NOMEM, and nothing is removed.
 /// @param me the server
 /// @return 0; -1 when the newest entry is committed or the log is empty;
 /// a `pop` error; RAFT_ERR_MISUSE for NULL.
@@ -150,6 +152,8 @@ pub unsafe extern "C" fn raft_handle_append_cfg_change(
 /// flush (or the next periodic heartbeat, if the application does not
 /// flush) plus one round trip, and under a mixed load costs no extra
 /// message.
+/// Out of memory: RAFT_ERR_NOMEM; the read is not queued and `cb` is not
+/// called.
 /// @param me the server
 /// @param cb the callback; must not be NULL
 /// @param cb_arg passed to `cb` as is
@@ -204,6 +208,7 @@ pub extern "C" fn raft_get_transfer_leader(me: *mut raft_server_t) -> raft_node_
 
 /// Starts a real election at once, skipping pre-vote: call it when a
 /// `timeoutnow` message arrives (sent by a leader through `send_timeoutnow`).
+/// Out of memory (a sole voter's no-op entry): RAFT_ERR_NOMEM.
 /// @param me the server
 /// @return 0; RAFT_ERR_MISUSE on a server that may not campaign (not a
 /// voter) and for NULL; the `persist_metadata` code when the new term could

@@ -164,6 +164,7 @@ pub extern "C" fn raft_restore_metadata(me: *mut raft_server_t, term: raft_term_
 /// loading a snapshot, which carries the configuration. Nodes that
 /// configuration entries add are created by the library (then
 /// `notify_membership_event` reports them). May be called from callbacks.
+/// Out of memory: NULL, and nothing changes.
 /// @param me the server
 /// @param user_data the node's user data (`raft_node_get_udata`); ignored when
 /// an existing non-voting node is promoted
@@ -185,6 +186,7 @@ pub extern "C" fn raft_add_node(
 
 /// Adds a non-voting node: it receives the log but neither votes nor counts
 /// in majorities. Like `raft_add_node`, a change of this server's view only.
+/// Out of memory: NULL, and nothing changes.
 /// @param me the server
 /// @param udata the node's user data
 /// @param id the node's id; not negative
@@ -234,6 +236,8 @@ pub extern "C" fn raft_remove_node(me: *mut raft_server_t, node: *mut raft_node_
 /// and answers read requests that are ready. When `raft_pending_operations`
 /// then returns non-zero, call it again soon rather than after the usual
 /// period.
+/// Out of memory where the step needs it (a sole voter becoming leader):
+/// RAFT_ERR_NOMEM, with nothing left half done; the next call tries again.
 /// @param me the server
 /// @return 0; the code `applylog` returned when it failed (RAFT_ERR_SHUTDOWN:
 /// stop the server); the `persist_metadata` callback's code when starting an

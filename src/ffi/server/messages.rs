@@ -20,6 +20,9 @@ use crate::ffi::types::*;
 /// log durable with the log's `sync` before answering success. Followers do
 /// so whatever RAFT_CONFIG_AUTO_FLUSH says (that option concerns the
 /// leader). Then it commits up to `leader_commit` and applies.
+/// Out of memory: RAFT_ERR_NOMEM, with `resp` saying not successful; entries
+/// appended before the failure stay (they are the leader's), and the
+/// leader's next message brings the rest.
 /// @param me the server
 /// @param node the sender's node, or NULL: not used (the sender is
 /// `req->leader_id`), so messages from nodes this server does not know yet
@@ -140,6 +143,10 @@ pub unsafe extern "C" fn raft_recv_appendentries_response(
 /// dropped (`clear_snapshot`) when a chunk of another snapshot arrives, and
 /// when a message from another leader or of a later term arrives (the new
 /// leader's transfer starts at offset 0).
+/// A last chunk whose loading fails for want of memory (RAFT_ERR_NOMEM from
+/// `load_snapshot`, or from `raft_begin_load_snapshot` inside it) is
+/// answered as a failed load: `resp` not successful, offset 0, and the
+/// leader sends the snapshot again.
 /// @param me the server
 /// @param node the sender's node or NULL (not needed)
 /// @param req the message; `req->chunk.data` is only read by
@@ -289,6 +296,8 @@ pub unsafe extern "C" fn raft_recv_requestvote(
 /// syncs its whole log with the log's `sync`, and sends appendentries). An
 /// answer of a later term makes the server adopt it and become follower.
 /// Answers that do not match the current election are ignored.
+/// Out of memory while becoming leader (its no-op entry): RAFT_ERR_NOMEM,
+/// and the server stays a candidate.
 /// @param me the server
 /// @param node the voter's node; NULL is an error (-1), as in the original
 /// library; an unknown node is ignored
@@ -337,6 +346,8 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
 /// the disk failed, yet the entry is in the log and may still commit on the
 /// followers' copies; it counts as stored on this leader only once a later
 /// sync covers it.
+/// Out of memory: RAFT_ERR_NOMEM, and the entry is not appended (nor, for a
+/// configuration change, in effect); the client may retry.
 /// @param me the server
 /// @param req the entry (from `raft_entry_new` or built by the caller as one
 /// block); the caller keeps its reference and releases it after the call,

@@ -22,6 +22,7 @@ pub extern "C" fn raft_apply_all(me: *mut raft_server_t) -> c_int {
 /// `sync` whatever RAFT_CONFIG_AUTO_FLUSH says, and sends appendentries; a
 /// sole voter thereby commits at once). Unsafe in a real cluster with other
 /// voters: for tests, tools and bootstrapping a new cluster (see the guide).
+/// Out of memory (the no-op entry): RAFT_ERR_NOMEM, and nothing changes.
 /// @param me the server
 /// @return 0; a log or sync error; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]

@@ -27,6 +27,8 @@ pub extern "C" fn raft_begin_snapshot(me: *mut raft_server_t) -> c_int {
 /// compacted up to the snapshot point (oldest entries first, through the
 /// log's `poll`), and the snapshot becomes the one sent to followers that
 /// need compacted entries. Call it once the snapshot is durable.
+/// Out of memory (possible only while entries are lent to a callback):
+/// RAFT_ERR_NOMEM, with nothing compacted and the snapshot still in progress.
 /// @param me the server
 /// @return 0; -1 when no snapshot is in progress, or when a newer snapshot
 /// was loaded from the leader meanwhile (the one taken is obsolete);
@@ -74,6 +76,8 @@ pub extern "C" fn raft_restore_snapshot(
 /// the newest voting change is the pending one), without calling the log's
 /// `append` nor its observers. Restart order: `raft_restore_snapshot` (if
 /// there is a snapshot), then this, then `raft_restore_metadata`.
+/// Out of memory: RAFT_ERR_NOMEM; call it again once memory is back (a
+/// configuration entry taking effect again changes nothing).
 /// @return 0 on success; RAFT_ERR_MISUSE for a NULL server or once entries
 /// past the snapshot have been applied; -1 when the log has no entry at an
 /// index between its first and its current index.
@@ -92,6 +96,9 @@ pub extern "C" fn raft_restore_log(me: *mut raft_server_t) -> c_int {
 /// server's own is removed. Then load the state machine, re-add the
 /// snapshot's nodes (`raft_add_node`, `raft_add_non_voting_node`) and call
 /// `raft_end_load_snapshot`.
+/// Out of memory: RAFT_ERR_NOMEM, and nothing changes. It sets aside a node
+/// for each node it removes, so that adding back as many before
+/// `raft_end_load_snapshot` needs no memory.
 /// @param me the server
 /// @param last_included_term term of the snapshot's last entry (positive)
 /// @param last_included_index index of the snapshot's last entry (positive)
@@ -112,6 +119,7 @@ pub extern "C" fn raft_begin_load_snapshot(
 /// Completes loading a snapshot: every node's membership is marked committed
 /// (the snapshot carries a committed configuration), then the configuration
 /// entries the log kept after the snapshot take effect again on top of it.
+/// Out of memory: RAFT_ERR_NOMEM; call it again once memory is back.
 /// @param me the server
 /// @return 0; -1 when the log has no entry at an index between the
 /// snapshot's and its current index; RAFT_ERR_MISUSE for NULL.
