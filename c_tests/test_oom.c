@@ -796,6 +796,9 @@ static int crash_restart(cluster_t *c, raft_node_id_t id, int n_nodes)
     }
 }
 
+/* Options of the cluster runs (NULL: the harness's defaults). */
+static const cl_opts_t *c_opts;
+
 static void cluster_script(long fail_from, long fail_len)
 {
     cluster_t *c;
@@ -803,9 +806,11 @@ static void cluster_script(long fail_from, long fail_len)
     raft_entry_resp_t resp;
     int n_nodes = 0;
 
-    c = cl_new(3, 7);
-    for (int i = 1; i <= 3; i++) /* formatting log messages allocates too */
+    c = c_opts ? cl_new_opts(3, 7, c_opts) : cl_new(3, 7);
+    for (int i = 1; i <= 3; i++) { /* formatting log messages allocates too */
         raft_config(cl_raft(c, i), 1, RAFT_CONFIG_LOG_ENABLED, 1);
+        cl_srv(c, i)->max_entries_per_msg = 3; /* (with the entries callback) */
+    }
     h_arm(fail_from, fail_len);
 
     /* elect, replicate (a few entries per message), read */
@@ -900,6 +905,12 @@ static void cluster_script(long fail_from, long fail_len)
     }
     ASSERT_EQ(0, cl_violations(c));
     check_errors(c);
+    if (c_opts && c_opts->use_entries_cb) {
+        int calls = 0;
+        for (int i = 1; i <= 4; i++)
+            calls += cl_srv(c, i)->entries_cb_calls;
+        ASSERT(calls > 0);
+    }
     cl_free(c);
     ASSERT_EQ(0, h_live);
     ASSERT_EQ(0, h_foreign);
@@ -923,6 +934,20 @@ TEST(oom_cluster_runs_of_failures)
 TEST(oom_cluster_long_outage)
 {
     sweep("3-node cluster", cluster_script, 1000);
+}
+
+/* The application picks the entries to send (get_entries_to_send), in
+ * messages of at most 3, and messages to a follower wait while it is
+ * behind (backpressure). */
+TEST(oom_cluster_with_entries_callback_each_allocation)
+{
+    cl_opts_t o;
+    cl_default_opts(&o);
+    o.use_entries_cb = 1;
+    o.use_backpressure = 1;
+    c_opts = &o;
+    sweep("3-node cluster, entries callback", cluster_script, 1);
+    sweep("3-node cluster, entries callback", cluster_script, 16);
 }
 
 TEST_MAIN()
