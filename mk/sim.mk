@@ -16,6 +16,9 @@ SIM_CC       ?= $(or $(CC),cc)
 SIM_CFLAGS   ?= -std=c11 -O2 -g -Wall -Wextra -Werror
 SIM_LIBS     ?= $(or $(NATIVE_LIBS),-lpthread -ldl -lm) -lrt
 SIM_BIN      := $(SIM_BUILD)/sim
+# The shared cluster harness (harness/: network, log, disk, clock, PRNG).
+SIM_HARNESS_SRCS := $(wildcard harness/*.c)
+SIM_HARNESS  := $(SIM_HARNESS_SRCS) $(wildcard harness/*.h)
 SIM_ASAN_BIN := $(SIM_BUILD)/sim-asan
 SIM_JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -41,16 +44,16 @@ SIM_RUN_ARGS = $(call sim_opt,SEED,seed) $(call sim_opt,SEEDS,seeds) \
 
 .PHONY: sim sim-build sim-smoke sim-long sim-asan sim-clean
 
-$(SIM_BIN): sim/sim.c $(SIM_LIB) $(wildcard $(SIM_INCLUDE)/raft.h)
+$(SIM_BIN): sim/sim.c $(SIM_HARNESS) $(SIM_LIB) $(wildcard $(SIM_INCLUDE)/raft.h)
 	@mkdir -p $(@D)
 	@rm -f $@
-	$(SIM_CC) $(SIM_CFLAGS) -I$(SIM_INCLUDE) $< $(SIM_LIB) $(SIM_LIBS) -o $@
+	$(SIM_CC) $(SIM_CFLAGS) -I$(SIM_INCLUDE) -Iharness $< $(SIM_HARNESS_SRCS) $(SIM_LIB) $(SIM_LIBS) -o $@
 
-$(SIM_ASAN_BIN): sim/sim.c $(SIM_LIB) $(wildcard $(SIM_INCLUDE)/raft.h)
+$(SIM_ASAN_BIN): sim/sim.c $(SIM_HARNESS) $(SIM_LIB) $(wildcard $(SIM_INCLUDE)/raft.h)
 	@mkdir -p $(@D)
 	@rm -f $@
 	$(SIM_CC) $(SIM_CFLAGS) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
-	    -fno-sanitize-recover=all -I$(SIM_INCLUDE) $< $(SIM_LIB) $(SIM_LIBS) -o $@
+	    -fno-sanitize-recover=all -I$(SIM_INCLUDE) -Iharness $< $(SIM_HARNESS_SRCS) $(SIM_LIB) $(SIM_LIBS) -o $@
 
 sim-build: $(SIM_BIN)
 

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "raft.h"
 #include "raft_compat.h"
 #include "raft_store.h"
@@ -45,20 +46,14 @@
 #define INDEX_INF LONG_MAX
 
 /* ------------------------------------------------------------------------ */
-/* PRNG: splitmix64. Never rand(). */
+/* PRNG: the harness's splitmix64, one stream per run. Never rand(). */
 
-static uint64_t g_rng;
-static uint64_t rnd64(void)
-{
-    uint64_t z = (g_rng += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-static double rndf(void) { return (double)(rnd64() >> 11) * (1.0 / 9007199254740992.0); }
-static long rndn(long n) { return n <= 0 ? 0 : (long)(rnd64() % (uint64_t)n); }
-static long rndr(long lo, long hi) { return lo + rndn(hi - lo + 1); }
-static int chance(double p) { return p > 0 && rndf() < p; }
+static hs_rng_t g_rng;
+static uint64_t rnd64(void) { return hs_rng_next(&g_rng); }
+static double rndf(void) { return hs_rng_unit(&g_rng); }
+static long rndn(long n) { return hs_rng_below(&g_rng, n); }
+static long rndr(long lo, long hi) { return hs_rng_range(&g_rng, lo, hi); }
+static int chance(double p) { return hs_rng_chance(&g_rng, p); }
 
 static uint64_t mix64(uint64_t h, uint64_t v)
 {
@@ -174,19 +169,6 @@ typedef struct {
     member_t mem[MAXMEM];
 } snap_t;
 
-struct node;
-
-/* The node's log, given to the library through raft_new_with_log. Entries
- * [base+1, base+synced] are durable; the rest is lost on a crash. */
-typedef struct {
-    struct node *owner;
-    raft_entry_t **e;
-    long n, cap, synced;
-    raft_index_t base;
-    raft_term_t base_term;
-    int replay; /* appends while restoring are already durable */
-    int attached;
-} simlog_t;
 
 enum { N_UNUSED, N_UP, N_DOWN, N_RETIRED };
 
@@ -195,13 +177,13 @@ typedef struct node {
     int status;
     raft_server_t *r;
     int boots;
-    /* durable */
-    simlog_t log;
-    raft_term_t meta_term;
-    raft_node_id_t meta_vote;
+    /* durable: the log (given to the library through raft_new_with_log, or
+     * the built-in log's mirror; entries [base+1, base+synced] survive a
+     * crash), term and vote, the snapshot image (disk.snap) and its parsed
+     * form (snap) */
+    hs_log_t log;
+    hs_disk_t disk; /* also the snapshot being received (disk.in) */
     snap_t snap;
-    unsigned char *snapbuf;
-    size_t snaplen;
     member_t boot[MAXMEM];
     int nboot;
     /* volatile */
@@ -209,9 +191,6 @@ typedef struct node {
     uint64_t sm_hash;
     int32_t kv[NKEYS];
     int32_t kv_prev[NKEYS]; /* each key's value before its last write (--stale-reads) */
-    unsigned char *inbuf;
-    size_t inlen, incap;
-    raft_index_t in_idx;
     raft_index_t seen_commit;
     raft_index_t lc_checked; /* leader completeness verified up to, this term */
     raft_term_t lc_term;
@@ -228,33 +207,7 @@ typedef struct node {
     raft_store_t *st; /* --store: the node's durable store (NULL while down) */
 } node_t;
 
-enum { M_RV, M_RVR, M_AE, M_AER, M_SN, M_SNR, M_TN };
-static const char *mname[] = {"RV", "RVR", "AE", "AER", "SN", "SNR", "TN"};
-
-typedef struct {
-    raft_term_t term;
-    raft_entry_id_t id;
-    short type;
-    unsigned len;
-    char *data;
-} pent_t;
-
-typedef struct {
-    int type, from, to;
-    long at;
-    uint64_t seq;
-    union {
-        raft_requestvote_req_t rv;
-        raft_requestvote_resp_t rvr;
-        raft_appendentries_req_t ae;
-        raft_appendentries_resp_t aer;
-        raft_snapshot_req_t sn;
-        raft_snapshot_resp_t snr;
-    } u;
-    pent_t *ents;
-    long nents;
-    void *chunk;
-} msg_t;
+typedef hs_msg_t msg_t;
 
 typedef struct {
     raft_term_t term;
@@ -309,11 +262,8 @@ typedef struct {
 static struct {
     node_t nodes[MAXID];
     int next_id;
-    msg_t **q;
-    long qn, qcap;
-    uint64_t seq;
-    long now_ms;
-    unsigned char blocked[MAXID][MAXID];
+    hs_net_t net;     /* the queue, the links (partitions) and message faults */
+    hs_clock_t clock; /* what the timestamp callback returns */
     long part_until;
     cinfo_t *com;
     raft_index_t com_cap, com_max;
@@ -527,19 +477,12 @@ static void check_leader(node_t *n, raft_term_t t)
 
 static const raft_log_impl_t *SI;
 static char g_store_root[64];
-static raft_entry_t *log_at(simlog_t *l, raft_index_t idx);
 static void store_check(node_t *n, int rc, const char *what);
-static raft_entry_t *store_get(simlog_t *l, raft_index_t idx, raft_entry_t *mine);
+static raft_entry_t *store_get(hs_log_t *l, raft_index_t idx, raft_entry_t *mine);
 
 static void store_dir(const node_t *n, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/n%d", g_store_root, n->id);
-}
-
-static int same_entry(const raft_entry_t *a, const raft_entry_t *b)
-{
-    return a->term == b->term && a->id == b->id && a->type == b->type && a->data_len == b->data_len &&
-           memcmp(a->data, b->data, a->data_len) == 0;
 }
 
 static void store_open(node_t *n)
@@ -564,7 +507,7 @@ static void store_open(node_t *n)
 /* After a restart: the store holds the node's durable log, term and vote. */
 static void store_check_boot(node_t *n)
 {
-    simlog_t *l = &n->log;
+    hs_log_t *l = &n->log;
     raft_store_t *st = n->st;
     raft_index_t first = raft_store_first_idx(st), last = raft_store_current_idx(st);
     if (first != l->base + 1)
@@ -575,7 +518,7 @@ static void store_check_boot(node_t *n)
                   l->base + l->n);
     for (raft_index_t i = l->base + 1; i <= l->base + l->n; i++) {
         raft_entry_t *e = SI->get(st, i);
-        if (!e || !same_entry(e, log_at(l, i)))
+        if (!e || !hs_entry_equal(e, hs_log_at(l, i)))
             violation("store", "node %d: the store's entry %ld %s", n->id, i, e ? "differs" : "is missing");
         raft_entry_release(e);
     }
@@ -583,12 +526,12 @@ static void store_check_boot(node_t *n)
         violation("store", "node %d: pop of unsynced entries: %s", n->id, raft_store_last_error());
     raft_term_t term;
     raft_node_id_t vote;
-    if (n->boots == 0 && n->meta_term > 0) /* a new node's initial term */
-        store_check(n, raft_store_persist_metadata(st, n->meta_term, n->meta_vote), "raft_store_persist_metadata");
+    if (n->boots == 0 && n->disk.term > 0) /* a new node's initial term */
+        store_check(n, raft_store_persist_metadata(st, n->disk.term, n->disk.vote), "raft_store_persist_metadata");
     raft_store_get_metadata(st, &term, &vote);
-    if (term != n->meta_term || vote != n->meta_vote)
+    if (term != n->disk.term || vote != n->disk.vote)
         violation("store", "node %d: the store has term %ld vote %d, persisted were %ld and %d", n->id, term,
-                  vote, n->meta_term, n->meta_vote);
+                  vote, n->disk.term, n->disk.vote);
 }
 
 /* The store follows the log to the snapshot the node boots from. */
@@ -631,93 +574,52 @@ static void store_check(node_t *n, int rc, const char *what)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Log implementation */
+/* The node's log: the harness's log (hs_log_impl) with the simulator's
+ * checks and, in store mode, the store, on its hooks. */
 
-static raft_entry_t *log_at(simlog_t *l, raft_index_t idx)
+static void lg_attach(void *arg, hs_log_t *l, void *raft)
 {
-    if (idx <= l->base || idx > l->base + l->n)
-        return NULL;
-    return l->e[idx - l->base - 1];
+    node_t *n = arg;
+    (void)l;
+    if (n->st && !SI->init(raft, n->st))
+        violation("store", "node %d: the store is already bound", n->id);
 }
 
-static raft_term_t log_term_at(simlog_t *l, raft_index_t idx)
+static void lg_detach(void *arg, hs_log_t *l)
 {
-    if (idx == l->base)
-        return l->base_term;
-    raft_entry_t *e = log_at(l, idx);
-    return e ? e->term : -1;
+    node_t *n = arg;
+    (void)l; /* entries stay: they are the node's disk */
+    if (n->st)
+        SI->free(n->st);
 }
 
-static void *lg_init(void *raft, void *arg)
+static void lg_reset(void *arg, hs_log_t *l, raft_index_t first_idx, raft_term_t term)
 {
-    simlog_t *l = arg;
-    l->attached = 1;
-    if (l->owner->st && !SI->init(raft, l->owner->st))
-        violation("store", "node %d: the store is already bound", l->owner->id);
-    return l;
+    node_t *n = arg;
+    (void)l;
+    if (n->st)
+        SI->reset(n->st, first_idx, term);
+    ev("n%d log reset first=%ld term=%ld", n->id, first_idx, term);
 }
 
-static void lg_free(void *log)
+static void lg_append(void *arg, hs_log_t *l, raft_index_t idx, raft_entry_t *e, raft_term_t prev)
 {
-    simlog_t *l = log;
-    l->attached = 0; /* entries stay: they are the node's disk */
-    if (l->owner->st)
-        SI->free(l->owner->st);
-}
-
-static void log_drop_from(simlog_t *l, long keep)
-{
-    while (l->n > keep)
-        raft_entry_release(l->e[--l->n]);
-    if (l->synced > l->n)
-        l->synced = l->n;
-}
-
-static void lg_reset(void *log, raft_index_t first_idx, raft_term_t term)
-{
-    simlog_t *l = log;
-    log_drop_from(l, 0);
-    l->base = first_idx - 1;
-    l->base_term = term;
-    l->synced = 0;
-    if (l->owner->st)
-        SI->reset(l->owner->st, first_idx, term);
-    ev("n%d log reset first=%ld term=%ld", l->owner->id, first_idx, term);
-}
-
-static int lg_append(void *log, raft_entry_t *e)
-{
-    simlog_t *l = log;
-    raft_index_t idx = l->base + l->n + 1;
-    raft_term_t prev = l->n ? l->e[l->n - 1]->term : (l->base == 0 ? 0 : l->base_term);
-    canon_check(l->owner, idx, e, prev);
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 64;
-        l->e = realloc(l->e, (size_t)l->cap * sizeof *l->e);
-    }
-    raft_entry_hold(e);
-    l->e[l->n++] = e;
-    if (l->replay)
-        l->synced = l->n;
-    if (l->owner->st && l->replay) { /* restoring: the store has it already */
+    node_t *n = arg;
+    canon_check(n, idx, e, prev);
+    if (n->st && l->durable_appends) { /* restoring: the store has it already */
         raft_entry_release(store_get(l, idx, e));
-    } else if (l->owner->st) {
-        store_check(l->owner, SI->append(l->owner->st, e), "store append");
-        if (raft_store_current_idx(l->owner->st) != idx)
-            violation("store", "node %d: the store's log ends at %ld after append of %ld", l->owner->id,
-                      raft_store_current_idx(l->owner->st), idx);
+    } else if (n->st) {
+        store_check(n, SI->append(n->st, e), "store append");
+        if (raft_store_current_idx(n->st) != idx)
+            violation("store", "node %d: the store's log ends at %ld after append of %ld", n->id,
+                      raft_store_current_idx(n->st), idx);
     }
-    return 0;
 }
 
-static int lg_poll(void *log, raft_index_t first_idx)
+static void lg_poll(void *arg, hs_log_t *l, raft_index_t first_idx)
 {
-    simlog_t *l = log;
-    node_t *n = l->owner;
-    if (first_idx <= l->base + 1)
-        return 0;
-    if (first_idx > l->base + l->n + 1)
-        return -1;
+    node_t *n = arg;
+    (void)l;
     raft_index_t limit = n->snap.idx;
     if (n->snap_busy && n->pending.idx > limit)
         limit = n->pending.idx;
@@ -726,130 +628,107 @@ static int lg_poll(void *log, raft_index_t first_idx)
     if (first_idx - 1 > limit)
         violation("durability", "node %d compacts its log through %ld beyond its snapshot at %ld",
                   n->id, first_idx - 1, limit);
-    long k = (long)(first_idx - 1 - l->base);
-    l->base_term = l->e[k - 1]->term;
-    for (long i = 0; i < k; i++)
-        raft_entry_release(l->e[i]);
-    memmove(l->e, l->e + k, (size_t)(l->n - k) * sizeof *l->e);
-    l->n -= k;
-    l->synced = l->synced > k ? l->synced - k : 0;
-    l->base = first_idx - 1;
     if (n->st)
         store_check(n, SI->poll(n->st, first_idx), "store poll");
     ev("n%d log poll first=%ld", n->id, first_idx);
-    return 0;
 }
 
-static int lg_pop(void *log, raft_index_t from_idx, raft_entry_notify_f cb, void *cb_arg)
+/* A node that was not part of the committing majority may still hold a
+ * committed entry that a stale leader (of a term no later than the commit)
+ * overwrites. A leader of a later term must hold the entry (leader
+ * completeness), so it can never conflict. */
+static void lg_pop_entry(void *arg, hs_log_t *l, raft_index_t i, raft_entry_t *e)
 {
-    simlog_t *l = log;
-    node_t *n = l->owner;
-    if (from_idx <= l->base)
-        return -1;
-    if (from_idx > l->base + l->n)
-        return 0;
-    for (raft_index_t i = l->base + l->n; i >= from_idx; i--) {
-        raft_entry_t *e = l->e[l->n - 1];
-        /* A node that was not part of the committing majority may still
-         * hold a committed entry that a stale leader (of a term no later
-         * than the commit) overwrites. A leader of a later term must hold
-         * the entry (leader completeness), so it can never conflict. */
-        raft_term_t now_term = n->r ? raft_get_current_term(n->r) : 0;
-        if (i < W.com_cap && W.com[i].set && W.com[i].term == e->term && W.com[i].id == e->id &&
-            (now_term > W.com[i].obs_term || (n->r && i <= raft_get_commit_idx(n->r))))
-            violation("committed entry lost", "node %d in term %ld pops idx %ld (term %ld id %d), "
-                      "committed in term %ld%s", n->id, now_term, i, e->term, e->id,
-                      W.com[i].obs_term,
-                      n->r && i <= raft_get_commit_idx(n->r) ? ", below its own commit index" : "");
-        if (cb)
-            cb(cb_arg, e, i);
-        l->n--;
-        raft_entry_release(e);
-    }
-    if (l->synced > l->n)
-        l->synced = l->n;
+    node_t *n = arg;
+    (void)l;
+    raft_term_t now_term = n->r ? raft_get_current_term(n->r) : 0;
+    if (i < W.com_cap && W.com[i].set && W.com[i].term == e->term && W.com[i].id == e->id &&
+        (now_term > W.com[i].obs_term || (n->r && i <= raft_get_commit_idx(n->r))))
+        violation("committed entry lost", "node %d in term %ld pops idx %ld (term %ld id %d), "
+                  "committed in term %ld%s", n->id, now_term, i, e->term, e->id,
+                  W.com[i].obs_term,
+                  n->r && i <= raft_get_commit_idx(n->r) ? ", below its own commit index" : "");
+}
+
+static void lg_pop(void *arg, hs_log_t *l, raft_index_t from_idx)
+{
+    node_t *n = arg;
+    (void)l;
     if (n->st)
         store_check(n, SI->pop(n->st, from_idx, NULL, NULL), "store pop");
     ev("n%d log pop from=%ld", n->id, from_idx);
-    return 0;
+}
+
+static void lg_sync(void *arg, hs_log_t *l)
+{
+    node_t *n = arg;
+    (void)l;
+    if (n->st)
+        store_check(n, raft_store_sync(n->st), "raft_store_sync");
 }
 
 /* In store mode a read comes from the store, checked against the log. */
-static raft_entry_t *store_get(simlog_t *l, raft_index_t idx, raft_entry_t *mine)
+static raft_entry_t *store_get(hs_log_t *l, raft_index_t idx, raft_entry_t *mine)
 {
-    raft_entry_t *e = SI->get(l->owner->st, idx);
-    if (!e != !mine || (e && !same_entry(e, mine)))
-        violation("store", "node %d: the store's entry %ld %s", l->owner->id, idx,
+    node_t *n = l->hook_arg;
+    raft_entry_t *e = SI->get(n->st, idx);
+    if (!e != !mine || (e && !hs_entry_equal(e, mine)))
+        violation("store", "node %d: the store's entry %ld %s", n->id, idx,
                   !e ? "is missing" : mine ? "differs" : "exists beyond the log");
     return e;
 }
 
-static raft_entry_t *lg_get(void *log, raft_index_t idx)
+static raft_entry_t *lg_store_get(void *arg, hs_log_t *l, raft_index_t idx, raft_entry_t *mine)
 {
-    simlog_t *l = log;
-    raft_entry_t *e = log_at(log, idx);
-    if (l->owner->st)
-        return store_get(l, idx, e);
-    if (e)
-        raft_entry_hold(e);
-    return e;
+    (void)arg;
+    return store_get(l, idx, mine);
 }
 
-static raft_index_t lg_get_batch(void *log, raft_index_t idx, raft_index_t n, raft_entry_t **out)
+static raft_index_t lg_store_get_batch(void *arg, hs_log_t *l, raft_index_t idx, raft_index_t n,
+                                       raft_entry_t **out)
 {
-    simlog_t *l = log;
-    raft_index_t k = 0;
-    if (l->owner->st) {
-        k = SI->get_batch(l->owner->st, idx, n, out);
-        for (raft_index_t i = 0; i < k; i++) {
-            raft_entry_t *mine = log_at(l, idx + i);
-            if (!mine || !same_entry(out[i], mine))
-                violation("store", "node %d: get_batch: the store's entry %ld differs", l->owner->id, idx + i);
-        }
-        if (k < n && log_at(l, idx + k))
-            violation("store", "node %d: get_batch stopped at %ld, the log goes on", l->owner->id, idx + k);
-        return k;
+    node_t *o = arg;
+    raft_index_t k = SI->get_batch(o->st, idx, n, out);
+    for (raft_index_t i = 0; i < k; i++) {
+        raft_entry_t *mine = hs_log_at(l, idx + i);
+        if (!mine || !hs_entry_equal(out[i], mine))
+            violation("store", "node %d: get_batch: the store's entry %ld differs", o->id, idx + i);
     }
-    while (k < n) {
-        raft_entry_t *e = log_at(l, idx + k);
-        if (!e)
-            break;
-        raft_entry_hold(e);
-        out[k++] = e;
-    }
+    if (k < n && hs_log_at(l, idx + k))
+        violation("store", "node %d: get_batch stopped at %ld, the log goes on", o->id, idx + k);
     return k;
 }
 
-static raft_index_t lg_first_idx(void *log) { return ((simlog_t *)log)->base + 1; }
-static raft_index_t lg_current_idx(void *log)
-{
-    simlog_t *l = log;
-    return l->base + l->n;
-}
-static raft_index_t lg_count(void *log) { return ((simlog_t *)log)->n; }
-static int lg_sync(void *log)
-{
-    simlog_t *l = log;
-    l->synced = l->n;
-    if (l->owner->st)
-        store_check(l->owner, raft_store_sync(l->owner->st), "raft_store_sync");
-    return 0;
-}
-
-static const raft_log_impl_t sim_log_impl = {
-    .init = lg_init,
-    .free = lg_free,
-    .reset = lg_reset,
+static const hs_log_hooks_t sim_log_hooks = {
     .append = lg_append,
     .poll = lg_poll,
+    .pop_entry = lg_pop_entry,
     .pop = lg_pop,
-    .get = lg_get,
-    .get_batch = lg_get_batch,
-    .first_idx = lg_first_idx,
-    .current_idx = lg_current_idx,
-    .count = lg_count,
+    .reset = lg_reset,
     .sync = lg_sync,
+    .attach = lg_attach,
+    .detach = lg_detach,
 };
+
+/* Store mode: the server's reads come from the store. */
+static const hs_log_hooks_t sim_store_log_hooks = {
+    .append = lg_append,
+    .poll = lg_poll,
+    .pop_entry = lg_pop_entry,
+    .pop = lg_pop,
+    .reset = lg_reset,
+    .sync = lg_sync,
+    .attach = lg_attach,
+    .detach = lg_detach,
+    .get = lg_store_get,
+    .get_batch = lg_store_get_batch,
+};
+
+static void log_bind(node_t *n)
+{
+    n->log.hooks = C.store ? &sim_store_log_hooks : &sim_log_hooks;
+    n->log.hook_arg = n;
+}
 
 /* The built-in log (raft_new) mirrored into the node's `log` through the
  * raft_log_cbs_t observers, the way an application keeps the built-in log
@@ -860,12 +739,12 @@ static const raft_log_impl_t sim_log_impl = {
 static int mirror_offer(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
 {
     node_t *n = ud;
-    simlog_t *l = &n->log;
+    hs_log_t *l = &n->log;
     (void)r;
     if (idx != l->base + l->n + 1)
         violation("api", "node %d: built-in log offers entry %ld, its log ends at %ld", n->id, idx,
                   l->base + l->n);
-    lg_append(l, e);
+    hs_log_append(l, e);
     l->synced = l->n;
     return 0;
 }
@@ -873,23 +752,23 @@ static int mirror_offer(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_
 static int mirror_poll(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
 {
     node_t *n = ud;
-    simlog_t *l = &n->log;
+    hs_log_t *l = &n->log;
     (void)r;
-    if (idx != l->base + 1 || log_at(l, idx) != e)
+    if (idx != l->base + 1 || hs_log_at(l, idx) != e)
         violation("api", "node %d: built-in log compacts entry %ld, its log starts at %ld", n->id,
                   idx, l->base + 1);
-    return lg_poll(l, idx + 1);
+    return hs_log_poll(l, idx + 1);
 }
 
 static int mirror_pop(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
 {
     node_t *n = ud;
-    simlog_t *l = &n->log;
+    hs_log_t *l = &n->log;
     (void)r;
-    if (idx != l->base + l->n || log_at(l, idx) != e)
+    if (idx != l->base + l->n || hs_log_at(l, idx) != e)
         violation("api", "node %d: built-in log pops entry %ld, its log ends at %ld", n->id, idx,
                   l->base + l->n);
-    return lg_pop(l, idx, NULL, NULL);
+    return hs_log_pop(l, idx, NULL, NULL);
 }
 
 /* Every entry, oldest first, when the log is reset (a snapshot replaces it)
@@ -903,7 +782,7 @@ static int mirror_clear(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_
     if (n->destroying)
         return 0; /* the mirror is the node's disk */
     if (idx == n->log.base + 1)
-        log_drop_from(&n->log, 0);
+        hs_log_truncate(&n->log, 0);
     return 0;
 }
 
@@ -984,6 +863,15 @@ static int snap_parse(const unsigned char *b, size_t len, snap_t *s)
     return 0;
 }
 
+/* The snapshot becomes the node's durable one: its image on the disk. */
+static void node_save_snap(node_t *n, const snap_t *snap)
+{
+    unsigned char *img;
+    size_t len = snap_serialize(snap, &img);
+    hs_disk_save_snapshot(&n->disk, img, len, snap->idx, snap->term);
+    free(img);
+}
+
 static void mem_apply(member_t *mem, int *nmem, short type, int id)
 {
     int k;
@@ -1020,7 +908,7 @@ static void membership_at(node_t *n, raft_index_t idx, member_t *mem, int *nmem)
         from = 1;
     }
     for (raft_index_t i = from; i <= idx; i++) {
-        raft_entry_t *e = log_at(&n->log, i);
+        raft_entry_t *e = hs_log_at(&n->log, i);
         if (!e)
             violation("durability", "node %d: entry %ld needed for the snapshot membership is "
                       "missing (log base %ld, snapshot %ld)", n->id, i, n->log.base, n->snap.idx);
@@ -1030,84 +918,24 @@ static void membership_at(node_t *n, raft_index_t idx, member_t *mem, int *nmem)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Network */
-
-static void msg_free(msg_t *m)
-{
-    for (long i = 0; i < m->nents; i++)
-        free(m->ents[i].data);
-    free(m->ents);
-    free(m->chunk);
-    free(m);
-}
-
-static msg_t *msg_clone(const msg_t *m)
-{
-    msg_t *c = malloc(sizeof *c);
-    *c = *m;
-    if (m->nents) {
-        c->ents = malloc((size_t)m->nents * sizeof *c->ents);
-        for (long i = 0; i < m->nents; i++) {
-            c->ents[i] = m->ents[i];
-            c->ents[i].data = malloc(m->ents[i].len + 1);
-            memcpy(c->ents[i].data, m->ents[i].data, m->ents[i].len);
-        }
-    }
-    if (m->chunk) {
-        c->chunk = malloc(m->u.sn.chunk.len + 1);
-        memcpy(c->chunk, m->chunk, m->u.sn.chunk.len);
-    }
-    return c;
-}
-
-static void q_push(msg_t *m)
-{
-    if (W.qn == W.qcap) {
-        W.qcap = W.qcap ? W.qcap * 2 : 1024;
-        W.q = realloc(W.q, (size_t)W.qcap * sizeof *W.q);
-    }
-    m->seq = W.seq++;
-    W.q[W.qn++] = m;
-    if (m->type == M_AE)
-        W.nodes[m->from].inflight_ae[m->to]++;
-}
+/* Network: the harness's (hs_net_t); faults are off while healing */
 
 static void net_send(msg_t *m)
 {
-    W.st.msgs++;
-    m->at = W.now_ms + TICK_MS * rndr(1, 2);
-    if (!W.healing) {
-        if (W.qn > 20000 || chance(C.drop)) {
-            W.st.drops++;
-            ev("drop %s n%d->n%d", mname[m->type], m->from, m->to);
-            msg_free(m);
-            return;
-        }
-        if (chance(C.reorder)) {
-            W.st.reorders++;
-            m->at += TICK_MS * rndr(0, 6);
-        }
-        if (chance(C.delay)) {
-            W.st.delays++;
-            m->at += TICK_MS * rndr(10, 80);
-        }
-        if (chance(C.dup)) {
-            W.st.dups++;
-            msg_t *d = msg_clone(m);
-            d->at += TICK_MS * rndr(0, 8);
-            q_push(d);
-        }
-    }
-    q_push(m);
+    int type = m->type, from = m->from, to = m->to;
+    W.net.faults.off = W.healing;
+    int queued = hs_net_send(&W.net, m, hs_clock_ms(&W.clock));
+    if (queued == 0)
+        ev("drop %s n%d->n%d", hs_msg_name[type], from, to);
+    if (type == HS_MSG_AE)
+        W.nodes[from].inflight_ae[to] += queued;
 }
 
-static msg_t *msg_new(int type, int from, int to)
+static void net_init(void)
 {
-    msg_t *m = calloc(1, sizeof *m);
-    m->type = type;
-    m->from = from;
-    m->to = to;
-    return m;
+    hs_net_init(&W.net, &g_rng);
+    W.net.faults = (hs_faults_t){.drop = C.drop, .dup = C.dup, .reorder = C.reorder, .delay = C.delay,
+                                 .tick = TICK_MS, .latency_min = 1, .latency_max = 2, .max_queue = 20000};
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1118,9 +946,9 @@ static int node_of(raft_node_t *rn) { return raft_node_get_id(rn); }
 /* Anything a message says about term and vote must already be on disk. */
 static void check_persisted(node_t *n, raft_term_t term, const char *what)
 {
-    if (term > n->meta_term)
+    if (term > n->disk.term)
         violation("persistence", "node %d sends %s of term %ld but has persisted term %ld",
-                  n->id, what, term, n->meta_term);
+                  n->id, what, term, n->disk.term);
 }
 
 static int cb_send_rv(raft_server_t *r, void *ud, raft_node_t *rn, raft_requestvote_req_t *req)
@@ -1130,24 +958,22 @@ static int cb_send_rv(raft_server_t *r, void *ud, raft_node_t *rn, raft_requestv
     int to = node_of(rn);
     if (!req->prevote) {
         check_persisted(n, req->term, "requestvote");
-        if (n->meta_term != req->term || n->meta_vote != n->id)
+        if (n->disk.term != req->term || n->disk.vote != n->id)
             violation("persistence", "node %d requests votes in term %ld without a persisted vote "
-                      "for itself (persisted term %ld vote %d)", n->id, req->term, n->meta_term,
-                      n->meta_vote);
+                      "for itself (persisted term %ld vote %d)", n->id, req->term, n->disk.term,
+                      n->disk.vote);
     }
     {
-        simlog_t *l = &n->log;
+        hs_log_t *l = &n->log;
         raft_index_t last = l->base + l->n;
-        if (req->last_log_idx != last || req->last_log_term != log_term_at(l, last))
+        if (req->last_log_idx != last || req->last_log_term != hs_log_term_at(l, last))
             violation("election safety", "node %d asks for votes with last entry %ld/%ld but its "
                       "log ends at %ld/%ld", n->id, req->last_log_idx, req->last_log_term, last,
-                      log_term_at(l, last));
+                      hs_log_term_at(l, last));
     }
     if (to <= 0 || to >= MAXID)
         return 0;
-    msg_t *m = msg_new(M_RV, n->id, to);
-    m->u.rv = *req;
-    net_send(m);
+    net_send(hs_msg_requestvote(n->id, to, req));
     return 0;
 }
 
@@ -1160,13 +986,13 @@ static int cb_send_ae(raft_server_t *r, void *ud, raft_node_t *rn, raft_appenden
     if (to <= 0 || to >= MAXID)
         return 0;
     {
-        simlog_t *l = &n->log;
-        raft_term_t pt = log_term_at(l, req->prev_log_idx);
+        hs_log_t *l = &n->log;
+        raft_term_t pt = hs_log_term_at(l, req->prev_log_idx);
         if (req->prev_log_idx >= l->base && pt >= 0 && pt != req->prev_log_term)
             violation("log matching", "leader %d sends prev %ld/%ld but holds term %ld there",
                       n->id, req->prev_log_idx, req->prev_log_term, pt);
         for (raft_index_t i = 0; i < req->n_entries; i++) {
-            raft_entry_t *e = log_at(l, req->prev_log_idx + 1 + i);
+            raft_entry_t *e = hs_log_at(l, req->prev_log_idx + 1 + i);
             raft_entry_t *x = req->entries[i];
             if (e && (e->term != x->term || e->id != x->id || e->type != x->type))
                 violation("log matching", "leader %d sends entry %ld as %ld/%d but holds %ld/%d",
@@ -1176,23 +1002,7 @@ static int cb_send_ae(raft_server_t *r, void *ud, raft_node_t *rn, raft_appenden
             violation("state machine safety", "leader %d sends commit %ld beyond its own %ld",
                       n->id, req->leader_commit, raft_get_commit_idx(r));
     }
-    msg_t *m = msg_new(M_AE, n->id, to);
-    m->u.ae = *req;
-    m->u.ae.entries = NULL;
-    m->nents = req->n_entries > 0 ? req->n_entries : 0;
-    if (m->nents) {
-        m->ents = malloc((size_t)m->nents * sizeof *m->ents);
-        for (long i = 0; i < m->nents; i++) {
-            raft_entry_t *e = req->entries[i];
-            m->ents[i].term = e->term;
-            m->ents[i].id = e->id;
-            m->ents[i].type = e->type;
-            m->ents[i].len = e->data_len;
-            m->ents[i].data = malloc(e->data_len + 1);
-            memcpy(m->ents[i].data, e->data, e->data_len);
-        }
-    }
-    net_send(m);
+    net_send(hs_msg_appendentries(n->id, to, req));
     return 0;
 }
 
@@ -1204,13 +1014,7 @@ static int cb_send_sn(raft_server_t *r, void *ud, raft_node_t *rn, raft_snapshot
     check_persisted(n, req->term, "snapshot");
     if (to <= 0 || to >= MAXID)
         return 0;
-    msg_t *m = msg_new(M_SN, n->id, to);
-    m->u.sn = *req;
-    m->chunk = malloc(req->chunk.len + 1);
-    if (req->chunk.len)
-        memcpy(m->chunk, req->chunk.data, req->chunk.len);
-    m->u.sn.chunk.data = NULL;
-    net_send(m);
+    net_send(hs_msg_snapshot(n->id, to, req));
     return 0;
 }
 
@@ -1222,7 +1026,7 @@ static int cb_send_tn(raft_server_t *r, void *ud, raft_node_t *rn)
     if (to <= 0 || to >= MAXID)
         return 0;
     ev("n%d sends timeoutnow to n%d", n->id, to);
-    net_send(msg_new(M_TN, n->id, to));
+    net_send(hs_msg_new(HS_MSG_TIMEOUTNOW, n->id, to));
     return 0;
 }
 
@@ -1231,7 +1035,7 @@ static void sm_advance_skipping(node_t *n, raft_index_t upto)
     /* The library may skip applylog for entries with no application meaning
      * (no-op, configuration); application entries must never be skipped. */
     for (raft_index_t i = n->sm_idx + 1; i <= upto; i++) {
-        raft_entry_t *e = log_at(&n->log, i);
+        raft_entry_t *e = hs_log_at(&n->log, i);
         if (!e)
             violation("state machine safety", "node %d applied through %ld but entry %ld is not "
                       "in its log (base %ld)", n->id, upto, i, n->log.base);
@@ -1287,14 +1091,14 @@ static int cb_persist(raft_server_t *r, void *ud, raft_term_t term, raft_node_id
         ev("n%d persist_metadata(%ld, %d) fails (injected)", n->id, term, vote);
         return -1;
     }
-    if (term < n->meta_term)
+    if (term < n->disk.term)
         violation("persistence", "node %d persists term %ld after term %ld", n->id, term,
-                  n->meta_term);
-    if (term == n->meta_term && n->meta_vote != RAFT_NODE_ID_NONE && vote != n->meta_vote)
+                  n->disk.term);
+    if (term == n->disk.term && n->disk.vote != RAFT_NODE_ID_NONE && vote != n->disk.vote)
         violation("election safety", "node %d changes its vote in term %ld from %d to %d", n->id,
-                  term, n->meta_vote, vote);
-    n->meta_term = term;
-    n->meta_vote = vote;
+                  term, n->disk.vote, vote);
+    n->disk.term = term;
+    n->disk.vote = vote;
     if (n->st)
         store_check(n, raft_store_persist_metadata(n->st, term, vote), "raft_store_persist_metadata");
     return 0;
@@ -1354,16 +1158,16 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
 {
     node_t *n = ud;
     snap_t s;
-    if (snap_parse(n->inbuf, n->inlen, &s) != 0)
+    if (snap_parse(n->disk.in, n->disk.in_len, &s) != 0)
         violation("snapshot integrity", "node %d asked to load snapshot %ld/%ld from %zu stored "
-                  "bytes that do not form one snapshot", n->id, idx, term, n->inlen);
+                  "bytes that do not form one snapshot", n->id, idx, term, n->disk.in_len);
     if (s.idx != idx || s.term != term)
         violation("snapshot integrity", "node %d asked to load snapshot %ld/%ld but the stored "
                   "chunks hold snapshot %ld/%ld", n->id, idx, term, s.idx, s.term);
     if (!W.healing && chance(C.disk_fail * 10)) {
         W.st.load_fails++;
         ev("n%d load_snapshot %ld fails (injected)", n->id, idx);
-        n->inlen = 0;
+        n->disk.in_len = 0;
         return -1;
     }
     cinfo_t *c = com_at(s.sm_idx);
@@ -1410,8 +1214,7 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
     if (rc != 0)
         violation("api", "node %d raft_end_load_snapshot failed: %d", n->id, rc);
     n->snap = s;
-    free(n->snapbuf);
-    n->snaplen = snap_serialize(&s, &n->snapbuf);
+    node_save_snap(n, &s);
     n->sm_idx = s.sm_idx;
     n->sm_hash = s.sm_hash;
     memcpy(n->kv, s.kv, sizeof n->kv);
@@ -1422,7 +1225,7 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
     if (n->seen_commit < idx)
         n->seen_commit = idx;
     W.st.snap_loads++;
-    n->inlen = 0;
+    n->disk.in_len = 0;
     ev("n%d loaded snapshot idx=%ld term=%ld", n->id, idx, term);
     return 0;
 }
@@ -1432,19 +1235,13 @@ static int cb_get_chunk(raft_server_t *r, void *ud, raft_node_t *rn, raft_size_t
 {
     node_t *n = ud;
     (void)r, (void)rn;
-    if (!n->snapbuf)
+    if (!n->disk.snap)
         return -1;
-    if (off >= n->snaplen)
+    if (off >= n->disk.snap_len)
         return RAFT_ERR_DONE;
     if (chance(0.05))
         return RAFT_ERR_DONE; /* backpressure */
-    raft_size_t len = (raft_size_t)W.chunk_size;
-    if (off + len > n->snaplen)
-        len = n->snaplen - off;
-    ch->data = n->snapbuf + off;
-    ch->len = len;
-    ch->offset = off;
-    ch->last_chunk = off + len == n->snaplen;
+    hs_disk_read_chunk(&n->disk, off, (raft_size_t)W.chunk_size, ch);
     return 0;
 }
 
@@ -1453,28 +1250,14 @@ static int cb_store_chunk(raft_server_t *r, void *ud, raft_index_t sidx, raft_si
 {
     node_t *n = ud;
     (void)r;
-    if (off == 0) {
-        n->inlen = 0;
-        n->in_idx = sidx;
-    }
-    if (off > n->inlen)
-        return -1;
-    if (off > 0 && sidx != n->in_idx)
-        return -1;
-    if (off + ch->len > n->incap) {
-        n->incap = (size_t)(off + ch->len) * 2 + 64;
-        n->inbuf = realloc(n->inbuf, n->incap);
-    }
-    memcpy(n->inbuf + off, ch->data, ch->len);
-    n->inlen = (size_t)(off + ch->len);
-    return 0;
+    return hs_disk_store_chunk(&n->disk, sidx, off, ch);
 }
 
 static int cb_clear_snapshot(raft_server_t *r, void *ud)
 {
     node_t *n = ud;
     (void)r;
-    n->inlen = 0;
+    n->disk.in_len = 0;
     return 0;
 }
 
@@ -1496,13 +1279,13 @@ static raft_index_t cb_get_entries(raft_server_t *r, void *ud, raft_node_t *rn, 
     raft_index_t lim = rndr(1, 6);
     if (max > lim)
         max = lim;
-    return lg_get_batch(&n->log, idx, max, out);
+    return hs_log_impl.get_batch(&n->log, idx, max, out);
 }
 
 static raft_time_t cb_timestamp(raft_server_t *r, void *ud)
 {
     (void)r, (void)ud;
-    return (raft_time_t)W.now_ms * 1000;
+    return W.clock.now_us;
 }
 
 static raft_cbs_t sim_cbs = {
@@ -1544,12 +1327,12 @@ static void node_boot(node_t *n)
     n->log.n = n->log.cap = n->log.synced = 0;
     n->log.base = n->snap.idx;
     n->log.base_term = n->snap.term;
-    n->log.owner = n;
+    log_bind(n);
     if (n->st)
         store_rebase(n);
 
     n->builtin = C.builtin_log < 0 ? (int)rndn(2) : C.builtin_log;
-    raft_server_t *r = n->builtin ? raft_new() : raft_new_with_log(&sim_log_impl, &n->log);
+    raft_server_t *r = n->builtin ? raft_new() : raft_new_with_log(&hs_log_impl, &n->log);
     if (!r)
         violation("api", "raft_new%s returned NULL for node %d", n->builtin ? "" : "_with_log", n->id);
     n->r = r;
@@ -1602,12 +1385,12 @@ static void node_boot(node_t *n)
     }
     int meta_first = (int)rndn(2);
     if (meta_first) {
-        int rc = raft_restore_metadata(r, n->meta_term, n->meta_vote);
+        int rc = raft_restore_metadata(r, n->disk.term, n->disk.vote);
         if (rc != 0)
-            violation("api", "node %d: raft_restore_metadata(%ld, %d) = %d", n->id, n->meta_term,
-                      n->meta_vote, rc);
+            violation("api", "node %d: raft_restore_metadata(%ld, %d) = %d", n->id, n->disk.term,
+                      n->disk.vote, rc);
     }
-    n->log.replay = 1;
+    n->log.durable_appends = 1;
     for (long i = 0; i < nold; i++) {
         int rc = raft_append_entry(r, old[i]);
         if (rc != 0)
@@ -1615,16 +1398,16 @@ static void node_boot(node_t *n)
                       n->snap.idx + 1 + i, rc);
         raft_entry_release(old[i]);
     }
-    n->log.replay = 0;
+    n->log.durable_appends = 0;
     free(old);
     if (!meta_first) {
-        int rc = raft_restore_metadata(r, n->meta_term, n->meta_vote);
+        int rc = raft_restore_metadata(r, n->disk.term, n->disk.vote);
         if (rc != 0)
-            violation("api", "node %d: raft_restore_metadata(%ld, %d) = %d", n->id, n->meta_term,
-                      n->meta_vote, rc);
+            violation("api", "node %d: raft_restore_metadata(%ld, %d) = %d", n->id, n->disk.term,
+                      n->disk.vote, rc);
     }
-    if (raft_get_current_term(r) != n->meta_term)
-        violation("api", "node %d restored term %ld but reports %ld", n->id, n->meta_term,
+    if (raft_get_current_term(r) != n->disk.term)
+        violation("api", "node %d restored term %ld but reports %ld", n->id, n->disk.term,
                   raft_get_current_term(r));
     n->status = N_UP;
     n->seen_commit = raft_get_commit_idx(r);
@@ -1633,7 +1416,7 @@ static void node_boot(node_t *n)
     n->sync_target = 0;
     n->snap_busy = 0;
     ev("n%d boots (#%d) snap=%ld log=%ld..%ld term=%ld vote=%d meta_%s", n->id, n->boots,
-       n->snap.idx, n->log.base + 1, n->log.base + n->log.n, n->meta_term, n->meta_vote,
+       n->snap.idx, n->log.base + 1, n->log.base + n->log.n, n->disk.term, n->disk.vote,
        meta_first ? "first" : "last");
 }
 
@@ -1654,15 +1437,15 @@ static void node_stop(node_t *n, int status)
     }
     abandon_reads(n);
     /* Lose whatever was not synced. */
-    log_drop_from(&n->log, n->log.synced);
+    hs_log_truncate(&n->log, n->log.synced);
     store_crash(n);
-    n->inlen = 0;
+    n->disk.in_len = 0;
     n->snap_busy = 0;
     n->sync_target = 0;
     n->status = status;
     memset(n->inflight_ae, 0, sizeof n->inflight_ae);
     if (status == N_RETIRED)
-        log_drop_from(&n->log, 0);
+        hs_log_truncate(&n->log, 0);
 }
 
 static void node_crash(node_t *n, const char *why)
@@ -1679,8 +1462,8 @@ static node_t *node_create(int id, int initial)
     node_t *n = &W.nodes[id];
     memset(n, 0, sizeof *n);
     n->id = id;
-    n->log.owner = n;
-    n->meta_vote = RAFT_NODE_ID_NONE;
+    hs_disk_init(&n->disk);
+    log_bind(n);
     if (initial) {
         /* The initial configuration is a snapshot at index 1, term 1, on
          * every initial node: a node that joins later learns the members
@@ -1695,8 +1478,8 @@ static node_t *node_create(int id, int initial)
         n->snap.sm_hash = 0x5eed;
         n->snap.nmem = n->nboot;
         memcpy(n->snap.mem, n->boot, sizeof n->boot);
-        n->snaplen = snap_serialize(&n->snap, &n->snapbuf);
-        n->meta_term = 1;
+        node_save_snap(n, &n->snap);
+        n->disk.term = 1;
         cinfo_t *c = com_at(1);
         c->smset = 1;
         c->smhash = n->snap.sm_hash;
@@ -1728,164 +1511,140 @@ static int rc_shutdown(node_t *n, int rc, const char *what)
     return 0;
 }
 
-static void deliver(msg_t *m)
+/* A requestvote: the vote must respect the election restriction, and a
+ * granted vote must be on disk before the answer leaves. */
+static void deliver_rv(node_t *d, raft_node_t *sender, msg_t *m)
 {
-    if (m->type == M_AE && W.nodes[m->from].inflight_ae[m->to] > 0)
-        W.nodes[m->from].inflight_ae[m->to]--;
-    node_t *d = &W.nodes[m->to];
-    if (d->status != N_UP || W.blocked[m->from][m->to])
+    msg_t o;
+    memset(&o, 0, sizeof o);
+    raft_index_t my_last = d->log.base + d->log.n;
+    raft_term_t my_last_term = hs_log_term_at(&d->log, my_last);
+    int rc = hs_msg_deliver(d->r, sender, m, &o);
+    raft_requestvote_resp_t resp = o.u.rvr;
+    if (rc == 0 && resp.vote_granted == 1 &&
+        (m->u.rv.last_log_term < my_last_term ||
+         (m->u.rv.last_log_term == my_last_term && m->u.rv.last_log_idx < my_last)))
+        violation("election safety", "node %d grants its %svote to %d whose log ends at "
+                  "%ld/%ld, before its own %ld/%ld (election restriction)", d->id,
+                  m->u.rv.prevote ? "pre-" : "", m->from, m->u.rv.last_log_idx,
+                  m->u.rv.last_log_term, my_last, my_last_term);
+    ev("n%d<-n%d RV%s t=%ld last=%ld/%ld -> rc=%d granted=%d t=%ld", d->id, m->from,
+       m->u.rv.prevote ? "(pre)" : "", m->u.rv.term, m->u.rv.last_log_idx,
+       m->u.rv.last_log_term, rc, resp.vote_granted, resp.term);
+    if (rc_shutdown(d, rc, "recv_requestvote") || rc != 0)
         return;
-    raft_server_t *r = d->r;
-    raft_node_t *sender = raft_get_node(r, m->from);
-    int rc;
+    check_persisted(d, resp.term, "requestvote response");
+    if (resp.vote_granted == 1 && !resp.prevote &&
+        (d->disk.term != resp.request_term || d->disk.vote != m->from))
+        violation("persistence", "node %d grants its vote to %d in term %ld without "
+                  "persisting it (persisted term %ld vote %d)", d->id, m->from,
+                  resp.request_term, d->disk.term, d->disk.vote);
+    net_send(hs_msg_clone(&o));
+}
+
+/* An appendentries: a success answer only for synced entries. */
+static void deliver_ae(node_t *d, raft_node_t *sender, msg_t *m)
+{
+    msg_t o;
+    memset(&o, 0, sizeof o);
+    int rc = hs_msg_deliver(d->r, sender, m, &o);
+    const raft_appendentries_req_t *req = &m->u.ae;
+    raft_appendentries_resp_t resp = o.u.aer;
+    ev("n%d<-n%d AE t=%ld prev=%ld/%ld n=%ld commit=%ld mid=%lu -> rc=%d ok=%d cur=%ld",
+       d->id, m->from, req->term, req->prev_log_idx, req->prev_log_term, req->n_entries,
+       req->leader_commit, req->msg_id, rc, resp.success, resp.current_idx);
+    if (rc_shutdown(d, rc, "recv_appendentries") || rc != 0)
+        return;
+    check_persisted(d, resp.term, "appendentries response");
+    if (resp.success && d->log.base + d->log.synced < resp.current_idx)
+        violation("durability", "node %d acknowledges appendentries up to %ld with "
+                  "entries %ld..%ld not synced", d->id, resp.current_idx,
+                  d->log.base + d->log.synced + 1, resp.current_idx);
+    net_send(hs_msg_clone(&o));
+}
+
+static void deliver_snapshot(node_t *d, raft_node_t *sender, msg_t *m)
+{
+    msg_t o;
+    memset(&o, 0, sizeof o);
+    int rc = hs_msg_deliver(d->r, sender, m, &o);
+    const raft_snapshot_req_t *req = &m->u.snap;
+    ev("n%d<-n%d SN t=%ld snap=%ld/%ld off=%llu len=%llu last=%d -> rc=%d ok=%d", d->id,
+       m->from, req->term, req->snapshot_index, req->snapshot_term,
+       (unsigned long long)req->chunk.offset, (unsigned long long)req->chunk.len,
+       req->chunk.last_chunk, rc, o.u.snapr.success);
+    if (rc_shutdown(d, rc, "recv_snapshot") || rc != 0)
+        return;
+    check_persisted(d, o.u.snapr.term, "snapshot response");
+    net_send(hs_msg_clone(&o));
+}
+
+/* A response (dropped if the sender is not a known node) or timeoutnow. */
+static void deliver_other(node_t *d, raft_node_t *sender, msg_t *m)
+{
+    msg_t o;
+    if (!sender && m->type != HS_MSG_TIMEOUTNOW)
+        return;
+    int rc = hs_msg_deliver(d->r, sender, m, &o);
     switch (m->type) {
-    case M_RV: {
-        raft_requestvote_resp_t resp;
-        memset(&resp, 0, sizeof resp);
-        raft_index_t my_last = d->log.base + d->log.n;
-        raft_term_t my_last_term = log_term_at(&d->log, my_last);
-        rc = raft_recv_requestvote(r, sender, &m->u.rv, &resp);
-        if (rc == 0 && resp.vote_granted == 1 &&
-            (m->u.rv.last_log_term < my_last_term ||
-             (m->u.rv.last_log_term == my_last_term && m->u.rv.last_log_idx < my_last)))
-            violation("election safety", "node %d grants its %svote to %d whose log ends at "
-                      "%ld/%ld, before its own %ld/%ld (election restriction)", d->id,
-                      m->u.rv.prevote ? "pre-" : "", m->from, m->u.rv.last_log_idx,
-                      m->u.rv.last_log_term, my_last, my_last_term);
-        ev("n%d<-n%d RV%s t=%ld last=%ld/%ld -> rc=%d granted=%d t=%ld", d->id, m->from,
-           m->u.rv.prevote ? "(pre)" : "", m->u.rv.term, m->u.rv.last_log_idx,
-           m->u.rv.last_log_term, rc, resp.vote_granted, resp.term);
-        if (rc_shutdown(d, rc, "recv_requestvote"))
-            return;
-        if (rc == 0) {
-            check_persisted(d, resp.term, "requestvote response");
-            if (resp.vote_granted == 1 && !resp.prevote &&
-                (d->meta_term != resp.request_term || d->meta_vote != m->from))
-                violation("persistence", "node %d grants its vote to %d in term %ld without "
-                          "persisting it (persisted term %ld vote %d)", d->id, m->from,
-                          resp.request_term, d->meta_term, d->meta_vote);
-            msg_t *o = msg_new(M_RVR, d->id, m->from);
-            o->u.rvr = resp;
-            net_send(o);
-        }
-        break;
-    }
-    case M_RVR:
-        if (!sender)
-            return;
-        rc = raft_recv_requestvote_response(r, sender, &m->u.rvr);
+    case HS_MSG_RV_RESP:
         ev("n%d<-n%d RVR%s t=%ld granted=%d -> rc=%d", d->id, m->from,
            m->u.rvr.prevote ? "(pre)" : "", m->u.rvr.term, m->u.rvr.vote_granted, rc);
         rc_shutdown(d, rc, "recv_requestvote_response");
         break;
-    case M_AE: {
-        raft_entry_t **es = NULL;
-        if (m->nents) {
-            es = malloc((size_t)m->nents * sizeof *es);
-            for (long i = 0; i < m->nents; i++) {
-                es[i] = raft_entry_new(m->ents[i].len);
-                es[i]->term = m->ents[i].term;
-                es[i]->id = m->ents[i].id;
-                es[i]->type = m->ents[i].type;
-                memcpy(es[i]->data, m->ents[i].data, m->ents[i].len);
-            }
-        }
-        raft_appendentries_req_t req = m->u.ae;
-        req.entries = es;
-        raft_appendentries_resp_t resp;
-        memset(&resp, 0, sizeof resp);
-        rc = raft_recv_appendentries(r, sender, &req, &resp);
-        ev("n%d<-n%d AE t=%ld prev=%ld/%ld n=%ld commit=%ld mid=%lu -> rc=%d ok=%d cur=%ld",
-           d->id, m->from, req.term, req.prev_log_idx, req.prev_log_term, req.n_entries,
-           req.leader_commit, req.msg_id, rc, resp.success, resp.current_idx);
-        for (long i = 0; i < m->nents; i++)
-            raft_entry_release(es[i]);
-        free(es);
-        if (rc_shutdown(d, rc, "recv_appendentries"))
-            return;
-        if (rc == 0) {
-            check_persisted(d, resp.term, "appendentries response");
-            if (resp.success && d->log.base + d->log.synced < resp.current_idx)
-                violation("durability", "node %d acknowledges appendentries up to %ld with "
-                          "entries %ld..%ld not synced", d->id, resp.current_idx,
-                          d->log.base + d->log.synced + 1, resp.current_idx);
-            msg_t *o = msg_new(M_AER, d->id, m->from);
-            o->u.aer = resp;
-            net_send(o);
-        }
-        break;
-    }
-    case M_AER:
-        if (!sender)
-            return;
-        rc = raft_recv_appendentries_response(r, sender, &m->u.aer);
+    case HS_MSG_AE_RESP:
         ev("n%d<-n%d AER t=%ld ok=%d cur=%ld mid=%lu -> rc=%d", d->id, m->from, m->u.aer.term,
            m->u.aer.success, m->u.aer.current_idx, m->u.aer.msg_id, rc);
         rc_shutdown(d, rc, "recv_appendentries_response");
         break;
-    case M_SN: {
-        raft_snapshot_req_t req = m->u.sn;
-        req.chunk.data = m->chunk;
-        raft_snapshot_resp_t resp;
-        memset(&resp, 0, sizeof resp);
-        rc = raft_recv_snapshot(r, sender, &req, &resp);
-        ev("n%d<-n%d SN t=%ld snap=%ld/%ld off=%llu len=%llu last=%d -> rc=%d ok=%d", d->id,
-           m->from, req.term, req.snapshot_index, req.snapshot_term,
-           (unsigned long long)req.chunk.offset, (unsigned long long)req.chunk.len,
-           req.chunk.last_chunk, rc, resp.success);
-        if (rc_shutdown(d, rc, "recv_snapshot"))
-            return;
-        if (rc == 0) {
-            check_persisted(d, resp.term, "snapshot response");
-            msg_t *o = msg_new(M_SNR, d->id, m->from);
-            o->u.snr = resp;
-            net_send(o);
-        }
-        break;
-    }
-    case M_SNR:
-        if (!sender)
-            return;
-        rc = raft_recv_snapshot_response(r, sender, &m->u.snr);
-        ev("n%d<-n%d SNR t=%ld ok=%d off=%llu last=%d -> rc=%d", d->id, m->from, m->u.snr.term,
-           m->u.snr.success, (unsigned long long)m->u.snr.offset, m->u.snr.last_chunk, rc);
+    case HS_MSG_SNAP_RESP:
+        ev("n%d<-n%d SNR t=%ld ok=%d off=%llu last=%d -> rc=%d", d->id, m->from, m->u.snapr.term,
+           m->u.snapr.success, (unsigned long long)m->u.snapr.offset, m->u.snapr.last_chunk, rc);
         rc_shutdown(d, rc, "recv_snapshot_response");
         break;
-    case M_TN:
-        rc = raft_timeout_now(r);
+    default:
         ev("n%d<-n%d timeoutnow -> rc=%d", d->id, m->from, rc);
         rc_shutdown(d, rc, "timeout_now");
         break;
     }
 }
 
-static int msg_cmp(const void *a, const void *b)
+static void deliver(msg_t *m)
 {
-    const msg_t *x = *(msg_t *const *)a, *y = *(msg_t *const *)b;
-    if (x->at != y->at)
-        return x->at < y->at ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    if (m->type == HS_MSG_AE && W.nodes[m->from].inflight_ae[m->to] > 0)
+        W.nodes[m->from].inflight_ae[m->to]--;
+    node_t *d = &W.nodes[m->to];
+    if (d->status != N_UP || hs_net_blocked(&W.net, m->from, m->to))
+        return;
+    raft_node_t *sender = raft_get_node(d->r, m->from);
+    switch (m->type) {
+    case HS_MSG_RV:
+        deliver_rv(d, sender, m);
+        break;
+    case HS_MSG_AE:
+        deliver_ae(d, sender, m);
+        break;
+    case HS_MSG_SNAP:
+        deliver_snapshot(d, sender, m);
+        break;
+    default:
+        deliver_other(d, sender, m);
+        break;
+    }
 }
 
 static void deliver_due(void)
 {
-    long k = 0, nd = 0;
-    msg_t **due = malloc((size_t)(W.qn + 1) * sizeof *due);
-    for (long i = 0; i < W.qn; i++) {
-        if (W.q[i]->at <= W.now_ms)
-            due[nd++] = W.q[i];
-        else
-            W.q[k++] = W.q[i];
-    }
-    W.qn = k;
-    qsort(due, (size_t)nd, sizeof *due, msg_cmp);
-    for (long i = 0; i < nd; i++) {
+    msg_t **due;
+    int nd = hs_net_take_due(&W.net, hs_clock_ms(&W.clock), &due);
+    for (int i = 0; i < nd; i++) {
         deliver(due[i]);
-        msg_free(due[i]);
+        hs_msg_free(due[i]);
     }
     free(due);
 }
 
+/* ------------------------------------------------------------------------ */
 /* ------------------------------------------------------------------------ */
 /* Actions */
 
@@ -1946,7 +1705,7 @@ static int propose(node_t *n, short type, int node_id)
         quorum_change = rn && raft_node_is_voting(rn);
     }
     raft_term_t t = raft_get_current_term(n->r);
-    int term_committed = log_term_at(&n->log, raft_get_commit_idx(n->r)) == t ||
+    int term_committed = hs_log_term_at(&n->log, raft_get_commit_idx(n->r)) == t ||
                          (raft_get_commit_idx(n->r) == n->log.base && n->log.base_term == t);
     int was_leader = raft_is_leader(n->r);
     /* The rule matters only where another voter could lead a rival
@@ -2173,8 +1932,7 @@ static void snapshot_finish(node_t *n)
                   n->pending.idx, n->pending.term, raft_get_snapshot_last_idx(n->r),
                   raft_get_snapshot_last_term(n->r));
     n->snap = n->pending;
-    free(n->snapbuf);
-    n->snaplen = snap_serialize(&n->snap, &n->snapbuf);
+    node_save_snap(n, &n->snap);
     W.st.snapshots++;
     ev("n%d snapshot at %ld term %ld (%d members), log now %ld..%ld", n->id, n->snap.idx,
        n->snap.term, n->snap.nmem, n->log.base + 1, n->log.base + n->log.n);
@@ -2199,7 +1957,7 @@ static void act_compact(node_t *n)
     snap_t *p = &n->pending;
     memset(p, 0, sizeof *p);
     p->idx = s;
-    p->term = log_term_at(&n->log, s);
+    p->term = hs_log_term_at(&n->log, s);
     p->sm_idx = n->sm_idx;
     p->sm_hash = n->sm_hash;
     memcpy(p->kv, n->kv, sizeof p->kv);
@@ -2213,7 +1971,7 @@ static void act_compact(node_t *n)
 
 static void act_partition(void)
 {
-    memset(W.blocked, 0, sizeof W.blocked);
+    hs_net_heal(&W.net);
     int ids[MAXID], k = 0;
     for (int i = 1; i < W.next_id; i++)
         if (W.nodes[i].status != N_RETIRED)
@@ -2230,12 +1988,12 @@ static void act_partition(void)
             if (chance(0.3)) { /* a node that hears nothing, or cannot be heard */
                 for (int j = 0; j < k; j++) {
                     if (chance(0.5))
-                        W.blocked[a][ids[j]] = 1;
+                        hs_net_block(&W.net, a, ids[j], 1);
                     else
-                        W.blocked[ids[j]][a] = 1;
+                        hs_net_block(&W.net, ids[j], a, 1);
                 }
             } else if (a != b)
-                W.blocked[a][b] = 1;
+                hs_net_block(&W.net, a, b, 1);
         }
         ev("one-way partition until %ld", W.part_until);
     } else {
@@ -2253,7 +2011,7 @@ static void act_partition(void)
             snprintf(desc + dl, sizeof desc - dl, "%s%d", side[ids[a]] ? "*" : " ", ids[a]);
             for (int b = 0; b < k; b++)
                 if (side[ids[a]] != side[ids[b]])
-                    W.blocked[ids[a]][ids[b]] = 1;
+                    hs_net_block(&W.net, ids[a], ids[b], 1);
         }
         ev("two-way partition {%s } until %ld", desc, W.part_until);
     }
@@ -2262,7 +2020,7 @@ static void act_partition(void)
 static void heal_partitions(void)
 {
     if (W.part_until) {
-        memset(W.blocked, 0, sizeof W.blocked);
+        hs_net_heal(&W.net);
         W.part_until = 0;
         ev("partitions healed");
     }
@@ -2316,9 +2074,9 @@ static void observe(void)
         int is_leader = raft_is_leader(r);
         if (is_leader)
             check_leader(n, t);
-        if (t != n->meta_term)
+        if (t != n->disk.term)
             violation("persistence", "node %d is in term %ld but persisted term %ld", n->id, t,
-                      n->meta_term);
+                      n->disk.term);
         raft_index_t ci = raft_get_commit_idx(r), cur = raft_get_current_idx(r);
         if (raft_get_log_count(r) != n->log.n)
             violation("api", "node %d reports %ld log entries, its log holds %ld", n->id,
@@ -2342,7 +2100,7 @@ static void observe(void)
                       n->id, n->seen_commit, ci);
         raft_index_t upto = ci < cur ? ci : cur;
         for (raft_index_t k = n->seen_commit + 1; k <= upto; k++) {
-            raft_entry_t *e = log_at(&n->log, k);
+            raft_entry_t *e = hs_log_at(&n->log, k);
             if (!e)
                 continue;
             record_commit(k, e, t, n->id);
@@ -2383,7 +2141,7 @@ static void observe(void)
                 cinfo_t *c = &W.com[k];
                 if (!c->set || c->obs_term >= t)
                     continue;
-                raft_entry_t *e = log_at(&n->log, k);
+                raft_entry_t *e = hs_log_at(&n->log, k);
                 if (!e || e->term != c->term || e->id != c->id)
                     violation("leader completeness", "leader %d of term %ld lacks idx %ld "
                               "(term %ld, id %d) committed in term %ld; it has %s", n->id, t, k,
@@ -2426,26 +2184,23 @@ static int readd_pending(int id, raft_index_t after)
         node_t *n = &W.nodes[i];
         if (n->status != N_UP && n->status != N_DOWN)
             continue;
-        simlog_t *l = &n->log;
+        hs_log_t *l = &n->log;
         for (raft_index_t idx = (after > l->base ? after : l->base) + 1; idx <= l->base + l->n; idx++) {
-            raft_entry_t *e = log_at(l, idx);
+            raft_entry_t *e = hs_log_at(l, idx);
             if (e && is_cfg(e->type) && e->type != RAFT_LOGTYPE_REMOVE_NODE && cfg_node_id(e) == id)
                 return 1;
         }
     }
-    for (long q = 0; q < W.qn; q++) {
-        msg_t *m = W.q[q];
-        if (m->type != M_AE)
+    for (int q = 0; q < W.net.qlen; q++) {
+        msg_t *m = W.net.q[q];
+        if (m->type != HS_MSG_AE)
             continue;
-        for (long k = 0; k < m->nents; k++) {
-            pent_t *p = &m->ents[k];
-            int pid;
+        for (long k = 0; k < m->u.ae.n_entries; k++) {
+            raft_entry_t *p = m->u.ae.entries[k];
             if (m->u.ae.prev_log_idx + 1 + k <= after || !is_cfg(p->type) ||
-                p->type == RAFT_LOGTYPE_REMOVE_NODE || p->len < sizeof pid)
+                p->type == RAFT_LOGTYPE_REMOVE_NODE || cfg_node_id(p) != id)
                 continue;
-            memcpy(&pid, p->data, sizeof pid);
-            if (pid == id)
-                return 1;
+            return 1;
         }
     }
     return 0;
@@ -2595,7 +2350,7 @@ static void start_heal(void)
 static void step(void)
 {
     g_step++;
-    W.now_ms += TICK_MS;
+    hs_clock_advance_ms(&W.clock, TICK_MS);
 
     if (W.part_until && g_step >= W.part_until)
         heal_partitions();
@@ -2781,15 +2536,12 @@ static void world_free(void)
             raft_destroy(n->r);
             n->r = NULL;
         }
-        log_drop_from(&n->log, 0);
+        hs_log_truncate(&n->log, 0);
         store_crash(n);
         free(n->log.e);
-        free(n->snapbuf);
-        free(n->inbuf);
+        hs_disk_free(&n->disk);
     }
-    for (long i = 0; i < W.qn; i++)
-        msg_free(W.q[i]);
-    free(W.q);
+    hs_net_free(&W.net);
     free(W.com);
     free(W.canon);
     free(W.leader_of);
@@ -2800,8 +2552,8 @@ static void world_free(void)
 
 static void randomize_cfg(void)
 {
-    uint64_t save = g_rng;
-    g_rng = C.seed ^ 0xC0FFEEULL;
+    hs_rng_t save = g_rng;
+    g_rng.s = C.seed ^ 0xC0FFEEULL;
     C.nodes = (int)rndr(3, 9);
     C.drop = rndf() * 0.15;
     C.dup = rndf() * 0.08;
@@ -2833,11 +2585,12 @@ static void stats_add(stats_t *a, const stats_t *b)
 static uint64_t run_one(void)
 {
     memset(&W, 0, sizeof W);
-    g_rng = C.seed * 0x2545F4914F6CDD1DULL + 1;
+    g_rng.s = C.seed * 0x2545F4914F6CDD1DULL + 1;
     g_step = 0;
     g_ring_n = 0;
     g_digest = 0;
-    W.now_ms = 1000;
+    W.clock.now_us = 1000 * 1000;
+    net_init();
     W.next_entry_id = 1;
     W.chunk_size = (int)rndr(8, 64);
     W.use_backpressure = (int)rndn(2);
@@ -2852,6 +2605,11 @@ static uint64_t run_one(void)
         violation("liveness", "run ended %ld steps into the final heal without a new commit",
                   g_step - W.heal_start);
     check_linearizable();
+    W.st.msgs = W.net.st.sent;
+    W.st.drops = W.net.st.drops;
+    W.st.dups = W.net.st.dups;
+    W.st.reorders = W.net.st.reorders;
+    W.st.delays = W.net.st.delays;
     return g_digest;
 }
 
