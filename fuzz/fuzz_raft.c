@@ -15,6 +15,9 @@
  *     must get RAFT_ERR_SHUTDOWN instead);
  *   - the library's view of the log matches the log implementation.
  *
+ * The log, the metadata on disk and the standalone driver's PRNG are the
+ * shared cluster harness's (harness/).
+ *
  * Built two ways (mk/fuzz.mk): as a libFuzzer target (LLVMFuzzerTestOneInput)
  * with clang, or with -DFUZZ_STANDALONE as a self-contained driver that feeds
  * PRNG-generated inputs for a time budget and can replay a saved input.
@@ -29,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "raft.h"
 
 /* Compatibility entry points (compat-symbols.txt), declared here with the
@@ -112,177 +116,117 @@ static void fail(const char *what, const char *fmt, ...)
 /* ------------------------------------------------------------------------ */
 /* Host state for one input */
 
-#define MAXE 4096
-
-typedef struct {
-    raft_entry_t **e;
-    long n, cap;
-    raft_index_t base;
-    raft_term_t base_term;
-} flog_t;
-
 static struct {
     raft_server_t *r;
-    flog_t log;
+    hs_log_t log;
     int custom_log;
-    raft_term_t meta_term;
-    raft_node_id_t meta_vote;
+    hs_disk_t disk; /* term and vote */
     raft_term_t seen_term;
     raft_index_t seen_commit;
     raft_index_t applied;
     long now_ms;
-    /* committed entries, by index: term and id (0 = unknown) */
-    raft_term_t cterm[MAXE];
-    raft_entry_id_t cid[MAXE];
-    unsigned char cset[MAXE];
+    /* committed entries by index (any index up to RAFT_INDEX_MAX: a hash
+     * table, open addressing, that grows) */
+    struct committed {
+        raft_index_t idx; /* 0: free slot */
+        raft_term_t term;
+        raft_entry_id_t id;
+    } *com;
+    raft_index_t com_cap, com_n;
     unsigned char snapbuf[64];
     int load_fail;
     int shutdown;
     long reads_pending;
 } H;
 
+static struct committed *com_slot(struct committed *t, raft_index_t cap, raft_index_t idx)
+{
+    uint64_t h = (uint64_t)idx * 0x9E3779B97F4A7C15ULL;
+    for (raft_index_t i = (raft_index_t)(h & (uint64_t)(cap - 1));; i = (i + 1) & (cap - 1))
+        if (t[i].idx == idx || t[i].idx == 0)
+            return &t[i];
+}
+
+/* The record of a committed index: NULL when unknown (and grow is 0) or
+ * for an index no log can hold. */
+static struct committed *committed_at(raft_index_t idx, int grow)
+{
+    if (idx <= 0 || idx > RAFT_INDEX_MAX)
+        return NULL;
+    if (grow && (H.com_n + 1) * 2 > H.com_cap) {
+        raft_index_t cap = H.com_cap ? H.com_cap * 2 : 1024;
+        struct committed *t = hs_realloc(NULL, (size_t)cap * sizeof *t);
+        memset(t, 0, (size_t)cap * sizeof *t);
+        for (raft_index_t i = 0; i < H.com_cap; i++)
+            if (H.com[i].idx)
+                *com_slot(t, cap, H.com[i].idx) = H.com[i];
+        free(H.com);
+        H.com = t;
+        H.com_cap = cap;
+    }
+    if (!H.com_cap)
+        return NULL;
+    struct committed *c = com_slot(H.com, H.com_cap, idx);
+    if (c->idx == 0 && !grow)
+        return NULL;
+    return c;
+}
 
 static void record_committed(raft_index_t idx, raft_entry_t *e)
 {
-    if (idx <= 0 || idx >= MAXE)
+    struct committed *c = committed_at(idx, 1);
+    if (!c)
         return;
-    if (H.cset[idx]) {
-        if (H.cterm[idx] != e->term || H.cid[idx] != e->id)
+    if (c->idx) {
+        if (c->term != e->term || c->id != e->id)
             fail("committed entry replaced",
                  "idx %ld was committed as term %ld id %d, now holds term %ld id %d", idx,
-                 H.cterm[idx], H.cid[idx], e->term, e->id);
+                 c->term, c->id, e->term, e->id);
         return;
     }
-    H.cset[idx] = 1;
-    H.cterm[idx] = e->term;
-    H.cid[idx] = e->id;
+    c->idx = idx;
+    H.com_n++;
+    c->term = e->term;
+    c->id = e->id;
 }
 
 /* ------------------------------------------------------------------------ */
-/* Log implementation (used for half of the inputs; the others use the
- * built-in log through raft_new()). */
+/* The custom log (used for half of the inputs; the others use the built-in
+ * log through raft_new()): the harness's, with a committed entry never
+ * replaced or removed checked on its hooks. */
 
-static raft_entry_t *flog_at(flog_t *l, raft_index_t idx)
+static void on_append(void *arg, hs_log_t *l, raft_index_t idx, raft_entry_t *e, raft_term_t prev)
 {
-    if (idx <= l->base || idx > l->base + l->n)
-        return NULL;
-    return l->e[idx - l->base - 1];
-}
-
-static void *fl_init(void *raft, void *arg)
-{
-    (void)raft;
-    return arg;
-}
-static void fl_clear(flog_t *l)
-{
-    while (l->n)
-        raft_entry_release(l->e[--l->n]);
-}
-static void fl_free(void *log)
-{
-    flog_t *l = log;
-    fl_clear(l);
-    free(l->e);
-    l->e = NULL;
-    l->cap = 0;
-}
-static void fl_reset(void *log, raft_index_t first, raft_term_t term)
-{
-    flog_t *l = log;
-    fl_clear(l);
-    l->base = first - 1;
-    l->base_term = term;
-}
-static int fl_append(void *log, raft_entry_t *e)
-{
-    flog_t *l = log;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        l->e = realloc(l->e, (size_t)l->cap * sizeof *l->e);
-    }
-    raft_index_t idx = l->base + l->n + 1;
-    if (idx > 0 && idx < MAXE && H.cset[idx] && (H.cterm[idx] != e->term || H.cid[idx] != e->id))
+    (void)arg, (void)l, (void)prev;
+    struct committed *c = committed_at(idx, 0);
+    if (c && (c->term != e->term || c->id != e->id))
         fail("committed entry replaced", "append of term %ld id %d at committed idx %ld "
-             "(term %ld id %d)", e->term, e->id, idx, H.cterm[idx], H.cid[idx]);
-    raft_entry_hold(e);
-    l->e[l->n++] = e;
-    return 0;
-}
-static int fl_poll(void *log, raft_index_t first)
-{
-    flog_t *l = log;
-    if (first <= l->base + 1)
-        return 0;
-    if (first > l->base + l->n + 1)
-        return -1;
-    long k = (long)(first - 1 - l->base);
-    l->base_term = l->e[k - 1]->term;
-    for (long i = 0; i < k; i++)
-        raft_entry_release(l->e[i]);
-    memmove(l->e, l->e + k, (size_t)(l->n - k) * sizeof *l->e);
-    l->n -= k;
-    l->base = first - 1;
-    return 0;
-}
-static int fl_pop(void *log, raft_index_t from, raft_entry_notify_f cb, void *arg)
-{
-    flog_t *l = log;
-    if (from <= l->base)
-        return -1;
-    for (raft_index_t i = l->base + l->n; i >= from; i--) {
-        raft_entry_t *e = l->e[l->n - 1];
-        if (i < MAXE && H.cset[i])
-            fail("committed entry removed", "pop of committed idx %ld (term %ld id %d)", i,
-                 e->term, e->id);
-        if (cb)
-            cb(arg, e, i);
-        l->n--;
-        raft_entry_release(e);
-    }
-    return 0;
-}
-static raft_entry_t *fl_get(void *log, raft_index_t idx)
-{
-    raft_entry_t *e = flog_at(log, idx);
-    if (e)
-        raft_entry_hold(e);
-    return e;
-}
-static raft_index_t fl_get_batch(void *log, raft_index_t idx, raft_index_t n, raft_entry_t **out)
-{
-    raft_index_t k = 0;
-    while (k < n) {
-        raft_entry_t *e = flog_at(log, idx + k);
-        if (!e)
-            break;
-        raft_entry_hold(e);
-        out[k++] = e;
-    }
-    return k;
-}
-static raft_index_t fl_first(void *log) { return ((flog_t *)log)->base + 1; }
-static raft_index_t fl_current(void *log) { return ((flog_t *)log)->base + ((flog_t *)log)->n; }
-static raft_index_t fl_count(void *log) { return ((flog_t *)log)->n; }
-static int fl_sync(void *log)
-{
-    (void)log;
-    return 0;
+             "(term %ld id %d)", e->term, e->id, idx, c->term, c->id);
 }
 
-static const raft_log_impl_t fuzz_log_impl = {
-    fl_init, fl_free, fl_reset, fl_append, fl_poll, fl_pop, fl_get, fl_get_batch,
-    fl_first, fl_current, fl_count, fl_sync,
+static void on_pop_entry(void *arg, hs_log_t *l, raft_index_t idx, raft_entry_t *e)
+{
+    (void)arg, (void)l;
+    struct committed *c = committed_at(idx, 0);
+    if (c)
+        fail("committed entry removed", "pop of committed idx %ld (term %ld id %d)", idx,
+             e->term, e->id);
+}
+
+static const hs_log_hooks_t fuzz_log_hooks = {
+    .append = on_append,
+    .pop_entry = on_pop_entry,
 };
 
+/* ------------------------------------------------------------------------ */
 /* ------------------------------------------------------------------------ */
 /* Callbacks */
 
 static void check_sent_term(raft_term_t term, const char *what)
 {
-    if (term > H.meta_term)
+    if (term > H.disk.term)
         fail("persistence", "%s sent with term %ld, persisted term is %ld", what, term,
-             H.meta_term);
+             H.disk.term);
 }
 
 static int cb_send_rv(raft_server_t *r, void *ud, raft_node_t *n, raft_requestvote_req_t *m)
@@ -290,7 +234,7 @@ static int cb_send_rv(raft_server_t *r, void *ud, raft_node_t *n, raft_requestvo
     (void)r, (void)ud, (void)n;
     if (!m->prevote) {
         check_sent_term(m->term, "requestvote");
-        if (H.meta_vote != raft_get_nodeid(r))
+        if (H.disk.vote != raft_get_nodeid(r))
             fail("persistence", "requestvote for term %ld without a persisted self-vote", m->term);
     }
     return 0;
@@ -331,13 +275,16 @@ static int cb_persist(raft_server_t *r, void *ud, raft_term_t term, raft_node_id
     (void)r, (void)ud;
     if (term < 0 || term > RAFT_TERM_MAX)
         fail("limits", "term %ld persisted", term);
-    if (term < H.meta_term)
-        fail("persistence", "term persisted as %ld after %ld", term, H.meta_term);
-    if (term == H.meta_term && H.meta_vote != RAFT_NODE_ID_NONE && vote != H.meta_vote)
-        fail("one vote per term", "term %ld: vote %d then %d", term, H.meta_vote, vote);
-    H.meta_term = term;
-    H.meta_vote = vote;
-    return 0;
+    raft_term_t was_term = H.disk.term;
+    raft_node_id_t was_vote = H.disk.vote;
+    switch (hs_disk_persist(&H.disk, term, vote)) {
+    case HS_META_TERM_BACK:
+        fail("persistence", "term persisted as %ld after %ld", term, was_term);
+    case HS_META_VOTE_CHANGED:
+        fail("one vote per term", "term %ld: vote %d then %d", term, was_vote, vote);
+    default:
+        return 0;
+    }
 }
 static raft_node_id_t cb_node_id(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
 {
@@ -437,8 +384,8 @@ static void check_state(void)
     if (t < H.seen_term)
         fail("term", "term went back from %ld to %ld", H.seen_term, t);
     H.seen_term = t;
-    if (t > H.meta_term)
-        fail("persistence", "in term %ld with term %ld persisted", t, H.meta_term);
+    if (t > H.disk.term)
+        fail("persistence", "in term %ld with term %ld persisted", t, H.disk.term);
     if (ci < H.seen_commit)
         fail("commit", "commit index went back from %ld to %ld", H.seen_commit, ci);
     H.seen_commit = ci;
@@ -450,11 +397,11 @@ static void check_state(void)
     if (st < RAFT_STATE_FOLLOWER || st > RAFT_STATE_LEADER)
         fail("state", "state %d", st);
     if (H.custom_log) {
-        flog_t *l = &H.log;
+        hs_log_t *l = &H.log;
         if (cur != l->base + l->n)
             fail("log", "library says current index %ld, log ends at %ld", cur, l->base + l->n);
         for (raft_index_t i = H.seen_commit; i > l->base && i > ci - 8; i--)
-            record_committed(i, flog_at(l, i));
+            record_committed(i, hs_log_at(l, i));
     }
 }
 
@@ -545,9 +492,9 @@ static int op(void)
         m.last_log_term = near(t, 2);
         rc = raft_recv_requestvote(r, sender(), &m, &resp);
         if (rc == 0 && resp.vote_granted && !resp.prevote &&
-            (H.meta_term != resp.request_term || H.meta_vote != m.candidate_id))
+            (H.disk.term != resp.request_term || H.disk.vote != m.candidate_id))
             fail("persistence", "vote granted to %d in term %ld but persisted %d in %ld",
-                 m.candidate_id, resp.request_term, H.meta_vote, H.meta_term);
+                 m.candidate_id, resp.request_term, H.disk.vote, H.disk.term);
         break;
     }
     case 5: {
@@ -662,11 +609,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&H, 0, sizeof H);
     in_p = data;
     in_n = size;
-    H.meta_vote = RAFT_NODE_ID_NONE;
+    hs_disk_init(&H.disk);
+    hs_log_init(&H.log, 0, 0);
+    H.log.hooks = &fuzz_log_hooks;
     H.now_ms = 1000;
     H.custom_log = u8() & 1;
     if (H.custom_log) {
-        H.r = raft_new_with_log(&fuzz_log_impl, &H.log);
+        H.r = raft_new_with_log(&hs_log_impl, &H.log);
     } else {
         H.r = raft_new();
     }
@@ -703,7 +652,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* The application's own log follows only a snapshot that is taken. */
         int ok = si >= 0 && si <= RAFT_INDEX_MAX && term >= 0 && term <= RAFT_TERM_MAX;
         if (H.custom_log && ok)
-            fl_reset(&H.log, si + 1, term);
+            hs_log_reset(&H.log, si + 1, term);
         int rc = raft_restore_snapshot(r, term, si);
         if ((rc == 0) != ok)
             fail("limits", "raft_restore_snapshot(%ld, %ld) returned %d", term, si, rc);
@@ -723,16 +672,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     raft_term_t mt = u8() % 8 ? (raft_term_t)((unsigned long)term + u8() % 3) : edge();
     raft_node_id_t mv = u8() % 4 ? RAFT_NODE_ID_NONE : u8() % 8 ? 1 + u8() % n : any_id();
     if (raft_restore_metadata(r, mt, mv) == 0) {
-        H.meta_term = mt;
-        H.meta_vote = mv;
+        H.disk.term = mt;
+        H.disk.vote = mv;
     } else if (mt >= 0 && mt <= RAFT_TERM_MAX && mv >= RAFT_NODE_ID_NONE) {
         fail("limits", "raft_restore_metadata(%ld, %d) refused", mt, mv);
     }
     H.seen_term = raft_get_current_term(r);
     H.seen_commit = raft_get_commit_idx(r);
     H.applied = raft_get_last_applied_idx(r);
-    if (H.meta_term < H.seen_term) /* restore paths may persist nothing */
-        H.meta_term = H.seen_term;
+    if (H.disk.term < H.seen_term) /* restore paths may persist nothing */
+        H.disk.term = H.seen_term;
 
     /* initial role */
     switch (u8() % 5) {
@@ -750,8 +699,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_state();
     }
     raft_destroy(r);
-    if (H.custom_log && H.log.e)
-        fl_free(&H.log);
+    hs_log_clear(&H.log);
+    free(H.com);
     return 0;
 }
 
@@ -759,14 +708,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 /* Self-contained driver: PRNG inputs (splitmix64) for a time budget.
  *   fuzz_raft [--seconds=N] [--seed=S] [--max-len=N]   random inputs
  *   fuzz_raft FILE...                                  replay saved inputs */
-static uint64_t g_rng;
-static uint64_t rnd64(void)
-{
-    uint64_t z = (g_rng += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
+static hs_rng_t g_rng;
+static uint64_t rnd64(void) { return hs_rng_next(&g_rng); }
 
 static uint8_t *g_cur;
 static size_t g_cur_len;
@@ -832,7 +775,7 @@ int main(int argc, char **argv)
         return 0;
     signal(SIGALRM, on_alarm);
     signal(SIGABRT, on_abort);
-    g_rng = g_seed;
+    g_rng.s = g_seed;
     g_cur = malloc((size_t)max_len);
     time_t end = time(NULL) + seconds;
     printf("fuzz: standalone driver, seed %llu, %ld s\n", g_seed, seconds);
