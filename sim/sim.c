@@ -37,8 +37,7 @@
 #include "raft_compat.h"
 #include "raft_store.h"
 
-#define MAXID 64   /* node ids 1..MAXID-1 over one run */
-#define MAXMEM 32  /* members recorded in a snapshot */
+#define MAXMEM 32  /* members in a snapshot or a boot configuration (checked) */
 #define MAXLIVE 9  /* cluster members at most */
 #define TICK_MS 10 /* virtual time per step */
 #define NKEYS 8    /* keys of the key-value state machine */
@@ -93,6 +92,7 @@ typedef struct {
     int no_membership_check; /* skip the single-server change rule check */
     int stale_reads; /* self-test: reads return a key's previous value */
     int live_bound;  /* steps allowed after a heal to elect and commit */
+    int max_ids;     /* node ids 1..max_ids over one run (joiners stop there) */
     int randomize;   /* derive the whole configuration from the seed */
     int verbose;
     int trace;       /* events kept in the ring buffer */
@@ -203,7 +203,10 @@ typedef struct node {
     snap_t pending;
     long restart_at;
     int joining;
-    long inflight_ae[MAXID];
+    long *inflight_ae; /* appendentries queued to each node id */
+    int inflight_n;
+    int promo;           /* has sufficient logs: to be promoted */
+    raft_index_t retire; /* index of its committed removal, until retired */
     raft_store_t *st; /* --store: the node's durable store (NULL while down) */
 } node_t;
 
@@ -260,7 +263,8 @@ typedef struct {
 } stats_t;
 
 static struct {
-    node_t nodes[MAXID];
+    node_t **nodes; /* by id, 1..next_id-1 (each allocated on its own: pointers stay) */
+    int nodes_cap;
     int next_id;
     hs_net_t net;     /* the queue, the links (partitions) and message faults */
     hs_clock_t clock; /* what the timestamp callback returns */
@@ -276,8 +280,6 @@ static struct {
     wrec_t *writes;
     long writes_cap;
     long hclock; /* history clock: one tick per invocation or completion */
-    int promo[MAXID];
-    raft_index_t retire[MAXID]; /* index of a committed removal, until retired */
     int healing, final_heal, catchup;
     raft_index_t catchup_target;
     long heal_start;
@@ -289,6 +291,62 @@ static struct {
 } W;
 
 static stats_t g_total;
+
+/* The node with that id, NULL if there is none. */
+static node_t *node_get(int id)
+{
+    return id > 0 && id < W.next_id && id < W.nodes_cap ? W.nodes[id] : NULL;
+}
+
+/* The (zeroed, N_UNUSED) node of a new id. */
+static node_t *node_slot(int id)
+{
+    if (id >= W.nodes_cap) {
+        int cap = W.nodes_cap ? W.nodes_cap * 2 : 16;
+        while (cap <= id)
+            cap *= 2;
+        W.nodes = hs_realloc(W.nodes, (size_t)cap * sizeof *W.nodes);
+        memset(W.nodes + W.nodes_cap, 0, (size_t)(cap - W.nodes_cap) * sizeof *W.nodes);
+        W.nodes_cap = cap;
+    }
+    if (!W.nodes[id]) {
+        W.nodes[id] = hs_realloc(NULL, sizeof *W.nodes[id]);
+        memset(W.nodes[id], 0, sizeof *W.nodes[id]);
+    }
+    return W.nodes[id];
+}
+
+/* An array with room for every node id (reused: one user at a time). */
+static int *scratch_ids(void)
+{
+    static int *buf;
+    static int cap;
+    if (cap < W.next_id + 1) {
+        cap = 2 * (W.next_id + 1);
+        buf = hs_realloc(buf, (size_t)cap * sizeof *buf);
+    }
+    return buf;
+}
+
+static long inflight_get(const node_t *n, int to)
+{
+    return to >= 0 && to < n->inflight_n ? n->inflight_ae[to] : 0;
+}
+
+static void inflight_add(node_t *n, int to, long k)
+{
+    if (to < 0)
+        return;
+    if (to >= n->inflight_n) {
+        int cap = n->inflight_n ? n->inflight_n : 16;
+        while (cap <= to)
+            cap *= 2;
+        n->inflight_ae = hs_realloc(n->inflight_ae, (size_t)cap * sizeof *n->inflight_ae);
+        memset(n->inflight_ae + n->inflight_n, 0, (size_t)(cap - n->inflight_n) * sizeof *n->inflight_ae);
+        n->inflight_n = cap;
+    }
+    n->inflight_ae[to] += k;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Global records: committed entries, canonical (idx, term) table, leaders */
@@ -357,23 +415,25 @@ static void record_commit(raft_index_t idx, raft_entry_t *e, raft_term_t obs_ter
     }
     if (e->type == RAFT_LOGTYPE_REMOVE_NODE) {
         int id = cfg_node_id(e);
-        if (id > 0 && id < MAXID && idx > W.retire[id])
-            W.retire[id] = idx;
+        node_t *n = node_get(id);
+        if (n && idx > n->retire)
+            n->retire = idx;
     }
     if (is_cfg(e->type) && e->type != RAFT_LOGTYPE_REMOVE_NODE) {
         /* A re-addition committed after the removal: the node stays. */
         int id = cfg_node_id(e);
-        if (id > 0 && id < MAXID && W.retire[id] && idx > W.retire[id]) {
+        node_t *n = node_get(id);
+        if (n && n->retire && idx > n->retire) {
             W.st.readds++;
-            ev("n%d re-added at %ld after its removal at %ld: not retired", id, idx, W.retire[id]);
-            W.retire[id] = 0;
+            ev("n%d re-added at %ld after its removal at %ld: not retired", id, idx, n->retire);
+            n->retire = 0;
         }
     }
     if (e->type == RAFT_LOGTYPE_ADD_NONVOTING_NODE) {
         int id = cfg_node_id(e);
         W.st.adds++;
-        if (id > 0 && id < MAXID)
-            W.nodes[id].joining = 0;
+        if (node_get(id))
+            node_get(id)->joining = 0;
     }
     if (e->type == RAFT_LOGTYPE_ADD_NODE)
         W.st.promotes++;
@@ -885,7 +945,8 @@ static void mem_apply(member_t *mem, int *nmem, short type, int id)
     }
     if (k == *nmem) {
         if (*nmem == MAXMEM)
-            return;
+            violation("simulator limit", "a configuration with more than %d members (MAXMEM) cannot be "
+                      "recorded in a snapshot; raise MAXMEM in sim/sim.c", MAXMEM);
         mem[k].id = id;
         mem[k].voting = 0;
         (*nmem)++;
@@ -928,7 +989,7 @@ static void net_send(msg_t *m)
     if (queued == 0)
         ev("drop %s n%d->n%d", hs_msg_name[type], from, to);
     if (type == HS_MSG_AE)
-        W.nodes[from].inflight_ae[to] += queued;
+        inflight_add(W.nodes[from], to, queued);
 }
 
 static void net_init(void)
@@ -971,7 +1032,7 @@ static int cb_send_rv(raft_server_t *r, void *ud, raft_node_t *rn, raft_requestv
                       "log ends at %ld/%ld", n->id, req->last_log_idx, req->last_log_term, last,
                       hs_log_term_at(l, last));
     }
-    if (to <= 0 || to >= MAXID)
+    if (!node_get(to))
         return 0;
     net_send(hs_msg_requestvote(n->id, to, req));
     return 0;
@@ -983,7 +1044,7 @@ static int cb_send_ae(raft_server_t *r, void *ud, raft_node_t *rn, raft_appenden
     (void)r;
     int to = node_of(rn);
     check_persisted(n, req->term, "appendentries");
-    if (to <= 0 || to >= MAXID)
+    if (!node_get(to))
         return 0;
     {
         hs_log_t *l = &n->log;
@@ -1012,7 +1073,7 @@ static int cb_send_sn(raft_server_t *r, void *ud, raft_node_t *rn, raft_snapshot
     (void)r;
     int to = node_of(rn);
     check_persisted(n, req->term, "snapshot");
-    if (to <= 0 || to >= MAXID)
+    if (!node_get(to))
         return 0;
     net_send(hs_msg_snapshot(n->id, to, req));
     return 0;
@@ -1023,7 +1084,7 @@ static int cb_send_tn(raft_server_t *r, void *ud, raft_node_t *rn)
     node_t *n = ud;
     (void)r;
     int to = node_of(rn);
-    if (to <= 0 || to >= MAXID)
+    if (!node_get(to))
         return 0;
     ev("n%d sends timeoutnow to n%d", n->id, to);
     net_send(hs_msg_new(HS_MSG_TIMEOUTNOW, n->id, to));
@@ -1116,8 +1177,8 @@ static int cb_sufficient(raft_server_t *r, void *ud, raft_node_t *rn)
     (void)r;
     int id = node_of(rn);
     ev("n%d: n%d has sufficient logs", n->id, id);
-    if (id > 0 && id < MAXID)
-        W.promo[id] = 1;
+    if (node_get(id))
+        node_get(id)->promo = 1;
     return 0;
 }
 
@@ -1266,7 +1327,7 @@ static int cb_backpressure(raft_server_t *r, void *ud, raft_node_t *rn)
     node_t *n = ud;
     (void)r;
     int to = node_of(rn);
-    if (to > 0 && to < MAXID && n->inflight_ae[to] > 8)
+    if (inflight_get(n, to) > 8)
         return 1;
     return 0;
 }
@@ -1443,7 +1504,8 @@ static void node_stop(node_t *n, int status)
     n->snap_busy = 0;
     n->sync_target = 0;
     n->status = status;
-    memset(n->inflight_ae, 0, sizeof n->inflight_ae);
+    if (n->inflight_ae)
+        memset(n->inflight_ae, 0, (size_t)n->inflight_n * sizeof *n->inflight_ae);
     if (status == N_RETIRED)
         hs_log_truncate(&n->log, 0);
 }
@@ -1459,7 +1521,7 @@ static void node_crash(node_t *n, const char *why)
 
 static node_t *node_create(int id, int initial)
 {
-    node_t *n = &W.nodes[id];
+    node_t *n = node_slot(id);
     memset(n, 0, sizeof *n);
     n->id = id;
     hs_disk_init(&n->disk);
@@ -1611,9 +1673,9 @@ static void deliver_other(node_t *d, raft_node_t *sender, msg_t *m)
 
 static void deliver(msg_t *m)
 {
-    if (m->type == HS_MSG_AE && W.nodes[m->from].inflight_ae[m->to] > 0)
-        W.nodes[m->from].inflight_ae[m->to]--;
-    node_t *d = &W.nodes[m->to];
+    if (m->type == HS_MSG_AE && inflight_get(W.nodes[m->from], m->to) > 0)
+        inflight_add(W.nodes[m->from], m->to, -1);
+    node_t *d = W.nodes[m->to];
     if (d->status != N_UP || hs_net_blocked(&W.net, m->from, m->to))
         return;
     raft_node_t *sender = raft_get_node(d->r, m->from);
@@ -1652,7 +1714,7 @@ static node_t *leader(void)
 {
     node_t *best = NULL;
     for (int i = 1; i < W.next_id; i++) {
-        node_t *n = &W.nodes[i];
+        node_t *n = W.nodes[i];
         if (n->status == N_UP && raft_is_leader(n->r) &&
             (!best || raft_get_current_term(n->r) > raft_get_current_term(best->r)))
             best = n;
@@ -1662,11 +1724,11 @@ static node_t *leader(void)
 
 static node_t *random_up(void)
 {
-    int ids[MAXID], k = 0;
+    int *ids = scratch_ids(), k = 0;
     for (int i = 1; i < W.next_id; i++)
-        if (W.nodes[i].status == N_UP)
+        if (W.nodes[i]->status == N_UP)
             ids[k++] = i;
-    return k ? &W.nodes[ids[rndn(k)]] : NULL;
+    return k ? W.nodes[ids[rndn(k)]] : NULL;
 }
 
 static int propose(node_t *n, short type, int node_id)
@@ -1753,7 +1815,7 @@ static void read_cb(void *arg, int can_read)
         violation("linearizable reads", "read %ld answered twice", i);
     int was = rr->done;
     rr->done = 1;
-    node_t *n = &W.nodes[rr->node];
+    node_t *n = W.nodes[rr->node];
     ev("read %ld on n%d answered can_read=%d (applied %ld, floor %ld)", i, rr->node, can_read,
        n->sm_idx, rr->floor);
     if (!can_read) {
@@ -1799,14 +1861,15 @@ static void act_transfer(void)
     node_t *l = leader();
     if (!l)
         return;
-    int cand[MAXID], k = 0;
-    int nn = raft_get_num_nodes(l->r);
+    int nn = raft_get_num_nodes(l->r), k = 0;
+    int *cand = hs_realloc(NULL, (size_t)(nn > 0 ? nn : 1) * sizeof *cand);
     for (int i = 0; i < nn; i++) {
         raft_node_t *rn = raft_get_node_from_idx(l->r, i);
         if (rn && raft_node_is_voting(rn) && raft_node_is_active(rn) && node_of(rn) != l->id)
             cand[k++] = node_of(rn);
     }
     int target = k && !chance(0.15) ? cand[rndn(k)] : RAFT_NODE_ID_NONE;
+    free(cand);
     long timeout = chance(0.2) ? 0 : rndr(50, 600);
     int rc = raft_transfer_leader(l->r, target, timeout);
     W.st.transfers++;
@@ -1838,7 +1901,7 @@ static void act_member(void)
     if (kind == 0) {
         /* add: re-propose a stranded joiner, or start a new node */
         for (int i = 1; i < W.next_id; i++) {
-            node_t *j = &W.nodes[i];
+            node_t *j = W.nodes[i];
             if (j->status == N_UP && j->joining && !raft_get_node(l->r, j->id)) {
                 propose(l, RAFT_LOGTYPE_ADD_NONVOTING_NODE, j->id);
                 return;
@@ -1846,9 +1909,9 @@ static void act_member(void)
         }
         int joining = 0;
         for (int i = 1; i < W.next_id; i++)
-            joining += W.nodes[i].status != N_RETIRED && W.nodes[i].status != N_UNUSED &&
-                       W.nodes[i].joining;
-        if (nm >= MAXLIVE || joining >= 2 || W.next_id >= MAXID)
+            joining += W.nodes[i]->status != N_RETIRED && W.nodes[i]->status != N_UNUSED &&
+                       W.nodes[i]->joining;
+        if (nm >= MAXLIVE || joining >= 2 || W.next_id > C.max_ids)
             return;
         int id = W.next_id++;
         ev("new node n%d joins through n%d", id, l->id);
@@ -1885,17 +1948,17 @@ static void do_promotions(void)
     node_t *l = leader();
     if (!l)
         return;
-    for (int id = 1; id < MAXID; id++) {
-        if (!W.promo[id])
+    for (int id = 1; id < W.next_id; id++) {
+        if (!W.nodes[id]->promo)
             continue;
         raft_node_t *rn = raft_get_node(l->r, id);
         if (!rn || raft_node_is_voting(rn)) {
-            W.promo[id] = 0;
+            W.nodes[id]->promo = 0;
             continue;
         }
         int rc = propose(l, RAFT_LOGTYPE_ADD_NODE, id);
         if (rc != RAFT_ERR_ONE_VOTING_CHANGE_ONLY)
-            W.promo[id] = 0;
+            W.nodes[id]->promo = 0;
         if (l->status != N_UP)
             return;
     }
@@ -1972,9 +2035,9 @@ static void act_compact(node_t *n)
 static void act_partition(void)
 {
     hs_net_heal(&W.net);
-    int ids[MAXID], k = 0;
+    int *ids = scratch_ids(), k = 0;
     for (int i = 1; i < W.next_id; i++)
-        if (W.nodes[i].status != N_RETIRED)
+        if (W.nodes[i]->status != N_RETIRED)
             ids[k++] = i;
     if (k < 2)
         return;
@@ -1998,7 +2061,8 @@ static void act_partition(void)
         ev("one-way partition until %ld", W.part_until);
     } else {
         W.st.twoway++;
-        unsigned char side[MAXID] = {0};
+        unsigned char *side = hs_realloc(NULL, (size_t)W.next_id);
+        memset(side, 0, (size_t)W.next_id);
         if (chance(0.5)) {
             side[ids[rndn(k)]] = 1;
         } else {
@@ -2014,6 +2078,7 @@ static void act_partition(void)
                     hs_net_block(&W.net, ids[a], ids[b], 1);
         }
         ev("two-way partition {%s } until %ld", desc, W.part_until);
+        free(side);
     }
 }
 
@@ -2051,8 +2116,7 @@ static void check_durable_majority(node_t *l, raft_index_t idx, raft_term_t term
             continue;
         nv++;
         int id = node_of(rn);
-        if (id > 0 && id < MAXID && W.nodes[id].status != N_UNUSED &&
-            durable_has(&W.nodes[id], idx, term))
+        if (node_get(id) && node_get(id)->status != N_UNUSED && durable_has(node_get(id), idx, term))
             have++;
     }
     /* One voting change may be in flight, so the commit may have been decided
@@ -2066,7 +2130,7 @@ static void check_durable_majority(node_t *l, raft_index_t idx, raft_term_t term
 static void observe(void)
 {
     for (int i = 1; i < W.next_id; i++) {
-        node_t *n = &W.nodes[i];
+        node_t *n = W.nodes[i];
         if (n->status != N_UP)
             continue;
         raft_server_t *r = n->r;
@@ -2160,7 +2224,7 @@ static void check_reads(void)
         readrec_t *rr = &W.reads[i];
         if (rr->done)
             continue;
-        node_t *n = &W.nodes[rr->node];
+        node_t *n = W.nodes[rr->node];
         if (n->status != N_UP || n->boots != rr->boot) {
             rr->done = 2;
             continue;
@@ -2181,7 +2245,7 @@ static void check_reads(void)
 static int readd_pending(int id, raft_index_t after)
 {
     for (int i = 1; i < W.next_id; i++) {
-        node_t *n = &W.nodes[i];
+        node_t *n = W.nodes[i];
         if (n->status != N_UP && n->status != N_DOWN)
             continue;
         hs_log_t *l = &n->log;
@@ -2212,19 +2276,19 @@ static int readd_pending(int id, raft_index_t after)
  * commits (the node stays) or is gone from every log and message. */
 static void retire_removed(void)
 {
-    for (int id = 1; id < MAXID; id++) {
-        if (!W.retire[id])
+    for (int id = 1; id < W.next_id; id++) {
+        if (!W.nodes[id]->retire)
             continue;
-        if (readd_pending(id, W.retire[id]))
+        if (readd_pending(id, W.nodes[id]->retire))
             continue;
-        W.retire[id] = 0;
-        node_t *n = &W.nodes[id];
+        W.nodes[id]->retire = 0;
+        node_t *n = W.nodes[id];
         if (n->status == N_UP || n->status == N_DOWN) {
             W.st.retired++;
             W.st.removes++;
             ev("n%d retired (removal committed)", id);
             node_stop(n, N_RETIRED);
-            W.promo[id] = 0;
+            W.nodes[id]->promo = 0;
         }
     }
 }
@@ -2340,9 +2404,9 @@ static void start_heal(void)
     W.st.heals++;
     heal_partitions();
     for (int i = 1; i < W.next_id; i++)
-        if (W.nodes[i].status == N_DOWN) {
+        if (W.nodes[i]->status == N_DOWN) {
             W.st.restarts++;
-            node_boot(&W.nodes[i]);
+            node_boot(W.nodes[i]);
         }
     ev("heal: all faults off, waiting for a leader and a commit beyond %ld", W.heal_commit);
 }
@@ -2355,7 +2419,7 @@ static void step(void)
     if (W.part_until && g_step >= W.part_until)
         heal_partitions();
     for (int i = 1; i < W.next_id; i++) {
-        node_t *n = &W.nodes[i];
+        node_t *n = W.nodes[i];
         if (n->status == N_DOWN && (W.healing || g_step >= n->restart_at)) {
             W.st.restarts++;
             node_boot(n);
@@ -2365,7 +2429,7 @@ static void step(void)
     deliver_due();
 
     /* time passes on every node, in a random order */
-    int order[MAXID], k = 0;
+    int *order = hs_realloc(NULL, (size_t)W.next_id * sizeof *order), k = 0;
     for (int i = 1; i < W.next_id; i++)
         order[k++] = i;
     for (int i = k - 1; i > 0; i--) {
@@ -2374,7 +2438,7 @@ static void step(void)
         order[j] = tmp;
     }
     for (int i = 0; i < k; i++) {
-        node_t *n = &W.nodes[order[i]];
+        node_t *n = W.nodes[order[i]];
         if (n->status != N_UP)
             continue;
         int rc = raft_periodic(n->r);
@@ -2414,6 +2478,7 @@ static void step(void)
         }
     }
 
+    free(order);
     observe();
 
     if (!W.healing && !W.final_heal) {
@@ -2437,7 +2502,7 @@ static void step(void)
                 node_crash(n, "fault");
         }
         for (int i = 1; i < W.next_id; i++) {
-            node_t *n = &W.nodes[i];
+            node_t *n = W.nodes[i];
             if (n->status == N_UP && chance(C.compact))
                 act_compact(n);
         }
@@ -2447,7 +2512,7 @@ static void step(void)
         if (chance(C.read))
             act_read();
         for (int i = 1; i < W.next_id; i++) {
-            node_t *n = &W.nodes[i];
+            node_t *n = W.nodes[i];
             if (n->status == N_UP && chance(C.compact))
                 act_compact(n);
         }
@@ -2471,7 +2536,7 @@ static void step(void)
         if (W.catchup && l) {
             /* every member the leader knows must apply what was committed */
             for (int i = 1; i < W.next_id; i++) {
-                node_t *n = &W.nodes[i];
+                node_t *n = W.nodes[i];
                 raft_node_t *rn = raft_get_node(l->r, i);
                 if (n->status != N_UP || !rn || !raft_node_is_active(rn) ||
                     n->sm_idx >= W.catchup_target)
@@ -2503,7 +2568,7 @@ static void step(void)
         } else if (!W.catchup && g_step - W.heal_start > C.live_bound) {
             char buf[512] = "";
             for (int i = 1; i < W.next_id; i++) {
-                node_t *n = &W.nodes[i];
+                node_t *n = W.nodes[i];
                 if (n->status != N_UP)
                     continue;
                 size_t dl = strlen(buf);
@@ -2530,8 +2595,8 @@ static void step(void)
 
 static void world_free(void)
 {
-    for (int i = 1; i < MAXID; i++) {
-        node_t *n = &W.nodes[i];
+    for (int i = 1; i < W.next_id; i++) {
+        node_t *n = W.nodes[i];
         if (n->status == N_UP) {
             raft_destroy(n->r);
             n->r = NULL;
@@ -2540,7 +2605,10 @@ static void world_free(void)
         store_crash(n);
         free(n->log.e);
         hs_disk_free(&n->disk);
+        free(n->inflight_ae);
+        free(n);
     }
+    free(W.nodes);
     hs_net_free(&W.net);
     free(W.com);
     free(W.canon);
@@ -2597,6 +2665,8 @@ static uint64_t run_one(void)
     W.use_get_entries = (int)rndn(2);
     W.next_id = C.nodes + 1;
     for (int i = 1; i <= C.nodes; i++)
+        node_slot(i);
+    for (int i = 1; i <= C.nodes; i++)
         node_create(i, 1);
     while (g_step < C.steps)
         step();
@@ -2628,8 +2698,8 @@ static void print_cmdline(FILE *f)
                 C.compact, C.member, C.read, C.transfer, C.propose, C.disk_fail, C.fsync, C.autoflush,
                 C.nonblocking);
     }
-    fprintf(f, " --builtin-log=%d --steps=%ld --heal-every=%d --live-bound=%d --snapshot-span=%d%s%s -v\n",
-            C.builtin_log, C.steps, C.heal_every, C.live_bound, C.snap_span,
+    fprintf(f, " --builtin-log=%d --steps=%ld --heal-every=%d --live-bound=%d --max-ids=%d --snapshot-span=%d%s%s -v\n",
+            C.builtin_log, C.steps, C.heal_every, C.live_bound, C.max_ids, C.snap_span,
             C.no_membership_check ? " --no-membership-check" : "", C.store ? " --store=1" : "");
     if (C.stale_reads)
         fprintf(f, "  (with --stale-reads)\n");
@@ -2660,6 +2730,7 @@ static void usage(void)
         "                    in a temporary directory; crashes are power failures there\n"
         "  --heal-every=N    heal all faults every N steps and require progress\n"
         "  --live-bound=N    steps allowed to elect and commit after a heal (default 400)\n"
+        "  --max-ids=N       node ids 1..N over one run; no node joins after that (default 63)\n"
         "  --snapshot-span=N a local snapshot spans 0..N steps (default 3)\n"
         "  --random-config   derive nodes and all rates from each seed\n"
         "  --no-membership-check  do not stop when a leader accepts a voting change before\n"
@@ -2716,6 +2787,7 @@ int main(int argc, char **argv)
     C.builtin_log = -1;
     C.heal_every = 1500;
     C.live_bound = 400;
+    C.max_ids = 63;
     C.trace = 50;
     C.snap_span = 3;
     C.fsync = 0.6;
@@ -2773,6 +2845,8 @@ int main(int argc, char **argv)
             C.heal_every = atoi(v);
         else if (OPT("live-bound"))
             C.live_bound = atoi(v);
+        else if (OPT("max-ids"))
+            C.max_ids = atoi(v);
         else if (OPT("snapshot-span"))
             C.snap_span = atoi(v);
         else if (OPT("trace"))
@@ -2804,8 +2878,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (C.nodes < 3 || C.nodes > 9) {
-        fprintf(stderr, "--nodes must be 3..9\n");
+    if (C.nodes < 3 || C.nodes > MAXLIVE) {
+        fprintf(stderr, "--nodes must be 3..%d (MAXLIVE, the most members a cluster has)\n", MAXLIVE);
+        return 2;
+    }
+    if (C.max_ids < C.nodes) {
+        fprintf(stderr, "--max-ids must be at least --nodes\n");
         return 2;
     }
     if (C.steps < C.live_bound * 4)

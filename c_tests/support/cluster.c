@@ -566,7 +566,7 @@ cluster_t *cl_new_opts(int n, unsigned seed, const cl_opts_t *opts)
     if (!c)
         abort();
     if (n < 1 || n > CL_MAX) {
-        fprintf(stderr, "cluster: bad size %d\n", n);
+        fprintf(stderr, "cluster: bad size %d (a cluster has 1..CL_MAX = %d servers)\n", n, CL_MAX);
         exit(1);
     }
     if (opts)
@@ -637,7 +637,7 @@ cl_server_t *cl_add_server(cluster_t *c, raft_node_id_t id)
     cl_member_t boot[CL_MAX + 1];
     int n = c->n_boot;
     if (id < 1 || id > CL_MAX || c->s[id].exists) {
-        fprintf(stderr, "cluster: cannot add server %d\n", id);
+        fprintf(stderr, "cluster: cannot add server %d (ids are 1..CL_MAX = %d, each used once)\n", id, CL_MAX);
         exit(1);
     }
     memcpy(boot, c->boot, (size_t)n * sizeof(cl_member_t));
