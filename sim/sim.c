@@ -1215,6 +1215,56 @@ static void cb_log(raft_server_t *r, raft_node_id_t id, void *ud, const char *bu
         printf("    [n%d] %s\n", n->id, buf);
 }
 
+/* The membership a loaded snapshot records becomes the server's, every
+ * member committed. */
+static void load_snapshot_members(node_t *n, raft_server_t *r, const snap_t *s)
+{
+    int self_found = 0;
+    for (int i = 0; i < s->nmem; i++) {
+        const member_t *m = &s->mem[i];
+        raft_node_t *rn;
+        if (m->id == n->id) {
+            self_found = 1;
+            rn = raft_get_my_node(r);
+            if (rn)
+                raft_node_set_voting(rn, m->voting);
+        } else {
+            rn = raft_get_node(r, m->id);
+            if (!rn)
+                rn = m->voting ? raft_add_node(r, NULL, m->id, 0)
+                               : raft_add_non_voting_node(r, NULL, m->id, 0);
+            else
+                raft_node_set_voting(rn, m->voting);
+        }
+        if (rn) {
+            raft_node_set_active(rn, 1);
+            raft_node_set_voting_committed(rn, m->voting);
+            raft_node_set_addition_committed(rn, 1);
+        }
+    }
+    if (!self_found && raft_get_my_node(r))
+        raft_node_set_voting(raft_get_my_node(r), 0);
+}
+
+/* The loaded snapshot becomes the node's durable snapshot and its state
+ * machine. */
+static void load_snapshot_state(node_t *n, const snap_t *s, cinfo_t *c)
+{
+    n->snap = *s;
+    node_save_snap(n, s);
+    n->sm_idx = s->sm_idx;
+    n->sm_hash = s->sm_hash;
+    memcpy(n->kv, s->kv, sizeof n->kv);
+    if (!c->smset) {
+        c->smset = 1;
+        c->smhash = s->sm_hash;
+    }
+    if (n->seen_commit < s->idx)
+        n->seen_commit = s->idx;
+    W.st.snap_loads++;
+    n->disk.in_len = 0;
+}
+
 static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_index_t idx)
 {
     node_t *n = ud;
@@ -1246,47 +1296,11 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
     if (idx < n->sm_idx)
         violation("state machine safety", "node %d loads snapshot %ld older than its applied "
                   "index %ld", n->id, idx, n->sm_idx);
-    int self_found = 0;
-    for (int i = 0; i < s.nmem; i++) {
-        member_t *m = &s.mem[i];
-        raft_node_t *rn;
-        if (m->id == n->id) {
-            self_found = 1;
-            rn = raft_get_my_node(r);
-            if (rn)
-                raft_node_set_voting(rn, m->voting);
-        } else {
-            rn = raft_get_node(r, m->id);
-            if (!rn)
-                rn = m->voting ? raft_add_node(r, NULL, m->id, 0)
-                               : raft_add_non_voting_node(r, NULL, m->id, 0);
-            else
-                raft_node_set_voting(rn, m->voting);
-        }
-        if (rn) {
-            raft_node_set_active(rn, 1);
-            raft_node_set_voting_committed(rn, m->voting);
-            raft_node_set_addition_committed(rn, 1);
-        }
-    }
-    if (!self_found && raft_get_my_node(r))
-        raft_node_set_voting(raft_get_my_node(r), 0);
+    load_snapshot_members(n, r, &s);
     rc = raft_end_load_snapshot(r);
     if (rc != 0)
         violation("api", "node %d raft_end_load_snapshot failed: %d", n->id, rc);
-    n->snap = s;
-    node_save_snap(n, &s);
-    n->sm_idx = s.sm_idx;
-    n->sm_hash = s.sm_hash;
-    memcpy(n->kv, s.kv, sizeof n->kv);
-    if (!c->smset) {
-        c->smset = 1;
-        c->smhash = s.sm_hash;
-    }
-    if (n->seen_commit < idx)
-        n->seen_commit = idx;
-    W.st.snap_loads++;
-    n->disk.in_len = 0;
+    load_snapshot_state(n, &s, c);
     ev("n%d loaded snapshot idx=%ld term=%ld", n->id, idx, term);
     return 0;
 }
@@ -1374,24 +1388,10 @@ static raft_cbs_t sim_cbs = {
 /* ------------------------------------------------------------------------ */
 /* Node lifecycle */
 
-static void node_boot(node_t *n)
+/* A fresh server for n, on the built-in log or on n's log, with the
+ * simulator's callbacks and configuration. */
+static raft_server_t *boot_new_server(node_t *n)
 {
-    if (C.store) {
-        store_open(n);
-        store_check_boot(n);
-    }
-    /* Take the durable entries out of the log and hand a log positioned at the
-     * snapshot to a fresh server, then replay through the public API. */
-    raft_entry_t **old = n->log.e;
-    long nold = n->log.n;
-    n->log.e = NULL;
-    n->log.n = n->log.cap = n->log.synced = 0;
-    n->log.base = n->snap.idx;
-    n->log.base_term = n->snap.term;
-    log_bind(n);
-    if (n->st)
-        store_rebase(n);
-
     n->builtin = C.builtin_log < 0 ? (int)rndn(2) : C.builtin_log;
     raft_server_t *r = n->builtin ? raft_new() : raft_new_with_log(&hs_log_impl, &n->log);
     if (!r)
@@ -1417,7 +1417,13 @@ static void node_boot(node_t *n)
     raft_config(r, 1, RAFT_CONFIG_NONBLOCKING_APPLY, n->nonblocking);
     if (C.verbose > 1)
         raft_config(r, 1, RAFT_CONFIG_LOG_ENABLED, 1);
+    return r;
+}
 
+/* The members recorded in the snapshot (or the boot configuration), and
+ * the node itself as non-voting if it is not one of them. */
+static void boot_members(node_t *n, raft_server_t *r)
+{
     const member_t *mem = n->snap.idx > 0 ? n->snap.mem : n->boot;
     int nmem = n->snap.idx > 0 ? n->snap.nmem : n->nboot;
     int self = 0;
@@ -1431,7 +1437,21 @@ static void node_boot(node_t *n)
     }
     if (!self && !raft_add_non_voting_node(r, NULL, n->id, 1))
         violation("api", "node %d: adding itself at boot failed", n->id);
+}
 
+static void boot_restore_metadata(node_t *n, raft_server_t *r)
+{
+    int rc = raft_restore_metadata(r, n->disk.term, n->disk.vote);
+    if (rc != 0)
+        violation("api", "node %d: raft_restore_metadata(%ld, %d) = %d", n->id, n->disk.term,
+                  n->disk.vote, rc);
+}
+
+/* Restore the snapshot, then the durable entries (`old`, released here)
+ * and the term and vote in a random order. Returns whether the metadata
+ * came first. */
+static int boot_restore(node_t *n, raft_server_t *r, raft_entry_t **old, long nold)
+{
     n->sm_idx = 0;
     n->sm_hash = 0;
     memset(n->kv, 0, sizeof n->kv);
@@ -1445,12 +1465,8 @@ static void node_boot(node_t *n)
         memcpy(n->kv, n->snap.kv, sizeof n->kv);
     }
     int meta_first = (int)rndn(2);
-    if (meta_first) {
-        int rc = raft_restore_metadata(r, n->disk.term, n->disk.vote);
-        if (rc != 0)
-            violation("api", "node %d: raft_restore_metadata(%ld, %d) = %d", n->id, n->disk.term,
-                      n->disk.vote, rc);
-    }
+    if (meta_first)
+        boot_restore_metadata(n, r);
     n->log.durable_appends = 1;
     for (long i = 0; i < nold; i++) {
         int rc = raft_append_entry(r, old[i]);
@@ -1460,16 +1476,37 @@ static void node_boot(node_t *n)
         raft_entry_release(old[i]);
     }
     n->log.durable_appends = 0;
-    free(old);
-    if (!meta_first) {
-        int rc = raft_restore_metadata(r, n->disk.term, n->disk.vote);
-        if (rc != 0)
-            violation("api", "node %d: raft_restore_metadata(%ld, %d) = %d", n->id, n->disk.term,
-                      n->disk.vote, rc);
-    }
+    if (!meta_first)
+        boot_restore_metadata(n, r);
     if (raft_get_current_term(r) != n->disk.term)
         violation("api", "node %d restored term %ld but reports %ld", n->id, n->disk.term,
                   raft_get_current_term(r));
+    return meta_first;
+}
+
+/* Start (or restart) n from what its disk holds. */
+static void node_boot(node_t *n)
+{
+    if (C.store) {
+        store_open(n);
+        store_check_boot(n);
+    }
+    /* Take the durable entries out of the log and hand a log positioned at the
+     * snapshot to a fresh server, then replay through the public API. */
+    raft_entry_t **old = n->log.e;
+    long nold = n->log.n;
+    n->log.e = NULL;
+    n->log.n = n->log.cap = n->log.synced = 0;
+    n->log.base = n->snap.idx;
+    n->log.base_term = n->snap.term;
+    log_bind(n);
+    if (n->st)
+        store_rebase(n);
+
+    raft_server_t *r = boot_new_server(n);
+    boot_members(n, r);
+    int meta_first = boot_restore(n, r, old, nold);
+    free(old);
     n->status = N_UP;
     n->seen_commit = raft_get_commit_idx(r);
     n->lc_term = 0;
@@ -2127,6 +2164,92 @@ static void check_durable_majority(node_t *l, raft_index_t idx, raft_term_t term
                   "voters", l->id, idx, term, have, nv);
 }
 
+/* The library's view of n's log matches the log (count, end), and entries
+ * never change once appended: the newest ones, and the whole log now and
+ * then, against the table of every (index, term) ever appended. */
+static void observe_log(node_t *n, raft_server_t *r)
+{
+    if (raft_get_log_count(r) != n->log.n)
+        violation("api", "node %d reports %ld log entries, its log holds %ld", n->id,
+                  raft_get_log_count(r), n->log.n);
+    long from_k = (g_step % 500 == 0) ? 0 : (n->log.n > 32 ? n->log.n - 32 : 0);
+    for (long k = from_k; k < n->log.n; k++) {
+        raft_entry_t *e = n->log.e[k];
+        canon_t *c = canon_find(n->log.base + 1 + k, e->term, 0);
+        if (!c || c->id != e->id || c->type != e->type)
+            violation("log matching", "node %d: entry %ld (term %ld id %d) changed after it "
+                      "was appended", n->id, n->log.base + 1 + k, e->term, e->id);
+    }
+    if (raft_get_current_idx(r) != n->log.base + n->log.n)
+        violation("api", "node %d reports current index %ld, its log ends at %ld", n->id,
+                  raft_get_current_idx(r), n->log.base + n->log.n);
+}
+
+/* Newly committed entries are recorded (a leader's must be durable on a
+ * majority); commit never goes back, applying never passes it. */
+static void observe_commit(node_t *n, raft_server_t *r, raft_term_t t, int is_leader)
+{
+    raft_index_t ci = raft_get_commit_idx(r), cur = raft_get_current_idx(r);
+    if (ci < n->seen_commit)
+        violation("state machine safety", "node %d commit index went back from %ld to %ld",
+                  n->id, n->seen_commit, ci);
+    raft_index_t upto = ci < cur ? ci : cur;
+    for (raft_index_t k = n->seen_commit + 1; k <= upto; k++) {
+        raft_entry_t *e = hs_log_at(&n->log, k);
+        if (!e)
+            continue;
+        record_commit(k, e, t, n->id);
+        if (is_leader)
+            check_durable_majority(n, k, e->term);
+    }
+    if (ci > n->seen_commit)
+        n->seen_commit = ci;
+    raft_index_t la = raft_get_last_applied_idx(r);
+    if (la > ci)
+        violation("state machine safety", "node %d applied %ld beyond commit %ld", n->id, la,
+                  ci);
+    if (la > n->sm_idx)
+        sm_advance_skipping(n, la);
+    if (la != n->sm_idx)
+        violation("api", "node %d reports last applied %ld, the state machine is at %ld",
+                  n->id, la, n->sm_idx);
+}
+
+/* A leader counts only synced entries for itself, and holds every entry
+ * committed in an earlier term (leader completeness). */
+static void observe_leader(node_t *n, raft_server_t *r, raft_term_t t)
+{
+    if (raft_get_my_node(r)) {
+        /* The leader counts itself in a majority through its own match
+         * index: only what is synced may be counted (ABI: raft_flush
+         * updates it with the synced index). */
+        raft_index_t self_match = raft_node_get_match_idx(raft_get_my_node(r));
+        if (self_match > n->log.base + n->log.synced && self_match > n->snap.idx)
+            violation("durability", "leader %d counts itself as holding %ld but only %ld is "
+                      "synced", n->id, self_match, n->log.base + n->log.synced);
+    }
+    if (n->lc_term != t) {
+        n->lc_term = t;
+        n->lc_checked = 0;
+    }
+    raft_index_t from = n->lc_checked + 1;
+    if (from <= n->log.base)
+        from = n->log.base + 1;
+    for (raft_index_t k = from; k <= W.com_max; k++) {
+        cinfo_t *c = &W.com[k];
+        if (!c->set || c->obs_term >= t)
+            continue;
+        raft_entry_t *e = hs_log_at(&n->log, k);
+        if (!e || e->term != c->term || e->id != c->id)
+            violation("leader completeness", "leader %d of term %ld lacks idx %ld "
+                      "(term %ld, id %d) committed in term %ld; it has %s", n->id, t, k,
+                      c->term, c->id, c->obs_term, e ? "another entry" : "nothing");
+        n->lc_checked = k;
+    }
+}
+
+/* Every step, from the outside: each running node's term, log, commit and
+ * state machine. */
 static void observe(void)
 {
     for (int i = 1; i < W.next_id; i++) {
@@ -2141,78 +2264,10 @@ static void observe(void)
         if (t != n->disk.term)
             violation("persistence", "node %d is in term %ld but persisted term %ld", n->id, t,
                       n->disk.term);
-        raft_index_t ci = raft_get_commit_idx(r), cur = raft_get_current_idx(r);
-        if (raft_get_log_count(r) != n->log.n)
-            violation("api", "node %d reports %ld log entries, its log holds %ld", n->id,
-                      raft_get_log_count(r), n->log.n);
-        /* Entries must not change once in a log (entries are shared by
-         * reference): re-check the newest ones, and the whole log now and
-         * then, against the table of every (index, term) ever appended. */
-        long from_k = (g_step % 500 == 0) ? 0 : (n->log.n > 32 ? n->log.n - 32 : 0);
-        for (long k = from_k; k < n->log.n; k++) {
-            raft_entry_t *e = n->log.e[k];
-            canon_t *c = canon_find(n->log.base + 1 + k, e->term, 0);
-            if (!c || c->id != e->id || c->type != e->type)
-                violation("log matching", "node %d: entry %ld (term %ld id %d) changed after it "
-                          "was appended", n->id, n->log.base + 1 + k, e->term, e->id);
-        }
-        if (cur != n->log.base + n->log.n)
-            violation("api", "node %d reports current index %ld, its log ends at %ld", n->id,
-                      cur, n->log.base + n->log.n);
-        if (ci < n->seen_commit)
-            violation("state machine safety", "node %d commit index went back from %ld to %ld",
-                      n->id, n->seen_commit, ci);
-        raft_index_t upto = ci < cur ? ci : cur;
-        for (raft_index_t k = n->seen_commit + 1; k <= upto; k++) {
-            raft_entry_t *e = hs_log_at(&n->log, k);
-            if (!e)
-                continue;
-            record_commit(k, e, t, n->id);
-            if (is_leader)
-                check_durable_majority(n, k, e->term);
-        }
-        if (ci > n->seen_commit)
-            n->seen_commit = ci;
-        raft_index_t la = raft_get_last_applied_idx(r);
-        if (la > ci)
-            violation("state machine safety", "node %d applied %ld beyond commit %ld", n->id, la,
-                      ci);
-        if (la > n->sm_idx)
-            sm_advance_skipping(n, la);
-        if (la != n->sm_idx)
-            violation("api", "node %d reports last applied %ld, the state machine is at %ld",
-                      n->id, la, n->sm_idx);
-        /* Leader completeness: every entry committed in an earlier term is in
-         * the log of a leader (or in its snapshot). */
-        if (is_leader && raft_get_my_node(r)) {
-            /* The leader counts itself in a majority through its own match
-             * index: only what is synced may be counted (ABI: raft_flush
-             * updates it with the synced index). */
-            raft_index_t self_match = raft_node_get_match_idx(raft_get_my_node(r));
-            if (self_match > n->log.base + n->log.synced && self_match > n->snap.idx)
-                violation("durability", "leader %d counts itself as holding %ld but only %ld is "
-                          "synced", n->id, self_match, n->log.base + n->log.synced);
-        }
-        if (is_leader) {
-            if (n->lc_term != t) {
-                n->lc_term = t;
-                n->lc_checked = 0;
-            }
-            raft_index_t from = n->lc_checked + 1;
-            if (from <= n->log.base)
-                from = n->log.base + 1;
-            for (raft_index_t k = from; k <= W.com_max; k++) {
-                cinfo_t *c = &W.com[k];
-                if (!c->set || c->obs_term >= t)
-                    continue;
-                raft_entry_t *e = hs_log_at(&n->log, k);
-                if (!e || e->term != c->term || e->id != c->id)
-                    violation("leader completeness", "leader %d of term %ld lacks idx %ld "
-                              "(term %ld, id %d) committed in term %ld; it has %s", n->id, t, k,
-                              c->term, c->id, c->obs_term, e ? "another entry" : "nothing");
-                n->lc_checked = k;
-            }
-        }
+        observe_log(n, r);
+        observe_commit(n, r, t, is_leader);
+        if (is_leader)
+            observe_leader(n, r, t);
     }
 }
 
@@ -2311,15 +2366,14 @@ static int cmp_long(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void check_linearizable(void)
+/* The ids of the committed writes, in index order; *nw gets the count. */
+static long *committed_writes_by_index(long *nw_out)
 {
-    /* committed writes in index order: ids sorted by index */
     long nw = 0;
     long *byidx = malloc(((size_t)W.writes_cap + 1) * sizeof *byidx);
     for (long id = 1; id < W.writes_cap; id++)
         if (W.writes[id].is_write && W.writes[id].idx > 0)
             byidx[nw++] = id;
-    /* sort ids by their index */
     long *keys = malloc(((size_t)nw + 1) * 2 * sizeof *keys);
     for (long i = 0; i < nw; i++) {
         keys[2 * i] = (long)W.writes[byidx[i]].idx;
@@ -2329,7 +2383,13 @@ static void check_linearizable(void)
     for (long i = 0; i < nw; i++)
         byidx[i] = keys[2 * i + 1];
     free(keys);
-    /* writes: real-time order agrees with log order */
+    *nw_out = nw;
+    return byidx;
+}
+
+/* Writes: real-time order agrees with log order. */
+static void check_writes_real_time(const long *byidx, long nw)
+{
     long later_min_comp = LONG_MAX;
     for (long i = nw - 1; i >= 0; i--) {
         wrec_t *w = &W.writes[byidx[i]];
@@ -2339,55 +2399,76 @@ static void check_linearizable(void)
         if (w->comp < later_min_comp)
             later_min_comp = w->comp;
     }
+}
+
+/* The index of the write whose value read i returned (0: the initial
+ * value), which must be a committed write of that key. */
+static raft_index_t read_value_index(long i, const readrec_t *rr)
+{
+    if (rr->value == 0)
+        return 0;
+    if (rr->value >= W.writes_cap || !W.writes[rr->value].is_write ||
+        W.writes[rr->value].key != rr->key)
+        violation("linearizability", "read %ld of key %d returned %d, which no write of "
+                  "that key wrote", i, rr->key, rr->value);
+    wrec_t *w = &W.writes[rr->value];
+    if (w->idx == 0)
+        violation("linearizability", "read %ld returned the value of write %d, which "
+                  "never committed", i, rr->value);
+    if (w->inv > rr->resp)
+        violation("linearizability", "read %ld returned the value of write %d, "
+                  "requested after the read was answered", i, rr->value);
+    return w->idx;
+}
+
+/* Read i takes effect at the earliest admissible point lo < hi: at or
+ * after the value's write, every write completed before the request and
+ * every earlier read's point; before every write requested after the
+ * answer and the next write of its key. Returns lo. */
+static raft_index_t read_point(long i, const long *byidx, long nw, const long *resp_sorted, long nr_done,
+                               const raft_index_t *point)
+{
+    readrec_t *rr = &W.reads[i];
+    raft_index_t w_idx = read_value_index(i, rr);
+    raft_index_t lo = w_idx, hi = INDEX_INF;
+    for (long k = 0; k < nw; k++) {
+        wrec_t *w = &W.writes[byidx[k]];
+        if (w->comp < rr->inv && w->idx > lo)
+            lo = w->idx;
+        if (w->inv > rr->resp && w->idx < hi)
+            hi = w->idx;
+        if (w->key == rr->key && w->idx > w_idx && w->idx < hi)
+            hi = w->idx; /* the next write of this key overwrites v */
+    }
+    for (long k = 0; k < nr_done; k++) {
+        long j = resp_sorted[k];
+        if (j < i && W.reads[j].resp < rr->inv && point[j] > lo)
+            lo = point[j];
+    }
+    if (lo >= hi)
+        violation("linearizability", "read %ld (node %d, key %d, requested at step %ld) "
+                  "returned %d (write at idx %ld), but it must take effect at or after idx "
+                  "%ld and before idx %ld", i, rr->node, rr->key, rr->step, rr->value, w_idx,
+                  lo, hi);
+    return lo;
+}
+
+static void check_linearizable(void)
+{
+    long nw;
+    long *byidx = committed_writes_by_index(&nw);
+    check_writes_real_time(byidx, nw);
     /* reads in request order (their index in W.reads is request order) */
-    long *resp_sorted = NULL, nr_done = 0;
+    long nr_done = 0;
     raft_index_t *point = calloc((size_t)W.nreads + 1, sizeof *point);
-    resp_sorted = malloc(((size_t)W.nreads + 1) * sizeof *resp_sorted);
+    long *resp_sorted = malloc(((size_t)W.nreads + 1) * sizeof *resp_sorted);
     for (long i = 0; i < W.nreads; i++)
         if (W.reads[i].resp > 0)
             resp_sorted[nr_done++] = i;
     for (long i = 0; i < W.nreads; i++) {
-        readrec_t *rr = &W.reads[i];
-        if (rr->resp == 0)
+        if (W.reads[i].resp == 0)
             continue; /* refused or never answered: no value */
-        raft_index_t w_idx = 0;
-        if (rr->value != 0) {
-            if (rr->value >= W.writes_cap || !W.writes[rr->value].is_write ||
-                W.writes[rr->value].key != rr->key)
-                violation("linearizability", "read %ld of key %d returned %d, which no write of "
-                          "that key wrote", i, rr->key, rr->value);
-            wrec_t *w = &W.writes[rr->value];
-            if (w->idx == 0)
-                violation("linearizability", "read %ld returned the value of write %d, which "
-                          "never committed", i, rr->value);
-            if (w->inv > rr->resp)
-                violation("linearizability", "read %ld returned the value of write %d, "
-                          "requested after the read was answered", i, rr->value);
-            w_idx = w->idx;
-        }
-        /* lo: the value's write, every write completed before the request,
-         * every read answered before the request */
-        raft_index_t lo = w_idx, hi = INDEX_INF;
-        for (long k = 0; k < nw; k++) {
-            wrec_t *w = &W.writes[byidx[k]];
-            if (w->comp < rr->inv && w->idx > lo)
-                lo = w->idx;
-            if (w->inv > rr->resp && w->idx < hi)
-                hi = w->idx;
-            if (w->key == rr->key && w->idx > w_idx && w->idx < hi)
-                hi = w->idx; /* the next write of this key overwrites v */
-        }
-        for (long k = 0; k < nr_done; k++) {
-            long j = resp_sorted[k];
-            if (j < i && W.reads[j].resp < rr->inv && point[j] > lo)
-                lo = point[j];
-        }
-        if (lo >= hi)
-            violation("linearizability", "read %ld (node %d, key %d, requested at step %ld) "
-                      "returned %d (write at idx %ld), but it must take effect at or after idx "
-                      "%ld and before idx %ld", i, rr->node, rr->key, rr->step, rr->value, w_idx,
-                      lo, hi);
-        point[i] = lo;
+        point[i] = read_point(i, byidx, nw, resp_sorted, nr_done, point);
         W.st.lin_reads++;
     }
     free(point);
@@ -2411,24 +2492,43 @@ static void start_heal(void)
     ev("heal: all faults off, waiting for a leader and a commit beyond %ld", W.heal_commit);
 }
 
-static void step(void)
+/* Auto flush off: the background fsync of what raft_get_index_to_sync asks
+ * for completes at random; raft_flush is told what is durable. */
+static void node_sync(node_t *n)
 {
-    g_step++;
-    hs_clock_advance_ms(&W.clock, TICK_MS);
-
-    if (W.part_until && g_step >= W.part_until)
-        heal_partitions();
-    for (int i = 1; i < W.next_id; i++) {
-        node_t *n = W.nodes[i];
-        if (n->status == N_DOWN && (W.healing || g_step >= n->restart_at)) {
-            W.st.restarts++;
-            node_boot(n);
+    raft_index_t t = raft_get_index_to_sync(n->r);
+    if (t > n->sync_target)
+        n->sync_target = t;
+    if (n->st && t > 0) /* the store's thread starts the fdatasync */
+        store_check(n, raft_store_sync_start(n->st), "raft_store_sync_start");
+    raft_index_t done = 0;
+    if (n->sync_target && chance(C.fsync)) { /* the background fsync completes */
+        long want = (long)(n->sync_target - n->log.base);
+        if (want > n->log.n)
+            want = n->log.n;
+        if (want > n->log.synced)
+            n->log.synced = want;
+        if (n->st) {
+            /* What the background sync reports durable covers the
+             * request (unless a pop since cut it: then sync again). */
+            raft_index_t got = 0;
+            store_check(n, raft_store_sync_wait(n->st, &got), "raft_store_sync_wait");
+            if (got > raft_store_current_idx(n->st))
+                violation("store", "node %d: background sync reports %ld past the log's end %ld", n->id,
+                          got, raft_store_current_idx(n->st));
+            if (got < n->log.base + want)
+                store_check(n, raft_store_sync(n->st), "raft_store_sync");
         }
+        done = n->log.base + n->log.synced;
+        n->sync_target = 0;
     }
+    int rc = raft_flush(n->r, done);
+    rc_shutdown(n, rc, "flush");
+}
 
-    deliver_due();
-
-    /* time passes on every node, in a random order */
+/* Time passes on every node, in a random order. */
+static void step_time(void)
+{
     int *order = hs_realloc(NULL, (size_t)W.next_id * sizeof *order), k = 0;
     for (int i = 1; i < W.next_id; i++)
         order[k++] = i;
@@ -2446,77 +2546,146 @@ static void step(void)
             continue;
         if (n->snap_busy && --n->snap_wait <= 0)
             snapshot_finish(n);
-        if (!n->autoflush) {
-            raft_index_t t = raft_get_index_to_sync(n->r);
-            if (t > n->sync_target)
-                n->sync_target = t;
-            if (n->st && t > 0) /* the store's thread starts the fdatasync */
-                store_check(n, raft_store_sync_start(n->st), "raft_store_sync_start");
-            raft_index_t done = 0;
-            if (n->sync_target && chance(C.fsync)) { /* the background fsync completes */
-                long want = (long)(n->sync_target - n->log.base);
-                if (want > n->log.n)
-                    want = n->log.n;
-                if (want > n->log.synced)
-                    n->log.synced = want;
-                if (n->st) {
-                    /* What the background sync reports durable covers the
-                     * request (unless a pop since cut it: then sync again). */
-                    raft_index_t got = 0;
-                    store_check(n, raft_store_sync_wait(n->st, &got), "raft_store_sync_wait");
-                    if (got > raft_store_current_idx(n->st))
-                        violation("store", "node %d: background sync reports %ld past the log's end %ld", n->id,
-                                  got, raft_store_current_idx(n->st));
-                    if (got < n->log.base + want)
-                        store_check(n, raft_store_sync(n->st), "raft_store_sync");
-                }
-                done = n->log.base + n->log.synced;
-                n->sync_target = 0;
-            }
-            rc = raft_flush(n->r, done);
-            rc_shutdown(n, rc, "flush");
-        }
+        if (!n->autoflush)
+            node_sync(n);
     }
-
     free(order);
-    observe();
+}
 
-    if (!W.healing && !W.final_heal) {
-        if (chance(C.propose))
-            act_propose();
-        if (chance(C.read))
-            act_read();
-        if (chance(C.transfer))
-            act_transfer();
-        if (chance(C.member))
-            act_member();
-        if (chance(C.partition)) {
-            if (W.part_until && chance(0.3))
-                heal_partitions();
-            else
-                act_partition();
-        }
-        if (chance(C.crash)) {
-            node_t *n = random_up();
-            if (n)
-                node_crash(n, "fault");
-        }
-        for (int i = 1; i < W.next_id; i++) {
-            node_t *n = W.nodes[i];
-            if (n->status == N_UP && chance(C.compact))
-                act_compact(n);
-        }
-    } else {
+static void compact_some(void)
+{
+    for (int i = 1; i < W.next_id; i++) {
+        node_t *n = W.nodes[i];
+        if (n->status == N_UP && chance(C.compact))
+            act_compact(n);
+    }
+}
+
+/* Requests, and (unless healing) faults and membership changes. */
+static void step_actions(void)
+{
+    if (W.healing || W.final_heal) {
         if (chance(0.5))
             act_propose();
         if (chance(C.read))
             act_read();
-        for (int i = 1; i < W.next_id; i++) {
-            node_t *n = W.nodes[i];
-            if (n->status == N_UP && chance(C.compact))
-                act_compact(n);
+        compact_some();
+        return;
+    }
+    if (chance(C.propose))
+        act_propose();
+    if (chance(C.read))
+        act_read();
+    if (chance(C.transfer))
+        act_transfer();
+    if (chance(C.member))
+        act_member();
+    if (chance(C.partition)) {
+        if (W.part_until && chance(0.3))
+            heal_partitions();
+        else
+            act_partition();
+    }
+    if (chance(C.crash)) {
+        node_t *n = random_up();
+        if (n)
+            node_crash(n, "fault");
+    }
+    compact_some();
+}
+
+/* Members the leader knows that have not applied the catch-up target, and
+ * reads from before the heal still unanswered, described in lag. */
+static int catchup_lagging(node_t *l, char *lag, size_t size)
+{
+    int lagging = 0;
+    for (int i = 1; i < W.next_id; i++) {
+        node_t *n = W.nodes[i];
+        raft_node_t *rn = raft_get_node(l->r, i);
+        if (n->status != N_UP || !rn || !raft_node_is_active(rn) || n->sm_idx >= W.catchup_target)
+            continue;
+        lagging++;
+        size_t dl = strlen(lag);
+        snprintf(lag + dl, size - dl, " n%d:applied %ld", i, n->sm_idx);
+    }
+    for (long i = 0; i < W.nreads; i++) {
+        readrec_t *rr = &W.reads[i];
+        if (!rr->done && rr->step <= W.heal_start) {
+            lagging++;
+            size_t dl = strlen(lag);
+            snprintf(lag + dl, size - dl, " read %ld unanswered", i);
+            break;
         }
     }
+    return lagging;
+}
+
+static void no_leader_violation(void)
+{
+    char buf[512] = "";
+    for (int i = 1; i < W.next_id; i++) {
+        node_t *n = W.nodes[i];
+        if (n->status != N_UP)
+            continue;
+        size_t dl = strlen(buf);
+        snprintf(buf + dl, sizeof buf - dl, " n%d:%s/t%ld/idx%ld/c%ld/v%d", n->id,
+                 raft_get_state_str(n->r), raft_get_current_term(n->r), raft_get_current_idx(n->r),
+                 raft_get_commit_idx(n->r), raft_node_is_voting(raft_get_my_node(n->r)));
+    }
+    violation("liveness", "no leader committed a new entry within %d steps after the "
+              "faults healed at step %ld (commit still %ld); nodes:%s",
+              C.live_bound, W.heal_start, W.com_max, buf);
+}
+
+/* While healing: a leader must commit a new entry within the bound, then
+ * every member must apply it within twice the bound. */
+static void check_liveness(void)
+{
+    node_t *l = leader();
+    if (!W.catchup && l && W.com_max > W.heal_commit) {
+        ev("liveness ok: leader n%d term %ld committed %ld after %ld steps", l->id,
+           raft_get_current_term(l->r), W.com_max, g_step - W.heal_start);
+        W.catchup = 1;
+        W.catchup_target = W.com_max;
+    }
+    int lagging = 0;
+    char lag[512] = "";
+    if (W.catchup && l)
+        lagging = catchup_lagging(l, lag, sizeof lag);
+    if (W.catchup && l && !lagging) {
+        ev("catch-up ok: every member applied %ld after %ld steps", W.catchup_target,
+           g_step - W.heal_start);
+        W.st.catchups++;
+        W.healing = 0;
+        W.catchup = 0;
+    } else if (W.catchup && g_step - W.heal_start > 2 * C.live_bound) {
+        violation("liveness", "after the faults healed at step %ld, members still lag behind "
+                  "commit %ld after %d steps:%s%s", W.heal_start, W.catchup_target,
+                  2 * C.live_bound, lag, l ? "" : " (no leader)");
+    } else if (!W.catchup && g_step - W.heal_start > C.live_bound) {
+        no_leader_violation();
+    }
+}
+
+static void step(void)
+{
+    g_step++;
+    hs_clock_advance_ms(&W.clock, TICK_MS);
+
+    if (W.part_until && g_step >= W.part_until)
+        heal_partitions();
+    for (int i = 1; i < W.next_id; i++) {
+        node_t *n = W.nodes[i];
+        if (n->status == N_DOWN && (W.healing || g_step >= n->restart_at)) {
+            W.st.restarts++;
+            node_boot(n);
+        }
+    }
+
+    deliver_due();
+    step_time();
+    observe();
+    step_actions();
     do_promotions();
 
     observe();
@@ -2524,63 +2693,7 @@ static void step(void)
     retire_removed();
 
     if (W.healing) {
-        node_t *l = leader();
-        if (!W.catchup && l && W.com_max > W.heal_commit) {
-            ev("liveness ok: leader n%d term %ld committed %ld after %ld steps", l->id,
-               raft_get_current_term(l->r), W.com_max, g_step - W.heal_start);
-            W.catchup = 1;
-            W.catchup_target = W.com_max;
-        }
-        int lagging = 0;
-        char lag[512] = "";
-        if (W.catchup && l) {
-            /* every member the leader knows must apply what was committed */
-            for (int i = 1; i < W.next_id; i++) {
-                node_t *n = W.nodes[i];
-                raft_node_t *rn = raft_get_node(l->r, i);
-                if (n->status != N_UP || !rn || !raft_node_is_active(rn) ||
-                    n->sm_idx >= W.catchup_target)
-                    continue;
-                lagging++;
-                size_t dl = strlen(lag);
-                snprintf(lag + dl, sizeof lag - dl, " n%d:applied %ld", i, n->sm_idx);
-            }
-            for (long i = 0; i < W.nreads; i++) {
-                readrec_t *rr = &W.reads[i];
-                if (!rr->done && rr->step <= W.heal_start) {
-                    lagging++;
-                    size_t dl = strlen(lag);
-                    snprintf(lag + dl, sizeof lag - dl, " read %ld unanswered", i);
-                    break;
-                }
-            }
-        }
-        if (W.catchup && l && !lagging) {
-            ev("catch-up ok: every member applied %ld after %ld steps", W.catchup_target,
-               g_step - W.heal_start);
-            W.st.catchups++;
-            W.healing = 0;
-            W.catchup = 0;
-        } else if (W.catchup && g_step - W.heal_start > 2 * C.live_bound) {
-            violation("liveness", "after the faults healed at step %ld, members still lag behind "
-                      "commit %ld after %d steps:%s%s", W.heal_start, W.catchup_target,
-                      2 * C.live_bound, lag, l ? "" : " (no leader)");
-        } else if (!W.catchup && g_step - W.heal_start > C.live_bound) {
-            char buf[512] = "";
-            for (int i = 1; i < W.next_id; i++) {
-                node_t *n = W.nodes[i];
-                if (n->status != N_UP)
-                    continue;
-                size_t dl = strlen(buf);
-                snprintf(buf + dl, sizeof buf - dl, " n%d:%s/t%ld/idx%ld/c%ld/v%d", n->id,
-                         raft_get_state_str(n->r), raft_get_current_term(n->r),
-                         raft_get_current_idx(n->r), raft_get_commit_idx(n->r),
-                         raft_node_is_voting(raft_get_my_node(n->r)));
-            }
-            violation("liveness", "no leader committed a new entry within %d steps after the "
-                      "faults healed at step %ld (commit still %ld); nodes:%s",
-                      C.live_bound, W.heal_start, W.com_max, buf);
-        }
+        check_liveness();
     } else if (!W.final_heal &&
                ((C.heal_every > 0 && g_step % C.heal_every == 0 &&
                  g_step < C.steps - 4 * C.live_bound - 2) ||
@@ -2775,9 +2888,8 @@ static void set_profile(const char *p)
     }
 }
 
-int main(int argc, char **argv)
+static void set_defaults(void)
 {
-    g_argv0 = argv[0];
     C.seed = 1;
     C.seeds = 1;
     C.nodes = 5;
@@ -2792,88 +2904,76 @@ int main(int argc, char **argv)
     C.snap_span = 3;
     C.fsync = 0.6;
     set_profile("all");
+}
+
+/* --name=value options: what each sets. */
+static const struct {
+    const char *name;
+    char kind; /* u: uint64, l: long, i: int, d: double, p: profile */
+    void *p;
+} g_opts[] = {
+    {"seed", 'u', &C.seed}, {"seeds", 'l', &C.seeds}, {"steps", 'l', &C.steps},
+    {"nodes", 'i', &C.nodes}, {"drop", 'd', &C.drop}, {"dup", 'd', &C.dup},
+    {"reorder", 'd', &C.reorder}, {"delay", 'd', &C.delay}, {"partition", 'd', &C.partition},
+    {"oneway", 'd', &C.oneway}, {"crash", 'd', &C.crash}, {"compact", 'd', &C.compact},
+    {"member", 'd', &C.member}, {"read", 'd', &C.read}, {"transfer", 'd', &C.transfer},
+    {"fsync", 'd', &C.fsync}, {"disk-fail", 'd', &C.disk_fail}, {"propose", 'd', &C.propose},
+    {"autoflush", 'i', &C.autoflush}, {"nonblocking", 'i', &C.nonblocking},
+    {"builtin-log", 'i', &C.builtin_log}, {"store", 'i', &C.store}, {"heal-every", 'i', &C.heal_every},
+    {"live-bound", 'i', &C.live_bound}, {"max-ids", 'i', &C.max_ids}, {"snapshot-span", 'i', &C.snap_span},
+    {"trace", 'i', &C.trace}, {"profile", 'p', NULL},
+};
+
+/* Options without a value. */
+static const struct {
+    const char *name;
+    int *p;
+    int v;
+} g_flags[] = {
+    {"--no-membership-check", &C.no_membership_check, 1}, {"--stale-reads", &C.stale_reads, 1},
+    {"--random-config", &C.randomize, 1}, {"--replay-check", &C.replay_check, 1},
+    {"--require-coverage", &C.require_coverage, 1}, {"-v", &C.verbose, 1}, {"-vv", &C.verbose, 2},
+    {"-q", &C.quiet, 1},
+};
+
+/* One argument; 0 if it is not an option. */
+static int parse_opt(const char *a)
+{
+    for (size_t k = 0; k < sizeof g_flags / sizeof g_flags[0]; k++)
+        if (!strcmp(a, g_flags[k].name)) {
+            *g_flags[k].p = g_flags[k].v;
+            return 1;
+        }
+    const char *v = strchr(a, '=');
+    if (strncmp(a, "--", 2) || !v)
+        return 0;
+    for (size_t k = 0; k < sizeof g_opts / sizeof g_opts[0]; k++) {
+        if (strlen(g_opts[k].name) != (size_t)(v - a - 2) || strncmp(a + 2, g_opts[k].name, (size_t)(v - a - 2)))
+            continue;
+        v++;
+        switch (g_opts[k].kind) {
+        case 'u': *(uint64_t *)g_opts[k].p = strtoull(v, NULL, 0); break;
+        case 'l': *(long *)g_opts[k].p = atol(v); break;
+        case 'i': *(int *)g_opts[k].p = atoi(v); break;
+        case 'd': *(double *)g_opts[k].p = atof(v); break;
+        default: set_profile(v); break;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* Returns -1 to run, or the exit status. */
+static int parse_args(int argc, char **argv)
+{
+    set_defaults();
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = strchr(a, '=');
-        v = v ? v + 1 : "";
-#define OPT(name) (!strncmp(a, "--" name "=", strlen(name) + 3))
-        if (OPT("seed"))
-            C.seed = strtoull(v, NULL, 0);
-        else if (OPT("seeds"))
-            C.seeds = atol(v);
-        else if (OPT("steps"))
-            C.steps = atol(v);
-        else if (OPT("nodes"))
-            C.nodes = atoi(v);
-        else if (OPT("drop"))
-            C.drop = atof(v);
-        else if (OPT("dup"))
-            C.dup = atof(v);
-        else if (OPT("reorder"))
-            C.reorder = atof(v);
-        else if (OPT("delay"))
-            C.delay = atof(v);
-        else if (OPT("partition"))
-            C.partition = atof(v);
-        else if (OPT("oneway"))
-            C.oneway = atof(v);
-        else if (OPT("crash"))
-            C.crash = atof(v);
-        else if (OPT("compact"))
-            C.compact = atof(v);
-        else if (OPT("member"))
-            C.member = atof(v);
-        else if (OPT("read"))
-            C.read = atof(v);
-        else if (OPT("transfer"))
-            C.transfer = atof(v);
-        else if (OPT("fsync"))
-            C.fsync = atof(v);
-        else if (OPT("disk-fail"))
-            C.disk_fail = atof(v);
-        else if (OPT("propose"))
-            C.propose = atof(v);
-        else if (OPT("autoflush"))
-            C.autoflush = atoi(v);
-        else if (OPT("nonblocking"))
-            C.nonblocking = atoi(v);
-        else if (OPT("builtin-log"))
-            C.builtin_log = atoi(v);
-        else if (OPT("store"))
-            C.store = atoi(v);
-        else if (OPT("heal-every"))
-            C.heal_every = atoi(v);
-        else if (OPT("live-bound"))
-            C.live_bound = atoi(v);
-        else if (OPT("max-ids"))
-            C.max_ids = atoi(v);
-        else if (OPT("snapshot-span"))
-            C.snap_span = atoi(v);
-        else if (OPT("trace"))
-            C.trace = atoi(v);
-        else if (OPT("profile"))
-            set_profile(v);
-        else if (!strcmp(a, "--no-membership-check"))
-            C.no_membership_check = 1;
-        else if (!strcmp(a, "--stale-reads"))
-            C.stale_reads = 1;
-        else if (!strcmp(a, "--random-config"))
-            C.randomize = 1;
-        else if (!strcmp(a, "--replay-check"))
-            C.replay_check = 1;
-        else if (!strcmp(a, "--require-coverage"))
-            C.require_coverage = 1;
-        else if (!strcmp(a, "-v"))
-            C.verbose = 1;
-        else if (!strcmp(a, "-vv"))
-            C.verbose = 2;
-        else if (!strcmp(a, "-q"))
-            C.quiet = 1;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage();
             return 0;
-        } else {
-            fprintf(stderr, "unknown option %s\n", a);
+        }
+        if (!parse_opt(argv[i])) {
+            fprintf(stderr, "unknown option %s\n", argv[i]);
             usage();
             return 2;
         }
@@ -2890,55 +2990,62 @@ int main(int argc, char **argv)
         C.steps = C.live_bound * 4;
     if (C.trace < 1)
         C.trace = 1;
-    g_ring = calloc((size_t)C.trace, EVLEN);
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (C.store) {
-        SI = raft_store_log_impl();
-        C.builtin_log = 0; /* the server's reads go through the store */
-        snprintf(g_store_root, sizeof g_store_root, "/tmp/raft-sim-store-XXXXXX");
-        if (!mkdtemp(g_store_root)) {
-            perror("mkdtemp");
+    return -1;
+}
+
+/* Store mode: the stores live in a temporary directory removed at exit. */
+static int store_setup(void)
+{
+    SI = raft_store_log_impl();
+    C.builtin_log = 0; /* the server's reads go through the store */
+    snprintf(g_store_root, sizeof g_store_root, "/tmp/raft-sim-store-XXXXXX");
+    if (!mkdtemp(g_store_root)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    atexit(store_cleanup);
+    return 0;
+}
+
+/* One seed (twice with --replay-check); 1 if the two runs diverged. */
+static int run_seed(void)
+{
+    if (C.randomize)
+        randomize_cfg();
+    uint64_t d = run_one();
+    stats_t st = W.st;
+    raft_index_t commits = W.com_max;
+    world_free();
+    if (C.replay_check) {
+        int v = C.verbose;
+        C.verbose = 0;
+        uint64_t d2 = run_one();
+        world_free();
+        C.verbose = v;
+        if (d2 != d) {
+            fprintf(stderr, "=== VIOLATION: determinism ===\nseed=%llu: two runs of the same "
+                    "seed diverged (digest %016llx vs %016llx)\nreplay: ",
+                    (unsigned long long)C.seed, (unsigned long long)d,
+                    (unsigned long long)d2);
+            print_cmdline(stderr);
             return 1;
         }
-        atexit(store_cleanup);
     }
+    stats_add(&g_total, &st);
+    if (!C.quiet)
+        printf("seed %llu ok: nodes=%d steps=%ld commits=%ld elections=%ld crashes=%ld "
+               "partitions=%ld snapshots=%ld/%ld loads adds=%ld promotes=%ld removes=%ld "
+               "reads=%ld/%ld transfers=%ld digest=%016llx\n",
+               (unsigned long long)C.seed, C.nodes, C.steps, commits, st.elections,
+               st.crashes, st.partitions, st.snapshots, st.snap_loads, st.adds, st.promotes,
+               st.removes, st.reads_ok, st.reads_ok + st.reads_fail, st.transfers,
+               (unsigned long long)d);
+    return 0;
+}
 
-    uint64_t first = C.seed;
-    time_t t0 = time(NULL);
-    for (long s = 0; s < C.seeds; s++) {
-        C.seed = first + (uint64_t)s;
-        if (C.randomize)
-            randomize_cfg();
-        uint64_t d = run_one();
-        stats_t st = W.st;
-        raft_index_t commits = W.com_max;
-        world_free();
-        if (C.replay_check) {
-            int v = C.verbose;
-            C.verbose = 0;
-            uint64_t d2 = run_one();
-            world_free();
-            C.verbose = v;
-            if (d2 != d) {
-                fprintf(stderr, "=== VIOLATION: determinism ===\nseed=%llu: two runs of the same "
-                        "seed diverged (digest %016llx vs %016llx)\nreplay: ",
-                        (unsigned long long)C.seed, (unsigned long long)d,
-                        (unsigned long long)d2);
-                print_cmdline(stderr);
-                return 1;
-            }
-        }
-        stats_add(&g_total, &st);
-        if (!C.quiet)
-            printf("seed %llu ok: nodes=%d steps=%ld commits=%ld elections=%ld crashes=%ld "
-                   "partitions=%ld snapshots=%ld/%ld loads adds=%ld promotes=%ld removes=%ld "
-                   "reads=%ld/%ld transfers=%ld digest=%016llx\n",
-                   (unsigned long long)C.seed, C.nodes, C.steps, commits, st.elections,
-                   st.crashes, st.partitions, st.snapshots, st.snap_loads, st.adds, st.promotes,
-                   st.removes, st.reads_ok, st.reads_ok + st.reads_fail, st.transfers,
-                   (unsigned long long)d);
-    }
-    stats_t *T = &g_total;
+static void print_summary(long seconds)
+{
+    const stats_t *T = &g_total;
     printf("sim: %ld seeds x %ld steps passed in %lds | msgs=%ld drops=%ld dups=%ld "
            "reorders=%ld delays=%ld partitions=%ld (one-way %ld, two-way %ld) crashes=%ld "
            "restarts=%ld snapshots=%ld snapshot-loads=%ld cancels=%ld adds=%ld promotes=%ld "
@@ -2946,35 +3053,60 @@ int main(int argc, char **argv)
            "proposals=%ld (%ld accepted) elections=%ld heals=%ld shutdowns=%ld "
            "autoflush-off-nodes=%ld builtin-log-boots=%ld persist-failures=%ld load-failures=%ld "
            "catch-ups=%ld re-added-before-retire=%ld reads-checked-by-value=%ld\n",
-           C.seeds, C.steps, (long)(time(NULL) - t0), T->msgs, T->drops, T->dups, T->reorders,
+           C.seeds, C.steps, seconds, T->msgs, T->drops, T->dups, T->reorders,
            T->delays, T->partitions, T->oneway, T->twoway, T->crashes, T->restarts, T->snapshots,
            T->snap_loads, T->snap_cancel, T->adds, T->promotes, T->removes, T->leader_removes,
            T->reads_ok, T->reads_fail, T->transfers, T->transfer_events, T->proposals,
            T->proposals_ok, T->elections, T->heals, T->shutdowns, T->autoflush_off,
            T->builtin_boots, T->persist_fails, T->load_fails, T->catchups, T->readds, T->lin_reads);
-    free(g_ring);
-    if (C.require_coverage) {
-        struct { const char *name; long v; } cov[] = {
-            {"drop", T->drops}, {"duplication", T->dups}, {"reordering", T->reorders},
-            {"delay", T->delays}, {"one-way partition", T->oneway},
-            {"two-way partition", T->twoway}, {"crash/restart", T->restarts},
-            {"compaction", T->snapshots}, {"snapshot install", T->snap_loads},
-            {"add non-voting", T->adds}, {"promote", T->promotes}, {"remove", T->removes},
-            {"leader removal", T->leader_removes}, {"read answered", T->reads_ok},
-            {"transfer", T->transfers}, {"proposal committed", T->proposals_ok},
-            {"auto flush off", T->autoflush_off}, {"built-in log", T->builtin_boots},
-            {"heal + liveness", T->heals},
-            {"persist failure", T->persist_fails}, {"snapshot load failure", T->load_fails},
-            {"catch-up after heal", T->catchups},
-        };
-        int missing = 0;
-        for (size_t i = 0; i < sizeof cov / sizeof cov[0]; i++)
-            if (cov[i].v == 0) {
-                fprintf(stderr, "coverage: no %s happened\n", cov[i].name);
-                missing = 1;
-            }
-        if (missing)
+}
+
+/* --require-coverage: 1 (and a line for each) if a fault kind never happened. */
+static int coverage_missing(void)
+{
+    const stats_t *T = &g_total;
+    struct { const char *name; long v; } cov[] = {
+        {"drop", T->drops}, {"duplication", T->dups}, {"reordering", T->reorders},
+        {"delay", T->delays}, {"one-way partition", T->oneway},
+        {"two-way partition", T->twoway}, {"crash/restart", T->restarts},
+        {"compaction", T->snapshots}, {"snapshot install", T->snap_loads},
+        {"add non-voting", T->adds}, {"promote", T->promotes}, {"remove", T->removes},
+        {"leader removal", T->leader_removes}, {"read answered", T->reads_ok},
+        {"transfer", T->transfers}, {"proposal committed", T->proposals_ok},
+        {"auto flush off", T->autoflush_off}, {"built-in log", T->builtin_boots},
+        {"heal + liveness", T->heals},
+        {"persist failure", T->persist_fails}, {"snapshot load failure", T->load_fails},
+        {"catch-up after heal", T->catchups},
+    };
+    int missing = 0;
+    for (size_t i = 0; i < sizeof cov / sizeof cov[0]; i++)
+        if (cov[i].v == 0) {
+            fprintf(stderr, "coverage: no %s happened\n", cov[i].name);
+            missing = 1;
+        }
+    return missing;
+}
+
+int main(int argc, char **argv)
+{
+    g_argv0 = argv[0];
+    int rc = parse_args(argc, argv);
+    if (rc >= 0)
+        return rc;
+    g_ring = calloc((size_t)C.trace, EVLEN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (C.store && store_setup() != 0)
+        return 1;
+    uint64_t first = C.seed;
+    time_t t0 = time(NULL);
+    for (long s = 0; s < C.seeds; s++) {
+        C.seed = first + (uint64_t)s;
+        if (run_seed() != 0)
             return 1;
     }
+    print_summary((long)(time(NULL) - t0));
+    free(g_ring);
+    if (C.require_coverage && coverage_missing())
+        return 1;
     return 0;
 }
