@@ -439,115 +439,143 @@ static raft_node_t *sender(void)
     return raft_get_node(H.r, id);
 }
 
-static int op(void)
+static int op_appendentries(raft_server_t *r, raft_term_t t, raft_index_t cur)
 {
-    raft_server_t *r = H.r;
-    raft_term_t t = raft_get_current_term(r);
-    raft_index_t cur = raft_get_current_idx(r);
+    raft_appendentries_req_t ae = {0};
+    raft_appendentries_resp_t resp = {0};
+    ae.term = near(t, 2);
+    ae.leader_id = any_id();
+    ae.msg_id = u16();
+    ae.prev_log_idx = near(cur, 3);
+    ae.prev_log_term = near(t, 2);
+    ae.leader_commit = near(cur, 4);
+    long n = u8() % 6;
+    raft_entry_t *es[6];
+    raft_term_t et = ae.prev_log_term;
+    for (long i = 0; i < n; i++) {
+        /* mostly rising, sometimes anything (falling, negative, huge) */
+        et = u8() % 16 ? (raft_term_t)((unsigned long)et + (u8() % 4 == 0)) : near(t, 2);
+        es[i] = mk_entry(et);
+    }
+    ae.n_entries = n;
+    ae.entries = n ? es : NULL;
+    int rc = raft_recv_appendentries(r, sender(), &ae, &resp);
+    for (long i = 0; i < n; i++)
+        raft_entry_release(es[i]);
+    return rc;
+}
+
+static int op_appendentries_response(raft_server_t *r, raft_term_t t, raft_index_t cur)
+{
+    raft_appendentries_resp_t m = {0};
+    m.term = near(t, 2);
+    m.success = u8() & 1;
+    m.current_idx = near(cur, 4);
+    m.msg_id = u16() % 64;
+    return raft_recv_appendentries_response(r, sender(), &m);
+}
+
+static int op_requestvote(raft_server_t *r, raft_term_t t, raft_index_t cur)
+{
+    raft_requestvote_req_t m = {0};
+    raft_requestvote_resp_t resp = {0};
+    m.prevote = u8() & 1;
+    m.term = near(t, 2);
+    m.candidate_id = any_id();
+    m.last_log_idx = near(cur, 3);
+    m.last_log_term = near(t, 2);
+    int rc = raft_recv_requestvote(r, sender(), &m, &resp);
+    if (rc == 0 && resp.vote_granted && !resp.prevote &&
+        (H.disk.term != resp.request_term || H.disk.vote != m.candidate_id))
+        fail("persistence", "vote granted to %d in term %ld but persisted %d in %ld",
+             m.candidate_id, resp.request_term, H.disk.vote, H.disk.term);
+    return rc;
+}
+
+static int op_requestvote_response(raft_server_t *r, raft_term_t t)
+{
+    raft_requestvote_resp_t m = {0};
+    m.prevote = u8() & 1;
+    m.request_term = near(t, 1);
+    m.term = near(t, 1);
+    m.vote_granted = u8() % 4 != 0;
+    return raft_recv_requestvote_response(r, sender(), &m);
+}
+
+static int op_snapshot(raft_server_t *r, raft_term_t t, raft_index_t cur)
+{
+    raft_snapshot_req_t m = {0};
+    raft_snapshot_resp_t resp = {0};
+    unsigned char buf[32];
+    m.term = near(t, 2);
+    m.leader_id = any_id();
+    m.msg_id = u16();
+    m.snapshot_index = near(cur, 6);
+    m.snapshot_term = near(t, 2);
+    m.chunk.offset = u8() % 4 ? (raft_size_t)(u8() % 3) * 16 : u8() & 1 ? u32() : (raft_size_t)any64();
+    /* the data is 32 bytes; a longer length only ever wraps the offset */
+    m.chunk.len = u8() % 16 ? u8() % 33 : ULLONG_MAX - u8();
+    for (unsigned i = 0; i < sizeof buf; i++)
+        buf[i] = u8();
+    m.chunk.data = buf;
+    m.chunk.last_chunk = u8() & 1;
+    H.load_fail = u8() % 5 == 0;
+    return raft_recv_snapshot(r, sender(), &m, &resp);
+}
+
+static int op_snapshot_response(raft_server_t *r, raft_term_t t)
+{
+    raft_snapshot_resp_t m = {0};
+    m.term = near(t, 1);
+    m.msg_id = u16() % 64;
+    m.offset = u8() % 16 ? (raft_size_t)(u8() % 5) * 16 : (raft_size_t)any64();
+    m.success = u8() & 1;
+    m.last_chunk = u8() & 1;
+    return raft_recv_snapshot_response(r, sender(), &m);
+}
+
+static int op_time(raft_server_t *r)
+{
+    if (u8() % 32 == 0) {
+        /* a huge or negative step (negative: the library reads the clock) */
+        return raft_periodic_internal(r, u8() & 1 ? LLONG_MAX - u8() : any64());
+    }
+    long ms = u8() % 4 ? u8() * 4 : u16();
+    H.now_ms += ms;
+    return u8() & 1 ? raft_periodic(r) : raft_periodic_internal(r, ms);
+}
+
+static int op_compact(raft_server_t *r)
+{
     int rc = 0;
-    uint8_t o = u8() % 18;
+    if (!raft_snapshot_is_in_progress(r)) {
+        if (raft_begin_snapshot(r) == 0 && (u8() & 3)) {
+            if (u8() & 7)
+                rc = raft_end_snapshot(r);
+            else
+                rc = raft_cancel_snapshot(r);
+        }
+    } else {
+        rc = raft_end_snapshot(r);
+    }
+    return rc == RAFT_ERR_SHUTDOWN ? rc : 0;
+}
+
+static int op_role(raft_server_t *r)
+{
+    switch (u8() % 4) {
+    case 0: raft_become_follower(r); return 0;
+    case 1: return raft_become_precandidate(r);
+    case 2: return raft_become_candidate(r);
+    default: return raft_become_leader(r);
+    }
+}
+
+/* Requests from the application: proposals, reads, transfers, flush. */
+static int op_request(raft_server_t *r, raft_term_t t, uint8_t o)
+{
+    int rc = 0;
     switch (o) {
-    case 0:
-    case 1: {
-        raft_appendentries_req_t ae = {0};
-        raft_appendentries_resp_t resp = {0};
-        ae.term = near(t, 2);
-        ae.leader_id = any_id();
-        ae.msg_id = u16();
-        ae.prev_log_idx = near(cur, 3);
-        ae.prev_log_term = near(t, 2);
-        ae.leader_commit = near(cur, 4);
-        long n = u8() % 6;
-        raft_entry_t *es[6];
-        raft_term_t et = ae.prev_log_term;
-        for (long i = 0; i < n; i++) {
-            /* mostly rising, sometimes anything (falling, negative, huge) */
-            et = u8() % 16 ? (raft_term_t)((unsigned long)et + (u8() % 4 == 0)) : near(t, 2);
-            es[i] = mk_entry(et);
-        }
-        ae.n_entries = n;
-        ae.entries = n ? es : NULL;
-        rc = raft_recv_appendentries(r, sender(), &ae, &resp);
-        for (long i = 0; i < n; i++)
-            raft_entry_release(es[i]);
-        break;
-    }
-    case 2: {
-        raft_appendentries_resp_t m = {0};
-        m.term = near(t, 2);
-        m.success = u8() & 1;
-        m.current_idx = near(cur, 4);
-        m.msg_id = u16() % 64;
-        rc = raft_recv_appendentries_response(r, sender(), &m);
-        break;
-    }
-    case 3:
-    case 4: {
-        raft_requestvote_req_t m = {0};
-        raft_requestvote_resp_t resp = {0};
-        m.prevote = u8() & 1;
-        m.term = near(t, 2);
-        m.candidate_id = any_id();
-        m.last_log_idx = near(cur, 3);
-        m.last_log_term = near(t, 2);
-        rc = raft_recv_requestvote(r, sender(), &m, &resp);
-        if (rc == 0 && resp.vote_granted && !resp.prevote &&
-            (H.disk.term != resp.request_term || H.disk.vote != m.candidate_id))
-            fail("persistence", "vote granted to %d in term %ld but persisted %d in %ld",
-                 m.candidate_id, resp.request_term, H.disk.vote, H.disk.term);
-        break;
-    }
-    case 5: {
-        raft_requestvote_resp_t m = {0};
-        m.prevote = u8() & 1;
-        m.request_term = near(t, 1);
-        m.term = near(t, 1);
-        m.vote_granted = u8() % 4 != 0;
-        rc = raft_recv_requestvote_response(r, sender(), &m);
-        break;
-    }
-    case 6: {
-        raft_snapshot_req_t m = {0};
-        raft_snapshot_resp_t resp = {0};
-        unsigned char buf[32];
-        m.term = near(t, 2);
-        m.leader_id = any_id();
-        m.msg_id = u16();
-        m.snapshot_index = near(cur, 6);
-        m.snapshot_term = near(t, 2);
-        m.chunk.offset = u8() % 4 ? (raft_size_t)(u8() % 3) * 16 : u8() & 1 ? u32() : (raft_size_t)any64();
-        /* the data is 32 bytes; a longer length only ever wraps the offset */
-        m.chunk.len = u8() % 16 ? u8() % 33 : ULLONG_MAX - u8();
-        for (unsigned i = 0; i < sizeof buf; i++)
-            buf[i] = u8();
-        m.chunk.data = buf;
-        m.chunk.last_chunk = u8() & 1;
-        H.load_fail = u8() % 5 == 0;
-        rc = raft_recv_snapshot(r, sender(), &m, &resp);
-        break;
-    }
-    case 7: {
-        raft_snapshot_resp_t m = {0};
-        m.term = near(t, 1);
-        m.msg_id = u16() % 64;
-        m.offset = u8() % 16 ? (raft_size_t)(u8() % 5) * 16 : (raft_size_t)any64();
-        m.success = u8() & 1;
-        m.last_chunk = u8() & 1;
-        rc = raft_recv_snapshot_response(r, sender(), &m);
-        break;
-    }
-    case 8:
-    case 9: {
-        if (u8() % 32 == 0) {
-            /* a huge or negative step (negative: the library reads the clock) */
-            rc = raft_periodic_internal(r, u8() & 1 ? LLONG_MAX - u8() : any64());
-            break;
-        }
-        long ms = u8() % 4 ? u8() * 4 : u16();
-        H.now_ms += ms;
-        rc = u8() & 1 ? raft_periodic(r) : raft_periodic_internal(r, ms);
-        break;
-    }
     case 10: {
         raft_entry_t *e = mk_entry(t);
         raft_entry_resp_t resp;
@@ -560,55 +588,63 @@ static int op(void)
         if (raft_recv_read_request(r, read_cb, NULL) != 0)
             H.reads_pending--;
         break;
-    case 12:
-        if (!raft_snapshot_is_in_progress(r)) {
-            if (raft_begin_snapshot(r) == 0 && (u8() & 3)) {
-                if (u8() & 7)
-                    rc = raft_end_snapshot(r);
-                else
-                    rc = raft_cancel_snapshot(r);
-            }
-        } else {
-            rc = raft_end_snapshot(r);
-        }
-        rc = rc == RAFT_ERR_SHUTDOWN ? rc : 0;
-        break;
-    case 13:
-        rc = raft_timeout_now(r);
-        break;
     case 14:
         raft_transfer_leader(r, u8() % 5 == 0 ? RAFT_NODE_ID_NONE : any_id(),
                              u8() % 16 ? u8() * 4 : any64());
         break;
-    case 15: {
+    default: {
         raft_index_t s = raft_get_index_to_sync(r);
         (void)s;
         rc = raft_flush(r, u8() & 1 ? raft_get_current_idx(r) : 0);
         break;
     }
-    case 16:
-        switch (u8() % 4) {
-        case 0: raft_become_follower(r); break;
-        case 1: rc = raft_become_precandidate(r); break;
-        case 2: rc = raft_become_candidate(r); break;
-        default: rc = raft_become_leader(r); break;
-        }
-        break;
-    case 17:
-        rc = raft_apply_all(r);
-        break;
     }
     return rc;
 }
 
+static int op(void)
+{
+    raft_server_t *r = H.r;
+    raft_term_t t = raft_get_current_term(r);
+    raft_index_t cur = raft_get_current_idx(r);
+    uint8_t o = u8() % 18;
+    switch (o) {
+    case 0:
+    case 1:
+        return op_appendentries(r, t, cur);
+    case 2:
+        return op_appendentries_response(r, t, cur);
+    case 3:
+    case 4:
+        return op_requestvote(r, t, cur);
+    case 5:
+        return op_requestvote_response(r, t);
+    case 6:
+        return op_snapshot(r, t, cur);
+    case 7:
+        return op_snapshot_response(r, t);
+    case 8:
+    case 9:
+        return op_time(r);
+    case 12:
+        return op_compact(r);
+    case 13:
+        return raft_timeout_now(r);
+    case 16:
+        return op_role(r);
+    case 17:
+        return raft_apply_all(r);
+    default:
+        return op_request(r, t, o);
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The server, on the built-in log or the harness's, configured from the
+ * input. */
+static raft_server_t *setup_server(void)
 {
-    memset(&H, 0, sizeof H);
-    in_p = data;
-    in_n = size;
     hs_disk_init(&H.disk);
     hs_log_init(&H.log, 0, 0);
     H.log.hooks = &fuzz_log_hooks;
@@ -628,8 +664,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     raft_config(r, 1, RAFT_CONFIG_NONBLOCKING_APPLY, u8() & 1);
     raft_config(r, 1, RAFT_CONFIG_ELECTION_TIMEOUT, 100 + u8());
     raft_config(r, 1, RAFT_CONFIG_REQUEST_TIMEOUT, 20 + u8() % 64);
+    return r;
+}
 
-    /* membership: self = 1 (voting or not), peers 2..n (some non-voting) */
+/* Membership: self = 1 (voting or not), peers 2..n (some non-voting).
+ * Returns n. */
+static int setup_members(raft_server_t *r)
+{
     uint8_t m = u8();
     int n = 1 + m % 5;
     if (m & 0x80)
@@ -642,8 +683,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else
             raft_add_node(r, NULL, id, 0);
     }
+    return n;
+}
 
-    /* restart state: an optional snapshot, entries, metadata */
+/* Restart state: an optional snapshot, entries, metadata (restores outside
+ * the limits must be refused, inside them accepted). */
+static void setup_restore(raft_server_t *r, int n)
+{
     uint8_t rs = u8();
     raft_term_t term = 0;
     if (rs & 1) {
@@ -677,6 +723,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (mt >= 0 && mt <= RAFT_TERM_MAX && mv >= RAFT_NODE_ID_NONE) {
         fail("limits", "raft_restore_metadata(%ld, %d) refused", mt, mv);
     }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    memset(&H, 0, sizeof H);
+    in_p = data;
+    in_n = size;
+    raft_server_t *r = setup_server();
+    setup_restore(r, setup_members(r));
     H.seen_term = raft_get_current_term(r);
     H.seen_commit = raft_get_commit_idx(r);
     H.applied = raft_get_last_applied_idx(r);
