@@ -300,4 +300,37 @@ void hs_net_heal(hs_net_t *net);
  * ids 1..n (ids not listed are side B). */
 void hs_net_split(hs_net_t *net, const unsigned char *side, int n);
 
+/* ------------------------------------------------------------------ */
+/* members (members.c)                                                  */
+
+/* A configuration member as the application records it. */
+typedef struct {
+    raft_node_id_t id;
+    int voting;
+} hs_member_t;
+
+/* Apply a configuration entry (RAFT_LOGTYPE_ADD_NONVOTING_NODE, ADD_NODE,
+ * REMOVE_NODE) about id to a list of at most max members. Returns 0, or -1
+ * when the list is full (nothing changed). */
+int hs_members_apply(hs_member_t *m, int *n, int max, int type, raft_node_id_t id);
+/* Make the server's nodes the members, each committed (active, voting as
+ * listed, addition committed), as after loading a snapshot or at a
+ * restart. A server that is not a member stays as a non-voting node. */
+void hs_members_install(raft_server_t *r, raft_node_id_t self, const hs_member_t *m, int n);
+
+/* ------------------------------------------------------------------ */
+/* election safety (members.c)                                          */
+
+/* The leader of each term seen so far (grows with the terms). */
+typedef struct {
+    raft_node_id_t *leader;
+    raft_term_t cap;
+} hs_terms_t;
+
+/* Record id as the leader of term (term >= 0). Returns the leader recorded
+ * before: RAFT_NODE_ID_NONE if id is the first, or id, or another node
+ * (two leaders in one term). */
+raft_node_id_t hs_terms_leader(hs_terms_t *t, raft_term_t term, raft_node_id_t id);
+void hs_terms_free(hs_terms_t *t);
+
 #endif

@@ -157,7 +157,7 @@ static void violation(const char *prop, const char *fmt, ...)
 /* ------------------------------------------------------------------------ */
 /* World */
 
-typedef struct { int id; int voting; } member_t;
+typedef hs_member_t member_t;
 
 typedef struct {
     raft_index_t idx;
@@ -273,8 +273,7 @@ static struct {
     raft_index_t com_cap, com_max;
     canon_t *canon;
     long canon_cap, canon_n;
-    raft_node_id_t *leader_of;
-    raft_term_t leader_cap;
+    hs_terms_t leaders; /* the leader of each term */
     readrec_t *reads;
     long nreads, reads_cap;
     wrec_t *writes;
@@ -506,22 +505,12 @@ static void canon_check(node_t *n, raft_index_t idx, raft_entry_t *e, raft_term_
 
 static void check_leader(node_t *n, raft_term_t t)
 {
-    if (t >= W.leader_cap) {
-        raft_term_t nc = W.leader_cap ? W.leader_cap : 256;
-        while (nc <= t)
-            nc *= 2;
-        W.leader_of = realloc(W.leader_of, (size_t)nc * sizeof *W.leader_of);
-        for (raft_term_t i = W.leader_cap; i < nc; i++)
-            W.leader_of[i] = RAFT_NODE_ID_NONE;
-        W.leader_cap = nc;
-    }
-    if (W.leader_of[t] == RAFT_NODE_ID_NONE) {
-        W.leader_of[t] = n->id;
+    raft_node_id_t was = hs_terms_leader(&W.leaders, t, n->id);
+    if (was == RAFT_NODE_ID_NONE) {
         W.st.elections++;
         ev("n%d is leader of term %ld", n->id, t);
-    } else if (W.leader_of[t] != n->id) {
-        violation("election safety", "nodes %d and %d are both leader of term %ld",
-                  W.leader_of[t], n->id, t);
+    } else if (was != n->id) {
+        violation("election safety", "nodes %d and %d are both leader of term %ld", was, n->id, t);
     }
 }
 
@@ -934,25 +923,9 @@ static void node_save_snap(node_t *n, const snap_t *snap)
 
 static void mem_apply(member_t *mem, int *nmem, short type, int id)
 {
-    int k;
-    for (k = 0; k < *nmem; k++)
-        if (mem[k].id == id)
-            break;
-    if (type == RAFT_LOGTYPE_REMOVE_NODE) {
-        if (k < *nmem)
-            mem[k] = mem[--*nmem];
-        return;
-    }
-    if (k == *nmem) {
-        if (*nmem == MAXMEM)
-            violation("simulator limit", "a configuration with more than %d members (MAXMEM) cannot be "
-                      "recorded in a snapshot; raise MAXMEM in sim/sim.c", MAXMEM);
-        mem[k].id = id;
-        mem[k].voting = 0;
-        (*nmem)++;
-    }
-    if (type == RAFT_LOGTYPE_ADD_NODE)
-        mem[k].voting = 1;
+    if (hs_members_apply(mem, nmem, MAXMEM, type, id) != 0)
+        violation("simulator limit", "a configuration with more than %d members (MAXMEM) cannot be "
+                  "recorded in a snapshot; raise MAXMEM in sim/sim.c", MAXMEM);
 }
 
 /* Membership as of idx, from the durable snapshot (or bootstrap) and the log. */
@@ -1216,7 +1189,10 @@ static void cb_log(raft_server_t *r, raft_node_id_t id, void *ud, const char *bu
 }
 
 /* The membership a loaded snapshot records becomes the server's, every
- * member committed. */
+ * member committed. Unlike hs_members_install, the node's own entry is
+ * never added back: a server that lost its own node keeps running without
+ * it (as an application that installs only its peers would), which the
+ * simulator has always exercised. */
 static void load_snapshot_members(node_t *n, raft_server_t *r, const snap_t *s)
 {
     int self_found = 0;
@@ -2725,7 +2701,7 @@ static void world_free(void)
     hs_net_free(&W.net);
     free(W.com);
     free(W.canon);
-    free(W.leader_of);
+    hs_terms_free(&W.leaders);
     free(W.reads);
     free(W.writes);
     memset(&W, 0, sizeof W);

@@ -196,26 +196,7 @@ static void global_check(cluster_t *c, raft_node_id_t who, const cl_applied_t *a
 
 static void cfg_apply(cl_member_t *cfg, int *n, int type, raft_node_id_t id)
 {
-    int i;
-    for (i = 0; i < *n; i++)
-        if (cfg[i].id == id)
-            break;
-    if (type == RAFT_LOGTYPE_REMOVE_NODE) {
-        if (i < *n) {
-            cfg[i] = cfg[*n - 1];
-            (*n)--;
-        }
-        return;
-    }
-    if (i == *n) {
-        if (*n > CL_MAX)
-            return;
-        cfg[i].id = id;
-        cfg[i].voting = 0;
-        (*n)++;
-    }
-    if (type == RAFT_LOGTYPE_ADD_NODE)
-        cfg[i].voting = 1;
+    hs_members_apply(cfg, n, CL_MAX + 1, type, id);
 }
 
 static void applied_push(cl_server_t *s, const cl_applied_t *a)
@@ -404,33 +385,9 @@ static int cb_clear_snapshot(raft_server_t *r, void *ud)
 }
 
 /* Configure r's nodes from a membership list (begin/end load or restart). */
-static void configure_nodes(cl_server_t *s, const cl_member_t *cfg, int n_cfg, int committed)
+static void configure_nodes(cl_server_t *s, const cl_member_t *cfg, int n_cfg)
 {
-    int self_found = 0;
-    for (int i = 0; i < n_cfg; i++) {
-        raft_node_t *node = raft_get_node(s->r, cfg[i].id);
-        int is_self = cfg[i].id == s->id;
-        self_found |= is_self;
-        if (!node) {
-            node = cfg[i].voting ? raft_add_node(s->r, NULL, cfg[i].id, is_self)
-                                 : raft_add_non_voting_node(s->r, NULL, cfg[i].id, is_self);
-        } else {
-            raft_node_set_voting(node, cfg[i].voting);
-        }
-        if (node && committed) {
-            raft_node_set_active(node, 1);
-            raft_node_set_voting_committed(node, cfg[i].voting);
-            raft_node_set_addition_committed(node, 1);
-        }
-    }
-    if (!self_found) {
-        /* not (yet) a member: keep ourselves as a non-voting node */
-        raft_node_t *me = raft_get_node(s->r, s->id);
-        if (!me)
-            raft_add_non_voting_node(s->r, NULL, s->id, 1);
-        else
-            raft_node_set_voting(me, 0);
-    }
+    hs_members_install(s->r, s->id, cfg, n_cfg);
 }
 
 static void set_state_machine(cl_server_t *s, const cl_member_t *cfg, int n_cfg, cl_applied_t *applied,
@@ -469,7 +426,7 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
         free(applied);
         return -1;
     }
-    configure_nodes(s, cfg, n_cfg, 1);
+    configure_nodes(s, cfg, n_cfg);
     rc = raft_end_load_snapshot(r);
     if (rc != 0) {
         free(applied);
@@ -545,7 +502,7 @@ static void srv_create(cluster_t *c, raft_node_id_t id, const cl_member_t *boot,
         exit(1);
     }
     srv_setup(s);
-    configure_nodes(s, boot, n_boot, 1);
+    configure_nodes(s, boot, n_boot);
     if (id > c->n)
         c->n = id;
 }
@@ -608,7 +565,7 @@ void cl_free(cluster_t *c)
         hs_disk_free(&s->disk);
     }
     hs_net_free(&c->net);
-    free(c->term_leader);
+    hs_terms_free(&c->term_leader);
     free(c->global);
     free(c);
 }
@@ -906,18 +863,9 @@ void cl_check_leaders(cluster_t *c)
         t = raft_get_current_term(s->r);
         if (t < 0)
             continue;
-        if (t >= c->n_term_leader) {
-            raft_term_t n = c->n_term_leader ? c->n_term_leader : 64;
-            while (n <= t)
-                n *= 2;
-            c->term_leader = cl_xrealloc(c->term_leader, (size_t)n * sizeof(raft_node_id_t));
-            memset(c->term_leader + c->n_term_leader, 0, (size_t)(n - c->n_term_leader) * sizeof(raft_node_id_t));
-            c->n_term_leader = n;
-        }
-        if (c->term_leader[t] == 0)
-            c->term_leader[t] = s->id;
-        else if (c->term_leader[t] != s->id)
-            cl_violation(c, "election safety: nodes %d and %d both led term %ld", c->term_leader[t], s->id, t);
+        raft_node_id_t was = hs_terms_leader(&c->term_leader, t, s->id);
+        if (was != RAFT_NODE_ID_NONE && was != s->id)
+            cl_violation(c, "election safety: nodes %d and %d both led term %ld", was, s->id, t);
     }
 }
 
@@ -1173,10 +1121,10 @@ static void restart_common(cluster_t *c, cl_server_t *s)
             cl_violation(c, "node %d: persisted snapshot does not parse", s->id);
             return;
         }
-        configure_nodes(s, cfg, n_cfg, 1);
+        configure_nodes(s, cfg, n_cfg);
         set_state_machine(s, cfg, n_cfg, applied, n_applied, s->disk.snap_idx);
     } else {
-        configure_nodes(s, s->boot, s->n_boot, 1);
+        configure_nodes(s, s->boot, s->n_boot);
         set_state_machine(s, c->boot, c->n_boot, NULL, 0, 0);
     }
 }

@@ -58,10 +58,7 @@ typedef struct {
 } cl_applied_t;
 
 /* A configuration member as the application sees it. */
-typedef struct {
-    raft_node_id_t id;
-    int voting;
-} cl_member_t;
+typedef hs_member_t cl_member_t;
 
 /* The disk log: the harness's log (hs_log_impl). */
 typedef hs_log_t cl_log_t;
@@ -149,8 +146,7 @@ struct cluster {
     cl_member_t boot[CL_MAX + 1]; /* the static bootstrap membership */
     int n_boot;
     raft_entry_id_t next_entry_id;
-    raft_node_id_t *term_leader;
-    raft_term_t n_term_leader;
+    hs_terms_t term_leader; /* the leader of each term */
     cl_applied_t *global;   /* first entry applied at each index */
     raft_index_t n_global;
     int violations;
