@@ -402,58 +402,80 @@ static int split_words(char *line, char **argv, int max)
     return n;
 }
 
-/* Runs the script text; appends the rewritten script to *rw. Returns the
- * number of blocks whose output differed. */
-static int run_script(const char *path, char *text, char **rw, size_t *rw_len)
+typedef struct {
+    char *p;
+    size_t len, cap;
+} buf_t;
+
+static void buf_add(buf_t *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->p = hs_realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+/* After a command line at *p: a ---- line, then the expected output up to
+ * a blank line (or nothing). */
+static void parse_expected(const char **p, int *lineno, char *expected, size_t size)
+{
+    expected[0] = 0;
+    if (strncmp(*p, "----\n", 5) != 0)
+        return;
+    *p += 5;
+    (*lineno)++;
+    while (**p && **p != '\n') {
+        const char *e = strchr(*p, '\n');
+        size_t m = e ? (size_t)(e - *p + 1) : strlen(*p);
+        size_t k = strlen(expected);
+        snprintf(expected + k, size - k, "%.*s%s", (int)m, *p, e ? "" : "\n");
+        *p += m;
+        (*lineno)++;
+    }
+}
+
+/* The command's output as the rewritten script has it. */
+static void emit_block(buf_t *rw, const char *cmdline, const char *got, const char *rest)
+{
+    buf_add(rw, cmdline);
+    buf_add(rw, "\n");
+    if (!got[0])
+        return;
+    buf_add(rw, "----\n");
+    buf_add(rw, got);
+    if (*rest && *rest != '\n')
+        buf_add(rw, "\n"); /* an output block ends at a blank line */
+}
+
+/* Runs the script text; the rewritten script goes to rw. Returns the number
+ * of blocks whose output differed, plus one for a missing cluster or for
+ * violations the cluster reported. */
+static int run_script(const char *path, const char *text, buf_t *rw)
 {
     scenario_t sc;
     int bad = 0, lineno = 0;
     memset(&sc, 0, sizeof sc);
     g_sc = &sc;
-    size_t cap = strlen(text) * 2 + 4096;
-    *rw = hs_realloc(NULL, cap);
-    *rw_len = 0;
-#define EMIT(s)                                                                              \
-    do {                                                                                     \
-        size_t l__ = strlen(s);                                                              \
-        if (*rw_len + l__ + 2 > cap) {                                                       \
-            cap = (*rw_len + l__ + 2) * 2;                                                   \
-            *rw = hs_realloc(*rw, cap);                                                      \
-        }                                                                                    \
-        memcpy(*rw + *rw_len, s, l__);                                                       \
-        *rw_len += l__;                                                                      \
-        (*rw)[*rw_len] = 0;                                                                  \
-    } while (0)
-    char *p = text;
+    const char *p = text;
     while (*p) {
-        char *nl = strchr(p, '\n');
+        const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        char line[SC_LINE];
+        char line[SC_LINE], cmdline[SC_LINE], expected[8192];
         snprintf(line, sizeof line, "%.*s", (int)n, p);
         p += n + (nl ? 1 : 0);
         lineno++;
         if (!line[0] || line[0] == '#') {
-            EMIT(line);
-            EMIT("\n");
+            buf_add(rw, line);
+            buf_add(rw, "\n");
             continue;
         }
-        /* a command, then ----, then the expected output up to a blank line */
-        char cmdline[SC_LINE];
         snprintf(cmdline, sizeof cmdline, "%s", line);
         int cmd_line = lineno;
-        char expected[8192] = "";
-        if (!strncmp(p, "----\n", 5)) {
-            p += 5;
-            lineno++;
-            while (*p && *p != '\n') {
-                char *e = strchr(p, '\n');
-                size_t m = e ? (size_t)(e - p + 1) : strlen(p);
-                size_t k = strlen(expected);
-                snprintf(expected + k, sizeof expected - k, "%.*s%s", (int)m, p, e ? "" : "\n");
-                p += m;
-                lineno++;
-            }
-        }
+        parse_expected(&p, &lineno, expected, sizeof expected);
         char *argv[32];
         int argc = split_words(line, argv, 32);
         g_out_len = 0;
@@ -465,16 +487,8 @@ static int run_script(const char *path, char *text, char **rw, size_t *rw_len)
             bad++;
             fprintf(stderr, "  %s:%d: %s\n  expected:\n%s  got:\n%s", path, cmd_line, cmdline, expected, got);
         }
-        EMIT(cmdline);
-        EMIT("\n");
-        if (got[0]) {
-            EMIT("----\n");
-            EMIT(got);
-            if (*p && *p != '\n')
-                EMIT("\n"); /* an output block ends at a blank line */
-        }
+        emit_block(rw, cmdline, got, p);
     }
-#undef EMIT
     if (!sc.c) {
         fprintf(stderr, "  %s: the script starts no cluster\n", path);
         bad++;
@@ -496,18 +510,18 @@ static void run_scenario(const char *file)
     char *text = read_file(path);
     if (!text)
         FAIL_AT("cannot read %s", path);
-    char *rw;
-    size_t rw_len;
-    int bad = run_script(path, text, &rw, &rw_len);
+    buf_t rw = {NULL, 0, 0};
+    buf_add(&rw, "");
+    int bad = run_script(path, text, &rw);
     if (getenv("SCENARIO_REWRITE")) {
         FILE *f = fopen(path, "w");
-        if (!f || fwrite(rw, 1, rw_len, f) != rw_len)
+        if (!f || fwrite(rw.p, 1, rw.len, f) != rw.len)
             FAIL_AT("cannot rewrite %s", path);
         fclose(f);
         fprintf(stderr, "  rewrote %s\n", path);
         bad = 0;
     }
-    free(rw);
+    free(rw.p);
     free(text);
     ASSERT_EQ(0, bad);
 }
