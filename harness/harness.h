@@ -1,6 +1,6 @@
 /* The C cluster harness: the pieces every in-process run of libraft servers
  * needs, written once and shared by the C tests (c_tests/support/cluster.c),
- * the simulator (sim/sim.c) and the fuzz target (fuzz/fuzz_raft.c).
+ * the simulator (sim/) and the fuzz target (fuzz/fuzz_raft.c).
  *
  *   rng     a seeded PRNG (splitmix64); nothing here calls rand()
  *   clock   a fake clock for the timestamp callback
