@@ -10,7 +10,6 @@
 /* Small helpers                                                        */
 /* ------------------------------------------------------------------ */
 
-#define cl_xrealloc hs_realloc
 
 void cl_violation(cluster_t *c, const char *fmt, ...)
 {
@@ -54,8 +53,6 @@ static int is_cfg_type(int type)
 /* Messages                                                             */
 /* ------------------------------------------------------------------ */
 
-#define msg_free hs_msg_free
-#define msg_new hs_msg_new
 
 static void enqueue(cluster_t *c, cl_msg_t *m)
 {
@@ -120,7 +117,7 @@ static int cb_send_timeoutnow(raft_server_t *r, void *ud, raft_node_t *node)
     cl_server_t *s = ud;
     (void)r;
     s->sent[CL_MSG_TIMEOUTNOW]++;
-    enqueue(s->c, msg_new(CL_MSG_TIMEOUTNOW, s->id, node_id_of(node)));
+    enqueue(s->c, hs_msg_new(CL_MSG_TIMEOUTNOW, s->id, node_id_of(node)));
     return 0;
 }
 
@@ -131,7 +128,7 @@ static char *snap_serialize(cl_server_t *s, raft_size_t *len)
     size_t n = (size_t)s->n_applied;
     size_t sz = sizeof(int) + (size_t)s->n_cfg * sizeof(cl_member_t) + sizeof(raft_index_t) +
                 n * sizeof(cl_applied_t);
-    char *buf = cl_xrealloc(NULL, sz), *p = buf;
+    char *buf = hs_realloc(NULL, sz), *p = buf;
     memcpy(p, &s->n_cfg, sizeof(int));
     p += sizeof(int);
     memcpy(p, s->cfg, (size_t)s->n_cfg * sizeof(cl_member_t));
@@ -168,7 +165,7 @@ static int snap_parse(const char *buf, raft_size_t len, cl_member_t *cfg, int *n
         return -1;
     *n_cfg = nc;
     *n_applied = na;
-    *applied = cl_xrealloc(NULL, (size_t)(na ? na : 1) * sizeof(cl_applied_t));
+    *applied = hs_realloc(NULL, (size_t)(na ? na : 1) * sizeof(cl_applied_t));
     if (na)
         memcpy(*applied, p, (size_t)na * sizeof(cl_applied_t));
     return 0;
@@ -180,7 +177,7 @@ static void global_check(cluster_t *c, raft_node_id_t who, const cl_applied_t *a
         raft_index_t n = c->n_global ? c->n_global : 1024;
         while (n <= a->idx)
             n *= 2;
-        c->global = cl_xrealloc(c->global, (size_t)n * sizeof(cl_applied_t));
+        c->global = hs_realloc(c->global, (size_t)n * sizeof(cl_applied_t));
         memset(c->global + c->n_global, 0, (size_t)(n - c->n_global) * sizeof(cl_applied_t));
         c->n_global = n;
     }
@@ -203,7 +200,7 @@ static void applied_push(cl_server_t *s, const cl_applied_t *a)
 {
     if (s->n_applied == s->cap_applied) {
         s->cap_applied = s->cap_applied ? s->cap_applied * 2 : 256;
-        s->applied = cl_xrealloc(s->applied, (size_t)s->cap_applied * sizeof(cl_applied_t));
+        s->applied = hs_realloc(s->applied, (size_t)s->cap_applied * sizeof(cl_applied_t));
     }
     s->applied[s->n_applied++] = *a;
 }
@@ -677,7 +674,7 @@ static void deliver(cluster_t *c, cl_msg_t *m)
 
     if (should_drop(c, m)) {
         c->dropped++;
-        msg_free(m);
+        hs_msg_free(m);
         return;
     }
     c->delivered++;
@@ -694,7 +691,7 @@ static void deliver(cluster_t *c, cl_msg_t *m)
     note_rc(to, rc);
     if (reply.type && reply_ok(c, to, m, &reply, rc))
         enqueue(c, hs_msg_clone(&reply));
-    msg_free(m);
+    hs_msg_free(m);
     cl_check_leaders(c);
 }
 
@@ -728,7 +725,7 @@ void cl_drop_at(cluster_t *c, int i)
     cl_msg_t *m = hs_net_take(&c->net, i);
     if (m) {
         c->dropped++;
-        msg_free(m);
+        hs_msg_free(m);
     }
 }
 
