@@ -93,9 +93,14 @@ FORCE:
 
 # ---------------------------------------------------------------- C suite
 TEST_SRCS    := $(sort $(wildcard c_tests/test_*.c))
+# The cluster harness (harness/: network, log, disk, clock, PRNG) is shared
+# by the C tests, the simulator (mk/sim.mk) and the fuzz target (mk/fuzz.mk).
+HARNESS_SRCS := $(sort $(wildcard harness/*.c))
+HARNESS_HDRS := $(wildcard harness/*.h)
+HARNESS_OBJS := $(patsubst harness/%.c,$(BUILD)/harness/%.o,$(HARNESS_SRCS))
 SUPPORT_SRCS := $(sort $(wildcard c_tests/support/*.c))
-SUPPORT_HDRS := $(wildcard c_tests/support/*.h) c_tests/test.h
-SUPPORT_OBJS := $(patsubst c_tests/%.c,$(BUILD)/c_tests/%.o,$(SUPPORT_SRCS))
+SUPPORT_HDRS := $(wildcard c_tests/support/*.h) c_tests/test.h $(HARNESS_HDRS)
+SUPPORT_OBJS := $(patsubst c_tests/%.c,$(BUILD)/c_tests/%.o,$(SUPPORT_SRCS)) $(HARNESS_OBJS)
 TEST_BINS    := $(patsubst c_tests/%.c,$(BUILD)/c_tests/%,$(TEST_SRCS))
 # Every test file is also linked against the static archive (proving that
 # static linking works and that nothing the suite calls is .so-only); these
@@ -107,22 +112,27 @@ HEADERS      := $(wildcard include/*.h)
 
 # Static pattern rules: their targets are explicit, so make never treats the
 # support objects as intermediate files (and deletes them).
-$(SUPPORT_OBJS): $(BUILD)/c_tests/support/%.o: c_tests/support/%.c $(SUPPORT_HDRS) $(HEADERS)
+$(filter $(BUILD)/c_tests/%,$(SUPPORT_OBJS)): $(BUILD)/c_tests/support/%.o: c_tests/support/%.c $(SUPPORT_HDRS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	@rm -f $@
-	$(CC) $(RAFT_CFLAGS) $(CFLAGS) -Ic_tests -c $< -o $@
+	$(CC) $(RAFT_CFLAGS) $(CFLAGS) -Ic_tests -Iharness -c $< -o $@
+
+$(HARNESS_OBJS): $(BUILD)/harness/%.o: harness/%.c $(HARNESS_HDRS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(CC) $(RAFT_CFLAGS) $(CFLAGS) -Iharness -c $< -o $@
 
 # A binary is removed before it is rebuilt, so a compile error never leaves
 # a stale binary behind for the runner to pick up.
 $(TEST_BINS): $(BUILD)/c_tests/%: c_tests/%.c $(SUPPORT_OBJS) $(SUPPORT_HDRS) $(HEADERS) $(LIBRAFT_SO)
 	@mkdir -p $(dir $@)
 	@rm -f $@
-	$(CC) $(RAFT_CFLAGS) $(CFLAGS) -Ic_tests $< $(SUPPORT_OBJS) $(LINK_SHARED) -o $@
+	$(CC) $(RAFT_CFLAGS) $(CFLAGS) -Ic_tests -Iharness $< $(SUPPORT_OBJS) $(LINK_SHARED) -o $@
 
 $(STATIC_BINS): $(BUILD)/c_tests/static/%: c_tests/%.c $(SUPPORT_OBJS) $(SUPPORT_HDRS) $(HEADERS) $(LIBRAFT_A)
 	@mkdir -p $(dir $@)
 	@rm -f $@
-	$(CC) $(RAFT_CFLAGS) $(CFLAGS) -Ic_tests $< $(SUPPORT_OBJS) $(LINK_STATIC) -o $@
+	$(CC) $(RAFT_CFLAGS) $(CFLAGS) -Ic_tests -Iharness $< $(SUPPORT_OBJS) $(LINK_STATIC) -o $@
 
 test-c-build: $(TEST_BINS) $(STATIC_BINS)
 

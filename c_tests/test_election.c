@@ -238,7 +238,7 @@ TEST(single_voter_elects_itself_on_raft_periodic)
     ASSERT_EQ(0, cl_periodic_one(c, 1, 1));
     ASSERT(raft_is_leader(r));
     ASSERT_EQ(1, raft_get_current_term(r));
-    ASSERT_EQ(1, s->p_term); /* the vote need not be recorded (sole voter) */
+    ASSERT_EQ(1, s->disk.term); /* the vote need not be recorded (sole voter) */
     ASSERT_EQ(1, s->state_events[RAFT_STATE_LEADER]);
     ASSERT_EQ(0, s->sent[CL_MSG_RV]);
     ASSERT_EQ(1, raft_get_current_idx(r));
@@ -300,12 +300,12 @@ TEST(term_and_vote_are_persisted_before_votes_are_requested_or_granted)
     int granted = 0;
     ASSERT(l != 0);
     ASSERT_EQ(0, cl_violations(c));
-    ASSERT_EQ(raft_get_current_term(cl_raft(c, l)), cl_srv(c, l)->p_term);
-    ASSERT_EQ(l, cl_srv(c, l)->p_vote);
+    ASSERT_EQ(raft_get_current_term(cl_raft(c, l)), cl_srv(c, l)->disk.term);
+    ASSERT_EQ(l, cl_srv(c, l)->disk.vote);
     for (int i = 1; i <= 5; i++) {
-        ASSERT_EQ(raft_get_current_term(cl_raft(c, i)), cl_srv(c, i)->p_term);
-        ASSERT_EQ(raft_get_voted_for(cl_raft(c, i)), cl_srv(c, i)->p_vote);
-        granted += cl_srv(c, i)->p_vote == l;
+        ASSERT_EQ(raft_get_current_term(cl_raft(c, i)), cl_srv(c, i)->disk.term);
+        ASSERT_EQ(raft_get_voted_for(cl_raft(c, i)), cl_srv(c, i)->disk.vote);
+        granted += cl_srv(c, i)->disk.vote == l;
     }
     ASSERT(granted >= 3);
     cl_free(c);
@@ -338,7 +338,7 @@ TEST(persist_metadata_failure_stops_the_candidate_before_it_sends_requestvote)
     ASSERT_EQ(0, s->sent_vote);
     ASSERT(!raft_is_leader(cl_raft(c, 1)));
     ASSERT(s->recv_errors + s->periodic_errors > 0);
-    ASSERT(s->persist_calls > 0);
+    ASSERT(s->disk.persists > 0);
     ASSERT_EQ(0, cl_violations(c));
     cl_free(c);
 }
@@ -409,7 +409,7 @@ TEST(candidate_steps_down_on_appendentries_of_higher_term)
     raft_recv_appendentries(r3, raft_get_node(r3, 2), &ae, &resp);
     ASSERT(raft_is_follower(r3));
     ASSERT_EQ(4, raft_get_current_term(r3));
-    ASSERT_EQ(4, cl_srv(c, 3)->p_term);
+    ASSERT_EQ(4, cl_srv(c, 3)->disk.term);
     ASSERT_EQ(2, raft_get_leader_id(r3));
     ASSERT_EQ(4, resp.term);
     cl_free(c);
@@ -489,7 +489,7 @@ static cluster_t *voter_with_log(void)
     ASSERT_EQ(0, raft_append_entry(r, e));
     raft_entry_release(e);
     ASSERT_EQ(0, raft_restore_metadata(r, 2, RAFT_NODE_ID_NONE));
-    cl_srv(c, 2)->p_term = 2;
+    cl_srv(c, 2)->disk.term = 2;
     ASSERT_EQ(3, raft_get_current_idx(r));
     ASSERT_EQ(2, raft_get_last_log_term(r));
     return c;
@@ -539,8 +539,8 @@ TEST(voter_grants_candidate_with_later_last_term_even_if_shorter)
     ASSERT_EQ(1, ask_vote(c, 0, 3, 3, 1, 3, &resp));
     ASSERT_EQ(3, resp.term);
     ASSERT_EQ(3, raft_get_voted_for(cl_raft(c, 2)));
-    ASSERT_EQ(3, cl_srv(c, 2)->p_vote);
-    ASSERT_EQ(3, cl_srv(c, 2)->p_term);
+    ASSERT_EQ(3, cl_srv(c, 2)->disk.vote);
+    ASSERT_EQ(3, cl_srv(c, 2)->disk.term);
     cl_free(c);
 }
 
@@ -582,12 +582,12 @@ TEST(prevote_changes_neither_term_nor_vote)
 {
     cluster_t *c = voter_with_log();
     raft_requestvote_resp_t resp;
-    int persists = cl_srv(c, 2)->persist_calls;
+    int persists = cl_srv(c, 2)->disk.persists;
     ASSERT_EQ(1, ask_vote(c, 1, 3, 3, 3, 2, &resp));
     ASSERT_EQ(1, resp.prevote);
     ASSERT_EQ(2, raft_get_current_term(cl_raft(c, 2)));
     ASSERT_EQ(RAFT_NODE_ID_NONE, raft_get_voted_for(cl_raft(c, 2)));
-    ASSERT_EQ(persists, cl_srv(c, 2)->persist_calls);
+    ASSERT_EQ(persists, cl_srv(c, 2)->disk.persists);
     ASSERT_EQ(0, ask_vote(c, 1, 3, 3, 5, 1, &resp));
     ASSERT_EQ(2, raft_get_current_term(cl_raft(c, 2)));
     cl_free(c);
@@ -697,7 +697,7 @@ TEST(leader_steps_down_when_it_sees_a_higher_term)
     ASSERT(!raft_is_leader(r));
     ASSERT(raft_is_follower(r));
     ASSERT_EQ(ae.term, raft_get_current_term(r));
-    ASSERT_EQ(ae.term, cl_srv(c, l)->p_term);
+    ASSERT_EQ(ae.term, cl_srv(c, l)->disk.term);
     ASSERT_EQ(other, raft_get_leader_id(r));
     ASSERT_EQ(RAFT_STATE_FOLLOWER, cl_srv(c, l)->last_state_event);
     cl_free(c);
@@ -713,8 +713,8 @@ TEST(compat_raft_become_candidate_increments_term_and_votes_for_itself)
     ASSERT(raft_is_candidate(r));
     ASSERT_EQ(1, raft_get_current_term(r));
     ASSERT_EQ(1, raft_get_voted_for(r));
-    ASSERT_EQ(1, cl_srv(c, 1)->p_term);
-    ASSERT_EQ(1, cl_srv(c, 1)->p_vote);
+    ASSERT_EQ(1, cl_srv(c, 1)->disk.term);
+    ASSERT_EQ(1, cl_srv(c, 1)->disk.vote);
     ASSERT_EQ(1, raft_get_nvotes_for_me(r));
     ASSERT_EQ(2, cl_srv(c, 1)->sent_vote);
     cl_deliver_all(c);

@@ -15,8 +15,8 @@ static raft_node_id_t elect(cluster_t *c)
 static int ae_with_entries(cluster_t *c, raft_node_id_t from)
 {
     int n = 0;
-    for (int i = 0; i < c->qlen; i++)
-        if (c->q[i]->type == CL_MSG_AE && c->q[i]->from == from && c->q[i]->u.ae.n_entries > 0)
+    for (int i = 0; i < c->net.qlen; i++)
+        if (c->net.q[i]->type == CL_MSG_AE && c->net.q[i]->from == from && c->net.q[i]->u.ae.n_entries > 0)
             n++;
     return n;
 }
@@ -108,9 +108,9 @@ TEST(raft_flush_sends_commits_and_applies)
     ASSERT_EQ(0, raft_flush(r, idx));
     ASSERT(ae_with_entries(c, l) >= 2);
     /* batching: one message per follower carries all five */
-    for (int i = 0; i < c->qlen; i++)
-        if (c->q[i]->type == CL_MSG_AE && c->q[i]->u.ae.n_entries > 0)
-            ASSERT_EQ(5, c->q[i]->u.ae.n_entries);
+    for (int i = 0; i < c->net.qlen; i++)
+        if (c->net.q[i]->type == CL_MSG_AE && c->net.q[i]->u.ae.n_entries > 0)
+            ASSERT_EQ(5, c->net.q[i]->u.ae.n_entries);
     cl_deliver_all(c);
     ASSERT_EQ(idx, raft_get_commit_idx(r));
     ASSERT_EQ(0, raft_flush(r, 0));

@@ -75,7 +75,7 @@ TEST(acks_of_messages_sent_before_the_request_do_not_count)
     for (i = 0; i < 50 && cl_queue_count(c, CL_MSG_AE, l, 0) < 2; i++)
         cl_tick(c, 10);
     ASSERT(cl_queue_count(c, CL_MSG_AE, l, 0) >= 2);
-    old = c->qlen;
+    old = c->net.qlen;
     ASSERT_EQ(0, raft_recv_read_request(r, read_cb, &rd));
     /* deliver only the old appendentries and their answers */
     for (i = 0; i < old; i++)

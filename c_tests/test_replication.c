@@ -307,8 +307,8 @@ TEST(leader_pipelines_appendentries_with_increasing_msg_ids)
     c->hold_delivery = 1;
     for (int i = 0; i < 3; i++)
         ASSERT_EQ(0, cl_submit(c, l, i, NULL));
-    for (int i = 0; i < c->qlen; i++) {
-        cl_msg_t *m = c->q[i];
+    for (int i = 0; i < c->net.qlen; i++) {
+        cl_msg_t *m = c->net.q[i];
         if (m->type != CL_MSG_AE || m->from != l || m->to != f)
             continue;
         ASSERT(m->u.ae.msg_id > last_id);
@@ -345,9 +345,9 @@ TEST(stale_duplicate_and_reordered_appendentries_responses_are_harmless)
     top = raft_get_current_idx(r);
     deliver_type(c, CL_MSG_AE);
     /* collect f's responses, then deliver them newest first */
-    for (int i = 0; i < c->qlen && n < 16; i++)
-        if (c->q[i]->type == CL_MSG_AE_RESP && c->q[i]->from == f)
-            resps[n++] = c->q[i]->u.aer;
+    for (int i = 0; i < c->net.qlen && n < 16; i++)
+        if (c->net.q[i]->type == CL_MSG_AE_RESP && c->net.q[i]->from == f)
+            resps[n++] = c->net.q[i]->u.aer;
     ASSERT(n >= 2);
     while (cl_queue_find(c, CL_MSG_AE_RESP, f, 0, 0) >= 0)
         cl_drop_at(c, cl_queue_find(c, CL_MSG_AE_RESP, f, 0, 0));
@@ -381,11 +381,11 @@ static int reorder_filter(cluster_t *c, cl_msg_t *m, void *arg)
     (void)arg;
     (void)m;
     /* push some messages back by swapping the head with a random later one */
-    if (c->qlen > 1 && cl_rand(c) % 4 == 0) {
-        int j = (int)(cl_rand(c) % (unsigned)c->qlen);
-        cl_msg_t *t = c->q[0];
-        c->q[0] = c->q[j];
-        c->q[j] = t;
+    if (c->net.qlen > 1 && cl_rand(c) % 4 == 0) {
+        int j = (int)(cl_rand(c) % (unsigned)c->net.qlen);
+        cl_msg_t *t = c->net.q[0];
+        c->net.q[0] = c->net.q[j];
+        c->net.q[j] = t;
     }
     return 0;
 }
@@ -428,7 +428,7 @@ TEST(leader_backs_off_to_the_followers_current_idx_at_once)
     for (i = 0; i < 100 && cl_queue_find(c, CL_MSG_AE, l, f, 0) < 0; i++)
         cl_tick(c, 10);
     ASSERT((i = cl_queue_find(c, CL_MSG_AE, l, f, 0)) >= 0);
-    if (c->q[i]->u.ae.prev_log_idx <= fidx) {
+    if (c->net.q[i]->u.ae.prev_log_idx <= fidx) {
         /* the leader never advanced next_idx past f: no back-off needed */
         c->hold_delivery = 0;
         ASSERT(cl_converge(c, 5000));
@@ -437,8 +437,8 @@ TEST(leader_backs_off_to_the_followers_current_idx_at_once)
     }
     cl_deliver_at(c, i);
     ASSERT((i = cl_queue_find(c, CL_MSG_AE_RESP, f, l, 0)) >= 0);
-    ASSERT_EQ(0, c->q[i]->u.aer.success);
-    ASSERT_EQ(fidx, c->q[i]->u.aer.current_idx);
+    ASSERT_EQ(0, c->net.q[i]->u.aer.success);
+    ASSERT_EQ(fidx, c->net.q[i]->u.aer.current_idx);
     /* drop other traffic to f so the next message is the answer to this */
     while (cl_queue_find(c, CL_MSG_AE, l, f, 0) >= 0)
         cl_drop_at(c, cl_queue_find(c, CL_MSG_AE, l, f, 0));
@@ -446,8 +446,8 @@ TEST(leader_backs_off_to_the_followers_current_idx_at_once)
     for (i = 0; i < 100 && cl_queue_find(c, CL_MSG_AE, l, f, 0) < 0; i++)
         cl_tick(c, 10);
     ASSERT((i = cl_queue_find(c, CL_MSG_AE, l, f, 0)) >= 0);
-    ASSERT(c->q[i]->u.ae.prev_log_idx <= fidx);
-    ASSERT(c->q[i]->u.ae.prev_log_idx >= fidx - 1);
+    ASSERT(c->net.q[i]->u.ae.prev_log_idx <= fidx);
+    ASSERT(c->net.q[i]->u.ae.prev_log_idx >= fidx - 1);
     c->hold_delivery = 0;
     ASSERT(cl_converge(c, 5000));
     cl_free(c);
@@ -625,7 +625,7 @@ TEST(leader_commits_only_entries_of_its_current_term_by_counting_replicas)
         ASSERT_EQ(0, raft_append_entry(cl_raft(c, n), e));
         raft_entry_release(e);
         ASSERT_EQ(0, raft_restore_metadata(cl_raft(c, n), 1, RAFT_NODE_ID_NONE));
-        cl_srv(c, n)->p_term = 1;
+        cl_srv(c, n)->disk.term = 1;
     }
     ASSERT_EQ(1, elect_holding_ae(c, 1));
     ASSERT_EQ(2, raft_get_current_term(r1));
@@ -634,7 +634,7 @@ TEST(leader_commits_only_entries_of_its_current_term_by_counting_replicas)
     /* node 2 acknowledges index 1 only: a majority stores it, but it is of
      * term 1 */
     memset(&resp, 0, sizeof(resp));
-    resp.msg_id = c->q[i]->u.ae.msg_id;
+    resp.msg_id = c->net.q[i]->u.ae.msg_id;
     resp.term = 2;
     resp.success = 1;
     resp.current_idx = 1;

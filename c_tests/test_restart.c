@@ -269,7 +269,7 @@ TEST(user_log_that_already_holds_entries_is_used_as_is)
     idx = raft_get_current_idx(cl_raft(c, f));
     term = raft_get_current_term(cl_raft(c, f));
     cl_crash(c, f);
-    appends_before = cl_srv(c, f)->disk->appends;
+    appends_before = cl_srv(c, f)->crashed_log->appends;
     ASSERT_EQ(0, cl_restart_with_log(c, f));
     ASSERT_EQ(idx, raft_get_current_idx(cl_raft(c, f)));
     ASSERT_EQ(idx, raft_get_log_count(cl_raft(c, f)));

@@ -175,13 +175,13 @@ TEST(lagging_follower_catches_up_through_a_chunked_snapshot)
     sl = cl_srv(c, l);
     sf = cl_srv(c, f);
     leave_behind(c, l, f, 100);
-    sidx = sl->snap_idx;
-    chunks = (int)((sl->snap_len + 63) / 64);
+    sidx = sl->disk.snap_idx;
+    chunks = (int)((sl->disk.snap_len + 63) / 64);
     ASSERT(chunks > 10);
     cl_heal(c);
     load(c, l, 10);
     ASSERT_EQ(sidx, raft_get_snapshot_last_idx(sf->r));
-    ASSERT_EQ(sidx, sf->snap_idx);
+    ASSERT_EQ(sidx, sf->disk.snap_idx);
     ASSERT_EQ(1, sf->load_calls);
     ASSERT(sf->store_calls >= chunks);
     ASSERT(sl->sent[CL_MSG_SNAP] >= chunks);
@@ -205,7 +205,7 @@ TEST(partitioned_follower_gets_a_snapshot_in_many_small_chunks_despite_drops)
     c->drop_per_mille = 0;
     load(c, l, 5);
     ASSERT(sf->load_calls >= 1);
-    ASSERT(sf->snap_idx >= cl_srv(c, l)->snap_idx);
+    ASSERT(sf->disk.snap_idx >= cl_srv(c, l)->disk.snap_idx);
     ASSERT(cl_same_applied(c, l, f));
     ASSERT_EQ(0, cl_violations(c));
     cl_free(c);
@@ -244,7 +244,7 @@ TEST(failed_load_snapshot_makes_the_leader_retry)
     cl_heal(c);
     load(c, l, 5);
     ASSERT_EQ(2, sf->load_calls);
-    ASSERT_EQ(cl_srv(c, l)->snap_idx, sf->snap_idx);
+    ASSERT_EQ(cl_srv(c, l)->disk.snap_idx, sf->disk.snap_idx);
     ASSERT(cl_same_applied(c, l, f));
     ASSERT_EQ(0, cl_violations(c));
     cl_free(c);
@@ -310,7 +310,7 @@ TEST(newer_snapshot_mid_transfer_restarts_it_and_clears_the_partial_one)
     raft_index_t first;
     int i;
     leave_behind(c, l, f, 100);
-    first = sl->snap_idx;
+    first = sl->disk.snap_idx;
     cl_heal(c);
     c->hold_delivery = 1;
     /* The leader may first probe f with appendentries (its next index for f
@@ -342,11 +342,11 @@ TEST(newer_snapshot_mid_transfer_restarts_it_and_clears_the_partial_one)
         ASSERT_EQ(0, cl_submit(c, l, k, NULL));
     cl_run(c, 300);
     ASSERT_EQ(0, cl_snapshot(c, l));
-    ASSERT(sl->snap_idx > first);
+    ASSERT(sl->disk.snap_idx > first);
     cl_heal(c);
     load(c, l, 5);
     ASSERT(sf->clear_calls >= 1);
-    ASSERT_EQ(sl->snap_idx, sf->snap_idx);
+    ASSERT_EQ(sl->disk.snap_idx, sf->disk.snap_idx);
     ASSERT(cl_same_applied(c, l, f));
     ASSERT_EQ(0, cl_violations(c));
     cl_free(c);

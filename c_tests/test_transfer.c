@@ -65,8 +65,8 @@ TEST(target_campaigns_at_once_skipping_prevote)
     ASSERT(raft_is_candidate(st->r));
     ASSERT_EQ(term + 1, raft_get_current_term(st->r));
     ASSERT_EQ(prevotes, st->sent_prevote);
-    ASSERT_EQ(term + 1, st->p_term);
-    ASSERT_EQ(t, st->p_vote);
+    ASSERT_EQ(term + 1, st->disk.term);
+    ASSERT_EQ(t, st->disk.vote);
     c->hold_delivery = 0;
     cl_deliver_all(c);
     ASSERT(raft_is_leader(st->r));

@@ -15,6 +15,9 @@
  *     must get RAFT_ERR_SHUTDOWN instead);
  *   - the library's view of the log matches the log implementation.
  *
+ * The log, the metadata on disk and the standalone driver's PRNG are the
+ * shared cluster harness's (harness/).
+ *
  * Built two ways (mk/fuzz.mk): as a libFuzzer target (LLVMFuzzerTestOneInput)
  * with clang, or with -DFUZZ_STANDALONE as a self-contained driver that feeds
  * PRNG-generated inputs for a time budget and can replay a saved input.
@@ -29,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "raft.h"
 
 /* Compatibility entry points (compat-symbols.txt), declared here with the
@@ -112,177 +116,117 @@ static void fail(const char *what, const char *fmt, ...)
 /* ------------------------------------------------------------------------ */
 /* Host state for one input */
 
-#define MAXE 4096
-
-typedef struct {
-    raft_entry_t **e;
-    long n, cap;
-    raft_index_t base;
-    raft_term_t base_term;
-} flog_t;
-
 static struct {
     raft_server_t *r;
-    flog_t log;
+    hs_log_t log;
     int custom_log;
-    raft_term_t meta_term;
-    raft_node_id_t meta_vote;
+    hs_disk_t disk; /* term and vote */
     raft_term_t seen_term;
     raft_index_t seen_commit;
     raft_index_t applied;
     long now_ms;
-    /* committed entries, by index: term and id (0 = unknown) */
-    raft_term_t cterm[MAXE];
-    raft_entry_id_t cid[MAXE];
-    unsigned char cset[MAXE];
+    /* committed entries by index (any index up to RAFT_INDEX_MAX: a hash
+     * table, open addressing, that grows) */
+    struct committed {
+        raft_index_t idx; /* 0: free slot */
+        raft_term_t term;
+        raft_entry_id_t id;
+    } *com;
+    raft_index_t com_cap, com_n;
     unsigned char snapbuf[64];
     int load_fail;
     int shutdown;
     long reads_pending;
 } H;
 
+static struct committed *com_slot(struct committed *t, raft_index_t cap, raft_index_t idx)
+{
+    uint64_t h = (uint64_t)idx * 0x9E3779B97F4A7C15ULL;
+    for (raft_index_t i = (raft_index_t)(h & (uint64_t)(cap - 1));; i = (i + 1) & (cap - 1))
+        if (t[i].idx == idx || t[i].idx == 0)
+            return &t[i];
+}
+
+/* The record of a committed index: NULL when unknown (and grow is 0) or
+ * for an index no log can hold. */
+static struct committed *committed_at(raft_index_t idx, int grow)
+{
+    if (idx <= 0 || idx > RAFT_INDEX_MAX)
+        return NULL;
+    if (grow && (H.com_n + 1) * 2 > H.com_cap) {
+        raft_index_t cap = H.com_cap ? H.com_cap * 2 : 1024;
+        struct committed *t = hs_realloc(NULL, (size_t)cap * sizeof *t);
+        memset(t, 0, (size_t)cap * sizeof *t);
+        for (raft_index_t i = 0; i < H.com_cap; i++)
+            if (H.com[i].idx)
+                *com_slot(t, cap, H.com[i].idx) = H.com[i];
+        free(H.com);
+        H.com = t;
+        H.com_cap = cap;
+    }
+    if (!H.com_cap)
+        return NULL;
+    struct committed *c = com_slot(H.com, H.com_cap, idx);
+    if (c->idx == 0 && !grow)
+        return NULL;
+    return c;
+}
 
 static void record_committed(raft_index_t idx, raft_entry_t *e)
 {
-    if (idx <= 0 || idx >= MAXE)
+    struct committed *c = committed_at(idx, 1);
+    if (!c)
         return;
-    if (H.cset[idx]) {
-        if (H.cterm[idx] != e->term || H.cid[idx] != e->id)
+    if (c->idx) {
+        if (c->term != e->term || c->id != e->id)
             fail("committed entry replaced",
                  "idx %ld was committed as term %ld id %d, now holds term %ld id %d", idx,
-                 H.cterm[idx], H.cid[idx], e->term, e->id);
+                 c->term, c->id, e->term, e->id);
         return;
     }
-    H.cset[idx] = 1;
-    H.cterm[idx] = e->term;
-    H.cid[idx] = e->id;
+    c->idx = idx;
+    H.com_n++;
+    c->term = e->term;
+    c->id = e->id;
 }
 
 /* ------------------------------------------------------------------------ */
-/* Log implementation (used for half of the inputs; the others use the
- * built-in log through raft_new()). */
+/* The custom log (used for half of the inputs; the others use the built-in
+ * log through raft_new()): the harness's, with a committed entry never
+ * replaced or removed checked on its hooks. */
 
-static raft_entry_t *flog_at(flog_t *l, raft_index_t idx)
+static void on_append(void *arg, hs_log_t *l, raft_index_t idx, raft_entry_t *e, raft_term_t prev)
 {
-    if (idx <= l->base || idx > l->base + l->n)
-        return NULL;
-    return l->e[idx - l->base - 1];
-}
-
-static void *fl_init(void *raft, void *arg)
-{
-    (void)raft;
-    return arg;
-}
-static void fl_clear(flog_t *l)
-{
-    while (l->n)
-        raft_entry_release(l->e[--l->n]);
-}
-static void fl_free(void *log)
-{
-    flog_t *l = log;
-    fl_clear(l);
-    free(l->e);
-    l->e = NULL;
-    l->cap = 0;
-}
-static void fl_reset(void *log, raft_index_t first, raft_term_t term)
-{
-    flog_t *l = log;
-    fl_clear(l);
-    l->base = first - 1;
-    l->base_term = term;
-}
-static int fl_append(void *log, raft_entry_t *e)
-{
-    flog_t *l = log;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        l->e = realloc(l->e, (size_t)l->cap * sizeof *l->e);
-    }
-    raft_index_t idx = l->base + l->n + 1;
-    if (idx > 0 && idx < MAXE && H.cset[idx] && (H.cterm[idx] != e->term || H.cid[idx] != e->id))
+    (void)arg, (void)l, (void)prev;
+    struct committed *c = committed_at(idx, 0);
+    if (c && (c->term != e->term || c->id != e->id))
         fail("committed entry replaced", "append of term %ld id %d at committed idx %ld "
-             "(term %ld id %d)", e->term, e->id, idx, H.cterm[idx], H.cid[idx]);
-    raft_entry_hold(e);
-    l->e[l->n++] = e;
-    return 0;
-}
-static int fl_poll(void *log, raft_index_t first)
-{
-    flog_t *l = log;
-    if (first <= l->base + 1)
-        return 0;
-    if (first > l->base + l->n + 1)
-        return -1;
-    long k = (long)(first - 1 - l->base);
-    l->base_term = l->e[k - 1]->term;
-    for (long i = 0; i < k; i++)
-        raft_entry_release(l->e[i]);
-    memmove(l->e, l->e + k, (size_t)(l->n - k) * sizeof *l->e);
-    l->n -= k;
-    l->base = first - 1;
-    return 0;
-}
-static int fl_pop(void *log, raft_index_t from, raft_entry_notify_f cb, void *arg)
-{
-    flog_t *l = log;
-    if (from <= l->base)
-        return -1;
-    for (raft_index_t i = l->base + l->n; i >= from; i--) {
-        raft_entry_t *e = l->e[l->n - 1];
-        if (i < MAXE && H.cset[i])
-            fail("committed entry removed", "pop of committed idx %ld (term %ld id %d)", i,
-                 e->term, e->id);
-        if (cb)
-            cb(arg, e, i);
-        l->n--;
-        raft_entry_release(e);
-    }
-    return 0;
-}
-static raft_entry_t *fl_get(void *log, raft_index_t idx)
-{
-    raft_entry_t *e = flog_at(log, idx);
-    if (e)
-        raft_entry_hold(e);
-    return e;
-}
-static raft_index_t fl_get_batch(void *log, raft_index_t idx, raft_index_t n, raft_entry_t **out)
-{
-    raft_index_t k = 0;
-    while (k < n) {
-        raft_entry_t *e = flog_at(log, idx + k);
-        if (!e)
-            break;
-        raft_entry_hold(e);
-        out[k++] = e;
-    }
-    return k;
-}
-static raft_index_t fl_first(void *log) { return ((flog_t *)log)->base + 1; }
-static raft_index_t fl_current(void *log) { return ((flog_t *)log)->base + ((flog_t *)log)->n; }
-static raft_index_t fl_count(void *log) { return ((flog_t *)log)->n; }
-static int fl_sync(void *log)
-{
-    (void)log;
-    return 0;
+             "(term %ld id %d)", e->term, e->id, idx, c->term, c->id);
 }
 
-static const raft_log_impl_t fuzz_log_impl = {
-    fl_init, fl_free, fl_reset, fl_append, fl_poll, fl_pop, fl_get, fl_get_batch,
-    fl_first, fl_current, fl_count, fl_sync,
+static void on_pop_entry(void *arg, hs_log_t *l, raft_index_t idx, raft_entry_t *e)
+{
+    (void)arg, (void)l;
+    struct committed *c = committed_at(idx, 0);
+    if (c)
+        fail("committed entry removed", "pop of committed idx %ld (term %ld id %d)", idx,
+             e->term, e->id);
+}
+
+static const hs_log_hooks_t fuzz_log_hooks = {
+    .append = on_append,
+    .pop_entry = on_pop_entry,
 };
 
+/* ------------------------------------------------------------------------ */
 /* ------------------------------------------------------------------------ */
 /* Callbacks */
 
 static void check_sent_term(raft_term_t term, const char *what)
 {
-    if (term > H.meta_term)
+    if (term > H.disk.term)
         fail("persistence", "%s sent with term %ld, persisted term is %ld", what, term,
-             H.meta_term);
+             H.disk.term);
 }
 
 static int cb_send_rv(raft_server_t *r, void *ud, raft_node_t *n, raft_requestvote_req_t *m)
@@ -290,7 +234,7 @@ static int cb_send_rv(raft_server_t *r, void *ud, raft_node_t *n, raft_requestvo
     (void)r, (void)ud, (void)n;
     if (!m->prevote) {
         check_sent_term(m->term, "requestvote");
-        if (H.meta_vote != raft_get_nodeid(r))
+        if (H.disk.vote != raft_get_nodeid(r))
             fail("persistence", "requestvote for term %ld without a persisted self-vote", m->term);
     }
     return 0;
@@ -331,13 +275,16 @@ static int cb_persist(raft_server_t *r, void *ud, raft_term_t term, raft_node_id
     (void)r, (void)ud;
     if (term < 0 || term > RAFT_TERM_MAX)
         fail("limits", "term %ld persisted", term);
-    if (term < H.meta_term)
-        fail("persistence", "term persisted as %ld after %ld", term, H.meta_term);
-    if (term == H.meta_term && H.meta_vote != RAFT_NODE_ID_NONE && vote != H.meta_vote)
-        fail("one vote per term", "term %ld: vote %d then %d", term, H.meta_vote, vote);
-    H.meta_term = term;
-    H.meta_vote = vote;
-    return 0;
+    raft_term_t was_term = H.disk.term;
+    raft_node_id_t was_vote = H.disk.vote;
+    switch (hs_disk_persist(&H.disk, term, vote)) {
+    case HS_META_TERM_BACK:
+        fail("persistence", "term persisted as %ld after %ld", term, was_term);
+    case HS_META_VOTE_CHANGED:
+        fail("one vote per term", "term %ld: vote %d then %d", term, was_vote, vote);
+    default:
+        return 0;
+    }
 }
 static raft_node_id_t cb_node_id(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
 {
@@ -437,8 +384,8 @@ static void check_state(void)
     if (t < H.seen_term)
         fail("term", "term went back from %ld to %ld", H.seen_term, t);
     H.seen_term = t;
-    if (t > H.meta_term)
-        fail("persistence", "in term %ld with term %ld persisted", t, H.meta_term);
+    if (t > H.disk.term)
+        fail("persistence", "in term %ld with term %ld persisted", t, H.disk.term);
     if (ci < H.seen_commit)
         fail("commit", "commit index went back from %ld to %ld", H.seen_commit, ci);
     H.seen_commit = ci;
@@ -450,11 +397,11 @@ static void check_state(void)
     if (st < RAFT_STATE_FOLLOWER || st > RAFT_STATE_LEADER)
         fail("state", "state %d", st);
     if (H.custom_log) {
-        flog_t *l = &H.log;
+        hs_log_t *l = &H.log;
         if (cur != l->base + l->n)
             fail("log", "library says current index %ld, log ends at %ld", cur, l->base + l->n);
         for (raft_index_t i = H.seen_commit; i > l->base && i > ci - 8; i--)
-            record_committed(i, flog_at(l, i));
+            record_committed(i, hs_log_at(l, i));
     }
 }
 
@@ -492,115 +439,143 @@ static raft_node_t *sender(void)
     return raft_get_node(H.r, id);
 }
 
-static int op(void)
+static int op_appendentries(raft_server_t *r, raft_term_t t, raft_index_t cur)
 {
-    raft_server_t *r = H.r;
-    raft_term_t t = raft_get_current_term(r);
-    raft_index_t cur = raft_get_current_idx(r);
+    raft_appendentries_req_t ae = {0};
+    raft_appendentries_resp_t resp = {0};
+    ae.term = near(t, 2);
+    ae.leader_id = any_id();
+    ae.msg_id = u16();
+    ae.prev_log_idx = near(cur, 3);
+    ae.prev_log_term = near(t, 2);
+    ae.leader_commit = near(cur, 4);
+    long n = u8() % 6;
+    raft_entry_t *es[6];
+    raft_term_t et = ae.prev_log_term;
+    for (long i = 0; i < n; i++) {
+        /* mostly rising, sometimes anything (falling, negative, huge) */
+        et = u8() % 16 ? (raft_term_t)((unsigned long)et + (u8() % 4 == 0)) : near(t, 2);
+        es[i] = mk_entry(et);
+    }
+    ae.n_entries = n;
+    ae.entries = n ? es : NULL;
+    int rc = raft_recv_appendentries(r, sender(), &ae, &resp);
+    for (long i = 0; i < n; i++)
+        raft_entry_release(es[i]);
+    return rc;
+}
+
+static int op_appendentries_response(raft_server_t *r, raft_term_t t, raft_index_t cur)
+{
+    raft_appendentries_resp_t m = {0};
+    m.term = near(t, 2);
+    m.success = u8() & 1;
+    m.current_idx = near(cur, 4);
+    m.msg_id = u16() % 64;
+    return raft_recv_appendentries_response(r, sender(), &m);
+}
+
+static int op_requestvote(raft_server_t *r, raft_term_t t, raft_index_t cur)
+{
+    raft_requestvote_req_t m = {0};
+    raft_requestvote_resp_t resp = {0};
+    m.prevote = u8() & 1;
+    m.term = near(t, 2);
+    m.candidate_id = any_id();
+    m.last_log_idx = near(cur, 3);
+    m.last_log_term = near(t, 2);
+    int rc = raft_recv_requestvote(r, sender(), &m, &resp);
+    if (rc == 0 && resp.vote_granted && !resp.prevote &&
+        (H.disk.term != resp.request_term || H.disk.vote != m.candidate_id))
+        fail("persistence", "vote granted to %d in term %ld but persisted %d in %ld",
+             m.candidate_id, resp.request_term, H.disk.vote, H.disk.term);
+    return rc;
+}
+
+static int op_requestvote_response(raft_server_t *r, raft_term_t t)
+{
+    raft_requestvote_resp_t m = {0};
+    m.prevote = u8() & 1;
+    m.request_term = near(t, 1);
+    m.term = near(t, 1);
+    m.vote_granted = u8() % 4 != 0;
+    return raft_recv_requestvote_response(r, sender(), &m);
+}
+
+static int op_snapshot(raft_server_t *r, raft_term_t t, raft_index_t cur)
+{
+    raft_snapshot_req_t m = {0};
+    raft_snapshot_resp_t resp = {0};
+    unsigned char buf[32];
+    m.term = near(t, 2);
+    m.leader_id = any_id();
+    m.msg_id = u16();
+    m.snapshot_index = near(cur, 6);
+    m.snapshot_term = near(t, 2);
+    m.chunk.offset = u8() % 4 ? (raft_size_t)(u8() % 3) * 16 : u8() & 1 ? u32() : (raft_size_t)any64();
+    /* the data is 32 bytes; a longer length only ever wraps the offset */
+    m.chunk.len = u8() % 16 ? u8() % 33 : ULLONG_MAX - u8();
+    for (unsigned i = 0; i < sizeof buf; i++)
+        buf[i] = u8();
+    m.chunk.data = buf;
+    m.chunk.last_chunk = u8() & 1;
+    H.load_fail = u8() % 5 == 0;
+    return raft_recv_snapshot(r, sender(), &m, &resp);
+}
+
+static int op_snapshot_response(raft_server_t *r, raft_term_t t)
+{
+    raft_snapshot_resp_t m = {0};
+    m.term = near(t, 1);
+    m.msg_id = u16() % 64;
+    m.offset = u8() % 16 ? (raft_size_t)(u8() % 5) * 16 : (raft_size_t)any64();
+    m.success = u8() & 1;
+    m.last_chunk = u8() & 1;
+    return raft_recv_snapshot_response(r, sender(), &m);
+}
+
+static int op_time(raft_server_t *r)
+{
+    if (u8() % 32 == 0) {
+        /* a huge or negative step (negative: the library reads the clock) */
+        return raft_periodic_internal(r, u8() & 1 ? LLONG_MAX - u8() : any64());
+    }
+    long ms = u8() % 4 ? u8() * 4 : u16();
+    H.now_ms += ms;
+    return u8() & 1 ? raft_periodic(r) : raft_periodic_internal(r, ms);
+}
+
+static int op_compact(raft_server_t *r)
+{
     int rc = 0;
-    uint8_t o = u8() % 18;
+    if (!raft_snapshot_is_in_progress(r)) {
+        if (raft_begin_snapshot(r) == 0 && (u8() & 3)) {
+            if (u8() & 7)
+                rc = raft_end_snapshot(r);
+            else
+                rc = raft_cancel_snapshot(r);
+        }
+    } else {
+        rc = raft_end_snapshot(r);
+    }
+    return rc == RAFT_ERR_SHUTDOWN ? rc : 0;
+}
+
+static int op_role(raft_server_t *r)
+{
+    switch (u8() % 4) {
+    case 0: raft_become_follower(r); return 0;
+    case 1: return raft_become_precandidate(r);
+    case 2: return raft_become_candidate(r);
+    default: return raft_become_leader(r);
+    }
+}
+
+/* Requests from the application: proposals, reads, transfers, flush. */
+static int op_request(raft_server_t *r, raft_term_t t, uint8_t o)
+{
+    int rc = 0;
     switch (o) {
-    case 0:
-    case 1: {
-        raft_appendentries_req_t ae = {0};
-        raft_appendentries_resp_t resp = {0};
-        ae.term = near(t, 2);
-        ae.leader_id = any_id();
-        ae.msg_id = u16();
-        ae.prev_log_idx = near(cur, 3);
-        ae.prev_log_term = near(t, 2);
-        ae.leader_commit = near(cur, 4);
-        long n = u8() % 6;
-        raft_entry_t *es[6];
-        raft_term_t et = ae.prev_log_term;
-        for (long i = 0; i < n; i++) {
-            /* mostly rising, sometimes anything (falling, negative, huge) */
-            et = u8() % 16 ? (raft_term_t)((unsigned long)et + (u8() % 4 == 0)) : near(t, 2);
-            es[i] = mk_entry(et);
-        }
-        ae.n_entries = n;
-        ae.entries = n ? es : NULL;
-        rc = raft_recv_appendentries(r, sender(), &ae, &resp);
-        for (long i = 0; i < n; i++)
-            raft_entry_release(es[i]);
-        break;
-    }
-    case 2: {
-        raft_appendentries_resp_t m = {0};
-        m.term = near(t, 2);
-        m.success = u8() & 1;
-        m.current_idx = near(cur, 4);
-        m.msg_id = u16() % 64;
-        rc = raft_recv_appendentries_response(r, sender(), &m);
-        break;
-    }
-    case 3:
-    case 4: {
-        raft_requestvote_req_t m = {0};
-        raft_requestvote_resp_t resp = {0};
-        m.prevote = u8() & 1;
-        m.term = near(t, 2);
-        m.candidate_id = any_id();
-        m.last_log_idx = near(cur, 3);
-        m.last_log_term = near(t, 2);
-        rc = raft_recv_requestvote(r, sender(), &m, &resp);
-        if (rc == 0 && resp.vote_granted && !resp.prevote &&
-            (H.meta_term != resp.request_term || H.meta_vote != m.candidate_id))
-            fail("persistence", "vote granted to %d in term %ld but persisted %d in %ld",
-                 m.candidate_id, resp.request_term, H.meta_vote, H.meta_term);
-        break;
-    }
-    case 5: {
-        raft_requestvote_resp_t m = {0};
-        m.prevote = u8() & 1;
-        m.request_term = near(t, 1);
-        m.term = near(t, 1);
-        m.vote_granted = u8() % 4 != 0;
-        rc = raft_recv_requestvote_response(r, sender(), &m);
-        break;
-    }
-    case 6: {
-        raft_snapshot_req_t m = {0};
-        raft_snapshot_resp_t resp = {0};
-        unsigned char buf[32];
-        m.term = near(t, 2);
-        m.leader_id = any_id();
-        m.msg_id = u16();
-        m.snapshot_index = near(cur, 6);
-        m.snapshot_term = near(t, 2);
-        m.chunk.offset = u8() % 4 ? (raft_size_t)(u8() % 3) * 16 : u8() & 1 ? u32() : (raft_size_t)any64();
-        /* the data is 32 bytes; a longer length only ever wraps the offset */
-        m.chunk.len = u8() % 16 ? u8() % 33 : ULLONG_MAX - u8();
-        for (unsigned i = 0; i < sizeof buf; i++)
-            buf[i] = u8();
-        m.chunk.data = buf;
-        m.chunk.last_chunk = u8() & 1;
-        H.load_fail = u8() % 5 == 0;
-        rc = raft_recv_snapshot(r, sender(), &m, &resp);
-        break;
-    }
-    case 7: {
-        raft_snapshot_resp_t m = {0};
-        m.term = near(t, 1);
-        m.msg_id = u16() % 64;
-        m.offset = u8() % 16 ? (raft_size_t)(u8() % 5) * 16 : (raft_size_t)any64();
-        m.success = u8() & 1;
-        m.last_chunk = u8() & 1;
-        rc = raft_recv_snapshot_response(r, sender(), &m);
-        break;
-    }
-    case 8:
-    case 9: {
-        if (u8() % 32 == 0) {
-            /* a huge or negative step (negative: the library reads the clock) */
-            rc = raft_periodic_internal(r, u8() & 1 ? LLONG_MAX - u8() : any64());
-            break;
-        }
-        long ms = u8() % 4 ? u8() * 4 : u16();
-        H.now_ms += ms;
-        rc = u8() & 1 ? raft_periodic(r) : raft_periodic_internal(r, ms);
-        break;
-    }
     case 10: {
         raft_entry_t *e = mk_entry(t);
         raft_entry_resp_t resp;
@@ -613,60 +588,70 @@ static int op(void)
         if (raft_recv_read_request(r, read_cb, NULL) != 0)
             H.reads_pending--;
         break;
-    case 12:
-        if (!raft_snapshot_is_in_progress(r)) {
-            if (raft_begin_snapshot(r) == 0 && (u8() & 3)) {
-                if (u8() & 7)
-                    rc = raft_end_snapshot(r);
-                else
-                    rc = raft_cancel_snapshot(r);
-            }
-        } else {
-            rc = raft_end_snapshot(r);
-        }
-        rc = rc == RAFT_ERR_SHUTDOWN ? rc : 0;
-        break;
-    case 13:
-        rc = raft_timeout_now(r);
-        break;
     case 14:
         raft_transfer_leader(r, u8() % 5 == 0 ? RAFT_NODE_ID_NONE : any_id(),
                              u8() % 16 ? u8() * 4 : any64());
         break;
-    case 15: {
+    default: {
         raft_index_t s = raft_get_index_to_sync(r);
         (void)s;
         rc = raft_flush(r, u8() & 1 ? raft_get_current_idx(r) : 0);
         break;
     }
-    case 16:
-        switch (u8() % 4) {
-        case 0: raft_become_follower(r); break;
-        case 1: rc = raft_become_precandidate(r); break;
-        case 2: rc = raft_become_candidate(r); break;
-        default: rc = raft_become_leader(r); break;
-        }
-        break;
-    case 17:
-        rc = raft_apply_all(r);
-        break;
     }
     return rc;
 }
 
+static int op(void)
+{
+    raft_server_t *r = H.r;
+    raft_term_t t = raft_get_current_term(r);
+    raft_index_t cur = raft_get_current_idx(r);
+    uint8_t o = u8() % 18;
+    switch (o) {
+    case 0:
+    case 1:
+        return op_appendentries(r, t, cur);
+    case 2:
+        return op_appendentries_response(r, t, cur);
+    case 3:
+    case 4:
+        return op_requestvote(r, t, cur);
+    case 5:
+        return op_requestvote_response(r, t);
+    case 6:
+        return op_snapshot(r, t, cur);
+    case 7:
+        return op_snapshot_response(r, t);
+    case 8:
+    case 9:
+        return op_time(r);
+    case 12:
+        return op_compact(r);
+    case 13:
+        return raft_timeout_now(r);
+    case 16:
+        return op_role(r);
+    case 17:
+        return raft_apply_all(r);
+    default:
+        return op_request(r, t, o);
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The server, on the built-in log or the harness's, configured from the
+ * input. */
+static raft_server_t *setup_server(void)
 {
-    memset(&H, 0, sizeof H);
-    in_p = data;
-    in_n = size;
-    H.meta_vote = RAFT_NODE_ID_NONE;
+    hs_disk_init(&H.disk);
+    hs_log_init(&H.log, 0, 0);
+    H.log.hooks = &fuzz_log_hooks;
     H.now_ms = 1000;
     H.custom_log = u8() & 1;
     if (H.custom_log) {
-        H.r = raft_new_with_log(&fuzz_log_impl, &H.log);
+        H.r = raft_new_with_log(&hs_log_impl, &H.log);
     } else {
         H.r = raft_new();
     }
@@ -679,8 +664,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     raft_config(r, 1, RAFT_CONFIG_NONBLOCKING_APPLY, u8() & 1);
     raft_config(r, 1, RAFT_CONFIG_ELECTION_TIMEOUT, 100 + u8());
     raft_config(r, 1, RAFT_CONFIG_REQUEST_TIMEOUT, 20 + u8() % 64);
+    return r;
+}
 
-    /* membership: self = 1 (voting or not), peers 2..n (some non-voting) */
+/* Membership: self = 1 (voting or not), peers 2..n (some non-voting).
+ * Returns n. */
+static int setup_members(raft_server_t *r)
+{
     uint8_t m = u8();
     int n = 1 + m % 5;
     if (m & 0x80)
@@ -693,8 +683,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else
             raft_add_node(r, NULL, id, 0);
     }
+    return n;
+}
 
-    /* restart state: an optional snapshot, entries, metadata */
+/* Restart state: an optional snapshot, entries, metadata (restores outside
+ * the limits must be refused, inside them accepted). */
+static void setup_restore(raft_server_t *r, int n)
+{
     uint8_t rs = u8();
     raft_term_t term = 0;
     if (rs & 1) {
@@ -703,7 +698,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* The application's own log follows only a snapshot that is taken. */
         int ok = si >= 0 && si <= RAFT_INDEX_MAX && term >= 0 && term <= RAFT_TERM_MAX;
         if (H.custom_log && ok)
-            fl_reset(&H.log, si + 1, term);
+            hs_log_reset(&H.log, si + 1, term);
         int rc = raft_restore_snapshot(r, term, si);
         if ((rc == 0) != ok)
             fail("limits", "raft_restore_snapshot(%ld, %ld) returned %d", term, si, rc);
@@ -723,16 +718,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     raft_term_t mt = u8() % 8 ? (raft_term_t)((unsigned long)term + u8() % 3) : edge();
     raft_node_id_t mv = u8() % 4 ? RAFT_NODE_ID_NONE : u8() % 8 ? 1 + u8() % n : any_id();
     if (raft_restore_metadata(r, mt, mv) == 0) {
-        H.meta_term = mt;
-        H.meta_vote = mv;
+        H.disk.term = mt;
+        H.disk.vote = mv;
     } else if (mt >= 0 && mt <= RAFT_TERM_MAX && mv >= RAFT_NODE_ID_NONE) {
         fail("limits", "raft_restore_metadata(%ld, %d) refused", mt, mv);
     }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    memset(&H, 0, sizeof H);
+    in_p = data;
+    in_n = size;
+    raft_server_t *r = setup_server();
+    setup_restore(r, setup_members(r));
     H.seen_term = raft_get_current_term(r);
     H.seen_commit = raft_get_commit_idx(r);
     H.applied = raft_get_last_applied_idx(r);
-    if (H.meta_term < H.seen_term) /* restore paths may persist nothing */
-        H.meta_term = H.seen_term;
+    if (H.disk.term < H.seen_term) /* restore paths may persist nothing */
+        H.disk.term = H.seen_term;
 
     /* initial role */
     switch (u8() % 5) {
@@ -750,8 +755,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_state();
     }
     raft_destroy(r);
-    if (H.custom_log && H.log.e)
-        fl_free(&H.log);
+    hs_log_clear(&H.log);
+    free(H.com);
     return 0;
 }
 
@@ -759,14 +764,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 /* Self-contained driver: PRNG inputs (splitmix64) for a time budget.
  *   fuzz_raft [--seconds=N] [--seed=S] [--max-len=N]   random inputs
  *   fuzz_raft FILE...                                  replay saved inputs */
-static uint64_t g_rng;
-static uint64_t rnd64(void)
-{
-    uint64_t z = (g_rng += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
+static hs_rng_t g_rng;
+static uint64_t rnd64(void) { return hs_rng_next(&g_rng); }
 
 static uint8_t *g_cur;
 static size_t g_cur_len;
@@ -832,7 +831,7 @@ int main(int argc, char **argv)
         return 0;
     signal(SIGALRM, on_alarm);
     signal(SIGABRT, on_abort);
-    g_rng = g_seed;
+    g_rng.s = g_seed;
     g_cur = malloc((size_t)max_len);
     time_t end = time(NULL) + seconds;
     printf("fuzz: standalone driver, seed %llu, %ld s\n", g_seed, seconds);

@@ -1844,7 +1844,11 @@ int raft_recv_appendentries_response(raft_server_t *me, raft_node_t *node, raft_
  * RAFT_ERR_MISUSE for a NULL server, message or answer, and, with nothing
  * changed, for a term or index out of range, a `snapshot_term` above the
  * message's `term`, or a chunk whose `offset + len` does not fit in 64
- * bits (the original accepted these).
+ * bits (the original accepted these); RAFT_ERR_SHUTDOWN, with nothing
+ * stored or loaded, when the snapshot's last entry contradicts an entry
+ * this server has committed (same index, another term: no leader can send
+ * that, so the server stops as it does for such an appendentries; the
+ * original loaded it and left its commit index past its log's end).
  */
 int raft_recv_snapshot(raft_server_t *me, raft_node_t *node, raft_snapshot_req_t *req, raft_snapshot_resp_t *resp);
 

@@ -24,6 +24,9 @@ FUZZ_CLANG     ?= clang
 FUZZ_INCLUDE   ?= include
 FUZZ_LIBS      ?= $(or $(NATIVE_LIBS),-lpthread -ldl -lm) -lrt
 FUZZ_LIB       := $(or $(LIBRAFT_A),build/libraft.a)
+# The shared cluster harness (harness/: log, disk, PRNG).
+FUZZ_HARNESS_SRCS := $(wildcard harness/*.c)
+FUZZ_HARNESS   := $(FUZZ_HARNESS_SRCS) $(wildcard harness/*.h)
 FUZZ_TRIPLE    := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 FUZZ_COV_LIB   := $(FUZZ_BUILD)/libraft-cov.a
 FUZZ_BIN       := $(FUZZ_BUILD)/fuzz_raft
@@ -60,9 +63,9 @@ $(FUZZ_COV_LIB): $(wildcard Cargo.toml Cargo.lock build.rs) $(shell find src -ty
 	    --target-dir $(FUZZ_BUILD)/target
 	cp $(FUZZ_BUILD)/target/$(FUZZ_TRIPLE)/release/libraft.a $@
 
-$(FUZZ_BIN): fuzz/fuzz_raft.c $(FUZZ_COV_LIB) $(wildcard $(FUZZ_INCLUDE)/raft.h)
+$(FUZZ_BIN): fuzz/fuzz_raft.c $(FUZZ_HARNESS) $(FUZZ_COV_LIB) $(wildcard $(FUZZ_INCLUDE)/raft.h)
 	$(FUZZ_CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -I$(FUZZ_INCLUDE) $< $(FUZZ_COV_LIB) $(FUZZ_LIBS) -o $@
+	    -I$(FUZZ_INCLUDE) -Iharness $< $(FUZZ_HARNESS_SRCS) $(FUZZ_COV_LIB) $(FUZZ_LIBS) -o $@
 
 # The library with overflow checks and debug assertions, panics aborting.
 $(FUZZ_CHECKED_LIB): $(wildcard Cargo.toml Cargo.lock build.rs) $(shell find src -type f 2>/dev/null)
@@ -71,11 +74,11 @@ $(FUZZ_CHECKED_LIB): $(wildcard Cargo.toml Cargo.lock build.rs) $(shell find src
 	    --target-dir $(FUZZ_BUILD)/target-checked
 	cp $(FUZZ_BUILD)/target-checked/$(FUZZ_TRIPLE)/release/libraft.a $@
 
-$(FUZZ_SA_BIN): fuzz/fuzz_raft.c $(FUZZ_CHECKED_LIB) $(wildcard $(FUZZ_INCLUDE)/raft.h)
+$(FUZZ_SA_BIN): fuzz/fuzz_raft.c $(FUZZ_HARNESS) $(FUZZ_CHECKED_LIB) $(wildcard $(FUZZ_INCLUDE)/raft.h)
 	@mkdir -p $(@D)
 	$(or $(CC),cc) -std=c11 -g -O1 -Wall -Wextra -DFUZZ_STANDALONE \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-	    -I$(FUZZ_INCLUDE) $< $(FUZZ_CHECKED_LIB) $(FUZZ_LIBS) -o $@
+	    -I$(FUZZ_INCLUDE) -Iharness $< $(FUZZ_HARNESS_SRCS) $(FUZZ_CHECKED_LIB) $(FUZZ_LIBS) -o $@
 
 fuzz-libfuzzer: fuzz-deps $(FUZZ_BIN)
 	@mkdir -p $(FUZZ_BUILD)/corpus

@@ -1,4 +1,4 @@
-# Deterministic cluster simulator (issue 6): sim/sim.c drives many libraft
+# Deterministic cluster simulator (issue 6): sim/*.c drive many libraft
 # servers through the exported raft_* functions, injects faults and checks
 # Raft's safety properties on every step. See sim/README.md.
 #
@@ -16,6 +16,11 @@ SIM_CC       ?= $(or $(CC),cc)
 SIM_CFLAGS   ?= -std=c11 -O2 -g -Wall -Wextra -Werror
 SIM_LIBS     ?= $(or $(NATIVE_LIBS),-lpthread -ldl -lm) -lrt
 SIM_BIN      := $(SIM_BUILD)/sim
+# The shared cluster harness (harness/: network, log, disk, clock, PRNG).
+SIM_HARNESS_SRCS := $(wildcard harness/*.c)
+SIM_HARNESS  := $(SIM_HARNESS_SRCS) $(wildcard harness/*.h)
+SIM_SRCS     := $(sort $(wildcard sim/*.c))
+SIM_DEPS     := $(SIM_SRCS) $(wildcard sim/*.h) $(SIM_HARNESS)
 SIM_ASAN_BIN := $(SIM_BUILD)/sim-asan
 SIM_JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -41,16 +46,16 @@ SIM_RUN_ARGS = $(call sim_opt,SEED,seed) $(call sim_opt,SEEDS,seeds) \
 
 .PHONY: sim sim-build sim-smoke sim-long sim-asan sim-clean
 
-$(SIM_BIN): sim/sim.c $(SIM_LIB) $(wildcard $(SIM_INCLUDE)/raft.h)
+$(SIM_BIN): $(SIM_DEPS) $(SIM_LIB) $(wildcard $(SIM_INCLUDE)/raft.h)
 	@mkdir -p $(@D)
 	@rm -f $@
-	$(SIM_CC) $(SIM_CFLAGS) -I$(SIM_INCLUDE) $< $(SIM_LIB) $(SIM_LIBS) -o $@
+	$(SIM_CC) $(SIM_CFLAGS) -I$(SIM_INCLUDE) -Iharness $(SIM_SRCS) $(SIM_HARNESS_SRCS) $(SIM_LIB) $(SIM_LIBS) -o $@
 
-$(SIM_ASAN_BIN): sim/sim.c $(SIM_LIB) $(wildcard $(SIM_INCLUDE)/raft.h)
+$(SIM_ASAN_BIN): $(SIM_DEPS) $(SIM_LIB) $(wildcard $(SIM_INCLUDE)/raft.h)
 	@mkdir -p $(@D)
 	@rm -f $@
 	$(SIM_CC) $(SIM_CFLAGS) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
-	    -fno-sanitize-recover=all -I$(SIM_INCLUDE) $< $(SIM_LIB) $(SIM_LIBS) -o $@
+	    -fno-sanitize-recover=all -I$(SIM_INCLUDE) -Iharness $(SIM_SRCS) $(SIM_HARNESS_SRCS) $(SIM_LIB) $(SIM_LIBS) -o $@
 
 sim-build: $(SIM_BIN)
 

@@ -10,15 +10,6 @@
 /* Small helpers                                                        */
 /* ------------------------------------------------------------------ */
 
-static void *cl_xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fprintf(stderr, "cluster: out of memory\n");
-        abort();
-    }
-    return q;
-}
 
 void cl_violation(cluster_t *c, const char *fmt, ...)
 {
@@ -40,13 +31,7 @@ int cl_violations(cluster_t *c)
 
 unsigned cl_rand(cluster_t *c)
 {
-    /* xorshift64* */
-    unsigned long long x = c->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    c->rng = x;
-    return (unsigned)((x * 2685821657736338717ULL) >> 32);
+    return (unsigned)(hs_rng_next(&c->rng) >> 32);
 }
 
 static int entry_val(raft_entry_t *e)
@@ -65,223 +50,13 @@ static int is_cfg_type(int type)
 }
 
 /* ------------------------------------------------------------------ */
-/* The disk log                                                         */
-/* ------------------------------------------------------------------ */
-
-cl_log_t *cl_log_new(raft_index_t base, raft_term_t base_term)
-{
-    cl_log_t *l = calloc(1, sizeof(*l));
-    if (!l)
-        abort();
-    l->base = base;
-    l->base_term = base_term;
-    return l;
-}
-
-void cl_log_free(cl_log_t *l)
-{
-    if (!l)
-        return;
-    for (raft_index_t i = 0; i < l->n; i++)
-        raft_entry_release(l->e[i]);
-    free(l->e);
-    free(l);
-}
-
-raft_entry_t *cl_log_at(cl_log_t *l, raft_index_t idx)
-{
-    if (idx <= l->base || idx > l->base + l->n)
-        return NULL;
-    return l->e[idx - l->base - 1];
-}
-
-static void *log_init(void *raft, void *arg)
-{
-    (void)raft;
-    return arg;
-}
-
-/* The disk outlives the raft server: cl_crash and cl_free release it. */
-static void log_free_cb(void *log)
-{
-    (void)log;
-}
-
-static void log_reset(void *log, raft_index_t first_idx, raft_term_t term)
-{
-    cl_log_t *l = log;
-    for (raft_index_t i = 0; i < l->n; i++)
-        raft_entry_release(l->e[i]);
-    l->n = 0;
-    l->base = first_idx - 1;
-    l->base_term = term;
-    l->resets++;
-}
-
-static int log_append(void *log, raft_entry_t *e)
-{
-    cl_log_t *l = log;
-    if (l->fail_append)
-        return l->fail_append;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 64;
-        l->e = cl_xrealloc(l->e, (size_t)l->cap * sizeof(*l->e));
-    }
-    raft_entry_hold(e);
-    l->e[l->n++] = e;
-    l->appends++;
-    return 0;
-}
-
-static int log_poll(void *log, raft_index_t first_idx)
-{
-    cl_log_t *l = log;
-    raft_index_t k = first_idx - 1 - l->base; /* entries to drop */
-    if (k <= 0)
-        return 0;
-    if (k > l->n)
-        k = l->n;
-    l->base_term = l->e[k - 1]->term;
-    for (raft_index_t i = 0; i < k; i++)
-        raft_entry_release(l->e[i]);
-    memmove(l->e, l->e + k, (size_t)(l->n - k) * sizeof(*l->e));
-    l->n -= k;
-    l->base += k;
-    l->polls++;
-    return 0;
-}
-
-static int log_pop(void *log, raft_index_t from_idx, raft_entry_notify_f cb, void *cb_arg)
-{
-    cl_log_t *l = log;
-    if (from_idx <= l->base)
-        return -1;
-    while (l->base + l->n >= from_idx && l->n > 0) {
-        raft_index_t idx = l->base + l->n;
-        raft_entry_t *e = l->e[l->n - 1];
-        l->n--;
-        if (cb)
-            cb(cb_arg, e, idx);
-        raft_entry_release(e);
-        l->pops++;
-    }
-    return 0;
-}
-
-static raft_entry_t *log_get(void *log, raft_index_t idx)
-{
-    cl_log_t *l = log;
-    raft_entry_t *e = cl_log_at(l, idx);
-    l->gets++;
-    if (e)
-        raft_entry_hold(e);
-    return e;
-}
-
-static raft_index_t log_get_batch(void *log, raft_index_t idx, raft_index_t n, raft_entry_t **out)
-{
-    cl_log_t *l = log;
-    raft_index_t got = 0;
-    while (got < n) {
-        raft_entry_t *e = cl_log_at(l, idx + got);
-        if (!e)
-            break;
-        raft_entry_hold(e);
-        out[got++] = e;
-    }
-    return got;
-}
-
-static raft_index_t log_first_idx(void *log)
-{
-    return ((cl_log_t *)log)->base + 1;
-}
-
-static raft_index_t log_current_idx(void *log)
-{
-    cl_log_t *l = log;
-    return l->base + l->n;
-}
-
-static raft_index_t log_count(void *log)
-{
-    return ((cl_log_t *)log)->n;
-}
-
-static int log_sync(void *log)
-{
-    ((cl_log_t *)log)->syncs++;
-    return 0;
-}
-
-const raft_log_impl_t cl_log_impl = {
-    .init = log_init,
-    .free = log_free_cb,
-    .reset = log_reset,
-    .append = log_append,
-    .poll = log_poll,
-    .pop = log_pop,
-    .get = log_get,
-    .get_batch = log_get_batch,
-    .first_idx = log_first_idx,
-    .current_idx = log_current_idx,
-    .count = log_count,
-    .sync = log_sync,
-};
-
-static cl_log_t *cl_log_copy(cl_log_t *src)
-{
-    cl_log_t *l = cl_log_new(src->base, src->base_term);
-    for (raft_index_t i = 0; i < src->n; i++)
-        log_append(l, src->e[i]);
-    l->appends = 0;
-    return l;
-}
-
-/* ------------------------------------------------------------------ */
 /* Messages                                                             */
 /* ------------------------------------------------------------------ */
 
-static void msg_free(cl_msg_t *m)
-{
-    if (m->type == CL_MSG_AE && m->u.ae.entries) {
-        raft_entry_release_list(m->u.ae.entries, (size_t)m->u.ae.n_entries);
-        free(m->u.ae.entries);
-    }
-    if (m->type == CL_MSG_SNAP)
-        free(m->u.snap.chunk.data);
-    free(m);
-}
-
-static cl_msg_t *msg_new(int type, raft_node_id_t from, raft_node_id_t to)
-{
-    cl_msg_t *m = calloc(1, sizeof(*m));
-    if (!m)
-        abort();
-    m->type = type;
-    m->from = from;
-    m->to = to;
-    return m;
-}
 
 static void enqueue(cluster_t *c, cl_msg_t *m)
 {
-    if (c->qlen == c->qcap) {
-        c->qcap = c->qcap ? c->qcap * 2 : 256;
-        c->q = cl_xrealloc(c->q, (size_t)c->qcap * sizeof(*c->q));
-    }
-    c->q[c->qlen++] = m;
-}
-
-static cl_msg_t *dequeue_at(cluster_t *c, int i)
-{
-    cl_msg_t *m;
-    if (i < 0 || i >= c->qlen)
-        return NULL;
-    m = c->q[i];
-    memmove(c->q + i, c->q + i + 1, (size_t)(c->qlen - i - 1) * sizeof(*c->q));
-    c->qlen--;
-    return m;
+    hs_net_push(&c->net, m);
 }
 
 /* ------------------------------------------------------------------ */
@@ -297,7 +72,6 @@ static int cb_send_requestvote(raft_server_t *r, void *ud, raft_node_t *node, ra
 {
     cl_server_t *s = ud;
     cluster_t *c = s->c;
-    cl_msg_t *m;
     (void)r;
     s->sent[CL_MSG_RV]++;
     if (msg->prevote) {
@@ -305,15 +79,13 @@ static int cb_send_requestvote(raft_server_t *r, void *ud, raft_node_t *node, ra
     } else {
         s->sent_vote++;
         /* §3.8: term and vote are persisted before the request goes out */
-        if (s->p_term != msg->term || s->p_vote != s->id)
+        if (s->disk.term != msg->term || s->disk.vote != s->id)
             cl_violation(c, "node %d sent requestvote term %ld before persisting it (persisted term %ld vote %d)",
-                         s->id, msg->term, s->p_term, s->p_vote);
+                         s->id, msg->term, s->disk.term, s->disk.vote);
     }
-    if (!msg->prevote && msg->term > s->p_term)
-        cl_violation(c, "node %d sent term %ld > persisted %ld", s->id, msg->term, s->p_term);
-    m = msg_new(CL_MSG_RV, s->id, node_id_of(node));
-    m->u.rv = *msg;
-    enqueue(c, m);
+    if (!msg->prevote && msg->term > s->disk.term)
+        cl_violation(c, "node %d sent term %ld > persisted %ld", s->id, msg->term, s->disk.term);
+    enqueue(c, hs_msg_requestvote(s->id, node_id_of(node), msg));
     return 0;
 }
 
@@ -321,41 +93,22 @@ static int cb_send_appendentries(raft_server_t *r, void *ud, raft_node_t *node, 
 {
     cl_server_t *s = ud;
     cluster_t *c = s->c;
-    cl_msg_t *m;
     (void)r;
     s->sent[CL_MSG_AE]++;
     if (msg->n_entries == 0)
         s->sent_heartbeats++;
-    if (msg->term > s->p_term)
-        cl_violation(c, "node %d sent appendentries term %ld > persisted %ld", s->id, msg->term, s->p_term);
-    m = msg_new(CL_MSG_AE, s->id, node_id_of(node));
-    m->u.ae = *msg;
-    m->u.ae.entries = NULL;
-    if (msg->n_entries > 0) {
-        m->u.ae.entries = cl_xrealloc(NULL, (size_t)msg->n_entries * sizeof(raft_entry_t *));
-        for (raft_index_t i = 0; i < msg->n_entries; i++) {
-            m->u.ae.entries[i] = msg->entries[i];
-            raft_entry_hold(msg->entries[i]);
-        }
-    }
-    enqueue(c, m);
+    if (msg->term > s->disk.term)
+        cl_violation(c, "node %d sent appendentries term %ld > persisted %ld", s->id, msg->term, s->disk.term);
+    enqueue(c, hs_msg_appendentries(s->id, node_id_of(node), msg));
     return 0;
 }
 
 static int cb_send_snapshot(raft_server_t *r, void *ud, raft_node_t *node, raft_snapshot_req_t *msg)
 {
     cl_server_t *s = ud;
-    cl_msg_t *m;
     (void)r;
     s->sent[CL_MSG_SNAP]++;
-    m = msg_new(CL_MSG_SNAP, s->id, node_id_of(node));
-    m->u.snap = *msg;
-    m->u.snap.chunk.data = NULL;
-    if (msg->chunk.len > 0) {
-        m->u.snap.chunk.data = cl_xrealloc(NULL, (size_t)msg->chunk.len);
-        memcpy(m->u.snap.chunk.data, msg->chunk.data, (size_t)msg->chunk.len);
-    }
-    enqueue(s->c, m);
+    enqueue(s->c, hs_msg_snapshot(s->id, node_id_of(node), msg));
     return 0;
 }
 
@@ -364,7 +117,7 @@ static int cb_send_timeoutnow(raft_server_t *r, void *ud, raft_node_t *node)
     cl_server_t *s = ud;
     (void)r;
     s->sent[CL_MSG_TIMEOUTNOW]++;
-    enqueue(s->c, msg_new(CL_MSG_TIMEOUTNOW, s->id, node_id_of(node)));
+    enqueue(s->c, hs_msg_new(CL_MSG_TIMEOUTNOW, s->id, node_id_of(node)));
     return 0;
 }
 
@@ -375,7 +128,7 @@ static char *snap_serialize(cl_server_t *s, raft_size_t *len)
     size_t n = (size_t)s->n_applied;
     size_t sz = sizeof(int) + (size_t)s->n_cfg * sizeof(cl_member_t) + sizeof(raft_index_t) +
                 n * sizeof(cl_applied_t);
-    char *buf = cl_xrealloc(NULL, sz), *p = buf;
+    char *buf = hs_realloc(NULL, sz), *p = buf;
     memcpy(p, &s->n_cfg, sizeof(int));
     p += sizeof(int);
     memcpy(p, s->cfg, (size_t)s->n_cfg * sizeof(cl_member_t));
@@ -412,7 +165,7 @@ static int snap_parse(const char *buf, raft_size_t len, cl_member_t *cfg, int *n
         return -1;
     *n_cfg = nc;
     *n_applied = na;
-    *applied = cl_xrealloc(NULL, (size_t)(na ? na : 1) * sizeof(cl_applied_t));
+    *applied = hs_realloc(NULL, (size_t)(na ? na : 1) * sizeof(cl_applied_t));
     if (na)
         memcpy(*applied, p, (size_t)na * sizeof(cl_applied_t));
     return 0;
@@ -424,7 +177,7 @@ static void global_check(cluster_t *c, raft_node_id_t who, const cl_applied_t *a
         raft_index_t n = c->n_global ? c->n_global : 1024;
         while (n <= a->idx)
             n *= 2;
-        c->global = cl_xrealloc(c->global, (size_t)n * sizeof(cl_applied_t));
+        c->global = hs_realloc(c->global, (size_t)n * sizeof(cl_applied_t));
         memset(c->global + c->n_global, 0, (size_t)(n - c->n_global) * sizeof(cl_applied_t));
         c->n_global = n;
     }
@@ -440,33 +193,14 @@ static void global_check(cluster_t *c, raft_node_id_t who, const cl_applied_t *a
 
 static void cfg_apply(cl_member_t *cfg, int *n, int type, raft_node_id_t id)
 {
-    int i;
-    for (i = 0; i < *n; i++)
-        if (cfg[i].id == id)
-            break;
-    if (type == RAFT_LOGTYPE_REMOVE_NODE) {
-        if (i < *n) {
-            cfg[i] = cfg[*n - 1];
-            (*n)--;
-        }
-        return;
-    }
-    if (i == *n) {
-        if (*n > CL_MAX)
-            return;
-        cfg[i].id = id;
-        cfg[i].voting = 0;
-        (*n)++;
-    }
-    if (type == RAFT_LOGTYPE_ADD_NODE)
-        cfg[i].voting = 1;
+    hs_members_apply(cfg, n, CL_MAX + 1, type, id);
 }
 
 static void applied_push(cl_server_t *s, const cl_applied_t *a)
 {
     if (s->n_applied == s->cap_applied) {
         s->cap_applied = s->cap_applied ? s->cap_applied * 2 : 256;
-        s->applied = cl_xrealloc(s->applied, (size_t)s->cap_applied * sizeof(cl_applied_t));
+        s->applied = hs_realloc(s->applied, (size_t)s->cap_applied * sizeof(cl_applied_t));
     }
     s->applied[s->n_applied++] = *a;
 }
@@ -477,7 +211,7 @@ static int cb_applylog(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t
     cl_applied_t a;
     (void)r;
     s->apply_calls++;
-    s->c->now_us += s->apply_cost_us;
+    s->c->clock.now_us += s->apply_cost_us;
     if (s->apply_fail_idx && idx == s->apply_fail_idx)
         return s->apply_fail_rc;
     if (idx != s->applied_upto + 1)
@@ -501,11 +235,20 @@ static int cb_persist_metadata(raft_server_t *r, void *ud, raft_term_t term, raf
 {
     cl_server_t *s = ud;
     (void)r;
-    s->persist_calls++;
-    if (s->fail_persist)
+    if (s->fail_persist) {
+        s->disk.persists++;
         return -1;
-    s->p_term = term;
-    s->p_vote = vote;
+    }
+    switch (hs_disk_persist(&s->disk, term, vote)) {
+    case HS_META_TERM_BACK:
+        cl_violation(s->c, "node %d persisted term %ld after a higher one", s->id, term);
+        break;
+    case HS_META_VOTE_CHANGED:
+        cl_violation(s->c, "node %d changed its vote in term %ld to %d", s->id, term, vote);
+        break;
+    default:
+        break;
+    }
     return 0;
 }
 
@@ -563,7 +306,7 @@ static void cb_log(raft_server_t *r, raft_node_id_t node, void *ud, const char *
     cl_server_t *s = ud;
     (void)r;
     if (s->c->verbose)
-        fprintf(stderr, "[%lld %d->%d] %s\n", s->c->now_us / 1000, s->id, node, buf);
+        fprintf(stderr, "[%lld %d->%d] %s\n", s->c->clock.now_us / 1000, s->id, node, buf);
 }
 
 static int cb_backpressure(raft_server_t *r, void *ud, raft_node_t *node)
@@ -597,14 +340,13 @@ static raft_time_t cb_timestamp(raft_server_t *r, void *ud)
 {
     cl_server_t *s = ud;
     (void)r;
-    return s->c->now_us;
+    return s->c->clock.now_us;
 }
 
 static int cb_get_snapshot_chunk(raft_server_t *r, void *ud, raft_node_t *node, raft_size_t offset,
                                  raft_snapshot_chunk_t *chunk)
 {
     cl_server_t *s = ud;
-    raft_size_t len;
     (void)r;
     (void)node;
     s->chunk_calls++;
@@ -612,15 +354,9 @@ static int cb_get_snapshot_chunk(raft_server_t *r, void *ud, raft_node_t *node, 
         s->chunk_done--;
         return RAFT_ERR_DONE;
     }
-    if (!s->snap || offset > s->snap_len)
+    if (!s->disk.snap || offset > s->disk.snap_len)
         return -1;
-    len = s->snap_len - offset;
-    if (len > s->c->o.chunk_size)
-        len = s->c->o.chunk_size;
-    chunk->offset = offset;
-    chunk->data = s->snap + offset;
-    chunk->len = len;
-    chunk->last_chunk = (offset + len == s->snap_len);
+    hs_disk_read_chunk(&s->disk, offset, s->c->o.chunk_size, chunk);
     return 0;
 }
 
@@ -630,17 +366,9 @@ static int cb_store_snapshot_chunk(raft_server_t *r, void *ud, raft_index_t snap
     cl_server_t *s = ud;
     (void)r;
     s->store_calls++;
-    if (offset + chunk->len > s->in_cap) {
-        s->in_cap = (offset + chunk->len) * 2;
-        s->in_snap = cl_xrealloc(s->in_snap, (size_t)s->in_cap);
-    }
-    if (offset > s->in_len)
-        cl_violation(s->c, "node %d stored snapshot chunk at %llu with only %llu bytes received", s->id,
-                     offset, s->in_len);
-    if (chunk->len)
-        memcpy(s->in_snap + offset, chunk->data, (size_t)chunk->len);
-    s->in_len = offset + chunk->len;
-    s->in_idx = snapshot_index;
+    if (hs_disk_store_chunk(&s->disk, snapshot_index, offset, chunk) != 0)
+        cl_violation(s->c, "node %d stored snapshot chunk at %llu of snapshot %ld with only %zu bytes of "
+                     "snapshot %ld received", s->id, offset, snapshot_index, s->disk.in_len, s->disk.in_idx);
     return 0;
 }
 
@@ -649,38 +377,14 @@ static int cb_clear_snapshot(raft_server_t *r, void *ud)
     cl_server_t *s = ud;
     (void)r;
     s->clear_calls++;
-    s->in_len = 0;
+    s->disk.in_len = 0;
     return 0;
 }
 
 /* Configure r's nodes from a membership list (begin/end load or restart). */
-static void configure_nodes(cl_server_t *s, const cl_member_t *cfg, int n_cfg, int committed)
+static void configure_nodes(cl_server_t *s, const cl_member_t *cfg, int n_cfg)
 {
-    int self_found = 0;
-    for (int i = 0; i < n_cfg; i++) {
-        raft_node_t *node = raft_get_node(s->r, cfg[i].id);
-        int is_self = cfg[i].id == s->id;
-        self_found |= is_self;
-        if (!node) {
-            node = cfg[i].voting ? raft_add_node(s->r, NULL, cfg[i].id, is_self)
-                                 : raft_add_non_voting_node(s->r, NULL, cfg[i].id, is_self);
-        } else {
-            raft_node_set_voting(node, cfg[i].voting);
-        }
-        if (node && committed) {
-            raft_node_set_active(node, 1);
-            raft_node_set_voting_committed(node, cfg[i].voting);
-            raft_node_set_addition_committed(node, 1);
-        }
-    }
-    if (!self_found) {
-        /* not (yet) a member: keep ourselves as a non-voting node */
-        raft_node_t *me = raft_get_node(s->r, s->id);
-        if (!me)
-            raft_add_non_voting_node(s->r, NULL, s->id, 1);
-        else
-            raft_node_set_voting(me, 0);
-    }
+    hs_members_install(s->r, s->id, cfg, n_cfg);
 }
 
 static void set_state_machine(cl_server_t *s, const cl_member_t *cfg, int n_cfg, cl_applied_t *applied,
@@ -707,8 +411,8 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
         s->fail_load--;
         return -1;
     }
-    if (snap_parse(s->in_snap, s->in_len, cfg, &n_cfg, &applied, &n_applied) != 0) {
-        cl_violation(s->c, "node %d: received snapshot (%llu bytes) does not parse", s->id, s->in_len);
+    if (snap_parse((char *)s->disk.in, s->disk.in_len, cfg, &n_cfg, &applied, &n_applied) != 0) {
+        cl_violation(s->c, "node %d: received snapshot (%zu bytes) does not parse", s->id, s->disk.in_len);
         return -1;
     }
     if (n_applied > 0 && applied[n_applied - 1].idx != idx)
@@ -719,7 +423,7 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
         free(applied);
         return -1;
     }
-    configure_nodes(s, cfg, n_cfg, 1);
+    configure_nodes(s, cfg, n_cfg);
     rc = raft_end_load_snapshot(r);
     if (rc != 0) {
         free(applied);
@@ -728,12 +432,7 @@ static int cb_load_snapshot(raft_server_t *r, void *ud, raft_term_t term, raft_i
     for (raft_index_t i = 0; i < n_applied; i++)
         global_check(s->c, s->id, &applied[i]);
     set_state_machine(s, cfg, n_cfg, applied, n_applied, idx);
-    free(s->snap);
-    s->snap = cl_xrealloc(NULL, (size_t)s->in_len);
-    memcpy(s->snap, s->in_snap, (size_t)s->in_len);
-    s->snap_len = s->in_len;
-    s->snap_term = term;
-    s->snap_idx = idx;
+    hs_disk_install_received(&s->disk, idx, term);
     return 0;
 }
 
@@ -770,7 +469,7 @@ static void srv_setup(cl_server_t *s)
     raft_set_callbacks(s->r, &cbs, s);
     /* Election timeouts seeded from the cluster's seeded PRNG state (not
      * drawn from it, so its sequence is unchanged): runs repeat. */
-    raft_set_random_seed(s->r, c->rng ^ ((unsigned long long)s->id << 48));
+    raft_set_random_seed(s->r, c->rng.s ^ ((unsigned long long)s->id << 48));
     raft_config(s->r, 1, RAFT_CONFIG_ELECTION_TIMEOUT, c->o.election_timeout);
     raft_config(s->r, 1, RAFT_CONFIG_REQUEST_TIMEOUT, c->o.request_timeout);
     if (c->o.auto_flush >= 0)
@@ -787,20 +486,20 @@ static void srv_create(cluster_t *c, raft_node_id_t id, const cl_member_t *boot,
     s->id = id;
     s->exists = 1;
     s->alive = 1;
-    s->p_vote = RAFT_NODE_ID_NONE;
+    hs_disk_init(&s->disk);
     memcpy(s->boot, boot, (size_t)n_boot * sizeof(cl_member_t));
     s->n_boot = n_boot;
     /* the state machine starts from the cluster's static bootstrap */
     memcpy(s->cfg, c->boot, (size_t)c->n_boot * sizeof(cl_member_t));
     s->n_cfg = c->n_boot;
-    s->log = cl_log_new(0, 0);
-    s->r = raft_new_with_log(&cl_log_impl, s->log);
+    s->log = hs_log_new(0, 0);
+    s->r = raft_new_with_log(&hs_log_impl, s->log);
     if (!s->r) {
         fprintf(stderr, "cluster: raft_new_with_log failed\n");
         exit(1);
     }
     srv_setup(s);
-    configure_nodes(s, boot, n_boot, 1);
+    configure_nodes(s, boot, n_boot);
     if (id > c->n)
         c->n = id;
 }
@@ -821,15 +520,16 @@ cluster_t *cl_new_opts(int n, unsigned seed, const cl_opts_t *opts)
     if (!c)
         abort();
     if (n < 1 || n > CL_MAX) {
-        fprintf(stderr, "cluster: bad size %d\n", n);
+        fprintf(stderr, "cluster: bad size %d (a cluster has 1..CL_MAX = %d servers)\n", n, CL_MAX);
         exit(1);
     }
     if (opts)
         c->o = *opts;
     else
         cl_default_opts(&c->o);
-    c->rng = 0x9E3779B97F4A7C15ULL ^ ((unsigned long long)seed * 0x100000001B3ULL) ^ 1;
-    c->now_us = 1000000000LL; /* a clock that does not start at zero */
+    c->rng.s = 0x9E3779B97F4A7C15ULL ^ ((unsigned long long)seed * 0x100000001B3ULL) ^ 1;
+    hs_net_init(&c->net, &c->rng);
+    c->clock.now_us = 1000000000LL; /* a clock that does not start at zero */
     if (getenv("CL_VERBOSE"))
         c->verbose = 1;
     for (int i = 0; i < n; i++) {
@@ -856,14 +556,13 @@ void cl_free(cluster_t *c)
             continue;
         if (s->r)
             raft_destroy(s->r);
-        cl_log_free(s->log);
-        cl_log_free(s->disk);
+        hs_log_free(s->log);
+        hs_log_free(s->crashed_log);
         free(s->applied);
-        free(s->snap);
-        free(s->in_snap);
+        hs_disk_free(&s->disk);
     }
-    free(c->q);
-    free(c->term_leader);
+    hs_net_free(&c->net);
+    hs_terms_free(&c->term_leader);
     free(c->global);
     free(c);
 }
@@ -892,7 +591,7 @@ cl_server_t *cl_add_server(cluster_t *c, raft_node_id_t id)
     cl_member_t boot[CL_MAX + 1];
     int n = c->n_boot;
     if (id < 1 || id > CL_MAX || c->s[id].exists) {
-        fprintf(stderr, "cluster: cannot add server %d\n", id);
+        fprintf(stderr, "cluster: cannot add server %d (ids are 1..CL_MAX = %d, each used once)\n", id, CL_MAX);
         exit(1);
     }
     memcpy(boot, c->boot, (size_t)n * sizeof(cl_member_t));
@@ -920,7 +619,7 @@ static int should_drop(cluster_t *c, cl_msg_t *m)
         return 1;
     if (c->drop_all)
         return 1;
-    if (m->from >= 1 && m->from <= CL_MAX && c->link_down[m->from][m->to])
+    if (hs_net_blocked(&c->net, m->from, m->to))
         return 1;
     if (c->drop_per_mille > 0 && (int)(cl_rand(c) % 1000) < c->drop_per_mille)
         return 1;
@@ -929,107 +628,76 @@ static int should_drop(cluster_t *c, cl_msg_t *m)
     return 0;
 }
 
+/* Whether the response a server produced is sent back. A call that failed
+ * may leave a half-filled response, which a careful application does not
+ * send; a response carrying a term or vote not yet persisted is a
+ * violation. */
+static int reply_ok(cluster_t *c, cl_server_t *to, const cl_msg_t *m, const cl_msg_t *rm, int rc)
+{
+    switch (rm->type) {
+    case CL_MSG_RV_RESP: {
+        const raft_requestvote_resp_t *resp = &rm->u.rvr;
+        int bad_term, bad_vote;
+        if (resp->term < 0)
+            return 0;
+        bad_term = resp->term > to->disk.term;
+        bad_vote = !resp->prevote && resp->vote_granted &&
+                   (to->disk.vote != m->u.rv.candidate_id || to->disk.term != m->u.rv.term);
+        if (rc != 0 && (bad_term || bad_vote))
+            return 0;
+        if (bad_term)
+            cl_violation(c, "node %d answered requestvote with term %ld > persisted %ld", to->id, resp->term,
+                         to->disk.term);
+        if (bad_vote)
+            cl_violation(c, "node %d granted its vote to %d in term %ld before persisting it", to->id,
+                         m->u.rv.candidate_id, m->u.rv.term);
+        return 1;
+    }
+    case CL_MSG_AE_RESP:
+        if (rm->u.aer.term < 0 || (rc != 0 && rm->u.aer.term > to->disk.term))
+            return 0;
+        if (rm->u.aer.term > to->disk.term)
+            cl_violation(c, "node %d answered appendentries with term %ld > persisted %ld", to->id,
+                         rm->u.aer.term, to->disk.term);
+        return 1;
+    case CL_MSG_SNAP_RESP:
+        return rm->u.snapr.term >= 0;
+    default:
+        return 0;
+    }
+}
+
 static void deliver(cluster_t *c, cl_msg_t *m)
 {
     cl_server_t *to;
-    raft_server_t *r;
-    raft_node_t *from;
-    int rc = 0;
+    cl_msg_t reply;
 
     if (should_drop(c, m)) {
         c->dropped++;
-        msg_free(m);
+        hs_msg_free(m);
         return;
     }
     c->delivered++;
     to = &c->s[m->to];
-    r = to->r;
-    from = raft_get_node(r, m->from);
-
-    switch (m->type) {
-    case CL_MSG_RV: {
-        raft_requestvote_resp_t resp;
-        memset(&resp, 0, sizeof(resp));
-        resp.term = -1;
-        rc = raft_recv_requestvote(r, from, &m->u.rv, &resp);
-        note_rc(to, rc);
-        if (resp.term >= 0) {
-            int bad_term = resp.term > to->p_term;
-            int bad_vote = !resp.prevote && resp.vote_granted &&
-                           (to->p_vote != m->u.rv.candidate_id || to->p_term != m->u.rv.term);
-            /* a call that failed may leave a half-filled response, which a
-             * careful application does not send */
-            if (rc != 0 && (bad_term || bad_vote))
-                break;
-            if (bad_term)
-                cl_violation(c, "node %d answered requestvote with term %ld > persisted %ld", to->id, resp.term,
-                             to->p_term);
-            if (bad_vote)
-                cl_violation(c, "node %d granted its vote to %d in term %ld before persisting it", to->id,
-                             m->u.rv.candidate_id, m->u.rv.term);
-            cl_msg_t *rm = msg_new(CL_MSG_RV_RESP, to->id, m->from);
-            rm->u.rvr = resp;
-            enqueue(c, rm);
-        }
-        break;
-    }
-    case CL_MSG_RV_RESP:
-        rc = raft_recv_requestvote_response(r, from, &m->u.rvr);
-        note_rc(to, rc);
-        break;
-    case CL_MSG_AE: {
-        raft_appendentries_resp_t resp;
-        memset(&resp, 0, sizeof(resp));
-        resp.term = -1;
-        rc = raft_recv_appendentries(r, from, &m->u.ae, &resp);
-        note_rc(to, rc);
-        if (resp.term >= 0) {
-            if (rc != 0 && resp.term > to->p_term)
-                break;
-            if (resp.term > to->p_term)
-                cl_violation(c, "node %d answered appendentries with term %ld > persisted %ld", to->id,
-                             resp.term, to->p_term);
-            cl_msg_t *rm = msg_new(CL_MSG_AE_RESP, to->id, m->from);
-            rm->u.aer = resp;
-            enqueue(c, rm);
-        }
-        break;
-    }
-    case CL_MSG_AE_RESP:
-        rc = raft_recv_appendentries_response(r, from, &m->u.aer);
-        note_rc(to, rc);
-        break;
-    case CL_MSG_SNAP: {
-        raft_snapshot_resp_t resp;
-        memset(&resp, 0, sizeof(resp));
-        resp.term = -1;
-        rc = raft_recv_snapshot(r, from, &m->u.snap, &resp);
-        note_rc(to, rc);
-        if (resp.term >= 0) {
-            cl_msg_t *rm = msg_new(CL_MSG_SNAP_RESP, to->id, m->from);
-            rm->u.snapr = resp;
-            enqueue(c, rm);
-        }
-        break;
-    }
-    case CL_MSG_SNAP_RESP:
-        rc = raft_recv_snapshot_response(r, from, &m->u.snapr);
-        note_rc(to, rc);
-        break;
-    case CL_MSG_TIMEOUTNOW:
-        rc = raft_timeout_now(r);
-        note_rc(to, rc);
-        break;
-    default:
-        break;
-    }
-    msg_free(m);
+    memset(&reply, 0, sizeof(reply));
+    /* term -1: the call did not fill the response in */
+    if (m->type == CL_MSG_RV)
+        reply.u.rvr.term = -1;
+    else if (m->type == CL_MSG_AE)
+        reply.u.aer.term = -1;
+    else if (m->type == CL_MSG_SNAP)
+        reply.u.snapr.term = -1;
+    int rc = hs_msg_deliver(to->r, raft_get_node(to->r, m->from), m, &reply);
+    note_rc(to, rc);
+    if (reply.type && reply_ok(c, to, m, &reply, rc))
+        enqueue(c, hs_msg_clone(&reply));
+    hs_msg_free(m);
     cl_check_leaders(c);
 }
 
 int cl_deliver_one(cluster_t *c)
 {
-    cl_msg_t *m = dequeue_at(c, 0);
+    cl_msg_t *m = hs_net_take(&c->net, 0);
     if (!m)
         return 0;
     deliver(c, m);
@@ -1038,7 +706,7 @@ int cl_deliver_one(cluster_t *c)
 
 int cl_deliver_at(cluster_t *c, int i)
 {
-    cl_msg_t *m = dequeue_at(c, i);
+    cl_msg_t *m = hs_net_take(&c->net, i);
     if (!m)
         return 0;
     deliver(c, m);
@@ -1048,29 +716,29 @@ int cl_deliver_at(cluster_t *c, int i)
 void cl_deliver_all(cluster_t *c)
 {
     long budget = 1000000;
-    while (c->qlen > 0 && budget-- > 0)
+    while (c->net.qlen > 0 && budget-- > 0)
         cl_deliver_one(c);
 }
 
 void cl_drop_at(cluster_t *c, int i)
 {
-    cl_msg_t *m = dequeue_at(c, i);
+    cl_msg_t *m = hs_net_take(&c->net, i);
     if (m) {
         c->dropped++;
-        msg_free(m);
+        hs_msg_free(m);
     }
 }
 
 void cl_drop_queue(cluster_t *c)
 {
-    while (c->qlen > 0)
+    while (c->net.qlen > 0)
         cl_drop_at(c, 0);
 }
 
 int cl_queue_find(cluster_t *c, int type, raft_node_id_t from, raft_node_id_t to, int nth)
 {
-    for (int i = 0; i < c->qlen; i++) {
-        cl_msg_t *m = c->q[i];
+    for (int i = 0; i < c->net.qlen; i++) {
+        cl_msg_t *m = c->net.q[i];
         if ((type && m->type != type) || (from && m->from != from) || (to && m->to != to))
             continue;
         if (nth-- == 0)
@@ -1082,8 +750,8 @@ int cl_queue_find(cluster_t *c, int type, raft_node_id_t from, raft_node_id_t to
 int cl_queue_count(cluster_t *c, int type, raft_node_id_t from, raft_node_id_t to)
 {
     int n = 0;
-    for (int i = 0; i < c->qlen; i++) {
-        cl_msg_t *m = c->q[i];
+    for (int i = 0; i < c->net.qlen; i++) {
+        cl_msg_t *m = c->net.q[i];
         if ((type && m->type != type) || (from && m->from != from) || (to && m->to != to))
             continue;
         n++;
@@ -1093,8 +761,8 @@ int cl_queue_count(cluster_t *c, int type, raft_node_id_t from, raft_node_id_t t
 
 void cl_link(cluster_t *c, raft_node_id_t a, raft_node_id_t b, int up)
 {
-    c->link_down[a][b] = !up;
-    c->link_down[b][a] = !up;
+    hs_net_block(&c->net, a, b, !up);
+    hs_net_block(&c->net, b, a, !up);
 }
 
 void cl_isolate(cluster_t *c, raft_node_id_t id)
@@ -1106,19 +774,17 @@ void cl_isolate(cluster_t *c, raft_node_id_t id)
 
 void cl_heal(cluster_t *c)
 {
-    memset(c->link_down, 0, sizeof(c->link_down));
+    hs_net_heal(&c->net);
 }
 
 void cl_partition(cluster_t *c, const raft_node_id_t *side_a, int n_a)
 {
-    int in_a[CL_MAX + 1] = {0};
+    unsigned char in_a[CL_MAX + 1] = {0};
     cl_heal(c);
     for (int i = 0; i < n_a; i++)
-        in_a[side_a[i]] = 1;
-    for (int i = 1; i <= CL_MAX; i++)
-        for (int j = 1; j <= CL_MAX; j++)
-            if (in_a[i] != in_a[j])
-                c->link_down[i][j] = 1;
+        if (side_a[i] >= 1 && side_a[i] <= CL_MAX)
+            in_a[side_a[i]] = 1;
+    hs_net_split(&c->net, in_a, CL_MAX);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1135,7 +801,7 @@ static void note_periodic(cl_server_t *s, int rc)
 
 void cl_tick(cluster_t *c, int ms)
 {
-    c->now_us += (raft_time_t)ms * 1000;
+    hs_clock_advance_ms(&c->clock, ms);
     for (int i = 1; i <= c->n; i++) {
         cl_server_t *s = &c->s[i];
         if (s->exists && s->alive)
@@ -1155,7 +821,7 @@ int cl_periodic_one(cluster_t *c, raft_node_id_t id, int ms)
 {
     cl_server_t *s = cl_srv(c, id);
     int rc;
-    c->now_us += (raft_time_t)ms * 1000;
+    hs_clock_advance_ms(&c->clock, ms);
     rc = raft_periodic(s->r);
     note_periodic(s, rc);
     cl_check_leaders(c);
@@ -1194,18 +860,9 @@ void cl_check_leaders(cluster_t *c)
         t = raft_get_current_term(s->r);
         if (t < 0)
             continue;
-        if (t >= c->n_term_leader) {
-            raft_term_t n = c->n_term_leader ? c->n_term_leader : 64;
-            while (n <= t)
-                n *= 2;
-            c->term_leader = cl_xrealloc(c->term_leader, (size_t)n * sizeof(raft_node_id_t));
-            memset(c->term_leader + c->n_term_leader, 0, (size_t)(n - c->n_term_leader) * sizeof(raft_node_id_t));
-            c->n_term_leader = n;
-        }
-        if (c->term_leader[t] == 0)
-            c->term_leader[t] = s->id;
-        else if (c->term_leader[t] != s->id)
-            cl_violation(c, "election safety: nodes %d and %d both led term %ld", c->term_leader[t], s->id, t);
+        raft_node_id_t was = hs_terms_leader(&c->term_leader, t, s->id);
+        if (was != RAFT_NODE_ID_NONE && was != s->id)
+            cl_violation(c, "election safety: nodes %d and %d both led term %ld", was, s->id, t);
     }
 }
 
@@ -1250,7 +907,7 @@ static int cond_stable_leader(cluster_t *c, void *arg)
     for (int i = 1; i <= c->n; i++) {
         cl_server_t *s = &c->s[i];
         raft_node_t *n;
-        if (!s->exists || !s->alive || i == l || c->link_down[l][i] || c->link_down[i][l])
+        if (!s->exists || !s->alive || i == l || hs_net_blocked(&c->net, l, i) || hs_net_blocked(&c->net, i, l))
             continue;
         n = raft_get_node(lr, i);
         if (!n)
@@ -1433,11 +1090,9 @@ int cl_snapshot(cluster_t *c, raft_node_id_t id)
     if (raft_get_snapshot_last_idx(s->r) != s->applied_upto)
         cl_violation(c, "node %d: snapshot index %ld, applied index was %ld", id, raft_get_snapshot_last_idx(s->r),
                      s->applied_upto);
-    free(s->snap);
-    s->snap = img;
-    s->snap_len = len;
-    s->snap_idx = raft_get_snapshot_last_idx(s->r);
-    s->snap_term = raft_get_snapshot_last_term(s->r);
+    hs_disk_save_snapshot(&s->disk, img, (size_t)len, raft_get_snapshot_last_idx(s->r),
+                          raft_get_snapshot_last_term(s->r));
+    free(img);
     return 0;
 }
 
@@ -1446,14 +1101,15 @@ void cl_crash(cluster_t *c, raft_node_id_t id)
     cl_server_t *s = cl_srv(c, id);
     if (!s->alive)
         return;
-    cl_log_free(s->disk);
-    s->disk = cl_log_copy(s->log);
+    hs_log_free(s->crashed_log);
+    s->crashed_log = hs_log_copy(s->log);
+    s->crashed_log->appends = 0;
     raft_destroy(s->r);
     s->r = NULL;
-    cl_log_free(s->log);
+    hs_log_free(s->log);
     s->log = NULL;
     s->alive = 0;
-    s->in_len = 0;
+    s->disk.in_len = 0;
 }
 
 /* Build r and its state machine from the persisted snapshot (or the boot
@@ -1461,19 +1117,19 @@ void cl_crash(cluster_t *c, raft_node_id_t id)
 static void restart_common(cluster_t *c, cl_server_t *s)
 {
     srv_setup(s);
-    if (s->snap) {
+    if (s->disk.snap) {
         cl_member_t cfg[CL_MAX + 1];
         int n_cfg = 0;
         cl_applied_t *applied = NULL;
         raft_index_t n_applied = 0;
-        if (snap_parse(s->snap, s->snap_len, cfg, &n_cfg, &applied, &n_applied) != 0) {
+        if (snap_parse((char *)s->disk.snap, s->disk.snap_len, cfg, &n_cfg, &applied, &n_applied) != 0) {
             cl_violation(c, "node %d: persisted snapshot does not parse", s->id);
             return;
         }
-        configure_nodes(s, cfg, n_cfg, 1);
-        set_state_machine(s, cfg, n_cfg, applied, n_applied, s->snap_idx);
+        configure_nodes(s, cfg, n_cfg);
+        set_state_machine(s, cfg, n_cfg, applied, n_applied, s->disk.snap_idx);
     } else {
-        configure_nodes(s, s->boot, s->n_boot, 1);
+        configure_nodes(s, s->boot, s->n_boot);
         set_state_machine(s, c->boot, c->n_boot, NULL, 0, 0);
     }
 }
@@ -1481,38 +1137,38 @@ static void restart_common(cluster_t *c, cl_server_t *s)
 int cl_restart(cluster_t *c, raft_node_id_t id, int metadata_first)
 {
     cl_server_t *s = cl_srv(c, id);
-    cl_log_t *disk = s->disk;
+    cl_log_t *disk = s->crashed_log;
     int rc = 0, e;
     if (s->alive || !disk)
         return -1;
-    s->disk = NULL;
-    s->log = cl_log_new(s->snap ? s->snap_idx : 0, s->snap ? s->snap_term : 0);
-    s->r = raft_new_with_log(&cl_log_impl, s->log);
+    s->crashed_log = NULL;
+    s->log = hs_log_new(s->disk.snap ? s->disk.snap_idx : 0, s->disk.snap ? s->disk.snap_term : 0);
+    s->r = raft_new_with_log(&hs_log_impl, s->log);
     s->alive = 1;
     restart_common(c, s);
-    if (s->snap) {
-        e = raft_restore_snapshot(s->r, s->snap_term, s->snap_idx);
+    if (s->disk.snap) {
+        e = raft_restore_snapshot(s->r, s->disk.snap_term, s->disk.snap_idx);
         if (e && !rc)
             rc = e;
     }
     if (metadata_first) {
-        e = raft_restore_metadata(s->r, s->p_term, s->p_vote);
+        e = raft_restore_metadata(s->r, s->disk.term, s->disk.vote);
         if (e && !rc)
             rc = e;
     }
     for (raft_index_t i = 0; i < disk->n; i++) {
-        if (disk->base + 1 + i <= (s->snap ? s->snap_idx : 0))
+        if (disk->base + 1 + i <= (s->disk.snap ? s->disk.snap_idx : 0))
             continue;
         e = raft_append_entry(s->r, disk->e[i]);
         if (e && !rc)
             rc = e;
     }
     if (!metadata_first) {
-        e = raft_restore_metadata(s->r, s->p_term, s->p_vote);
+        e = raft_restore_metadata(s->r, s->disk.term, s->disk.vote);
         if (e && !rc)
             rc = e;
     }
-    cl_log_free(disk);
+    hs_log_free(disk);
     return rc;
 }
 
@@ -1520,19 +1176,19 @@ int cl_restart_with_log(cluster_t *c, raft_node_id_t id)
 {
     cl_server_t *s = cl_srv(c, id);
     int rc = 0, e;
-    if (s->alive || !s->disk)
+    if (s->alive || !s->crashed_log)
         return -1;
-    s->log = s->disk;
-    s->disk = NULL;
-    s->r = raft_new_with_log(&cl_log_impl, s->log);
+    s->log = s->crashed_log;
+    s->crashed_log = NULL;
+    s->r = raft_new_with_log(&hs_log_impl, s->log);
     s->alive = 1;
     restart_common(c, s);
-    if (s->snap) {
-        e = raft_restore_snapshot(s->r, s->snap_term, s->snap_idx);
+    if (s->disk.snap) {
+        e = raft_restore_snapshot(s->r, s->disk.snap_term, s->disk.snap_idx);
         if (e && !rc)
             rc = e;
     }
-    e = raft_restore_metadata(s->r, s->p_term, s->p_vote);
+    e = raft_restore_metadata(s->r, s->disk.term, s->disk.vote);
     if (e && !rc)
         rc = e;
     return rc;

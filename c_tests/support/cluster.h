@@ -1,15 +1,19 @@
 /* An in-memory network of libraft servers in one process, for the protocol
- * tests. Everything goes through the public raft.h, as a C user would.
+ * tests. Everything goes through the public raft.h, as a C user would. The
+ * network, log, disk, clock and PRNG are the shared harness (harness/); this
+ * file adds what the tests need on top: N servers with their callbacks, a
+ * state machine, step-by-step delivery and the checks below.
  *
- * - Servers have node ids 1..N (N <= CL_MAX). Each has its own callbacks and
- *   its own "disk": a log kept by a raft_log_impl_t written here (entries are
- *   held while in it), the persisted term and vote, and the persisted
- *   snapshot. cl_crash() destroys the raft server but keeps the disk;
- *   cl_restart() builds a new server from it (snapshot, entries, metadata).
- * - Messages are copied into one FIFO queue (appendentries entries are held
- *   while in flight). cl_deliver_*() hands them to raft_recv_* on the
+ * - Servers have node ids 1..N (N <= CL_MAX, checked). Each has its own
+ *   callbacks and its own disk: a log kept by the harness's raft_log_impl_t
+ *   (entries are held while in it; every append counts as durable), the
+ *   persisted term and vote, and the persisted snapshot (hs_disk_t).
+ *   cl_crash() destroys the raft server but keeps the disk; cl_restart()
+ *   builds a new server from it (snapshot, entries, metadata).
+ * - Messages are copied into the harness queue (hs_net_t, due at once, no
+ *   send-time faults). cl_deliver_*() hands them to raft_recv_* on the
  *   receiver and queues the response back. Drops: everything, per link
- *   (partitions), or at a random rate from a seeded PRNG.
+ *   (partitions), or at a random rate from the seeded PRNG.
  * - Time is a fake clock: the timestamp callback returns the cluster's
  *   microsecond counter, and cl_tick() advances it and calls raft_periodic on
  *   every live server.
@@ -27,32 +31,22 @@
 #ifndef LIBRAFT_C_TESTS_CLUSTER_H
 #define LIBRAFT_C_TESTS_CLUSTER_H
 
+#include "harness.h"
 #include "raft.h"
 
 #define CL_MAX 9
 
-typedef enum {
-    CL_MSG_RV = 1,
-    CL_MSG_RV_RESP,
-    CL_MSG_AE,
-    CL_MSG_AE_RESP,
-    CL_MSG_SNAP,
-    CL_MSG_SNAP_RESP,
-    CL_MSG_TIMEOUTNOW,
-} cl_msg_type_e;
+enum {
+    CL_MSG_RV = HS_MSG_RV,
+    CL_MSG_RV_RESP = HS_MSG_RV_RESP,
+    CL_MSG_AE = HS_MSG_AE,
+    CL_MSG_AE_RESP = HS_MSG_AE_RESP,
+    CL_MSG_SNAP = HS_MSG_SNAP,
+    CL_MSG_SNAP_RESP = HS_MSG_SNAP_RESP,
+    CL_MSG_TIMEOUTNOW = HS_MSG_TIMEOUTNOW,
+};
 
-typedef struct cl_msg {
-    int type;
-    raft_node_id_t from, to;
-    union {
-        raft_requestvote_req_t rv;
-        raft_requestvote_resp_t rvr;
-        raft_appendentries_req_t ae;
-        raft_appendentries_resp_t aer;
-        raft_snapshot_req_t snap;
-        raft_snapshot_resp_t snapr;
-    } u;
-} cl_msg_t;
+typedef hs_msg_t cl_msg_t;
 
 /* One applied entry, as the state machine saw it. */
 typedef struct {
@@ -64,25 +58,10 @@ typedef struct {
 } cl_applied_t;
 
 /* A configuration member as the application sees it. */
-typedef struct {
-    raft_node_id_t id;
-    int voting;
-} cl_member_t;
+typedef hs_member_t cl_member_t;
 
-/* The disk log: a raft_log_impl_t over a plain array. */
-typedef struct {
-    raft_entry_t **e;
-    raft_index_t n, cap;
-    raft_index_t base;      /* index of the entry before e[0] */
-    raft_term_t base_term;
-    int syncs, appends, pops, polls, resets, gets;
-    int fail_append;        /* append returns this when non-zero */
-} cl_log_t;
-
-extern const raft_log_impl_t cl_log_impl;
-cl_log_t *cl_log_new(raft_index_t base, raft_term_t base_term);
-void cl_log_free(cl_log_t *l);
-raft_entry_t *cl_log_at(cl_log_t *l, raft_index_t idx); /* borrowed */
+/* The disk log: the harness's log (hs_log_impl). */
+typedef hs_log_t cl_log_t;
 
 typedef struct cluster cluster_t;
 
@@ -93,22 +72,12 @@ typedef struct cl_server {
     int alive;              /* not crashed */
     raft_server_t *r;
     cl_log_t *log;          /* the live log of r, which is also the disk */
-    cl_log_t *disk;         /* what survived a crash, until the restart */
+    cl_log_t *crashed_log;  /* what survived a crash, until the restart */
 
-    /* persisted metadata */
-    raft_term_t p_term;
-    raft_node_id_t p_vote;
-    int persist_calls;
+    /* persisted term and vote (disk.term, disk.vote, disk.persists), the
+     * persisted snapshot (disk.snap*) and the one being received */
+    hs_disk_t disk;
     int fail_persist;       /* persist_metadata returns -1 while set */
-
-    /* persisted snapshot, and the one being received */
-    char *snap;
-    raft_size_t snap_len;
-    raft_term_t snap_term;
-    raft_index_t snap_idx;
-    char *in_snap;
-    raft_size_t in_len, in_cap;
-    raft_index_t in_idx;
 
     /* state machine */
     cl_applied_t *applied;
@@ -162,14 +131,11 @@ struct cluster {
     cl_server_t s[CL_MAX + 1]; /* indexed by node id; s[0] unused */
     int n;                     /* highest id in use */
     cl_opts_t o;
-    raft_time_t now_us;
-    unsigned long long rng;
-
-    cl_msg_t **q;
-    int qlen, qcap;
+    hs_clock_t clock;
+    hs_rng_t rng;
+    hs_net_t net;           /* net.q[0..net.qlen): the queue, oldest first */
 
     int drop_all;
-    int link_down[CL_MAX + 1][CL_MAX + 1]; /* from -> to */
     int drop_per_mille;
     int hold_delivery;      /* cl_tick does not deliver */
 
@@ -180,8 +146,7 @@ struct cluster {
     cl_member_t boot[CL_MAX + 1]; /* the static bootstrap membership */
     int n_boot;
     raft_entry_id_t next_entry_id;
-    raft_node_id_t *term_leader;
-    raft_term_t n_term_leader;
+    hs_terms_t term_leader; /* the leader of each term */
     cl_applied_t *global;   /* first entry applied at each index */
     raft_index_t n_global;
     int violations;

@@ -242,6 +242,12 @@ impl<H: Host> Server<H> {
     /// Refused (`Misuse`, nothing changed): a term or index out of range, a
     /// snapshot of a later term than the message, a chunk whose end does
     /// not fit in 64 bits.
+    /// True when the snapshot's last entry, `index` of `term`, contradicts
+    /// a committed entry this server holds.
+    fn snapshot_conflicts_with_committed(&self, index: Index, term: Term) -> bool {
+        index <= self.commit_idx.get() && self.term_at(index).is_some_and(|t| t != term)
+    }
+
     pub fn recv_snapshot(&self, _node: Option<&Rc<Node>>, req: &SnapshotRequest) -> Result<SnapshotResponse> {
         if !super::valid_term(req.term)
             || !super::valid_index(req.snapshot_index)
@@ -273,6 +279,12 @@ impl<H: Host> Server<H> {
             resp.last_chunk = true;
             resp.offset = req.chunk.offset + req.chunk.len;
             return Ok(resp);
+        }
+        if self.snapshot_conflicts_with_committed(req.snapshot_index, req.snapshot_term) {
+            // No leader can send this (it holds every committed entry):
+            // refused like an appendentries that rewrites a committed entry.
+            trace!(self, req.leader_id, "snapshot {} of term {} conflicts with a committed entry", req.snapshot_index, req.snapshot_term);
+            return Err(RaftError::Shutdown);
         }
         if req.snapshot_index != self.incoming_snapshot_idx.get() {
             self.drop_incoming_snapshot();

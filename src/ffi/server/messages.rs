@@ -158,7 +158,11 @@ pub unsafe extern "C" fn raft_recv_appendentries_response(
 /// RAFT_ERR_MISUSE for a NULL server, message or answer, and, with nothing
 /// changed, for a term or index out of range, a `snapshot_term` above the
 /// message's `term`, or a chunk whose `offset + len` does not fit in 64
-/// bits (the original accepted these).
+/// bits (the original accepted these); RAFT_ERR_SHUTDOWN, with nothing
+/// stored or loaded, when the snapshot's last entry contradicts an entry
+/// this server has committed (same index, another term: no leader can send
+/// that, so the server stops as it does for such an appendentries; the
+/// original loaded it and left its commit index past its log's end).
 #[no_mangle]
 pub unsafe extern "C" fn raft_recv_snapshot(
     me: *mut raft_server_t,
