@@ -14,10 +14,16 @@
  *     change, and every safety invariant of the harness holds;
  *   - after everything is destroyed, no block the library allocated is live.
  *
- * `make test` samples the points (OOM_SAMPLES of them, default 150, spread
- * over the whole run); `make test-oom-long` sets OOM_ALL=1 and tries every
- * one. OOM_VERBOSE=1 prints each N as it runs, OOM_ONLY=N runs one point,
- * OOM_FORK=1 runs each point in a child and lists the ones that fail.
+ * The allocation points include the application's own (the harness copies
+ * the entries of each appendentries it carries with raft_entry_new, and
+ * drops the message when that fails, as a lost message).
+ *
+ * `make test` tries every point while a run has at most OOM_SAMPLES of them
+ * (default 1000), beyond that OOM_SAMPLES points spread over the run;
+ * `make test-oom-long` sets OOM_ALL=1 and tries every one, each in a child
+ * process. OOM_VERBOSE=1 prints each N as it runs, OOM_ONLY=N runs one
+ * point, OOM_FORK=1 runs each point in a child and lists the ones that
+ * fail.
  */
 #include <stdint.h>
 
@@ -170,7 +176,7 @@ typedef void (*script_fn)(long fail_from, long fail_len);
  * number of allocation points. */
 static long sweep(const char *name, script_fn script, long fail_len)
 {
-    long points, samples = 150, tried = 0, failures = 0;
+    long points, samples = 1000, tried = 0, failures = 0;
     const char *env;
     h_install();
     script(0, 0);

@@ -81,7 +81,8 @@ static inline long hs_clock_ms(const hs_clock_t *c) { return (long)(c->now_us / 
 
 /* realloc that never returns NULL (prints and aborts instead). */
 void *hs_realloc(void *p, size_t n);
-/* A fresh entry with the same term, id, type and data. */
+/* A fresh entry with the same term, id, type and data; NULL when
+ * raft_entry_new fails (the heap hooks are out of memory). */
 raft_entry_t *hs_entry_copy(const raft_entry_t *e);
 int hs_entry_equal(const raft_entry_t *a, const raft_entry_t *b);
 
@@ -231,8 +232,10 @@ typedef struct hs_msg {
 
 hs_msg_t *hs_msg_new(int type, raft_node_id_t from, raft_node_id_t to);
 hs_msg_t *hs_msg_requestvote(raft_node_id_t from, raft_node_id_t to, const raft_requestvote_req_t *req);
+/* NULL when an entry could not be copied (out of memory): a lost message. */
 hs_msg_t *hs_msg_appendentries(raft_node_id_t from, raft_node_id_t to, const raft_appendentries_req_t *req);
 hs_msg_t *hs_msg_snapshot(raft_node_id_t from, raft_node_id_t to, const raft_snapshot_req_t *req);
+/* NULL as hs_msg_appendentries. */
 hs_msg_t *hs_msg_clone(const hs_msg_t *m);
 void hs_msg_free(hs_msg_t *m);
 

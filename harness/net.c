@@ -26,24 +26,40 @@ hs_msg_t *hs_msg_requestvote(raft_node_id_t from, raft_node_id_t to, const raft_
     return m;
 }
 
-static raft_entry_t **copy_entries(raft_entry_t *const *src, raft_index_t n)
+/* NULL for none, and with *failed set when an entry could not be copied
+ * (out of memory; the copies made are released). */
+static raft_entry_t **copy_entries(raft_entry_t *const *src, raft_index_t n, int *failed)
 {
     raft_entry_t **es;
+    *failed = 0;
     if (n <= 0 || !src)
         return NULL;
     es = hs_realloc(NULL, (size_t)n * sizeof(*es));
-    for (raft_index_t i = 0; i < n; i++)
+    for (raft_index_t i = 0; i < n; i++) {
         es[i] = hs_entry_copy(src[i]);
+        if (!es[i]) {
+            while (i > 0)
+                raft_entry_release(es[--i]);
+            free(es);
+            *failed = 1;
+            return NULL;
+        }
+    }
     return es;
 }
 
 hs_msg_t *hs_msg_appendentries(raft_node_id_t from, raft_node_id_t to, const raft_appendentries_req_t *req)
 {
     hs_msg_t *m = hs_msg_new(HS_MSG_AE, from, to);
+    int failed;
     m->u.ae = *req;
     if (m->u.ae.n_entries < 0)
         m->u.ae.n_entries = 0;
-    m->u.ae.entries = copy_entries(req->entries, m->u.ae.n_entries);
+    m->u.ae.entries = copy_entries(req->entries, m->u.ae.n_entries, &failed);
+    if (failed) {
+        free(m);
+        return NULL;
+    }
     if (!m->u.ae.entries)
         m->u.ae.n_entries = 0;
     return m;
@@ -68,9 +84,14 @@ hs_msg_t *hs_msg_snapshot(raft_node_id_t from, raft_node_id_t to, const raft_sna
 hs_msg_t *hs_msg_clone(const hs_msg_t *m)
 {
     hs_msg_t *c = hs_realloc(NULL, sizeof(*c));
+    int failed = 0;
     *c = *m;
     if (m->type == HS_MSG_AE)
-        c->u.ae.entries = copy_entries(m->u.ae.entries, m->u.ae.n_entries);
+        c->u.ae.entries = copy_entries(m->u.ae.entries, m->u.ae.n_entries, &failed);
+    if (failed) {
+        free(c);
+        return NULL;
+    }
     if (m->type == HS_MSG_SNAP)
         c->u.snap.chunk.data = copy_bytes(m->u.snap.chunk.data, m->u.snap.chunk.len);
     return c;
@@ -177,10 +198,12 @@ int hs_net_send(hs_net_t *net, hs_msg_t *m, long now)
         }
         if (hs_rng_chance(g, f->dup)) {
             hs_msg_t *d = hs_msg_clone(m);
-            net->st.dups++;
-            d->at += f->tick * hs_rng_range(g, 0, 8);
-            hs_net_push(net, d);
-            queued++;
+            if (d) { /* (NULL: out of memory, no duplicate) */
+                net->st.dups++;
+                d->at += f->tick * hs_rng_range(g, 0, 8);
+                hs_net_push(net, d);
+                queued++;
+            }
         }
     }
     hs_net_push(net, m);

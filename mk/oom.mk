@@ -1,6 +1,6 @@
 # Allocation failure (c_tests/test_oom.c): scripted runs with each of their
 # allocation points failing in turn. The C suite runs it (every point while
-# a run has at most OOM_SAMPLES = 150 of them, a spread sample beyond), and
+# a run has at most OOM_SAMPLES = 1000 of them, a spread sample beyond), and
 # `make test-asan` runs it under valgrind with the rest of the suite.
 #
 #   make test-oom-asan   test_oom built with AddressSanitizer (and its

@@ -99,7 +99,10 @@ static int cb_send_appendentries(raft_server_t *r, void *ud, raft_node_t *node, 
         s->sent_heartbeats++;
     if (msg->term > s->disk.term)
         cl_violation(c, "node %d sent appendentries term %ld > persisted %ld", s->id, msg->term, s->disk.term);
-    enqueue(c, hs_msg_appendentries(s->id, node_id_of(node), msg));
+    cl_msg_t *m = hs_msg_appendentries(s->id, node_id_of(node), msg);
+    if (!m)
+        return -1; /* out of memory copying the entries: the message is lost */
+    enqueue(c, m);
     return 0;
 }
 
@@ -690,7 +693,7 @@ static void deliver(cluster_t *c, cl_msg_t *m)
     int rc = hs_msg_deliver(to->r, raft_get_node(to->r, m->from), m, &reply);
     note_rc(to, rc);
     if (reply.type && reply_ok(c, to, m, &reply, rc))
-        enqueue(c, hs_msg_clone(&reply));
+        enqueue(c, hs_msg_clone(&reply)); /* (a reply has no entries: never NULL) */
     hs_msg_free(m);
     cl_check_leaders(c);
 }
