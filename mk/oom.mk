@@ -14,11 +14,12 @@ OOM_ASAN_BIN := $(BUILD)/c_tests/asan/test_oom
 
 .PHONY: test-oom-asan test-oom-long
 
-$(OOM_ASAN_BIN): c_tests/test_oom.c $(SUPPORT_SRCS) $(SUPPORT_HDRS) $(HEADERS) $(LIBRAFT_A)
+$(OOM_ASAN_BIN): c_tests/test_oom.c $(SUPPORT_SRCS) $(HARNESS_SRCS) $(SUPPORT_HDRS) $(HEADERS) $(LIBRAFT_A)
 	@mkdir -p $(@D)
 	@rm -f $@
 	$(CC) $(RAFT_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
-	    -fno-omit-frame-pointer -Ic_tests c_tests/test_oom.c $(SUPPORT_SRCS) $(LINK_STATIC) -o $@
+	    -fno-omit-frame-pointer -Ic_tests -Iharness c_tests/test_oom.c $(SUPPORT_SRCS) $(HARNESS_SRCS) \
+	    $(LINK_STATIC) -o $@
 
 test-oom-asan: lib $(OOM_ASAN_BIN)
 	ASAN_OPTIONS=detect_leaks=1 OOM_ALL=1 $(OOM_ASAN_BIN) | tee $(BUILD)/c_tests/asan/test_oom.log
