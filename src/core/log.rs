@@ -217,15 +217,41 @@ impl<E: EntryHandle> MemoryLog<E> {
             (std::mem::take(&mut *entries), head)
         };
         let head = head.min(all.len());
-        let _ = self.make_room(all.len() - head);
+        let room = self.make_room(all.len() - head).is_ok();
         let first = self.base.get() + 1;
         self.base.set(first_idx - 1);
         self.base_term.set(term);
+        if !room {
+            // Pinned and out of memory: the taken vector itself keeps them
+            // until the last unpin.
+            for (i, e) in all[head..].iter().enumerate() {
+                removed(e, first + i as Index);
+            }
+            self.keep_until_unpinned(all);
+            return;
+        }
         for (i, e) in all.drain(head..).enumerate() {
             removed(&e, first + i as Index);
             self.retire(e);
         }
         self.release(all);
+    }
+
+    /// Retires every entry of `all` without allocating (pinned, out of
+    /// memory): `all` becomes the retired list if that is empty, or takes
+    /// it in if it has the room; otherwise (out of memory, with retired
+    /// entries already waiting) the entries are given up now.
+    #[cold]
+    fn keep_until_unpinned(&self, mut all: Vec<E>) {
+        let mut retired = self.retired.borrow_mut();
+        if all.capacity() - all.len() >= retired.len() {
+            all.append(&mut retired);
+        } else if !retired.is_empty() {
+            drop(retired);
+            self.release(all);
+            return;
+        }
+        *retired = all;
     }
 
     /// Gives up the log's references to `entries` (ones it no longer
