@@ -23,7 +23,7 @@
  * `make test-oom-long` sets OOM_ALL=1 and tries every one, each in a child
  * process. OOM_VERBOSE=1 prints each N as it runs, OOM_ONLY=N runs one
  * point, OOM_FORK=1 runs each point in a child and lists the ones that
- * fail.
+ * fail, OOM_LEN=K fails K allocations in a row in every sweep.
  */
 #include <stdint.h>
 
@@ -179,6 +179,8 @@ static long sweep(const char *name, script_fn script, long fail_len)
     long points, samples = 1000, tried = 0, failures = 0;
     const char *env;
     h_install();
+    if ((env = getenv("OOM_LEN")) != NULL && atol(env) > 0)
+        fail_len = atol(env); /* (another run length, for exploring) */
     script(0, 0);
     points = h_calls;
     ASSERT(points > 0);
@@ -272,7 +274,7 @@ static void s_tick(raft_server_t *r, int ms)
             (var) = (expr);                                                 \
             if (var)                                                        \
                 break;                                                      \
-            if (h_failed == f0__ || ++tries__ > 64)                         \
+            if (h_failed == f0__ || ++tries__ > 100000)                         \
                 FAIL_AT("%s: NULL (allocations failed during it: %ld)", #expr, h_failed - f0__); \
         }                                                                   \
     } while (0)
@@ -286,7 +288,7 @@ static void s_tick(raft_server_t *r, int ms)
             rc__ = (expr);                                                  \
             if (rc__ == 0)                                                  \
                 break;                                                      \
-            if (rc__ != RAFT_ERR_NOMEM || h_failed == f0__ || ++tries__ > 64) \
+            if (rc__ != RAFT_ERR_NOMEM || h_failed == f0__ || ++tries__ > 100000) \
                 FAIL_AT("%s: rc %d (allocations failed during it: %ld)", #expr, rc__, h_failed - f0__); \
         }                                                                   \
     } while (0)
@@ -524,7 +526,7 @@ static void follower_script(long fail_from, long fail_len)
         int rc = raft_recv_snapshot(r, raft_get_node(r, 2), &sn, &snr);
         if (rc == 0 && snr.success)
             break;
-        if ((rc != 0 && rc != RAFT_ERR_NOMEM) || h_failed == f0 || tries > 64)
+        if ((rc != 0 && rc != RAFT_ERR_NOMEM) || h_failed == f0 || tries > 100000)
             FAIL_AT("raft_recv_snapshot: rc %d success %d", rc, snr.success);
         sn.msg_id = ++f_msg_id;
     }

@@ -8,7 +8,8 @@
 #                        make test-asan
 #   make test-oom-long   every point of every run, each in a process of its
 #                        own, listing every point that fails rather than
-#                        stopping at the first (OOM_ALL=1 OOM_FORK=1)
+#                        stopping at the first (OOM_ALL=1 OOM_FORK=1), then
+#                        again with runs of OOM_LONG_LENS failures in a row
 
 OOM_ASAN_BIN := $(BUILD)/c_tests/asan/test_oom
 
@@ -25,7 +26,13 @@ test-oom-asan: lib $(OOM_ASAN_BIN)
 	ASAN_OPTIONS=detect_leaks=1 OOM_ALL=1 $(OOM_ASAN_BIN) | tee $(BUILD)/c_tests/asan/test_oom.log
 	@grep -q ': [0-9]* passed, 0 failed$$' $(BUILD)/c_tests/asan/test_oom.log
 
+OOM_LONG_LENS ?= 2 3 5 8 32 100
+
 test-oom-long: lib $(BUILD)/c_tests/test_oom
 	OOM_ALL=1 OOM_FORK=1 ./$(BUILD)/c_tests/test_oom
+	@for n in $(OOM_LONG_LENS); do \
+	    echo "== OOM_LEN=$$n"; \
+	    OOM_ALL=1 OOM_FORK=1 OOM_LEN=$$n ./$(BUILD)/c_tests/test_oom || exit 1; \
+	done
 
 TEST_ASAN_EXTRA += test-oom-asan
