@@ -23,7 +23,8 @@
  * `make test-oom-long` sets OOM_ALL=1 and tries every one, each in a child
  * process. OOM_VERBOSE=1 prints each N as it runs, OOM_ONLY=N runs one
  * point, OOM_FORK=1 runs each point in a child and lists the ones that
- * fail, OOM_LEN=K fails K allocations in a row in every sweep.
+ * fail, OOM_LEN=K fails K allocations in a row in every sweep, OOM_SEED=S
+ * seeds the cluster runs with S.
  */
 #include <stdint.h>
 
@@ -172,6 +173,9 @@ static int verbose(void)
 
 typedef void (*script_fn)(long fail_from, long fail_len);
 
+/* The cluster runs' seed (OOM_SEED, default 7). */
+static unsigned c_seed = 7;
+
 /* Runs the script once counting, then at the chosen points; returns the
  * number of allocation points. */
 static long sweep(const char *name, script_fn script, long fail_len)
@@ -179,6 +183,8 @@ static long sweep(const char *name, script_fn script, long fail_len)
     long points, samples = 1000, tried = 0, failures = 0;
     const char *env;
     h_install();
+    if ((env = getenv("OOM_SEED")) != NULL)
+        c_seed = (unsigned)atol(env);
     if ((env = getenv("OOM_LEN")) != NULL && atol(env) > 0)
         fail_len = atol(env); /* (another run length, for exploring) */
     script(0, 0);
@@ -814,7 +820,7 @@ static void cluster_script(long fail_from, long fail_len)
     raft_entry_resp_t resp;
     int n_nodes = 0;
 
-    c = c_opts ? cl_new_opts(3, 7, c_opts) : cl_new(3, 7);
+    c = c_opts ? cl_new_opts(3, c_seed, c_opts) : cl_new(3, c_seed);
     for (int i = 1; i <= 3; i++) { /* formatting log messages allocates too */
         raft_config(cl_raft(c, i), 1, RAFT_CONFIG_LOG_ENABLED, 1);
         cl_srv(c, i)->max_entries_per_msg = 3; /* (with the entries callback) */
