@@ -265,10 +265,43 @@ static void s_read_done(void *arg, int can_read)
         s_reads++;
 }
 
+/* Node 2, a non-voting follower this test plays: the newest appendentries
+ * sent to it, answered by s_answer. */
+static int s_ae_pending, s_ae_max;
+static raft_appendentries_req_t s_ae;
+
+static int s_send_ae(raft_server_t *r, void *ud, raft_node_t *node, raft_appendentries_req_t *msg)
+{
+    (void)r, (void)ud, (void)node;
+    s_ae = *msg;
+    s_ae.entries = NULL;
+    s_ae_pending = 1;
+    if (msg->n_entries > s_ae_max)
+        s_ae_max = (int)msg->n_entries;
+    return 0;
+}
+
+/* Node 2 answers the newest message: it has everything sent, or (reject)
+ * nothing at all, which makes the leader send it everything again. */
+static void s_answer(raft_server_t *r, int reject)
+{
+    raft_appendentries_resp_t resp;
+    if (!s_ae_pending)
+        return;
+    s_ae_pending = 0;
+    memset(&resp, 0, sizeof(resp));
+    resp.msg_id = s_ae.msg_id;
+    resp.term = s_ae.term;
+    resp.success = !reject;
+    resp.current_idx = reject ? 0 : s_ae.prev_log_idx + s_ae.n_entries;
+    CHECK_RC(raft_recv_appendentries_response(r, raft_get_node(r, 2), &resp));
+}
+
 static void s_tick(raft_server_t *r, int ms)
 {
     s_now += ms * 1000;
     CHECK_RC(raft_periodic(r));
+    s_answer(r, 0);
 }
 
 /* A call returning NULL on failure, retried while allocations fail. */
@@ -308,15 +341,19 @@ static void single_script(long fail_from, long fail_len)
     raft_entry_t *e;
     raft_entry_t **all;
     raft_index_t n_all = 0;
+    raft_node_t *peer;
 
     s_now = 1000000;
     s_applied = 0;
     s_reads = 0;
+    s_ae_pending = 0;
+    s_ae_max = 0;
     memset(&cbs, 0, sizeof(cbs));
     cbs.applylog = s_applylog;
     cbs.persist_metadata = s_persist;
     cbs.timestamp = s_timestamp;
     cbs.log = s_log;
+    cbs.send_appendentries = s_send_ae;
 
     h_arm(fail_from, fail_len);
     RETRY_PTR(r, raft_new());
@@ -324,19 +361,30 @@ static void single_script(long fail_from, long fail_len)
     CHECK_RC(raft_config(r, 1, RAFT_CONFIG_LOG_ENABLED, 1));
     RETRY_PTR(me, raft_add_node(r, NULL, 1, 1));
     ASSERT(raft_get_node(r, 1) == me);
+    RETRY_PTR(peer, raft_add_non_voting_node(r, NULL, 2, 0));
     for (int i = 0; i < 300 && !raft_is_leader(r); i++)
         s_tick(r, 10);
     if (!raft_is_leader(r))
         RETRY_RC(raft_become_leader(r));
-    for (int i = 0; i < 12; i++) {
+    for (int i = 0; i < 40; i++) {
         RETRY_PTR(e, raft_entry_new(8));
         e->id = i + 1;
         memcpy(e->data, &i, sizeof(i));
         RETRY_RC(raft_recv_entry(r, e, &resp));
         raft_entry_release(e);
+        s_answer(r, 0);
         if (i % 4 == 3)
             s_tick(r, 10);
     }
+    /* node 2 lost its log: the leader sends it all again, in one message
+     * (more entries than are lent from the stack) */
+    s_answer(r, 0);
+    RETRY_PTR(e, raft_entry_new(8));
+    RETRY_RC(raft_recv_entry(r, e, &resp));
+    raft_entry_release(e);
+    s_answer(r, 1);
+    for (int i = 0; i < 3; i++)
+        s_tick(r, 10);
     RETRY_RC(raft_recv_read_request(r, s_read_done, NULL));
     for (int i = 0; i < 5; i++)
         s_tick(r, 10);
@@ -363,6 +411,10 @@ static void single_script(long fail_from, long fail_len)
     ASSERT_EQ(raft_get_current_idx(r), s_applied);
     ASSERT_EQ(raft_get_current_idx(r), raft_get_last_applied_idx(r));
     ASSERT(s_reads >= 1);
+    s_tick(r, 300); /* a heartbeat, answered */
+    ASSERT_EQ(raft_get_current_idx(r), raft_node_get_match_idx(raft_get_node(r, 2)));
+    if (fail_len == 0)
+        ASSERT(s_ae_max > 16);
     raft_destroy(r);
     ASSERT_EQ(0, h_live);
     ASSERT_EQ(0, h_foreign);
