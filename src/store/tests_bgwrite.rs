@@ -98,7 +98,9 @@ fn entries_in_flight_read_back_whole_across_file_flight_and_buffer() {
     let s = open(&t.0, 1 << 20);
     assert_eq!(s.current_idx(), last);
     check(&s, 1, last);
-    // Timing decides how many reads found bytes in flight; say how many.
+    // Whether a batch was handed over (the thread idle) or written here (the
+    // thread busy with an fdatasync) depends on timing; say how often reads
+    // went through handed-over buffers.
     eprintln!("reads with bytes in flight: {seen_in_flight} of 300");
 }
 
