@@ -13,14 +13,30 @@
  * while the disk works, raft_store_sync_poll + raft_flush when done).
  *
  * The last column is the same rounds on the built-in in-memory log with
- * no disk at all: what the library itself allows per entry.
+ * no disk at all: what the library itself allows per entry. "syncIO/pl"
+ * compares the I/O alone: the plain loop's time per batch against the
+ * time the blocking store spends in raft_store_sync per batch (its write
+ * and fdatasync, without the proposals and the commit around them, which
+ * a blocking sync cannot overlap with the disk).
+ *
+ * Each row is `repeat` rounds (at most 101) of three slices of `seconds`
+ * each: the plain loop, the blocking store, the background store, on files
+ * kept open for the row, in an order rotated from round to round. The
+ * rates are medians over the rounds and the percentages the median of each
+ * round's store/plain ratio: the shared disk's speed changes within
+ * seconds, and short paired slices cancel most of it. --verbose prints
+ * every round.
+ *
+ * The stores use 64 MiB segments unless --segment-mib says otherwise (a
+ * segment roll costs the event loop a blocking fdatasync of the segment it
+ * closes and a directory sync).
  *
  * --case=SIZE:BATCH runs one row only; --no-fsync opens the stores with
  * RAFT_STORE_FSYNC_NONE (for profiling the CPU side: no figure it prints
  * is then a durable rate).
  *
  * usage: store_bench [--dir=D] [--seconds=S] [--repeat=N] [--rss] [--rss-only]
- *                    [--case=SIZE:BATCH] [--no-fsync]
+ *                    [--case=SIZE:BATCH] [--no-fsync] [--verbose] [--segment-mib=M]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,7 +54,9 @@
 #include "raft_compat.h"
 #include "raft_store.h"
 
-static int no_fsync;
+static int no_fsync, verbose;
+static size_t segment_mib = 64;
+#define MAX_REPEAT 101
 
 static double now(void)
 {
@@ -89,6 +107,9 @@ struct result {
     double entries_per_s;
     double fsyncs_per_entry;
     double fsyncs_per_flush;
+    /* Seconds per batch spent in the write + fdatasync (plain loop) or in
+     * raft_store_sync (blocking store): the I/O part of a round. */
+    double io_per_batch;
 };
 
 static int by_rate(const void *a, const void *b)
@@ -99,8 +120,24 @@ static int by_rate(const void *a, const void *b)
 
 static struct result median(struct result *r, int n)
 {
-    qsort(r, (size_t)n, sizeof *r, by_rate);
-    return r[n / 2];
+    struct result c[MAX_REPEAT];
+    memcpy(c, r, (size_t)n * sizeof *r);
+    qsort(c, (size_t)n, sizeof *c, by_rate);
+    return c[n / 2];
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median_d(double *r, int n)
+{
+    double c[MAX_REPEAT];
+    memcpy(c, r, (size_t)n * sizeof *r);
+    qsort(c, (size_t)n, sizeof *c, by_value);
+    return c[n / 2];
 }
 
 static void rmtree(const char *d)
@@ -111,76 +148,123 @@ static void rmtree(const char *d)
         fprintf(stderr, "cannot remove %s\n", d);
 }
 
-/* The plain loop: write(batch records) + fdatasync. */
-static struct result baseline(const char *dir, unsigned size, int batch, double seconds)
+/* The plain loop: write(batch records) + fdatasync, on one file that
+ * grows from slice to slice (as the store's segment does). */
+struct plain {
+    int fd;
+    char *buf;
+    size_t len;
+    int batch;
+};
+
+static void plain_open(struct plain *p, const char *dir, unsigned size, int batch)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/plain", dir);
-    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    p->fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    if (p->fd < 0) {
+        perror(path);
+        exit(1);
+    }
+    unlink(path); /* removed when closed */
     size_t rec = 32 + size; /* a store record: header + entry fields + data */
-    size_t len = rec * (size_t)batch;
-    char *buf = malloc(len);
-    memset(buf, 'x', len);
+    p->len = rec * (size_t)batch;
+    p->buf = malloc(p->len);
+    memset(p->buf, 'x', p->len);
+    p->batch = batch;
+}
+
+static struct result plain_slice(struct plain *p, double seconds)
+{
     long entries = 0, syncs = 0;
     double t0 = now();
     while (now() - t0 < seconds) {
-        if (write(fd, buf, len) != (ssize_t)len || fdatasync(fd) != 0) {
+        if (write(p->fd, p->buf, p->len) != (ssize_t)p->len || fdatasync(p->fd) != 0) {
             perror("plain loop");
             exit(1);
         }
-        entries += batch;
+        entries += p->batch;
         syncs++;
     }
     double dt = now() - t0;
-    close(fd);
-    unlink(path);
-    free(buf);
-    return (struct result){entries / dt, (double)syncs / entries, 1};
+    return (struct result){entries / dt, (double)syncs / entries, 1, dt / syncs};
 }
 
-static struct result store_run(const char *dir, unsigned size, int batch, double seconds, int bg)
+static void plain_close(struct plain *p)
 {
-    char d[512];
-    snprintf(d, sizeof d, "%s/store", dir);
-    rmtree(d);
+    close(p->fd);
+    free(p->buf);
+}
+
+/* A leader on a store in DIR/NAME; its slices run rounds of `batch`
+ * proposals and one sync, blocking or background. */
+struct store {
+    char dir[512];
+    raft_store_t *st;
+    raft_server_t *r;
+    unsigned size;
+    int batch, bg;
+};
+
+static void store_open(struct store *s, const char *dir, const char *name, unsigned size, int batch, int bg)
+{
+    snprintf(s->dir, sizeof s->dir, "%s/%s", dir, name);
+    rmtree(s->dir);
     raft_store_options_t o;
     raft_store_options_init(&o);
-    o.segment_size = 64u << 20;
+    o.segment_size = segment_mib << 20;
     if (no_fsync)
         o.fsync_policy = RAFT_STORE_FSYNC_NONE;
-    raft_store_t *st;
-    if (raft_store_open(d, &o, &st) != 0) {
+    if (raft_store_open(s->dir, &o, &s->st) != 0) {
         fprintf(stderr, "open: %s\n", raft_store_last_error());
         exit(1);
     }
-    raft_server_t *r = leader(raft_store_new_server(st), 1);
-    raft_store_restore(st, r, 0, 0);
-    raft_periodic_internal(r, 3000);
-    raft_store_sync(st);
+    s->r = leader(raft_store_new_server(s->st), 1);
+    raft_store_restore(s->st, s->r, 0, 0);
+    raft_periodic_internal(s->r, 3000);
+    raft_store_sync(s->st);
     /* warm-up: the first segment is created */
-    propose(r, size);
-    raft_flush(r, raft_get_index_to_sync(r));
-    raft_store_sync(st);
+    propose(s->r, size);
+    raft_flush(s->r, raft_get_index_to_sync(s->r));
+    raft_store_sync(s->st);
+    s->size = size;
+    s->batch = batch;
+    s->bg = bg;
+}
+
+/* Rounds for `seconds`, then (background) waits for the last sync: every
+ * entry proposed in the slice is committed when it returns. */
+static struct result store_slice(struct store *s, double seconds)
+{
+    raft_server_t *r = s->r;
+    raft_store_t *st = s->st;
+    int batch = s->batch;
     long entries = 0, flushes = 0;
+    double io = 0;
     unsigned long f0 = raft_store_fsync_count(st);
     raft_index_t first = raft_get_current_idx(r);
     double t0 = now();
     int fd = raft_store_sync_fd(st);
     while (now() - t0 < seconds) {
         for (int i = 0; i < batch; i++)
-            propose(r, size);
+            propose(r, s->size);
         entries += batch;
         raft_index_t idx = raft_get_index_to_sync(r);
-        if (!bg) {
+        if (!s->bg) {
+            double t1 = now();
             if (raft_store_sync(st) != 0) {
                 fprintf(stderr, "sync: %s\n", raft_store_last_error());
                 exit(1);
             }
+            io += now() - t1;
             raft_flush(r, idx);
             flushes++;
             continue;
         }
-        raft_store_sync_start(st);
+        if (raft_store_sync_start(st) != 0) {
+            fprintf(stderr, "sync_start: %s\n", raft_store_last_error());
+            exit(1);
+        }
         /* Wait only when the disk is a whole batch behind. */
         raft_index_t synced;
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -190,20 +274,29 @@ static struct result store_run(const char *dir, unsigned size, int batch, double
             flushes++;
         }
     }
-    raft_index_t synced;
-    raft_store_sync_wait(st, &synced);
-    raft_flush(r, synced);
-    flushes++;
+    if (s->bg) {
+        raft_index_t synced;
+        if (raft_store_sync_wait(st, &synced) != 0) {
+            fprintf(stderr, "sync_wait: %s\n", raft_store_last_error());
+            exit(1);
+        }
+        raft_flush(r, synced);
+        flushes++;
+    }
     double dt = now() - t0;
     if (raft_get_commit_idx(r) != first + entries) {
         fprintf(stderr, "not all committed: %ld of %ld\n", raft_get_commit_idx(r) - first, entries);
         exit(1);
     }
     unsigned long fs = raft_store_fsync_count(st) - f0;
-    raft_destroy(r);
-    raft_store_close(st);
-    rmtree(d);
-    return (struct result){entries / dt, (double)fs / entries, (double)fs / flushes};
+    return (struct result){entries / dt, (double)fs / entries, (double)fs / flushes, io / (entries / batch)};
+}
+
+static void store_close(struct store *s)
+{
+    raft_destroy(s->r);
+    raft_store_close(s->st);
+    rmtree(s->dir);
 }
 
 /* The same rounds on the built-in in-memory log and no disk: the
@@ -226,7 +319,7 @@ static struct result memory_run(unsigned size, int batch, double seconds)
     }
     double dt = now() - t0;
     raft_destroy(r);
-    return (struct result){entries / dt, 0, 0};
+    return (struct result){entries / dt, 0, 0, 0};
 }
 
 /* Peak RSS (KiB) of a child appending n entries of `size` bytes, synced
@@ -291,8 +384,8 @@ static long rss_child(const char *dir, int store, long n, unsigned size, size_t 
 int main(int argc, char **argv)
 {
     const char *dir = NULL;
-    double seconds = 1.0;
-    int rss = 0, rss_only = 0, repeat = 3;
+    double seconds = 0.1;
+    int rss = 0, rss_only = 0, repeat = 15;
     unsigned only_size = 0;
     int only_batch = 0;
     for (int i = 1; i < argc; i++) {
@@ -301,18 +394,22 @@ int main(int argc, char **argv)
         else if (strncmp(argv[i], "--seconds=", 10) == 0)
             seconds = atof(argv[i] + 10);
         else if (strncmp(argv[i], "--repeat=", 9) == 0)
-            repeat = atoi(argv[i] + 9) < 1 ? 1 : atoi(argv[i] + 9) > 9 ? 9 : atoi(argv[i] + 9);
+            repeat = atoi(argv[i] + 9) < 1 ? 1 : atoi(argv[i] + 9) > MAX_REPEAT ? MAX_REPEAT : atoi(argv[i] + 9);
         else if (strncmp(argv[i], "--case=", 7) == 0)
             sscanf(argv[i] + 7, "%u:%d", &only_size, &only_batch);
         else if (strcmp(argv[i], "--no-fsync") == 0)
             no_fsync = 1;
+        else if (strncmp(argv[i], "--segment-mib=", 14) == 0)
+            segment_mib = (size_t)atol(argv[i] + 14) < 1 ? 1 : (size_t)atol(argv[i] + 14);
+        else if (strcmp(argv[i], "--verbose") == 0)
+            verbose = 1;
         else if (strcmp(argv[i], "--rss") == 0)
             rss = 1;
         else if (strcmp(argv[i], "--rss-only") == 0)
             rss = rss_only = 1;
         else {
             fprintf(stderr, "usage: %s [--dir=D] [--seconds=S] [--repeat=N] [--rss] [--rss-only] [--case=SIZE:BATCH] "
-                            "[--no-fsync]\n", argv[0]);
+                            "[--no-fsync] [--verbose] [--segment-mib=M]\n", argv[0]);
             return 2;
         }
     }
@@ -321,37 +418,8 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
-    if (!rss_only) {
-        printf("store_bench: %s, median of %d interleaved runs of %.1f s; synced entries/s (fdatasyncs per entry)\n",
-               dir, repeat, seconds);
-        printf("%-6s %-6s %22s %22s %22s %9s %9s %12s %14s\n", "entry", "batch", "plain write+fdatasync",
-               "store, sync", "store, background", "sync/pl", "bg/pl", "fsync/flush", "in-memory log");
-        unsigned sizes[] = {64, 1024};
-        int batches[] = {1, 64, 1024};
-        for (int s = 0; s < 2; s++)
-            for (int b = 0; b < 3; b++) {
-                if (only_size && (sizes[s] != only_size || batches[b] != only_batch))
-                    continue;
-                /* Interleaved repeats, median of each: the disk is shared. */
-                struct result pl[9], sy[9], bg[9], me[9];
-                for (int k = 0; k < repeat; k++) {
-                    me[k] = memory_run(sizes[s], batches[b], seconds / 2);
-                    pl[k] = baseline(dir, sizes[s], batches[b], seconds);
-                    sy[k] = store_run(dir, sizes[s], batches[b], seconds, 0);
-                    bg[k] = store_run(dir, sizes[s], batches[b], seconds, 1);
-                }
-                struct result mp = median(pl, repeat), ms = median(sy, repeat), mb = median(bg, repeat),
-                              mm = median(me, repeat);
-                char a[32], c[32], e[32];
-                snprintf(a, sizeof a, "%.0f (%.4f)", mp.entries_per_s, mp.fsyncs_per_entry);
-                snprintf(c, sizeof c, "%.0f (%.4f)", ms.entries_per_s, ms.fsyncs_per_entry);
-                snprintf(e, sizeof e, "%.0f (%.4f)", mb.entries_per_s, mb.fsyncs_per_entry);
-                printf("%-6u %-6d %22s %22s %22s %8.1f%% %8.1f%% %5.2f/%4.2f %14.0f\n", sizes[s], batches[b], a, c,
-                       e, 100 * ms.entries_per_s / mp.entries_per_s, 100 * mb.entries_per_s / mp.entries_per_s,
-                       ms.fsyncs_per_flush, mb.fsyncs_per_flush, mm.entries_per_s);
-                fflush(stdout);
-            }
-    }
+    /* First: each child is forked from this process, and its peak RSS
+     * counts the pages it shares with it (fewer before the table runs). */
     if (rss) {
         long n = 1000000;
         double t;
@@ -364,6 +432,63 @@ int main(int argc, char **argv)
             printf("peak RSS, 1M entries of 1 KiB, synced every 1024: store, cache %zu MiB: %ld MiB (%.1f s)\n",
                    caches[i], s / 1024, t);
         }
+    }
+    if (!rss_only) {
+        printf("store_bench: %s, %d rounds of interleaved %.3f s slices; synced entries/s (fdatasyncs per entry),\n"
+               "medians over the rounds; the %% columns are the median of each round's ratio to its plain slice\n",
+               dir, repeat, seconds);
+        printf("%-6s %-6s %22s %22s %22s %9s %9s %9s %12s %14s\n", "entry", "batch", "plain write+fdatasync",
+               "store, sync", "store, background", "sync/pl", "bg/pl", "syncIO/pl", "fsync/flush", "in-memory log");
+        unsigned sizes[] = {64, 1024};
+        int batches[] = {1, 64, 1024};
+        for (int s = 0; s < 2; s++)
+            for (int b = 0; b < 3; b++) {
+                if (only_size && (sizes[s] != only_size || batches[b] != only_batch))
+                    continue;
+                /* Slices of the three disk runs in turn (the order rotated
+                 * each round) on files kept open: the shared disk changes
+                 * speed from one second to the next, so each round's store
+                 * rates are paired with its plain loop and the median of
+                 * the ratios is taken. */
+                struct result pl[MAX_REPEAT], sy[MAX_REPEAT], bg[MAX_REPEAT], me[MAX_REPEAT];
+                double rs[MAX_REPEAT], rb[MAX_REPEAT], ri[MAX_REPEAT];
+                struct plain P;
+                struct store S, G;
+                plain_open(&P, dir, sizes[s], batches[b]);
+                store_open(&S, dir, "store-sync", sizes[s], batches[b], 0);
+                store_open(&G, dir, "store-bg", sizes[s], batches[b], 1);
+                for (int k = 0; k < repeat; k++) {
+                    for (int j = 0; j < 3; j++)
+                        switch ((j + k) % 3) {
+                        case 0: pl[k] = plain_slice(&P, seconds); break;
+                        case 1: sy[k] = store_slice(&S, seconds); break;
+                        default: bg[k] = store_slice(&G, seconds); break;
+                        }
+                    rs[k] = sy[k].entries_per_s / pl[k].entries_per_s;
+                    rb[k] = bg[k].entries_per_s / pl[k].entries_per_s;
+                    ri[k] = pl[k].io_per_batch / sy[k].io_per_batch;
+                    if (verbose)
+                        printf("  round %d: plain %.0f, sync %.0f (%.1f%%), bg %.0f (%.1f%%)\n", k,
+                               pl[k].entries_per_s, sy[k].entries_per_s, 100 * rs[k], bg[k].entries_per_s,
+                               100 * rb[k]);
+                }
+                plain_close(&P);
+                store_close(&S);
+                store_close(&G);
+                for (int k = 0; k < repeat; k++)
+                    me[k] = memory_run(sizes[s], batches[b], seconds / 2);
+                struct result mp = median(pl, repeat), ms = median(sy, repeat), mb = median(bg, repeat),
+                              mm = median(me, repeat);
+                double mrs = median_d(rs, repeat), mrb = median_d(rb, repeat), mri = median_d(ri, repeat);
+                char a[32], c[32], e[32];
+                snprintf(a, sizeof a, "%.0f (%.4f)", mp.entries_per_s, mp.fsyncs_per_entry);
+                snprintf(c, sizeof c, "%.0f (%.4f)", ms.entries_per_s, ms.fsyncs_per_entry);
+                snprintf(e, sizeof e, "%.0f (%.4f)", mb.entries_per_s, mb.fsyncs_per_entry);
+                printf("%-6u %-6d %22s %22s %22s %8.1f%% %8.1f%% %8.1f%% %5.2f/%4.2f %14.0f\n", sizes[s], batches[b],
+                       a, c, e, 100 * mrs, 100 * mrb, 100 * mri, ms.fsyncs_per_flush, mb.fsyncs_per_flush,
+                       mm.entries_per_s);
+                fflush(stdout);
+            }
     }
     if (dir == tmpl)
         rmtree(tmpl);

@@ -31,7 +31,7 @@
  *
  * Threads: a store and its server are used from one thread at a time (the
  * program's event loop). The store's own background thread only runs the
- * fdatasync calls that raft_store_sync_start asks for.
+ * writes and fdatasync calls that raft_store_sync_start asks for.
  *
  * Errors: functions that can fail return 0 or one of the RAFT_STORE_ERR_*
  * codes below (all negative, distinct from RAFT_ERR_*). The same codes come
@@ -256,13 +256,18 @@ int raft_store_sync(raft_store_t *st);
 /** Index up to which the log is known to be durable; 0 for NULL. */
 raft_index_t raft_store_synced_idx(raft_store_t *st);
 
-/** Background sync: writes what was appended (on the calling thread) and
- * asks the store's thread to fdatasync it; returns at once. Requests made
- * while one is running are covered by one later fdatasync (group commit).
- * Completion is signalled on raft_store_sync_fd(); then call
- * raft_store_sync_poll and hand its index to raft_flush.
- * @return 0, RAFT_STORE_ERR_INVALID for NULL, or a write error (nothing
- * was started; the entries stay in memory); RAFT_STORE_ERR_FAILED after a
+/** Background sync: has what was appended written (one write call) and
+ * fdatasynced, off the calling thread where it can, and returns at once.
+ * The write is made by the store's thread just before its fdatasync when
+ * that thread is idle, else (while it runs an earlier fdatasync) here, so
+ * that it overlaps that fdatasync. Requests made while one is running are
+ * covered by one later fdatasync (group commit). Completion is signalled
+ * on raft_store_sync_fd(); then call raft_store_sync_poll and hand its
+ * index to raft_flush.
+ * @return 0, RAFT_STORE_ERR_INVALID for NULL, or a write error: of the
+ * write made here, or of a background write not yet reported by
+ * raft_store_sync_poll (either way nothing was started and the entries
+ * stay in memory; call again to retry); RAFT_STORE_ERR_FAILED after a
  * failed fdatasync. */
 int raft_store_sync_start(raft_store_t *st);
 
@@ -275,7 +280,10 @@ int raft_store_sync_fd(raft_store_t *st);
  * @return 0 with *synced_idx set to the index up to which the log is now
  * durable (pass it to raft_flush); RAFT_STORE_ERR_AGAIN when none finished
  * since the last call; the error of a failed background fdatasync (the
- * store then refuses writes with RAFT_STORE_ERR_FAILED);
+ * store then refuses writes with RAFT_STORE_ERR_FAILED); the error of a
+ * failed background write (RAFT_STORE_ERR_IO, _NOSPACE, _READONLY: the file
+ * was cut back, the entries are in memory again and the fdatasync asked
+ * for was dropped; raft_store_sync_start retries them);
  * RAFT_STORE_ERR_INVALID for NULL. */
 int raft_store_sync_poll(raft_store_t *st, raft_index_t *synced_idx);
 

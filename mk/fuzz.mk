@@ -14,6 +14,8 @@
 #                              panics aborting (a wrapped term or index, or
 #                              any panic, is a crash)
 #   make fuzz-replay FUZZ_INPUT=file   replay one saved input
+#   make fuzz-short            the standalone driver for 5 s on each of a few
+#                              fixed seeds (part of `make test`)
 #
 # Crashes are saved by libFuzzer as build/fuzz/crash-* (standalone driver:
 # ./fuzz-*.bin); replay them with `make fuzz-replay FUZZ_INPUT=...`.
@@ -101,3 +103,13 @@ fuzz:
 
 fuzz-replay: $(FUZZ_SA_BIN)
 	$(FUZZ_SA_BIN) $(FUZZ_INPUT)
+
+# Short run inside `make test`: fixed seeds, so a failure repeats with the
+# same command (`build/fuzz/fuzz_raft_standalone --seconds=5 --seed=N`).
+FUZZ_SHORT_SEEDS ?= 1 2 42
+fuzz-short: $(FUZZ_SA_BIN)
+	@for s in $(FUZZ_SHORT_SEEDS); do \
+	    $(FUZZ_SA_BIN) --seconds=5 --seed=$$s || exit 1; \
+	done
+.PHONY: fuzz-short
+TEST_EXTRA += fuzz-short

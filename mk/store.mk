@@ -6,7 +6,7 @@
 #   make crash-test-short  the same, CRASH_SHORT_KILLS (40) kills; part of make test
 #   make bench-store       synced entries/s and fsyncs per entry (see bench/store_bench.c)
 #                          and peak RSS; `make bench` runs its table part
-#                          (STORE_BENCH_QUICK_ARGS, about 40 s) first
+#                          (STORE_BENCH_QUICK_ARGS, about 25 s) first
 #   make sim-store         the simulator with every node on a store (in make test);
 #                          sim-store-long: SIM_STORE_LONG_SEEDS random configurations
 
@@ -34,7 +34,7 @@ crash-test-short: $(STORE_CRASH_BIN)
 TEST_EXTRA += crash-test-short
 
 STORE_BENCH_BIN  := $(STORE_BUILD)/store_bench
-STORE_BENCH_ARGS ?= --seconds=1 --rss
+STORE_BENCH_ARGS ?= --seconds=0.1 --repeat=21 --rss
 
 .PHONY: bench-store
 
@@ -52,7 +52,7 @@ bench-store: $(STORE_BENCH_BIN)
 	@rm -rf $(STORE_BENCH_DIR)
 
 # The table only (no RSS runs), shorter rounds: part of `make bench`.
-STORE_BENCH_QUICK_ARGS ?= --seconds=0.5 --repeat=3
+STORE_BENCH_QUICK_ARGS ?= --seconds=0.05 --repeat=21
 .PHONY: bench-store-quick
 bench-store-quick: $(STORE_BENCH_BIN)
 	@rm -rf $(STORE_BENCH_DIR) && mkdir -p $(STORE_BENCH_DIR)

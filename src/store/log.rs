@@ -1,6 +1,7 @@
 //! The store: appends go to an in-memory buffer that a sync writes to the
-//! open segment with one `write` and makes durable with one `fdatasync`;
-//! reads come from that buffer or from the segment files; truncation,
+//! open segment with one `write` and makes durable with one `fdatasync`
+//! (a background sync hands the buffer to the sync thread, which does
+//! both); reads come from the buffers or from the segment files; truncation,
 //! compaction and reset change the files in an order that a crash at any
 //! point leaves recoverable (see docs/store-format.md).
 //!
@@ -8,11 +9,16 @@
 //! - `segs` are in index order and contiguous; only the last may be open;
 //!   entries `first ..= last` are in them (a segment may also hold entries
 //!   before `first`, left by compaction and ignored).
-//! - `pending` holds the bytes of the open segment from `written` to `len`.
+//! - the open segment's bytes from `written` to `len` are those of the
+//!   `inflight` buffers (handed to the sync thread, in order; `inflight_bytes`
+//!   in all) followed by `pending`. Only the open segment has bytes in
+//!   flight: every other change of the files first waits for them
+//!   (`drain_writes`).
 //! - every entry `<= durable` is on disk and synced; closed segments are
 //!   entirely synced.
 //! - after `failed` is set, nothing is written any more.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -35,7 +41,7 @@ pub(crate) struct Segment {
     pub offsets: Vec<u32>,
     /// End of the last record (including bytes not yet written).
     pub len: u64,
-    /// Bytes written to the file.
+    /// Bytes known written to the file.
     pub written: u64,
     pub file: Arc<File>,
 }
@@ -90,6 +96,15 @@ pub struct Store {
     pub(crate) first: u64,
     pub(crate) last: u64,
     pub(crate) pending: Vec<u8>,
+    /// Buffers handed to the sync thread to write, by write seq.
+    pub(crate) inflight: VecDeque<(u64, Arc<Vec<u8>>)>,
+    pub(crate) inflight_bytes: u64,
+    pub(crate) write_seq: u64,
+    /// A written buffer kept for reuse as `pending`.
+    pub(crate) spare: Vec<u8>,
+    /// A background write failed (its bytes are back in `pending`): the
+    /// next `sync_start`, `sync_poll` or `sync_wait` reports it.
+    pub(crate) write_error: Option<Error>,
     pub(crate) durable: u64,
     /// The open segment was truncated since its last sync.
     pub(crate) dirty: bool,
@@ -309,6 +324,7 @@ impl Store {
     /// failure the file is cut back to what it held and the bytes stay
     /// pending, so a later sync retries them.
     fn write_pending(&mut self) -> Result<()> {
+        self.drain_writes();
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -325,6 +341,85 @@ impl Store {
         self.segs.last_mut().expect("checked").written += self.pending.len() as u64;
         self.pending.clear();
         Ok(())
+    }
+
+    /// Takes in what the sync thread wrote: written buffers leave
+    /// `inflight` (one is kept for reuse); after a failed write the
+    /// unwritten ones go back in front of `pending` (the file was cut back
+    /// to where they start) and the error waits for the next background
+    /// sync call to report it.
+    fn collect_writes(&mut self) {
+        if self.inflight.is_empty() {
+            return;
+        }
+        let (done, failure) = self.syncer.collect_writes();
+        while self.inflight.front().is_some_and(|(seq, _)| *seq <= done) {
+            let (_, buf) = self.inflight.pop_front().expect("checked");
+            self.inflight_bytes -= buf.len() as u64;
+            self.segs.last_mut().expect("bytes in flight belong to the open segment").written += buf.len() as u64;
+            if let Ok(mut v) = Arc::try_unwrap(buf) {
+                if v.capacity() > self.spare.capacity() {
+                    v.clear();
+                    self.spare = v;
+                }
+            }
+        }
+        if let Some(f) = failure {
+            let mut bytes = Vec::with_capacity(self.inflight_bytes as usize + self.pending.len());
+            for (_, b) in self.inflight.drain(..) {
+                bytes.extend_from_slice(&b);
+            }
+            bytes.extend_from_slice(&self.pending);
+            self.pending = bytes;
+            self.inflight_bytes = 0;
+            // The sync asked for was dropped with the write.
+            self.requested = self.durable;
+            self.write_error = Some(if f.fatal { self.fail(f.error) } else { f.error });
+        }
+    }
+
+    /// Waits until the sync thread has written every buffer handed to it
+    /// (or one failed: its bytes are then pending again).
+    fn drain_writes(&mut self) {
+        if !self.inflight.is_empty() {
+            self.syncer.wait_writes();
+            self.collect_writes();
+        }
+    }
+
+    /// Hands the pending bytes to the sync thread to write after those in
+    /// flight; `pending` continues with an empty (reused) buffer.
+    fn hand_over(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let seg = self.segs.last().expect("pending bytes belong to the open segment");
+        let offset = seg.written + self.inflight_bytes;
+        let buf = Arc::new(std::mem::replace(&mut self.pending, std::mem::take(&mut self.spare)));
+        self.write_seq += 1;
+        self.inflight_bytes += buf.len() as u64;
+        self.inflight.push_back((self.write_seq, buf.clone()));
+        self.stats.writes += 1;
+        self.syncer.write(seg.file.clone(), self.seg_path(&seg.name), offset, buf, self.write_seq);
+    }
+
+    /// Copies bytes of the open segment from `from` on that are not known
+    /// written (`from >= written`) into `out`: from the buffers in flight,
+    /// then from `pending`.
+    fn copy_unwritten(&self, written: u64, from: u64, out: &mut [u8]) {
+        let (mut at, mut pos, mut done) = (written, from, 0);
+        let parts = self.inflight.iter().map(|(_, b)| b.as_slice()).chain(std::iter::once(self.pending.as_slice()));
+        for part in parts {
+            let end = at + part.len() as u64;
+            if pos < end && done < out.len() {
+                let k = (pos - at) as usize;
+                let n = (part.len() - k).min(out.len() - done);
+                out[done..done + n].copy_from_slice(&part[k..k + n]);
+                done += n;
+                pos += n as u64;
+            }
+            at = end;
+        }
     }
 
     // ------------------------------------------------------------ sync
@@ -348,9 +443,20 @@ impl Store {
     }
 
     /// Writes what was appended and has the background thread sync it.
+    /// The write is done here when the thread is busy with an earlier
+    /// fdatasync (a failed write is then reported at once, and the bytes
+    /// stay pending), else by the thread before its fdatasync (a failure is
+    /// reported by `sync_poll` or the next call, and the bytes are pending
+    /// again). Reports a background write that failed since the last call.
     pub fn sync_start(&mut self) -> Result<()> {
         self.check_usable()?;
-        self.write_pending()?;
+        self.collect_writes();
+        if let Some(e) = self.write_error.take() {
+            return Err(e);
+        }
+        if self.opts.fsync == Fsync::None {
+            self.write_pending()?;
+        }
         if (self.durable >= self.last && !self.dirty) || self.opts.fsync == Fsync::None {
             self.durable = self.last;
             self.syncer.complete_now(self.last);
@@ -361,6 +467,16 @@ impl Store {
             // completion will be reported; a second fdatasync buys nothing.
             return Ok(());
         }
+        if self.inflight.is_empty() && self.syncer.syncing() {
+            // The thread is busy with an fdatasync (the disk is the
+            // bottleneck): writing here overlaps it, and the next one starts
+            // as soon as it ends.
+            self.write_pending()?;
+        } else {
+            // The thread is idle (the event loop is the bottleneck): it does
+            // both the write and the fdatasync.
+            self.hand_over();
+        }
         let seg = self.segs.last().expect("unsynced entries are in the open segment");
         self.syncer.request(seg.file.clone(), self.seg_path(&seg.name), self.last);
         self.requested = self.last;
@@ -369,15 +485,22 @@ impl Store {
     }
 
     /// Collects finished background syncs: Ok(Some(durable index)), Ok(None)
-    /// when none finished since the last call.
+    /// when none finished since the last call; Err for a failed fdatasync
+    /// (the store then refuses writes) or a failed background write (its
+    /// bytes are pending again, for the next `sync_start` to retry).
     pub fn sync_poll(&mut self) -> Result<Option<u64>> {
-        match self.syncer.poll() {
-            None => Ok(None),
+        self.collect_writes();
+        let done = match self.syncer.poll() {
+            None => None,
             Some(Ok(idx)) => {
                 self.durable = self.durable.max(idx.min(self.last));
-                Ok(Some(self.durable))
+                Some(self.durable)
             }
-            Some(Err(e)) => Err(self.fail(e)),
+            Some(Err(e)) => return Err(self.fail(e)),
+        };
+        match self.write_error.take() {
+            Some(e) => Err(e),
+            None => Ok(done),
         }
     }
 
@@ -425,15 +548,15 @@ impl Store {
         let (_, end) = seg.range(idx + n - 1);
         let path = || self.seg_path(&seg.name);
         let owned;
-        let bytes: &[u8] = if seg.is_open() && start >= seg.written {
-            &self.pending[(start - seg.written) as usize..(end - seg.written) as usize]
+        let pending_from = seg.written + if seg.is_open() { self.inflight_bytes } else { 0 };
+        let bytes: &[u8] = if seg.is_open() && start >= pending_from {
+            &self.pending[(start - pending_from) as usize..(end - pending_from) as usize]
         } else {
             let mut buf = vec![0u8; (end - start) as usize];
-            let on_disk = (seg.written.min(end) - start) as usize;
+            let on_disk = (seg.written.min(end).saturating_sub(start)) as usize;
             seg.file.read_exact_at(&mut buf[..on_disk], start).at("read", &path())?;
             if on_disk < buf.len() {
-                let rest = buf.len() - on_disk;
-                buf[on_disk..].copy_from_slice(&self.pending[..rest]);
+                self.copy_unwritten(seg.written, start + on_disk as u64, &mut buf[on_disk..]);
             }
             owned = buf;
             &owned
@@ -472,6 +595,7 @@ impl Store {
         if from < self.first {
             return Err(Error::invalid(format!("pop from {} below the log's first index {}", from, self.first)));
         }
+        self.drain_writes();
         self.syncer.cap(from);
         self.durable = self.durable.min(from - 1);
         self.requested = self.requested.min(from - 1);
@@ -579,6 +703,8 @@ impl Store {
         if let Err(e) = self.write_meta(m) {
             return Err(self.fail(e));
         }
+        self.drain_writes();
+        self.write_error = None; // its bytes were in the segments removed below
         self.syncer.cap(0);
         self.pending.clear();
         for s in std::mem::take(&mut self.segs) {
@@ -638,8 +764,9 @@ impl Store {
 
     /// Simulates a power failure: cuts every segment back to its synced
     /// entries and drops the store without syncing.
-    pub fn crash(self) -> Result<()> {
+    pub fn crash(mut self) -> Result<()> {
         self.syncer.wait();
+        self.collect_writes();
         let durable = self.durable;
         for s in &self.segs {
             if s.last() <= durable {

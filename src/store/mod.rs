@@ -68,3 +68,5 @@ pub(crate) const MAX_SEGMENT: u64 = 1 << 30;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bgwrite;

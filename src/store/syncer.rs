@@ -1,11 +1,18 @@
-//! The background sync thread: it runs the fdatasync calls the program asks
-//! for with `sync_start`, one at a time, coalescing requests made while one
-//! runs (group commit), and reports completion by writing a byte to a
-//! socket the program polls.
+//! The background sync thread: it writes the buffers the program hands it
+//! with `sync_start` (in order, each at its offset of the open segment) and
+//! runs the fdatasync calls asked for, one at a time, coalescing requests
+//! made while one runs (group commit), and reports completion by writing a
+//! byte to a socket the program polls. Both the `write` and the
+//! `fdatasync` of a batch thus happen off the program's event loop.
 //!
-//! Invariant: a reported index `n` means every record up to `n` was written
-//! before the fdatasync that covered it started, and no truncation below
-//! `n + 1` happened since (truncations cap requested and finished indexes).
+//! Invariants: a reported index `n` means every record up to `n` was
+//! written before the fdatasync that covered it started, and no truncation
+//! below `n + 1` happened since (truncations cap requested and finished
+//! indexes). Writes are done before any sync requested after them. After a
+//! failed write the file is cut back to that write's offset and nothing
+//! more is written, and no sync is run, until the store has collected the
+//! failure (`collect_writes`): the buffers from the failed one on are
+//! then unwritten, and the store holds them again.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -15,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use super::disk::Disk;
+use super::disk::{write_all_at, Disk};
 use super::error::{Error, Result};
 
 struct Job {
@@ -24,8 +31,33 @@ struct Job {
     target: u64,
 }
 
+/// A buffer to write at `offset` of `file`; `seq` numbers writes in order.
+struct WriteJob {
+    file: Arc<File>,
+    path: PathBuf,
+    offset: u64,
+    buf: Arc<Vec<u8>>,
+    seq: u64,
+}
+
+/// A background write that failed.
+pub struct WriteFailure {
+    /// The failed write's seq: it and every later one are unwritten.
+    pub seq: u64,
+    pub error: Error,
+    /// The file could not be cut back either: its end is unknown.
+    pub fatal: bool,
+}
+
 #[derive(Default)]
 struct State {
+    writes: std::collections::VecDeque<WriteJob>,
+    /// A write is in progress.
+    writing: bool,
+    /// Highest `seq` written.
+    written: u64,
+    /// The write that failed; nothing is written or synced while it is set.
+    write_failed: Option<WriteFailure>,
     wanted: Option<Job>,
     /// Target of the sync in progress (capped by truncations).
     running: Option<u64>,
@@ -79,6 +111,35 @@ impl Syncer {
         self.rx.as_raw_fd()
     }
 
+    /// Queues `buf` to be written at `offset` of `file` before any sync
+    /// requested from now on; `seq` must grow from call to call.
+    pub fn write(&self, file: Arc<File>, path: PathBuf, offset: u64, buf: Arc<Vec<u8>>, seq: u64) {
+        let mut s = self.shared.lock();
+        s.writes.push_back(WriteJob { file, path, offset, buf, seq });
+        self.shared.cv.notify_all();
+    }
+
+    /// The highest seq written so far, and a failed write if there is one
+    /// (then every write from its seq on is unwritten: the queued ones are
+    /// dropped, and writing resumes with the next one queued).
+    pub fn collect_writes(&self) -> (u64, Option<WriteFailure>) {
+        let mut s = self.shared.lock();
+        let failure = s.write_failed.take();
+        if failure.is_some() {
+            s.writes.clear();
+            self.shared.cv.notify_all();
+        }
+        (s.written, failure)
+    }
+
+    /// Waits until every queued write is done (or one failed).
+    pub fn wait_writes(&self) {
+        let mut s = self.shared.lock();
+        while (!s.writes.is_empty() || s.writing) && s.write_failed.is_none() {
+            s = self.shared.cv.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
     /// Asks for `file` to be synced, covering entries up to `target`.
     pub fn request(&self, file: Arc<File>, path: PathBuf, target: u64) {
         let mut s = self.shared.lock();
@@ -122,10 +183,13 @@ impl Syncer {
         s.finished.take().map(Ok)
     }
 
-    /// Waits until no sync is wanted or running.
+    /// Waits until no write or sync is wanted or running (a failed write
+    /// ends the wait: nothing more runs until it is collected).
     pub fn wait(&self) {
         let mut s = self.shared.lock();
-        while s.wanted.is_some() || s.running.is_some() {
+        while (s.wanted.is_some() || s.running.is_some() || !s.writes.is_empty() || s.writing)
+            && s.write_failed.is_none()
+        {
             s = self.shared.cv.wait(s).unwrap_or_else(|p| p.into_inner());
         }
     }
@@ -135,10 +199,16 @@ impl Syncer {
         matches!((&self.rx).read(&mut [0u8; 1]), Ok(n) if n > 0)
     }
 
-    /// Whether a sync is wanted or running.
+    /// Whether an fdatasync is running or waiting to run.
+    pub fn syncing(&self) -> bool {
+        let s = self.shared.lock();
+        s.running.is_some() || s.wanted.is_some()
+    }
+
+    /// Whether a write or sync is wanted or running.
     pub fn busy(&self) -> bool {
         let s = self.shared.lock();
-        s.wanted.is_some() || s.running.is_some()
+        (s.wanted.is_some() || s.running.is_some() || !s.writes.is_empty() || s.writing) && s.write_failed.is_none()
     }
 }
 
@@ -147,6 +217,40 @@ fn run(sh: Arc<Shared>, count: Arc<std::sync::atomic::AtomicU64>) {
     loop {
         if s.stop {
             return;
+        }
+        if s.write_failed.is_some() {
+            // Nothing runs until the store has taken the failure back.
+            s = sh.cv.wait(s).unwrap_or_else(|p| p.into_inner());
+            continue;
+        }
+        if let Some(WriteJob { file, path, offset, buf, seq }) = s.writes.pop_front() {
+            s.writing = true;
+            drop(s);
+            let result = write_all_at(&*sh.disk, &file, &buf, offset);
+            // Released before the store learns of the write, so that it can
+            // reuse the buffer.
+            drop(buf);
+            let failure = result.err().map(|e| {
+                // Cut back to what the file held, so that the retry writes
+                // at the same offset and recovery never sees half of it.
+                match sh.disk.truncate(&file, offset) {
+                    Ok(()) => (Error::io("background write", &path, &e), false),
+                    Err(t) => (Error::io("truncate after a failed background write", &path, &t), true),
+                }
+            });
+            s = sh.lock();
+            s.writing = false;
+            match failure {
+                None => s.written = seq,
+                Some((e, fatal)) => {
+                    s.write_failed = Some(WriteFailure { seq, error: e, fatal });
+                    // The sync asked for covered the bytes just lost.
+                    s.wanted = None;
+                    sh.signal();
+                }
+            }
+            sh.cv.notify_all();
+            continue;
         }
         let Some(job) = s.wanted.take() else {
             s = sh.cv.wait(s).unwrap_or_else(|p| p.into_inner());
