@@ -156,18 +156,12 @@ impl<H: Host> Server<H> {
         self.timeout_elapsed.set(0);
         let next = self.current_idx() + 1;
         let now = self.now_ms.get();
-        self.for_each_node(|node| {
-            node.set_next_idx(next);
-            node.set_match_idx(0);
-            node.set_snapshot_idx(0);
-            node.set_snapshot_final_offset(None);
-            node.set_last_ack_ms(now);
-        });
+        self.for_each_node(|node| node.progress().reset_for_leader(next, now));
         // The leader counts itself as holding only what is durable: with auto
         // flush off, entries appended before the last raft_flush may not be
         // (they are reported again by raft_get_index_to_sync).
         if let Some(me) = self.my_node() {
-            me.set_match_idx(self.persisted_idx.get());
+            me.progress().set_match_idx(self.persisted_idx.get());
         }
         self.next_sync_index.set(self.persisted_idx.get());
         self.quorum_ack_ms.set(i64::MIN / 2);

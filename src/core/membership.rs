@@ -140,8 +140,8 @@ impl<H: Host> Server<H> {
         }
         let node = Rc::new(Node::new(udata, id));
         node.set_voting(voting);
-        node.set_next_idx(self.current_idx() + 1);
-        node.set_last_ack_ms(self.now_ms.get());
+        node.progress().set_next_idx(self.current_idx() + 1);
+        node.progress().set_last_ack_ms(self.now_ms.get());
         self.nodes.borrow_mut().push(node.clone());
         if is_self {
             *self.me.borrow_mut() = Some(node.clone());
@@ -269,7 +269,7 @@ impl<H: Host> Server<H> {
             || !node.is_active()
             || node.has_sufficient_logs()
             || self.voting_change_in_progress()
-            || node.match_idx() < self.current_idx()
+            || node.progress().match_idx() < self.current_idx()
         {
             return;
         }

@@ -41,6 +41,7 @@ pub mod election;
 mod log;
 mod membership;
 mod node;
+pub mod progress;
 pub mod quorum;
 mod reads;
 pub mod replication;

@@ -60,7 +60,7 @@ pub unsafe extern "C" fn raft_node_get_max_seen_msg_id(me: *mut raft_node_t) -> 
 
 #[no_mangle]
 pub unsafe extern "C" fn raft_node_get_next_msgid(me: *mut raft_node_t) -> raft_msg_id_t {
-    read(me, 0, |n| n.next_msg_id() as raft_msg_id_t)
+    read(me, 0, |n| n.progress().next_msg_id() as raft_msg_id_t)
 }
 
 /// A node outside any server; free it with `raft_node_free`.
@@ -80,7 +80,7 @@ pub unsafe extern "C" fn raft_node_free(me: *mut raft_node_t) {
 
 #[no_mangle]
 pub extern "C" fn raft_node_set_match_idx(node: *mut raft_node_t, idx: raft_index_t) {
-    write(node, |n| n.set_match_idx(idx))
+    write(node, |n| n.progress().set_match_idx(idx))
 }
 
 /// Sets the msg_id of the node's newest answer; as in the original, it
@@ -88,19 +88,19 @@ pub extern "C" fn raft_node_set_match_idx(node: *mut raft_node_t, idx: raft_inde
 #[no_mangle]
 pub extern "C" fn raft_node_set_match_msgid(me: *mut raft_node_t, msgid: raft_msg_id_t) {
     write(me, |n| {
-        n.set_match_msg_id(msgid);
-        n.note_acked_msg_id(msgid);
+        n.progress().set_match_msg_id(msgid);
+        n.progress().note_acked_msg_id(msgid);
     })
 }
 
 #[no_mangle]
 pub extern "C" fn raft_node_set_next_msgid(me: *mut raft_node_t, msgid: raft_msg_id_t) {
-    write(me, |n| n.set_next_msg_id(msgid))
+    write(me, |n| n.progress().set_next_msg_id(msgid))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn raft_node_get_match_msgid(me: *mut raft_node_t) -> raft_msg_id_t {
-    read(me, 0, |n| n.match_msg_id() as raft_msg_id_t)
+    read(me, 0, |n| n.progress().match_msg_id() as raft_msg_id_t)
 }
 
 #[no_mangle]
@@ -110,12 +110,12 @@ pub extern "C" fn raft_node_update_max_seen_msg_id(me: *mut raft_node_t, msg_id:
 
 #[no_mangle]
 pub unsafe extern "C" fn raft_node_get_snapshot_offset(me: *mut raft_node_t) -> raft_size_t {
-    read(me, 0, |n| n.snapshot_offset())
+    read(me, 0, |n| n.progress().snapshot_offset())
 }
 
 #[no_mangle]
 pub extern "C" fn raft_node_set_snapshot_offset(me: *mut raft_node_t, snapshot_offset: raft_size_t) {
-    write(me, |n| n.set_snapshot_offset(snapshot_offset))
+    write(me, |n| n.progress().set_snapshot_offset(snapshot_offset))
 }
 
 /// Forgets the node's vote for this server and its sufficient-logs flag.

@@ -40,7 +40,7 @@ pub extern "C" fn raft_node_get_id(me: *mut raft_node_t) -> raft_node_id_t {
 /// @return the next index (at least 1); 0 for NULL.
 #[no_mangle]
 pub extern "C" fn raft_node_get_next_idx(node: *mut raft_node_t) -> raft_index_t {
-    read(node, 0, Node::next_idx)
+    read(node, 0, |n| n.progress().next_idx())
 }
 
 /// The highest index the leader knows this node stores (acknowledged by the
@@ -50,7 +50,7 @@ pub extern "C" fn raft_node_get_next_idx(node: *mut raft_node_t) -> raft_index_t
 /// @return the match index; 0 for NULL.
 #[no_mangle]
 pub extern "C" fn raft_node_get_match_idx(me: *mut raft_node_t) -> raft_index_t {
-    read(me, 0, Node::match_idx)
+    read(me, 0, |n| n.progress().match_idx())
 }
 
 /// The user data attached to the node.
@@ -80,7 +80,7 @@ pub extern "C" fn raft_node_set_udata(me: *mut raft_node_t, user_data: *mut c_vo
 /// @param idx the next index
 #[no_mangle]
 pub extern "C" fn raft_node_set_next_idx(me: *mut raft_node_t, idx: raft_index_t) {
-    write(me, |n| n.set_next_idx(idx))
+    write(me, |n| n.progress().set_next_idx(idx))
 }
 
 /// Makes the node a voter (non-zero) or not (0) in this server's view only,

@@ -17,31 +17,33 @@ impl<H: Host> Server<H> {
         }
         let Some(node) = self.answer_from(node, resp.term, resp.msg_id)? else { return Ok(()) };
 
+        let progress = node.progress();
         if !resp.success {
-            if resp.msg_id >= node.resync_msg_id() && resp.msg_id >= node.match_msg_id() {
+            if resp.msg_id >= progress.resync_msg_id() && resp.msg_id >= progress.match_msg_id() {
                 self.back_off(node, resp.current_idx);
             }
         } else {
-            if resp.msg_id > node.match_msg_id() {
-                node.set_match_msg_id(resp.msg_id);
+            if resp.msg_id > progress.match_msg_id() {
+                progress.set_match_msg_id(resp.msg_id);
             }
             let matched = resp.current_idx.min(self.current_idx());
-            if matched > node.match_idx() {
-                node.set_match_idx(matched);
+            if matched > progress.match_idx() {
+                progress.set_match_idx(matched);
             }
-            if node.next_idx() <= node.match_idx() {
-                node.set_next_idx(node.match_idx() + 1);
+            if progress.next_idx() <= progress.match_idx() {
+                progress.set_next_idx(progress.match_idx() + 1);
             }
-            if node.snapshot_idx() != 0 && node.match_idx() >= node.snapshot_idx() {
+            if progress.snapshot_idx() != 0 && progress.match_idx() >= progress.snapshot_idx() {
                 // The node's log now covers the snapshot being sent: stop.
-                node.set_snapshot_idx(0);
-                node.set_snapshot_final_offset(None);
+                progress.set_snapshot_idx(0);
+                progress.set_snapshot_final_offset(None);
             }
+            progress.debug_check(self.current_idx());
             self.check_sufficient_logs(node);
             self.maybe_send_timeoutnow(node);
             // Only a match above the commit index can move it (a majority
             // above it includes a follower above it, which answers again).
-            if node.match_idx() > self.commit_idx.get() {
+            if progress.match_idx() > self.commit_idx.get() {
                 self.update_commit();
             }
             if self.role.get() == Role::Leader {
@@ -80,15 +82,16 @@ impl<H: Host> Server<H> {
         if term < self.current_term.get() {
             return Ok(None);
         }
-        node.note_acked_msg_id(msg_id);
-        node.set_last_ack_ms(self.now_ms.get());
+        node.progress().note_acked_msg_id(msg_id);
+        node.progress().set_last_ack_ms(self.now_ms.get());
         Ok(Some(node))
     }
 
     /// After a rejection: resume from just after the follower's last entry,
     /// never at or below what it is known to hold.
     fn back_off(&self, node: &Rc<Node>, follower_idx: Index) {
-        if follower_idx < node.match_idx() {
+        let progress = node.progress();
+        if follower_idx < progress.match_idx() {
             // The node holds less than it once acknowledged (it lost unsynced
             // entries, or an answer was credited wrongly): start over from
             // what it says it has rather than stall above it for ever.
@@ -98,19 +101,20 @@ impl<H: Host> Server<H> {
                 "node {} is back at {} below its match {}",
                 node.id(),
                 follower_idx,
-                node.match_idx()
+                progress.match_idx()
             );
-            node.set_match_idx(follower_idx.max(0));
+            progress.set_match_idx(follower_idx.max(0));
         }
-        let old_next = node.next_idx();
+        let old_next = progress.next_idx();
         let mut next = (follower_idx + 1).min(self.current_idx() + 1);
         if next >= old_next {
             next = old_next - 1;
         }
-        next = next.max(node.match_idx() + 1);
+        next = next.max(progress.match_idx() + 1);
         trace!(self, node.id(), "node {} rejected: next {} -> {}", node.id(), old_next, next);
-        node.set_next_idx(next);
-        node.set_resync_msg_id(self.msg_id.get() + 1);
+        progress.set_next_idx(next);
+        progress.set_resync_msg_id(self.msg_id.get() + 1);
+        progress.debug_check(self.current_idx());
         let _ = self.send_appendentries(node);
     }
 
@@ -124,7 +128,7 @@ impl<H: Host> Server<H> {
         let commit = self.commit_idx.get();
         let found = {
             let nodes = self.nodes.borrow();
-            let matches = nodes.iter().filter(|n| n.is_counted_voter()).map(|n| n.match_idx());
+            let matches = nodes.iter().filter(|n| n.is_counted_voter()).map(|n| n.progress().match_idx());
             majority_value(matches, commit, &mut self.quorum_scratch.borrow_mut())
         };
         let Some(majority_idx) = found else { return };
