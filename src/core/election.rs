@@ -7,8 +7,8 @@
 
 use std::rc::Rc;
 
-use super::server::trace;
 use super::quorum::votes_is_majority;
+use super::server::trace;
 use super::{
     entry_type, EntryHandle, Host, Log, Node, RaftError, RequestVote, RequestVoteResponse, Result, Role, Server, Term,
     NODE_ID_NONE,
@@ -65,7 +65,8 @@ impl<H: Host> Server<H> {
     /// voting nodes (active or not) that granted their vote, plus one for
     /// this server if it is a voting node.
     pub fn nvotes_for_me_reported(&self) -> usize {
-        let others = self.nodes.borrow().iter().filter(|n| !self.is_me(n) && n.is_voting() && n.has_vote_for_me()).count();
+        let others =
+            self.nodes.borrow().iter().filter(|n| !self.is_me(n) && n.is_voting() && n.has_vote_for_me()).count();
         others + self.my_node().is_some_and(|me| me.is_voting()) as usize
     }
 
@@ -134,13 +135,13 @@ impl<H: Host> Server<H> {
         }
     }
 
-    fn send_vote_request(&self, node: &Rc<Node>, prevote: bool) -> i32 {
+    fn send_vote_request(&self, node: &Rc<Node<H::NodeData>>, prevote: bool) -> i32 {
         let msg = self.vote_request(prevote);
         self.host.send_requestvote(node, &msg)
     }
 
     /// `raft_send_requestvote`: one (real) vote request to `node`.
-    pub fn send_requestvote(&self, node: &Rc<Node>) -> Result<()> {
+    pub fn send_requestvote(&self, node: &Rc<Node<H::NodeData>>) -> Result<()> {
         if self.is_me(node) {
             return Ok(());
         }
@@ -224,7 +225,11 @@ impl<H: Host> Server<H> {
     /// `raft_recv_requestvote`.
     /// Refused (`Misuse`, nothing changed): a term or index out of range, a
     /// last log term above the request's term, a negative candidate id.
-    pub fn recv_requestvote(&self, _node: Option<&Rc<Node>>, req: &RequestVote) -> Result<RequestVoteResponse> {
+    pub fn recv_requestvote(
+        &self,
+        _node: Option<&Rc<Node<H::NodeData>>>,
+        req: &RequestVote,
+    ) -> Result<RequestVoteResponse> {
         if !super::valid_term(req.term)
             || !super::valid_index(req.last_log_idx)
             || !super::valid_term(req.last_log_term)
@@ -277,7 +282,11 @@ impl<H: Host> Server<H> {
 
     /// `raft_recv_requestvote_response`.
     /// Refused (`Misuse`, nothing changed): a term out of range.
-    pub fn recv_requestvote_response(&self, node: Option<&Rc<Node>>, resp: &RequestVoteResponse) -> Result<()> {
+    pub fn recv_requestvote_response(
+        &self,
+        node: Option<&Rc<Node<H::NodeData>>>,
+        resp: &RequestVoteResponse,
+    ) -> Result<()> {
         if !super::valid_term(resp.term) || !super::valid_term(resp.request_term) {
             return Err(RaftError::Misuse);
         }
@@ -313,7 +322,7 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_vote`: records a vote for `node` (restoring state).
-    pub fn vote(&self, node: Option<&Rc<Node>>) -> Result<()> {
+    pub fn vote(&self, node: Option<&Rc<Node<H::NodeData>>>) -> Result<()> {
         self.vote_for(node.map_or(NODE_ID_NONE, |n| n.id()))
     }
 
@@ -390,7 +399,7 @@ mod tests {
     #[test]
     fn a_non_voting_node_never_campaigns() {
         let s = server_with_nodes(&[2, 3], 0);
-        s.add_non_voting_node(std::ptr::null_mut(), 1, true).unwrap();
+        s.add_non_voting_node((), 1, true).unwrap();
         s.periodic_ms(5000).unwrap();
         assert_eq!(s.role(), Role::Follower);
         assert!(s.host.sent_votes.borrow().is_empty());

@@ -401,30 +401,25 @@ pub struct AppendEntriesResponse {
     pub current_idx: Index,
 }
 
-/// A piece of a snapshot. The data pointer belongs to the host and is only
-/// carried through the core, never read by it.
-#[derive(Clone, Copy, Debug)]
-pub struct Chunk {
+/// A piece of a snapshot: `len` bytes at `offset`. The bytes are the
+/// host's: `data` is the host's handle to them
+/// ([`Host::ChunkData`]), carried through the core and never read by it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Chunk<D> {
     pub offset: u64,
-    pub data: *mut u8,
+    pub data: D,
     pub len: u64,
     pub last_chunk: bool,
 }
 
-impl Default for Chunk {
-    fn default() -> Self {
-        Chunk { offset: 0, data: std::ptr::null_mut(), len: 0, last_chunk: false }
-    }
-}
-
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SnapshotRequest {
+pub struct SnapshotRequest<D> {
     pub term: Term,
     pub leader_id: NodeId,
     pub msg_id: MsgId,
     pub snapshot_index: Index,
     pub snapshot_term: Term,
-    pub chunk: Chunk,
+    pub chunk: Chunk<D>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -443,16 +438,21 @@ pub trait Host {
     type Log: Log<Self::Entry>;
     /// What the host needs to answer a read request later.
     type ReadCallback: Copy;
+    /// The application's value for each node (`Node::data`); a node the
+    /// core creates from a configuration entry starts with the default.
+    type NodeData: Copy + Default;
+    /// The host's handle to a snapshot chunk's bytes ([`Chunk`]).
+    type ChunkData: Copy + Default;
 
     fn log(&self) -> &Self::Log;
 
-    fn send_requestvote(&self, to: &Rc<Node>, msg: &RequestVote) -> i32;
-    fn send_appendentries(&self, to: &Rc<Node>, msg: &AppendEntries<'_, Self::Entry>) -> i32;
-    fn send_snapshot(&self, to: &Rc<Node>, msg: &SnapshotRequest) -> i32;
-    fn send_timeoutnow(&self, to: &Rc<Node>) -> i32;
+    fn send_requestvote(&self, to: &Rc<Node<Self::NodeData>>, msg: &RequestVote) -> i32;
+    fn send_appendentries(&self, to: &Rc<Node<Self::NodeData>>, msg: &AppendEntries<'_, Self::Entry>) -> i32;
+    fn send_snapshot(&self, to: &Rc<Node<Self::NodeData>>, msg: &SnapshotRequest<Self::ChunkData>) -> i32;
+    fn send_timeoutnow(&self, to: &Rc<Node<Self::NodeData>>) -> i32;
     /// `None` when the host gives no chunks (snapshots cannot be sent).
-    fn get_snapshot_chunk(&self, to: &Rc<Node>, offset: u64, chunk: &mut Chunk) -> Option<i32>;
-    fn store_snapshot_chunk(&self, snapshot_index: Index, offset: u64, chunk: &Chunk) -> i32;
+    fn get_snapshot_chunk(&self, to: &Rc<Node<Self::NodeData>>, offset: u64, chunk: &mut Chunk<Self::ChunkData>) -> Option<i32>;
+    fn store_snapshot_chunk(&self, snapshot_index: Index, offset: u64, chunk: &Chunk<Self::ChunkData>) -> i32;
     fn clear_snapshot(&self) -> i32;
     fn load_snapshot(&self, term: Term, index: Index) -> i32;
     fn applylog(&self, entry: &Self::Entry, idx: Index) -> i32;
@@ -465,19 +465,19 @@ pub trait Host {
     /// `None` when the host cannot tell which node a config entry names.
     fn get_node_id(&self, entry: &Self::Entry, idx: Index) -> Option<NodeId>;
     /// `None` when there is no callback; otherwise the callback's code.
-    fn node_has_sufficient_logs(&self, node: &Rc<Node>) -> Option<i32>;
-    fn notify_membership_event(&self, node: &Rc<Node>, entry: Option<&Self::Entry>, event: MembershipEvent);
+    fn node_has_sufficient_logs(&self, node: &Rc<Node<Self::NodeData>>) -> Option<i32>;
+    fn notify_membership_event(&self, node: &Rc<Node<Self::NodeData>>, entry: Option<&Self::Entry>, event: MembershipEvent);
     fn notify_state_event(&self, role: Role);
     fn notify_transfer_event(&self, result: TransferResult);
     /// True when a `log` callback exists (formatting is skipped otherwise).
     fn has_logger(&self) -> bool;
     fn log_message(&self, node: NodeId, message: &str);
     /// True when the host wants no appendentries sent to `node` now.
-    fn backpressure(&self, node: &Rc<Node>) -> bool;
+    fn backpressure(&self, node: &Rc<Node<Self::NodeData>>) -> bool;
     /// Whether the host chooses the entries to send (`get_entries_to_send`).
     fn gives_entries_to_send(&self) -> bool;
     /// `None` when there is no such callback: the core reads the log itself.
-    fn get_entries_to_send(&self, node: &Rc<Node>, idx: Index, max: usize, out: &mut Vec<Self::Entry>)
+    fn get_entries_to_send(&self, node: &Rc<Node<Self::NodeData>>, idx: Index, max: usize, out: &mut Vec<Self::Entry>)
         -> Option<usize>;
     /// Monotonic time in microseconds.
     fn now_us(&self) -> i64;

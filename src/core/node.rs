@@ -7,15 +7,16 @@
 //! the server is working.
 
 use std::cell::Cell;
-use std::ffi::c_void;
 
 use super::progress::Progress;
 use super::{MsgId, NodeId};
 
+/// `D` is the application's value for the node, chosen by the host
+/// ([`Host::NodeData`](super::Host::NodeData)); the core only keeps it.
 #[derive(Debug)]
-pub struct Node {
+pub struct Node<D: Copy> {
     id: NodeId,
-    udata: Cell<*mut c_void>,
+    data: Cell<D>,
     voting: Cell<bool>,
     active: Cell<bool>,
     voted_for_me: Cell<bool>,
@@ -32,11 +33,11 @@ pub struct Node {
     progress: Progress,
 }
 
-impl Node {
-    pub fn new(udata: *mut c_void, id: NodeId) -> Node {
+impl<D: Copy> Node<D> {
+    pub fn new(data: D, id: NodeId) -> Node<D> {
         Node {
             id,
-            udata: Cell::new(udata),
+            data: Cell::new(data),
             voting: Cell::new(true),
             active: Cell::new(true),
             voted_for_me: Cell::new(false),
@@ -52,11 +53,12 @@ impl Node {
     pub fn id(&self) -> NodeId {
         self.id
     }
-    pub fn udata(&self) -> *mut c_void {
-        self.udata.get()
+    /// The application's value for this node.
+    pub fn data(&self) -> D {
+        self.data.get()
     }
-    pub fn set_udata(&self, udata: *mut c_void) {
-        self.udata.set(udata)
+    pub fn set_data(&self, data: D) {
+        self.data.set(data)
     }
     /// The leader's progress record for this node.
     #[inline(always)]
@@ -135,7 +137,7 @@ mod tests {
 
     #[test]
     fn a_new_node_is_an_active_voter_that_expects_index_one() {
-        let n = Node::new(std::ptr::null_mut(), 3);
+        let n = Node::new((), 3);
         assert_eq!(n.id(), 3);
         assert!(n.is_voting() && n.is_active());
         assert_eq!((n.progress().next_idx(), n.progress().match_idx()), (1, 0));
@@ -144,7 +146,7 @@ mod tests {
 
     #[test]
     fn max_seen_msg_id_only_rises() {
-        let n = Node::new(std::ptr::null_mut(), 1);
+        let n = Node::new((), 1);
         n.update_max_seen_msg_id(7);
         n.update_max_seen_msg_id(3);
         assert_eq!(n.max_seen_msg_id(), 7);

@@ -132,7 +132,12 @@ impl<H: Host> Server<H> {
     /// with a received snapshot. The host then re-adds the nodes the
     /// snapshot names and calls `end_load_snapshot`.
     pub fn begin_load_snapshot(&self, term: Term, idx: Index) -> Result<()> {
-        if idx <= 0 || term <= 0 || !super::valid_index(idx) || !super::valid_term(term) || idx < self.last_applied_idx() {
+        if idx <= 0
+            || term <= 0
+            || !super::valid_index(idx)
+            || !super::valid_term(term)
+            || idx < self.last_applied_idx()
+        {
             // Loading it would move the state machine back.
             return Err(RaftError::Misuse);
         }
@@ -169,7 +174,7 @@ impl<H: Host> Server<H> {
 
     /// Sends snapshot chunks to `node` until the host pauses or the last
     /// chunk is out. A node already past the snapshot gets none.
-    pub(crate) fn send_snapshot(&self, node: &Rc<Node>) -> Result<()> {
+    pub(crate) fn send_snapshot(&self, node: &Rc<Node<H::NodeData>>) -> Result<()> {
         let progress = node.progress();
         let snapshot_idx = self.snapshot_last_idx.get();
         if snapshot_idx == 0 || (progress.match_idx() >= snapshot_idx && progress.next_idx() > progress.match_idx()) {
@@ -211,7 +216,7 @@ impl<H: Host> Server<H> {
     }
 
     /// One chunk at `offset`; `None` when the host pauses or cannot send.
-    fn send_snapshot_chunk(&self, node: &Rc<Node>, offset: u64) -> Result<Option<Chunk>> {
+    fn send_snapshot_chunk(&self, node: &Rc<Node<H::NodeData>>, offset: u64) -> Result<Option<Chunk<H::ChunkData>>> {
         let mut chunk = Chunk { offset, ..Chunk::default() };
         match self.host.get_snapshot_chunk(node, offset, &mut chunk) {
             None => return Ok(None),
@@ -239,7 +244,11 @@ impl<H: Host> Server<H> {
     /// Refused (`Misuse`, nothing changed): a term or index out of range, a
     /// snapshot of a later term than the message, a chunk whose end does
     /// not fit in 64 bits.
-    pub fn recv_snapshot(&self, _node: Option<&Rc<Node>>, req: &SnapshotRequest) -> Result<SnapshotResponse> {
+    pub fn recv_snapshot(
+        &self,
+        _node: Option<&Rc<Node<H::NodeData>>>,
+        req: &SnapshotRequest<H::ChunkData>,
+    ) -> Result<SnapshotResponse> {
         if !super::valid_term(req.term)
             || !super::valid_index(req.snapshot_index)
             || !super::valid_term(req.snapshot_term)
@@ -312,7 +321,7 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_recv_snapshot_response`: the leader's side.
-    pub fn recv_snapshot_response(&self, node: Option<&Rc<Node>>, resp: &SnapshotResponse) -> Result<()> {
+    pub fn recv_snapshot_response(&self, node: Option<&Rc<Node<H::NodeData>>>, resp: &SnapshotResponse) -> Result<()> {
         let Some(node) = self.answer_from(node, resp.term, resp.msg_id)? else { return Ok(()) };
         let progress = node.progress();
         if resp.msg_id < progress.resync_msg_id() {

@@ -43,9 +43,13 @@ impl<H: Host> Server<H> {
         Ok(())
     }
 
-    fn most_up_to_date_voter(&self) -> Option<Rc<Node>> {
+    fn most_up_to_date_voter(&self) -> Option<Rc<Node<H::NodeData>>> {
         let nodes = self.nodes.borrow();
-        nodes.iter().filter(|n| !self.is_me(n) && n.is_counted_voter()).max_by_key(|n| n.progress().match_idx()).cloned()
+        nodes
+            .iter()
+            .filter(|n| !self.is_me(n) && n.is_counted_voter())
+            .max_by_key(|n| n.progress().match_idx())
+            .cloned()
     }
 
     pub fn transfer_target(&self) -> NodeId {
@@ -53,7 +57,7 @@ impl<H: Host> Server<H> {
     }
 
     /// Sends `timeoutnow` once the target holds the leader's whole log.
-    pub(crate) fn maybe_send_timeoutnow(&self, node: &Rc<Node>) {
+    pub(crate) fn maybe_send_timeoutnow(&self, node: &Rc<Node<H::NodeData>>) {
         if self.transfer_target.get() != node.id()
             || self.timeoutnow_sent.get()
             || self.role.get() != Role::Leader

@@ -9,7 +9,8 @@ use std::rc::Rc;
 use super::node::{read, write};
 use super::server::{node_of, server_rc, with_server};
 use super::types::*;
-use crate::core::{quorum, Node, RaftError, Role};
+use super::node::{CNode, UserData};
+use crate::core::{quorum, RaftError, Role};
 
 /// Applies the entry after the last applied one: 0 if applied, -1 if there
 /// is nothing to apply (or when called from a callback of a running apply,
@@ -66,7 +67,7 @@ pub unsafe extern "C" fn raft_node_get_next_msgid(me: *mut raft_node_t) -> raft_
 /// A node outside any server; free it with `raft_node_free`.
 #[no_mangle]
 pub extern "C" fn raft_node_new(udata: *mut c_void, id: raft_node_id_t) -> *mut raft_node_t {
-    super::guard(ptr::null_mut(), || Rc::into_raw(Rc::new(Node::new(udata, id))) as *mut raft_node_t)
+    super::guard(ptr::null_mut(), || Rc::into_raw(Rc::new(CNode::new(UserData(udata), id))) as *mut raft_node_t)
 }
 
 /// Frees a node from `raft_node_new` (never one a server owns).
@@ -74,7 +75,7 @@ pub extern "C" fn raft_node_new(udata: *mut c_void, id: raft_node_id_t) -> *mut 
 pub unsafe extern "C" fn raft_node_free(me: *mut raft_node_t) {
     if !me.is_null() {
         // SAFETY: the node came from Rc::into_raw in raft_node_new.
-        drop(unsafe { Rc::from_raw(me as *const Node) })
+        drop(unsafe { Rc::from_raw(me as *const CNode) })
     }
 }
 
@@ -121,7 +122,7 @@ pub extern "C" fn raft_node_set_snapshot_offset(me: *mut raft_node_t, snapshot_o
 /// Forgets the node's vote for this server and its sufficient-logs flag.
 #[no_mangle]
 pub extern "C" fn raft_node_clear_flags(me: *mut raft_node_t) {
-    write(me, Node::clear_flags)
+    write(me, CNode::clear_flags)
 }
 
 #[no_mangle]

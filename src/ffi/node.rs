@@ -6,20 +6,35 @@ use std::ffi::{c_int, c_void};
 use super::types::*;
 use crate::core::Node;
 
-/// # Safety
-/// `node` must be NULL or a live node handle.
-pub(crate) unsafe fn node_ref<'a>(node: *mut raft_node_t) -> Option<&'a Node> {
-    // SAFETY: the caller guarantees a live node (the C contract); nodes are
-    // only ever shared, and every field is a Cell.
-    unsafe { (node as *const Node).as_ref() }
+/// A node's user data (`raft_node_get_udata`): the application's pointer,
+/// which the core keeps as the node's value and never reads.
+#[derive(Clone, Copy, Debug)]
+pub struct UserData(pub *mut c_void);
+
+impl Default for UserData {
+    /// Nodes a configuration entry creates start with NULL.
+    fn default() -> Self {
+        UserData(std::ptr::null_mut())
+    }
 }
 
-pub(crate) fn read<T>(node: *mut raft_node_t, none: T, f: impl FnOnce(&Node) -> T) -> T {
+/// A node as the C layer holds it: `raft_node_t` points to one.
+pub type CNode = Node<UserData>;
+
+/// # Safety
+/// `node` must be NULL or a live node handle.
+pub(crate) unsafe fn node_ref<'a>(node: *mut raft_node_t) -> Option<&'a CNode> {
+    // SAFETY: the caller guarantees a live node (the C contract); nodes are
+    // only ever shared, and every field is a Cell.
+    unsafe { (node as *const CNode).as_ref() }
+}
+
+pub(crate) fn read<T>(node: *mut raft_node_t, none: T, f: impl FnOnce(&CNode) -> T) -> T {
     // SAFETY: node handles from C are live (the C contract).
     unsafe { node_ref(node) }.map_or(none, f)
 }
 
-pub(crate) fn write(node: *mut raft_node_t, f: impl FnOnce(&Node)) {
+pub(crate) fn write(node: *mut raft_node_t, f: impl FnOnce(&CNode)) {
     // SAFETY: node handles from C are live (the C contract).
     if let Some(n) = unsafe { node_ref(node) } {
         f(n)
@@ -31,7 +46,7 @@ pub(crate) fn write(node: *mut raft_node_t, f: impl FnOnce(&Node)) {
 /// @return the node's id; RAFT_NODE_ID_NONE for NULL.
 #[no_mangle]
 pub extern "C" fn raft_node_get_id(me: *mut raft_node_t) -> raft_node_id_t {
-    read(me, RAFT_NODE_ID_NONE, Node::id)
+    read(me, RAFT_NODE_ID_NONE, CNode::id)
 }
 
 /// The index of the next entry the leader will send to this node. Meaningful
@@ -60,7 +75,7 @@ pub extern "C" fn raft_node_get_match_idx(me: *mut raft_node_t) -> raft_index_t 
 /// entry until the application sets it); NULL for NULL.
 #[no_mangle]
 pub extern "C" fn raft_node_get_udata(me: *mut raft_node_t) -> *mut c_void {
-    read(me, std::ptr::null_mut(), Node::udata)
+    read(me, std::ptr::null_mut(), |n| n.data().0)
 }
 
 /// Attaches user data to the node, typically the application's connection to
@@ -70,7 +85,7 @@ pub extern "C" fn raft_node_get_udata(me: *mut raft_node_t) -> *mut c_void {
 /// @param user_data any pointer, owned by the application
 #[no_mangle]
 pub extern "C" fn raft_node_set_udata(me: *mut raft_node_t, user_data: *mut c_void) {
-    write(me, |n| n.set_udata(user_data))
+    write(me, |n| n.set_data(UserData(user_data)))
 }
 
 /// Sets the index of the next entry the leader sends to this node. Values

@@ -11,7 +11,11 @@ use crate::core::{AppendEntriesResponse, Host, Index, MsgId, Node, RaftError, Re
 
 impl<H: Host> Server<H> {
     /// `raft_recv_appendentries_response`: the leader's side.
-    pub fn recv_appendentries_response(&self, node: Option<&Rc<Node>>, resp: &AppendEntriesResponse) -> Result<()> {
+    pub fn recv_appendentries_response(
+        &self,
+        node: Option<&Rc<Node<H::NodeData>>>,
+        resp: &AppendEntriesResponse,
+    ) -> Result<()> {
         if !valid_index(resp.current_idx) {
             return Err(RaftError::Misuse);
         }
@@ -61,10 +65,10 @@ impl<H: Host> Server<H> {
     /// acknowledges this leadership (for check-quorum and reads).
     pub(crate) fn answer_from<'a>(
         &self,
-        node: Option<&'a Rc<Node>>,
+        node: Option<&'a Rc<Node<H::NodeData>>>,
         term: Term,
         msg_id: MsgId,
-    ) -> Result<Option<&'a Rc<Node>>> {
+    ) -> Result<Option<&'a Rc<Node<H::NodeData>>>> {
         if !valid_term(term) {
             return Err(RaftError::Misuse);
         }
@@ -89,7 +93,7 @@ impl<H: Host> Server<H> {
 
     /// After a rejection: resume from just after the follower's last entry,
     /// never at or below what it is known to hold.
-    fn back_off(&self, node: &Rc<Node>, follower_idx: Index) {
+    fn back_off(&self, node: &Rc<Node<H::NodeData>>, follower_idx: Index) {
         let progress = node.progress();
         if follower_idx < progress.match_idx() {
             // The node holds less than it once acknowledged (it lost unsynced

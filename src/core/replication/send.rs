@@ -34,7 +34,7 @@ impl<H: Host> Server<H> {
     }
 
     /// Keeps sending while `node` lacks entries and the host accepts.
-    pub(crate) fn replicate_to(&self, node: &Rc<Node>) {
+    pub(crate) fn replicate_to(&self, node: &Rc<Node<H::NodeData>>) {
         loop {
             let next = node.progress().next_idx();
             if next > self.current_idx() || node.progress().snapshot_idx() != 0 {
@@ -48,7 +48,7 @@ impl<H: Host> Server<H> {
 
     /// `raft_send_appendentries`: one appendentries message to `node`, or a
     /// snapshot when the entries it needs were compacted away.
-    pub fn send_appendentries(&self, node: &Rc<Node>) -> Result<()> {
+    pub fn send_appendentries(&self, node: &Rc<Node<H::NodeData>>) -> Result<()> {
         if self.role.get() != Role::Leader {
             return Err(RaftError::NotLeader);
         }
@@ -99,7 +99,7 @@ impl<H: Host> Server<H> {
     #[inline(never)]
     fn send_entries_from_host<R>(
         &self,
-        node: &Rc<Node>,
+        node: &Rc<Node<H::NodeData>>,
         next: Index,
         wanted: usize,
         send: impl FnOnce(&[H::Entry]) -> R,

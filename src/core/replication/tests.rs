@@ -184,7 +184,7 @@ fn no_voting_change_before_the_leader_commits_an_entry_of_its_term() {
 fn a_leader_with_no_other_voter_makes_a_voting_change_at_once() {
     // Bootstrap: a non-voting self made leader adds itself as a voter.
     let s = Server::new(crate::core::server::tests::ScriptHost::default());
-    s.add_non_voting_node(std::ptr::null_mut(), 1, true).unwrap();
+    s.add_non_voting_node((), 1, true).unwrap();
     let mut c = s.config();
     c.auto_flush = false; // nothing commits until flushed
     s.set_config(c);

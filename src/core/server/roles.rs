@@ -46,7 +46,7 @@ impl<H: Host> Server<H> {
         self.leader_id.get()
     }
 
-    pub fn leader_node(&self) -> Option<Rc<Node>> {
+    pub fn leader_node(&self) -> Option<Rc<Node<H::NodeData>>> {
         self.node(self.leader_id.get())
     }
 

@@ -20,27 +20,29 @@ impl Host for ScriptHost {
     type Entry = TestEntry;
     type Log = MemoryLog<TestEntry>;
     type ReadCallback = u32;
+    type NodeData = ();
+    type ChunkData = ();
     fn log(&self) -> &Self::Log {
         &self.log
     }
-    fn send_requestvote(&self, to: &Rc<Node>, msg: &RequestVote) -> i32 {
+    fn send_requestvote(&self, to: &Rc<Node<()>>, msg: &RequestVote) -> i32 {
         self.sent_votes.borrow_mut().push((to.id(), *msg));
         0
     }
-    fn send_appendentries(&self, to: &Rc<Node>, msg: &AppendEntries<'_, TestEntry>) -> i32 {
+    fn send_appendentries(&self, to: &Rc<Node<()>>, msg: &AppendEntries<'_, TestEntry>) -> i32 {
         self.sent_appends.borrow_mut().push((to.id(), msg.msg_id, msg.prev_log_idx, msg.entries.len()));
         0
     }
-    fn send_snapshot(&self, _: &Rc<Node>, _: &SnapshotRequest) -> i32 {
+    fn send_snapshot(&self, _: &Rc<Node<()>>, _: &SnapshotRequest<()>) -> i32 {
         0
     }
-    fn send_timeoutnow(&self, _: &Rc<Node>) -> i32 {
+    fn send_timeoutnow(&self, _: &Rc<Node<()>>) -> i32 {
         0
     }
-    fn get_snapshot_chunk(&self, _: &Rc<Node>, _: u64, _: &mut Chunk) -> Option<i32> {
+    fn get_snapshot_chunk(&self, _: &Rc<Node<()>>, _: u64, _: &mut Chunk<()>) -> Option<i32> {
         None
     }
-    fn store_snapshot_chunk(&self, _: Index, _: u64, _: &Chunk) -> i32 {
+    fn store_snapshot_chunk(&self, _: Index, _: u64, _: &Chunk<()>) -> i32 {
         0
     }
     fn clear_snapshot(&self) -> i32 {
@@ -63,10 +65,10 @@ impl Host for ScriptHost {
     fn get_node_id(&self, e: &TestEntry, _: Index) -> Option<NodeId> {
         Some(e.id())
     }
-    fn node_has_sufficient_logs(&self, _: &Rc<Node>) -> Option<i32> {
+    fn node_has_sufficient_logs(&self, _: &Rc<Node<()>>) -> Option<i32> {
         None
     }
-    fn notify_membership_event(&self, _: &Rc<Node>, _: Option<&TestEntry>, _: MembershipEvent) {}
+    fn notify_membership_event(&self, _: &Rc<Node<()>>, _: Option<&TestEntry>, _: MembershipEvent) {}
     fn notify_state_event(&self, role: Role) {
         self.states.borrow_mut().push(role);
     }
@@ -75,13 +77,13 @@ impl Host for ScriptHost {
         false
     }
     fn log_message(&self, _: NodeId, _: &str) {}
-    fn backpressure(&self, _: &Rc<Node>) -> bool {
+    fn backpressure(&self, _: &Rc<Node<()>>) -> bool {
         false
     }
     fn gives_entries_to_send(&self) -> bool {
         false
     }
-    fn get_entries_to_send(&self, _: &Rc<Node>, _: Index, _: usize, _: &mut Vec<TestEntry>) -> Option<usize> {
+    fn get_entries_to_send(&self, _: &Rc<Node<()>>, _: Index, _: usize, _: &mut Vec<TestEntry>) -> Option<usize> {
         None
     }
     fn now_us(&self) -> i64 {
@@ -99,7 +101,7 @@ impl Host for ScriptHost {
 pub fn server_with_nodes(ids: &[NodeId], me: NodeId) -> Server<ScriptHost> {
     let s = Server::new(ScriptHost::default());
     for &id in ids {
-        s.add_node(std::ptr::null_mut(), id, id == me).unwrap();
+        s.add_node((), id, id == me).unwrap();
     }
     s
 }

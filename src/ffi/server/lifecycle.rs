@@ -7,6 +7,7 @@ use std::ptr;
 
 use super::*;
 use crate::ffi::flag;
+use crate::ffi::node::UserData;
 use crate::ffi::log_impl::{raft_log, LogBackend};
 use crate::ffi::types::*;
 
@@ -180,7 +181,7 @@ pub extern "C" fn raft_add_node(
     id: raft_node_id_t,
     is_self: c_int,
 ) -> *mut raft_node_t {
-    with_server(me, ptr::null_mut(), |s| node_ptr(s.add_node(user_data, id, flag(is_self))))
+    with_server(me, ptr::null_mut(), |s| node_ptr(s.add_node(UserData(user_data), id, flag(is_self))))
 }
 
 /// Adds a non-voting node: it receives the log but neither votes nor counts
@@ -198,7 +199,7 @@ pub extern "C" fn raft_add_non_voting_node(
     id: raft_node_id_t,
     is_self: c_int,
 ) -> *mut raft_node_t {
-    with_server(me, ptr::null_mut(), |s| node_ptr(s.add_non_voting_node(udata, id, flag(is_self))))
+    with_server(me, ptr::null_mut(), |s| node_ptr(s.add_non_voting_node(UserData(udata), id, flag(is_self))))
 }
 
 /// Removes a node from this server's node list at once, with no log entry

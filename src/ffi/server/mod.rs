@@ -32,7 +32,8 @@ use super::host::CHost;
 use super::log_impl::{raft_log, LogBackend};
 use super::types::*;
 use super::code;
-use crate::core::{self, Node, RaftError, Server};
+use super::node::CNode;
+use crate::core::{self, RaftError, Server};
 
 pub type CoreServer = Server<CHost>;
 
@@ -122,7 +123,7 @@ pub(crate) fn user_data_of(me: *mut raft_server_t) -> *mut c_void {
 
 /// The node behind a C node pointer, if it is one of this server's nodes.
 /// Only the pointer's value is compared: a dangling pointer is never read.
-pub(crate) fn node_of(server: &CoreServer, node: *mut raft_node_t) -> Option<Rc<Node>> {
+pub(crate) fn node_of(server: &CoreServer, node: *mut raft_node_t) -> Option<Rc<CNode>> {
     if node.is_null() {
         return None;
     }
@@ -136,7 +137,7 @@ pub(crate) fn node_of(server: &CoreServer, node: *mut raft_node_t) -> Option<Rc<
     None
 }
 
-pub(crate) fn node_ptr(node: Option<Rc<Node>>) -> *mut raft_node_t {
+pub(crate) fn node_ptr(node: Option<Rc<CNode>>) -> *mut raft_node_t {
     node.map_or(ptr::null_mut(), |n| Rc::as_ptr(&n) as *mut raft_node_t)
 }
 
