@@ -10,6 +10,7 @@ use std::rc::Rc;
 use super::quorum::votes_is_majority;
 use super::server::trace;
 use super::{
+    Vote,
     entry_type, EntryHandle, Host, Log, Node, RaftError, RequestVote, RequestVoteResponse, Result, Role, Server, Term,
     NODE_ID_NONE,
 };
@@ -94,7 +95,7 @@ impl<H: Host> Server<H> {
         self.check_next_term()?;
         let term = self.current_term.get() + 1;
         let me = self.my_id();
-        super::check(self.host.persist_metadata(term, me))?;
+        self.host.persist_metadata(term, me)?;
         self.current_term.set(term);
         self.voted_for.set(me);
         self.set_role(Role::Candidate);
@@ -120,7 +121,7 @@ impl<H: Host> Server<H> {
         self.for_each_node(|node| {
             if !self.is_me(node) && node.is_counted_voter() {
                 // A request that fails to go out is a lost message.
-                self.send_vote_request(node, prevote);
+                let _ = self.send_vote_request(node, prevote);
             }
         });
     }
@@ -135,7 +136,7 @@ impl<H: Host> Server<H> {
         }
     }
 
-    fn send_vote_request(&self, node: &Rc<Node<H::NodeData>>, prevote: bool) -> i32 {
+    fn send_vote_request(&self, node: &Rc<Node<H::NodeData>>, prevote: bool) -> Result<()> {
         let msg = self.vote_request(prevote);
         self.host.send_requestvote(node, &msg)
     }
@@ -146,7 +147,7 @@ impl<H: Host> Server<H> {
             return Ok(());
         }
         let prevote = self.role.get() == Role::PreCandidate;
-        super::check(self.send_vote_request(node, prevote))
+        self.send_vote_request(node, prevote)
     }
 
     /// Becomes leader: progress is reset for every node, and a no-op entry
@@ -242,7 +243,7 @@ impl<H: Host> Server<H> {
             prevote: req.prevote,
             request_term: req.term,
             term: self.current_term.get(),
-            vote_granted: 0,
+            vote_granted: Vote::NotGranted,
         };
         if self.node(req.candidate_id).is_none() && self.has_live_leader() {
             // Thesis §4.2.3: a server outside our configuration (removed, most
@@ -265,12 +266,12 @@ impl<H: Host> Server<H> {
                 self.leader_id.set(NODE_ID_NONE);
                 self.timeout_elapsed.set(0);
             }
-            resp.vote_granted = 1;
+            resp.vote_granted = Vote::Granted;
         }
         trace!(
             self,
             req.candidate_id,
-            "{} request from {} term {}: {}",
+            "{} request from {} term {}: {:?}",
             if req.prevote { "pre-vote" } else { "vote" },
             req.candidate_id,
             req.term,
@@ -299,7 +300,7 @@ impl<H: Host> Server<H> {
         } else {
             self.role.get() == Role::Candidate && resp.request_term == self.current_term.get()
         };
-        if !expected || resp.vote_granted != 1 || !self.owns_node(node) {
+        if !expected || resp.vote_granted != Vote::Granted || !self.owns_node(node) {
             return Ok(());
         }
         node.vote_for_me(true);
@@ -358,7 +359,7 @@ mod tests {
         let s = server_with_nodes(&[1, 2, 3], 1);
         s.become_precandidate().unwrap();
         let n2 = s.node(2).unwrap();
-        let grant = RequestVoteResponse { prevote: true, request_term: 1, term: 0, vote_granted: 1 };
+        let grant = RequestVoteResponse { prevote: true, request_term: 1, term: 0, vote_granted: Vote::Granted };
         s.recv_requestvote_response(Some(&n2), &grant).unwrap();
         assert_eq!(s.role(), Role::Candidate);
         assert_eq!(s.current_term(), 1);
@@ -383,7 +384,7 @@ mod tests {
         let req = RequestVote { prevote: false, term: 3, candidate_id: 2, last_log_idx: 5, last_log_term: 1 };
         let _ = &req;
         let resp = s.recv_requestvote(None, &req).unwrap();
-        assert_eq!(resp.vote_granted, 0);
+        assert_eq!(resp.vote_granted, Vote::NotGranted);
         assert_eq!(resp.term, 3);
     }
 
@@ -391,9 +392,9 @@ mod tests {
     fn one_vote_per_term() {
         let s = server_with_nodes(&[1, 2, 3], 1);
         let req = |c| RequestVote { prevote: false, term: 1, candidate_id: c, last_log_idx: 0, last_log_term: 0 };
-        assert_eq!(s.recv_requestvote(None, &req(2)).unwrap().vote_granted, 1);
-        assert_eq!(s.recv_requestvote(None, &req(3)).unwrap().vote_granted, 0);
-        assert_eq!(s.recv_requestvote(None, &req(2)).unwrap().vote_granted, 1);
+        assert_eq!(s.recv_requestvote(None, &req(2)).unwrap().vote_granted, Vote::Granted);
+        assert_eq!(s.recv_requestvote(None, &req(3)).unwrap().vote_granted, Vote::NotGranted);
+        assert_eq!(s.recv_requestvote(None, &req(2)).unwrap().vote_granted, Vote::Granted);
     }
 
     #[test]
@@ -412,7 +413,7 @@ mod tests {
         // elections after membership changes (thesis §4.1).
         let s = server_with_nodes(&[1, 2], 1);
         let req = RequestVote { prevote: false, term: 1, candidate_id: 9, last_log_idx: 0, last_log_term: 0 };
-        assert_eq!(s.recv_requestvote(None, &req).unwrap().vote_granted, 1);
+        assert_eq!(s.recv_requestvote(None, &req).unwrap().vote_granted, Vote::Granted);
     }
 
     #[test]
@@ -434,7 +435,7 @@ mod tests {
         s.become_leader().unwrap();
         let req = RequestVote { prevote: false, term: 7, candidate_id: 9, last_log_idx: 50, last_log_term: 5 };
         let resp = s.recv_requestvote(None, &req).unwrap();
-        assert_eq!(resp.vote_granted, 0);
+        assert_eq!(resp.vote_granted, Vote::NotGranted);
         assert_eq!((s.role(), s.current_term()), (Role::Leader, 1));
     }
 }

@@ -272,7 +272,7 @@ impl<H: Host> Server<H> {
         {
             return;
         }
-        if let Some(0) = self.host.node_has_sufficient_logs(node) {
+        if self.host.node_has_sufficient_logs(node) {
             node.set_has_sufficient_logs(true);
         }
     }

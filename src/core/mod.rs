@@ -149,8 +149,10 @@ pub enum TransferResult {
     ExpectedLeader = 2,
 }
 
-/// Errors, one for each `RAFT_ERR_*` code plus the generic `-1` failure and
-/// codes returned by host callbacks that the core passes through.
+/// What went wrong: the library's own errors, and a host's failure that
+/// names none of them ([`RaftError::Code`], the host's own value, which the
+/// core passes back to the caller unchanged and never interprets). The C
+/// layer maps each to its `RAFT_ERR_*` code and back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RaftError {
     #[error("operation failed")]
@@ -179,69 +181,12 @@ pub enum RaftError {
     NotFound,
     #[error("misuse of the API")]
     Misuse,
+    /// A host operation failed with a value of its own.
     #[error("callback failed with code {0}")]
     Code(i32),
 }
 
-impl RaftError {
-    /// The C error code (`raft_error_e`, or -1, or the callback's own code).
-    pub fn code(self) -> i32 {
-        match self {
-            RaftError::Failed => -1,
-            RaftError::NotLeader => -2,
-            RaftError::OneVotingChangeOnly => -3,
-            RaftError::Shutdown => -4,
-            RaftError::NoMem => -5,
-            RaftError::SnapshotInProgress => -6,
-            RaftError::SnapshotAlreadyLoaded => -7,
-            RaftError::InvalidNodeId => -8,
-            RaftError::LeaderTransferInProgress => -9,
-            RaftError::Done => -10,
-            RaftError::StaleTerm => -11,
-            RaftError::NotFound => -12,
-            RaftError::Misuse => -13,
-            RaftError::Code(c) => c,
-        }
-    }
-
-    /// Interprets a non-zero return code of a host callback.
-    pub fn from_code(code: i32) -> RaftError {
-        match code {
-            -1 => RaftError::Failed,
-            -2 => RaftError::NotLeader,
-            -3 => RaftError::OneVotingChangeOnly,
-            -4 => RaftError::Shutdown,
-            -5 => RaftError::NoMem,
-            -6 => RaftError::SnapshotInProgress,
-            -7 => RaftError::SnapshotAlreadyLoaded,
-            -8 => RaftError::InvalidNodeId,
-            -9 => RaftError::LeaderTransferInProgress,
-            -10 => RaftError::Done,
-            -11 => RaftError::StaleTerm,
-            -12 => RaftError::NotFound,
-            -13 => RaftError::Misuse,
-            c => RaftError::Code(c),
-        }
-    }
-}
-
 pub type Result<T> = std::result::Result<T, RaftError>;
-
-/// Turns a callback's C-style return code into a result.
-#[inline(always)]
-pub fn check(code: i32) -> Result<()> {
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(failure(code))
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn failure(code: i32) -> RaftError {
-    RaftError::from_code(code)
-}
 
 /// A reference-counted log entry owned by the host.
 ///
@@ -371,14 +316,47 @@ pub struct RequestVote {
     pub last_log_term: Term,
 }
 
-/// The answer to a [`RequestVote`]. `vote_granted` is 1 (granted), 0 (not) or
-/// -1 (the candidate is unknown to the voter, so it may have been removed).
+/// A voter's answer to a vote request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Vote {
+    Granted,
+    #[default]
+    NotGranted,
+    /// The candidate is unknown to the voter (it may have been removed).
+    /// Counted as not granted.
+    UnknownNode,
+}
+
+/// The answer to a [`RequestVote`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RequestVoteResponse {
     pub prevote: bool,
     pub request_term: Term,
     pub term: Term,
-    pub vote_granted: i32,
+    pub vote_granted: Vote,
+}
+
+/// What became of an entry a leader accepted (`Server::entry_response_committed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryState {
+    /// Committed at the index it was given.
+    Committed,
+    /// Not committed yet; it still may be.
+    Pending,
+    /// Another leader's entry took its index: it will never commit.
+    Overwritten,
+}
+
+/// What the host answers when asked for a snapshot chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkReply {
+    /// The chunk is filled in: send it.
+    Ready,
+    /// Nothing to send for now (the host paused the transfer); the next
+    /// heartbeat or answer asks again.
+    Paused,
+    /// The host gives no chunks: snapshots cannot be sent.
+    Unavailable,
 }
 
 /// An appendentries request as the core builds or receives it.
@@ -431,8 +409,9 @@ pub struct SnapshotResponse {
     pub last_chunk: bool,
 }
 
-/// Everything the protocol needs from its environment. Methods returning an
-/// `i32` return the host's code: 0 for success.
+/// Everything the protocol needs from its environment. An operation that
+/// can fail returns a [`Result`]: the core stops, or goes on, as the
+/// protocol says, and passes the error back to its caller unchanged.
 pub trait Host {
     type Entry: EntryHandle;
     type Log: Log<Self::Entry>;
@@ -446,27 +425,42 @@ pub trait Host {
 
     fn log(&self) -> &Self::Log;
 
-    fn send_requestvote(&self, to: &Rc<Node<Self::NodeData>>, msg: &RequestVote) -> i32;
-    fn send_appendentries(&self, to: &Rc<Node<Self::NodeData>>, msg: &AppendEntries<'_, Self::Entry>) -> i32;
-    fn send_snapshot(&self, to: &Rc<Node<Self::NodeData>>, msg: &SnapshotRequest<Self::ChunkData>) -> i32;
-    fn send_timeoutnow(&self, to: &Rc<Node<Self::NodeData>>) -> i32;
-    /// `None` when the host gives no chunks (snapshots cannot be sent).
-    fn get_snapshot_chunk(&self, to: &Rc<Node<Self::NodeData>>, offset: u64, chunk: &mut Chunk<Self::ChunkData>) -> Option<i32>;
-    fn store_snapshot_chunk(&self, snapshot_index: Index, offset: u64, chunk: &Chunk<Self::ChunkData>) -> i32;
-    fn clear_snapshot(&self) -> i32;
-    fn load_snapshot(&self, term: Term, index: Index) -> i32;
-    fn applylog(&self, entry: &Self::Entry, idx: Index) -> i32;
+    /// Hands a message to the network. A failure is a lost message (the
+    /// protocol retries), also reported to the caller where it asked for
+    /// the send itself.
+    fn send_requestvote(&self, to: &Rc<Node<Self::NodeData>>, msg: &RequestVote) -> Result<()>;
+    fn send_appendentries(&self, to: &Rc<Node<Self::NodeData>>, msg: &AppendEntries<'_, Self::Entry>) -> Result<()>;
+    fn send_snapshot(&self, to: &Rc<Node<Self::NodeData>>, msg: &SnapshotRequest<Self::ChunkData>) -> Result<()>;
+    fn send_timeoutnow(&self, to: &Rc<Node<Self::NodeData>>) -> Result<()>;
+    /// Fills `chunk` with the snapshot's bytes from `offset` for `to`.
+    fn get_snapshot_chunk(
+        &self,
+        to: &Rc<Node<Self::NodeData>>,
+        offset: u64,
+        chunk: &mut Chunk<Self::ChunkData>,
+    ) -> Result<ChunkReply>;
+    fn store_snapshot_chunk(&self, snapshot_index: Index, offset: u64, chunk: &Chunk<Self::ChunkData>) -> Result<()>;
+    fn clear_snapshot(&self) -> Result<()>;
+    fn load_snapshot(&self, term: Term, index: Index) -> Result<()>;
+    fn applylog(&self, entry: &Self::Entry, idx: Index) -> Result<()>;
     /// `applylog` with what it needs fetched once, for a run of entries;
     /// good until the server's `host_changed`.
-    fn applier(&self) -> impl Fn(&Self::Entry, Index) -> i32 + '_ {
+    fn applier(&self) -> impl Fn(&Self::Entry, Index) -> Result<()> + '_ {
         move |entry, idx| self.applylog(entry, idx)
     }
-    fn persist_metadata(&self, term: Term, vote: NodeId) -> i32;
+    /// Makes the term and vote durable; they are used only once it has.
+    fn persist_metadata(&self, term: Term, vote: NodeId) -> Result<()>;
     /// `None` when the host cannot tell which node a config entry names.
     fn get_node_id(&self, entry: &Self::Entry, idx: Index) -> Option<NodeId>;
-    /// `None` when there is no callback; otherwise the callback's code.
-    fn node_has_sufficient_logs(&self, node: &Rc<Node<Self::NodeData>>) -> Option<i32>;
-    fn notify_membership_event(&self, node: &Rc<Node<Self::NodeData>>, entry: Option<&Self::Entry>, event: MembershipEvent);
+    /// Tells the host that a non-voting `node` has caught up. True when
+    /// the host took note: the node is then not reported again.
+    fn node_has_sufficient_logs(&self, node: &Rc<Node<Self::NodeData>>) -> bool;
+    fn notify_membership_event(
+        &self,
+        node: &Rc<Node<Self::NodeData>>,
+        entry: Option<&Self::Entry>,
+        event: MembershipEvent,
+    );
     fn notify_state_event(&self, role: Role);
     fn notify_transfer_event(&self, result: TransferResult);
     /// True when a `log` callback exists (formatting is skipped otherwise).

@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use super::server::trace;
 use super::{
-    Chunk, Host, Index, Log, Node, RaftError, Result, Role, Server, SnapshotRequest, SnapshotResponse, Term,
+    Chunk, ChunkReply, Host, Index, Log, Node, RaftError, Result, Role, Server, SnapshotRequest, SnapshotResponse, Term,
     NODE_ID_NONE,
 };
 
@@ -218,11 +218,9 @@ impl<H: Host> Server<H> {
     /// One chunk at `offset`; `None` when the host pauses or cannot send.
     fn send_snapshot_chunk(&self, node: &Rc<Node<H::NodeData>>, offset: u64) -> Result<Option<Chunk<H::ChunkData>>> {
         let mut chunk = Chunk { offset, ..Chunk::default() };
-        match self.host.get_snapshot_chunk(node, offset, &mut chunk) {
-            None => return Ok(None),
-            Some(0) => {}
-            Some(rc) if rc == RaftError::Done.code() => return Ok(None),
-            Some(rc) => return Err(RaftError::from_code(rc)),
+        match self.host.get_snapshot_chunk(node, offset, &mut chunk)? {
+            ChunkReply::Ready => {}
+            ChunkReply::Paused | ChunkReply::Unavailable => return Ok(None),
         }
         chunk.offset = offset;
         let msg = SnapshotRequest {
@@ -234,7 +232,7 @@ impl<H: Host> Server<H> {
             chunk,
         };
         node.progress().set_next_msg_id(msg.msg_id);
-        if self.host.send_snapshot(node, &msg) != 0 {
+        if self.host.send_snapshot(node, &msg).is_err() {
             return Ok(None);
         }
         Ok(Some(chunk))
@@ -289,20 +287,17 @@ impl<H: Host> Server<H> {
             resp.offset = expected;
             return Ok(resp);
         }
-        let rc = self.host.store_snapshot_chunk(req.snapshot_index, req.chunk.offset, &req.chunk);
-        if rc != 0 {
-            return Err(RaftError::from_code(rc));
-        }
+        self.host.store_snapshot_chunk(req.snapshot_index, req.chunk.offset, &req.chunk)?;
         let next = expected + req.chunk.len;
         self.incoming_snapshot_offset.set(next);
         resp.offset = next;
         if req.chunk.last_chunk {
             self.incoming_snapshot_idx.set(0);
             self.incoming_snapshot_offset.set(0);
-            let rc = self.host.load_snapshot(req.snapshot_term, req.snapshot_index);
-            if rc != 0 || self.snapshot_last_idx.get() < req.snapshot_index {
-                trace!(self, req.leader_id, "loading snapshot {} failed ({})", req.snapshot_index, rc);
-                self.host.clear_snapshot();
+            let loaded = self.host.load_snapshot(req.snapshot_term, req.snapshot_index);
+            if loaded.is_err() || self.snapshot_last_idx.get() < req.snapshot_index {
+                trace!(self, req.leader_id, "loading snapshot {} failed ({:?})", req.snapshot_index, loaded);
+                let _ = self.host.clear_snapshot();
                 resp.offset = 0;
                 return Ok(resp);
             }
@@ -316,7 +311,7 @@ impl<H: Host> Server<H> {
         if self.incoming_snapshot_idx.get() != 0 || self.incoming_snapshot_offset.get() != 0 {
             self.incoming_snapshot_idx.set(0);
             self.incoming_snapshot_offset.set(0);
-            self.host.clear_snapshot();
+            let _ = self.host.clear_snapshot();
         }
     }
 

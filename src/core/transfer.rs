@@ -66,7 +66,7 @@ impl<H: Host> Server<H> {
             return;
         }
         self.timeoutnow_sent.set(true);
-        if self.host.send_timeoutnow(node) != 0 {
+        if self.host.send_timeoutnow(node).is_err() {
             // Lost: try again on the next answer from the target.
             self.timeoutnow_sent.set(false);
         }

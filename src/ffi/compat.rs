@@ -2,6 +2,7 @@
 //! private headers, which existing test suites
 //! and simulators call. Declared in `include/raft_compat.h`.
 
+use crate::ffi::ErrorCode;
 use std::ffi::{c_int, c_void};
 use std::ptr;
 use std::rc::Rc;

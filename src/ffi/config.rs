@@ -2,6 +2,7 @@
 //! reads the variadic argument and calls one of these; they are exported for
 //! languages that cannot call variadic functions.
 
+use crate::ffi::ErrorCode;
 use std::ffi::c_int;
 
 use super::server::with_server;

@@ -13,7 +13,9 @@ use super::entry::{self, EntryPtr};
 use super::log_impl::{fill_from_c, LogBackend};
 use super::node::{CNode, UserData};
 use super::types::*;
+use super::{check, error_from_code};
 use crate::core::{
+    self, ChunkReply, RaftError,
     AppendEntries, Chunk, Host, Index, MembershipEvent, NodeId, RequestVote, Role, SnapshotRequest, Term,
     TransferResult,
 };
@@ -112,8 +114,8 @@ impl Host for CHost {
         &self.log
     }
 
-    fn send_requestvote(&self, to: &Rc<CNode>, msg: &RequestVote) -> i32 {
-        let Some(cb) = self.cbs().send_requestvote else { return 0 };
+    fn send_requestvote(&self, to: &Rc<CNode>, msg: &RequestVote) -> core::Result<()> {
+        let Some(cb) = self.cbs().send_requestvote else { return Ok(()) };
         let mut c = raft_requestvote_req_t {
             prevote: msg.prevote as c_int,
             term: msg.term,
@@ -123,11 +125,11 @@ impl Host for CHost {
         };
         // SAFETY: the application's callback with the arguments its typedef
         // documents; the message lives for the call.
-        unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) }
+        check(unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) })
     }
 
-    fn send_appendentries(&self, to: &Rc<CNode>, msg: &AppendEntries<'_, EntryPtr>) -> i32 {
-        let Some(cb) = self.cbs().send_appendentries else { return 0 };
+    fn send_appendentries(&self, to: &Rc<CNode>, msg: &AppendEntries<'_, EntryPtr>) -> core::Result<()> {
+        let Some(cb) = self.cbs().send_appendentries else { return Ok(()) };
         let mut c = raft_appendentries_req_t {
             leader_id: msg.leader_id,
             msg_id: msg.msg_id as raft_msg_id_t,
@@ -145,11 +147,11 @@ impl Host for CHost {
             },
         };
         // SAFETY: as above; the entries stay held for the call.
-        unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) }
+        check(unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) })
     }
 
-    fn send_snapshot(&self, to: &Rc<CNode>, msg: &SnapshotRequest<ChunkBytes>) -> i32 {
-        let Some(cb) = self.cbs().send_snapshot else { return -1 };
+    fn send_snapshot(&self, to: &Rc<CNode>, msg: &SnapshotRequest<ChunkBytes>) -> core::Result<()> {
+        let Some(cb) = self.cbs().send_snapshot else { return Err(RaftError::Failed) };
         let mut c = raft_snapshot_req_t {
             term: msg.term,
             leader_id: msg.leader_id,
@@ -159,64 +161,70 @@ impl Host for CHost {
             chunk: chunk_to_c(&msg.chunk),
         };
         // SAFETY: the application's callback; the message lives for the call.
-        unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) }
+        check(unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) })
     }
 
-    fn send_timeoutnow(&self, to: &Rc<CNode>) -> i32 {
-        let Some(cb) = self.cbs().send_timeoutnow else { return -1 };
+    fn send_timeoutnow(&self, to: &Rc<CNode>) -> core::Result<()> {
+        let Some(cb) = self.cbs().send_timeoutnow else { return Err(RaftError::Failed) };
         // SAFETY: the application's callback.
-        unsafe { cb(self.raft(), self.udata.get(), node_ptr(to)) }
+        check(unsafe { cb(self.raft(), self.udata.get(), node_ptr(to)) })
     }
 
-    fn get_snapshot_chunk(&self, to: &Rc<CNode>, offset: u64, chunk: &mut CChunk) -> Option<i32> {
-        let cb = self.cbs().get_snapshot_chunk?;
+    fn get_snapshot_chunk(&self, to: &Rc<CNode>, offset: u64, chunk: &mut CChunk) -> core::Result<ChunkReply> {
         // Without a way to send them, chunks are not asked for.
-        self.cbs().send_snapshot?;
+        let (Some(cb), Some(_)) = (self.cbs().get_snapshot_chunk, self.cbs().send_snapshot) else {
+            return Ok(ChunkReply::Unavailable);
+        };
         let mut c = chunk_to_c(chunk);
         // SAFETY: the application's callback fills the chunk it is given.
         let rc = unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), offset, &mut c) };
         *chunk = chunk_from_c(&c);
-        Some(rc)
+        match rc {
+            0 => Ok(ChunkReply::Ready),
+            // RAFT_ERR_DONE: nothing to send for now.
+            -10 => Ok(ChunkReply::Paused),
+            rc => Err(error_from_code(rc)),
+        }
     }
 
-    fn store_snapshot_chunk(&self, snapshot_index: Index, offset: u64, chunk: &CChunk) -> i32 {
-        let Some(cb) = self.cbs().store_snapshot_chunk else { return 0 };
+    fn store_snapshot_chunk(&self, snapshot_index: Index, offset: u64, chunk: &CChunk) -> core::Result<()> {
+        let Some(cb) = self.cbs().store_snapshot_chunk else { return Ok(()) };
         let mut c = chunk_to_c(chunk);
         // SAFETY: the application's callback; the chunk's data pointer is the
         // one the leader's message carried.
-        unsafe { cb(self.raft(), self.udata.get(), snapshot_index, offset, &mut c) }
+        check(unsafe { cb(self.raft(), self.udata.get(), snapshot_index, offset, &mut c) })
     }
 
-    fn clear_snapshot(&self) -> i32 {
-        let Some(cb) = self.cbs().clear_snapshot else { return 0 };
+    fn clear_snapshot(&self) -> core::Result<()> {
+        let Some(cb) = self.cbs().clear_snapshot else { return Ok(()) };
         // SAFETY: the application's callback.
-        unsafe { cb(self.raft(), self.udata.get()) }
+        check(unsafe { cb(self.raft(), self.udata.get()) })
     }
 
-    fn load_snapshot(&self, term: Term, index: Index) -> i32 {
-        let Some(cb) = self.cbs().load_snapshot else { return -1 };
+    fn load_snapshot(&self, term: Term, index: Index) -> core::Result<()> {
+        let Some(cb) = self.cbs().load_snapshot else { return Err(RaftError::Failed) };
         // SAFETY: the application's callback.
-        unsafe { cb(self.raft(), self.udata.get(), term, index) }
+        check(unsafe { cb(self.raft(), self.udata.get(), term, index) })
     }
 
-    fn applylog(&self, entry: &EntryPtr, idx: Index) -> i32 {
-        let Some(cb) = self.cbs().applylog else { return 0 };
+    fn applylog(&self, entry: &EntryPtr, idx: Index) -> core::Result<()> {
+        let Some(cb) = self.cbs().applylog else { return Ok(()) };
         // SAFETY: the application's callback; the entry is held for the call.
-        unsafe { cb(self.raft(), self.udata.get(), entry.as_ptr(), idx) }
+        check(unsafe { cb(self.raft(), self.udata.get(), entry.as_ptr(), idx) })
     }
 
-    fn applier(&self) -> impl Fn(&EntryPtr, Index) -> i32 + '_ {
+    fn applier(&self) -> impl Fn(&EntryPtr, Index) -> core::Result<()> + '_ {
         let cb = self.cbs().applylog.unwrap_or(no_applylog);
         let (raft, udata) = (self.raft(), self.udata.get());
         // SAFETY: the application's callback (or the no-op standing in for
         // a missing one); the entry is held or lent for the call.
-        move |entry, idx| unsafe { cb(raft, udata, entry.as_ptr(), idx) }
+        move |entry, idx| check(unsafe { cb(raft, udata, entry.as_ptr(), idx) })
     }
 
-    fn persist_metadata(&self, term: Term, vote: NodeId) -> i32 {
-        let Some(cb) = self.cbs().persist_metadata else { return 0 };
+    fn persist_metadata(&self, term: Term, vote: NodeId) -> core::Result<()> {
+        let Some(cb) = self.cbs().persist_metadata else { return Ok(()) };
         // SAFETY: the application's callback.
-        unsafe { cb(self.raft(), self.udata.get(), term, vote) }
+        check(unsafe { cb(self.raft(), self.udata.get(), term, vote) })
     }
 
     fn get_node_id(&self, entry: &EntryPtr, idx: Index) -> Option<NodeId> {
@@ -225,10 +233,10 @@ impl Host for CHost {
         Some(unsafe { cb(self.raft(), self.udata.get(), entry.as_ptr(), idx) })
     }
 
-    fn node_has_sufficient_logs(&self, node: &Rc<CNode>) -> Option<i32> {
-        let cb = self.cbs().node_has_sufficient_logs?;
-        // SAFETY: the application's callback.
-        Some(unsafe { cb(self.raft(), self.udata.get(), node_ptr(node)) })
+    fn node_has_sufficient_logs(&self, node: &Rc<CNode>) -> bool {
+        let Some(cb) = self.cbs().node_has_sufficient_logs else { return false };
+        // SAFETY: the application's callback; 0 means it took note.
+        (unsafe { cb(self.raft(), self.udata.get(), node_ptr(node)) }) == 0
     }
 
     fn notify_membership_event(&self, node: &Rc<CNode>, entry: Option<&EntryPtr>, event: MembershipEvent) {

@@ -23,7 +23,7 @@ pub mod wire;
 use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::core;
+use crate::core::{self, RaftError};
 
 /// Runs `f`, returning `on_panic` instead of unwinding into C.
 pub(crate) fn guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
@@ -35,6 +35,65 @@ pub(crate) fn code(result: core::Result<()>) -> c_int {
     match result {
         Ok(()) => 0,
         Err(e) => e.code(),
+    }
+}
+
+/// The C code of an error: `raft_error_e` (numbered as there), -1, or a
+/// callback's own code.
+pub(crate) trait ErrorCode {
+    fn code(self) -> c_int;
+}
+
+impl ErrorCode for RaftError {
+    fn code(self) -> c_int {
+        match self {
+            RaftError::Failed => -1,
+            RaftError::NotLeader => -2,
+            RaftError::OneVotingChangeOnly => -3,
+            RaftError::Shutdown => -4,
+            RaftError::NoMem => -5,
+            RaftError::SnapshotInProgress => -6,
+            RaftError::SnapshotAlreadyLoaded => -7,
+            RaftError::InvalidNodeId => -8,
+            RaftError::LeaderTransferInProgress => -9,
+            RaftError::Done => -10,
+            RaftError::StaleTerm => -11,
+            RaftError::NotFound => -12,
+            RaftError::Misuse => -13,
+            RaftError::Code(c) => c,
+        }
+    }
+}
+
+/// The error a callback's non-zero return code means.
+#[cold]
+#[inline(never)]
+pub(crate) fn error_from_code(code: c_int) -> RaftError {
+    match code {
+        -1 => RaftError::Failed,
+        -2 => RaftError::NotLeader,
+        -3 => RaftError::OneVotingChangeOnly,
+        -4 => RaftError::Shutdown,
+        -5 => RaftError::NoMem,
+        -6 => RaftError::SnapshotInProgress,
+        -7 => RaftError::SnapshotAlreadyLoaded,
+        -8 => RaftError::InvalidNodeId,
+        -9 => RaftError::LeaderTransferInProgress,
+        -10 => RaftError::Done,
+        -11 => RaftError::StaleTerm,
+        -12 => RaftError::NotFound,
+        -13 => RaftError::Misuse,
+        c => RaftError::Code(c),
+    }
+}
+
+/// A callback's C return code as a result: 0 is success.
+#[inline(always)]
+pub(crate) fn check(code: c_int) -> core::Result<()> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(error_from_code(code))
     }
 }
 

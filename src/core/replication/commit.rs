@@ -7,7 +7,7 @@ use super::*;
 use crate::core::quorum::majority_value;
 use crate::core::server::trace;
 use crate::core::{valid_index, valid_term};
-use crate::core::{AppendEntriesResponse, Host, Index, MsgId, Node, RaftError, Result, Role, Server, Term};
+use crate::core::{EntryState, AppendEntriesResponse, Host, Index, MsgId, Node, RaftError, Result, Role, Server, Term};
 
 impl<H: Host> Server<H> {
     /// `raft_recv_appendentries_response`: the leader's side.
@@ -169,13 +169,15 @@ impl<H: Host> Server<H> {
         self.exec_operations()
     }
 
-    /// `raft_msg_entry_response_committed`: 1 committed, 0 not yet, -1 the
-    /// entry was overwritten by another leader's.
-    pub fn entry_response_committed(&self, resp: &EntryResponse) -> i32 {
+    /// `raft_msg_entry_response_committed`: whether the accepted entry
+    /// `resp` describes has committed, may still, or was overwritten by
+    /// another leader's.
+    pub fn entry_response_committed(&self, resp: &EntryResponse) -> EntryState {
         match self.term_at(resp.idx) {
-            None => 0,
-            Some(term) if term != resp.term => -1,
-            Some(_) => (resp.idx <= self.commit_idx.get()) as i32,
+            None => EntryState::Pending,
+            Some(term) if term != resp.term => EntryState::Overwritten,
+            Some(_) if resp.idx <= self.commit_idx.get() => EntryState::Committed,
+            Some(_) => EntryState::Pending,
         }
     }
 }

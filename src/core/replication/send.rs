@@ -88,10 +88,10 @@ impl<H: Host> Server<H> {
         } else {
             self.log().with_entries(next, wanted, &self.send_buffer, send)
         };
-        if rc == 0 && n > 0 {
+        if rc.is_ok() && n > 0 {
             node.progress().set_next_idx(next + n as Index);
         }
-        crate::core::check(rc)
+        rc
     }
 
     /// `send` with the entries the host's `get_entries_to_send` picks, held

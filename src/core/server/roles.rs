@@ -69,7 +69,7 @@ impl<H: Host> Server<H> {
         if term > crate::core::TERM_MAX {
             return Err(RaftError::Misuse);
         }
-        crate::core::check(self.host.persist_metadata(term, NODE_ID_NONE))?;
+        self.host.persist_metadata(term, NODE_ID_NONE)?;
         self.current_term.set(term);
         self.voted_for.set(NODE_ID_NONE);
         Ok(())
@@ -77,7 +77,7 @@ impl<H: Host> Server<H> {
 
     /// Records a vote in the current term; persisted first.
     pub fn vote_for(&self, id: NodeId) -> Result<()> {
-        crate::core::check(self.host.persist_metadata(self.current_term.get(), id))?;
+        self.host.persist_metadata(self.current_term.get(), id)?;
         self.voted_for.set(id);
         Ok(())
     }

@@ -25,48 +25,48 @@ impl Host for ScriptHost {
     fn log(&self) -> &Self::Log {
         &self.log
     }
-    fn send_requestvote(&self, to: &Rc<Node<()>>, msg: &RequestVote) -> i32 {
+    fn send_requestvote(&self, to: &Rc<Node<()>>, msg: &RequestVote) -> Result<()> {
         self.sent_votes.borrow_mut().push((to.id(), *msg));
-        0
+        Ok(())
     }
-    fn send_appendentries(&self, to: &Rc<Node<()>>, msg: &AppendEntries<'_, TestEntry>) -> i32 {
+    fn send_appendentries(&self, to: &Rc<Node<()>>, msg: &AppendEntries<'_, TestEntry>) -> Result<()> {
         self.sent_appends.borrow_mut().push((to.id(), msg.msg_id, msg.prev_log_idx, msg.entries.len()));
-        0
+        Ok(())
     }
-    fn send_snapshot(&self, _: &Rc<Node<()>>, _: &SnapshotRequest<()>) -> i32 {
-        0
+    fn send_snapshot(&self, _: &Rc<Node<()>>, _: &SnapshotRequest<()>) -> Result<()> {
+        Ok(())
     }
-    fn send_timeoutnow(&self, _: &Rc<Node<()>>) -> i32 {
-        0
+    fn send_timeoutnow(&self, _: &Rc<Node<()>>) -> Result<()> {
+        Ok(())
     }
-    fn get_snapshot_chunk(&self, _: &Rc<Node<()>>, _: u64, _: &mut Chunk<()>) -> Option<i32> {
-        None
+    fn get_snapshot_chunk(&self, _: &Rc<Node<()>>, _: u64, _: &mut Chunk<()>) -> Result<ChunkReply> {
+        Ok(ChunkReply::Unavailable)
     }
-    fn store_snapshot_chunk(&self, _: Index, _: u64, _: &Chunk<()>) -> i32 {
-        0
+    fn store_snapshot_chunk(&self, _: Index, _: u64, _: &Chunk<()>) -> Result<()> {
+        Ok(())
     }
-    fn clear_snapshot(&self) -> i32 {
-        0
+    fn clear_snapshot(&self) -> Result<()> {
+        Ok(())
     }
-    fn load_snapshot(&self, _: Term, _: Index) -> i32 {
-        0
+    fn load_snapshot(&self, _: Term, _: Index) -> Result<()> {
+        Ok(())
     }
-    fn applylog(&self, _: &TestEntry, idx: Index) -> i32 {
+    fn applylog(&self, _: &TestEntry, idx: Index) -> Result<()> {
         self.applied.borrow_mut().push(idx);
-        0
+        Ok(())
     }
-    fn persist_metadata(&self, term: Term, vote: NodeId) -> i32 {
+    fn persist_metadata(&self, term: Term, vote: NodeId) -> Result<()> {
         if self.fail_persist.get() {
-            return -1;
+            return Err(RaftError::Failed);
         }
         self.persisted.borrow_mut().push((term, vote));
-        0
+        Ok(())
     }
     fn get_node_id(&self, e: &TestEntry, _: Index) -> Option<NodeId> {
         Some(e.id())
     }
-    fn node_has_sufficient_logs(&self, _: &Rc<Node<()>>) -> Option<i32> {
-        None
+    fn node_has_sufficient_logs(&self, _: &Rc<Node<()>>) -> bool {
+        false
     }
     fn notify_membership_event(&self, _: &Rc<Node<()>>, _: Option<&TestEntry>, _: MembershipEvent) {}
     fn notify_state_event(&self, role: Role) {

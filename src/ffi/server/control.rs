@@ -1,10 +1,11 @@
 //! Driving a server by hand: terms and votes, the commit index, the log,
 //! configuration entries, reads, leadership transfer and flushing.
 
+use crate::ffi::ErrorCode;
 use std::ffi::{c_int, c_long, c_void};
 
 use super::*;
-use crate::core::{self, RaftError};
+use crate::core::{self, EntryState, RaftError};
 use crate::ffi::entry::EntryPtr;
 use crate::ffi::host::ReadRequest;
 use crate::ffi::types::*;
@@ -107,7 +108,11 @@ pub unsafe extern "C" fn raft_msg_entry_response_committed(
     // SAFETY: r is NULL or readable.
     let Some(r) = (unsafe { r.as_ref() }) else { return 0 };
     let resp = core::replication::EntryResponse { id: r.id, term: r.term, idx: r.idx };
-    with_server(me, 0, |s| s.entry_response_committed(&resp))
+    with_server(me, 0, |s| match s.entry_response_committed(&resp) {
+        EntryState::Committed => 1,
+        EntryState::Pending => 0,
+        EntryState::Overwritten => -1,
+    })
 }
 
 /// Lets a configuration entry take effect as if it had just been appended at

@@ -21,6 +21,7 @@ pub use self::messages::*;
 pub use self::roles::*;
 pub use self::snapshot::*;
 
+use crate::ffi::ErrorCode;
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
