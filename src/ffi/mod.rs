@@ -1,9 +1,34 @@
 //! The C boundary: every `extern "C"` function of `raft.h` and the compat
-//! list, and the only place with raw pointers and `unsafe`.
+//! list, and the only place with raw pointers and `unsafe`. The core knows
+//! nothing of C: this layer turns handles into references, C codes into
+//! [`RaftError`]s and back ([`ErrorCode`], [`check`]), the C callbacks into
+//! the core's `Host` (`host.rs`), and holds the C user data (`node.rs`'s
+//! `UserData`, `host.rs`'s `ChunkBytes`).
 //!
-//! Each export checks its pointers, runs under [`guard`] (or the server
-//! helpers in `server.rs`, which add poisoning) so that no panic crosses
-//! into C, calls the core, and maps the result to a `RAFT_ERR_*` code.
+//! # Which exports are `unsafe`
+//!
+//! One rule: an export is `unsafe extern "C"` when its soundness rests on
+//! the caller, that is when it dereferences, frees or calls through a
+//! pointer argument (a server, node, entry, log or store handle, a
+//! message, an output buffer, a callback table, a heap hook) that the
+//! caller must keep valid, or NULL where the function allows it. It is a
+//! plain `extern "C"` only when no argument is ever dereferenced: ids,
+//! codes and sizes, and pointers it only keeps and hands back
+//! (`raft_node_new`'s user data). The C declarations are the same either
+//! way. The crate-private helpers that take a handle (`with_server`,
+//! `node::read`, the store's `with_state_or`, ...) are called only by
+//! exports, with the export's own arguments, and rest on its contract.
+//!
+//! # Panics
+//!
+//! No panic unwinds into C. Every export that reaches the core, a log, the
+//! store or a callback runs under a `catch_unwind` boundary: [`guard`],
+//! or the server helpers in `server/mod.rs` (which also poison the server
+//! after a panic), or the store's helpers. The few that do not (a node's
+//! field read or write, an entry's reference count, an error string, the
+//! majority arithmetic) contain no code that panics. Each export checks
+//! its pointers for NULL, calls the core, and maps the result to a
+//! `RAFT_ERR_*` code.
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
 pub mod compat;

@@ -45,7 +45,7 @@ pub(crate) fn write(node: *mut raft_node_t, f: impl FnOnce(&CNode)) {
 /// @param me a node handle of a server (valid until the node is removed) or NULL
 /// @return the node's id; RAFT_NODE_ID_NONE for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_get_id(me: *mut raft_node_t) -> raft_node_id_t {
+pub unsafe extern "C" fn raft_node_get_id(me: *mut raft_node_t) -> raft_node_id_t {
     read(me, RAFT_NODE_ID_NONE, CNode::id)
 }
 
@@ -54,7 +54,7 @@ pub extern "C" fn raft_node_get_id(me: *mut raft_node_t) -> raft_node_id_t {
 /// @param node a node handle or NULL
 /// @return the next index (at least 1); 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_get_next_idx(node: *mut raft_node_t) -> raft_index_t {
+pub unsafe extern "C" fn raft_node_get_next_idx(node: *mut raft_node_t) -> raft_index_t {
     read(node, 0, |n| n.progress().next_idx())
 }
 
@@ -64,7 +64,7 @@ pub extern "C" fn raft_node_get_next_idx(node: *mut raft_node_t) -> raft_index_t
 /// @param me a node handle or NULL
 /// @return the match index; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_get_match_idx(me: *mut raft_node_t) -> raft_index_t {
+pub unsafe extern "C" fn raft_node_get_match_idx(me: *mut raft_node_t) -> raft_index_t {
     read(me, 0, |n| n.progress().match_idx())
 }
 
@@ -74,7 +74,7 @@ pub extern "C" fn raft_node_get_match_idx(me: *mut raft_node_t) -> raft_index_t 
 /// `raft_node_set_udata` stored (NULL for nodes created by a configuration
 /// entry until the application sets it); NULL for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_get_udata(me: *mut raft_node_t) -> *mut c_void {
+pub unsafe extern "C" fn raft_node_get_udata(me: *mut raft_node_t) -> *mut c_void {
     read(me, std::ptr::null_mut(), |n| n.data().0)
 }
 
@@ -84,7 +84,7 @@ pub extern "C" fn raft_node_get_udata(me: *mut raft_node_t) -> *mut c_void {
 /// @param me a node handle; NULL is ignored
 /// @param user_data any pointer, owned by the application
 #[no_mangle]
-pub extern "C" fn raft_node_set_udata(me: *mut raft_node_t, user_data: *mut c_void) {
+pub unsafe extern "C" fn raft_node_set_udata(me: *mut raft_node_t, user_data: *mut c_void) {
     write(me, |n| n.set_data(UserData(user_data)))
 }
 
@@ -94,7 +94,7 @@ pub extern "C" fn raft_node_set_udata(me: *mut raft_node_t, user_data: *mut c_vo
 /// @param me a node handle; NULL is ignored
 /// @param idx the next index
 #[no_mangle]
-pub extern "C" fn raft_node_set_next_idx(me: *mut raft_node_t, idx: raft_index_t) {
+pub unsafe extern "C" fn raft_node_set_next_idx(me: *mut raft_node_t, idx: raft_index_t) {
     write(me, |n| n.progress().set_next_idx(idx))
 }
 
@@ -105,7 +105,7 @@ pub extern "C" fn raft_node_set_next_idx(me: *mut raft_node_t, idx: raft_index_t
 /// @param node a node handle; NULL is ignored
 /// @param voting 0 or non-zero
 #[no_mangle]
-pub extern "C" fn raft_node_set_voting(node: *mut raft_node_t, voting: c_int) {
+pub unsafe extern "C" fn raft_node_set_voting(node: *mut raft_node_t, voting: c_int) {
     write(node, |n| n.set_voting(voting != 0))
 }
 
@@ -113,7 +113,7 @@ pub extern "C" fn raft_node_set_voting(node: *mut raft_node_t, voting: c_int) {
 /// @param me a node handle or NULL
 /// @return 1 for a voting node, 0 otherwise and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_is_voting(me: *mut raft_node_t) -> c_int {
+pub unsafe extern "C" fn raft_node_is_voting(me: *mut raft_node_t) -> c_int {
     read(me, 0, |n| n.is_voting() as c_int)
 }
 
@@ -123,7 +123,7 @@ pub extern "C" fn raft_node_is_voting(me: *mut raft_node_t) -> c_int {
 /// @param me a node handle or NULL
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_has_sufficient_logs(me: *mut raft_node_t) -> c_int {
+pub unsafe extern "C" fn raft_node_has_sufficient_logs(me: *mut raft_node_t) -> c_int {
     read(me, 0, |n| n.has_sufficient_logs() as c_int)
 }
 
@@ -135,7 +135,7 @@ pub extern "C" fn raft_node_has_sufficient_logs(me: *mut raft_node_t) -> c_int {
 /// @param me a node handle or NULL
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_is_active(me: *mut raft_node_t) -> c_int {
+pub unsafe extern "C" fn raft_node_is_active(me: *mut raft_node_t) -> c_int {
     read(me, 0, |n| n.is_active() as c_int)
 }
 
@@ -144,7 +144,7 @@ pub extern "C" fn raft_node_is_active(me: *mut raft_node_t) -> c_int {
 /// @param me a node handle; NULL is ignored
 /// @param active 0 or non-zero
 #[no_mangle]
-pub extern "C" fn raft_node_set_active(me: *mut raft_node_t, active: c_int) {
+pub unsafe extern "C" fn raft_node_set_active(me: *mut raft_node_t, active: c_int) {
     write(me, |n| n.set_active(active != 0))
 }
 
@@ -155,7 +155,7 @@ pub extern "C" fn raft_node_set_active(me: *mut raft_node_t, active: c_int) {
 /// @param me a node handle or NULL
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_is_voting_committed(me: *mut raft_node_t) -> c_int {
+pub unsafe extern "C" fn raft_node_is_voting_committed(me: *mut raft_node_t) -> c_int {
     read(me, 0, |n| n.is_voting_committed() as c_int)
 }
 
@@ -164,7 +164,7 @@ pub extern "C" fn raft_node_is_voting_committed(me: *mut raft_node_t) -> c_int {
 /// @param me a node handle or NULL
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_is_addition_committed(me: *mut raft_node_t) -> c_int {
+pub unsafe extern "C" fn raft_node_is_addition_committed(me: *mut raft_node_t) -> c_int {
     read(me, 0, |n| n.is_addition_committed() as c_int)
 }
 
@@ -173,7 +173,7 @@ pub extern "C" fn raft_node_is_addition_committed(me: *mut raft_node_t) -> c_int
 /// @param me a node handle; NULL is ignored
 /// @param voting 0 or non-zero
 #[no_mangle]
-pub extern "C" fn raft_node_set_voting_committed(me: *mut raft_node_t, voting: c_int) {
+pub unsafe extern "C" fn raft_node_set_voting_committed(me: *mut raft_node_t, voting: c_int) {
     write(me, |n| n.set_voting_committed(voting != 0))
 }
 
@@ -183,6 +183,6 @@ pub extern "C" fn raft_node_set_voting_committed(me: *mut raft_node_t, voting: c
 /// @param me a node handle; NULL is ignored
 /// @param committed 0 or non-zero
 #[no_mangle]
-pub extern "C" fn raft_node_set_addition_committed(me: *mut raft_node_t, committed: c_int) {
+pub unsafe extern "C" fn raft_node_set_addition_committed(me: *mut raft_node_t, committed: c_int) {
     write(me, |n| n.set_addition_committed(committed != 0))
 }

@@ -1,8 +1,9 @@
 //! Server lifecycle and the protocol entry points of `raft.h`.
 //!
 //! A server is boxed once in `raft_new` and freed only by `raft_destroy`.
-//! Every call on it runs through [`with_server`]: a NULL handle gets the
-//! function's error value, a panic poisons the server (later calls get
+//! Every call on it (but `raft_destroy`, which guards itself, and
+//! `raft_get_udata`, a field read) runs through [`with_server`]: a NULL
+//! handle gets the function's error value, a panic poisons the server (later calls get
 //! `RAFT_ERR_SHUTDOWN`), and a call depth counter lets `raft_destroy`
 //! refuse to free a server from inside one of its own callbacks. Teardown
 //! is one-way: once `raft_destroy` has begun, every call on the server
