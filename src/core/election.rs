@@ -262,6 +262,13 @@ impl<H: Host> Server<H> {
         }
         if self.should_grant_vote(req) {
             if !req.prevote {
+                // One vote per term: a vote already given goes to the same
+                // candidate again, or `should_grant_vote` refused.
+                debug_assert!(
+                    self.voted_for.get() == NODE_ID_NONE || self.voted_for.get() == req.candidate_id,
+                    "second vote in term {}",
+                    self.current_term.get()
+                );
                 self.vote_for(req.candidate_id)?;
                 self.leader_id.set(NODE_ID_NONE);
                 self.timeout_elapsed.set(0);

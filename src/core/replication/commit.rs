@@ -137,7 +137,7 @@ impl<H: Host> Server<H> {
         };
         let Some(majority_idx) = found else { return };
         if majority_idx > commit && self.term_at(majority_idx) == Some(self.current_term.get()) {
-            self.commit_idx.set(majority_idx);
+            self.advance_commit(majority_idx);
         }
     }
     /// `raft_get_index_to_sync`: with auto flush off, the newest index the

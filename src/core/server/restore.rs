@@ -136,6 +136,7 @@ impl<H: Host> Server<H> {
 
     /// `note_persisted` for an index known not to be past the log's end.
     fn note_persisted_within_log(&self, idx: Index) {
+        debug_assert!(idx <= self.current_idx(), "persisted {} past the log's end {}", idx, self.current_idx());
         if idx > self.persisted_idx.get() {
             self.persisted_idx.set(idx);
         }

@@ -70,6 +70,8 @@ impl<H: Host> Server<H> {
             return Err(RaftError::Misuse);
         }
         self.host.persist_metadata(term, NODE_ID_NONE)?;
+        // The term only grows (restoring from disk aside), within range.
+        debug_assert!(term > self.current_term.get() && crate::core::valid_term(term));
         self.current_term.set(term);
         self.voted_for.set(NODE_ID_NONE);
         Ok(())
@@ -77,6 +79,7 @@ impl<H: Host> Server<H> {
 
     /// Records a vote in the current term; persisted first.
     pub fn vote_for(&self, id: NodeId) -> Result<()> {
+        debug_assert!(id >= NODE_ID_NONE, "vote for node id {id}");
         self.host.persist_metadata(self.current_term.get(), id)?;
         self.voted_for.set(id);
         Ok(())

@@ -165,3 +165,46 @@ fn committed_entries_are_never_popped() {
     assert!(s.pop_entry().is_err());
     assert_eq!(s.current_idx(), 1);
 }
+
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "commit index moves back")]
+fn a_commit_index_moving_back_is_caught_in_debug_builds() {
+    let s = Server::new(ScriptHost::default());
+    s.append_entry(&TestEntry::new(1, 1, 0)).unwrap();
+    s.append_entry(&TestEntry::new(1, 2, 0)).unwrap();
+    s.advance_commit(2);
+    s.advance_commit(1);
+}
+
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "past the log's end")]
+fn a_commit_index_past_the_log_is_caught_in_debug_builds() {
+    let s = Server::new(ScriptHost::default());
+    s.append_entry(&TestEntry::new(1, 1, 0)).unwrap();
+    s.advance_commit(2);
+}
+
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "past the commit index")]
+fn applying_an_uncommitted_entry_is_caught_in_debug_builds() {
+    let s = Server::new(ScriptHost::default());
+    s.append_entry(&TestEntry::new(1, 1, 0)).unwrap();
+    s.advance_applied(1);
+}
+
+#[test]
+fn the_commit_index_advances_and_entries_apply_in_order() {
+    let s = Server::new(ScriptHost::default());
+    for id in 1..=3 {
+        s.append_entry(&TestEntry::new(1, id, 0)).unwrap();
+    }
+    s.advance_commit(2);
+    s.apply_all().unwrap();
+    assert_eq!(*s.host.applied.borrow(), vec![1, 2]);
+    s.advance_commit(3);
+    s.apply_all().unwrap();
+    assert_eq!((s.commit_idx(), s.last_applied_idx()), (3, 3));
+}
