@@ -7,7 +7,7 @@
 //! callback read and write a node's indexes while the server is working.
 //!
 //! Invariants, on a leader, wherever the core (not the application) has
-//! just moved the record (checked by [`Progress::debug_check`] in debug
+//! just moved the record (checked by `Progress::debug_check` in debug
 //! builds):
 //! - `0 <= match_idx < next_idx`: the follower holds everything up to its
 //!   match index, and the next message starts after it;

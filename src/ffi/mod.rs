@@ -1,7 +1,7 @@
 //! The C boundary: every `extern "C"` function of `raft.h` and the compat
 //! list, and the only place with raw pointers and `unsafe`. The core knows
 //! nothing of C: this layer turns handles into references, C codes into
-//! [`RaftError`]s and back ([`ErrorCode`], [`check`]), the C callbacks into
+//! [`RaftError`]s and back (`ErrorCode`, `check`), the C callbacks into
 //! the core's `Host` (`host.rs`), and holds the C user data (`node.rs`'s
 //! `UserData`, `host.rs`'s `ChunkBytes`).
 //!
@@ -22,7 +22,7 @@
 //! # Panics
 //!
 //! No panic unwinds into C. Every export that reaches the core, a log, the
-//! store or a callback runs under a `catch_unwind` boundary: [`guard`],
+//! store or a callback runs under a `catch_unwind` boundary: `guard`,
 //! or the server helpers in `server/mod.rs` (which also poison the server
 //! after a panic), or the store's helpers. The few that do not (a node's
 //! field read or write, an entry's reference count, an error string, the
