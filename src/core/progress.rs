@@ -6,9 +6,9 @@
 //! Every field is a `Cell`: nodes are shared (`Rc`), and the C API lets a
 //! callback read and write a node's indexes while the server is working.
 //!
-//! Invariants, on a leader, wherever the core (not the application) has
-//! just moved the record (checked by `Progress::debug_check` in debug
-//! builds):
+//! Invariants of the leader's record of another node, wherever the core
+//! (not the application) has just moved it (checked by
+//! `Progress::debug_check` in debug builds):
 //! - `0 <= match_idx < next_idx`: the follower holds everything up to its
 //!   match index, and the next message starts after it;
 //! - `match_idx <= ` the leader's last log index: nothing is acknowledged

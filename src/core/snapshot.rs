@@ -340,7 +340,7 @@ impl<H: Host> Server<H> {
             progress.set_snapshot_offset(0);
             progress.set_snapshot_final_offset(None);
             progress.set_resync_msg_id(self.msg_id.get() + 1);
-            progress.debug_check(self.current_idx());
+            self.debug_check_progress(node);
             self.update_commit();
             self.replicate_to(node);
             if progress.next_idx() > self.current_idx() {
