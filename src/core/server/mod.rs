@@ -98,8 +98,8 @@ pub struct Server<H: Host> {
     pub(crate) election_timeout_rand: Cell<i64>,
     pub(crate) config: Cell<Config>,
 
-    pub(crate) nodes: RefCell<Vec<Rc<Node>>>,
-    pub(crate) me: RefCell<Option<Rc<Node>>>,
+    pub(crate) nodes: RefCell<Vec<Rc<Node<H::NodeData>>>>,
+    pub(crate) me: RefCell<Option<Rc<Node<H::NodeData>>>>,
     /// Index of the newest voting configuration change, -1 if none pending.
     pub(crate) voting_cfg_change_log_idx: Cell<Index>,
 

@@ -116,8 +116,8 @@ impl<H: Host> Server<H> {
             self.persisted_idx.set(end);
         }
         if let Some(me) = self.my_node() {
-            if me.match_idx() > end {
-                me.set_match_idx(end);
+            if me.progress().match_idx() > end {
+                me.progress().set_match_idx(end);
             }
         }
         Ok(())
@@ -136,13 +136,14 @@ impl<H: Host> Server<H> {
 
     /// `note_persisted` for an index known not to be past the log's end.
     fn note_persisted_within_log(&self, idx: Index) {
+        debug_assert!(idx <= self.current_idx(), "persisted {} past the log's end {}", idx, self.current_idx());
         if idx > self.persisted_idx.get() {
             self.persisted_idx.set(idx);
         }
         if self.role.get() == Role::Leader {
             if let Some(me) = self.me.borrow().as_ref() {
-                if self.persisted_idx.get() > me.match_idx() {
-                    me.set_match_idx(self.persisted_idx.get());
+                if self.persisted_idx.get() > me.progress().match_idx() {
+                    me.progress().set_match_idx(self.persisted_idx.get());
                 }
             }
         }
