@@ -137,8 +137,10 @@ impl<H: Host> Server<H> {
             || !super::valid_index(idx)
             || !super::valid_term(term)
             || idx < self.last_applied_idx()
+            || self.snapshot_conflicts_with_committed(idx, term)
         {
-            // Loading it would move the state machine back.
+            // Loading it would move the state machine back, or rewrite a
+            // committed entry.
             return Err(RaftError::Misuse);
         }
         if idx <= self.snapshot_last_idx.get() {
@@ -150,6 +152,7 @@ impl<H: Host> Server<H> {
             self.log().poll(idx + 1)?;
         } else {
             self.log().reset(idx + 1, term);
+            self.forget_durability_past_log_end();
         }
         self.snapshot_last_idx.set(idx);
         self.snapshot_last_term.set(term);

@@ -108,6 +108,14 @@ impl<H: Host> Server<H> {
         for (entry, at) in removed {
             self.handle_remove_cfg_change(&entry, at);
         }
+        self.forget_durability_past_log_end();
+        Ok(())
+    }
+
+    /// After the log lost entries at its end (truncation, or a snapshot
+    /// load that reset it): what was durable, due for sync or counted as
+    /// this leader's match beyond the new end no longer exists.
+    pub(crate) fn forget_durability_past_log_end(&self) {
         let end = self.current_idx();
         if self.next_sync_index.get() > end {
             self.next_sync_index.set(end);
@@ -120,7 +128,6 @@ impl<H: Host> Server<H> {
                 me.progress().set_match_idx(end);
             }
         }
-        Ok(())
     }
 
     /// Records that this server's log is durable up to `idx`; a leader

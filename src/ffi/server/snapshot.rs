@@ -98,8 +98,9 @@ pub unsafe extern "C" fn raft_restore_log(me: *mut raft_server_t) -> c_int {
 /// @return 0; RAFT_ERR_SNAPSHOT_ALREADY_LOADED for a snapshot not newer than
 /// this server's own (its index at or below `raft_get_snapshot_last_idx`);
 /// RAFT_ERR_MISUSE for a snapshot behind the last applied index (loading it
-/// would move the state machine back), for values that are not positive or
-/// above RAFT_TERM_MAX / RAFT_INDEX_MAX, and for NULL.
+/// would move the state machine back), for one whose last entry contradicts
+/// a committed entry (same index, another term), for values that are not
+/// positive or above RAFT_TERM_MAX / RAFT_INDEX_MAX, and for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn raft_begin_load_snapshot(
     me: *mut raft_server_t,
