@@ -4,6 +4,7 @@
 #   make test         cargo tests, abi-check, $(TEST_EXTRA), then the C suite;
 #                     the last line printed is "N passed, N failed"
 #   make test-asan    the C suite under valgrind (+ $(TEST_ASAN_EXTRA))
+#   make rlib         the protocol as a Rust library (no C layer, no allocator)
 #   make examples     build build/examples/*
 #   make install      PREFIX=/usr/local DESTDIR= : headers, libs, raft.pc and
 #                     raft-static.pc
@@ -61,7 +62,7 @@ CLEAN_EXTRA     ?=
 LIB_SOURCES  := Cargo.toml $(wildcard Cargo.lock build.rs cbindgen.toml) \
                 $(shell find src -type f ! -name '*.map' 2>/dev/null)
 
-.PHONY: all lib header test test-asan test-cargo lint test-abi test-c test-c-build \
+.PHONY: all lib rlib header test test-asan test-cargo lint test-abi test-c test-c-build \
         test-c-asan test-c-run test-c-asan-run examples install uninstall clean FORCE
 
 all: lib
@@ -187,13 +188,23 @@ test-c-asan: test-c-asan-run
 	@grep -q ' 0 failed$$' $(BUILD)/c_tests/summary-asan
 
 # ---------------------------------------------------------------- test
-test-cargo:
+# The second run: the core, store and wire codec as a plain Rust library
+# (no C layer, no global allocator), in a debug build so that every
+# debug_assert! on the protocol's invariants is checked.
+test-cargo: rlib
 	$(CARGO) test --release
+	$(CARGO) test --no-default-features --lib
+
+# The protocol as a Rust library: core, store and wire codec without the C
+# layer (no extern "C" exports, no global allocator).
+rlib:
+	$(CARGO) rustc --no-default-features --lib --crate-type rlib
 
 # Lints (Cargo.toml's [lints] deny undocumented unsafe blocks and unsafe
 # operations outside an unsafe block inside an unsafe fn); any warning fails.
 lint:
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release --no-default-features --lib --tests -- -D warnings
 
 # abi-check prints one PASS/FAIL line per check; any FAIL fails the target.
 # It needs the contract's checker, which lives outside the repository (CI

@@ -12,6 +12,10 @@ fn main() {
     // cbindgen reads the whole crate: the store's items must stay out of raft.h.
     println!("cargo:rerun-if-changed=src/store");
     println!("cargo:rerun-if-env-changed=LIBRAFT_WRITE_HEADER");
+    if env::var_os("CARGO_FEATURE_CAPI").is_none() {
+        // The Rust library alone: no C shim, no header.
+        return;
+    }
 
     cc::Build::new()
         .file("src/shim/config.c")

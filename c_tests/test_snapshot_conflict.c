@@ -4,6 +4,7 @@
  * target: the server loaded it and kept a commit index past its log's end. */
 #include <string.h>
 #include "raft.h"
+#include "raft_compat.h"
 #include "test.h"
 
 static struct {
@@ -140,6 +141,58 @@ TEST(snapshot_agreeing_with_committed_entries_is_loaded)
     ASSERT_EQ(4, raft_get_snapshot_last_idx(r));
     ASSERT_EQ(4, raft_get_current_idx(r));
     ASSERT_EQ(4, raft_get_commit_idx(r));
+    raft_destroy(r);
+}
+
+TEST(begin_load_snapshot_contradicting_a_committed_entry_is_refused)
+{
+    raft_server_t *r = follower_with_log(4);
+    ASSERT_EQ(RAFT_ERR_MISUSE, raft_begin_load_snapshot(r, 3, 4));
+    ASSERT_EQ(0, raft_get_snapshot_last_idx(r));
+    ASSERT_EQ(4, raft_get_current_idx(r));
+    ASSERT_EQ(4, raft_get_commit_idx(r));
+    raft_destroy(r);
+}
+
+/* A leader's own match index counts what is durable; after a snapshot load
+ * resets its log below that, entries appended later are not durable until
+ * synced, and must not count as the leader's match. */
+TEST(snapshot_load_forgets_durability_past_the_new_log_end)
+{
+    memset(&h, 0, sizeof(h));
+    raft_server_t *r = raft_new();
+    raft_set_callbacks(r, &cbs, NULL);
+    raft_add_node(r, NULL, 1, 1);
+    raft_add_node(r, NULL, 2, 0);
+    raft_add_node(r, NULL, 3, 0);
+    raft_config(r, 1, RAFT_CONFIG_AUTO_FLUSH, 0);
+    ASSERT_EQ(0, raft_become_candidate(r));
+    ASSERT_EQ(0, raft_become_leader(r));
+    for (int i = 0; i < 4; i++) {
+        raft_entry_t *e = raft_entry_new(0);
+        raft_entry_resp_t er;
+        ASSERT_EQ(0, raft_recv_entry(r, e, &er));
+        raft_entry_release(e);
+    }
+    ASSERT_EQ(5, raft_get_current_idx(r));
+    ASSERT_EQ(0, raft_flush(r, raft_get_index_to_sync(r)));
+    raft_node_t *me = raft_get_my_node(r);
+    ASSERT_EQ(5, raft_node_get_match_idx(me));
+    ASSERT_EQ(0, raft_get_commit_idx(r));
+    /* Entry 3 has term 1; a snapshot at 3 of term 9 resets the log to end at 3. */
+    ASSERT_EQ(0, raft_begin_load_snapshot(r, 9, 3));
+    ASSERT_EQ(0, raft_end_load_snapshot(r));
+    ASSERT_EQ(3, raft_get_current_idx(r));
+    ASSERT(raft_node_get_match_idx(me) <= 3);
+    raft_entry_t *e = raft_entry_new(0);
+    raft_entry_resp_t er;
+    ASSERT_EQ(0, raft_recv_entry(r, e, &er));
+    raft_entry_release(e);
+    ASSERT_EQ(4, raft_get_current_idx(r));
+    /* Entry 4 is not synced: the leader's match stays at 3. */
+    ASSERT_EQ(3, raft_node_get_match_idx(me));
+    ASSERT_EQ(0, raft_flush(r, raft_get_index_to_sync(r)));
+    ASSERT_EQ(4, raft_node_get_match_idx(me));
     raft_destroy(r);
 }
 

@@ -2084,8 +2084,9 @@ int raft_restore_log(raft_server_t *me);
  * @return 0; RAFT_ERR_SNAPSHOT_ALREADY_LOADED for a snapshot not newer than
  * this server's own (its index at or below `raft_get_snapshot_last_idx`);
  * RAFT_ERR_MISUSE for a snapshot behind the last applied index (loading it
- * would move the state machine back), for values that are not positive or
- * above RAFT_TERM_MAX / RAFT_INDEX_MAX, and for NULL.
+ * would move the state machine back), for one whose last entry contradicts
+ * a committed entry (same index, another term), for values that are not
+ * positive or above RAFT_TERM_MAX / RAFT_INDEX_MAX, and for NULL.
  */
 int raft_begin_load_snapshot(raft_server_t *me, raft_term_t last_included_term, raft_index_t last_included_index);
 

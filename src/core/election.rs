@@ -7,9 +7,10 @@
 
 use std::rc::Rc;
 
-use super::server::trace;
 use super::quorum::votes_is_majority;
+use super::server::trace;
 use super::{
+    Vote,
     entry_type, EntryHandle, Host, Log, Node, RaftError, RequestVote, RequestVoteResponse, Result, Role, Server, Term,
     NODE_ID_NONE,
 };
@@ -65,7 +66,8 @@ impl<H: Host> Server<H> {
     /// voting nodes (active or not) that granted their vote, plus one for
     /// this server if it is a voting node.
     pub fn nvotes_for_me_reported(&self) -> usize {
-        let others = self.nodes.borrow().iter().filter(|n| !self.is_me(n) && n.is_voting() && n.has_vote_for_me()).count();
+        let others =
+            self.nodes.borrow().iter().filter(|n| !self.is_me(n) && n.is_voting() && n.has_vote_for_me()).count();
         others + self.my_node().is_some_and(|me| me.is_voting()) as usize
     }
 
@@ -93,7 +95,7 @@ impl<H: Host> Server<H> {
         self.check_next_term()?;
         let term = self.current_term.get() + 1;
         let me = self.my_id();
-        super::check(self.host.persist_metadata(term, me))?;
+        self.host.persist_metadata(term, me)?;
         self.current_term.set(term);
         self.voted_for.set(me);
         self.set_role(Role::Candidate);
@@ -119,7 +121,7 @@ impl<H: Host> Server<H> {
         self.for_each_node(|node| {
             if !self.is_me(node) && node.is_counted_voter() {
                 // A request that fails to go out is a lost message.
-                self.send_vote_request(node, prevote);
+                let _ = self.send_vote_request(node, prevote);
             }
         });
     }
@@ -134,18 +136,18 @@ impl<H: Host> Server<H> {
         }
     }
 
-    fn send_vote_request(&self, node: &Rc<Node>, prevote: bool) -> i32 {
+    fn send_vote_request(&self, node: &Rc<Node<H::NodeData>>, prevote: bool) -> Result<()> {
         let msg = self.vote_request(prevote);
         self.host.send_requestvote(node, &msg)
     }
 
     /// `raft_send_requestvote`: one (real) vote request to `node`.
-    pub fn send_requestvote(&self, node: &Rc<Node>) -> Result<()> {
+    pub fn send_requestvote(&self, node: &Rc<Node<H::NodeData>>) -> Result<()> {
         if self.is_me(node) {
             return Ok(());
         }
         let prevote = self.role.get() == Role::PreCandidate;
-        super::check(self.send_vote_request(node, prevote))
+        self.send_vote_request(node, prevote)
     }
 
     /// Becomes leader: progress is reset for every node, and a no-op entry
@@ -162,18 +164,12 @@ impl<H: Host> Server<H> {
         self.timeout_elapsed.set(0);
         let next = self.current_idx() + 1;
         let now = self.now_ms.get();
-        self.for_each_node(|node| {
-            node.set_next_idx(next);
-            node.set_match_idx(0);
-            node.set_snapshot_idx(0);
-            node.set_snapshot_final_offset(None);
-            node.set_last_ack_ms(now);
-        });
+        self.for_each_node(|node| node.progress().reset_for_leader(next, now));
         // The leader counts itself as holding only what is durable: with auto
         // flush off, entries appended before the last raft_flush may not be
         // (they are reported again by raft_get_index_to_sync).
         if let Some(me) = self.my_node() {
-            me.set_match_idx(self.persisted_idx.get());
+            me.progress().set_match_idx(self.persisted_idx.get());
         }
         self.next_sync_index.set(self.persisted_idx.get());
         self.quorum_ack_ms.set(i64::MIN / 2);
@@ -234,7 +230,11 @@ impl<H: Host> Server<H> {
     /// `raft_recv_requestvote`.
     /// Refused (`Misuse`, nothing changed): a term or index out of range, a
     /// last log term above the request's term, a negative candidate id.
-    pub fn recv_requestvote(&self, _node: Option<&Rc<Node>>, req: &RequestVote) -> Result<RequestVoteResponse> {
+    pub fn recv_requestvote(
+        &self,
+        _node: Option<&Rc<Node<H::NodeData>>>,
+        req: &RequestVote,
+    ) -> Result<RequestVoteResponse> {
         if !super::valid_term(req.term)
             || !super::valid_index(req.last_log_idx)
             || !super::valid_term(req.last_log_term)
@@ -247,7 +247,7 @@ impl<H: Host> Server<H> {
             prevote: req.prevote,
             request_term: req.term,
             term: self.current_term.get(),
-            vote_granted: 0,
+            vote_granted: Vote::NotGranted,
         };
         if self.node(req.candidate_id).is_none() && self.has_live_leader() {
             // Thesis §4.2.3: a server outside our configuration (removed, most
@@ -266,16 +266,23 @@ impl<H: Host> Server<H> {
         }
         if self.should_grant_vote(req) {
             if !req.prevote {
+                // One vote per term: a vote already given goes to the same
+                // candidate again, or `should_grant_vote` refused.
+                debug_assert!(
+                    self.voted_for.get() == NODE_ID_NONE || self.voted_for.get() == req.candidate_id,
+                    "second vote in term {}",
+                    self.current_term.get()
+                );
                 self.vote_for(req.candidate_id)?;
                 self.leader_id.set(NODE_ID_NONE);
                 self.timeout_elapsed.set(0);
             }
-            resp.vote_granted = 1;
+            resp.vote_granted = Vote::Granted;
         }
         trace!(
             self,
             req.candidate_id,
-            "{} request from {} term {}: {}",
+            "{} request from {} term {}: {:?}",
             if req.prevote { "pre-vote" } else { "vote" },
             req.candidate_id,
             req.term,
@@ -287,7 +294,11 @@ impl<H: Host> Server<H> {
 
     /// `raft_recv_requestvote_response`.
     /// Refused (`Misuse`, nothing changed): a term out of range.
-    pub fn recv_requestvote_response(&self, node: Option<&Rc<Node>>, resp: &RequestVoteResponse) -> Result<()> {
+    pub fn recv_requestvote_response(
+        &self,
+        node: Option<&Rc<Node<H::NodeData>>>,
+        resp: &RequestVoteResponse,
+    ) -> Result<()> {
         if !super::valid_term(resp.term) || !super::valid_term(resp.request_term) {
             return Err(RaftError::Misuse);
         }
@@ -300,7 +311,7 @@ impl<H: Host> Server<H> {
         } else {
             self.role.get() == Role::Candidate && resp.request_term == self.current_term.get()
         };
-        if !expected || resp.vote_granted != 1 || !self.owns_node(node) {
+        if !expected || resp.vote_granted != Vote::Granted || !self.owns_node(node) {
             return Ok(());
         }
         node.vote_for_me(true);
@@ -323,7 +334,7 @@ impl<H: Host> Server<H> {
     }
 
     /// `raft_vote`: records a vote for `node` (restoring state).
-    pub fn vote(&self, node: Option<&Rc<Node>>) -> Result<()> {
+    pub fn vote(&self, node: Option<&Rc<Node<H::NodeData>>>) -> Result<()> {
         self.vote_for(node.map_or(NODE_ID_NONE, |n| n.id()))
     }
 
@@ -359,7 +370,7 @@ mod tests {
         let s = server_with_nodes(&[1, 2, 3], 1);
         s.become_precandidate().unwrap();
         let n2 = s.node(2).unwrap();
-        let grant = RequestVoteResponse { prevote: true, request_term: 1, term: 0, vote_granted: 1 };
+        let grant = RequestVoteResponse { prevote: true, request_term: 1, term: 0, vote_granted: Vote::Granted };
         s.recv_requestvote_response(Some(&n2), &grant).unwrap();
         assert_eq!(s.role(), Role::Candidate);
         assert_eq!(s.current_term(), 1);
@@ -384,7 +395,7 @@ mod tests {
         let req = RequestVote { prevote: false, term: 3, candidate_id: 2, last_log_idx: 5, last_log_term: 1 };
         let _ = &req;
         let resp = s.recv_requestvote(None, &req).unwrap();
-        assert_eq!(resp.vote_granted, 0);
+        assert_eq!(resp.vote_granted, Vote::NotGranted);
         assert_eq!(resp.term, 3);
     }
 
@@ -392,15 +403,15 @@ mod tests {
     fn one_vote_per_term() {
         let s = server_with_nodes(&[1, 2, 3], 1);
         let req = |c| RequestVote { prevote: false, term: 1, candidate_id: c, last_log_idx: 0, last_log_term: 0 };
-        assert_eq!(s.recv_requestvote(None, &req(2)).unwrap().vote_granted, 1);
-        assert_eq!(s.recv_requestvote(None, &req(3)).unwrap().vote_granted, 0);
-        assert_eq!(s.recv_requestvote(None, &req(2)).unwrap().vote_granted, 1);
+        assert_eq!(s.recv_requestvote(None, &req(2)).unwrap().vote_granted, Vote::Granted);
+        assert_eq!(s.recv_requestvote(None, &req(3)).unwrap().vote_granted, Vote::NotGranted);
+        assert_eq!(s.recv_requestvote(None, &req(2)).unwrap().vote_granted, Vote::Granted);
     }
 
     #[test]
     fn a_non_voting_node_never_campaigns() {
         let s = server_with_nodes(&[2, 3], 0);
-        s.add_non_voting_node(std::ptr::null_mut(), 1, true).unwrap();
+        s.add_non_voting_node((), 1, true).unwrap();
         s.periodic_ms(5000).unwrap();
         assert_eq!(s.role(), Role::Follower);
         assert!(s.host.sent_votes.borrow().is_empty());
@@ -413,7 +424,7 @@ mod tests {
         // elections after membership changes (thesis §4.1).
         let s = server_with_nodes(&[1, 2], 1);
         let req = RequestVote { prevote: false, term: 1, candidate_id: 9, last_log_idx: 0, last_log_term: 0 };
-        assert_eq!(s.recv_requestvote(None, &req).unwrap().vote_granted, 1);
+        assert_eq!(s.recv_requestvote(None, &req).unwrap().vote_granted, Vote::Granted);
     }
 
     #[test]
@@ -435,7 +446,7 @@ mod tests {
         s.become_leader().unwrap();
         let req = RequestVote { prevote: false, term: 7, candidate_id: 9, last_log_idx: 50, last_log_term: 5 };
         let resp = s.recv_requestvote(None, &req).unwrap();
-        assert_eq!(resp.vote_granted, 0);
+        assert_eq!(resp.vote_granted, Vote::NotGranted);
         assert_eq!((s.role(), s.current_term()), (Role::Leader, 1));
     }
 }

@@ -1,9 +1,9 @@
 //! The built-in in-memory log.
 //!
-//! Entries sit in one `Vec` behind a moving head, so a run of entries is
-//! always contiguous (the compat `raft_log_get_from_idx` hands out a pointer
-//! into it) and compaction is amortised: the dead prefix is dropped once it
-//! outweighs the live entries.
+//! Entries sit in one `Vec` behind a moving head, so any run of entries is
+//! one contiguous slice ([`MemoryLog::with_run`] lends it without copying or
+//! holding each entry) and compaction is amortised: the dead prefix is
+//! dropped once it outweighs the live entries.
 //!
 //! Invariant: `entries[head..]` holds indexes `base + 1 ..= base + count`.
 //!

@@ -10,7 +10,6 @@
 //! first makes the node active again. A leader removing itself goes on
 //! leading until the change commits (thesis §4.2.2).
 
-use std::ffi::c_void;
 use std::rc::Rc;
 
 use super::server::trace;
@@ -20,7 +19,7 @@ use super::{
 };
 
 impl<H: Host> Server<H> {
-    pub fn my_node(&self) -> Option<Rc<Node>> {
+    pub fn my_node(&self) -> Option<Rc<Node<H::NodeData>>> {
         self.me.borrow().clone()
     }
 
@@ -28,24 +27,24 @@ impl<H: Host> Server<H> {
         self.me.borrow().as_ref().map_or(NODE_ID_NONE, |n| n.id())
     }
 
-    pub(crate) fn is_me(&self, node: &Node) -> bool {
+    pub(crate) fn is_me(&self, node: &Node<H::NodeData>) -> bool {
         self.me.borrow().as_ref().is_some_and(|me| std::ptr::eq(&**me, node))
     }
 
-    pub fn node(&self, id: NodeId) -> Option<Rc<Node>> {
+    pub fn node(&self, id: NodeId) -> Option<Rc<Node<H::NodeData>>> {
         self.nodes.borrow().iter().find(|n| n.id() == id).cloned()
     }
 
     /// The node at position `i` of the node list (for iterating without
     /// holding a borrow across callbacks).
-    pub fn node_at(&self, i: usize) -> Option<Rc<Node>> {
+    pub fn node_at(&self, i: usize) -> Option<Rc<Node<H::NodeData>>> {
         self.nodes.borrow().get(i).cloned()
     }
 
     /// Calls `f` on every node, in order, holding no borrow of the node list
     /// while `f` runs (it may call back into the host, which may add or
     /// remove nodes).
-    pub(crate) fn for_each_node(&self, mut f: impl FnMut(&Rc<Node>)) {
+    pub(crate) fn for_each_node(&self, mut f: impl FnMut(&Rc<Node<H::NodeData>>)) {
         let mut i = 0;
         while let Some(node) = self.node_at(i) {
             f(&node);
@@ -55,7 +54,7 @@ impl<H: Host> Server<H> {
 
     /// True when `node` is one of this server's nodes (pointers from C may
     /// name a node of another server or one already removed).
-    pub fn owns_node(&self, node: &Node) -> bool {
+    pub fn owns_node(&self, node: &Node<H::NodeData>) -> bool {
         self.nodes.borrow().iter().any(|n| std::ptr::eq(&**n, node))
     }
 
@@ -90,29 +89,29 @@ impl<H: Host> Server<H> {
     /// node into a voter. `None` if a voting node with that id exists, for
     /// a negative id, and for a second "self" (this server has its node).
     /// (The last two were accepted by the original library.)
-    pub fn add_node(&self, udata: *mut c_void, id: NodeId, is_self: bool) -> Option<Rc<Node>> {
-        self.add_node_internal(None, udata, id, is_self)
+    pub fn add_node(&self, data: H::NodeData, id: NodeId, is_self: bool) -> Option<Rc<Node<H::NodeData>>> {
+        self.add_node_internal(None, data, id, is_self)
     }
 
     /// `raft_add_non_voting_node`: `None` if any node with that id exists,
     /// for a negative id and for a second "self".
-    pub fn add_non_voting_node(&self, udata: *mut c_void, id: NodeId, is_self: bool) -> Option<Rc<Node>> {
+    pub fn add_non_voting_node(&self, data: H::NodeData, id: NodeId, is_self: bool) -> Option<Rc<Node<H::NodeData>>> {
         if self.node(id).is_some() {
             return None;
         }
         if is_self && self.me.borrow().is_some() {
             return None;
         }
-        self.insert_node(None, udata, id, is_self, false)
+        self.insert_node(None, data, id, is_self, false)
     }
 
     fn add_node_internal(
         &self,
         entry: Option<&H::Entry>,
-        udata: *mut c_void,
+        data: H::NodeData,
         id: NodeId,
         is_self: bool,
-    ) -> Option<Rc<Node>> {
+    ) -> Option<Rc<Node<H::NodeData>>> {
         if let Some(node) = self.node(id) {
             if node.is_voting() {
                 return None;
@@ -126,27 +125,27 @@ impl<H: Host> Server<H> {
         if is_self && self.me.borrow().is_some() {
             return None;
         }
-        self.insert_node(entry, udata, id, is_self, true)
+        self.insert_node(entry, data, id, is_self, true)
     }
 
     fn insert_node(
         &self,
         entry: Option<&H::Entry>,
-        udata: *mut c_void,
+        data: H::NodeData,
         id: NodeId,
         is_self: bool,
         voting: bool,
-    ) -> Option<Rc<Node>> {
+    ) -> Option<Rc<Node<H::NodeData>>> {
         if id < 0 {
             // -1 is "none"; no node has another negative id.
             return None;
         }
         // Both allocations before any change: out of memory adds nothing.
         alloc::reserve(&mut self.nodes.borrow_mut(), 1).ok()?;
-        let node = self.new_node(udata, id)?;
+        let node = self.new_node(data, id)?;
         node.set_voting(voting);
-        node.set_next_idx(self.current_idx() + 1);
-        node.set_last_ack_ms(self.now_ms.get());
+        node.progress().set_next_idx(self.current_idx() + 1);
+        node.progress().set_last_ack_ms(self.now_ms.get());
         self.nodes.borrow_mut().push(node.clone());
         if is_self {
             *self.me.borrow_mut() = Some(node.clone());
@@ -158,16 +157,16 @@ impl<H: Host> Server<H> {
 
     /// A fresh node: the spare one if `prepare_cfg_change` left one, else a
     /// new allocation; `None` when out of memory.
-    fn new_node(&self, udata: *mut c_void, id: NodeId) -> Option<Rc<Node>> {
+    fn new_node(&self, data: H::NodeData, id: NodeId) -> Option<Rc<Node<H::NodeData>>> {
         let spare = self.spare_nodes.borrow_mut().pop();
         if let Some(mut spare) = spare {
             // Nothing but the pool holds a spare.
             if let Some(node) = Rc::get_mut(&mut spare) {
-                *node = Node::new(udata, id);
+                *node = Node::new(data, id);
                 return Some(spare);
             }
         }
-        alloc::try_rc(|size, make| self.host.reserved(size, make), Node::new(udata, id))
+        alloc::try_rc(|size, make| self.host.reserved(size, make), Node::new(data, id))
     }
 
     /// Makes sure a configuration entry about to be appended can take
@@ -189,18 +188,17 @@ impl<H: Host> Server<H> {
         }
         alloc::reserve(&mut self.spare_nodes.borrow_mut(), n - have)?;
         for _ in have..n {
-            let node = Node::new(std::ptr::null_mut(), NODE_ID_NONE);
+            let node = Node::new(H::NodeData::default(), NODE_ID_NONE);
             let spare = alloc::try_rc(|size, make| self.host.reserved(size, make), node).ok_or(RaftError::NoMem)?;
             self.spare_nodes.borrow_mut().push(spare);
         }
         Ok(())
     }
 
-
     /// `raft_remove_node`: notifies, then drops the node. A node pointer that
     /// is not one of this server's nodes is ignored. The notification names
     /// no entry, whatever the cause, as in the original library.
-    pub fn remove_node(&self, node: &Rc<Node>) {
+    pub fn remove_node(&self, node: &Rc<Node<H::NodeData>>) {
         if !self.owns_node(node) {
             return;
         }
@@ -238,7 +236,7 @@ impl<H: Host> Server<H> {
                     node.set_voting(true);
                 }
                 None => {
-                    if let Some(node) = self.insert_node(Some(entry), std::ptr::null_mut(), id, is_self, true) {
+                    if let Some(node) = self.insert_node(Some(entry), H::NodeData::default(), id, is_self, true) {
                         node.set_created_by_add_node(true);
                     }
                 }
@@ -246,7 +244,7 @@ impl<H: Host> Server<H> {
             entry_type::ADD_NONVOTING_NODE => match node {
                 Some(node) => node.set_active(true),
                 None => {
-                    self.insert_node(Some(entry), std::ptr::null_mut(), id, is_self, false);
+                    self.insert_node(Some(entry), H::NodeData::default(), id, is_self, false);
                 }
             },
             entry_type::REMOVE_NODE => {
@@ -310,16 +308,16 @@ impl<H: Host> Server<H> {
 
     /// Asks the host whether a caught-up non-voting node may be promoted;
     /// the question is asked once (until the host answers non-zero).
-    pub(crate) fn check_sufficient_logs(&self, node: &Rc<Node>) {
+    pub(crate) fn check_sufficient_logs(&self, node: &Rc<Node<H::NodeData>>) {
         if node.is_voting()
             || !node.is_active()
             || node.has_sufficient_logs()
             || self.voting_change_in_progress()
-            || node.match_idx() < self.current_idx()
+            || node.progress().match_idx() < self.current_idx()
         {
             return;
         }
-        if let Some(0) = self.host.node_has_sufficient_logs(node) {
+        if self.host.node_has_sufficient_logs(node) {
             node.set_has_sufficient_logs(true);
         }
     }
@@ -357,10 +355,10 @@ mod tests {
     #[test]
     fn adding_an_existing_voter_fails_but_promotes_a_non_voter() {
         let s = server_with_nodes(&[1, 2], 1);
-        assert!(s.add_node(std::ptr::null_mut(), 2, false).is_none());
-        let n = s.add_non_voting_node(std::ptr::null_mut(), 3, false).unwrap();
+        assert!(s.add_node((), 2, false).is_none());
+        let n = s.add_non_voting_node((), 3, false).unwrap();
         assert!(!n.is_voting());
-        assert!(s.add_node(std::ptr::null_mut(), 3, false).is_some());
+        assert!(s.add_node((), 3, false).is_some());
         assert!(n.is_voting());
         assert_eq!(s.num_voting_nodes(), 3);
     }

@@ -24,17 +24,32 @@
 //! | `server/restore.rs` | restart (restoring the log and metadata), truncation, durability marks |
 //! | [`election`] | pre-vote, requestvote, granting a vote, becoming leader (thesis §3.4, §9.6) |
 //! | [`quorum`] | what a majority is; the value a majority has reached |
+//! | [`progress`] | the leader's record of each follower (next and match index, answers, snapshot sent) and its invariants |
 //! | `replication/propose.rs` | the leader taking a client's entry |
 //! | `replication/send.rs` | the leader sending appendentries (pipelined) |
 //! | `replication/receive.rs` | the follower's log-matching check, truncation and append |
-//! | `replication/commit.rs` | the leader's side of answers: progress, back-off, commit (§3.6.2) |
+//! | `replication/commit.rs` | the leader's side of answers: progress, back-off, commit (§3.6.2); `entry_response_committed` |
 //! | `replication/apply.rs` | applying committed entries in order, within a time budget |
 //! | `membership.rs` | the node list and single-server configuration changes (§4.1) |
 //! | `snapshot.rs` | taking, sending, receiving and loading snapshots (§5.1) |
 //! | `transfer.rs` | leadership transfer and timeoutnow (§3.10) |
 //! | `reads.rs` | linearizable reads without a log entry (ReadIndex, §6.4) |
-//! | `node.rs` | a member of the cluster as one server sees it |
+//! | `node.rs` | a member of the cluster as one server sees it: identity, membership flags, vote, the host's value |
 //! | `log.rs` | the built-in in-memory log ([`MemoryLog`]) |
+//! | `mod.rs` (here) | the vocabulary: ids, terms and indexes and their ranges, messages, [`RaftError`], [`Vote`], [`EntryState`], [`ChunkReply`], and the [`Host`] and [`Log`] traits |
+//!
+//! Invariants stated in these modules are checked with `debug_assert!`
+//! (run by `cargo test --no-default-features --lib`, a debug build): the
+//! commit index only advances and stays within the log, entries apply in
+//! order and only once committed, the term only grows, one vote per term,
+//! and the progress record's `match < next <= last index + 1`.
+//!
+//! The C side (`src/ffi`, the `capi` feature) maps onto this: `server/` the
+//! lifecycle and entry points, `host.rs` the callbacks as a [`Host`],
+//! `log_impl/` the built-in log as `raft_log_t`, its observers, the
+//! `raft_log_impl_t` vtable and compat exports, `node.rs` the node
+//! accessors and user data, `mod.rs` the error codes and the rule for
+//! `unsafe` exports.
 #![deny(unsafe_code)]
 
 pub mod alloc;
@@ -42,6 +57,7 @@ pub mod election;
 mod log;
 mod membership;
 mod node;
+pub mod progress;
 pub mod quorum;
 mod reads;
 pub mod replication;
@@ -149,8 +165,10 @@ pub enum TransferResult {
     ExpectedLeader = 2,
 }
 
-/// Errors, one for each `RAFT_ERR_*` code plus the generic `-1` failure and
-/// codes returned by host callbacks that the core passes through.
+/// What went wrong: the library's own errors, and a host's failure that
+/// names none of them ([`RaftError::Code`], the host's own value, which the
+/// core passes back to the caller unchanged and never interprets). The C
+/// layer maps each to its `RAFT_ERR_*` code and back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RaftError {
     #[error("operation failed")]
@@ -179,69 +197,12 @@ pub enum RaftError {
     NotFound,
     #[error("misuse of the API")]
     Misuse,
+    /// A host operation failed with a value of its own.
     #[error("callback failed with code {0}")]
     Code(i32),
 }
 
-impl RaftError {
-    /// The C error code (`raft_error_e`, or -1, or the callback's own code).
-    pub fn code(self) -> i32 {
-        match self {
-            RaftError::Failed => -1,
-            RaftError::NotLeader => -2,
-            RaftError::OneVotingChangeOnly => -3,
-            RaftError::Shutdown => -4,
-            RaftError::NoMem => -5,
-            RaftError::SnapshotInProgress => -6,
-            RaftError::SnapshotAlreadyLoaded => -7,
-            RaftError::InvalidNodeId => -8,
-            RaftError::LeaderTransferInProgress => -9,
-            RaftError::Done => -10,
-            RaftError::StaleTerm => -11,
-            RaftError::NotFound => -12,
-            RaftError::Misuse => -13,
-            RaftError::Code(c) => c,
-        }
-    }
-
-    /// Interprets a non-zero return code of a host callback.
-    pub fn from_code(code: i32) -> RaftError {
-        match code {
-            -1 => RaftError::Failed,
-            -2 => RaftError::NotLeader,
-            -3 => RaftError::OneVotingChangeOnly,
-            -4 => RaftError::Shutdown,
-            -5 => RaftError::NoMem,
-            -6 => RaftError::SnapshotInProgress,
-            -7 => RaftError::SnapshotAlreadyLoaded,
-            -8 => RaftError::InvalidNodeId,
-            -9 => RaftError::LeaderTransferInProgress,
-            -10 => RaftError::Done,
-            -11 => RaftError::StaleTerm,
-            -12 => RaftError::NotFound,
-            -13 => RaftError::Misuse,
-            c => RaftError::Code(c),
-        }
-    }
-}
-
 pub type Result<T> = std::result::Result<T, RaftError>;
-
-/// Turns a callback's C-style return code into a result.
-#[inline(always)]
-pub fn check(code: i32) -> Result<()> {
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(failure(code))
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn failure(code: i32) -> RaftError {
-    RaftError::from_code(code)
-}
 
 /// A reference-counted log entry owned by the host.
 ///
@@ -377,14 +338,47 @@ pub struct RequestVote {
     pub last_log_term: Term,
 }
 
-/// The answer to a [`RequestVote`]. `vote_granted` is 1 (granted), 0 (not) or
-/// -1 (the candidate is unknown to the voter, so it may have been removed).
+/// A voter's answer to a vote request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Vote {
+    Granted,
+    #[default]
+    NotGranted,
+    /// The candidate is unknown to the voter (it may have been removed).
+    /// Counted as not granted.
+    UnknownNode,
+}
+
+/// The answer to a [`RequestVote`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RequestVoteResponse {
     pub prevote: bool,
     pub request_term: Term,
     pub term: Term,
-    pub vote_granted: i32,
+    pub vote_granted: Vote,
+}
+
+/// What became of an entry a leader accepted (`Server::entry_response_committed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryState {
+    /// Committed at the index it was given.
+    Committed,
+    /// Not committed yet; it still may be.
+    Pending,
+    /// Another leader's entry took its index: it will never commit.
+    Overwritten,
+}
+
+/// What the host answers when asked for a snapshot chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkReply {
+    /// The chunk is filled in: send it.
+    Ready,
+    /// Nothing to send for now (the host paused the transfer); the next
+    /// heartbeat or answer asks again.
+    Paused,
+    /// The host gives no chunks: snapshots cannot be sent.
+    Unavailable,
 }
 
 /// An appendentries request as the core builds or receives it.
@@ -407,30 +401,25 @@ pub struct AppendEntriesResponse {
     pub current_idx: Index,
 }
 
-/// A piece of a snapshot. The data pointer belongs to the host and is only
-/// carried through the core, never read by it.
-#[derive(Clone, Copy, Debug)]
-pub struct Chunk {
+/// A piece of a snapshot: `len` bytes at `offset`. The bytes are the
+/// host's: `data` is the host's handle to them
+/// ([`Host::ChunkData`]), carried through the core and never read by it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Chunk<D> {
     pub offset: u64,
-    pub data: *mut u8,
+    pub data: D,
     pub len: u64,
     pub last_chunk: bool,
 }
 
-impl Default for Chunk {
-    fn default() -> Self {
-        Chunk { offset: 0, data: std::ptr::null_mut(), len: 0, last_chunk: false }
-    }
-}
-
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SnapshotRequest {
+pub struct SnapshotRequest<D> {
     pub term: Term,
     pub leader_id: NodeId,
     pub msg_id: MsgId,
     pub snapshot_index: Index,
     pub snapshot_term: Term,
-    pub chunk: Chunk,
+    pub chunk: Chunk<D>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -442,48 +431,69 @@ pub struct SnapshotResponse {
     pub last_chunk: bool,
 }
 
-/// Everything the protocol needs from its environment. Methods returning an
-/// `i32` return the host's code: 0 for success.
+/// Everything the protocol needs from its environment. An operation that
+/// can fail returns a [`Result`]: the core stops, or goes on, as the
+/// protocol says, and passes the error back to its caller unchanged.
 pub trait Host {
     type Entry: EntryHandle;
     type Log: Log<Self::Entry>;
     /// What the host needs to answer a read request later.
     type ReadCallback: Copy;
+    /// The application's value for each node (`Node::data`); a node the
+    /// core creates from a configuration entry starts with the default.
+    type NodeData: Copy + Default;
+    /// The host's handle to a snapshot chunk's bytes ([`Chunk`]).
+    type ChunkData: Copy + Default;
 
     fn log(&self) -> &Self::Log;
 
-    fn send_requestvote(&self, to: &Rc<Node>, msg: &RequestVote) -> i32;
-    fn send_appendentries(&self, to: &Rc<Node>, msg: &AppendEntries<'_, Self::Entry>) -> i32;
-    fn send_snapshot(&self, to: &Rc<Node>, msg: &SnapshotRequest) -> i32;
-    fn send_timeoutnow(&self, to: &Rc<Node>) -> i32;
-    /// `None` when the host gives no chunks (snapshots cannot be sent).
-    fn get_snapshot_chunk(&self, to: &Rc<Node>, offset: u64, chunk: &mut Chunk) -> Option<i32>;
-    fn store_snapshot_chunk(&self, snapshot_index: Index, offset: u64, chunk: &Chunk) -> i32;
-    fn clear_snapshot(&self) -> i32;
-    fn load_snapshot(&self, term: Term, index: Index) -> i32;
-    fn applylog(&self, entry: &Self::Entry, idx: Index) -> i32;
+    /// Hands a message to the network. A failure is a lost message (the
+    /// protocol retries), also reported to the caller where it asked for
+    /// the send itself.
+    fn send_requestvote(&self, to: &Rc<Node<Self::NodeData>>, msg: &RequestVote) -> Result<()>;
+    fn send_appendentries(&self, to: &Rc<Node<Self::NodeData>>, msg: &AppendEntries<'_, Self::Entry>) -> Result<()>;
+    fn send_snapshot(&self, to: &Rc<Node<Self::NodeData>>, msg: &SnapshotRequest<Self::ChunkData>) -> Result<()>;
+    fn send_timeoutnow(&self, to: &Rc<Node<Self::NodeData>>) -> Result<()>;
+    /// Fills `chunk` with the snapshot's bytes from `offset` for `to`.
+    fn get_snapshot_chunk(
+        &self,
+        to: &Rc<Node<Self::NodeData>>,
+        offset: u64,
+        chunk: &mut Chunk<Self::ChunkData>,
+    ) -> Result<ChunkReply>;
+    fn store_snapshot_chunk(&self, snapshot_index: Index, offset: u64, chunk: &Chunk<Self::ChunkData>) -> Result<()>;
+    fn clear_snapshot(&self) -> Result<()>;
+    fn load_snapshot(&self, term: Term, index: Index) -> Result<()>;
+    fn applylog(&self, entry: &Self::Entry, idx: Index) -> Result<()>;
     /// `applylog` with what it needs fetched once, for a run of entries;
     /// good until the server's `host_changed`.
-    fn applier(&self) -> impl Fn(&Self::Entry, Index) -> i32 + '_ {
+    fn applier(&self) -> impl Fn(&Self::Entry, Index) -> Result<()> + '_ {
         move |entry, idx| self.applylog(entry, idx)
     }
-    fn persist_metadata(&self, term: Term, vote: NodeId) -> i32;
+    /// Makes the term and vote durable; they are used only once it has.
+    fn persist_metadata(&self, term: Term, vote: NodeId) -> Result<()>;
     /// `None` when the host cannot tell which node a config entry names.
     fn get_node_id(&self, entry: &Self::Entry, idx: Index) -> Option<NodeId>;
-    /// `None` when there is no callback; otherwise the callback's code.
-    fn node_has_sufficient_logs(&self, node: &Rc<Node>) -> Option<i32>;
-    fn notify_membership_event(&self, node: &Rc<Node>, entry: Option<&Self::Entry>, event: MembershipEvent);
+    /// Tells the host that a non-voting `node` has caught up. True when
+    /// the host took note: the node is then not reported again.
+    fn node_has_sufficient_logs(&self, node: &Rc<Node<Self::NodeData>>) -> bool;
+    fn notify_membership_event(
+        &self,
+        node: &Rc<Node<Self::NodeData>>,
+        entry: Option<&Self::Entry>,
+        event: MembershipEvent,
+    );
     fn notify_state_event(&self, role: Role);
     fn notify_transfer_event(&self, result: TransferResult);
     /// True when a `log` callback exists (formatting is skipped otherwise).
     fn has_logger(&self) -> bool;
     fn log_message(&self, node: NodeId, message: &str);
     /// True when the host wants no appendentries sent to `node` now.
-    fn backpressure(&self, node: &Rc<Node>) -> bool;
+    fn backpressure(&self, node: &Rc<Node<Self::NodeData>>) -> bool;
     /// Whether the host chooses the entries to send (`get_entries_to_send`).
     fn gives_entries_to_send(&self) -> bool;
     /// `None` when there is no such callback: the core reads the log itself.
-    fn get_entries_to_send(&self, node: &Rc<Node>, idx: Index, max: usize, out: &mut Vec<Self::Entry>)
+    fn get_entries_to_send(&self, node: &Rc<Node<Self::NodeData>>, idx: Index, max: usize, out: &mut Vec<Self::Entry>)
         -> Option<usize>;
     /// Monotonic time in microseconds.
     fn now_us(&self) -> i64;

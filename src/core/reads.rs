@@ -62,7 +62,7 @@ impl<H: Host> Server<H> {
         let round = self.msg_id.get() + 1;
         let mut sent = false;
         self.for_each_node(|node| {
-            if !self.is_me(node) && node.is_active() && node.is_voting() && node.next_msg_id() <= newest {
+            if !self.is_me(node) && node.is_active() && node.is_voting() && node.progress().next_msg_id() <= newest {
                 // A send that fails is a lost message; heartbeats retry.
                 sent |= self.send_appendentries(node).is_ok();
             }
@@ -87,7 +87,7 @@ impl<H: Host> Server<H> {
         let ids = nodes
             .iter()
             .filter(|n| n.is_voting())
-            .map(|node| if self.is_me(node) { MsgId::MAX } else { node.acked_msg_id() });
+            .map(|node| if self.is_me(node) { MsgId::MAX } else { node.progress().acked_msg_id() });
         majority_value(ids, floor, &mut self.msg_id_scratch.borrow_mut()).unwrap_or(floor)
     }
 

@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use super::server::trace;
 use super::{
-    Chunk, Host, Index, Log, Node, RaftError, Result, Role, Server, SnapshotRequest, SnapshotResponse, Term,
+    Chunk, ChunkReply, Host, Index, Log, Node, RaftError, Result, Role, Server, SnapshotRequest, SnapshotResponse, Term,
     NODE_ID_NONE,
 };
 
@@ -132,8 +132,15 @@ impl<H: Host> Server<H> {
     /// with a received snapshot. The host then re-adds the nodes the
     /// snapshot names and calls `end_load_snapshot`.
     pub fn begin_load_snapshot(&self, term: Term, idx: Index) -> Result<()> {
-        if idx <= 0 || term <= 0 || !super::valid_index(idx) || !super::valid_term(term) || idx < self.last_applied_idx() {
-            // Loading it would move the state machine back.
+        if idx <= 0
+            || term <= 0
+            || !super::valid_index(idx)
+            || !super::valid_term(term)
+            || idx < self.last_applied_idx()
+            || self.snapshot_conflicts_with_committed(idx, term)
+        {
+            // Loading it would move the state machine back, or rewrite a
+            // committed entry.
             return Err(RaftError::Misuse);
         }
         if idx <= self.snapshot_last_idx.get() {
@@ -149,6 +156,7 @@ impl<H: Host> Server<H> {
             self.log().poll(idx + 1)?;
         } else {
             self.log().reset(idx + 1, term);
+            self.forget_durability_past_log_end();
         }
         self.snapshot_last_idx.set(idx);
         self.snapshot_last_term.set(term);
@@ -173,37 +181,38 @@ impl<H: Host> Server<H> {
 
     /// Sends snapshot chunks to `node` until the host pauses or the last
     /// chunk is out. A node already past the snapshot gets none.
-    pub(crate) fn send_snapshot(&self, node: &Rc<Node>) -> Result<()> {
+    pub(crate) fn send_snapshot(&self, node: &Rc<Node<H::NodeData>>) -> Result<()> {
+        let progress = node.progress();
         let snapshot_idx = self.snapshot_last_idx.get();
-        if snapshot_idx == 0 || (node.match_idx() >= snapshot_idx && node.next_idx() > node.match_idx()) {
+        if snapshot_idx == 0 || (progress.match_idx() >= snapshot_idx && progress.next_idx() > progress.match_idx()) {
             // The node's log covers the snapshot. Only an application that
             // set the node's next index at or below its match index (to
             // force a snapshot, as RedisRaft's RAFT.DEBUG SENDSNAPSHOT does)
             // gets one anyway.
             return Ok(());
         }
-        if node.snapshot_idx() != snapshot_idx {
+        if progress.snapshot_idx() != snapshot_idx {
             // A first attempt, or the leader took a newer snapshot meanwhile.
             // Answers name no snapshot, so answers to anything sent before
             // this transfer are stale.
-            node.set_snapshot_idx(snapshot_idx);
-            node.set_snapshot_offset(0);
-            node.set_snapshot_final_offset(None);
-            node.set_resync_msg_id(self.msg_id.get() + 1);
+            progress.set_snapshot_idx(snapshot_idx);
+            progress.set_snapshot_offset(0);
+            progress.set_snapshot_final_offset(None);
+            progress.set_resync_msg_id(self.msg_id.get() + 1);
         }
-        if let Some(final_offset) = node.snapshot_final_offset() {
+        if let Some(final_offset) = progress.snapshot_final_offset() {
             // Every chunk is out but unanswered: resend the last one as a
             // probe; the follower's answer says where to go on.
             return self.send_snapshot_chunk(node, final_offset).map(|_| ());
         }
         loop {
-            match self.send_snapshot_chunk(node, node.snapshot_offset())? {
+            match self.send_snapshot_chunk(node, progress.snapshot_offset())? {
                 Some(chunk) if chunk.last_chunk => {
-                    node.set_snapshot_final_offset(Some(chunk.offset));
+                    progress.set_snapshot_final_offset(Some(chunk.offset));
                     return Ok(());
                 }
                 Some(chunk) if chunk.len > 0 => match chunk.offset.checked_add(chunk.len) {
-                    Some(next) => node.set_snapshot_offset(next),
+                    Some(next) => progress.set_snapshot_offset(next),
                     // The host's chunk ends past 2^64: nothing sensible follows.
                     None => return Ok(()),
                 },
@@ -214,13 +223,11 @@ impl<H: Host> Server<H> {
     }
 
     /// One chunk at `offset`; `None` when the host pauses or cannot send.
-    fn send_snapshot_chunk(&self, node: &Rc<Node>, offset: u64) -> Result<Option<Chunk>> {
+    fn send_snapshot_chunk(&self, node: &Rc<Node<H::NodeData>>, offset: u64) -> Result<Option<Chunk<H::ChunkData>>> {
         let mut chunk = Chunk { offset, ..Chunk::default() };
-        match self.host.get_snapshot_chunk(node, offset, &mut chunk) {
-            None => return Ok(None),
-            Some(0) => {}
-            Some(rc) if rc == RaftError::Done.code() => return Ok(None),
-            Some(rc) => return Err(RaftError::from_code(rc)),
+        match self.host.get_snapshot_chunk(node, offset, &mut chunk)? {
+            ChunkReply::Ready => {}
+            ChunkReply::Paused | ChunkReply::Unavailable => return Ok(None),
         }
         chunk.offset = offset;
         let msg = SnapshotRequest {
@@ -231,8 +238,8 @@ impl<H: Host> Server<H> {
             snapshot_term: self.snapshot_last_term.get(),
             chunk,
         };
-        node.set_next_msg_id(msg.msg_id);
-        if self.host.send_snapshot(node, &msg) != 0 {
+        node.progress().set_next_msg_id(msg.msg_id);
+        if self.host.send_snapshot(node, &msg).is_err() {
             return Ok(None);
         }
         Ok(Some(chunk))
@@ -248,7 +255,11 @@ impl<H: Host> Server<H> {
         index <= self.commit_idx.get() && self.term_at(index).is_some_and(|t| t != term)
     }
 
-    pub fn recv_snapshot(&self, _node: Option<&Rc<Node>>, req: &SnapshotRequest) -> Result<SnapshotResponse> {
+    pub fn recv_snapshot(
+        &self,
+        _node: Option<&Rc<Node<H::NodeData>>>,
+        req: &SnapshotRequest<H::ChunkData>,
+    ) -> Result<SnapshotResponse> {
         if !super::valid_term(req.term)
             || !super::valid_index(req.snapshot_index)
             || !super::valid_term(req.snapshot_term)
@@ -295,20 +306,17 @@ impl<H: Host> Server<H> {
             resp.offset = expected;
             return Ok(resp);
         }
-        let rc = self.host.store_snapshot_chunk(req.snapshot_index, req.chunk.offset, &req.chunk);
-        if rc != 0 {
-            return Err(RaftError::from_code(rc));
-        }
+        self.host.store_snapshot_chunk(req.snapshot_index, req.chunk.offset, &req.chunk)?;
         let next = expected + req.chunk.len;
         self.incoming_snapshot_offset.set(next);
         resp.offset = next;
         if req.chunk.last_chunk {
             self.incoming_snapshot_idx.set(0);
             self.incoming_snapshot_offset.set(0);
-            let rc = self.host.load_snapshot(req.snapshot_term, req.snapshot_index);
-            if rc != 0 || self.snapshot_last_idx.get() < req.snapshot_index {
-                trace!(self, req.leader_id, "loading snapshot {} failed ({})", req.snapshot_index, rc);
-                self.host.clear_snapshot();
+            let loaded = self.host.load_snapshot(req.snapshot_term, req.snapshot_index);
+            if loaded.is_err() || self.snapshot_last_idx.get() < req.snapshot_index {
+                trace!(self, req.leader_id, "loading snapshot {} failed ({:?})", req.snapshot_index, loaded);
+                let _ = self.host.clear_snapshot();
                 resp.offset = 0;
                 return Ok(resp);
             }
@@ -322,41 +330,43 @@ impl<H: Host> Server<H> {
         if self.incoming_snapshot_idx.get() != 0 || self.incoming_snapshot_offset.get() != 0 {
             self.incoming_snapshot_idx.set(0);
             self.incoming_snapshot_offset.set(0);
-            self.host.clear_snapshot();
+            let _ = self.host.clear_snapshot();
         }
     }
 
     /// `raft_recv_snapshot_response`: the leader's side.
-    pub fn recv_snapshot_response(&self, node: Option<&Rc<Node>>, resp: &SnapshotResponse) -> Result<()> {
+    pub fn recv_snapshot_response(&self, node: Option<&Rc<Node<H::NodeData>>>, resp: &SnapshotResponse) -> Result<()> {
         let Some(node) = self.answer_from(node, resp.term, resp.msg_id)? else { return Ok(()) };
-        if resp.msg_id < node.resync_msg_id() {
+        let progress = node.progress();
+        if resp.msg_id < progress.resync_msg_id() {
             return self.exec_operations();
         }
         if !resp.success {
             // Resume where the follower says, at most once per resend.
-            node.set_snapshot_offset(resp.offset);
-            node.set_snapshot_final_offset(None);
-            node.set_resync_msg_id(self.msg_id.get() + 1);
+            progress.set_snapshot_offset(resp.offset);
+            progress.set_snapshot_final_offset(None);
+            progress.set_resync_msg_id(self.msg_id.get() + 1);
             self.send_snapshot(node)?;
         } else if resp.last_chunk {
-            let idx = if node.snapshot_idx() != 0 { node.snapshot_idx() } else { self.snapshot_last_idx.get() };
-            if idx > node.match_idx() {
-                node.set_match_idx(idx.min(self.current_idx()));
+            let idx = if progress.snapshot_idx() != 0 { progress.snapshot_idx() } else { self.snapshot_last_idx.get() };
+            if idx > progress.match_idx() {
+                progress.set_match_idx(idx.min(self.current_idx()));
             }
-            if node.next_idx() <= node.match_idx() {
-                node.set_next_idx(node.match_idx() + 1);
+            if progress.next_idx() <= progress.match_idx() {
+                progress.set_next_idx(progress.match_idx() + 1);
             }
-            node.set_snapshot_idx(0);
-            node.set_snapshot_offset(0);
-            node.set_snapshot_final_offset(None);
-            node.set_resync_msg_id(self.msg_id.get() + 1);
+            progress.set_snapshot_idx(0);
+            progress.set_snapshot_offset(0);
+            progress.set_snapshot_final_offset(None);
+            progress.set_resync_msg_id(self.msg_id.get() + 1);
+            self.debug_check_progress(node);
             self.update_commit();
             self.replicate_to(node);
-            if node.next_idx() > self.current_idx() {
+            if progress.next_idx() > self.current_idx() {
                 // Confirm the match with an (empty) appendentries.
                 let _ = self.send_appendentries(node);
             }
-        } else if node.snapshot_final_offset().is_none() {
+        } else if progress.snapshot_final_offset().is_none() {
             // The host paused us earlier: go on from where we stopped.
             self.send_snapshot(node)?;
         }
@@ -416,10 +426,10 @@ mod tests {
         s.end_snapshot().unwrap();
         let node = s.node(2).unwrap();
         let old_msg_id = s.msg_id();
-        node.set_next_idx(1);
+        node.progress().set_next_idx(1);
         s.send_appendentries(&node).unwrap();
         let late = SnapshotResponse { msg_id: old_msg_id, term: 1, offset: 0, success: true, last_chunk: true };
         s.recv_snapshot_response(Some(&node), &late).unwrap();
-        assert_eq!(node.match_idx(), 0);
+        assert_eq!(node.progress().match_idx(), 0);
     }
 }

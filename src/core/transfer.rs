@@ -31,11 +31,11 @@ impl<H: Host> Server<H> {
         self.transfer_elapsed_ms.set(0);
         self.timeoutnow_sent.set(false);
         trace!(self, node.id(), "transferring leadership to {} within {} ms", node.id(), timeout);
-        if node.match_idx() >= self.current_idx() {
+        if node.progress().match_idx() >= self.current_idx() {
             self.maybe_send_timeoutnow(&node);
         } else {
             self.replicate_to(&node);
-            if node.next_idx() > self.current_idx() && node.match_idx() < self.current_idx() {
+            if node.progress().next_idx() > self.current_idx() && node.progress().match_idx() < self.current_idx() {
                 // Everything is in flight already; nudge in case it was lost.
                 let _ = self.send_appendentries(&node);
             }
@@ -43,9 +43,13 @@ impl<H: Host> Server<H> {
         Ok(())
     }
 
-    fn most_up_to_date_voter(&self) -> Option<Rc<Node>> {
+    fn most_up_to_date_voter(&self) -> Option<Rc<Node<H::NodeData>>> {
         let nodes = self.nodes.borrow();
-        nodes.iter().filter(|n| !self.is_me(n) && n.is_counted_voter()).max_by_key(|n| n.match_idx()).cloned()
+        nodes
+            .iter()
+            .filter(|n| !self.is_me(n) && n.is_counted_voter())
+            .max_by_key(|n| n.progress().match_idx())
+            .cloned()
     }
 
     pub fn transfer_target(&self) -> NodeId {
@@ -53,16 +57,16 @@ impl<H: Host> Server<H> {
     }
 
     /// Sends `timeoutnow` once the target holds the leader's whole log.
-    pub(crate) fn maybe_send_timeoutnow(&self, node: &Rc<Node>) {
+    pub(crate) fn maybe_send_timeoutnow(&self, node: &Rc<Node<H::NodeData>>) {
         if self.transfer_target.get() != node.id()
             || self.timeoutnow_sent.get()
             || self.role.get() != Role::Leader
-            || node.match_idx() < self.current_idx()
+            || node.progress().match_idx() < self.current_idx()
         {
             return;
         }
         self.timeoutnow_sent.set(true);
-        if self.host.send_timeoutnow(node) != 0 {
+        if self.host.send_timeoutnow(node).is_err() {
             // Lost: try again on the next answer from the target.
             self.timeoutnow_sent.set(false);
         }

@@ -2,6 +2,7 @@
 //! reads the variadic argument and calls one of these; they are exported for
 //! languages that cannot call variadic functions.
 
+use crate::ffi::ErrorCode;
 use std::ffi::c_int;
 
 use super::server::with_server;
@@ -55,7 +56,7 @@ fn get(config: &Config, option: Option_) -> c_int {
 /// RAFT_ERR_MISUSE for a NULL server or a timeout that is not positive;
 /// RAFT_ERR_SHUTDOWN for a poisoned server.
 #[no_mangle]
-pub extern "C" fn raft_config_set_value(me: *mut raft_server_t, config: c_int, value: c_int) -> c_int {
+pub unsafe extern "C" fn raft_config_set_value(me: *mut raft_server_t, config: c_int, value: c_int) -> c_int {
     let option = match Option_::try_from(config) {
         Ok(o) => o,
         Err(e) => return e.code(),

@@ -251,7 +251,7 @@ fn entry_type_of(ety: *mut raft_entry_t) -> Option<i32> {
 /// @param ety an entry or NULL
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_entry_is_cfg_change(ety: *mut raft_entry_t) -> c_int {
+pub unsafe extern "C" fn raft_entry_is_cfg_change(ety: *mut raft_entry_t) -> c_int {
     entry_type_of(ety).is_some_and(core::is_cfg_change) as c_int
 }
 
@@ -260,6 +260,6 @@ pub extern "C" fn raft_entry_is_cfg_change(ety: *mut raft_entry_t) -> c_int {
 /// @param ety an entry or NULL
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_entry_is_voting_cfg_change(ety: *mut raft_entry_t) -> c_int {
+pub unsafe extern "C" fn raft_entry_is_voting_cfg_change(ety: *mut raft_entry_t) -> c_int {
     entry_type_of(ety).is_some_and(core::is_voting_cfg_change) as c_int
 }

@@ -31,7 +31,7 @@ const _: () = assert!(RAFT_TERM_MAX == core::TERM_MAX && RAFT_INDEX_MAX == core:
 /// drew the same timeouts; `srand()` no longer affects libraft.)
 /// RAFT_ERR_MISUSE for a NULL server.
 #[no_mangle]
-pub extern "C" fn raft_set_random_seed(me: *mut raft_server_t, seed: c_ulonglong) -> c_int {
+pub unsafe extern "C" fn raft_set_random_seed(me: *mut raft_server_t, seed: c_ulonglong) -> c_int {
     server_rc(me, |s| {
         s.host().set_random_seed(seed);
         s.randomize_election_timeout();

@@ -59,7 +59,7 @@ pub static mut raft_free: unsafe extern "C" fn(ptr: *mut c_void) = default_free;
 /// @param _realloc reallocator; NULL keeps the current one
 /// @param _free deallocator; NULL keeps the current one
 #[no_mangle]
-pub extern "C" fn raft_set_heap_functions(
+pub unsafe extern "C" fn raft_set_heap_functions(
     _malloc: Option<unsafe extern "C" fn(size: usize) -> *mut c_void>,
     _calloc: Option<unsafe extern "C" fn(nmemb: usize, size: usize) -> *mut c_void>,
     _realloc: Option<unsafe extern "C" fn(ptr: *mut c_void, size: usize) -> *mut c_void>,

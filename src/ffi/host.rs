@@ -11,11 +11,28 @@ use std::time::Instant;
 
 use super::entry::{self, EntryPtr};
 use super::log_impl::{fill_from_c, LogBackend};
+use super::node::{CNode, UserData};
 use super::types::*;
+use super::{check, error_from_code};
 use crate::core::{
-    AppendEntries, Chunk, Host, Index, MembershipEvent, Node, NodeId, RequestVote, Role, SnapshotRequest, Term,
+    self, ChunkReply, RaftError,
+    AppendEntries, Chunk, Host, Index, MembershipEvent, NodeId, RequestVote, Role, SnapshotRequest, Term,
     TransferResult,
 };
+
+/// A snapshot chunk's bytes as the application handed them over (the
+/// chunk's `data` pointer): the core carries it, the C layer passes it on.
+#[derive(Clone, Copy, Debug)]
+pub struct ChunkBytes(pub *mut c_void);
+
+impl Default for ChunkBytes {
+    fn default() -> Self {
+        ChunkBytes(ptr::null_mut())
+    }
+}
+
+/// A snapshot chunk as the core carries it.
+pub type CChunk = Chunk<ChunkBytes>;
 
 /// A read request's callback and its argument.
 #[derive(Clone, Copy)]
@@ -37,7 +54,7 @@ pub struct CHost {
     rng: Cell<u64>,
 }
 
-fn node_ptr(node: &Rc<Node>) -> *mut raft_node_t {
+fn node_ptr(node: &Rc<CNode>) -> *mut raft_node_t {
     Rc::as_ptr(node) as *mut raft_node_t
 }
 
@@ -90,13 +107,15 @@ impl Host for CHost {
     type Entry = EntryPtr;
     type Log = LogBackend;
     type ReadCallback = ReadRequest;
+    type NodeData = UserData;
+    type ChunkData = ChunkBytes;
 
     fn log(&self) -> &LogBackend {
         &self.log
     }
 
-    fn send_requestvote(&self, to: &Rc<Node>, msg: &RequestVote) -> i32 {
-        let Some(cb) = self.cbs().send_requestvote else { return 0 };
+    fn send_requestvote(&self, to: &Rc<CNode>, msg: &RequestVote) -> core::Result<()> {
+        let Some(cb) = self.cbs().send_requestvote else { return Ok(()) };
         let mut c = raft_requestvote_req_t {
             prevote: msg.prevote as c_int,
             term: msg.term,
@@ -106,11 +125,11 @@ impl Host for CHost {
         };
         // SAFETY: the application's callback with the arguments its typedef
         // documents; the message lives for the call.
-        unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) }
+        check(unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) })
     }
 
-    fn send_appendentries(&self, to: &Rc<Node>, msg: &AppendEntries<'_, EntryPtr>) -> i32 {
-        let Some(cb) = self.cbs().send_appendentries else { return 0 };
+    fn send_appendentries(&self, to: &Rc<CNode>, msg: &AppendEntries<'_, EntryPtr>) -> core::Result<()> {
+        let Some(cb) = self.cbs().send_appendentries else { return Ok(()) };
         let mut c = raft_appendentries_req_t {
             leader_id: msg.leader_id,
             msg_id: msg.msg_id as raft_msg_id_t,
@@ -128,11 +147,11 @@ impl Host for CHost {
             },
         };
         // SAFETY: as above; the entries stay held for the call.
-        unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) }
+        check(unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) })
     }
 
-    fn send_snapshot(&self, to: &Rc<Node>, msg: &SnapshotRequest) -> i32 {
-        let Some(cb) = self.cbs().send_snapshot else { return -1 };
+    fn send_snapshot(&self, to: &Rc<CNode>, msg: &SnapshotRequest<ChunkBytes>) -> core::Result<()> {
+        let Some(cb) = self.cbs().send_snapshot else { return Err(RaftError::Failed) };
         let mut c = raft_snapshot_req_t {
             term: msg.term,
             leader_id: msg.leader_id,
@@ -142,64 +161,70 @@ impl Host for CHost {
             chunk: chunk_to_c(&msg.chunk),
         };
         // SAFETY: the application's callback; the message lives for the call.
-        unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) }
+        check(unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), &mut c) })
     }
 
-    fn send_timeoutnow(&self, to: &Rc<Node>) -> i32 {
-        let Some(cb) = self.cbs().send_timeoutnow else { return -1 };
+    fn send_timeoutnow(&self, to: &Rc<CNode>) -> core::Result<()> {
+        let Some(cb) = self.cbs().send_timeoutnow else { return Err(RaftError::Failed) };
         // SAFETY: the application's callback.
-        unsafe { cb(self.raft(), self.udata.get(), node_ptr(to)) }
+        check(unsafe { cb(self.raft(), self.udata.get(), node_ptr(to)) })
     }
 
-    fn get_snapshot_chunk(&self, to: &Rc<Node>, offset: u64, chunk: &mut Chunk) -> Option<i32> {
-        let cb = self.cbs().get_snapshot_chunk?;
+    fn get_snapshot_chunk(&self, to: &Rc<CNode>, offset: u64, chunk: &mut CChunk) -> core::Result<ChunkReply> {
         // Without a way to send them, chunks are not asked for.
-        self.cbs().send_snapshot?;
+        let (Some(cb), Some(_)) = (self.cbs().get_snapshot_chunk, self.cbs().send_snapshot) else {
+            return Ok(ChunkReply::Unavailable);
+        };
         let mut c = chunk_to_c(chunk);
         // SAFETY: the application's callback fills the chunk it is given.
         let rc = unsafe { cb(self.raft(), self.udata.get(), node_ptr(to), offset, &mut c) };
         *chunk = chunk_from_c(&c);
-        Some(rc)
+        match rc {
+            0 => Ok(ChunkReply::Ready),
+            // RAFT_ERR_DONE: nothing to send for now.
+            -10 => Ok(ChunkReply::Paused),
+            rc => Err(error_from_code(rc)),
+        }
     }
 
-    fn store_snapshot_chunk(&self, snapshot_index: Index, offset: u64, chunk: &Chunk) -> i32 {
-        let Some(cb) = self.cbs().store_snapshot_chunk else { return 0 };
+    fn store_snapshot_chunk(&self, snapshot_index: Index, offset: u64, chunk: &CChunk) -> core::Result<()> {
+        let Some(cb) = self.cbs().store_snapshot_chunk else { return Ok(()) };
         let mut c = chunk_to_c(chunk);
         // SAFETY: the application's callback; the chunk's data pointer is the
         // one the leader's message carried.
-        unsafe { cb(self.raft(), self.udata.get(), snapshot_index, offset, &mut c) }
+        check(unsafe { cb(self.raft(), self.udata.get(), snapshot_index, offset, &mut c) })
     }
 
-    fn clear_snapshot(&self) -> i32 {
-        let Some(cb) = self.cbs().clear_snapshot else { return 0 };
+    fn clear_snapshot(&self) -> core::Result<()> {
+        let Some(cb) = self.cbs().clear_snapshot else { return Ok(()) };
         // SAFETY: the application's callback.
-        unsafe { cb(self.raft(), self.udata.get()) }
+        check(unsafe { cb(self.raft(), self.udata.get()) })
     }
 
-    fn load_snapshot(&self, term: Term, index: Index) -> i32 {
-        let Some(cb) = self.cbs().load_snapshot else { return -1 };
+    fn load_snapshot(&self, term: Term, index: Index) -> core::Result<()> {
+        let Some(cb) = self.cbs().load_snapshot else { return Err(RaftError::Failed) };
         // SAFETY: the application's callback.
-        unsafe { cb(self.raft(), self.udata.get(), term, index) }
+        check(unsafe { cb(self.raft(), self.udata.get(), term, index) })
     }
 
-    fn applylog(&self, entry: &EntryPtr, idx: Index) -> i32 {
-        let Some(cb) = self.cbs().applylog else { return 0 };
+    fn applylog(&self, entry: &EntryPtr, idx: Index) -> core::Result<()> {
+        let Some(cb) = self.cbs().applylog else { return Ok(()) };
         // SAFETY: the application's callback; the entry is held for the call.
-        unsafe { cb(self.raft(), self.udata.get(), entry.as_ptr(), idx) }
+        check(unsafe { cb(self.raft(), self.udata.get(), entry.as_ptr(), idx) })
     }
 
-    fn applier(&self) -> impl Fn(&EntryPtr, Index) -> i32 + '_ {
+    fn applier(&self) -> impl Fn(&EntryPtr, Index) -> core::Result<()> + '_ {
         let cb = self.cbs().applylog.unwrap_or(no_applylog);
         let (raft, udata) = (self.raft(), self.udata.get());
         // SAFETY: the application's callback (or the no-op standing in for
         // a missing one); the entry is held or lent for the call.
-        move |entry, idx| unsafe { cb(raft, udata, entry.as_ptr(), idx) }
+        move |entry, idx| check(unsafe { cb(raft, udata, entry.as_ptr(), idx) })
     }
 
-    fn persist_metadata(&self, term: Term, vote: NodeId) -> i32 {
-        let Some(cb) = self.cbs().persist_metadata else { return 0 };
+    fn persist_metadata(&self, term: Term, vote: NodeId) -> core::Result<()> {
+        let Some(cb) = self.cbs().persist_metadata else { return Ok(()) };
         // SAFETY: the application's callback.
-        unsafe { cb(self.raft(), self.udata.get(), term, vote) }
+        check(unsafe { cb(self.raft(), self.udata.get(), term, vote) })
     }
 
     fn get_node_id(&self, entry: &EntryPtr, idx: Index) -> Option<NodeId> {
@@ -208,13 +233,13 @@ impl Host for CHost {
         Some(unsafe { cb(self.raft(), self.udata.get(), entry.as_ptr(), idx) })
     }
 
-    fn node_has_sufficient_logs(&self, node: &Rc<Node>) -> Option<i32> {
-        let cb = self.cbs().node_has_sufficient_logs?;
-        // SAFETY: the application's callback.
-        Some(unsafe { cb(self.raft(), self.udata.get(), node_ptr(node)) })
+    fn node_has_sufficient_logs(&self, node: &Rc<CNode>) -> bool {
+        let Some(cb) = self.cbs().node_has_sufficient_logs else { return false };
+        // SAFETY: the application's callback; 0 means it took note.
+        (unsafe { cb(self.raft(), self.udata.get(), node_ptr(node)) }) == 0
     }
 
-    fn notify_membership_event(&self, node: &Rc<Node>, entry: Option<&EntryPtr>, event: MembershipEvent) {
+    fn notify_membership_event(&self, node: &Rc<CNode>, entry: Option<&EntryPtr>, event: MembershipEvent) {
         let Some(cb) = self.cbs().notify_membership_event else { return };
         let kind = match event {
             MembershipEvent::Add => raft_membership_e::RAFT_MEMBERSHIP_ADD,
@@ -267,7 +292,7 @@ impl Host for CHost {
         unsafe { cb(self.raft(), node, self.udata.get(), buf.as_ptr() as *const _) }
     }
 
-    fn backpressure(&self, node: &Rc<Node>) -> bool {
+    fn backpressure(&self, node: &Rc<CNode>) -> bool {
         let Some(cb) = self.cbs().backpressure else { return false };
         // SAFETY: the application's callback.
         unsafe { cb(self.raft(), self.udata.get(), node_ptr(node)) != 0 }
@@ -277,7 +302,7 @@ impl Host for CHost {
         self.cbs().get_entries_to_send.is_some()
     }
 
-    fn get_entries_to_send(&self, node: &Rc<Node>, idx: Index, max: usize, out: &mut Vec<EntryPtr>) -> Option<usize> {
+    fn get_entries_to_send(&self, node: &Rc<CNode>, idx: Index, max: usize, out: &mut Vec<EntryPtr>) -> Option<usize> {
         let cb = self.cbs().get_entries_to_send?;
         let (raft, udata) = (self.raft(), self.udata.get());
         Some(fill_from_c(out, max, |slots, max| {
@@ -355,15 +380,15 @@ fn seed_from_system() -> u64 {
     splitmix64(mixed).1
 }
 
-fn chunk_to_c(chunk: &Chunk) -> raft_snapshot_chunk_t {
+fn chunk_to_c(chunk: &CChunk) -> raft_snapshot_chunk_t {
     raft_snapshot_chunk_t {
         offset: chunk.offset,
-        data: chunk.data as *mut c_void,
+        data: chunk.data.0,
         len: chunk.len,
         last_chunk: chunk.last_chunk as c_int,
     }
 }
 
-pub(crate) fn chunk_from_c(c: &raft_snapshot_chunk_t) -> Chunk {
-    Chunk { offset: c.offset, data: c.data as *mut u8, len: c.len, last_chunk: c.last_chunk != 0 }
+pub(crate) fn chunk_from_c(c: &raft_snapshot_chunk_t) -> CChunk {
+    Chunk { offset: c.offset, data: ChunkBytes(c.data), len: c.len, last_chunk: c.last_chunk != 0 }
 }

@@ -1,9 +1,34 @@
 //! The C boundary: every `extern "C"` function of `raft.h` and the compat
-//! list, and the only place with raw pointers and `unsafe`.
+//! list, and the only place with raw pointers and `unsafe`. The core knows
+//! nothing of C: this layer turns handles into references, C codes into
+//! [`RaftError`]s and back (`ErrorCode`, `check`), the C callbacks into
+//! the core's `Host` (`host.rs`), and holds the C user data (`node.rs`'s
+//! `UserData`, `host.rs`'s `ChunkBytes`).
 //!
-//! Each export checks its pointers, runs under [`guard`] (or the server
-//! helpers in `server.rs`, which add poisoning) so that no panic crosses
-//! into C, calls the core, and maps the result to a `RAFT_ERR_*` code.
+//! # Which exports are `unsafe`
+//!
+//! One rule: an export is `unsafe extern "C"` when its soundness rests on
+//! the caller, that is when it dereferences, frees or calls through a
+//! pointer argument (a server, node, entry, log or store handle, a
+//! message, an output buffer, a callback table, a heap hook) that the
+//! caller must keep valid, or NULL where the function allows it. It is a
+//! plain `extern "C"` only when no argument is ever dereferenced: ids,
+//! codes and sizes, and pointers it only keeps and hands back
+//! (`raft_node_new`'s user data). The C declarations are the same either
+//! way. The crate-private helpers that take a handle (`with_server`,
+//! `node::read`, the store's `with_state_or`, ...) are called only by
+//! exports, with the export's own arguments, and rest on its contract.
+//!
+//! # Panics
+//!
+//! No panic unwinds into C. Every export that reaches the core, a log, the
+//! store or a callback runs under a `catch_unwind` boundary: `guard`,
+//! or the server helpers in `server/mod.rs` (which also poison the server
+//! after a panic), or the store's helpers. The few that do not (a node's
+//! field read or write, an entry's reference count, an error string, the
+//! majority arithmetic) contain no code that panics. Each export checks
+//! its pointers for NULL, calls the core, and maps the result to a
+//! `RAFT_ERR_*` code.
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
 pub mod compat;
@@ -23,7 +48,7 @@ pub mod wire;
 use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::core;
+use crate::core::{self, RaftError};
 
 /// Runs `f`, returning `on_panic` instead of unwinding into C.
 pub(crate) fn guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
@@ -35,6 +60,65 @@ pub(crate) fn code(result: core::Result<()>) -> c_int {
     match result {
         Ok(()) => 0,
         Err(e) => e.code(),
+    }
+}
+
+/// The C code of an error: `raft_error_e` (numbered as there), -1, or a
+/// callback's own code.
+pub(crate) trait ErrorCode {
+    fn code(self) -> c_int;
+}
+
+impl ErrorCode for RaftError {
+    fn code(self) -> c_int {
+        match self {
+            RaftError::Failed => -1,
+            RaftError::NotLeader => -2,
+            RaftError::OneVotingChangeOnly => -3,
+            RaftError::Shutdown => -4,
+            RaftError::NoMem => -5,
+            RaftError::SnapshotInProgress => -6,
+            RaftError::SnapshotAlreadyLoaded => -7,
+            RaftError::InvalidNodeId => -8,
+            RaftError::LeaderTransferInProgress => -9,
+            RaftError::Done => -10,
+            RaftError::StaleTerm => -11,
+            RaftError::NotFound => -12,
+            RaftError::Misuse => -13,
+            RaftError::Code(c) => c,
+        }
+    }
+}
+
+/// The error a callback's non-zero return code means.
+#[cold]
+#[inline(never)]
+pub(crate) fn error_from_code(code: c_int) -> RaftError {
+    match code {
+        -1 => RaftError::Failed,
+        -2 => RaftError::NotLeader,
+        -3 => RaftError::OneVotingChangeOnly,
+        -4 => RaftError::Shutdown,
+        -5 => RaftError::NoMem,
+        -6 => RaftError::SnapshotInProgress,
+        -7 => RaftError::SnapshotAlreadyLoaded,
+        -8 => RaftError::InvalidNodeId,
+        -9 => RaftError::LeaderTransferInProgress,
+        -10 => RaftError::Done,
+        -11 => RaftError::StaleTerm,
+        -12 => RaftError::NotFound,
+        -13 => RaftError::Misuse,
+        c => RaftError::Code(c),
+    }
+}
+
+/// A callback's C return code as a result: 0 is success.
+#[inline(always)]
+pub(crate) fn check(code: c_int) -> core::Result<()> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(error_from_code(code))
     }
 }
 

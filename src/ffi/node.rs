@@ -6,20 +6,35 @@ use std::ffi::{c_int, c_void};
 use super::types::*;
 use crate::core::Node;
 
-/// # Safety
-/// `node` must be NULL or a live node handle.
-pub(crate) unsafe fn node_ref<'a>(node: *mut raft_node_t) -> Option<&'a Node> {
-    // SAFETY: the caller guarantees a live node (the C contract); nodes are
-    // only ever shared, and every field is a Cell.
-    unsafe { (node as *const Node).as_ref() }
+/// A node's user data (`raft_node_get_udata`): the application's pointer,
+/// which the core keeps as the node's value and never reads.
+#[derive(Clone, Copy, Debug)]
+pub struct UserData(pub *mut c_void);
+
+impl Default for UserData {
+    /// Nodes a configuration entry creates start with NULL.
+    fn default() -> Self {
+        UserData(std::ptr::null_mut())
+    }
 }
 
-pub(crate) fn read<T>(node: *mut raft_node_t, none: T, f: impl FnOnce(&Node) -> T) -> T {
+/// A node as the C layer holds it: `raft_node_t` points to one.
+pub type CNode = Node<UserData>;
+
+/// # Safety
+/// `node` must be NULL or a live node handle.
+pub(crate) unsafe fn node_ref<'a>(node: *mut raft_node_t) -> Option<&'a CNode> {
+    // SAFETY: the caller guarantees a live node (the C contract); nodes are
+    // only ever shared, and every field is a Cell.
+    unsafe { (node as *const CNode).as_ref() }
+}
+
+pub(crate) fn read<T>(node: *mut raft_node_t, none: T, f: impl FnOnce(&CNode) -> T) -> T {
     // SAFETY: node handles from C are live (the C contract).
     unsafe { node_ref(node) }.map_or(none, f)
 }
 
-pub(crate) fn write(node: *mut raft_node_t, f: impl FnOnce(&Node)) {
+pub(crate) fn write(node: *mut raft_node_t, f: impl FnOnce(&CNode)) {
     // SAFETY: node handles from C are live (the C contract).
     if let Some(n) = unsafe { node_ref(node) } {
         f(n)
@@ -30,8 +45,8 @@ pub(crate) fn write(node: *mut raft_node_t, f: impl FnOnce(&Node)) {
 /// @param me a node handle of a server (valid until the node is removed) or NULL
 /// @return the node's id; RAFT_NODE_ID_NONE for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_get_id(me: *mut raft_node_t) -> raft_node_id_t {
-    read(me, RAFT_NODE_ID_NONE, Node::id)
+pub unsafe extern "C" fn raft_node_get_id(me: *mut raft_node_t) -> raft_node_id_t {
+    read(me, RAFT_NODE_ID_NONE, CNode::id)
 }
 
 /// The index of the next entry the leader will send to this node. Meaningful
@@ -39,8 +54,8 @@ pub extern "C" fn raft_node_get_id(me: *mut raft_node_t) -> raft_node_id_t {
 /// @param node a node handle or NULL
 /// @return the next index (at least 1); 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_get_next_idx(node: *mut raft_node_t) -> raft_index_t {
-    read(node, 0, Node::next_idx)
+pub unsafe extern "C" fn raft_node_get_next_idx(node: *mut raft_node_t) -> raft_index_t {
+    read(node, 0, |n| n.progress().next_idx())
 }
 
 /// The highest index the leader knows this node stores (acknowledged by the
@@ -49,8 +64,8 @@ pub extern "C" fn raft_node_get_next_idx(node: *mut raft_node_t) -> raft_index_t
 /// @param me a node handle or NULL
 /// @return the match index; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_get_match_idx(me: *mut raft_node_t) -> raft_index_t {
-    read(me, 0, Node::match_idx)
+pub unsafe extern "C" fn raft_node_get_match_idx(me: *mut raft_node_t) -> raft_index_t {
+    read(me, 0, |n| n.progress().match_idx())
 }
 
 /// The user data attached to the node.
@@ -59,8 +74,8 @@ pub extern "C" fn raft_node_get_match_idx(me: *mut raft_node_t) -> raft_index_t 
 /// `raft_node_set_udata` stored (NULL for nodes created by a configuration
 /// entry until the application sets it); NULL for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_get_udata(me: *mut raft_node_t) -> *mut c_void {
-    read(me, std::ptr::null_mut(), Node::udata)
+pub unsafe extern "C" fn raft_node_get_udata(me: *mut raft_node_t) -> *mut c_void {
+    read(me, std::ptr::null_mut(), |n| n.data().0)
 }
 
 /// Attaches user data to the node, typically the application's connection to
@@ -69,8 +84,8 @@ pub extern "C" fn raft_node_get_udata(me: *mut raft_node_t) -> *mut c_void {
 /// @param me a node handle; NULL is ignored
 /// @param user_data any pointer, owned by the application
 #[no_mangle]
-pub extern "C" fn raft_node_set_udata(me: *mut raft_node_t, user_data: *mut c_void) {
-    write(me, |n| n.set_udata(user_data))
+pub unsafe extern "C" fn raft_node_set_udata(me: *mut raft_node_t, user_data: *mut c_void) {
+    write(me, |n| n.set_data(UserData(user_data)))
 }
 
 /// Sets the index of the next entry the leader sends to this node. Values
@@ -79,8 +94,8 @@ pub extern "C" fn raft_node_set_udata(me: *mut raft_node_t, user_data: *mut c_vo
 /// @param me a node handle; NULL is ignored
 /// @param idx the next index
 #[no_mangle]
-pub extern "C" fn raft_node_set_next_idx(me: *mut raft_node_t, idx: raft_index_t) {
-    write(me, |n| n.set_next_idx(idx))
+pub unsafe extern "C" fn raft_node_set_next_idx(me: *mut raft_node_t, idx: raft_index_t) {
+    write(me, |n| n.progress().set_next_idx(idx))
 }
 
 /// Makes the node a voter (non-zero) or not (0) in this server's view only,
@@ -90,7 +105,7 @@ pub extern "C" fn raft_node_set_next_idx(me: *mut raft_node_t, idx: raft_index_t
 /// @param node a node handle; NULL is ignored
 /// @param voting 0 or non-zero
 #[no_mangle]
-pub extern "C" fn raft_node_set_voting(node: *mut raft_node_t, voting: c_int) {
+pub unsafe extern "C" fn raft_node_set_voting(node: *mut raft_node_t, voting: c_int) {
     write(node, |n| n.set_voting(voting != 0))
 }
 
@@ -98,7 +113,7 @@ pub extern "C" fn raft_node_set_voting(node: *mut raft_node_t, voting: c_int) {
 /// @param me a node handle or NULL
 /// @return 1 for a voting node, 0 otherwise and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_is_voting(me: *mut raft_node_t) -> c_int {
+pub unsafe extern "C" fn raft_node_is_voting(me: *mut raft_node_t) -> c_int {
     read(me, 0, |n| n.is_voting() as c_int)
 }
 
@@ -108,7 +123,7 @@ pub extern "C" fn raft_node_is_voting(me: *mut raft_node_t) -> c_int {
 /// @param me a node handle or NULL
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_has_sufficient_logs(me: *mut raft_node_t) -> c_int {
+pub unsafe extern "C" fn raft_node_has_sufficient_logs(me: *mut raft_node_t) -> c_int {
     read(me, 0, |n| n.has_sufficient_logs() as c_int)
 }
 
@@ -120,7 +135,7 @@ pub extern "C" fn raft_node_has_sufficient_logs(me: *mut raft_node_t) -> c_int {
 /// @param me a node handle or NULL
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_is_active(me: *mut raft_node_t) -> c_int {
+pub unsafe extern "C" fn raft_node_is_active(me: *mut raft_node_t) -> c_int {
     read(me, 0, |n| n.is_active() as c_int)
 }
 
@@ -129,7 +144,7 @@ pub extern "C" fn raft_node_is_active(me: *mut raft_node_t) -> c_int {
 /// @param me a node handle; NULL is ignored
 /// @param active 0 or non-zero
 #[no_mangle]
-pub extern "C" fn raft_node_set_active(me: *mut raft_node_t, active: c_int) {
+pub unsafe extern "C" fn raft_node_set_active(me: *mut raft_node_t, active: c_int) {
     write(me, |n| n.set_active(active != 0))
 }
 
@@ -140,7 +155,7 @@ pub extern "C" fn raft_node_set_active(me: *mut raft_node_t, active: c_int) {
 /// @param me a node handle or NULL
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_is_voting_committed(me: *mut raft_node_t) -> c_int {
+pub unsafe extern "C" fn raft_node_is_voting_committed(me: *mut raft_node_t) -> c_int {
     read(me, 0, |n| n.is_voting_committed() as c_int)
 }
 
@@ -149,7 +164,7 @@ pub extern "C" fn raft_node_is_voting_committed(me: *mut raft_node_t) -> c_int {
 /// @param me a node handle or NULL
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_node_is_addition_committed(me: *mut raft_node_t) -> c_int {
+pub unsafe extern "C" fn raft_node_is_addition_committed(me: *mut raft_node_t) -> c_int {
     read(me, 0, |n| n.is_addition_committed() as c_int)
 }
 
@@ -158,7 +173,7 @@ pub extern "C" fn raft_node_is_addition_committed(me: *mut raft_node_t) -> c_int
 /// @param me a node handle; NULL is ignored
 /// @param voting 0 or non-zero
 #[no_mangle]
-pub extern "C" fn raft_node_set_voting_committed(me: *mut raft_node_t, voting: c_int) {
+pub unsafe extern "C" fn raft_node_set_voting_committed(me: *mut raft_node_t, voting: c_int) {
     write(me, |n| n.set_voting_committed(voting != 0))
 }
 
@@ -168,6 +183,6 @@ pub extern "C" fn raft_node_set_voting_committed(me: *mut raft_node_t, voting: c
 /// @param me a node handle; NULL is ignored
 /// @param committed 0 or non-zero
 #[no_mangle]
-pub extern "C" fn raft_node_set_addition_committed(me: *mut raft_node_t, committed: c_int) {
+pub unsafe extern "C" fn raft_node_set_addition_committed(me: *mut raft_node_t, committed: c_int) {
     write(me, |n| n.set_addition_committed(committed != 0))
 }

@@ -15,7 +15,7 @@ use crate::core::Role;
 /// @return the id; RAFT_NODE_ID_NONE if the server has no node of its own
 /// (yet, or any more after its removal was applied), and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_nodeid(me: *mut raft_server_t) -> raft_node_id_t {
+pub unsafe extern "C" fn raft_get_nodeid(me: *mut raft_server_t) -> raft_node_id_t {
     with_server(me, RAFT_NODE_ID_NONE, |s| s.my_id())
 }
 
@@ -24,7 +24,7 @@ pub extern "C" fn raft_get_nodeid(me: *mut raft_server_t) -> raft_node_id_t {
 /// @return the node handle, valid until the node is removed; NULL if the
 /// server has no node of its own, and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_my_node(me: *mut raft_server_t) -> *mut raft_node_t {
+pub unsafe extern "C" fn raft_get_my_node(me: *mut raft_server_t) -> *mut raft_node_t {
     with_server(me, ptr::null_mut(), |s| node_ptr(s.my_node()))
 }
 
@@ -34,7 +34,7 @@ pub extern "C" fn raft_get_my_node(me: *mut raft_server_t) -> *mut raft_node_t {
 /// @param me the server
 /// @return the count; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_num_nodes(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_get_num_nodes(me: *mut raft_server_t) -> c_int {
     with_server(me, 0, |s| s.num_nodes() as c_int)
 }
 
@@ -43,7 +43,7 @@ pub extern "C" fn raft_get_num_nodes(me: *mut raft_server_t) -> c_int {
 /// @param me the server
 /// @return the count; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_num_voting_nodes(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_get_num_voting_nodes(me: *mut raft_server_t) -> c_int {
     with_server(me, 0, |s| s.num_voting_nodes() as c_int)
 }
 
@@ -51,7 +51,7 @@ pub extern "C" fn raft_get_num_voting_nodes(me: *mut raft_server_t) -> c_int {
 /// @param me the server
 /// @return the count; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_log_count(me: *mut raft_server_t) -> raft_index_t {
+pub unsafe extern "C" fn raft_get_log_count(me: *mut raft_server_t) -> raft_index_t {
     with_server(me, 0, |s| s.log_count())
 }
 
@@ -59,7 +59,7 @@ pub extern "C" fn raft_get_log_count(me: *mut raft_server_t) -> raft_index_t {
 /// @param me the server
 /// @return the term; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_current_term(me: *mut raft_server_t) -> raft_term_t {
+pub unsafe extern "C" fn raft_get_current_term(me: *mut raft_server_t) -> raft_term_t {
     with_server(me, 0, |s| s.current_term())
 }
 
@@ -68,7 +68,7 @@ pub extern "C" fn raft_get_current_term(me: *mut raft_server_t) -> raft_term_t {
 /// @param me the server
 /// @return the index; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_current_idx(me: *mut raft_server_t) -> raft_index_t {
+pub unsafe extern "C" fn raft_get_current_idx(me: *mut raft_server_t) -> raft_index_t {
     with_server(me, 0, |s| s.current_idx())
 }
 
@@ -77,7 +77,7 @@ pub extern "C" fn raft_get_current_idx(me: *mut raft_server_t) -> raft_index_t {
 /// @param me the server
 /// @return the index; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_commit_idx(me: *mut raft_server_t) -> raft_index_t {
+pub unsafe extern "C" fn raft_get_commit_idx(me: *mut raft_server_t) -> raft_index_t {
     with_server(me, 0, |s| s.commit_idx())
 }
 
@@ -88,14 +88,14 @@ fn role_is(me: *mut raft_server_t, role: Role) -> c_int {
 /// @param me the server
 /// @return 1 if the server is a follower, else 0 (and for NULL).
 #[no_mangle]
-pub extern "C" fn raft_is_follower(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_is_follower(me: *mut raft_server_t) -> c_int {
     role_is(me, Role::Follower)
 }
 
 /// @param me the server
 /// @return 1 if the server is the leader, else 0 (and for NULL).
 #[no_mangle]
-pub extern "C" fn raft_is_leader(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_is_leader(me: *mut raft_server_t) -> c_int {
     role_is(me, Role::Leader)
 }
 
@@ -103,7 +103,7 @@ pub extern "C" fn raft_is_leader(me: *mut raft_server_t) -> c_int {
 /// @return 1 if the server is a pre-candidate (running a pre-vote round),
 /// else 0 (and for NULL).
 #[no_mangle]
-pub extern "C" fn raft_is_precandidate(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_is_precandidate(me: *mut raft_server_t) -> c_int {
     role_is(me, Role::PreCandidate)
 }
 
@@ -111,7 +111,7 @@ pub extern "C" fn raft_is_precandidate(me: *mut raft_server_t) -> c_int {
 /// @return 1 if the server is a candidate (a real election in its term), else
 /// 0 (and for NULL).
 #[no_mangle]
-pub extern "C" fn raft_is_candidate(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_is_candidate(me: *mut raft_server_t) -> c_int {
     role_is(me, Role::Candidate)
 }
 
@@ -120,7 +120,7 @@ pub extern "C" fn raft_is_candidate(me: *mut raft_server_t) -> c_int {
 /// @param me the server
 /// @return the milliseconds; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_timeout_elapsed(me: *mut raft_server_t) -> raft_time_t {
+pub unsafe extern "C" fn raft_get_timeout_elapsed(me: *mut raft_server_t) -> raft_time_t {
     with_server(me, 0, |s| s.timeout_elapsed())
 }
 
@@ -129,7 +129,7 @@ pub extern "C" fn raft_get_timeout_elapsed(me: *mut raft_server_t) -> raft_time_
 /// @param me the server
 /// @return the index; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_last_applied_idx(me: *mut raft_server_t) -> raft_index_t {
+pub unsafe extern "C" fn raft_get_last_applied_idx(me: *mut raft_server_t) -> raft_index_t {
     with_server(me, 0, |s| s.last_applied_idx())
 }
 
@@ -138,7 +138,7 @@ pub extern "C" fn raft_get_last_applied_idx(me: *mut raft_server_t) -> raft_inde
 /// @param me the server
 /// @return the term; 0 before anything was applied, and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_last_applied_term(me: *mut raft_server_t) -> raft_term_t {
+pub unsafe extern "C" fn raft_get_last_applied_term(me: *mut raft_server_t) -> raft_term_t {
     with_server(me, 0, |s| s.last_applied_term())
 }
 
@@ -150,7 +150,7 @@ pub extern "C" fn raft_get_last_applied_term(me: *mut raft_server_t) -> raft_ter
 /// `raft_entry_release`; NULL if the log does not hold `idx` (compacted, not
 /// yet appended, or not positive) and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_entry_from_idx(me: *mut raft_server_t, idx: raft_index_t) -> *mut raft_entry_t {
+pub unsafe extern "C" fn raft_get_entry_from_idx(me: *mut raft_server_t, idx: raft_index_t) -> *mut raft_entry_t {
     with_server(me, ptr::null_mut(), |s| s.entry_at(idx).map_or(ptr::null_mut(), EntryPtr::into_raw))
 }
 
@@ -202,7 +202,7 @@ pub unsafe extern "C" fn raft_get_entries_from_idx(
 /// @return the node handle, valid until the node is removed; NULL if no node
 /// in the list has that id, and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_node(me: *mut raft_server_t, id: raft_node_id_t) -> *mut raft_node_t {
+pub unsafe extern "C" fn raft_get_node(me: *mut raft_server_t, id: raft_node_id_t) -> *mut raft_node_t {
     with_server(me, ptr::null_mut(), |s| node_ptr(s.node(id)))
 }
 
@@ -214,7 +214,7 @@ pub extern "C" fn raft_get_node(me: *mut raft_server_t, id: raft_node_id_t) -> *
 /// @return the node handle; NULL when out of range (negative included) and
 /// for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_node_from_idx(me: *mut raft_server_t, idx: raft_index_t) -> *mut raft_node_t {
+pub unsafe extern "C" fn raft_get_node_from_idx(me: *mut raft_server_t, idx: raft_index_t) -> *mut raft_node_t {
     if idx < 0 {
         return ptr::null_mut();
     }
@@ -228,7 +228,7 @@ pub extern "C" fn raft_get_node_from_idx(me: *mut raft_server_t, idx: raft_index
 /// @param me the server
 /// @return the count; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_nvotes_for_me(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_get_nvotes_for_me(me: *mut raft_server_t) -> c_int {
     with_server(me, 0, |s| s.nvotes_for_me_reported() as c_int)
 }
 
@@ -236,7 +236,7 @@ pub extern "C" fn raft_get_nvotes_for_me(me: *mut raft_server_t) -> c_int {
 /// @param me the server
 /// @return the node id; RAFT_NODE_ID_NONE when it has not voted, and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_voted_for(me: *mut raft_server_t) -> raft_node_id_t {
+pub unsafe extern "C" fn raft_get_voted_for(me: *mut raft_server_t) -> raft_node_id_t {
     with_server(me, RAFT_NODE_ID_NONE, |s| s.voted_for())
 }
 
@@ -247,7 +247,7 @@ pub extern "C" fn raft_get_voted_for(me: *mut raft_server_t) -> raft_node_id_t {
 /// after a newer term was seen, once the leader's node has left this
 /// server's node list) and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_leader_id(me: *mut raft_server_t) -> raft_node_id_t {
+pub unsafe extern "C" fn raft_get_leader_id(me: *mut raft_server_t) -> raft_node_id_t {
     with_server(me, RAFT_NODE_ID_NONE, |s| s.leader_id())
 }
 
@@ -256,7 +256,7 @@ pub extern "C" fn raft_get_leader_id(me: *mut raft_server_t) -> raft_node_id_t {
 /// @return the node handle; NULL if the leader is unknown or not in this
 /// server's node list, and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_leader_node(me: *mut raft_server_t) -> *mut raft_node_t {
+pub unsafe extern "C" fn raft_get_leader_node(me: *mut raft_server_t) -> *mut raft_node_t {
     with_server(me, ptr::null_mut(), |s| node_ptr(s.leader_node()))
 }
 
@@ -264,7 +264,7 @@ pub extern "C" fn raft_get_leader_node(me: *mut raft_server_t) -> *mut raft_node
 /// @param me the server
 /// @return the pointer; NULL for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_udata(me: *mut raft_server_t) -> *mut c_void {
+pub unsafe extern "C" fn raft_get_udata(me: *mut raft_server_t) -> *mut c_void {
     super::server::user_data_of(me)
 }
 
@@ -272,7 +272,7 @@ pub extern "C" fn raft_get_udata(me: *mut raft_server_t) -> *mut c_void {
 /// @param me the server
 /// @return a `raft_state_e` value (RAFT_STATE_FOLLOWER, ...); 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_state(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_get_state(me: *mut raft_server_t) -> c_int {
     with_server(me, 0, |s| s.role() as c_int)
 }
 
@@ -281,7 +281,7 @@ pub extern "C" fn raft_get_state(me: *mut raft_server_t) -> c_int {
 /// @return "follower", "pre-candidate", "candidate" or "leader"; "unknown" for
 /// NULL. A static string: do not free it.
 #[no_mangle]
-pub extern "C" fn raft_get_state_str(me: *mut raft_server_t) -> *const c_char {
+pub unsafe extern "C" fn raft_get_state_str(me: *mut raft_server_t) -> *const c_char {
     let name: &'static [u8] = with_server(me, b"unknown\0", |s| match s.role() {
         Role::Follower => b"follower\0",
         Role::PreCandidate => b"pre-candidate\0",
@@ -296,7 +296,7 @@ pub extern "C" fn raft_get_state_str(me: *mut raft_server_t) -> *const c_char {
 /// @param me the server
 /// @return the term; 0 for an empty server and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_last_log_term(me: *mut raft_server_t) -> raft_term_t {
+pub unsafe extern "C" fn raft_get_last_log_term(me: *mut raft_server_t) -> raft_term_t {
     with_server(me, 0, |s| s.last_log_term())
 }
 
@@ -305,7 +305,7 @@ pub extern "C" fn raft_get_last_log_term(me: *mut raft_server_t) -> raft_term_t 
 /// @param me the server
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_snapshot_is_in_progress(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_snapshot_is_in_progress(me: *mut raft_server_t) -> c_int {
     with_server(me, 0, |s| s.snapshot_in_progress() as c_int)
 }
 
@@ -315,7 +315,7 @@ pub extern "C" fn raft_snapshot_is_in_progress(me: *mut raft_server_t) -> c_int 
 /// @param me the server
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_is_apply_allowed(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_is_apply_allowed(me: *mut raft_server_t) -> c_int {
     with_server(me, 0, |s| s.is_apply_allowed() as c_int)
 }
 
@@ -325,7 +325,7 @@ pub extern "C" fn raft_is_apply_allowed(me: *mut raft_server_t) -> c_int {
 /// NULL if the log no longer holds it (compacted), before anything was
 /// applied, and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_last_applied_entry(me: *mut raft_server_t) -> *mut raft_entry_t {
+pub unsafe extern "C" fn raft_get_last_applied_entry(me: *mut raft_server_t) -> *mut raft_entry_t {
     with_server(me, ptr::null_mut(), |s| s.last_applied_entry().map_or(ptr::null_mut(), EntryPtr::into_raw))
 }
 
@@ -335,7 +335,7 @@ pub extern "C" fn raft_get_last_applied_entry(me: *mut raft_server_t) -> *mut ra
 /// @param me the server
 /// @return the index; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_first_entry_idx(me: *mut raft_server_t) -> raft_index_t {
+pub unsafe extern "C" fn raft_get_first_entry_idx(me: *mut raft_server_t) -> raft_index_t {
     with_server(me, 0, |s| s.first_entry_idx())
 }
 
@@ -343,7 +343,7 @@ pub extern "C" fn raft_get_first_entry_idx(me: *mut raft_server_t) -> raft_index
 /// @param me the server
 /// @return the index; 0 without a snapshot and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_snapshot_last_idx(me: *mut raft_server_t) -> raft_index_t {
+pub unsafe extern "C" fn raft_get_snapshot_last_idx(me: *mut raft_server_t) -> raft_index_t {
     with_server(me, 0, |s| s.snapshot_last_idx())
 }
 
@@ -351,7 +351,7 @@ pub extern "C" fn raft_get_snapshot_last_idx(me: *mut raft_server_t) -> raft_ind
 /// @param me the server
 /// @return the term; 0 without a snapshot and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_snapshot_last_term(me: *mut raft_server_t) -> raft_term_t {
+pub unsafe extern "C" fn raft_get_snapshot_last_term(me: *mut raft_server_t) -> raft_term_t {
     with_server(me, 0, |s| s.snapshot_last_term())
 }
 
@@ -362,7 +362,7 @@ pub extern "C" fn raft_get_snapshot_last_term(me: *mut raft_server_t) -> raft_te
 /// @param me the server
 /// @return the count; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_num_snapshottable_logs(me: *mut raft_server_t) -> raft_index_t {
+pub unsafe extern "C" fn raft_get_num_snapshottable_logs(me: *mut raft_server_t) -> raft_index_t {
     with_server(me, 0, |s| s.num_snapshottable_logs())
 }
 
@@ -372,7 +372,7 @@ pub extern "C" fn raft_get_num_snapshottable_logs(me: *mut raft_server_t) -> raf
 /// @param me the server
 /// @return 1 or 0; 0 for NULL.
 #[no_mangle]
-pub extern "C" fn raft_voting_change_is_in_progress(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_voting_change_is_in_progress(me: *mut raft_server_t) -> c_int {
     with_server(me, 0, |s| s.voting_change_in_progress() as c_int)
 }
 
@@ -385,7 +385,7 @@ pub extern "C" fn raft_voting_change_is_in_progress(me: *mut raft_server_t) -> c
 /// `raft_new_with_log`, the handle its `init` returned. NULL for NULL. The
 /// handle belongs to the server.
 #[no_mangle]
-pub extern "C" fn raft_get_log(me: *mut raft_server_t) -> *mut c_void {
+pub unsafe extern "C" fn raft_get_log(me: *mut raft_server_t) -> *mut c_void {
     with_server(me, ptr::null_mut(), |s| s.host().log.handle())
 }
 

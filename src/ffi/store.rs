@@ -680,19 +680,23 @@ pub unsafe extern "C" fn raft_store_restore(
             Err(code) => return code,
         };
         if idx > 0 {
-            let r = super::server::raft_restore_snapshot(r, term, idx as raft_index_t);
+            // SAFETY: `r` is the caller's server (non-NULL, bound to this store),
+            // live by this function's contract.
+            let r = unsafe { super::server::raft_restore_snapshot(r, term, idx as raft_index_t) };
             if r != 0 {
                 return r;
             }
         }
-        let rc = super::server::raft_restore_log(r);
+        // SAFETY: as above.
+        let rc = unsafe { super::server::raft_restore_log(r) };
         if rc != 0 {
             return rc;
         }
         let meta = with_state_or(st, None, |state| Some((state.store.term(), state.store.vote())));
         let Some((term, vote)) = meta else { return RAFT_STORE_ERR_INVALID };
         if term > 0 || vote != -1 {
-            let rc = super::server::raft_restore_metadata(r, term, vote);
+            // SAFETY: as above.
+            let rc = unsafe { super::server::raft_restore_metadata(r, term, vote) };
             if rc != 0 {
                 return rc;
             }

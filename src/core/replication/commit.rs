@@ -7,41 +7,47 @@ use super::*;
 use crate::core::quorum::majority_value;
 use crate::core::server::trace;
 use crate::core::{valid_index, valid_term};
-use crate::core::{AppendEntriesResponse, Host, Index, MsgId, Node, RaftError, Result, Role, Server, Term};
+use crate::core::{EntryState, AppendEntriesResponse, Host, Index, MsgId, Node, RaftError, Result, Role, Server, Term};
 
 impl<H: Host> Server<H> {
     /// `raft_recv_appendentries_response`: the leader's side.
-    pub fn recv_appendentries_response(&self, node: Option<&Rc<Node>>, resp: &AppendEntriesResponse) -> Result<()> {
+    pub fn recv_appendentries_response(
+        &self,
+        node: Option<&Rc<Node<H::NodeData>>>,
+        resp: &AppendEntriesResponse,
+    ) -> Result<()> {
         if !valid_index(resp.current_idx) {
             return Err(RaftError::Misuse);
         }
         let Some(node) = self.answer_from(node, resp.term, resp.msg_id)? else { return Ok(()) };
 
+        let progress = node.progress();
         if !resp.success {
-            if resp.msg_id >= node.resync_msg_id() && resp.msg_id >= node.match_msg_id() {
+            if resp.msg_id >= progress.resync_msg_id() && resp.msg_id >= progress.match_msg_id() {
                 self.back_off(node, resp.current_idx);
             }
         } else {
-            if resp.msg_id > node.match_msg_id() {
-                node.set_match_msg_id(resp.msg_id);
+            if resp.msg_id > progress.match_msg_id() {
+                progress.set_match_msg_id(resp.msg_id);
             }
             let matched = resp.current_idx.min(self.current_idx());
-            if matched > node.match_idx() {
-                node.set_match_idx(matched);
+            if matched > progress.match_idx() {
+                progress.set_match_idx(matched);
             }
-            if node.next_idx() <= node.match_idx() {
-                node.set_next_idx(node.match_idx() + 1);
+            if progress.next_idx() <= progress.match_idx() {
+                progress.set_next_idx(progress.match_idx() + 1);
             }
-            if node.snapshot_idx() != 0 && node.match_idx() >= node.snapshot_idx() {
+            if progress.snapshot_idx() != 0 && progress.match_idx() >= progress.snapshot_idx() {
                 // The node's log now covers the snapshot being sent: stop.
-                node.set_snapshot_idx(0);
-                node.set_snapshot_final_offset(None);
+                progress.set_snapshot_idx(0);
+                progress.set_snapshot_final_offset(None);
             }
+            self.debug_check_progress(node);
             self.check_sufficient_logs(node);
             self.maybe_send_timeoutnow(node);
             // Only a match above the commit index can move it (a majority
             // above it includes a follower above it, which answers again).
-            if node.match_idx() > self.commit_idx.get() {
+            if progress.match_idx() > self.commit_idx.get() {
                 self.update_commit();
             }
             if self.role.get() == Role::Leader {
@@ -59,10 +65,10 @@ impl<H: Host> Server<H> {
     /// acknowledges this leadership (for check-quorum and reads).
     pub(crate) fn answer_from<'a>(
         &self,
-        node: Option<&'a Rc<Node>>,
+        node: Option<&'a Rc<Node<H::NodeData>>>,
         term: Term,
         msg_id: MsgId,
-    ) -> Result<Option<&'a Rc<Node>>> {
+    ) -> Result<Option<&'a Rc<Node<H::NodeData>>>> {
         if !valid_term(term) {
             return Err(RaftError::Misuse);
         }
@@ -80,15 +86,27 @@ impl<H: Host> Server<H> {
         if term < self.current_term.get() {
             return Ok(None);
         }
-        node.note_acked_msg_id(msg_id);
-        node.set_last_ack_ms(self.now_ms.get());
+        node.progress().note_acked_msg_id(msg_id);
+        node.progress().set_last_ack_ms(self.now_ms.get());
         Ok(Some(node))
+    }
+
+    /// Checks the progress record of `node` (debug builds only). The
+    /// leader's own record is left out: its match index follows what is
+    /// durable here, not answers, and may sit above a log that a loaded
+    /// snapshot replaced.
+    #[inline(always)]
+    pub(crate) fn debug_check_progress(&self, node: &Rc<Node<H::NodeData>>) {
+        if cfg!(debug_assertions) && !self.is_me(node) {
+            node.progress().debug_check(self.current_idx());
+        }
     }
 
     /// After a rejection: resume from just after the follower's last entry,
     /// never at or below what it is known to hold.
-    fn back_off(&self, node: &Rc<Node>, follower_idx: Index) {
-        if follower_idx < node.match_idx() {
+    fn back_off(&self, node: &Rc<Node<H::NodeData>>, follower_idx: Index) {
+        let progress = node.progress();
+        if follower_idx < progress.match_idx() {
             // The node holds less than it once acknowledged (it lost unsynced
             // entries, or an answer was credited wrongly): start over from
             // what it says it has rather than stall above it for ever.
@@ -98,19 +116,20 @@ impl<H: Host> Server<H> {
                 "node {} is back at {} below its match {}",
                 node.id(),
                 follower_idx,
-                node.match_idx()
+                progress.match_idx()
             );
-            node.set_match_idx(follower_idx.max(0));
+            progress.set_match_idx(follower_idx.max(0));
         }
-        let old_next = node.next_idx();
+        let old_next = progress.next_idx();
         let mut next = (follower_idx + 1).min(self.current_idx() + 1);
         if next >= old_next {
             next = old_next - 1;
         }
-        next = next.max(node.match_idx() + 1);
+        next = next.max(progress.match_idx() + 1);
         trace!(self, node.id(), "node {} rejected: next {} -> {}", node.id(), old_next, next);
-        node.set_next_idx(next);
-        node.set_resync_msg_id(self.msg_id.get() + 1);
+        progress.set_next_idx(next);
+        progress.set_resync_msg_id(self.msg_id.get() + 1);
+        self.debug_check_progress(node);
         let _ = self.send_appendentries(node);
     }
 
@@ -124,12 +143,12 @@ impl<H: Host> Server<H> {
         let commit = self.commit_idx.get();
         let found = {
             let nodes = self.nodes.borrow();
-            let matches = nodes.iter().filter(|n| n.is_counted_voter()).map(|n| n.match_idx());
+            let matches = nodes.iter().filter(|n| n.is_counted_voter()).map(|n| n.progress().match_idx());
             majority_value(matches, commit, &mut self.quorum_scratch.borrow_mut())
         };
         let Some(majority_idx) = found else { return };
         if majority_idx > commit && self.term_at(majority_idx) == Some(self.current_term.get()) {
-            self.commit_idx.set(majority_idx);
+            self.advance_commit(majority_idx);
         }
     }
     /// `raft_get_index_to_sync`: with auto flush off, the newest index the
@@ -161,13 +180,15 @@ impl<H: Host> Server<H> {
         self.exec_operations()
     }
 
-    /// `raft_msg_entry_response_committed`: 1 committed, 0 not yet, -1 the
-    /// entry was overwritten by another leader's.
-    pub fn entry_response_committed(&self, resp: &EntryResponse) -> i32 {
+    /// `raft_msg_entry_response_committed`: whether the accepted entry
+    /// `resp` describes has committed, may still, or was overwritten by
+    /// another leader's.
+    pub fn entry_response_committed(&self, resp: &EntryResponse) -> EntryState {
         match self.term_at(resp.idx) {
-            None => 0,
-            Some(term) if term != resp.term => -1,
-            Some(_) => (resp.idx <= self.commit_idx.get()) as i32,
+            None => EntryState::Pending,
+            Some(term) if term != resp.term => EntryState::Overwritten,
+            Some(_) if resp.idx <= self.commit_idx.get() => EntryState::Committed,
+            Some(_) => EntryState::Pending,
         }
     }
 }

@@ -99,7 +99,7 @@ impl<H: Host> Server<H> {
         if req.leader_commit > self.commit_idx.get() {
             let commit = req.leader_commit.min(last_new);
             if commit > self.commit_idx.get() {
-                self.commit_idx.set(commit);
+                self.advance_commit(commit);
             }
         }
         resp.term = self.current_term.get();

@@ -34,13 +34,13 @@ impl<H: Host> Server<H> {
     }
 
     /// Keeps sending while `node` lacks entries and the host accepts.
-    pub(crate) fn replicate_to(&self, node: &Rc<Node>) {
+    pub(crate) fn replicate_to(&self, node: &Rc<Node<H::NodeData>>) {
         loop {
-            let next = node.next_idx();
-            if next > self.current_idx() || node.snapshot_idx() != 0 {
+            let next = node.progress().next_idx();
+            if next > self.current_idx() || node.progress().snapshot_idx() != 0 {
                 return;
             }
-            if self.send_appendentries(node).is_err() || node.next_idx() <= next {
+            if self.send_appendentries(node).is_err() || node.progress().next_idx() <= next {
                 return;
             }
         }
@@ -48,7 +48,7 @@ impl<H: Host> Server<H> {
 
     /// `raft_send_appendentries`: one appendentries message to `node`, or a
     /// snapshot when the entries it needs were compacted away.
-    pub fn send_appendentries(&self, node: &Rc<Node>) -> Result<()> {
+    pub fn send_appendentries(&self, node: &Rc<Node<H::NodeData>>) -> Result<()> {
         if self.role.get() != Role::Leader {
             return Err(RaftError::NotLeader);
         }
@@ -59,7 +59,7 @@ impl<H: Host> Server<H> {
             return Ok(());
         }
         let current = self.current_idx();
-        let next = node.next_idx().min(current + 1);
+        let next = node.progress().next_idx().min(current + 1);
         let prev = next - 1;
         let prev_term = match self.term_at(prev) {
             Some(term) if prev >= self.snapshot_last_idx.get() => term,
@@ -68,7 +68,7 @@ impl<H: Host> Server<H> {
 
         let wanted = ((current - prev).max(0) as usize).min(MAX_ENTRIES_PER_MESSAGE);
         let msg_id = self.next_msg_id();
-        node.set_next_msg_id(msg_id);
+        node.progress().set_next_msg_id(msg_id);
         let send = |entries: &[H::Entry]| {
             let msg = AppendEntries {
                 term: self.current_term.get(),
@@ -88,10 +88,10 @@ impl<H: Host> Server<H> {
         } else {
             self.log().with_entries(next, wanted, &self.send_buffer, send)
         };
-        if rc == 0 && n > 0 {
-            node.set_next_idx(next + n as Index);
+        if rc.is_ok() && n > 0 {
+            node.progress().set_next_idx(next + n as Index);
         }
-        crate::core::check(rc)
+        rc
     }
 
     /// `send` with the entries the host's `get_entries_to_send` picks, held
@@ -99,7 +99,7 @@ impl<H: Host> Server<H> {
     #[inline(never)]
     fn send_entries_from_host<R>(
         &self,
-        node: &Rc<Node>,
+        node: &Rc<Node<H::NodeData>>,
         next: Index,
         wanted: usize,
         send: impl FnOnce(&[H::Entry]) -> R,

@@ -36,9 +36,9 @@ fn entries_of_an_earlier_term_do_not_commit_by_counting() {
     s.restore_metadata(1, NODE_ID_NONE).unwrap();
     s.become_candidate().unwrap();
     s.role.set(Role::Leader);
-    s.my_node().unwrap().set_match_idx(1);
+    s.my_node().unwrap().progress().set_match_idx(1);
     for id in [2, 3] {
-        s.node(id).unwrap().set_next_idx(2);
+        s.node(id).unwrap().progress().set_next_idx(2);
     }
     ack(&s, 2, 1, 1);
     assert_eq!(s.commit_idx(), 0);
@@ -54,8 +54,8 @@ fn a_stale_rejection_after_a_success_is_ignored() {
     let node = s.node(2).unwrap();
     let stale = AppendEntriesResponse { msg_id: 5, term: 1, success: false, current_idx: 0 };
     s.recv_appendentries_response(Some(&node), &stale).unwrap();
-    assert_eq!(node.match_idx(), 4);
-    assert_eq!(node.next_idx(), 5);
+    assert_eq!(node.progress().match_idx(), 4);
+    assert_eq!(node.progress().next_idx(), 5);
 }
 
 #[test]
@@ -165,8 +165,8 @@ fn a_follower_that_lost_acknowledged_entries_is_resent_them() {
     let reject = AppendEntriesResponse { msg_id: s.msg_id() + 1, term: 1, success: false, current_idx: 3 };
     s.msg_id.set(s.msg_id() + 1);
     s.recv_appendentries_response(Some(&node), &reject).unwrap();
-    assert_eq!(node.match_idx(), 3);
-    assert_eq!(node.next_idx(), 7, "everything from 4 was resent at once");
+    assert_eq!(node.progress().match_idx(), 3);
+    assert_eq!(node.progress().next_idx(), 7, "everything from 4 was resent at once");
 }
 
 #[test]
@@ -184,7 +184,7 @@ fn no_voting_change_before_the_leader_commits_an_entry_of_its_term() {
 fn a_leader_with_no_other_voter_makes_a_voting_change_at_once() {
     // Bootstrap: a non-voting self made leader adds itself as a voter.
     let s = Server::new(crate::core::server::tests::ScriptHost::default());
-    s.add_non_voting_node(std::ptr::null_mut(), 1, true).unwrap();
+    s.add_non_voting_node((), 1, true).unwrap();
     let mut c = s.config();
     c.auto_flush = false; // nothing commits until flushed
     s.set_config(c);
@@ -229,7 +229,7 @@ fn with_auto_flush_off_a_new_leader_syncs_its_log_before_counting_it() {
     s.become_follower();
     s.become_candidate().unwrap();
     s.become_leader().unwrap();
-    assert_eq!(s.my_node().unwrap().match_idx(), 3);
+    assert_eq!(s.my_node().unwrap().progress().match_idx(), 3);
     assert_eq!(s.index_to_sync(), 0, "nothing is left to sync");
 }
 

@@ -86,6 +86,9 @@ impl<H: Host> Server<H> {
     /// or looked up when asked for.
     #[inline(always)]
     pub(crate) fn advance_applied(&self, idx: Index) {
+        // Entries are applied one after the other, and only once committed.
+        debug_assert!(idx == self.last_applied_idx.get() + 1, "applied {} after {}", idx, self.last_applied_idx.get());
+        debug_assert!(idx <= self.commit_idx.get(), "applied {} past the commit index {}", idx, self.commit_idx.get());
         self.last_applied_idx.set(idx);
     }
 

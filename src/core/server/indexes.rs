@@ -16,6 +16,16 @@ impl<H: Host> Server<H> {
         }
     }
 
+    /// Moves the commit index forward to `idx`: a majority stores it (on
+    /// the leader), or the leader says so (on a follower). The commit index
+    /// never moves back nor past the log's end (checked in debug builds).
+    #[inline(always)]
+    pub(crate) fn advance_commit(&self, idx: Index) {
+        debug_assert!(idx > self.commit_idx.get(), "commit index moves back: {} -> {}", self.commit_idx.get(), idx);
+        debug_assert!(idx <= self.current_idx(), "commit index {} past the log's end {}", idx, self.current_idx());
+        self.commit_idx.set(idx);
+    }
+
     pub fn last_applied_idx(&self) -> Index {
         self.last_applied_idx.get()
     }

@@ -98,13 +98,13 @@ pub struct Server<H: Host> {
     pub(crate) election_timeout_rand: Cell<i64>,
     pub(crate) config: Cell<Config>,
 
-    pub(crate) nodes: RefCell<Vec<Rc<Node>>>,
-    pub(crate) me: RefCell<Option<Rc<Node>>>,
+    pub(crate) nodes: RefCell<Vec<Rc<Node<H::NodeData>>>>,
+    pub(crate) me: RefCell<Option<Rc<Node<H::NodeData>>>>,
     /// Nodes allocated ahead of need, so that adding a node needs no
     /// allocation: one made before a configuration entry is appended
     /// (`prepare_cfg_change`), and those `begin_load_snapshot` removes, for
     /// the application to add back.
-    pub(crate) spare_nodes: RefCell<Vec<Rc<Node>>>,
+    pub(crate) spare_nodes: RefCell<Vec<Rc<Node<H::NodeData>>>>,
     /// Index of the newest voting configuration change, -1 if none pending.
     pub(crate) voting_cfg_change_log_idx: Cell<Index>,
 

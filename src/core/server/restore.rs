@@ -131,6 +131,14 @@ impl<H: Host> Server<H> {
         for (entry, at) in removed {
             self.handle_remove_cfg_change(&entry, at);
         }
+        self.forget_durability_past_log_end();
+        Ok(())
+    }
+
+    /// After the log lost entries at its end (truncation, or a snapshot
+    /// load that reset it): what was durable, due for sync or counted as
+    /// this leader's match beyond the new end no longer exists.
+    pub(crate) fn forget_durability_past_log_end(&self) {
         let end = self.current_idx();
         if self.next_sync_index.get() > end {
             self.next_sync_index.set(end);
@@ -139,11 +147,10 @@ impl<H: Host> Server<H> {
             self.persisted_idx.set(end);
         }
         if let Some(me) = self.my_node() {
-            if me.match_idx() > end {
-                me.set_match_idx(end);
+            if me.progress().match_idx() > end {
+                me.progress().set_match_idx(end);
             }
         }
-        Ok(())
     }
 
     /// Records that this server's log is durable up to `idx`; a leader
@@ -159,13 +166,14 @@ impl<H: Host> Server<H> {
 
     /// `note_persisted` for an index known not to be past the log's end.
     fn note_persisted_within_log(&self, idx: Index) {
+        debug_assert!(idx <= self.current_idx(), "persisted {} past the log's end {}", idx, self.current_idx());
         if idx > self.persisted_idx.get() {
             self.persisted_idx.set(idx);
         }
         if self.role.get() == Role::Leader {
             if let Some(me) = self.me.borrow().as_ref() {
-                if self.persisted_idx.get() > me.match_idx() {
-                    me.set_match_idx(self.persisted_idx.get());
+                if self.persisted_idx.get() > me.progress().match_idx() {
+                    me.progress().set_match_idx(self.persisted_idx.get());
                 }
             }
         }

@@ -46,7 +46,7 @@ impl<H: Host> Server<H> {
         self.leader_id.get()
     }
 
-    pub fn leader_node(&self) -> Option<Rc<Node>> {
+    pub fn leader_node(&self) -> Option<Rc<Node<H::NodeData>>> {
         self.node(self.leader_id.get())
     }
 
@@ -69,7 +69,9 @@ impl<H: Host> Server<H> {
         if term > crate::core::TERM_MAX {
             return Err(RaftError::Misuse);
         }
-        crate::core::check(self.host.persist_metadata(term, NODE_ID_NONE))?;
+        self.host.persist_metadata(term, NODE_ID_NONE)?;
+        // The term only grows (restoring from disk aside), within range.
+        debug_assert!(term > self.current_term.get() && crate::core::valid_term(term));
         self.current_term.set(term);
         self.voted_for.set(NODE_ID_NONE);
         Ok(())
@@ -77,7 +79,8 @@ impl<H: Host> Server<H> {
 
     /// Records a vote in the current term; persisted first.
     pub fn vote_for(&self, id: NodeId) -> Result<()> {
-        crate::core::check(self.host.persist_metadata(self.current_term.get(), id))?;
+        debug_assert!(id >= NODE_ID_NONE, "vote for node id {id}");
+        self.host.persist_metadata(self.current_term.get(), id)?;
         self.voted_for.set(id);
         Ok(())
     }

@@ -20,53 +20,55 @@ impl Host for ScriptHost {
     type Entry = TestEntry;
     type Log = MemoryLog<TestEntry>;
     type ReadCallback = u32;
+    type NodeData = ();
+    type ChunkData = ();
     fn log(&self) -> &Self::Log {
         &self.log
     }
-    fn send_requestvote(&self, to: &Rc<Node>, msg: &RequestVote) -> i32 {
+    fn send_requestvote(&self, to: &Rc<Node<()>>, msg: &RequestVote) -> Result<()> {
         self.sent_votes.borrow_mut().push((to.id(), *msg));
-        0
+        Ok(())
     }
-    fn send_appendentries(&self, to: &Rc<Node>, msg: &AppendEntries<'_, TestEntry>) -> i32 {
+    fn send_appendentries(&self, to: &Rc<Node<()>>, msg: &AppendEntries<'_, TestEntry>) -> Result<()> {
         self.sent_appends.borrow_mut().push((to.id(), msg.msg_id, msg.prev_log_idx, msg.entries.len()));
-        0
+        Ok(())
     }
-    fn send_snapshot(&self, _: &Rc<Node>, _: &SnapshotRequest) -> i32 {
-        0
+    fn send_snapshot(&self, _: &Rc<Node<()>>, _: &SnapshotRequest<()>) -> Result<()> {
+        Ok(())
     }
-    fn send_timeoutnow(&self, _: &Rc<Node>) -> i32 {
-        0
+    fn send_timeoutnow(&self, _: &Rc<Node<()>>) -> Result<()> {
+        Ok(())
     }
-    fn get_snapshot_chunk(&self, _: &Rc<Node>, _: u64, _: &mut Chunk) -> Option<i32> {
-        None
+    fn get_snapshot_chunk(&self, _: &Rc<Node<()>>, _: u64, _: &mut Chunk<()>) -> Result<ChunkReply> {
+        Ok(ChunkReply::Unavailable)
     }
-    fn store_snapshot_chunk(&self, _: Index, _: u64, _: &Chunk) -> i32 {
-        0
+    fn store_snapshot_chunk(&self, _: Index, _: u64, _: &Chunk<()>) -> Result<()> {
+        Ok(())
     }
-    fn clear_snapshot(&self) -> i32 {
-        0
+    fn clear_snapshot(&self) -> Result<()> {
+        Ok(())
     }
-    fn load_snapshot(&self, _: Term, _: Index) -> i32 {
-        0
+    fn load_snapshot(&self, _: Term, _: Index) -> Result<()> {
+        Ok(())
     }
-    fn applylog(&self, _: &TestEntry, idx: Index) -> i32 {
+    fn applylog(&self, _: &TestEntry, idx: Index) -> Result<()> {
         self.applied.borrow_mut().push(idx);
-        0
+        Ok(())
     }
-    fn persist_metadata(&self, term: Term, vote: NodeId) -> i32 {
+    fn persist_metadata(&self, term: Term, vote: NodeId) -> Result<()> {
         if self.fail_persist.get() {
-            return -1;
+            return Err(RaftError::Failed);
         }
         self.persisted.borrow_mut().push((term, vote));
-        0
+        Ok(())
     }
     fn get_node_id(&self, e: &TestEntry, _: Index) -> Option<NodeId> {
         Some(e.id())
     }
-    fn node_has_sufficient_logs(&self, _: &Rc<Node>) -> Option<i32> {
-        None
+    fn node_has_sufficient_logs(&self, _: &Rc<Node<()>>) -> bool {
+        false
     }
-    fn notify_membership_event(&self, _: &Rc<Node>, _: Option<&TestEntry>, _: MembershipEvent) {}
+    fn notify_membership_event(&self, _: &Rc<Node<()>>, _: Option<&TestEntry>, _: MembershipEvent) {}
     fn notify_state_event(&self, role: Role) {
         self.states.borrow_mut().push(role);
     }
@@ -75,13 +77,13 @@ impl Host for ScriptHost {
         false
     }
     fn log_message(&self, _: NodeId, _: &str) {}
-    fn backpressure(&self, _: &Rc<Node>) -> bool {
+    fn backpressure(&self, _: &Rc<Node<()>>) -> bool {
         false
     }
     fn gives_entries_to_send(&self) -> bool {
         false
     }
-    fn get_entries_to_send(&self, _: &Rc<Node>, _: Index, _: usize, _: &mut Vec<TestEntry>) -> Option<usize> {
+    fn get_entries_to_send(&self, _: &Rc<Node<()>>, _: Index, _: usize, _: &mut Vec<TestEntry>) -> Option<usize> {
         None
     }
     fn now_us(&self) -> i64 {
@@ -99,7 +101,7 @@ impl Host for ScriptHost {
 pub fn server_with_nodes(ids: &[NodeId], me: NodeId) -> Server<ScriptHost> {
     let s = Server::new(ScriptHost::default());
     for &id in ids {
-        s.add_node(std::ptr::null_mut(), id, id == me).unwrap();
+        s.add_node((), id, id == me).unwrap();
     }
     s
 }
@@ -162,4 +164,47 @@ fn committed_entries_are_never_popped() {
     s.set_commit_idx(1);
     assert!(s.pop_entry().is_err());
     assert_eq!(s.current_idx(), 1);
+}
+
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "commit index moves back")]
+fn a_commit_index_moving_back_is_caught_in_debug_builds() {
+    let s = Server::new(ScriptHost::default());
+    s.append_entry(&TestEntry::new(1, 1, 0)).unwrap();
+    s.append_entry(&TestEntry::new(1, 2, 0)).unwrap();
+    s.advance_commit(2);
+    s.advance_commit(1);
+}
+
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "past the log's end")]
+fn a_commit_index_past_the_log_is_caught_in_debug_builds() {
+    let s = Server::new(ScriptHost::default());
+    s.append_entry(&TestEntry::new(1, 1, 0)).unwrap();
+    s.advance_commit(2);
+}
+
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "past the commit index")]
+fn applying_an_uncommitted_entry_is_caught_in_debug_builds() {
+    let s = Server::new(ScriptHost::default());
+    s.append_entry(&TestEntry::new(1, 1, 0)).unwrap();
+    s.advance_applied(1);
+}
+
+#[test]
+fn the_commit_index_advances_and_entries_apply_in_order() {
+    let s = Server::new(ScriptHost::default());
+    for id in 1..=3 {
+        s.append_entry(&TestEntry::new(1, id, 0)).unwrap();
+    }
+    s.advance_commit(2);
+    s.apply_all().unwrap();
+    assert_eq!(*s.host.applied.borrow(), vec![1, 2]);
+    s.advance_commit(3);
+    s.apply_all().unwrap();
+    assert_eq!((s.commit_idx(), s.last_applied_idx()), (3, 3));
 }

@@ -96,7 +96,9 @@ impl<H: Host> Server<H> {
             .nodes
             .borrow()
             .iter()
-            .filter(|n| n.is_counted_voter() && (self.is_me(n) || now.saturating_sub(n.last_ack_ms()) < window))
+            .filter(|n| {
+                n.is_counted_voter() && (self.is_me(n) || now.saturating_sub(n.progress().last_ack_ms()) < window)
+            })
             .count();
         crate::core::quorum::votes_is_majority(voters, acks)
     }

@@ -64,7 +64,7 @@ impl Log<EntryPtr> for LogBackend {
             LogBackend::Custom { vtable, handle } => match vtable.append {
                 // SAFETY: the application's append, called with its own handle
                 // and a live entry, which it holds if it keeps it.
-                Some(f) => core::check(unsafe { f(*handle, entry.as_ptr()) }),
+                Some(f) => crate::ffi::check(unsafe { f(*handle, entry.as_ptr()) }),
                 None => Err(RaftError::Failed),
             },
         }
@@ -109,7 +109,7 @@ impl Log<EntryPtr> for LogBackend {
             LogBackend::Builtin(log) => log.poll(first_idx),
             LogBackend::Custom { vtable, handle } => match vtable.poll {
                 // SAFETY: the application's poll with its own handle.
-                Some(f) => core::check(unsafe { f(*handle, first_idx) }),
+                Some(f) => crate::ffi::check(unsafe { f(*handle, first_idx) }),
                 None => Err(RaftError::Failed),
             },
         }
@@ -129,7 +129,7 @@ impl Log<EntryPtr> for LogBackend {
                 if let Some(panic) = notifier.panic {
                     resume_unwind(panic);
                 }
-                core::check(rc)
+                crate::ffi::check(rc)
             }
         }
     }
@@ -269,7 +269,7 @@ impl Log<EntryPtr> for LogBackend {
             LogBackend::Builtin(_) => Ok(()),
             LogBackend::Custom { vtable, handle } => match vtable.sync {
                 // SAFETY: the application's sync with its own handle.
-                Some(f) => core::check(unsafe { f(*handle) }),
+                Some(f) => crate::ffi::check(unsafe { f(*handle) }),
                 None => Ok(()),
             },
         }

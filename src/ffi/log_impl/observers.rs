@@ -52,7 +52,7 @@ impl raft_log {
     fn offer(&self, entry: &EntryPtr) -> core::Result<()> {
         if let Some(offer) = self.cbs.get().log_offer {
             let idx = self.mem.current_idx() + 1;
-            core::check(self.observe(Some(offer), entry, idx))?;
+            crate::ffi::check(self.observe(Some(offer), entry, idx))?;
         }
         Ok(())
     }
@@ -66,7 +66,7 @@ impl raft_log {
         while self.mem.first_idx() < first_idx {
             let Some(entry) = self.mem.peek_head() else { break };
             let idx = self.mem.first_idx();
-            core::check(self.observe(self.cbs.get().log_poll, &entry, idx))?;
+            crate::ffi::check(self.observe(self.cbs.get().log_poll, &entry, idx))?;
             self.mem.poll_upto(idx + 1)?;
         }
         Ok(())
@@ -82,7 +82,7 @@ impl raft_log {
         while self.mem.current_idx() >= from_idx.max(self.mem.first_idx()) {
             let Some(entry) = self.mem.peek_tail() else { break };
             let idx = self.mem.current_idx();
-            core::check(self.observe(self.cbs.get().log_pop, &entry, idx))?;
+            crate::ffi::check(self.observe(self.cbs.get().log_pop, &entry, idx))?;
             self.mem.pop_with(idx, &mut |_, _| {})?;
             removed(&entry, idx);
         }

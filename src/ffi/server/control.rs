@@ -1,10 +1,11 @@
 //! Driving a server by hand: terms and votes, the commit index, the log,
 //! configuration entries, reads, leadership transfer and flushing.
 
+use crate::ffi::ErrorCode;
 use std::ffi::{c_int, c_long, c_void};
 
 use super::*;
-use crate::core::{self, RaftError};
+use crate::core::{self, EntryState, RaftError};
 use crate::ffi::entry::EntryPtr;
 use crate::ffi::host::ReadRequest;
 use crate::ffi::types::*;
@@ -18,7 +19,7 @@ use crate::ffi::types::*;
 /// @return 0; the `persist_metadata` code on failure (nothing changed);
 /// RAFT_ERR_MISUSE for a NULL server.
 #[no_mangle]
-pub extern "C" fn raft_vote(me: *mut raft_server_t, node: *mut raft_node_t) -> c_int {
+pub unsafe extern "C" fn raft_vote(me: *mut raft_server_t, node: *mut raft_node_t) -> c_int {
     server_rc(me, |s| s.vote(node_of(s, node).as_ref()))
 }
 
@@ -33,7 +34,7 @@ pub extern "C" fn raft_vote(me: *mut raft_server_t, node: *mut raft_node_t) -> c
 /// than RAFT_NODE_ID_NONE (the original library accepted it);
 /// RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
-pub extern "C" fn raft_vote_for_nodeid(me: *mut raft_server_t, nodeid: raft_node_id_t) -> c_int {
+pub unsafe extern "C" fn raft_vote_for_nodeid(me: *mut raft_server_t, nodeid: raft_node_id_t) -> c_int {
     if nodeid < RAFT_NODE_ID_NONE {
         return RaftError::InvalidNodeId.code();
     }
@@ -49,7 +50,7 @@ pub extern "C" fn raft_vote_for_nodeid(me: *mut raft_server_t, nodeid: raft_node
 /// @return 0; the `persist_metadata` code on failure (nothing changed);
 /// RAFT_ERR_MISUSE for NULL and for a term above RAFT_TERM_MAX.
 #[no_mangle]
-pub extern "C" fn raft_set_current_term(me: *mut raft_server_t, term: raft_term_t) -> c_int {
+pub unsafe extern "C" fn raft_set_current_term(me: *mut raft_server_t, term: raft_term_t) -> c_int {
     server_rc(me, |s| s.set_current_term(term))
 }
 
@@ -59,7 +60,7 @@ pub extern "C" fn raft_set_current_term(me: *mut raft_server_t, term: raft_term_
 /// @param me the server; NULL is ignored
 /// @param commit_idx the new commit index
 #[no_mangle]
-pub extern "C" fn raft_set_commit_idx(me: *mut raft_server_t, commit_idx: raft_index_t) {
+pub unsafe extern "C" fn raft_set_commit_idx(me: *mut raft_server_t, commit_idx: raft_index_t) {
     with_server(me, (), |s| s.set_commit_idx(commit_idx))
 }
 
@@ -91,7 +92,7 @@ pub unsafe extern "C" fn raft_append_entry(me: *mut raft_server_t, ety: *mut raf
 /// @return 0; -1 when the newest entry is committed or the log is empty;
 /// a `pop` error; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
-pub extern "C" fn raft_pop_entry(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_pop_entry(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.pop_entry())
 }
 
@@ -109,7 +110,11 @@ pub unsafe extern "C" fn raft_msg_entry_response_committed(
     // SAFETY: r is NULL or readable.
     let Some(r) = (unsafe { r.as_ref() }) else { return 0 };
     let resp = core::replication::EntryResponse { id: r.id, term: r.term, idx: r.idx };
-    with_server(me, 0, |s| s.entry_response_committed(&resp))
+    with_server(me, 0, |s| match s.entry_response_committed(&resp) {
+        EntryState::Committed => 1,
+        EntryState::Pending => 0,
+        EntryState::Overwritten => -1,
+    })
 }
 
 /// Lets a configuration entry take effect as if it had just been appended at
@@ -161,7 +166,7 @@ pub unsafe extern "C" fn raft_handle_append_cfg_change(
 /// is not called; checked before a NULL callback); RAFT_ERR_MISUSE for a
 /// NULL server or callback.
 #[no_mangle]
-pub extern "C" fn raft_recv_read_request(
+pub unsafe extern "C" fn raft_recv_read_request(
     me: *mut raft_server_t,
     cb: raft_read_request_callback_f,
     cb_arg: *mut c_void,
@@ -193,7 +198,7 @@ pub extern "C" fn raft_recv_read_request(
 /// RAFT_ERR_INVALID_NODEID for an unknown id, a non-voting or removed node,
 /// this server's own id, or no voter to pick; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
-pub extern "C" fn raft_transfer_leader(me: *mut raft_server_t, node_id: raft_node_id_t, timeout: c_long) -> c_int {
+pub unsafe extern "C" fn raft_transfer_leader(me: *mut raft_server_t, node_id: raft_node_id_t, timeout: c_long) -> c_int {
     server_rc(me, |s| s.transfer_leader(node_id, timeout))
 }
 
@@ -202,7 +207,7 @@ pub extern "C" fn raft_transfer_leader(me: *mut raft_server_t, node_id: raft_nod
 /// @return its id; RAFT_NODE_ID_NONE when no transfer is in progress, and for
 /// NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_transfer_leader(me: *mut raft_server_t) -> raft_node_id_t {
+pub unsafe extern "C" fn raft_get_transfer_leader(me: *mut raft_server_t) -> raft_node_id_t {
     with_server(me, RAFT_NODE_ID_NONE, |s| s.transfer_target())
 }
 
@@ -214,7 +219,7 @@ pub extern "C" fn raft_get_transfer_leader(me: *mut raft_server_t) -> raft_node_
 /// voter) and for NULL; the `persist_metadata` code when the new term could
 /// not be persisted.
 #[no_mangle]
-pub extern "C" fn raft_timeout_now(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_timeout_now(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.timeout_now())
 }
 
@@ -230,7 +235,7 @@ pub extern "C" fn raft_timeout_now(me: *mut raft_server_t) -> c_int {
 /// @return 0; RAFT_ERR_SHUTDOWN when `applylog` asked for it;
 /// RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
-pub extern "C" fn raft_flush(me: *mut raft_server_t, sync_index: raft_index_t) -> c_int {
+pub unsafe extern "C" fn raft_flush(me: *mut raft_server_t, sync_index: raft_index_t) -> c_int {
     server_rc(me, |s| s.flush(sync_index))
 }
 
@@ -241,7 +246,7 @@ pub extern "C" fn raft_flush(me: *mut raft_server_t, sync_index: raft_index_t) -
 /// @return the index; 0 when there is nothing new, when auto flush is on, on
 /// servers that are not the leader, and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_get_index_to_sync(me: *mut raft_server_t) -> raft_index_t {
+pub unsafe extern "C" fn raft_get_index_to_sync(me: *mut raft_server_t) -> raft_index_t {
     with_server(me, 0, |s| s.index_to_sync())
 }
 
@@ -253,6 +258,6 @@ pub extern "C" fn raft_get_index_to_sync(me: *mut raft_server_t) -> raft_index_t
 /// @param me the server
 /// @return non-zero when work is pending; 0 otherwise and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_pending_operations(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_pending_operations(me: *mut raft_server_t) -> c_int {
     with_server(me, 0, |s| s.pending_operations() as c_int)
 }

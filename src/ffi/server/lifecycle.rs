@@ -7,6 +7,7 @@ use std::ptr;
 
 use super::*;
 use crate::ffi::flag;
+use crate::ffi::node::UserData;
 use crate::ffi::log_impl::{raft_log, LogBackend};
 use crate::ffi::types::*;
 
@@ -110,7 +111,7 @@ pub unsafe extern "C" fn raft_destroy(me: *mut raft_server_t) {
 /// persisted. For tests and for a server that must start over.
 /// @param me the server; NULL is ignored
 #[no_mangle]
-pub extern "C" fn raft_clear(me: *mut raft_server_t) {
+pub unsafe extern "C" fn raft_clear(me: *mut raft_server_t) {
     with_server(me, (), |s| s.clear())
 }
 
@@ -152,7 +153,7 @@ pub unsafe extern "C" fn raft_set_callbacks(me: *mut raft_server_t, funcs: *mut 
 /// @return 0; -1 for a term outside `0..=RAFT_TERM_MAX` or a vote below
 /// RAFT_NODE_ID_NONE; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
-pub extern "C" fn raft_restore_metadata(me: *mut raft_server_t, term: raft_term_t, vote: raft_node_id_t) -> c_int {
+pub unsafe extern "C" fn raft_restore_metadata(me: *mut raft_server_t, term: raft_term_t, vote: raft_node_id_t) -> c_int {
     server_rc(me, |s| s.restore_metadata(term, vote))
 }
 
@@ -175,13 +176,13 @@ pub extern "C" fn raft_restore_metadata(me: *mut raft_server_t, term: raft_term_
 /// a negative id, for a second node with `is_self` set (the original library
 /// accepted the last two), and for a NULL server.
 #[no_mangle]
-pub extern "C" fn raft_add_node(
+pub unsafe extern "C" fn raft_add_node(
     me: *mut raft_server_t,
     user_data: *mut c_void,
     id: raft_node_id_t,
     is_self: c_int,
 ) -> *mut raft_node_t {
-    with_server(me, ptr::null_mut(), |s| node_ptr(s.add_node(user_data, id, flag(is_self))))
+    with_server(me, ptr::null_mut(), |s| node_ptr(s.add_node(UserData(user_data), id, flag(is_self))))
 }
 
 /// Adds a non-voting node: it receives the log but neither votes nor counts
@@ -194,13 +195,13 @@ pub extern "C" fn raft_add_node(
 /// @return the node; NULL if any node with that id exists, for a negative
 /// id, for a second node with `is_self` set, and for a NULL server.
 #[no_mangle]
-pub extern "C" fn raft_add_non_voting_node(
+pub unsafe extern "C" fn raft_add_non_voting_node(
     me: *mut raft_server_t,
     udata: *mut c_void,
     id: raft_node_id_t,
     is_self: c_int,
 ) -> *mut raft_node_t {
-    with_server(me, ptr::null_mut(), |s| node_ptr(s.add_non_voting_node(udata, id, flag(is_self))))
+    with_server(me, ptr::null_mut(), |s| node_ptr(s.add_non_voting_node(UserData(udata), id, flag(is_self))))
 }
 
 /// Removes a node from this server's node list at once, with no log entry
@@ -214,7 +215,7 @@ pub extern "C" fn raft_add_non_voting_node(
 /// @param me the server; NULL is ignored
 /// @param node one of this server's nodes; any other pointer is ignored
 #[no_mangle]
-pub extern "C" fn raft_remove_node(me: *mut raft_server_t, node: *mut raft_node_t) {
+pub unsafe extern "C" fn raft_remove_node(me: *mut raft_server_t, node: *mut raft_node_t) {
     with_server(me, (), |s| {
         if let Some(node) = node_of(s, node) {
             s.remove_node(&node)
@@ -245,13 +246,13 @@ pub extern "C" fn raft_remove_node(me: *mut raft_server_t, node: *mut raft_node_
 /// leader; RAFT_ERR_MISUSE for NULL; RAFT_ERR_SHUTDOWN for a poisoned server.
 /// Messages that fail to send are not errors (they are retried).
 #[no_mangle]
-pub extern "C" fn raft_periodic(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_periodic(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.periodic())
 }
 
 /// `raft_periodic` with an explicit elapsed time; a negative time reads the
 /// clock.
 #[no_mangle]
-pub extern "C" fn raft_periodic_internal(me: *mut raft_server_t, milliseconds: raft_time_t) -> c_int {
+pub unsafe extern "C" fn raft_periodic_internal(me: *mut raft_server_t, milliseconds: raft_time_t) -> c_int {
     server_rc(me, |s| s.periodic_ms(milliseconds))
 }

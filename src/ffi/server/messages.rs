@@ -1,11 +1,12 @@
 //! The messages of the protocol: appendentries, snapshots and votes, and a
 //! client's entry.
 
+use crate::ffi::ErrorCode;
 use std::ffi::c_int;
 use std::mem::ManuallyDrop;
 
 use super::*;
-use crate::core::{self, AppendEntries, RaftError, RequestVote, RequestVoteResponse};
+use crate::core::{self, Vote, AppendEntries, RaftError, RequestVote, RequestVoteResponse};
 use crate::ffi::entry::EntryPtr;
 use crate::ffi::host::chunk_from_c;
 use crate::ffi::types::*;
@@ -288,7 +289,7 @@ pub unsafe extern "C" fn raft_recv_requestvote(
             prevote: r.prevote as c_int,
             request_term: r.request_term,
             term: r.term,
-            vote_granted: r.vote_granted,
+            vote_granted: vote_to_c(r.vote_granted),
         };
         Ok(())
     })
@@ -326,7 +327,7 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
         prevote: r.prevote != 0,
         request_term: r.request_term,
         term: r.term,
-        vote_granted: r.vote_granted,
+        vote_granted: vote_from_c(r.vote_granted),
     };
     server_rc(me, |s| s.recv_requestvote_response(node_of(s, node).as_ref(), &resp))
 }
@@ -404,5 +405,24 @@ unsafe fn answer_entry(resp: *mut raft_entry_resp_t, r: core::replication::Entry
     // SAFETY: the caller's guarantee.
     if let Some(resp) = unsafe { resp.as_mut() } {
         *resp = raft_entry_resp_t { id: r.id, term: r.term, idx: r.idx };
+    }
+}
+
+/// `raft_requestvote_resp_t::vote_granted`: 1 granted, 0 not, -1 unknown
+/// node (`RAFT_REQUESTVOTE_ERR_*`).
+fn vote_to_c(vote: Vote) -> c_int {
+    match vote {
+        Vote::Granted => 1,
+        Vote::NotGranted => 0,
+        Vote::UnknownNode => -1,
+    }
+}
+
+/// A C `vote_granted`: 1 granted, -1 unknown node, anything else not granted.
+fn vote_from_c(vote: c_int) -> Vote {
+    match vote {
+        1 => Vote::Granted,
+        -1 => Vote::UnknownNode,
+        _ => Vote::NotGranted,
     }
 }

@@ -1,8 +1,9 @@
 //! Server lifecycle and the protocol entry points of `raft.h`.
 //!
 //! A server is boxed once in `raft_new` and freed only by `raft_destroy`.
-//! Every call on it runs through [`with_server`]: a NULL handle gets the
-//! function's error value, a panic poisons the server (later calls get
+//! Every call on it (but `raft_destroy`, which guards itself, and
+//! `raft_get_udata`, a field read) runs through [`with_server`]: a NULL
+//! handle gets the function's error value, a panic poisons the server (later calls get
 //! `RAFT_ERR_SHUTDOWN`), and a call depth counter lets `raft_destroy`
 //! refuse to free a server from inside one of its own callbacks. Teardown
 //! is one-way: once `raft_destroy` has begun, every call on the server
@@ -21,6 +22,7 @@ pub use self::messages::*;
 pub use self::roles::*;
 pub use self::snapshot::*;
 
+use crate::ffi::ErrorCode;
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -32,7 +34,8 @@ use super::host::CHost;
 use super::log_impl::{raft_log, LogBackend};
 use super::types::*;
 use super::code;
-use crate::core::{self, Node, RaftError, Server};
+use super::node::CNode;
+use crate::core::{self, RaftError, Server};
 
 pub type CoreServer = Server<CHost>;
 
@@ -137,7 +140,7 @@ pub(crate) fn user_data_of(me: *mut raft_server_t) -> *mut c_void {
 
 /// The node behind a C node pointer, if it is one of this server's nodes.
 /// Only the pointer's value is compared: a dangling pointer is never read.
-pub(crate) fn node_of(server: &CoreServer, node: *mut raft_node_t) -> Option<Rc<Node>> {
+pub(crate) fn node_of(server: &CoreServer, node: *mut raft_node_t) -> Option<Rc<CNode>> {
     if node.is_null() {
         return None;
     }
@@ -151,7 +154,7 @@ pub(crate) fn node_of(server: &CoreServer, node: *mut raft_node_t) -> Option<Rc<
     None
 }
 
-pub(crate) fn node_ptr(node: Option<Rc<Node>>) -> *mut raft_node_t {
+pub(crate) fn node_ptr(node: Option<Rc<CNode>>) -> *mut raft_node_t {
     node.map_or(ptr::null_mut(), |n| Rc::as_ptr(&n) as *mut raft_node_t)
 }
 

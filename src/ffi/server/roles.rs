@@ -13,7 +13,7 @@ use crate::ffi::types::*;
 /// @return 0; RAFT_ERR_SHUTDOWN (or another code) when `applylog` returned
 /// it; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
-pub extern "C" fn raft_apply_all(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_apply_all(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.apply_all())
 }
 
@@ -26,7 +26,7 @@ pub extern "C" fn raft_apply_all(me: *mut raft_server_t) -> c_int {
 /// @param me the server
 /// @return 0; a log or sync error; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
-pub extern "C" fn raft_become_leader(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_become_leader(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.become_leader())
 }
 
@@ -34,6 +34,6 @@ pub extern "C" fn raft_become_leader(me: *mut raft_server_t) -> c_int {
 /// timer. Pending read requests of a leader are answered with `can_read` 0.
 /// @param me the server; NULL is ignored
 #[no_mangle]
-pub extern "C" fn raft_become_follower(me: *mut raft_server_t) {
+pub unsafe extern "C" fn raft_become_follower(me: *mut raft_server_t) {
     with_server(me, (), |s| s.become_follower())
 }

@@ -19,7 +19,7 @@ use crate::ffi::types::*;
 /// RAFT_ERR_SNAPSHOT_IN_PROGRESS when one is being taken; an `applylog`
 /// error; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
-pub extern "C" fn raft_begin_snapshot(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_begin_snapshot(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.begin_snapshot())
 }
 
@@ -34,7 +34,7 @@ pub extern "C" fn raft_begin_snapshot(me: *mut raft_server_t) -> c_int {
 /// was loaded from the leader meanwhile (the one taken is obsolete);
 /// a `poll` error; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
-pub extern "C" fn raft_end_snapshot(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_end_snapshot(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.end_snapshot())
 }
 
@@ -43,7 +43,7 @@ pub extern "C" fn raft_end_snapshot(me: *mut raft_server_t) -> c_int {
 /// @param me the server
 /// @return 0; -1 when no snapshot is in progress; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
-pub extern "C" fn raft_cancel_snapshot(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_cancel_snapshot(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.cancel_snapshot())
 }
 
@@ -61,7 +61,7 @@ pub extern "C" fn raft_cancel_snapshot(me: *mut raft_server_t) -> c_int {
 /// has started (a term, a commit index, a snapshot or applied entries), and
 /// for NULL; -1 for a term or index above RAFT_TERM_MAX / RAFT_INDEX_MAX.
 #[no_mangle]
-pub extern "C" fn raft_restore_snapshot(
+pub unsafe extern "C" fn raft_restore_snapshot(
     me: *mut raft_server_t,
     last_included_term: raft_term_t,
     last_included_index: raft_index_t,
@@ -82,7 +82,7 @@ pub extern "C" fn raft_restore_snapshot(
 /// past the snapshot have been applied; -1 when the log has no entry at an
 /// index between its first and its current index.
 #[no_mangle]
-pub extern "C" fn raft_restore_log(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_restore_log(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.restore_log())
 }
 
@@ -105,10 +105,11 @@ pub extern "C" fn raft_restore_log(me: *mut raft_server_t) -> c_int {
 /// @return 0; RAFT_ERR_SNAPSHOT_ALREADY_LOADED for a snapshot not newer than
 /// this server's own (its index at or below `raft_get_snapshot_last_idx`);
 /// RAFT_ERR_MISUSE for a snapshot behind the last applied index (loading it
-/// would move the state machine back), for values that are not positive or
-/// above RAFT_TERM_MAX / RAFT_INDEX_MAX, and for NULL.
+/// would move the state machine back), for one whose last entry contradicts
+/// a committed entry (same index, another term), for values that are not
+/// positive or above RAFT_TERM_MAX / RAFT_INDEX_MAX, and for NULL.
 #[no_mangle]
-pub extern "C" fn raft_begin_load_snapshot(
+pub unsafe extern "C" fn raft_begin_load_snapshot(
     me: *mut raft_server_t,
     last_included_term: raft_term_t,
     last_included_index: raft_index_t,
@@ -124,7 +125,7 @@ pub extern "C" fn raft_begin_load_snapshot(
 /// @return 0; -1 when the log has no entry at an index between the
 /// snapshot's and its current index; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]
-pub extern "C" fn raft_end_load_snapshot(me: *mut raft_server_t) -> c_int {
+pub unsafe extern "C" fn raft_end_load_snapshot(me: *mut raft_server_t) -> c_int {
     server_rc(me, |s| s.end_load_snapshot())
 }
 
@@ -135,6 +136,6 @@ pub extern "C" fn raft_end_load_snapshot(me: *mut raft_server_t) -> c_int {
 /// @param term the term (ignored outside `0..=RAFT_TERM_MAX`)
 /// @param idx the index (ignored outside `0..=RAFT_INDEX_MAX`)
 #[no_mangle]
-pub extern "C" fn raft_set_snapshot_metadata(me: *mut raft_server_t, term: raft_term_t, idx: raft_index_t) {
+pub unsafe extern "C" fn raft_set_snapshot_metadata(me: *mut raft_server_t, term: raft_term_t, idx: raft_index_t) {
     with_server(me, (), |s| s.set_snapshot_metadata(term, idx))
 }
