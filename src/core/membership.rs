@@ -67,10 +67,8 @@ impl<H: Host> Server<H> {
 
     /// True when this server is the only voter of its configuration.
     pub fn is_single_voter(&self) -> bool {
-        match self.my_node() {
-            Some(me) => me.is_counted_voter() && self.num_voting_nodes() == 1,
-            None => false,
-        }
+        // Asked on every tick and flush: stops at the first other voter.
+        self.me.borrow().as_ref().is_some_and(|me| me.is_counted_voter()) && !self.has_other_voters()
     }
 
     /// True when a voter other than this server is in the configuration.

@@ -10,11 +10,11 @@ use std::rc::Rc;
 
 use super::election::majority_value;
 use super::server::{trace, APPLY_CLOCK_STRIDE, APPLY_RUN, MAX_ENTRIES_PER_MESSAGE};
+use super::{valid_index, valid_term, INDEX_MAX};
 use super::{
     with_buffer, AppendEntries, AppendEntriesResponse, EntryHandle, EntryId, Host, Index, Log, MsgId, Node, NodeId,
     RaftError, Result, Role, Server, Term, NODE_ID_NONE,
 };
-use super::{valid_index, valid_term, INDEX_MAX};
 
 /// What `raft_recv_entry` reports about an accepted entry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -455,7 +455,7 @@ impl<H: Host> Server<H> {
         if term < self.current_term.get() {
             return Ok(None);
         }
-        node.note_acked_msg_id(msg_id);
+        self.note_read_ack(node, msg_id);
         node.set_last_ack_ms(self.now_ms.get());
         Ok(Some(node))
     }

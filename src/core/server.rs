@@ -109,6 +109,9 @@ pub struct Server<H: Host> {
     /// Reusable buffers for quorum counts (match indexes, msg_ids).
     pub(crate) quorum_scratch: RefCell<Vec<Index>>,
     pub(crate) msg_id_scratch: RefCell<Vec<MsgId>>,
+    /// The highest msg_id a majority had answered at the last count
+    /// (`refresh_read_quorum`): what waiting reads are checked against.
+    pub(crate) read_quorum: Cell<MsgId>,
 
     /// Written only through `set_snapshot_in_progress`, which tells a
     /// running apply loop (`disturb_apply`).
@@ -164,6 +167,7 @@ impl<H: Host> Server<H> {
             apply_buffer: RefCell::new(Vec::new()),
             quorum_scratch: RefCell::new(Vec::new()),
             msg_id_scratch: RefCell::new(Vec::new()),
+            read_quorum: Cell::new(0),
             snapshot_in_progress: Cell::new(false),
             snapshot_last_idx: Cell::new(0),
             snapshot_last_term: Cell::new(0),
@@ -357,6 +361,9 @@ impl<H: Host> Server<H> {
         }
 
         if self.role.get() == Role::Leader {
+            if !self.reads.borrow().is_empty() {
+                self.refresh_read_quorum();
+            }
             if !self.has_quorum_contact() {
                 trace!(self, NODE_ID_NONE, "no majority heard within two election timeouts: stepping down");
                 self.become_follower();
@@ -415,6 +422,7 @@ impl<H: Host> Server<H> {
     /// `raft_update_quorum_meta`: a majority acknowledged message `id` now.
     pub fn update_quorum_meta(&self, id: MsgId) {
         self.quorum_ack_msg_id.set(self.quorum_ack_msg_id.get().max(id));
+        self.read_quorum.set(self.read_quorum.get().max(id));
         self.quorum_ack_ms.set(self.now_ms.get());
     }
 
