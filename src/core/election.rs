@@ -109,8 +109,7 @@ impl<H: Host> Server<H> {
     /// voting nodes (active or not) that granted their vote, plus one for
     /// this server if it is a voting node.
     pub fn nvotes_for_me_reported(&self) -> usize {
-        let others =
-            self.nodes.borrow().iter().filter(|n| !self.is_me(n) && n.is_voting() && n.has_vote_for_me()).count();
+        let others = self.nodes.borrow().iter().filter(|n| !self.is_me(n) && n.is_voting() && n.has_vote_for_me()).count();
         others + self.my_node().is_some_and(|me| me.is_voting()) as usize
     }
 

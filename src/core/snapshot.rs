@@ -132,12 +132,7 @@ impl<H: Host> Server<H> {
     /// with a received snapshot. The host then re-adds the nodes the
     /// snapshot names and calls `end_load_snapshot`.
     pub fn begin_load_snapshot(&self, term: Term, idx: Index) -> Result<()> {
-        if idx <= 0
-            || term <= 0
-            || !super::valid_index(idx)
-            || !super::valid_term(term)
-            || idx < self.last_applied_idx()
-        {
+        if idx <= 0 || term <= 0 || !super::valid_index(idx) || !super::valid_term(term) || idx < self.last_applied_idx() {
             // Loading it would move the state machine back.
             return Err(RaftError::Misuse);
         }

@@ -417,7 +417,12 @@ pub unsafe extern "C" fn raft_wire_decode(
             },
             Body::TimeoutNow => raft_wire_body_u { appendentries_resp: raft_appendentries_resp_t::default() },
         };
-        let out = raft_wire_msg_t { type_, from: frame.from, to: frame.to, u };
+        let out = raft_wire_msg_t {
+            type_,
+            from: frame.from,
+            to: frame.to,
+            u,
+        };
         // SAFETY: msg and consumed were checked non-NULL.
         unsafe {
             msg.write(out);

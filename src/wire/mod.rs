@@ -180,7 +180,9 @@ impl Body<'_> {
         match self {
             Body::RequestVote(_) => 29,
             Body::RequestVoteResponse(_) => 18,
-            Body::AppendEntries(ae) => 48 + ae.entries.iter().map(|e| ENTRY_FIXED_LEN + e.data.len()).sum::<usize>(),
+            Body::AppendEntries(ae) => {
+                48 + ae.entries.iter().map(|e| ENTRY_FIXED_LEN + e.data.len()).sum::<usize>()
+            }
             Body::AppendEntriesResponse(_) => 25,
             Body::Snapshot(s) => 49 + s.data.len(),
             Body::SnapshotResponse(_) => 26,
@@ -551,7 +553,12 @@ mod tests {
                 ],
             }),
             Body::AppendEntries(AppendEntries { leader_id: 2, term: 1, ..Default::default() }),
-            Body::AppendEntriesResponse(AppendEntriesResponse { msg_id: 99, term: 5, success: true, current_idx: 13 }),
+            Body::AppendEntriesResponse(AppendEntriesResponse {
+                msg_id: 99,
+                term: 5,
+                success: true,
+                current_idx: 13,
+            }),
             Body::Snapshot(Snapshot {
                 term: 5,
                 leader_id: 1,
