@@ -170,6 +170,20 @@ impl<H: Host> Server<H> {
         read.after_msg_id < quorum && read.read_idx <= self.last_applied_idx()
     }
 
+    /// Whether `serve_reads` has anything to do, in O(1) (asked after every
+    /// message): the oldest read has its majority (it may still wait for
+    /// the state machine), the round in flight is answered, or no round
+    /// is in flight with auto flush on (one is to be started).
+    #[inline]
+    pub(crate) fn reads_to_serve(&self) -> bool {
+        if self.role.get() != Role::Leader {
+            return false;
+        }
+        let Some(oldest) = self.reads.borrow().front().map(|r| r.after_msg_id) else { return false };
+        let (quorum, round) = (self.read_quorum.get(), self.read_round_msg_id.get());
+        oldest < quorum || if round == 0 { self.config.get().auto_flush } else { quorum >= round }
+    }
+
     pub(crate) fn has_ready_reads(&self) -> bool {
         if self.role.get() != Role::Leader {
             return false;

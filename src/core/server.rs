@@ -385,7 +385,7 @@ impl<H: Host> Server<H> {
     #[inline(always)]
     pub fn exec_operations(&self) -> Result<()> {
         let nothing_to_apply = self.last_applied_idx() >= self.commit_idx.get();
-        if nothing_to_apply && (self.role.get() != Role::Leader || self.reads.borrow().is_empty()) {
+        if nothing_to_apply && !self.reads_to_serve() {
             return Ok(());
         }
         self.exec_operations_now()
