@@ -8,55 +8,11 @@
 use std::rc::Rc;
 
 use super::server::trace;
+use super::quorum::votes_is_majority;
 use super::{
     entry_type, EntryHandle, Host, Log, Node, RaftError, RequestVote, RequestVoteResponse, Result, Role, Server, Term,
     NODE_ID_NONE,
 };
-
-/// `raft_votes_is_majority`: `nvotes` is a strict majority of `nnodes`.
-pub fn votes_is_majority(nnodes: usize, nvotes: usize) -> bool {
-    nnodes >= nvotes && nvotes >= majority_of(nnodes)
-}
-
-/// How many of `nnodes` voters make a majority (the one place this is
-/// worked out).
-pub(crate) fn majority_of(nnodes: usize) -> usize {
-    nnodes / 2 + 1
-}
-
-/// The highest value that a majority of `values` (one per voter) reach, if
-/// it is above `floor`: O(voters), and no allocation once `scratch` has
-/// grown to the cluster's size.
-///
-/// One pass counts the voters, those above `floor`, and the least of
-/// those. When exactly a majority is above `floor` (the usual case when it
-/// moves: each answer raises one voter) that least value is the answer;
-/// when more are, a selection over `scratch` finds it.
-pub(crate) fn majority_value<T: Ord + Copy>(
-    values: impl Iterator<Item = T> + Clone,
-    floor: T,
-    scratch: &mut Vec<T>,
-) -> Option<T> {
-    let (mut voters, mut above, mut least) = (0usize, 0usize, None::<T>);
-    for v in values.clone() {
-        voters += 1;
-        if v > floor {
-            above += 1;
-            least = Some(least.map_or(v, |l| l.min(v)));
-        }
-    }
-    let need = majority_of(voters);
-    if voters == 0 || above < need {
-        return None;
-    }
-    if above == need {
-        return least;
-    }
-    scratch.clear();
-    scratch.extend(values.filter(|&v| v > floor));
-    // The need-th highest: a majority holds at least that much.
-    Some(*scratch.select_nth_unstable_by(need - 1, |a, b| b.cmp(a)).1)
-}
 
 impl<H: Host> Server<H> {
     /// True when this server may start an election: it is a voter that is
@@ -382,51 +338,6 @@ impl<H: Host> Server<H> {
 mod tests {
     use super::*;
     use crate::core::server::tests::server_with_nodes;
-
-    #[test]
-    fn majority_value_is_what_a_majority_reaches() {
-        let mut scratch = Vec::new();
-        let mut sorted_answer = |vals: &[i64], floor: i64| {
-            let mut v = vals.to_vec();
-            v.sort_unstable_by(|a, b| b.cmp(a));
-            let want = if v.is_empty() { None } else { Some(v[v.len() / 2]).filter(|&m| m > floor) };
-            let got = majority_value(vals.iter().copied(), floor, &mut scratch);
-            assert_eq!(got, want, "{vals:?} floor {floor}");
-        };
-        sorted_answer(&[], 0);
-        sorted_answer(&[5], 0);
-        sorted_answer(&[5], 5);
-        sorted_answer(&[5, 3, 1], 0);
-        sorted_answer(&[5, 3, 1], 3);
-        sorted_answer(&[5, 3, 1], 2);
-        sorted_answer(&[4, 4, 4, 4], 3);
-        sorted_answer(&[9, 1, 7, 3, 8, 2, 6, 5, 4, 10, 11], 0);
-        sorted_answer(&[9, 1, 7, 3, 8, 2, 6, 5, 4, 10, 11], 5);
-        sorted_answer(&[9, 1, 7, 3, 8, 2, 6, 5, 4, 10, 11], 6);
-        // Every small multiset over a few values and floors.
-        for n in 0..7usize {
-            let mut vals = vec![0i64; n];
-            for code in 0..4usize.pow(n as u32) {
-                let mut c = code;
-                for v in vals.iter_mut() {
-                    *v = (c % 4) as i64;
-                    c /= 4;
-                }
-                for floor in -1..4 {
-                    sorted_answer(&vals, floor);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn a_majority_is_more_than_half() {
-        assert!(votes_is_majority(3, 2));
-        assert!(!votes_is_majority(4, 2));
-        assert!(votes_is_majority(4, 3));
-        assert!(!votes_is_majority(1, 2));
-        assert!(votes_is_majority(1, 1));
-    }
 
     #[test]
     fn an_expired_follower_asks_for_pre_votes_without_changing_its_term() {

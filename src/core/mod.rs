@@ -9,12 +9,39 @@
 //! Every entry point takes `&Server`: state lives in `Cell`s and `RefCell`s,
 //! and no borrow is held while a host callback runs, so a callback may call
 //! back into the same server (see DESIGN.md, "Re-entrancy").
+//!
+//! # Where things live
+//!
+//! One rule of the protocol, one module:
+//!
+//! | module | rule |
+//! |---|---|
+//! | `server/mod.rs` | the server's state (every field, what it means) |
+//! | `server/config.rs` | the configuration; when applying may run (snapshots, disabled apply) |
+//! | `server/time.rs` | the clock: election timeout, heartbeats, check-quorum, transfer timeout |
+//! | `server/roles.rs` | role changes; the current term and the vote, persisted before use |
+//! | `server/indexes.rs` | commit, applied and log indexes as the rest of the core sees them; msg_ids |
+//! | `server/restore.rs` | restart (restoring the log and metadata), truncation, durability marks |
+//! | [`election`] | pre-vote, requestvote, granting a vote, becoming leader (thesis §3.4, §9.6) |
+//! | [`quorum`] | what a majority is; the value a majority has reached |
+//! | `replication/propose.rs` | the leader taking a client's entry |
+//! | `replication/send.rs` | the leader sending appendentries (pipelined) |
+//! | `replication/receive.rs` | the follower's log-matching check, truncation and append |
+//! | `replication/commit.rs` | the leader's side of answers: progress, back-off, commit (§3.6.2) |
+//! | `replication/apply.rs` | applying committed entries in order, within a time budget |
+//! | `membership.rs` | the node list and single-server configuration changes (§4.1) |
+//! | `snapshot.rs` | taking, sending, receiving and loading snapshots (§5.1) |
+//! | `transfer.rs` | leadership transfer and timeoutnow (§3.10) |
+//! | `reads.rs` | linearizable reads without a log entry (ReadIndex, §6.4) |
+//! | `node.rs` | a member of the cluster as one server sees it |
+//! | `log.rs` | the built-in in-memory log ([`MemoryLog`]) |
 #![deny(unsafe_code)]
 
 pub mod election;
 mod log;
 mod membership;
 mod node;
+pub mod quorum;
 mod reads;
 pub mod replication;
 mod server;

@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use super::election::{majority_of, majority_value};
+use super::quorum::{majority_of, majority_value};
 use super::{Host, Index, MsgId, Node, RaftError, Result, Role, Server};
 
 #[derive(Clone, Copy, Debug)]

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use super::node::{read, write};
 use super::server::{node_of, server_rc, with_server};
 use super::types::*;
-use crate::core::{election, Node, RaftError, Role};
+use crate::core::{quorum, Node, RaftError, Role};
 
 /// Applies the entry after the last applied one: 0 if applied, -1 if there
 /// is nothing to apply (or when called from a callback of a running apply,
@@ -194,7 +194,7 @@ pub extern "C" fn raft_votes_is_majority(nnodes: c_int, nvotes: c_int) -> c_int 
     if nnodes < 0 || nvotes < 0 {
         return 0;
     }
-    election::votes_is_majority(nnodes as usize, nvotes as usize) as c_int
+    quorum::votes_is_majority(nnodes as usize, nvotes as usize) as c_int
 }
 
 /// Removes `idx` and later entries, undoing their configuration changes.

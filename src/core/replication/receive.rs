@@ -1,0 +1,185 @@
+//! The follower's side: checks an appendentries message, truncates a
+//! conflicting suffix, appends, syncs and answers.
+
+use crate::core::server::trace;
+use crate::core::{valid_index, valid_term, INDEX_MAX};
+use crate::core::{
+    AppendEntries, AppendEntriesResponse, EntryHandle, Host, Index, Log, NodeId, RaftError, Result, Role, Server, Term,
+    NODE_ID_NONE,
+};
+
+impl<H: Host> Server<H> {
+    /// `raft_recv_appendentries`: the follower's side of replication.
+    /// The sender is the message's `leader_id`: which node handle the
+    /// message came through does not matter.
+    pub fn recv_appendentries(&self, req: &AppendEntries<'_, H::Entry>) -> Result<AppendEntriesResponse> {
+        check_appendentries(req)?;
+        let mut resp =
+            AppendEntriesResponse { msg_id: req.msg_id, term: self.current_term.get(), success: false, current_idx: 0 };
+        if req.term < self.current_term.get() {
+            trace!(self, req.leader_id, "stale appendentries: term {} < {}", req.term, self.current_term.get());
+            resp.current_idx = self.current_idx();
+            return Ok(resp);
+        }
+        self.follow(req.term, req.leader_id)?;
+        resp.term = self.current_term.get();
+
+        let prev = req.prev_log_idx;
+        if prev > self.snapshot_last_idx.get() {
+            match self.term_at(prev) {
+                None => {
+                    trace!(self, req.leader_id, "missing entry {} (have {})", prev, self.current_idx());
+                    resp.current_idx = self.current_idx();
+                    return Ok(resp);
+                }
+                Some(term) if term != req.prev_log_term => {
+                    if prev <= self.commit_idx.get() {
+                        return Err(RaftError::Shutdown);
+                    }
+                    trace!(self, req.leader_id, "entry {} has term {}, leader says {}", prev, term, req.prev_log_term);
+                    self.delete_entries_from(prev)?;
+                    resp.current_idx = prev - 1;
+                    return Ok(resp);
+                }
+                Some(_) => {}
+            }
+        }
+
+        // Skip what we already have; truncate at the first conflict. At the
+        // end of the log (the common case) every entry is new.
+        let mut first_new = 0;
+        if prev != self.current_idx() {
+            first_new = req.entries.len();
+            for (i, entry) in req.entries.iter().enumerate() {
+                let idx = prev + 1 + i as Index;
+                if idx <= self.snapshot_last_idx.get() {
+                    continue;
+                }
+                match self.log().term_at(idx) {
+                    Some(term) if term == entry.term() => continue,
+                    Some(_) => {
+                        if idx <= self.commit_idx.get() {
+                            return Err(RaftError::Shutdown);
+                        }
+                        self.delete_entries_from(idx)?;
+                    }
+                    None => {}
+                }
+                first_new = i;
+                break;
+            }
+        }
+        let new_entries = &req.entries[first_new..];
+        if !new_entries.is_empty() {
+            let (appended, result) = self.append_from_leader(new_entries);
+            if appended > 0 {
+                let synced = self.log().sync();
+                if synced.is_ok() {
+                    self.note_log_persisted();
+                }
+                result?;
+                synced?;
+            } else {
+                result?;
+            }
+        }
+        let last_new = prev + req.entries.len() as Index;
+        // The log now ends at or after `last_new`; where exactly is asked
+        // only when it matters.
+        debug_assert!(self.current_idx() >= last_new);
+        if last_new > self.persisted_idx.get() {
+            // Entries we already had may be our own unsynced ones from a
+            // leadership with auto flush off: durable before acknowledged.
+            self.log().sync()?;
+            self.note_log_persisted();
+        }
+
+        resp.success = true;
+        resp.current_idx = last_new;
+        if req.leader_commit > self.commit_idx.get() {
+            let commit = req.leader_commit.min(last_new);
+            if commit > self.commit_idx.get() {
+                self.commit_idx.set(commit);
+            }
+        }
+        resp.term = self.current_term.get();
+        self.exec_operations()?;
+        Ok(resp)
+    }
+
+    /// Appends a leader's new entries in runs; each configuration change
+    /// between them is appended on its own and takes effect at once. How
+    /// many were appended, and the failure that stopped it, if any.
+    fn append_from_leader(&self, entries: &[H::Entry]) -> (usize, Result<()>) {
+        let mut appended = 0;
+        loop {
+            let (run, result) = self.log().append_until_cfg_change(&entries[appended..]);
+            appended += run;
+            if result.is_err() || appended == entries.len() {
+                return (appended, result);
+            }
+            if let Err(e) = self.append_to_log(&entries[appended]) {
+                return (appended, Err(e));
+            }
+            appended += 1;
+            if appended == entries.len() {
+                return (appended, Ok(()));
+            }
+        }
+    }
+
+    /// Accepts `leader_id` as leader of `term` (not older than ours): adopts
+    /// the term, steps down from candidacy, resets the election timer and
+    /// settles a leadership transfer in progress.
+    pub(crate) fn follow(&self, term: Term, leader_id: NodeId) -> Result<()> {
+        let newer = term > self.current_term.get();
+        if newer {
+            self.set_current_term(term)?;
+        }
+        match self.role.get() {
+            Role::Follower => {}
+            // Two leaders in one term cannot be; refuse rather than follow.
+            Role::Leader if !newer => return Err(RaftError::Failed),
+            _ => self.become_follower(),
+        }
+        if newer || self.leader_id.get() != leader_id {
+            // A snapshot half received from another leader (or term) is not
+            // this leader's: the new transfer starts from offset 0.
+            self.drop_incoming_snapshot();
+        }
+        self.leader_id.set(leader_id);
+        self.timeout_elapsed.set(0);
+        if self.transfer_target.get() != NODE_ID_NONE {
+            self.reset_transfer_leader(false);
+        }
+        Ok(())
+    }
+}
+
+/// Refuses (`Misuse`, before anything changes) an appendentries message no
+/// correct leader sends: a term, index or commit index out of range, a
+/// previous entry of a later term than the message, entries whose terms
+/// fall (below the previous entry's or one another's) or exceed the
+/// message's term, or more entries than indexes are left.
+fn check_appendentries<E: EntryHandle>(req: &AppendEntries<'_, E>) -> Result<()> {
+    if !valid_term(req.term)
+        || !valid_index(req.prev_log_idx)
+        || !valid_term(req.prev_log_term)
+        || !valid_index(req.leader_commit)
+        || req.prev_log_term > req.term
+        || req.entries.len() as u64 > (INDEX_MAX - req.prev_log_idx) as u64
+    {
+        return Err(RaftError::Misuse);
+    }
+    // One pass without early exit: the common batch is well-formed.
+    let (mut last, mut bad) = (req.prev_log_term, false);
+    for entry in req.entries {
+        let term = entry.term();
+        bad |= term < last || term > req.term;
+        last = term;
+    }
+    if bad {
+        return Err(RaftError::Misuse);
+    }
+    Ok(())
+}

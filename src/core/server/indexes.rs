@@ -1,0 +1,107 @@
+//! Indexes and the log as the rest of the core sees it; message ids.
+
+use super::*;
+use crate::core::{Host, Index, Log, MsgId, NodeId, Term};
+
+impl<H: Host> Server<H> {
+    pub fn commit_idx(&self) -> Index {
+        self.commit_idx.get()
+    }
+
+    /// Sets the commit index (used when restoring); it never moves past the
+    /// log's end nor below zero.
+    pub fn set_commit_idx(&self, idx: Index) {
+        if idx >= 0 && idx <= self.current_idx() {
+            self.commit_idx.set(idx);
+        }
+    }
+
+    pub fn last_applied_idx(&self) -> Index {
+        self.last_applied_idx.get()
+    }
+
+    /// The term of the last applied entry. The apply loop settles it after
+    /// each stride of entries; asked for in between (from `applylog`), it is
+    /// the log's term at the last applied index. If the log no longer has
+    /// that entry, the last term known for an applied entry.
+    pub fn last_applied_term(&self) -> Term {
+        let idx = self.last_applied_idx.get();
+        let (known_idx, known_term) = self.known_applied_term.get();
+        if idx == known_idx {
+            return known_term;
+        }
+        self.term_at(idx).unwrap_or(known_term)
+    }
+
+    pub fn set_last_applied_idx(&self, idx: Index) {
+        if crate::core::valid_index(idx) {
+            let term = self.term_at(idx).unwrap_or_else(|| self.last_applied_term());
+            self.move_last_applied(idx, term);
+        }
+    }
+
+    pub fn current_idx(&self) -> Index {
+        self.log().current_idx()
+    }
+
+    pub fn log_count(&self) -> Index {
+        self.log().count()
+    }
+
+    pub fn first_entry_idx(&self) -> Index {
+        self.log().first_idx()
+    }
+
+    /// The term at `idx`, including the snapshot's last entry and index 0.
+    #[inline]
+    pub fn term_at(&self, idx: Index) -> Option<Term> {
+        if idx == 0 {
+            return Some(0);
+        }
+        if idx == self.snapshot_last_idx.get() {
+            return Some(self.snapshot_last_term.get());
+        }
+        self.log().term_at(idx)
+    }
+
+    pub fn last_log_term(&self) -> Term {
+        self.term_at(self.current_idx()).unwrap_or(0)
+    }
+
+    pub fn entry_at(&self, idx: Index) -> Option<H::Entry> {
+        if idx <= 0 {
+            return None;
+        }
+        self.log().get(idx)
+    }
+
+    pub fn entries_from(&self, idx: Index, out: &mut Vec<H::Entry>) -> usize {
+        if idx <= 0 {
+            return 0;
+        }
+        let n = (self.current_idx() - idx + 1).max(0) as usize;
+        self.log().get_batch(idx, n, out)
+    }
+
+    pub fn last_applied_entry(&self) -> Option<H::Entry> {
+        self.entry_at(self.last_applied_idx())
+    }
+
+    pub fn msg_id(&self) -> MsgId {
+        self.msg_id.get()
+    }
+
+    /// A follower heard message `msg_id` from `from` (the sender's node,
+    /// looked up after the message, which may have added it).
+    pub fn note_msg_seen(&self, from: NodeId, msg_id: MsgId) {
+        if let Some(node) = self.node(from) {
+            node.update_max_seen_msg_id(msg_id);
+        }
+    }
+
+    pub(crate) fn next_msg_id(&self) -> MsgId {
+        let id = self.msg_id.get() + 1;
+        self.msg_id.set(id);
+        id
+    }
+}

@@ -1,0 +1,222 @@
+//! One Raft server: its state, its clock, role changes and the entry points
+//! that do not belong to a single concern.
+
+mod config;
+mod indexes;
+mod restore;
+mod roles;
+mod time;
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use super::reads::PendingRead;
+use super::{Host, Index, MsgId, Node, NodeId, Role, Term, NODE_ID_NONE};
+
+/// Emits a library log line, formatting it only when logging is enabled and
+/// the host has a logger.
+macro_rules! trace {
+    ($server:expr, $node:expr, $($arg:tt)*) => {
+        if $server.logging() {
+            $server.emit_log($node, &format!($($arg)*));
+        }
+    };
+}
+pub(crate) use trace;
+
+/// The options of `raft_config`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Milliseconds without a leader before an election; randomised in
+    /// `[election_timeout, 2 * election_timeout)`.
+    pub election_timeout: i64,
+    /// Heartbeat interval in milliseconds.
+    pub request_timeout: i64,
+    pub auto_flush: bool,
+    pub log_enabled: bool,
+    pub nonblocking_apply: bool,
+    pub disable_apply: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            election_timeout: 1000,
+            request_timeout: 200,
+            // The seed library's real default, which its users rely on.
+            auto_flush: true,
+            log_enabled: false,
+            nonblocking_apply: false,
+            disable_apply: false,
+        }
+    }
+}
+
+/// Entries at most in one appendentries message built from the log.
+pub(crate) const MAX_ENTRIES_PER_MESSAGE: usize = 4096;
+
+/// Entries at most taken from the log in one access when applying.
+pub(crate) const APPLY_RUN: usize = 64;
+
+/// Applying first reads the clock (for its time budget) after this many
+/// entries; `ApplyClock` lengthens the stride while entries are cheap.
+pub(crate) const APPLY_CLOCK_STRIDE: usize = 8;
+
+pub struct Server<H: Host> {
+    pub(crate) host: H,
+
+    // Persistent state (stored through persist_metadata).
+    pub(crate) current_term: Cell<Term>,
+    pub(crate) voted_for: Cell<NodeId>,
+
+    pub(crate) role: Cell<Role>,
+    pub(crate) leader_id: Cell<NodeId>,
+    pub(crate) commit_idx: Cell<Index>,
+    /// Written through `move_last_applied` (which tells a running apply
+    /// loop) or, by the apply loop itself, `advance_applied`.
+    last_applied_idx: Cell<Index>,
+    /// An index and its entry's term, settled where cheap (see
+    /// `last_applied_term`): the apply loop moves only the index per entry.
+    known_applied_term: Cell<(Index, Term)>,
+    /// Set whenever something a running apply loop relies on changes under
+    /// it: the last applied index moved by other code, applying allowed or
+    /// not, the host's callbacks. The loop clears it before its first
+    /// callback and tests it after each one instead of re-checking each of
+    /// them (one loop at a time: see `exclusive_apply`).
+    apply_disturbed: Cell<bool>,
+    /// An apply loop is running (see `exclusive_apply`).
+    applying: Cell<bool>,
+
+    // Time, in milliseconds of this server's own clock.
+    pub(crate) now_ms: Cell<i64>,
+    last_timestamp_us: Cell<i64>,
+    pub(crate) timeout_elapsed: Cell<i64>,
+    pub(crate) election_timeout_rand: Cell<i64>,
+    pub(crate) config: Cell<Config>,
+
+    pub(crate) nodes: RefCell<Vec<Rc<Node>>>,
+    pub(crate) me: RefCell<Option<Rc<Node>>>,
+    /// Index of the newest voting configuration change, -1 if none pending.
+    pub(crate) voting_cfg_change_log_idx: Cell<Index>,
+
+    pub(crate) msg_id: Cell<MsgId>,
+    /// Highest index known durable in this server's own log: what a sync
+    /// covered, or what the application reported through `raft_flush`.
+    pub(crate) persisted_idx: Cell<Index>,
+    /// Highest index reported by `raft_get_index_to_sync`.
+    pub(crate) next_sync_index: Cell<Index>,
+    /// Index of this leader's first entry of its term (its no-op).
+    pub(crate) term_start_idx: Cell<Index>,
+    /// Reusable buffer for entries being sent, so sending allocates nothing.
+    pub(crate) send_buffer: RefCell<Vec<H::Entry>>,
+    /// Reusable buffer for entries being applied.
+    pub(crate) apply_buffer: RefCell<Vec<H::Entry>>,
+    /// Reusable buffers for quorum counts (match indexes, msg_ids).
+    pub(crate) quorum_scratch: RefCell<Vec<Index>>,
+    pub(crate) msg_id_scratch: RefCell<Vec<MsgId>>,
+    /// The highest msg_id a majority had answered at the last count
+    /// (`refresh_read_quorum`): what waiting reads are checked against.
+    pub(crate) read_quorum: Cell<MsgId>,
+
+    /// Written only through `set_snapshot_in_progress`, which tells a
+    /// running apply loop (`disturb_apply`).
+    snapshot_in_progress: Cell<bool>,
+    pub(crate) snapshot_last_idx: Cell<Index>,
+    pub(crate) snapshot_last_term: Cell<Term>,
+    pub(crate) next_snapshot_last_idx: Cell<Index>,
+    pub(crate) next_snapshot_last_term: Cell<Term>,
+    /// Snapshot being received from the leader (0: none) and the next offset.
+    pub(crate) incoming_snapshot_idx: Cell<Index>,
+    pub(crate) incoming_snapshot_offset: Cell<u64>,
+
+    pub(crate) reads: RefCell<VecDeque<PendingRead<H::ReadCallback>>>,
+    /// First msg_id of the heartbeat round serving reads; 0 when none.
+    pub(crate) read_round_msg_id: Cell<MsgId>,
+
+    pub(crate) transfer_target: Cell<NodeId>,
+    pub(crate) transfer_timeout_ms: Cell<i64>,
+    pub(crate) transfer_elapsed_ms: Cell<i64>,
+    pub(crate) timeoutnow_sent: Cell<bool>,
+
+    /// A majority's acknowledgement reported by `raft_update_quorum_meta`.
+    pub(crate) quorum_ack_msg_id: Cell<MsgId>,
+    pub(crate) quorum_ack_ms: Cell<i64>,
+}
+
+impl<H: Host> Server<H> {
+    pub fn new(host: H) -> Self {
+        let server = Server {
+            host,
+            current_term: Cell::new(0),
+            voted_for: Cell::new(NODE_ID_NONE),
+            role: Cell::new(Role::Follower),
+            leader_id: Cell::new(NODE_ID_NONE),
+            commit_idx: Cell::new(0),
+            last_applied_idx: Cell::new(0),
+            known_applied_term: Cell::new((0, 0)),
+            apply_disturbed: Cell::new(false),
+            applying: Cell::new(false),
+            now_ms: Cell::new(0),
+            last_timestamp_us: Cell::new(0),
+            timeout_elapsed: Cell::new(0),
+            election_timeout_rand: Cell::new(Config::default().election_timeout),
+            config: Cell::new(Config::default()),
+            nodes: RefCell::new(Vec::new()),
+            me: RefCell::new(None),
+            voting_cfg_change_log_idx: Cell::new(-1),
+            msg_id: Cell::new(0),
+            persisted_idx: Cell::new(0),
+            next_sync_index: Cell::new(0),
+            term_start_idx: Cell::new(0),
+            send_buffer: RefCell::new(Vec::new()),
+            apply_buffer: RefCell::new(Vec::new()),
+            quorum_scratch: RefCell::new(Vec::new()),
+            msg_id_scratch: RefCell::new(Vec::new()),
+            read_quorum: Cell::new(0),
+            snapshot_in_progress: Cell::new(false),
+            snapshot_last_idx: Cell::new(0),
+            snapshot_last_term: Cell::new(0),
+            next_snapshot_last_idx: Cell::new(0),
+            next_snapshot_last_term: Cell::new(0),
+            incoming_snapshot_idx: Cell::new(0),
+            incoming_snapshot_offset: Cell::new(0),
+            reads: RefCell::new(VecDeque::new()),
+            read_round_msg_id: Cell::new(0),
+            transfer_target: Cell::new(NODE_ID_NONE),
+            transfer_timeout_ms: Cell::new(0),
+            transfer_elapsed_ms: Cell::new(0),
+            timeoutnow_sent: Cell::new(false),
+            quorum_ack_msg_id: Cell::new(0),
+            quorum_ack_ms: Cell::new(i64::MIN / 2),
+        };
+        server.randomize_election_timeout();
+        server
+    }
+
+    pub fn host(&self) -> &H {
+        &self.host
+    }
+
+    /// The host, for finishing its set-up before the server is shared.
+    pub fn host_mut(&mut self) -> &mut H {
+        &mut self.host
+    }
+
+    pub(crate) fn log(&self) -> &H::Log {
+        self.host.log()
+    }
+
+    // ----- logging -----
+
+    pub(crate) fn logging(&self) -> bool {
+        self.config.get().log_enabled && self.host.has_logger()
+    }
+
+    pub(crate) fn emit_log(&self, node: NodeId, message: &str) {
+        self.host.log_message(node, message);
+    }
+}

@@ -1,0 +1,165 @@
+//! A scripted host for unit tests of the core.
+use super::*;
+use crate::core::log::tests::TestEntry;
+use crate::core::*;
+use std::cell::RefCell;
+
+#[derive(Default)]
+pub struct ScriptHost {
+    pub log: MemoryLog<TestEntry>,
+    pub sent_votes: RefCell<Vec<(NodeId, RequestVote)>>,
+    pub sent_appends: RefCell<Vec<(NodeId, MsgId, Index, usize)>>,
+    pub persisted: RefCell<Vec<(Term, NodeId)>>,
+    pub fail_persist: Cell<bool>,
+    pub applied: RefCell<Vec<Index>>,
+    pub states: RefCell<Vec<Role>>,
+    pub now: Cell<i64>,
+}
+
+impl Host for ScriptHost {
+    type Entry = TestEntry;
+    type Log = MemoryLog<TestEntry>;
+    type ReadCallback = u32;
+    fn log(&self) -> &Self::Log {
+        &self.log
+    }
+    fn send_requestvote(&self, to: &Rc<Node>, msg: &RequestVote) -> i32 {
+        self.sent_votes.borrow_mut().push((to.id(), *msg));
+        0
+    }
+    fn send_appendentries(&self, to: &Rc<Node>, msg: &AppendEntries<'_, TestEntry>) -> i32 {
+        self.sent_appends.borrow_mut().push((to.id(), msg.msg_id, msg.prev_log_idx, msg.entries.len()));
+        0
+    }
+    fn send_snapshot(&self, _: &Rc<Node>, _: &SnapshotRequest) -> i32 {
+        0
+    }
+    fn send_timeoutnow(&self, _: &Rc<Node>) -> i32 {
+        0
+    }
+    fn get_snapshot_chunk(&self, _: &Rc<Node>, _: u64, _: &mut Chunk) -> Option<i32> {
+        None
+    }
+    fn store_snapshot_chunk(&self, _: Index, _: u64, _: &Chunk) -> i32 {
+        0
+    }
+    fn clear_snapshot(&self) -> i32 {
+        0
+    }
+    fn load_snapshot(&self, _: Term, _: Index) -> i32 {
+        0
+    }
+    fn applylog(&self, _: &TestEntry, idx: Index) -> i32 {
+        self.applied.borrow_mut().push(idx);
+        0
+    }
+    fn persist_metadata(&self, term: Term, vote: NodeId) -> i32 {
+        if self.fail_persist.get() {
+            return -1;
+        }
+        self.persisted.borrow_mut().push((term, vote));
+        0
+    }
+    fn get_node_id(&self, e: &TestEntry, _: Index) -> Option<NodeId> {
+        Some(e.id())
+    }
+    fn node_has_sufficient_logs(&self, _: &Rc<Node>) -> Option<i32> {
+        None
+    }
+    fn notify_membership_event(&self, _: &Rc<Node>, _: Option<&TestEntry>, _: MembershipEvent) {}
+    fn notify_state_event(&self, role: Role) {
+        self.states.borrow_mut().push(role);
+    }
+    fn notify_transfer_event(&self, _: TransferResult) {}
+    fn has_logger(&self) -> bool {
+        false
+    }
+    fn log_message(&self, _: NodeId, _: &str) {}
+    fn backpressure(&self, _: &Rc<Node>) -> bool {
+        false
+    }
+    fn gives_entries_to_send(&self) -> bool {
+        false
+    }
+    fn get_entries_to_send(&self, _: &Rc<Node>, _: Index, _: usize, _: &mut Vec<TestEntry>) -> Option<usize> {
+        None
+    }
+    fn now_us(&self) -> i64 {
+        self.now.get()
+    }
+    fn random(&self) -> u32 {
+        0
+    }
+    fn read_done(&self, _: u32, _: bool) {}
+    fn new_entry(&self, ty: i32) -> Option<TestEntry> {
+        Some(TestEntry::new(0, 0, ty))
+    }
+}
+
+pub fn server_with_nodes(ids: &[NodeId], me: NodeId) -> Server<ScriptHost> {
+    let s = Server::new(ScriptHost::default());
+    for &id in ids {
+        s.add_node(std::ptr::null_mut(), id, id == me).unwrap();
+    }
+    s
+}
+
+#[test]
+fn a_new_server_is_a_follower_in_term_zero_with_no_vote() {
+    let s = Server::new(ScriptHost::default());
+    assert_eq!(s.role(), Role::Follower);
+    assert_eq!((s.current_term(), s.voted_for(), s.commit_idx()), (0, NODE_ID_NONE, 0));
+    assert_eq!(s.config().election_timeout, 1000);
+    assert_eq!(s.config().request_timeout, 200);
+}
+
+#[test]
+fn a_new_term_is_persisted_before_it_is_adopted() {
+    let s = Server::new(ScriptHost::default());
+    s.host.fail_persist.set(true);
+    assert!(s.set_current_term(3).is_err());
+    assert_eq!(s.current_term(), 0);
+    s.host.fail_persist.set(false);
+    s.set_current_term(3).unwrap();
+    assert_eq!(*s.host.persisted.borrow(), vec![(3, NODE_ID_NONE)]);
+}
+
+#[test]
+fn the_election_timeout_is_randomised_within_one_to_two_timeouts() {
+    let s = Server::new(ScriptHost::default());
+    let t = s.election_timeout_rand();
+    assert!((1000..2000).contains(&t));
+}
+
+#[test]
+fn a_single_voter_elects_itself_on_periodic() {
+    let s = server_with_nodes(&[1], 1);
+    s.periodic_ms(0).unwrap();
+    assert!(s.is_leader());
+    assert_eq!(s.current_term(), 1);
+    // The leader's no-op commits at once with a single voter.
+    assert_eq!(s.commit_idx(), 1);
+    assert_eq!(*s.host.applied.borrow(), vec![1]);
+}
+
+#[test]
+fn restoring_the_log_lets_its_configuration_entries_take_effect_without_appending() {
+    let s = server_with_nodes(&[1], 1);
+    s.host.log.append(&TestEntry::new(1, 2, entry_type::ADD_NONVOTING_NODE)).unwrap();
+    s.host.log.append(&TestEntry::new(1, 2, entry_type::ADD_NODE)).unwrap();
+    s.host.log.append(&TestEntry::new(1, 0, entry_type::NORMAL)).unwrap();
+    assert_eq!(s.num_nodes(), 1);
+    s.restore_log().unwrap();
+    assert_eq!((s.num_nodes(), s.num_voting_nodes(), s.current_idx()), (2, 2, 3));
+    assert_eq!(s.voting_cfg_change_log_idx.get(), 2);
+    assert!(s.voting_change_in_progress());
+}
+
+#[test]
+fn committed_entries_are_never_popped() {
+    let s = Server::new(ScriptHost::default());
+    s.append_entry(&TestEntry::new(1, 1, 0)).unwrap();
+    s.set_commit_idx(1);
+    assert!(s.pop_entry().is_err());
+    assert_eq!(s.current_idx(), 1);
+}

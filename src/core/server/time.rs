@@ -1,0 +1,117 @@
+//! Time: the clock, the periodic tick (election and heartbeat timeouts,
+//! check-quorum, transfer timeout) and the operations it runs.
+
+use super::*;
+use crate::core::{Host, MsgId, Result, Role, NODE_ID_NONE};
+
+impl<H: Host> Server<H> {
+    /// Takes the host clock as the reference point for the next periodic.
+    pub fn reset_clock(&self) {
+        self.last_timestamp_us.set(self.host.now_us());
+    }
+
+    /// Milliseconds elapsed on the host clock since the last call; the
+    /// sub-millisecond remainder is carried to the next call.
+    fn elapsed_ms_from_clock(&self) -> i64 {
+        let now = self.host.now_us();
+        let last = self.last_timestamp_us.get();
+        if now <= last {
+            return 0;
+        }
+        let ms = (now - last) / 1000;
+        self.last_timestamp_us.set(last + ms * 1000);
+        ms
+    }
+
+    /// `raft_periodic`: advance by the time the clock says has passed.
+    pub fn periodic(&self) -> Result<()> {
+        let ms = self.elapsed_ms_from_clock();
+        self.periodic_ms(ms)
+    }
+
+    /// `raft_periodic_internal`: advance by `ms` (negative: read the clock).
+    pub fn periodic_ms(&self, ms: i64) -> Result<()> {
+        if ms < 0 {
+            return self.periodic();
+        }
+        // Saturating: an absurd elapsed time must not wrap the clock.
+        self.now_ms.set(self.now_ms.get().saturating_add(ms));
+        self.timeout_elapsed.set(self.timeout_elapsed.get().saturating_add(ms));
+
+        self.tick_transfer(ms);
+
+        if self.is_single_voter() && self.role.get() != Role::Leader {
+            self.become_candidate()?;
+            self.become_leader()?;
+        }
+
+        if self.role.get() == Role::Leader {
+            if !self.reads.borrow().is_empty() {
+                self.refresh_read_quorum();
+            }
+            if !self.has_quorum_contact() {
+                trace!(self, NODE_ID_NONE, "no majority heard within two election timeouts: stepping down");
+                self.become_follower();
+            } else if self.timeout_elapsed.get() >= self.config.get().request_timeout {
+                self.send_appendentries_all()?;
+            }
+        } else if self.timeout_elapsed.get() >= self.election_timeout_rand.get()
+            && !self.snapshot_in_progress()
+            && self.may_campaign()
+        {
+            self.election_start(false)?;
+        }
+
+        self.exec_operations()
+    }
+
+    /// Applies committed entries and answers ready reads. Called after every
+    /// message, so the common "nothing to do" is decided inline.
+    #[inline(always)]
+    pub fn exec_operations(&self) -> Result<()> {
+        let nothing_to_apply = self.last_applied_idx() >= self.commit_idx.get();
+        if nothing_to_apply && !self.reads_to_serve() {
+            return Ok(());
+        }
+        self.exec_operations_now()
+    }
+
+    #[inline(never)]
+    fn exec_operations_now(&self) -> Result<()> {
+        self.apply_committed()?;
+        self.serve_reads();
+        Ok(())
+    }
+
+    /// Check-quorum: a leader hears from a majority of voters within two
+    /// election timeouts, or it is not a leader that anyone follows.
+    fn has_quorum_contact(&self) -> bool {
+        let voters = self.num_voting_nodes();
+        if voters <= 1 {
+            return true;
+        }
+        let window = 2 * self.config.get().election_timeout;
+        let now = self.now_ms.get();
+        if now.saturating_sub(self.quorum_ack_ms.get()) < window {
+            return true;
+        }
+        let acks = self
+            .nodes
+            .borrow()
+            .iter()
+            .filter(|n| n.is_counted_voter() && (self.is_me(n) || now.saturating_sub(n.last_ack_ms()) < window))
+            .count();
+        crate::core::quorum::votes_is_majority(voters, acks)
+    }
+
+    /// `raft_update_quorum_meta`: a majority acknowledged message `id` now.
+    pub fn update_quorum_meta(&self, id: MsgId) {
+        self.quorum_ack_msg_id.set(self.quorum_ack_msg_id.get().max(id));
+        self.read_quorum.set(self.read_quorum.get().max(id));
+        self.quorum_ack_ms.set(self.now_ms.get());
+    }
+
+    pub fn timeout_elapsed(&self) -> i64 {
+        self.timeout_elapsed.get()
+    }
+}
