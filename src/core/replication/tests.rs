@@ -1,7 +1,5 @@
-use super::apply::ApplyClock;
 use crate::core::log::tests::TestEntry;
 use crate::core::server::tests::server_with_nodes;
-use crate::core::server::APPLY_CLOCK_STRIDE;
 use crate::core::*;
 
 fn leader_of(ids: &[NodeId]) -> Server<crate::core::server::tests::ScriptHost> {
@@ -267,24 +265,4 @@ fn a_leader_refuses_client_no_ops_and_negative_types() {
     }
     assert_eq!(s.current_idx(), 1);
     assert_eq!(s.recv_entry(&TestEntry::new(0, 1, 100)).unwrap().idx, 2);
-}
-
-#[test]
-fn apply_clock_lengthens_strides_only_while_they_are_cheap() {
-    let mut clock = ApplyClock::start(1_000, 100_000);
-    assert_eq!(clock.stride, APPLY_CLOCK_STRIDE);
-    // Strides that take no time grow, up to a whole run.
-    let mut strides = vec![];
-    for _ in 0..3 {
-        assert!(clock.time_left(1_000));
-        strides.push(clock.stride);
-    }
-    assert_eq!(strides, [32, 64, 64]);
-    // A stride that takes a real share of the budget keeps the stride.
-    let mut clock = ApplyClock::start(0, 100_000);
-    assert!(clock.time_left(40_000));
-    assert_eq!(clock.stride, APPLY_CLOCK_STRIDE);
-    // Out of time at the deadline.
-    assert!(clock.time_left(99_999));
-    assert!(!clock.time_left(100_000));
 }

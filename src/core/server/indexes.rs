@@ -20,17 +20,9 @@ impl<H: Host> Server<H> {
         self.last_applied_idx.get()
     }
 
-    /// The term of the last applied entry. The apply loop settles it after
-    /// each stride of entries; asked for in between (from `applylog`), it is
-    /// the log's term at the last applied index. If the log no longer has
-    /// that entry, the last term known for an applied entry.
+    /// The term of the last applied entry.
     pub fn last_applied_term(&self) -> Term {
-        let idx = self.last_applied_idx.get();
-        let (known_idx, known_term) = self.known_applied_term.get();
-        if idx == known_idx {
-            return known_term;
-        }
-        self.term_at(idx).unwrap_or(known_term)
+        self.last_applied_term.get()
     }
 
     pub fn set_last_applied_idx(&self, idx: Index) {

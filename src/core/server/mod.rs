@@ -62,8 +62,7 @@ pub(crate) const MAX_ENTRIES_PER_MESSAGE: usize = 4096;
 /// Entries at most taken from the log in one access when applying.
 pub(crate) const APPLY_RUN: usize = 64;
 
-/// Applying first reads the clock (for its time budget) after this many
-/// entries; `ApplyClock` lengthens the stride while entries are cheap.
+/// Applying reads the clock (for its time budget) every this many entries.
 pub(crate) const APPLY_CLOCK_STRIDE: usize = 8;
 
 pub struct Server<H: Host> {
@@ -76,17 +75,13 @@ pub struct Server<H: Host> {
     pub(crate) role: Cell<Role>,
     pub(crate) leader_id: Cell<NodeId>,
     pub(crate) commit_idx: Cell<Index>,
-    /// Written through `move_last_applied` (which tells a running apply
-    /// loop) or, by the apply loop itself, `advance_applied`.
+    /// The last applied entry and its term, written together through
+    /// `move_last_applied` (which tells a running apply loop) or, by the
+    /// apply loop itself, `count_applied`.
     last_applied_idx: Cell<Index>,
-    /// An index and its entry's term, settled where cheap (see
-    /// `last_applied_term`): the apply loop moves only the index per entry.
-    known_applied_term: Cell<(Index, Term)>,
+    last_applied_term: Cell<Term>,
     /// Set whenever something a running apply loop relies on changes under
-    /// it: the last applied index moved by other code, applying allowed or
-    /// not, the host's callbacks. The loop clears it before its first
-    /// callback and tests it after each one instead of re-checking each of
-    /// them (one loop at a time: see `exclusive_apply`).
+    /// it (see `disturb_apply`; one loop at a time: see `exclusive_apply`).
     apply_disturbed: Cell<bool>,
     /// An apply loop is running (see `exclusive_apply`).
     applying: Cell<bool>,
@@ -157,7 +152,7 @@ impl<H: Host> Server<H> {
             leader_id: Cell::new(NODE_ID_NONE),
             commit_idx: Cell::new(0),
             last_applied_idx: Cell::new(0),
-            known_applied_term: Cell::new((0, 0)),
+            last_applied_term: Cell::new(0),
             apply_disturbed: Cell::new(false),
             applying: Cell::new(false),
             now_ms: Cell::new(0),
