@@ -24,7 +24,7 @@ impl<H: Host> Server<H> {
         }
         self.check_room()?;
         entry.set_term(self.current_term.get());
-        let idx = self.log().append_ordinary(entry)?;
+        let idx = self.log().append(entry)?;
         self.entry_accepted(entry, idx)
     }
 

@@ -70,7 +70,7 @@ impl<H: Host> Server<H> {
     #[inline(always)]
     pub(crate) fn append_to_log(&self, entry: &H::Entry) -> Result<Index> {
         self.check_room()?;
-        let idx = self.log().append_indexed(entry)?;
+        let idx = self.log().append(entry)?;
         let entry_type = entry.entry_type();
         if crate::core::is_cfg_change(entry_type) {
             if crate::core::is_voting_cfg_change(entry_type) {

@@ -58,34 +58,18 @@ impl LogBackend {
 
 impl Log<EntryPtr> for LogBackend {
     #[inline(always)]
-    fn append(&self, entry: &EntryPtr) -> core::Result<()> {
+    fn append(&self, entry: &EntryPtr) -> core::Result<Index> {
         match self {
             LogBackend::Builtin(log) => log.append(entry),
             LogBackend::Custom { vtable, handle } => match vtable.append {
-                // SAFETY: the application's append, called with its own handle
-                // and a live entry, which it holds if it keeps it.
-                Some(f) => core::check(unsafe { f(*handle, entry.as_ptr()) }),
+                Some(f) => {
+                    // SAFETY: the application's append, called with its own
+                    // handle and a live entry, which it holds if it keeps it.
+                    core::check(unsafe { f(*handle, entry.as_ptr()) })?;
+                    Ok(self.current_idx())
+                }
                 None => Err(RaftError::Failed),
             },
-        }
-    }
-
-    #[inline(always)]
-    fn append_ordinary(&self, entry: &EntryPtr) -> core::Result<Index> {
-        match self {
-            LogBackend::Builtin(log) => log.append_ordinary(entry),
-            LogBackend::Custom { .. } => self.append_indexed(entry),
-        }
-    }
-
-    #[inline(always)]
-    fn append_indexed(&self, entry: &EntryPtr) -> core::Result<Index> {
-        match self {
-            LogBackend::Builtin(log) => log.append_indexed(entry),
-            LogBackend::Custom { .. } => {
-                self.append(entry)?;
-                Ok(self.current_idx())
-            }
         }
     }
 
@@ -94,13 +78,6 @@ impl Log<EntryPtr> for LogBackend {
             // Without an offer observer there is nothing to ask per entry.
             LogBackend::Builtin(log) if log.cbs.get().log_offer.is_none() => log.mem.append_until_cfg_change(entries),
             _ => core::append_each_until_cfg_change(self, entries),
-        }
-    }
-
-    fn may_hold_cfg_change(&self, idx: Index) -> bool {
-        match self {
-            LogBackend::Builtin(log) => log.mem.may_hold_cfg_change(idx),
-            LogBackend::Custom { .. } => true,
         }
     }
 
