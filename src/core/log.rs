@@ -294,19 +294,9 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
 }
 
 /// Pushes `entries` onto `log` up to the first configuration change; how
-/// many it pushed. Scanning the types first, then copying, costs fewer
-/// instructions than one loop doing both (measured with `make
-/// bench-profile`): the scan needs no early exit, and the copy is a plain
-/// slice clone. The scan is one OR over the types, zero when every entry is
-/// an ordinary one (type 0, the common case); only otherwise are the types
-/// looked at one by one.
+/// many it pushed.
 fn push_until_cfg_change<E: EntryHandle>(log: &mut Vec<E>, entries: &[E]) -> usize {
-    let all_ordinary = entries.iter().fold(0, |types, e| types | e.entry_type()) == super::entry_type::NORMAL;
-    let count = if all_ordinary {
-        entries.len()
-    } else {
-        entries.iter().position(|e| is_cfg_change(e.entry_type())).unwrap_or(entries.len())
-    };
+    let count = entries.iter().position(|e| is_cfg_change(e.entry_type())).unwrap_or(entries.len());
     log.extend_from_slice(&entries[..count]);
     count
 }
