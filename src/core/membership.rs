@@ -116,6 +116,7 @@ impl<H: Host> Server<H> {
                 return None;
             }
             node.set_voting(true);
+            self.recount_commit_votes();
             return Some(node);
         }
         if is_self && self.me.borrow().is_some() {
@@ -141,6 +142,7 @@ impl<H: Host> Server<H> {
         node.set_next_idx(self.current_idx() + 1);
         node.set_last_ack_ms(self.now_ms.get());
         self.nodes.borrow_mut().push(node.clone());
+        self.recount_commit_votes();
         if is_self {
             *self.me.borrow_mut() = Some(node.clone());
         }
@@ -158,6 +160,7 @@ impl<H: Host> Server<H> {
         }
         self.host.notify_membership_event(node, None, MembershipEvent::Remove);
         self.nodes.borrow_mut().retain(|n| !Rc::ptr_eq(n, node));
+        self.recount_commit_votes();
         let was_me = self.me.borrow().as_ref().is_some_and(|me| Rc::ptr_eq(me, node));
         if was_me {
             *self.me.borrow_mut() = None;
@@ -181,6 +184,7 @@ impl<H: Host> Server<H> {
             return;
         }
         let Some(id) = self.cfg_change_node_id(entry, idx) else { return };
+        self.recount_commit_votes();
         let is_self = id == self.my_id();
         let node = self.node(id);
         match entry.entry_type() {
@@ -213,6 +217,7 @@ impl<H: Host> Server<H> {
     /// Undoes a configuration entry that is being popped from the log.
     pub(crate) fn handle_remove_cfg_change(&self, entry: &H::Entry, idx: Index) {
         let Some(id) = self.cfg_change_node_id(entry, idx) else { return };
+        self.recount_commit_votes();
         let Some(node) = self.node(id) else { return };
         match entry.entry_type() {
             entry_type::ADD_NODE => {

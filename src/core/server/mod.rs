@@ -65,6 +65,21 @@ pub(crate) const APPLY_RUN: usize = 64;
 /// Applying reads the clock (for its time budget) every this many entries.
 pub(crate) const APPLY_CLOCK_STRIDE: usize = 8;
 
+/// How many voters hold index `at` (the next that may commit), and how
+/// many make a majority; `at` is -1 when not counted.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CommitVotes {
+    pub at: Index,
+    pub votes: usize,
+    pub need: usize,
+}
+
+impl Default for CommitVotes {
+    fn default() -> Self {
+        CommitVotes { at: -1, votes: 0, need: usize::MAX }
+    }
+}
+
 pub struct Server<H: Host> {
     pub(crate) host: H,
 
@@ -112,6 +127,9 @@ pub struct Server<H: Host> {
     pub(crate) apply_buffer: RefCell<Vec<H::Entry>>,
     /// Reusable buffers for quorum counts (match indexes, msg_ids).
     pub(crate) quorum_scratch: RefCell<Vec<Index>>,
+    /// The leader's count of voters holding the next index that may commit
+    /// (`match_raised`).
+    pub(crate) commit_votes: Cell<CommitVotes>,
     pub(crate) msg_id_scratch: RefCell<Vec<MsgId>>,
     /// The highest msg_id a majority had answered at the last count
     /// (`refresh_read_quorum`): what waiting reads are checked against.
@@ -170,6 +188,7 @@ impl<H: Host> Server<H> {
             send_buffer: RefCell::new(Vec::new()),
             apply_buffer: RefCell::new(Vec::new()),
             quorum_scratch: RefCell::new(Vec::new()),
+            commit_votes: Cell::new(CommitVotes::default()),
             msg_id_scratch: RefCell::new(Vec::new()),
             read_quorum: Cell::new(0),
             snapshot_in_progress: Cell::new(false),

@@ -141,8 +141,10 @@ impl<H: Host> Server<H> {
         }
         if self.role.get() == Role::Leader {
             if let Some(me) = self.me.borrow().as_ref() {
-                if self.persisted_idx.get() > me.match_idx() {
+                let old = me.match_idx();
+                if self.persisted_idx.get() > old {
                     me.set_match_idx(self.persisted_idx.get());
+                    self.match_raised(me, old);
                 }
             }
         }

@@ -49,6 +49,9 @@ impl<H: Host> Server<H> {
             if !self.reads.borrow().is_empty() {
                 self.refresh_read_quorum();
             }
+            // Voting flags and match indexes can also be set from C: count
+            // the voters above the commit index afresh at the next answer.
+            self.recount_commit_votes();
             if !self.has_quorum_contact() {
                 trace!(self, NODE_ID_NONE, "no majority heard within two election timeouts: stepping down");
                 self.become_follower();
