@@ -124,7 +124,7 @@ impl<H: Host> Server<H> {
         let floor = self.quorum_ack_msg_id.get();
         let last = self.read_quorum.get().max(floor);
         let nodes = self.nodes.borrow();
-        let me = self.me.borrow().as_ref().map_or(std::ptr::null(), |n| Rc::as_ptr(n));
+        let me = self.me.borrow().as_ref().map_or(std::ptr::null(), Rc::as_ptr);
         let (mut voters, mut me_voting) = (0usize, false);
         let (mut at_last, mut above, mut least, mut most) = (0usize, 0usize, MsgId::MAX, MsgId::MIN);
         for node in nodes.iter().filter(|n| n.is_voting()) {
