@@ -50,6 +50,13 @@ impl<H: Host> Server<H> {
         }
     }
 
+    /// The node at address `node`, if it is one of this server's nodes
+    /// (pointers from C may name a node of another server or one already
+    /// removed; only addresses are compared, so a stale one is never read).
+    pub fn node_at_address(&self, node: *const Node) -> Option<Rc<Node>> {
+        self.nodes.borrow().iter().find(|n| Rc::as_ptr(n) == node).cloned()
+    }
+
     /// True when `node` is one of this server's nodes (pointers from C may
     /// name a node of another server or one already removed).
     pub fn owns_node(&self, node: &Node) -> bool {
@@ -369,5 +376,30 @@ mod tests {
         s.apply_all().unwrap();
         assert!(s.my_node().is_none());
         assert_eq!(s.num_nodes(), 2);
+    }
+
+    #[test]
+    fn the_sender_of_a_message_is_found_wherever_it_moved_in_the_node_list() {
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.note_msg_seen(3, 5);
+        assert_eq!(s.node(3).unwrap().max_seen_msg_id(), 5);
+        // Node 3 moves down a place; where it was found is out of range.
+        s.remove_node(&s.node(2).unwrap());
+        s.note_msg_seen(3, 6);
+        assert_eq!(s.node(3).unwrap().max_seen_msg_id(), 6);
+        // Another sender than last time; an unknown one changes nothing.
+        s.note_msg_seen(1, 7);
+        s.note_msg_seen(9, 8);
+        assert_eq!((s.node(1).unwrap().max_seen_msg_id(), s.node(3).unwrap().max_seen_msg_id()), (7, 6));
+    }
+
+    #[test]
+    fn a_node_is_found_by_address_only_while_it_is_in_the_list() {
+        let s = server_with_nodes(&[1, 2], 1);
+        let two = s.node(2).unwrap();
+        assert!(s.node_at_address(std::rc::Rc::as_ptr(&two)).is_some_and(|n| n.id() == 2));
+        s.remove_node(&two);
+        assert!(s.node_at_address(std::rc::Rc::as_ptr(&two)).is_none());
+        assert!(s.node_at_address(std::ptr::null()).is_none());
     }
 }

@@ -84,10 +84,21 @@ impl<H: Host> Server<H> {
     }
 
     /// A follower heard message `msg_id` from `from` (the sender's node,
-    /// looked up after the message, which may have added it).
+    /// looked up after the message, which may have added it). Where the
+    /// sender was found last time is tried first: messages come from one
+    /// leader, so in a big cluster this saves a scan of the node list per
+    /// message (with `node_at_address` on the leader's side, 16% of the
+    /// library's instructions per entry at 51 nodes, batches of 1).
     pub fn note_msg_seen(&self, from: NodeId, msg_id: MsgId) {
-        if let Some(node) = self.node(from) {
-            node.update_max_seen_msg_id(msg_id);
+        let nodes = self.nodes.borrow();
+        let hint = self.seen_node_hint.get();
+        let found = match nodes.get(hint) {
+            Some(node) if node.id() == from => Some(hint),
+            _ => nodes.iter().position(|n| n.id() == from),
+        };
+        if let Some(at) = found {
+            self.seen_node_hint.set(at);
+            nodes[at].update_max_seen_msg_id(msg_id);
         }
     }
 
