@@ -70,7 +70,7 @@ impl<H: Host> Server<H> {
     #[inline(always)]
     pub(crate) fn append_to_log(&self, entry: &H::Entry) -> Result<Index> {
         self.check_room()?;
-        let idx = self.log().append_indexed(entry)?;
+        let idx = self.log().append(entry)?;
         let entry_type = entry.entry_type();
         if crate::core::is_cfg_change(entry_type) {
             if crate::core::is_voting_cfg_change(entry_type) {
@@ -126,6 +126,7 @@ impl<H: Host> Server<H> {
         if let Some(me) = self.my_node() {
             if me.progress().match_idx() > end {
                 me.progress().set_match_idx(end);
+                self.recount_commit_votes();
             }
         }
     }
@@ -149,8 +150,10 @@ impl<H: Host> Server<H> {
         }
         if self.role.get() == Role::Leader {
             if let Some(me) = self.me.borrow().as_ref() {
-                if self.persisted_idx.get() > me.progress().match_idx() {
+                let old = me.progress().match_idx();
+                if self.persisted_idx.get() > old {
                     me.progress().set_match_idx(self.persisted_idx.get());
+                    self.match_raised(me, old);
                 }
             }
         }
