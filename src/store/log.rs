@@ -393,7 +393,7 @@ impl Store {
     /// Writes the pending bytes to the open segment with one write call. On
     /// failure the file is cut back to what it held and the bytes stay
     /// pending, so a later sync retries them.
-    fn write_pending(&mut self) -> Result<()> {
+    pub(crate) fn write_pending(&mut self) -> Result<()> {
         self.drain_writes();
         if self.pending.is_empty() {
             return Ok(());

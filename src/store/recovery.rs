@@ -360,11 +360,14 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
             disk.sync(&s.file, opts.fsync == Fsync::Full).at("fdatasync", &path)?;
             st.syncs += 1;
         }
-        // Always: the last roll's names (a closed segment's rename, the
-        // open segment's creation) may not be durable yet after a process
-        // crash, and the segments found now count as durable.
-        disk.sync_dir(&dir_file).at("fsync directory", dir)?;
-        st.dir_syncs += 1;
+        // Always (a new store's was synced above): the last roll's names (a
+        // closed segment's rename, the open segment's creation) may not be
+        // durable yet after a process crash, and the segments found now
+        // count as durable.
+        if !sync_dir_needed {
+            disk.sync_dir(&dir_file).at("fsync directory", dir)?;
+            st.dir_syncs += 1;
+        }
     }
     let syncer = Syncer::new(disk.clone(), opts.fsync == Fsync::Full).at("start sync thread", dir)?;
     let store = Store {
