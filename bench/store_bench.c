@@ -27,9 +27,12 @@
  * seconds, and short paired slices cancel most of it. --verbose prints
  * every round.
  *
- * The stores use 64 MiB segments unless --segment-mib says otherwise (a
- * segment roll costs the event loop a blocking fdatasync of the segment it
- * closes and a directory sync).
+ * The stores use the store's default segment size (8 MiB) unless
+ * --segment-mib says otherwise. A segment is closed at the first append
+ * after a sync that covered it (no fdatasync of its own); the next sync
+ * also fsyncs the directory. "fsync/flush" is fdatasyncs (the store's
+ * raft_store_fsync_count, which leaves out those directory fsyncs, one per
+ * segment) per raft_flush.
  *
  * --case=SIZE:BATCH runs one row only; --no-fsync opens the stores with
  * RAFT_STORE_FSYNC_NONE (for profiling the CPU side: no figure it prints
@@ -55,7 +58,7 @@
 #include "raft_store.h"
 
 static int no_fsync, verbose;
-static size_t segment_mib = 64;
+static size_t segment_mib; /* 0: the store's default */
 #define MAX_REPEAT 101
 
 static double now(void)
@@ -212,7 +215,8 @@ static void store_open(struct store *s, const char *dir, const char *name, unsig
     rmtree(s->dir);
     raft_store_options_t o;
     raft_store_options_init(&o);
-    o.segment_size = segment_mib << 20;
+    if (segment_mib)
+        o.segment_size = segment_mib << 20;
     if (no_fsync)
         o.fsync_policy = RAFT_STORE_FSYNC_NONE;
     if (raft_store_open(s->dir, &o, &s->st) != 0) {
@@ -435,8 +439,9 @@ int main(int argc, char **argv)
     }
     if (!rss_only) {
         printf("store_bench: %s, %d rounds of interleaved %.3f s slices; synced entries/s (fdatasyncs per entry),\n"
-               "medians over the rounds; the %% columns are the median of each round's ratio to its plain slice\n",
-               dir, repeat, seconds);
+               "medians over the rounds; the %% columns are the median of each round's ratio to its plain slice;\n"
+               "segments of %zu MiB%s; fsync/flush: fdatasyncs per raft_flush (directory fsyncs not counted)\n",
+               dir, repeat, seconds, segment_mib ? segment_mib : (size_t)8, segment_mib ? "" : " (the default)");
         printf("%-6s %-6s %22s %22s %22s %9s %9s %9s %12s %14s\n", "entry", "batch", "plain write+fdatasync",
                "store, sync", "store, background", "sync/pl", "bg/pl", "syncIO/pl", "fsync/flush", "in-memory log");
         unsigned sizes[] = {64, 1024};
