@@ -375,7 +375,8 @@ impl Store {
         // records (a segment whose header never reached the disk holds no
         // synced record, and recovery removes it); that sync also syncs the
         // directory (`dir_pending`) before it reports any record in it.
-        let created = disk::write_all_at(&*self.disk, &file, &segment::header(self.meta.epoch, idx), 0).at("write", &path);
+        let created =
+            disk::write_all_at(&*self.disk, &file, &segment::header(self.meta.epoch, idx), 0).at("write", &path);
         self.stats.writes += 1;
         if let Err(e) = created {
             let _ = self.disk.remove(&path);
@@ -557,8 +558,8 @@ impl Store {
             self.hand_over();
         }
         let seg = self.segs.last().expect("unsynced entries are in the open segment");
-        let dir = (self.dir_pending && self.opts.fsync != Fsync::None)
-            .then(|| (self.dir_file.clone(), self.dir.clone()));
+        let dir =
+            (self.dir_pending && self.opts.fsync != Fsync::None).then(|| (self.dir_file.clone(), self.dir.clone()));
         self.syncer.request(seg.file.clone(), self.seg_path(&seg.name), self.last, dir);
         self.requested = self.last;
         self.dirty = false;
@@ -868,7 +869,7 @@ impl Store {
         }
         if let Some(r) = self.roll.filter(|r| durable < r.created) {
             if let Some(s) = self.segs.iter().find(|s| s.first == r.created && s.is_open()) {
-                if r.created % 2 == 0 {
+                if r.created.is_multiple_of(2) {
                     let path = self.seg_path(&s.name);
                     std::fs::remove_file(&path).at("remove", &path)?;
                 }

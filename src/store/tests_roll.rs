@@ -228,7 +228,7 @@ fn a_crash_before_the_roll_reached_the_directory_recovers_every_shape() {
             // gone (even first index) or still there (odd): two open
             // segments, the second holding no synced record.
             assert!(files[0].0.starts_with("open-"), "{files:?}");
-            assert_eq!(files.len(), if (durable + 1) % 2 == 0 { 1 } else { 2 }, "{files:?}");
+            assert_eq!(files.len(), if (durable + 1).is_multiple_of(2) { 1 } else { 2 }, "{files:?}");
             let mut s = open(&t.0);
             assert_eq!(s.current_idx(), durable, "{files:?}");
             check(&s, 1, durable);
