@@ -109,7 +109,6 @@ static void propose(raft_server_t *r, unsigned size)
 struct result {
     double entries_per_s;
     double fsyncs_per_entry;
-    double fsyncs_per_flush;
     /* Counts of the slice (stores): fdatasyncs, raft_flush calls and sync
      * calls (raft_store_sync or raft_store_sync_start), summed over a
      * row's rounds for the fsync/flush and fsync/sync columns. */
@@ -194,7 +193,7 @@ static struct result plain_slice(struct plain *p, double seconds)
         syncs++;
     }
     double dt = now() - t0;
-    return (struct result){entries / dt, (double)syncs / entries, 1, 0, 0, 0, dt / syncs};
+    return (struct result){entries / dt, (double)syncs / entries, 0, 0, 0, dt / syncs};
 }
 
 static void plain_close(struct plain *p)
@@ -299,7 +298,7 @@ static struct result store_slice(struct store *s, double seconds)
         exit(1);
     }
     unsigned long fs = raft_store_fsync_count(st) - f0;
-    return (struct result){entries / dt, (double)fs / entries, (double)fs / flushes, (long)fs, flushes, sync_calls,
+    return (struct result){entries / dt, (double)fs / entries, (long)fs, flushes, sync_calls,
                            io / (entries / batch)};
 }
 
@@ -330,7 +329,7 @@ static struct result memory_run(unsigned size, int batch, double seconds)
     }
     double dt = now() - t0;
     raft_destroy(r);
-    return (struct result){entries / dt, 0, 0, 0, 0, 0, 0};
+    return (struct result){entries / dt, 0, 0, 0, 0, 0};
 }
 
 /* Peak RSS (KiB) of a child appending n entries of `size` bytes, synced
