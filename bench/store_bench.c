@@ -27,9 +27,12 @@
  * seconds, and short paired slices cancel most of it. --verbose prints
  * every round.
  *
- * The stores use 64 MiB segments unless --segment-mib says otherwise (a
- * segment roll costs the event loop a blocking fdatasync of the segment it
- * closes and a directory sync).
+ * The stores use the store's default segment size (8 MiB) unless
+ * --segment-mib says otherwise. A segment is closed at the first append
+ * after a sync that covered it (no fdatasync of its own); the next sync
+ * also fsyncs the directory. "fsync/flush" is fdatasyncs (the store's
+ * raft_store_fsync_count, which leaves out those directory fsyncs, one per
+ * segment) per raft_flush.
  *
  * --case=SIZE:BATCH runs one row only; --no-fsync opens the stores with
  * RAFT_STORE_FSYNC_NONE (for profiling the CPU side: no figure it prints
@@ -55,7 +58,7 @@
 #include "raft_store.h"
 
 static int no_fsync, verbose;
-static size_t segment_mib = 64;
+static size_t segment_mib; /* 0: the store's default */
 #define MAX_REPEAT 101
 
 static double now(void)
@@ -106,7 +109,10 @@ static void propose(raft_server_t *r, unsigned size)
 struct result {
     double entries_per_s;
     double fsyncs_per_entry;
-    double fsyncs_per_flush;
+    /* Counts of the slice (stores): fdatasyncs, raft_flush calls and sync
+     * calls (raft_store_sync or raft_store_sync_start), summed over a
+     * row's rounds for the fsync/flush and fsync/sync columns. */
+    long fsyncs, flushes, syncs;
     /* Seconds per batch spent in the write + fdatasync (plain loop) or in
      * raft_store_sync (blocking store): the I/O part of a round. */
     double io_per_batch;
@@ -187,7 +193,7 @@ static struct result plain_slice(struct plain *p, double seconds)
         syncs++;
     }
     double dt = now() - t0;
-    return (struct result){entries / dt, (double)syncs / entries, 1, dt / syncs};
+    return (struct result){entries / dt, (double)syncs / entries, 0, 0, 0, dt / syncs};
 }
 
 static void plain_close(struct plain *p)
@@ -212,7 +218,8 @@ static void store_open(struct store *s, const char *dir, const char *name, unsig
     rmtree(s->dir);
     raft_store_options_t o;
     raft_store_options_init(&o);
-    o.segment_size = segment_mib << 20;
+    if (segment_mib)
+        o.segment_size = segment_mib << 20;
     if (no_fsync)
         o.fsync_policy = RAFT_STORE_FSYNC_NONE;
     if (raft_store_open(s->dir, &o, &s->st) != 0) {
@@ -239,7 +246,7 @@ static struct result store_slice(struct store *s, double seconds)
     raft_server_t *r = s->r;
     raft_store_t *st = s->st;
     int batch = s->batch;
-    long entries = 0, flushes = 0;
+    long entries = 0, flushes = 0, sync_calls = 0;
     double io = 0;
     unsigned long f0 = raft_store_fsync_count(st);
     raft_index_t first = raft_get_current_idx(r);
@@ -252,6 +259,7 @@ static struct result store_slice(struct store *s, double seconds)
         raft_index_t idx = raft_get_index_to_sync(r);
         if (!s->bg) {
             double t1 = now();
+            sync_calls++;
             if (raft_store_sync(st) != 0) {
                 fprintf(stderr, "sync: %s\n", raft_store_last_error());
                 exit(1);
@@ -261,6 +269,7 @@ static struct result store_slice(struct store *s, double seconds)
             flushes++;
             continue;
         }
+        sync_calls++;
         if (raft_store_sync_start(st) != 0) {
             fprintf(stderr, "sync_start: %s\n", raft_store_last_error());
             exit(1);
@@ -289,7 +298,8 @@ static struct result store_slice(struct store *s, double seconds)
         exit(1);
     }
     unsigned long fs = raft_store_fsync_count(st) - f0;
-    return (struct result){entries / dt, (double)fs / entries, (double)fs / flushes, io / (entries / batch)};
+    return (struct result){entries / dt, (double)fs / entries, (long)fs, flushes, sync_calls,
+                           io / (entries / batch)};
 }
 
 static void store_close(struct store *s)
@@ -319,7 +329,7 @@ static struct result memory_run(unsigned size, int batch, double seconds)
     }
     double dt = now() - t0;
     raft_destroy(r);
-    return (struct result){entries / dt, 0, 0, 0};
+    return (struct result){entries / dt, 0, 0, 0, 0, 0};
 }
 
 /* Peak RSS (KiB) of a child appending n entries of `size` bytes, synced
@@ -435,10 +445,13 @@ int main(int argc, char **argv)
     }
     if (!rss_only) {
         printf("store_bench: %s, %d rounds of interleaved %.3f s slices; synced entries/s (fdatasyncs per entry),\n"
-               "medians over the rounds; the %% columns are the median of each round's ratio to its plain slice\n",
-               dir, repeat, seconds);
-        printf("%-6s %-6s %22s %22s %22s %9s %9s %9s %12s %14s\n", "entry", "batch", "plain write+fdatasync",
-               "store, sync", "store, background", "sync/pl", "bg/pl", "syncIO/pl", "fsync/flush", "in-memory log");
+               "medians over the rounds; the %% columns are the median of each round's ratio to its plain slice;\n"
+               "segments of %zu MiB%s; fsync/flush, fsync/sync: fdatasyncs (directory fsyncs not counted) per raft_flush,\n"
+               "per raft_store_sync or raft_store_sync_start call, blocking/background, over all rounds of the row\n",
+               dir, repeat, seconds, segment_mib ? segment_mib : (size_t)8, segment_mib ? "" : " (the default)");
+        printf("%-6s %-6s %22s %22s %22s %9s %9s %9s %10s %10s %14s\n", "entry", "batch", "plain write+fdatasync",
+               "store, sync", "store, background", "sync/pl", "bg/pl", "syncIO/pl", "fsync/flush", "fsync/sync",
+               "in-memory log");
         unsigned sizes[] = {64, 1024};
         int batches[] = {1, 64, 1024};
         for (int s = 0; s < 2; s++)
@@ -480,13 +493,18 @@ int main(int argc, char **argv)
                 struct result mp = median(pl, repeat), ms = median(sy, repeat), mb = median(bg, repeat),
                               mm = median(me, repeat);
                 double mrs = median_d(rs, repeat), mrb = median_d(rb, repeat), mri = median_d(ri, repeat);
+                long fs_s = 0, fl_s = 0, sc_s = 0, fs_b = 0, fl_b = 0, sc_b = 0;
+                for (int k = 0; k < repeat; k++) {
+                    fs_s += sy[k].fsyncs, fl_s += sy[k].flushes, sc_s += sy[k].syncs;
+                    fs_b += bg[k].fsyncs, fl_b += bg[k].flushes, sc_b += bg[k].syncs;
+                }
                 char a[32], c[32], e[32];
                 snprintf(a, sizeof a, "%.0f (%.4f)", mp.entries_per_s, mp.fsyncs_per_entry);
                 snprintf(c, sizeof c, "%.0f (%.4f)", ms.entries_per_s, ms.fsyncs_per_entry);
                 snprintf(e, sizeof e, "%.0f (%.4f)", mb.entries_per_s, mb.fsyncs_per_entry);
-                printf("%-6u %-6d %22s %22s %22s %8.1f%% %8.1f%% %8.1f%% %5.2f/%4.2f %14.0f\n", sizes[s], batches[b],
-                       a, c, e, 100 * mrs, 100 * mrb, 100 * mri, ms.fsyncs_per_flush, mb.fsyncs_per_flush,
-                       mm.entries_per_s);
+                printf("%-6u %-6d %22s %22s %22s %8.1f%% %8.1f%% %8.1f%% %5.2f/%4.2f %5.2f/%4.2f %14.0f\n", sizes[s],
+                       batches[b], a, c, e, 100 * mrs, 100 * mrb, 100 * mri, (double)fs_s / fl_s, (double)fs_b / fl_b,
+                       (double)fs_s / sc_s, (double)fs_b / sc_b, mm.entries_per_s);
                 fflush(stdout);
             }
     }

@@ -134,8 +134,10 @@ enum {
 /** Options of raft_store_open; fill with raft_store_options_init first,
  * then change what you need. */
 typedef struct raft_store_options {
-    /** A segment file is closed (and a new one started) once it reaches
-     * this many bytes. Default 8 MiB; at least 4096. */
+    /** Target size of a segment file. A segment that reached it is closed
+     * (and a new one started) at the first append after a sync covered
+     * all of it, so closing costs no fdatasync; a segment may exceed the
+     * target by up to one sync batch. Default 8 MiB; at least 4096. */
     size_t segment_size;
     /** Bytes of recent entries kept in memory; older ones are read back
      * from disk by the log's get/get_batch. Default 8 MiB (a larger cache
@@ -242,8 +244,8 @@ raft_index_t raft_store_current_idx(raft_store_t *st);
 /* ----------------------------------------------------------- sync */
 
 /** Blocking sync: writes every appended entry not yet written (one write
- * call) and makes it durable (one fdatasync, plus a directory sync where a
- * segment was created). With auto flush on, the server calls this through
+ * call) and makes it durable (one fdatasync, plus one directory fsync after
+ * a segment was created since the last sync: once per segment). With auto flush on, the server calls this through
  * the log's sync callback; with it off, a program doing group commit calls
  *     idx = raft_get_index_to_sync(r);
  *     if (idx > 0 && raft_store_sync(st) == 0) raft_flush(r, idx);
@@ -260,7 +262,10 @@ raft_index_t raft_store_synced_idx(raft_store_t *st);
  * fdatasynced, off the calling thread where it can, and returns at once.
  * The write is made by the store's thread just before its fdatasync when
  * that thread is idle, else (while it runs an earlier fdatasync) here, so
- * that it overlaps that fdatasync. Requests made while one is running are
+ * that it overlaps that fdatasync (after a segment was created, the thread
+ * also fsyncs the directory before it reports completion). An append that
+ * closes a full segment while a sync covering all of it runs waits for
+ * that sync to end. Requests made while one is running are
  * covered by one later fdatasync (group commit). Completion is signalled
  * on raft_store_sync_fd(); then call raft_store_sync_poll and hand its
  * index to raft_flush.
@@ -292,7 +297,8 @@ int raft_store_sync_poll(raft_store_t *st, raft_index_t *synced_idx);
 int raft_store_sync_wait(raft_store_t *st, raft_index_t *synced_idx);
 
 /** fdatasync (or fsync) calls the store has made on its files so far,
- * blocking and background (directory syncs not counted); 0 for NULL. For
+ * blocking and background (directory fsyncs, one per segment created, not
+ * counted); 0 for NULL. For
  * benchmarks and tests: group commit shows as one per raft_flush. */
 unsigned long raft_store_fsync_count(raft_store_t *st);
 
@@ -344,7 +350,10 @@ int raft_store_inject_fault(raft_store_t *st, int ops, int fault, unsigned long 
 
 /** TEST ONLY: simulates a power failure: every byte written since the
  * last successful sync of its file is dropped from the files (they are
- * truncated back to their synced length), then the store is closed as by
+ * truncated back to their synced length), the names of a segment close
+ * that no directory sync covered yet are undone (the closed segment gets
+ * its open name back; the segment it started is removed, or kept when its
+ * first index is odd), then the store is closed as by
  * raft_store_close without its final sync. The bound server must have
  * been destroyed. @return as raft_store_close. */
 int raft_store_crash(raft_store_t *st);

@@ -25,10 +25,6 @@ pub struct MemoryLog<E> {
     pins: Cell<u32>,
     /// Entries removed while pinned, released by the last unpin.
     retired: RefCell<Vec<E>>,
-    /// The highest index at which a configuration change was appended (0:
-    /// none). Entries removed since may leave it high: it only ever errs on
-    /// the side of "may hold one".
-    cfg_change_hint: Cell<Index>,
     /// Reused by `poll_upto` to release compacted entries outside borrows.
     graveyard: RefCell<Vec<E>>,
 }
@@ -55,7 +51,6 @@ impl<E: EntryHandle> MemoryLog<E> {
             base_term: Cell::new(0),
             pins: Cell::new(0),
             retired: RefCell::new(Vec::new()),
-            cfg_change_hint: Cell::new(0),
             graveyard: RefCell::new(Vec::new()),
         }
     }
@@ -262,23 +257,6 @@ impl<E: EntryHandle> MemoryLog<E> {
         }
     }
 
-    /// Pushes `entry`, the log's entries being `entries`; its index.
-    #[inline(always)]
-    fn push(&self, entries: &mut Vec<E>, entry: &E) -> Result<Index> {
-        let idx = self.push_ordinary(entries, entry)?;
-        if is_cfg_change(entry.entry_type()) {
-            self.cfg_change_hint.set(self.cfg_change_hint.get().max(idx));
-        }
-        Ok(idx)
-    }
-
-    /// `push` for an entry known not to change the configuration.
-    #[inline(always)]
-    fn push_ordinary(&self, entries: &mut Vec<E>, entry: &E) -> Result<Index> {
-        alloc::push(entries, entry.clone())?;
-        Ok(self.end_idx(entries))
-    }
-
     /// Takes every entry the log holds (and any retired while pinned) out of
     /// it, for an owner being dropped that releases them its own way.
     pub fn take_all(&mut self) -> Vec<E> {
@@ -322,26 +300,15 @@ impl<E: EntryHandle> MemoryLog<E> {
 }
 
 impl<E: EntryHandle> Log<E> for MemoryLog<E> {
-    fn append(&self, entry: &E) -> Result<()> {
-        self.append_indexed(entry).map(|_| ())
-    }
-
     #[inline(always)]
-    fn append_indexed(&self, entry: &E) -> Result<Index> {
-        self.push(&mut self.entries.borrow_mut(), entry)
-    }
-
-    #[inline(always)]
-    fn append_ordinary(&self, entry: &E) -> Result<Index> {
-        self.push_ordinary(&mut self.entries.borrow_mut(), entry)
+    fn append(&self, entry: &E) -> Result<Index> {
+        let mut entries = self.entries.borrow_mut();
+        alloc::push(&mut entries, entry.clone())?;
+        Ok(self.end_idx(&entries))
     }
 
     fn append_until_cfg_change(&self, entries: &[E]) -> (usize, Result<()>) {
         push_until_cfg_change(&mut self.entries.borrow_mut(), entries)
-    }
-
-    fn may_hold_cfg_change(&self, idx: Index) -> bool {
-        self.cfg_change_hint.get() >= idx
     }
 
     fn poll(&self, first_idx: Index) -> Result<()> {
@@ -400,19 +367,9 @@ impl<E: EntryHandle> Log<E> for MemoryLog<E> {
 }
 
 /// Pushes `entries` onto `log` up to the first configuration change; how
-/// many it pushed, and `NoMem` (with none pushed) when the log cannot grow. Scanning the types first, then copying, costs fewer
-/// instructions than one loop doing both (measured with `make
-/// bench-profile`): the scan needs no early exit, and the copy is a plain
-/// slice clone. The scan is one OR over the types, zero when every entry is
-/// an ordinary one (type 0, the common case); only otherwise are the types
-/// looked at one by one.
+/// many it pushed, and `NoMem` (with none pushed) when the log cannot grow.
 fn push_until_cfg_change<E: EntryHandle>(log: &mut Vec<E>, entries: &[E]) -> (usize, Result<()>) {
-    let all_ordinary = entries.iter().fold(0, |types, e| types | e.entry_type()) == super::entry_type::NORMAL;
-    let count = if all_ordinary {
-        entries.len()
-    } else {
-        entries.iter().position(|e| is_cfg_change(e.entry_type())).unwrap_or(entries.len())
-    };
+    let count = entries.iter().position(|e| is_cfg_change(e.entry_type())).unwrap_or(entries.len());
     if let Err(e) = alloc::extend_from_slice(log, &entries[..count]) {
         return (0, Err(e));
     }
@@ -554,21 +511,15 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn appending_stops_before_a_cfg_change_and_the_log_remembers_where_they_were() {
+    fn appending_stops_before_a_cfg_change() {
         use crate::core::entry_type::{ADD_NODE, NORMAL};
         let log: MemoryLog<TestEntry> = MemoryLog::default();
         let batch: Vec<_> = [NORMAL, NORMAL, ADD_NODE, NORMAL].iter().map(|t| TestEntry::new(1, 0, *t)).collect();
-        assert!(!log.may_hold_cfg_change(1));
         assert_eq!(log.append_until_cfg_change(&batch).0, 2);
         assert_eq!(log.current_idx(), 2);
-        assert!(!log.may_hold_cfg_change(1), "only ordinary entries so far");
-        log.append(&batch[2]).unwrap();
+        assert_eq!(log.append(&batch[2]), Ok(3));
         assert_eq!(log.append_until_cfg_change(&batch[3..]).0, 1);
-        assert!(log.may_hold_cfg_change(1) && log.may_hold_cfg_change(3));
-        assert!(!log.may_hold_cfg_change(4));
-        // Removing the change may leave the hint high, never low.
-        log.pop(3, &mut |_, _| {}).unwrap();
-        assert!(log.may_hold_cfg_change(3));
+        assert_eq!(log.current_idx(), 4);
     }
 
     #[test]

@@ -52,6 +52,13 @@ impl<H: Host> Server<H> {
         }
     }
 
+    /// The node at address `node`, if it is one of this server's nodes
+    /// (pointers from C may name a node of another server or one already
+    /// removed; only addresses are compared, so a stale one is never read).
+    pub fn node_at_address(&self, node: *const Node<H::NodeData>) -> Option<Rc<Node<H::NodeData>>> {
+        self.nodes.borrow().iter().find(|n| Rc::as_ptr(n) == node).cloned()
+    }
+
     /// True when `node` is one of this server's nodes (pointers from C may
     /// name a node of another server or one already removed).
     pub fn owns_node(&self, node: &Node<H::NodeData>) -> bool {
@@ -69,10 +76,8 @@ impl<H: Host> Server<H> {
 
     /// True when this server is the only voter of its configuration.
     pub fn is_single_voter(&self) -> bool {
-        match self.my_node() {
-            Some(me) => me.is_counted_voter() && self.num_voting_nodes() == 1,
-            None => false,
-        }
+        // Asked on every tick and flush: stops at the first other voter.
+        self.me.borrow().as_ref().is_some_and(|me| me.is_counted_voter()) && !self.has_other_voters()
     }
 
     /// True when a voter other than this server is in the configuration.
@@ -120,6 +125,7 @@ impl<H: Host> Server<H> {
                 return None;
             }
             node.set_voting(true);
+            self.recount_commit_votes();
             return Some(node);
         }
         if is_self && self.me.borrow().is_some() {
@@ -147,6 +153,7 @@ impl<H: Host> Server<H> {
         node.progress().set_next_idx(self.current_idx() + 1);
         node.progress().set_last_ack_ms(self.now_ms.get());
         self.nodes.borrow_mut().push(node.clone());
+        self.recount_commit_votes();
         if is_self {
             *self.me.borrow_mut() = Some(node.clone());
         }
@@ -204,6 +211,7 @@ impl<H: Host> Server<H> {
         }
         self.host.notify_membership_event(node, None, MembershipEvent::Remove);
         self.nodes.borrow_mut().retain(|n| !Rc::ptr_eq(n, node));
+        self.recount_commit_votes();
         let was_me = self.me.borrow().as_ref().is_some_and(|me| Rc::ptr_eq(me, node));
         if was_me {
             *self.me.borrow_mut() = None;
@@ -227,6 +235,7 @@ impl<H: Host> Server<H> {
             return;
         }
         let Some(id) = self.cfg_change_node_id(entry, idx) else { return };
+        self.recount_commit_votes();
         let is_self = id == self.my_id();
         let node = self.node(id);
         match entry.entry_type() {
@@ -259,6 +268,7 @@ impl<H: Host> Server<H> {
     /// Undoes a configuration entry that is being popped from the log.
     pub(crate) fn handle_remove_cfg_change(&self, entry: &H::Entry, idx: Index) {
         let Some(id) = self.cfg_change_node_id(entry, idx) else { return };
+        self.recount_commit_votes();
         let Some(node) = self.node(id) else { return };
         match entry.entry_type() {
             entry_type::ADD_NODE => {
@@ -410,5 +420,30 @@ mod tests {
         s.apply_all().unwrap();
         assert!(s.my_node().is_none());
         assert_eq!(s.num_nodes(), 2);
+    }
+
+    #[test]
+    fn the_sender_of_a_message_is_found_wherever_it_moved_in_the_node_list() {
+        let s = server_with_nodes(&[1, 2, 3], 1);
+        s.note_msg_seen(3, 5);
+        assert_eq!(s.node(3).unwrap().max_seen_msg_id(), 5);
+        // Node 3 moves down a place; where it was found is out of range.
+        s.remove_node(&s.node(2).unwrap());
+        s.note_msg_seen(3, 6);
+        assert_eq!(s.node(3).unwrap().max_seen_msg_id(), 6);
+        // Another sender than last time; an unknown one changes nothing.
+        s.note_msg_seen(1, 7);
+        s.note_msg_seen(9, 8);
+        assert_eq!((s.node(1).unwrap().max_seen_msg_id(), s.node(3).unwrap().max_seen_msg_id()), (7, 6));
+    }
+
+    #[test]
+    fn a_node_is_found_by_address_only_while_it_is_in_the_list() {
+        let s = server_with_nodes(&[1, 2], 1);
+        let two = s.node(2).unwrap();
+        assert!(s.node_at_address(std::rc::Rc::as_ptr(&two)).is_some_and(|n| n.id() == 2));
+        s.remove_node(&two);
+        assert!(s.node_at_address(std::rc::Rc::as_ptr(&two)).is_none());
+        assert!(s.node_at_address(std::ptr::null()).is_none());
     }
 }

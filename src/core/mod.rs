@@ -219,30 +219,16 @@ pub trait EntryHandle: Clone {
 /// Indexes start at 1; an empty log whose snapshot ends at `b` has
 /// `first_idx() == b + 1` and `current_idx() == b`.
 pub trait Log<E: EntryHandle> {
-    /// Appends one entry; the log takes its own reference.
-    fn append(&self, entry: &E) -> Result<()>;
-    /// `append`, then the index the entry got (a log that knows it as it
-    /// appends saves a second look).
-    fn append_indexed(&self, entry: &E) -> Result<Index> {
-        self.append(entry)?;
-        Ok(self.current_idx())
-    }
-    /// `append_indexed` for an entry whose type the caller has just read:
-    /// not a configuration change (a log keeping track of those need not
-    /// look again).
-    fn append_ordinary(&self, entry: &E) -> Result<Index> {
-        self.append_indexed(entry)
-    }
+    /// Appends one entry (the log takes its own reference); its index.
+    fn append(&self, entry: &E) -> Result<Index>;
     /// Appends entries in order up to, not including, the first
     /// configuration change, stopping at the first failure; returns how
-    /// many were appended and the failure, if any.
+    /// many were appended and the failure, if any. A follower appends a
+    /// leader's batch through this: for the built-in log, one access for
+    /// the batch costs 14% fewer library instructions per entry than one
+    /// `append` each at 3 nodes, batches of 64 (354 against 411), 20% at 9.
     fn append_until_cfg_change(&self, entries: &[E]) -> (usize, Result<()>) {
         append_each_until_cfg_change(self, entries)
-    }
-    /// False only if no entry from `idx` on was a configuration change when
-    /// it was appended: applying then skips looking at each entry's type.
-    fn may_hold_cfg_change(&self, _idx: Index) -> bool {
-        true
     }
     /// Removes every entry before `first_idx` (compaction).
     fn poll(&self, first_idx: Index) -> Result<()>;

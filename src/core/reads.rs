@@ -13,9 +13,10 @@
 //! majority-th highest id each voter has answered.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
-use super::quorum::majority_value;
-use super::{alloc, Host, Index, MsgId, RaftError, Result, Role, Server};
+use super::quorum::{majority_of, majority_value};
+use super::{alloc, Host, Index, MsgId, Node, RaftError, Result, Role, Server};
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PendingRead<C> {
@@ -37,6 +38,7 @@ impl<H: Host> Server<H> {
             callback,
         };
         alloc::push_back(&mut self.reads.borrow_mut(), read)?;
+        self.refresh_read_quorum();
         // With auto flush off, the next `raft_flush` confirms the read: the
         // appendentries it sends for writes do, or a heartbeat to the nodes
         // it sends nothing to (`confirm_reads_on_flush`).
@@ -56,7 +58,7 @@ impl<H: Host> Server<H> {
             return;
         }
         let Some(newest) = self.reads.borrow().back().map(|r| r.after_msg_id) else { return };
-        if newest < self.quorum_msg_id() {
+        if newest < self.read_quorum() {
             return;
         }
         let round = self.msg_id.get() + 1;
@@ -77,22 +79,109 @@ impl<H: Host> Server<H> {
         let _ = self.send_appendentries_all();
     }
 
-    /// The highest msg_id a majority of voters has answered in this term.
+    /// What a read is checked against: the highest msg_id a majority of
+    /// voters had answered at the last `refresh_read_quorum` (`MsgId::MAX`
+    /// when this leader is the only voter). O(1): reads wait here after
+    /// every message.
+    fn read_quorum(&self) -> MsgId {
+        self.read_quorum.get()
+    }
+
+    /// A node answered message `id`. The count is taken again only when
+    /// that can serve a read: the answer is above the last count, and to a
+    /// message sent after the oldest waiting read arrived.
+    pub(crate) fn note_read_ack(&self, node: &Node<H::NodeData>, id: MsgId) {
+        node.progress().note_acked_msg_id(id);
+        let oldest = self.reads.borrow().front().map(|r| r.after_msg_id);
+        if oldest.is_some_and(|after| id > after) && id > self.read_quorum.get() {
+            self.refresh_read_quorum();
+        }
+    }
+
+    /// Recounts `read_quorum` from every voter's acknowledgement. Called
+    /// when a read arrives (so every read is judged by a count taken at or
+    /// after its arrival, whatever the configuration did before), on an
+    /// answer that may raise it, and on each `raft_periodic` while reads
+    /// wait (acknowledgements and voting flags can also be set from C,
+    /// `raft_node_set_match_msgid`, `raft_node_set_voting`). A count kept
+    /// from before a configuration change only serves reads that arrived
+    /// before that count was taken: a majority had answered a message sent
+    /// after each of them.
+    ///
     /// A voter whose removal is appended but not yet applied still counts
     /// here, as in the original library: a read then needs a majority of
     /// both the old and the new configuration, which is never less safe.
-    fn quorum_msg_id(&self) -> MsgId {
+    /// The count is at least the floor `raft_update_quorum_meta` reported.
+    ///
+    /// This leader counts as having answered everything, so the quorum is
+    /// the `need`-th highest acknowledgement of the other voters, `need`
+    /// being a majority less one. Between two counts usually one
+    /// acknowledgement moved, so one pass, checked against the last count,
+    /// settles the common cases without sorting: nobody new above it (it
+    /// stands), exactly `need` above it (the least of them), or `need` is 1
+    /// (the highest). Anything else takes the full selection.
+    pub(crate) fn refresh_read_quorum(&self) {
         let floor = self.quorum_ack_msg_id.get();
+        let last = self.read_quorum.get().max(floor);
         let nodes = self.nodes.borrow();
-        let ids = nodes
-            .iter()
-            .filter(|n| n.is_voting())
-            .map(|node| if self.is_me(node) { MsgId::MAX } else { node.progress().acked_msg_id() });
-        majority_value(ids, floor, &mut self.msg_id_scratch.borrow_mut()).unwrap_or(floor)
+        let me = self.me.borrow().as_ref().map_or(std::ptr::null(), Rc::as_ptr);
+        let (mut voters, mut me_voting) = (0usize, false);
+        let (mut at_last, mut above, mut least, mut most) = (0usize, 0usize, MsgId::MAX, MsgId::MIN);
+        for node in nodes.iter().filter(|n| n.is_voting()) {
+            voters += 1;
+            if Rc::as_ptr(node) == me {
+                me_voting = true;
+                continue;
+            }
+            let acked = node.progress().acked_msg_id();
+            if acked > last {
+                above += 1;
+                least = least.min(acked);
+                most = most.max(acked);
+            } else if acked == last {
+                at_last += 1;
+            }
+        }
+        let need = majority_of(voters) - usize::from(me_voting);
+        let quorum = if voters == 0 {
+            floor
+        } else if need == 0 {
+            MsgId::MAX
+        } else if above == need {
+            least
+        } else if above > 0 && need == 1 {
+            most
+        } else if above < need && above + at_last >= need {
+            last
+        } else {
+            let ids = nodes.iter().filter(|n| n.is_voting()).map(|node| {
+                if Rc::as_ptr(node) == me {
+                    MsgId::MAX
+                } else {
+                    node.progress().acked_msg_id()
+                }
+            });
+            majority_value(ids, floor, &mut self.msg_id_scratch.borrow_mut()).unwrap_or(floor)
+        };
+        self.read_quorum.set(quorum);
     }
 
     fn read_is_ready(&self, read: &PendingRead<H::ReadCallback>, quorum: MsgId) -> bool {
         read.after_msg_id < quorum && read.read_idx <= self.last_applied_idx()
+    }
+
+    /// Whether `serve_reads` has anything to do, in O(1) (asked after every
+    /// message): the oldest read has its majority (it may still wait for
+    /// the state machine), the round in flight is answered, or no round
+    /// is in flight with auto flush on (one is to be started).
+    #[inline]
+    pub(crate) fn reads_to_serve(&self) -> bool {
+        if self.role.get() != Role::Leader {
+            return false;
+        }
+        let Some(oldest) = self.reads.borrow().front().map(|r| r.after_msg_id) else { return false };
+        let (quorum, round) = (self.read_quorum.get(), self.read_round_msg_id.get());
+        oldest < quorum || if round == 0 { self.config.get().auto_flush } else { quorum >= round }
     }
 
     pub(crate) fn has_ready_reads(&self) -> bool {
@@ -100,7 +189,7 @@ impl<H: Host> Server<H> {
             return false;
         }
         let Some(first) = self.reads.borrow().front().copied() else { return false };
-        self.read_is_ready(&first, self.quorum_msg_id())
+        self.read_is_ready(&first, self.read_quorum())
     }
 
     /// Answers every read that is ready; with auto flush on, starts another
@@ -110,21 +199,23 @@ impl<H: Host> Server<H> {
         if self.role.get() != Role::Leader || self.reads.borrow().is_empty() {
             return;
         }
-        let quorum = self.quorum_msg_id();
+        let quorum = self.read_quorum();
         if self.read_round_msg_id.get() != 0 && quorum >= self.read_round_msg_id.get() {
             self.read_round_msg_id.set(0);
         }
-        // One at a time, with no borrow held while the callback runs (it
-        // may call back in) and nothing allocated.
+        // One at a time, the queue not borrowed across the callback (which
+        // may queue another read or end this leadership: then the rest fail).
         loop {
-            let next = {
+            let ready = {
                 let mut reads = self.reads.borrow_mut();
                 match reads.front() {
-                    Some(read) if self.read_is_ready(read, quorum) => reads.pop_front(),
+                    Some(read) if self.role.get() == Role::Leader && self.read_is_ready(read, quorum) => {
+                        reads.pop_front()
+                    }
                     _ => None,
                 }
             };
-            let Some(read) = next else { break };
+            let Some(read) = ready else { break };
             self.host.read_done(read.callback, true);
         }
         let waiting_for_round = self.reads.borrow().back().is_some_and(|r| r.after_msg_id >= quorum);
@@ -144,5 +235,90 @@ impl<H: Host> Server<H> {
         for read in failed {
             self.host.read_done(read.callback, false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::server::tests::server_with_nodes;
+    use crate::core::*;
+
+    /// The read quorum by definition: sort every voter's acknowledgement
+    /// (this server's counts as everything) and take the majority-th.
+    fn quorum_by_sorting<H: Host>(s: &Server<H>) -> MsgId {
+        let floor = s.quorum_ack_msg_id.get();
+        let mut ids: Vec<MsgId> = s
+            .nodes
+            .borrow()
+            .iter()
+            .filter(|n| n.is_voting())
+            .map(|n| if s.is_me(n) { MsgId::MAX } else { n.progress().acked_msg_id() })
+            .collect();
+        if ids.is_empty() {
+            return floor;
+        }
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids[ids.len() / 2].max(floor)
+    }
+
+    #[test]
+    fn the_read_quorum_counted_from_the_last_one_is_the_sorted_majority() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for size in 1..=9 {
+            let ids: Vec<NodeId> = (1..=size).collect();
+            let s = server_with_nodes(&ids, 1);
+            for _ in 0..2000 {
+                let node = s.node(1 + rand(size as u64) as NodeId).unwrap();
+                match rand(20) {
+                    // Mostly acknowledgements that rise a little.
+                    0..=14 => node.progress().note_acked_msg_id(node.progress().acked_msg_id() + rand(4)),
+                    15 | 16 => node.set_voting(!node.is_voting()),
+                    17 => s.update_quorum_meta(rand(40)),
+                    18 => {
+                        if let Some(other) = s.node(1 + rand(size as u64) as NodeId) {
+                            if !s.is_me(&other) {
+                                other.progress().note_acked_msg_id(other.progress().acked_msg_id() + 5);
+                            }
+                        }
+                    }
+                    _ => {
+                        // Several answers at once before the next count.
+                        for n in s.nodes.borrow().iter() {
+                            n.progress().note_acked_msg_id(n.progress().acked_msg_id() + rand(3));
+                        }
+                    }
+                }
+                s.refresh_read_quorum();
+                assert_eq!(s.read_quorum(), quorum_by_sorting(&s), "{size} nodes");
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_arriving_after_a_voter_joins_waits_for_that_voter() {
+        let s = server_with_nodes(&[1], 1);
+        s.periodic_ms(0).unwrap();
+        assert!(s.is_leader());
+        // The only voter: a read is served on arrival.
+        s.recv_read_request(1).unwrap();
+        assert!(s.reads.borrow().is_empty());
+        // A voter joins (from C, with no message in between): the next read
+        // is counted afresh and waits for its answer.
+        let two = s.add_node((), 2, false).unwrap();
+        s.recv_read_request(2).unwrap();
+        s.periodic_ms(1).unwrap();
+        assert_eq!(s.reads.borrow().len(), 1);
+        let sent = s.msg_id.get() + 1;
+        s.send_appendentries(&two).unwrap();
+        assert_eq!(s.msg_id.get(), sent);
+        s.note_read_ack(&two, sent);
+        s.exec_operations().unwrap();
+        assert!(s.reads.borrow().is_empty());
     }
 }

@@ -16,6 +16,13 @@
 //!   (`drain_writes`).
 //! - every entry `<= durable` is on disk and synced; closed segments are
 //!   entirely synced.
+//! - a segment is closed only once all of it is durable (a roll happens at
+//!   the first append after a sync that covered the whole open segment, so
+//!   the segment may pass `segment_size` by what was appended meanwhile),
+//!   and closing syncs nothing: the rename and the new segment's name
+//!   become durable with the directory sync that the next sync does after
+//!   its fdatasync (`dir_pending`), before it reports any record of the new
+//!   segment durable.
 //! - after `failed` is set, nothing is written any more.
 
 use std::collections::VecDeque;
@@ -81,9 +88,23 @@ pub struct Stats {
     pub dir_syncs: u64,
 }
 
+/// The last roll whose names may not be durable yet: `closed` (if any)
+/// was renamed from `open-<first>`, and `created` is the open segment it
+/// started. Kept until a directory sync covers them (for `crash`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Roll {
+    pub closed: Option<Name>,
+    pub created: u64,
+}
+
+/// Past this many bytes a segment is closed even if that costs a sync of
+/// its own (record offsets are u32); a sync batch never gets near it in
+/// practice.
+const HARD_LIMIT: u64 = 3 << 30;
+
 pub struct Store {
     pub(crate) dir: PathBuf,
-    pub(crate) dir_file: File,
+    pub(crate) dir_file: Arc<File>,
     pub(crate) _lock: File,
     pub(crate) faults: Arc<FaultyDisk<RealDisk>>,
     pub(crate) disk: Arc<dyn Disk>,
@@ -108,6 +129,11 @@ pub struct Store {
     pub(crate) durable: u64,
     /// The open segment was truncated since its last sync.
     pub(crate) dirty: bool,
+    /// A segment was created or renamed since the last directory sync:
+    /// the next sync of the open segment syncs the directory too.
+    pub(crate) dir_pending: bool,
+    /// The last roll, until a directory sync made its names durable.
+    pub(crate) roll: Option<Roll>,
     /// Highest index a background sync was asked to cover (capped by pops).
     pub(crate) requested: u64,
     pub(crate) failed: Option<Error>,
@@ -166,6 +192,7 @@ impl Store {
     pub fn stats(&self) -> Stats {
         let mut s = self.stats;
         s.syncs += self.syncer.count.load(std::sync::atomic::Ordering::Relaxed);
+        s.dir_syncs += self.syncer.dir_count.load(std::sync::atomic::Ordering::Relaxed);
         s
     }
 
@@ -221,11 +248,38 @@ impl Store {
     }
 
     pub(crate) fn sync_dir(&mut self) -> Result<()> {
-        if self.opts.fsync == Fsync::None {
-            return Ok(());
+        if self.opts.fsync != Fsync::None {
+            self.stats.dir_syncs += 1;
+            self.disk.sync_dir(&self.dir_file).at("fsync directory", &self.dir)?;
         }
-        self.stats.dir_syncs += 1;
-        self.disk.sync_dir(&self.dir_file).at("fsync directory", &self.dir)
+        self.dir_pending = false;
+        self.roll = None;
+        Ok(())
+    }
+
+    /// Whether the open segment is entirely durable (nothing pending, in
+    /// flight, unsynced or truncated since its sync).
+    fn open_durable(&self) -> bool {
+        self.segs.last().is_some_and(|s| {
+            self.durable >= s.last() && !self.dirty && self.pending.is_empty() && self.inflight.is_empty()
+        })
+    }
+
+    /// The open segment is past its size and a background sync asked for
+    /// covers all of it: waits for that sync (without collecting its
+    /// report, which `sync_poll` still delivers) so that the segment can
+    /// be closed without a sync of its own. Returns whether it is durable.
+    fn await_requested_sync(&mut self) -> bool {
+        let Some(seg) = self.segs.last() else { return false };
+        if self.requested < seg.last() || !self.pending.is_empty() || self.dirty {
+            return false;
+        }
+        self.syncer.wait();
+        self.collect_writes();
+        if let Some(done) = self.syncer.peek_finished() {
+            self.durable = self.durable.max(done.min(self.last));
+        }
+        self.open_durable()
     }
 
     // ------------------------------------------------------------ append
@@ -240,8 +294,19 @@ impl Store {
         }
         let idx = self.last + 1;
         let size = record::record_size(e.data.len()) as u64;
+        // The segment size is a target: a full segment is closed only once
+        // it is durable (so closing it costs no sync); until then appends
+        // go on into it.
         let need_new = match self.segs.last() {
-            Some(s) if s.is_open() => !s.offsets.is_empty() && s.len + size > self.opts.segment_size,
+            Some(s) if s.is_open() => {
+                if s.offsets.is_empty() || s.len + size <= self.opts.segment_size {
+                    false
+                } else if s.len + size > HARD_LIMIT {
+                    true
+                } else {
+                    self.open_durable() || self.await_requested_sync()
+                }
+            }
             _ => true,
         };
         if need_new {
@@ -257,10 +322,14 @@ impl Store {
         Ok(idx)
     }
 
-    /// Closes the open segment (written, synced, renamed) and starts a new
-    /// one whose first entry will be `idx`. Each step updates the state only
-    /// once it succeeded, so a failure leaves a store that can retry.
+    /// Closes the open segment (renamed; written and synced first only if
+    /// it is not yet durable, which happens only past `HARD_LIMIT`) and
+    /// starts a new one whose first entry will be `idx`. Neither name is
+    /// synced here: the next sync of the new segment syncs the directory
+    /// after its fdatasync. Each step updates the state only once it
+    /// succeeded, so a failure leaves a store that can retry.
     fn roll(&mut self, idx: u64) -> Result<()> {
+        let mut closed = None;
         if let Some(seg) = self.segs.last() {
             if seg.is_open() {
                 if seg.offsets.is_empty() {
@@ -282,10 +351,12 @@ impl Store {
                         self.durable = self.durable.max(last);
                     }
                     let s = self.segs.last().expect("checked");
-                    let closed = Name::Closed { first: s.first, last };
-                    let to = self.seg_path(&closed);
+                    let name = Name::Closed { first: s.first, last };
+                    let to = self.seg_path(&name);
                     self.disk.rename(&path, &to).at("rename", &path)?;
-                    self.segs.last_mut().expect("checked").name = closed;
+                    self.segs.last_mut().expect("checked").name = name;
+                    self.dir_pending = true;
+                    closed = Some(name);
                 }
             }
         }
@@ -299,15 +370,14 @@ impl Store {
             }
             r => r.at("create", &path)?,
         };
+        self.dir_pending = true;
         // The header is made durable by the first sync of the segment's
         // records (a segment whose header never reached the disk holds no
-        // synced record, and recovery removes it); the directory sync makes
-        // the name durable before any record in it is reported synced.
-        let created = (|| {
-            disk::write_all_at(&*self.disk, &file, &segment::header(self.meta.epoch, idx), 0).at("write", &path)?;
-            self.stats.writes += 1;
-            self.sync_dir()
-        })();
+        // synced record, and recovery removes it); that sync also syncs the
+        // directory (`dir_pending`) before it reports any record in it.
+        let created =
+            disk::write_all_at(&*self.disk, &file, &segment::header(self.meta.epoch, idx), 0).at("write", &path);
+        self.stats.writes += 1;
         if let Err(e) = created {
             let _ = self.disk.remove(&path);
             if e.kind == Kind::Io {
@@ -317,13 +387,14 @@ impl Store {
         }
         let h = segment::HEADER as u64;
         self.segs.push(Segment { name, first: idx, offsets: Vec::new(), len: h, written: h, file: Arc::new(file) });
+        self.roll = Some(Roll { closed, created: idx });
         Ok(())
     }
 
     /// Writes the pending bytes to the open segment with one write call. On
     /// failure the file is cut back to what it held and the bytes stay
     /// pending, so a later sync retries them.
-    fn write_pending(&mut self) -> Result<()> {
+    pub(crate) fn write_pending(&mut self) -> Result<()> {
         self.drain_writes();
         if self.pending.is_empty() {
             return Ok(());
@@ -372,8 +443,10 @@ impl Store {
             bytes.extend_from_slice(&self.pending);
             self.pending = bytes;
             self.inflight_bytes = 0;
-            // The sync asked for was dropped with the write.
+            // The sync asked for was dropped with the write (and with it a
+            // directory sync it may have carried).
             self.requested = self.durable;
+            self.dir_pending |= self.roll.is_some();
             self.write_error = Some(if f.fatal { self.fail(f.error) } else { f.error });
         }
     }
@@ -437,6 +510,13 @@ impl Store {
                 return Err(self.fail(e));
             }
         }
+        // A roll whose directory sync a background sync may still be
+        // running counts as pending too.
+        if self.dir_pending || self.roll.is_some() {
+            if let Err(e) = self.sync_dir() {
+                return Err(self.fail(e));
+            }
+        }
         self.dirty = false;
         self.durable = self.last;
         Ok(())
@@ -478,9 +558,12 @@ impl Store {
             self.hand_over();
         }
         let seg = self.segs.last().expect("unsynced entries are in the open segment");
-        self.syncer.request(seg.file.clone(), self.seg_path(&seg.name), self.last);
+        let dir =
+            (self.dir_pending && self.opts.fsync != Fsync::None).then(|| (self.dir_file.clone(), self.dir.clone()));
+        self.syncer.request(seg.file.clone(), self.seg_path(&seg.name), self.last, dir);
         self.requested = self.last;
         self.dirty = false;
+        self.dir_pending = false;
         Ok(())
     }
 
@@ -494,6 +577,10 @@ impl Store {
             None => None,
             Some(Ok(idx)) => {
                 self.durable = self.durable.max(idx.min(self.last));
+                if self.roll.is_some_and(|r| self.durable >= r.created) {
+                    // That sync also synced the directory.
+                    self.roll = None;
+                }
                 Some(self.durable)
             }
             Some(Err(e)) => return Err(self.fail(e)),
@@ -722,6 +809,7 @@ impl Store {
         self.durable = self.last;
         self.requested = self.last;
         self.dirty = false;
+        self.roll = None;
         Ok(())
     }
 
@@ -763,7 +851,10 @@ impl Store {
     }
 
     /// Simulates a power failure: cuts every segment back to its synced
-    /// entries and drops the store without syncing.
+    /// entries, undoes the names of a roll no directory sync covered yet
+    /// (the closed segment gets its open name back; the segment it started
+    /// is removed, or kept when its first index is odd, as a disk may or
+    /// may not have kept it), and drops the store without syncing.
     pub fn crash(mut self) -> Result<()> {
         self.syncer.wait();
         self.collect_writes();
@@ -775,6 +866,20 @@ impl Store {
             let cut = if s.first > durable { segment::HEADER as u64 } else { s.range(durable + 1).0 };
             let path = self.seg_path(&s.name);
             s.file.set_len(cut.min(s.written)).at("truncate", &path)?;
+        }
+        if let Some(r) = self.roll.filter(|r| durable < r.created) {
+            if let Some(s) = self.segs.iter().find(|s| s.first == r.created && s.is_open()) {
+                if r.created.is_multiple_of(2) {
+                    let path = self.seg_path(&s.name);
+                    std::fs::remove_file(&path).at("remove", &path)?;
+                }
+            }
+            if let Some(closed) = r.closed {
+                if self.segs.iter().any(|s| s.name == closed) {
+                    let (from, to) = (self.seg_path(&closed), self.seg_path(&Name::Open { first: closed.first() }));
+                    std::fs::rename(&from, &to).at("rename", &from)?;
+                }
+            }
         }
         Ok(())
     }

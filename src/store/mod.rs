@@ -70,3 +70,5 @@ pub(crate) const MAX_SEGMENT: u64 = 1 << 30;
 mod tests;
 #[cfg(test)]
 mod tests_bgwrite;
+#[cfg(test)]
+mod tests_roll;

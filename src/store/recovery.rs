@@ -132,7 +132,6 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
 
     // Read and check each segment.
     let mut found: Vec<Found> = Vec::new();
-    let mut dir_changed = false;
     for name in names {
         let path = dir.join(name.file_name());
         let buf = fs::read(&path).at("read", &path)?;
@@ -143,13 +142,11 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
             Err(BadHeader::Missing) if open => {
                 diag.info(&format!("removing {}: created but never written", path.display()));
                 disk.remove(&path).at("remove", &path)?;
-                dir_changed = true;
                 continue;
             }
             Err(BadHeader::Invalid) if open && buf.len() <= segment::HEADER => {
                 diag.info(&format!("removing {}: header torn at creation", path.display()));
                 disk.remove(&path).at("remove", &path)?;
-                dir_changed = true;
                 continue;
             }
             Err(_) => return Err(Error::corrupt(&path, 0, "segment header does not verify")),
@@ -157,7 +154,6 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
         if epoch != meta.epoch {
             diag.info(&format!("removing {}: stale segment of epoch {} (an interrupted reset)", path.display(), epoch));
             disk.remove(&path).at("remove", &path)?;
-            dir_changed = true;
             continue;
         }
         if first != name.first() {
@@ -175,7 +171,6 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
                     meta.start
                 ));
                 disk.remove(&path).at("remove", &path)?;
-                dir_changed = true;
                 continue;
             }
         }
@@ -194,7 +189,6 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
             let path = dir.join(f.name.file_name());
             diag.info(&format!("removing {}: empty open segment before others", path.display()));
             disk.remove(&path).at("remove", &path)?;
-            dir_changed = true;
             found.remove(i);
             continue;
         }
@@ -279,7 +273,6 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
             // from `start` on; the next append starts a new segment.
             diag.info(&format!("removing {}: its records end before the log's start {}", path.display(), meta.start));
             disk.remove(&path).at("remove", &path)?;
-            dir_changed = true;
             continue;
         }
         if count > 0 || matches!(f.name, Name::Closed { .. }) {
@@ -315,7 +308,6 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
             diag.info(&format!("closing {} (an interrupted close)", path.display()));
             disk.rename(&path, &to).at("rename", &path)?;
             f.name = closed;
-            dir_changed = true;
         }
         if count == 0 && first > meta.start && prev_last.is_none() {
             // Nothing before; entries start..first-1 would be missing.
@@ -368,7 +360,11 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
             disk.sync(&s.file, opts.fsync == Fsync::Full).at("fdatasync", &path)?;
             st.syncs += 1;
         }
-        if dir_changed {
+        // Always (a new store's was synced above): the last roll's names (a
+        // closed segment's rename, the open segment's creation) may not be
+        // durable yet after a process crash, and the segments found now
+        // count as durable.
+        if !sync_dir_needed {
             disk.sync_dir(&dir_file).at("fsync directory", dir)?;
             st.dir_syncs += 1;
         }
@@ -376,7 +372,7 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
     let syncer = Syncer::new(disk.clone(), opts.fsync == Fsync::Full).at("start sync thread", dir)?;
     let store = Store {
         dir: dir.to_path_buf(),
-        dir_file,
+        dir_file: Arc::new(dir_file),
         _lock: lock,
         faults,
         disk,
@@ -396,6 +392,8 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
         write_error: None,
         durable: last,
         dirty: false,
+        dir_pending: false,
+        roll: None,
         requested: last,
         failed: None,
         syncer,

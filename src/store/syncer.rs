@@ -29,6 +29,10 @@ struct Job {
     file: Arc<File>,
     path: PathBuf,
     target: u64,
+    /// The store's directory, to fsync after the file (a segment was
+    /// created or renamed since the last directory sync): the completion
+    /// is reported only after both.
+    dir: Option<(Arc<File>, PathBuf)>,
 }
 
 /// A buffer to write at `offset` of `file`; `seq` numbers writes in order.
@@ -92,6 +96,8 @@ pub struct Syncer {
     thread: Option<JoinHandle<()>>,
     /// Syncs the thread ran.
     pub count: Arc<std::sync::atomic::AtomicU64>,
+    /// Directory syncs the thread ran.
+    pub dir_count: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Syncer {
@@ -101,9 +107,10 @@ impl Syncer {
         rx.set_nonblocking(true)?;
         let shared = Arc::new(Shared { state: Mutex::new(State::default()), cv: Condvar::new(), disk, full, tx });
         let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (sh, c) = (shared.clone(), count.clone());
-        let thread = std::thread::Builder::new().name("raft-store-sync".into()).spawn(move || run(sh, c))?;
-        Ok(Syncer { shared, rx, thread: Some(thread), count })
+        let dir_count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (sh, c, dc) = (shared.clone(), count.clone(), dir_count.clone());
+        let thread = std::thread::Builder::new().name("raft-store-sync".into()).spawn(move || run(sh, c, dc))?;
+        Ok(Syncer { shared, rx, thread: Some(thread), count, dir_count })
     }
 
     /// The descriptor that becomes readable on completion.
@@ -140,12 +147,27 @@ impl Syncer {
         }
     }
 
-    /// Asks for `file` to be synced, covering entries up to `target`.
-    pub fn request(&self, file: Arc<File>, path: PathBuf, target: u64) {
+    /// Asks for `file` to be synced, covering entries up to `target`, and
+    /// then the directory `dir` if given (a request merged into one not
+    /// yet started keeps its directory sync).
+    pub fn request(&self, file: Arc<File>, path: PathBuf, target: u64, dir: Option<(Arc<File>, PathBuf)>) {
         let mut s = self.shared.lock();
-        let target = s.wanted.as_ref().map_or(target, |w| w.target.max(target));
-        s.wanted = Some(Job { file, path, target });
+        let (target, dir) = match s.wanted.take() {
+            Some(w) => (w.target.max(target), dir.or(w.dir)),
+            None => (target, dir),
+        };
+        s.wanted = Some(Job { file, path, target, dir });
         self.shared.cv.notify_all();
+    }
+
+    /// The highest finished index not yet collected, left for `poll` to
+    /// report; None after a failed sync.
+    pub fn peek_finished(&self) -> Option<u64> {
+        let s = self.shared.lock();
+        if s.error.is_some() {
+            return None;
+        }
+        s.finished
     }
 
     /// Reports `idx` as finished without a sync (nothing was left to sync).
@@ -212,7 +234,7 @@ impl Syncer {
     }
 }
 
-fn run(sh: Arc<Shared>, count: Arc<std::sync::atomic::AtomicU64>) {
+fn run(sh: Arc<Shared>, count: Arc<std::sync::atomic::AtomicU64>, dir_count: Arc<std::sync::atomic::AtomicU64>) {
     let mut s = sh.lock();
     loop {
         if s.stop {
@@ -258,13 +280,17 @@ fn run(sh: Arc<Shared>, count: Arc<std::sync::atomic::AtomicU64>) {
         };
         s.running = Some(job.target);
         drop(s);
-        let result = sh.disk.sync(&job.file, sh.full);
+        let mut result = sh.disk.sync(&job.file, sh.full).map_err(|e| Error::io("background fdatasync", &job.path, &e));
         count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let (Ok(()), Some((dir, path))) = (&result, &job.dir) {
+            result = sh.disk.sync_dir(dir).map_err(|e| Error::io("background fsync directory", path, &e));
+            dir_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         s = sh.lock();
         let target = s.running.take().unwrap_or(0);
         match result {
             Ok(()) => s.finished = Some(s.finished.map_or(target, |f| f.max(target))),
-            Err(e) => s.error = Some(Error::io("background fdatasync", &job.path, &e)),
+            Err(e) => s.error = Some(e),
         }
         // Signalled before waiters wake, so a waiter finds the fd readable.
         sh.signal();
@@ -298,7 +324,7 @@ mod tests {
         let s = Syncer::new(Arc::new(RealDisk), false).unwrap();
         assert!(s.poll().is_none());
         let (p, f) = file("ok");
-        s.request(f, p.clone(), 7);
+        s.request(f, p.clone(), 7, None);
         s.wait();
         assert!(s.signalled());
         assert_eq!(s.poll().unwrap().unwrap(), 7);
@@ -310,7 +336,7 @@ mod tests {
     fn a_truncation_caps_what_a_sync_reports() {
         let s = Syncer::new(Arc::new(RealDisk), false).unwrap();
         let (p, f) = file("cap");
-        s.request(f, p.clone(), 10);
+        s.request(f, p.clone(), 10, None);
         s.cap(6);
         s.wait();
         assert_eq!(s.poll().unwrap().unwrap(), 5);
@@ -323,7 +349,7 @@ mod tests {
         d.set_plan(Some(Plan { ops: op::SYNC, fault: Fault::Errno(libc::EIO), skip: 0, ppm: 0, seed: 0 }));
         let s = Syncer::new(d, false).unwrap();
         let (p, f) = file("err");
-        s.request(f, p.clone(), 3);
+        s.request(f, p.clone(), 3, None);
         s.wait();
         let e = s.poll().unwrap().unwrap_err();
         assert_eq!(e.kind, crate::store::error::Kind::Io);

@@ -64,6 +64,17 @@ fn append_n(s: &mut Store, n: u64, term: i64) {
     }
 }
 
+/// Appends `n` entries with a sync after every 10: a full segment is
+/// closed at the first append after a sync, so this makes several.
+fn append_synced(s: &mut Store, n: u64, term: i64) {
+    for k in 0..n {
+        append_n(s, 1, term);
+        if k % 10 == 9 {
+            s.sync().unwrap();
+        }
+    }
+}
+
 fn check_entries(s: &Store, from: u64, to: u64) {
     for i in from..=to {
         let e = s.get(i).unwrap().unwrap_or_else(|| panic!("entry {i} missing"));
@@ -197,8 +208,8 @@ fn pop_of_unwritten_entries_only_trims_the_buffer() {
 fn compaction_deletes_whole_segments_and_keeps_the_snapshot_position() {
     let t = TempDir::new("poll");
     let mut s = open(&t.0);
-    append_n(&mut s, 100, 1);
-    append_n(&mut s, 100, 2);
+    append_synced(&mut s, 100, 1);
+    append_synced(&mut s, 100, 2);
     s.sync().unwrap();
     let before = segment_files(&t.0).len();
     s.poll(150).unwrap();
@@ -268,7 +279,7 @@ fn an_interrupted_reset_leaves_stale_segments_that_open_removes() {
 fn an_interrupted_compaction_leaves_segments_that_open_removes() {
     let t = TempDir::new("pollstale");
     let mut s = open(&t.0);
-    append_n(&mut s, 200, 1);
+    append_synced(&mut s, 200, 1);
     s.sync().unwrap();
     let saved: Vec<(String, Vec<u8>)> =
         segment_files(&t.0).into_iter().map(|f| (f.clone(), fs::read(t.0.join(&f)).unwrap())).collect();
@@ -406,7 +417,7 @@ fn a_bad_checksum_in_the_middle_is_an_error_naming_file_and_offset() {
 fn a_bad_record_in_a_closed_segment_is_an_error() {
     let t = TempDir::new("badclosed");
     let mut s = open(&t.0);
-    append_n(&mut s, 100, 1);
+    append_synced(&mut s, 100, 1);
     s.sync().unwrap();
     s.close().unwrap();
     let first = t.0.join(&segment_files(&t.0)[0]);
@@ -425,7 +436,7 @@ fn a_bad_record_in_a_closed_segment_is_an_error() {
 fn a_missing_segment_is_a_gap_error() {
     let t = TempDir::new("gap");
     let mut s = open(&t.0);
-    append_n(&mut s, 150, 1);
+    append_synced(&mut s, 150, 1);
     s.sync().unwrap();
     s.close().unwrap();
     let files = segment_files(&t.0);
@@ -437,7 +448,7 @@ fn a_missing_segment_is_a_gap_error() {
     // The first segment missing: the log would not start where the metadata says.
     let t2 = TempDir::new("gapfirst");
     let mut s = open(&t2.0);
-    append_n(&mut s, 150, 1);
+    append_synced(&mut s, 150, 1);
     s.sync().unwrap();
     s.close().unwrap();
     fs::remove_file(t2.0.join(&segment_files(&t2.0)[0])).unwrap();
@@ -448,7 +459,7 @@ fn a_missing_segment_is_a_gap_error() {
 fn overlapping_segments_are_an_error() {
     let t = TempDir::new("overlap");
     let mut s = open(&t.0);
-    append_n(&mut s, 150, 1);
+    append_synced(&mut s, 150, 1);
     s.sync().unwrap();
     s.close().unwrap();
     let files = segment_files(&t.0);
@@ -469,7 +480,7 @@ fn a_crash_between_the_steps_of_closing_a_segment_recovers() {
     // header (its creation was not synced).
     let t = TempDir::new("rename");
     let mut s = open(&t.0);
-    append_n(&mut s, 100, 1);
+    append_synced(&mut s, 100, 1);
     s.sync().unwrap();
     s.close().unwrap();
     let files = segment_files(&t.0);

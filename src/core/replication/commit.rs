@@ -4,7 +4,8 @@
 use std::rc::Rc;
 
 use super::*;
-use crate::core::quorum::majority_value;
+use crate::core::quorum::{majority_of, majority_value};
+use crate::core::server::CommitVotes;
 use crate::core::server::trace;
 use crate::core::{valid_index, valid_term};
 use crate::core::{EntryState, AppendEntriesResponse, Host, Index, MsgId, Node, RaftError, Result, Role, Server, Term};
@@ -30,8 +31,8 @@ impl<H: Host> Server<H> {
             if resp.msg_id > progress.match_msg_id() {
                 progress.set_match_msg_id(resp.msg_id);
             }
-            let matched = resp.current_idx.min(self.current_idx());
-            if matched > progress.match_idx() {
+            let (old_match, matched) = (progress.match_idx(), resp.current_idx.min(self.current_idx()));
+            if matched > old_match {
                 progress.set_match_idx(matched);
             }
             if progress.next_idx() <= progress.match_idx() {
@@ -45,10 +46,8 @@ impl<H: Host> Server<H> {
             self.debug_check_progress(node);
             self.check_sufficient_logs(node);
             self.maybe_send_timeoutnow(node);
-            // Only a match above the commit index can move it (a majority
-            // above it includes a follower above it, which answers again).
-            if progress.match_idx() > self.commit_idx.get() {
-                self.update_commit();
+            if progress.match_idx() > old_match {
+                self.match_raised(node, old_match);
             }
             if self.role.get() == Role::Leader {
                 self.replicate_to(node);
@@ -86,7 +85,7 @@ impl<H: Host> Server<H> {
         if term < self.current_term.get() {
             return Ok(None);
         }
-        node.progress().note_acked_msg_id(msg_id);
+        self.note_read_ack(node, msg_id);
         node.progress().set_last_ack_ms(self.now_ms.get());
         Ok(Some(node))
     }
@@ -133,23 +132,64 @@ impl<H: Host> Server<H> {
         let _ = self.send_appendentries(node);
     }
 
+    /// `node`'s match index rose from `old` (an answer, or this leader's
+    /// own sync). The commit index can move only once a majority
+    /// of voters holds the next index that may commit (`commit_candidate`),
+    /// and the leader keeps count of those (`CommitVotes`): a rise that
+    /// crosses it adds one, and only when that makes a majority is the
+    /// commit index worked out again (`update_commit`, a pass over the
+    /// voters). So an answer costs O(1), and a pass is paid per commit, not
+    /// per answer.
+    pub(crate) fn match_raised(&self, node: &Node<H::NodeData>, old: Index) {
+        let candidate = self.commit_candidate();
+        let mut count = self.commit_votes.get();
+        if count.at != candidate {
+            // Counted for another index, or the voters changed.
+            return self.update_commit();
+        }
+        if old >= candidate || node.progress().match_idx() < candidate || !node.is_counted_voter() {
+            return;
+        }
+        count.votes += 1;
+        self.commit_votes.set(count);
+        if count.votes >= count.need {
+            self.update_commit();
+        }
+    }
+
+    /// The lowest index whose storage on a majority would move the commit
+    /// index: past it, and of this leader's term (its first entry or later).
+    fn commit_candidate(&self) -> Index {
+        (self.commit_idx.get() + 1).max(self.term_start_idx.get())
+    }
+
     /// Commits the highest index stored on a majority of voters, if it is
     /// of the current term (thesis §3.6.2: older entries commit only
-    /// indirectly).
+    /// indirectly), then counts the voters holding the next candidate for
+    /// `match_raised`.
     pub(crate) fn update_commit(&self) {
         if self.role.get() != Role::Leader {
             return;
         }
         let commit = self.commit_idx.get();
-        let found = {
-            let nodes = self.nodes.borrow();
-            let matches = nodes.iter().filter(|n| n.is_counted_voter()).map(|n| n.progress().match_idx());
-            majority_value(matches, commit, &mut self.quorum_scratch.borrow_mut())
-        };
-        let Some(majority_idx) = found else { return };
-        if majority_idx > commit && self.term_at(majority_idx) == Some(self.current_term.get()) {
-            self.advance_commit(majority_idx);
+        let nodes = self.nodes.borrow();
+        let matches = nodes.iter().filter(|n| n.is_counted_voter()).map(|n| n.progress().match_idx());
+        let found = majority_value(matches.clone(), commit, &mut self.quorum_scratch.borrow_mut());
+        if let Some(majority_idx) = found {
+            if majority_idx > commit && self.term_at(majority_idx) == Some(self.current_term.get()) {
+                self.advance_commit(majority_idx);
+            }
         }
+        let at = self.commit_candidate();
+        let (voters, votes) = matches.fold((0, 0), |(voters, votes), m| (voters + 1, votes + usize::from(m >= at)));
+        self.commit_votes.set(CommitVotes { at, votes, need: majority_of(voters) });
+    }
+
+    /// Makes the next answer count the voters again (`match_raised`): the
+    /// voters changed (and on every tick, for changes made from C through
+    /// the `raft_node_*` setters).
+    pub(crate) fn recount_commit_votes(&self) {
+        self.commit_votes.set(CommitVotes::default());
     }
     /// `raft_get_index_to_sync`: with auto flush off, the newest index the
     /// leader's log must make durable, reported once.
@@ -175,7 +215,6 @@ impl<H: Host> Server<H> {
             }
             self.replicate_to_all();
             self.confirm_reads_on_flush();
-            self.update_commit();
         }
         self.exec_operations()
     }

@@ -24,7 +24,7 @@ impl<H: Host> Server<H> {
         }
         self.check_room()?;
         entry.set_term(self.current_term.get());
-        let idx = self.log().append_ordinary(entry)?;
+        let idx = self.log().append(entry)?;
         self.entry_accepted(entry, idx)
     }
 
@@ -92,15 +92,14 @@ impl<H: Host> Server<H> {
         Ok(Proposal { resp, synced })
     }
 
-    /// Auto flush after an append: sync, send, commit, apply. Only the
-    /// sync's failure is returned (see `entry_accepted`).
+    /// Auto flush after an append: sync (which may commit), send, apply.
+    /// Only the sync's failure is returned (see `entry_accepted`).
     #[inline(never)]
     fn flush_appended(&self, idx: Index) -> Result<()> {
         self.log().sync()?;
         self.note_persisted(idx);
         self.next_sync_index.set(idx);
         self.replicate_to_all();
-        self.update_commit();
         if let Err(e) = self.exec_operations() {
             trace!(self, NODE_ID_NONE, "entry {} accepted; applying failed ({:?})", idx, e);
         }

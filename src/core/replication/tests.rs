@@ -1,7 +1,5 @@
-use super::apply::ApplyClock;
 use crate::core::log::tests::TestEntry;
 use crate::core::server::tests::server_with_nodes;
-use crate::core::server::APPLY_CLOCK_STRIDE;
 use crate::core::*;
 
 fn leader_of(ids: &[NodeId]) -> Server<crate::core::server::tests::ScriptHost> {
@@ -269,22 +267,89 @@ fn a_leader_refuses_client_no_ops_and_negative_types() {
     assert_eq!(s.recv_entry(&TestEntry::new(0, 1, 100)).unwrap().idx, 2);
 }
 
-#[test]
-fn apply_clock_lengthens_strides_only_while_they_are_cheap() {
-    let mut clock = ApplyClock::start(1_000, 100_000);
-    assert_eq!(clock.stride, APPLY_CLOCK_STRIDE);
-    // Strides that take no time grow, up to a whole run.
-    let mut strides = vec![];
-    for _ in 0..3 {
-        assert!(clock.time_left(1_000));
-        strides.push(clock.stride);
+/// The commit index a full count gives: the highest index a majority of
+/// counted voters holds, if it is of the current term and above `commit`.
+fn commit_by_counting(s: &Server<crate::core::server::tests::ScriptHost>, commit: Index) -> Index {
+    let mut matches: Vec<Index> =
+        s.nodes.borrow().iter().filter(|n| n.is_counted_voter()).map(|n| n.progress().match_idx()).collect();
+    if matches.is_empty() {
+        return commit;
     }
-    assert_eq!(strides, [32, 64, 64]);
-    // A stride that takes a real share of the budget keeps the stride.
-    let mut clock = ApplyClock::start(0, 100_000);
-    assert!(clock.time_left(40_000));
-    assert_eq!(clock.stride, APPLY_CLOCK_STRIDE);
-    // Out of time at the deadline.
-    assert!(clock.time_left(99_999));
-    assert!(!clock.time_left(100_000));
+    matches.sort_unstable_by(|a, b| b.cmp(a));
+    let majority = matches[matches.len() / 2];
+    if majority > commit && s.term_at(majority) == Some(s.current_term()) {
+        majority
+    } else {
+        commit
+    }
+}
+
+#[test]
+fn the_counted_commit_index_is_the_one_a_full_count_gives() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rand = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for size in [1, 2, 3, 4, 5, 7, 9] {
+        let ids: Vec<NodeId> = (1..=size).collect();
+        let s = leader_of(&ids);
+        let mut msg_id = 100;
+        for step in 0..3000 {
+            let before = s.commit_idx();
+            match rand(10) {
+                0..=2 => {
+                    s.recv_entry(&TestEntry::new(0, 1, 0)).unwrap();
+                }
+                3 if size > 1 => {
+                    // A follower's voting flag set from C: counted afresh
+                    // from the next tick on, and the commit index moves at
+                    // the next answer or sync (as before counting).
+                    let node = s.node(2 + rand(size as u64 - 1) as NodeId).unwrap();
+                    node.set_voting(!node.is_voting());
+                    s.periodic_ms(1).unwrap();
+                    continue;
+                }
+                _ => {
+                    // An answer that raises a follower's match index (or,
+                    // where none can rise, a new entry).
+                    let id = 2 + rand(size.max(2) as u64 - 1) as NodeId;
+                    match s.node(id).filter(|n| n.progress().match_idx() < s.current_idx()) {
+                        Some(node) => {
+                            let from = node.progress().match_idx();
+                            let idx = from + 1 + rand((s.current_idx() - from) as u64) as Index;
+                            msg_id += 1;
+                            ack(&s, id, msg_id, idx);
+                        }
+                        None => {
+                            s.recv_entry(&TestEntry::new(0, 1, 0)).unwrap();
+                        }
+                    }
+                }
+            }
+            assert_eq!(s.commit_idx(), commit_by_counting(&s, before), "{size} nodes, step {step}");
+        }
+        assert!(size == 1 || s.commit_idx() > 100, "{size} nodes: commits happened");
+    }
+}
+
+#[test]
+fn a_new_leader_commits_once_a_majority_holds_its_first_entry_whatever_came_before() {
+    let s = server_with_nodes(&[1, 2, 3], 1);
+    for _ in 0..3 {
+        s.append_entry(&TestEntry::new(1, 1, 0)).unwrap();
+    }
+    s.restore_metadata(1, NODE_ID_NONE).unwrap();
+    s.become_candidate().unwrap();
+    s.become_leader().unwrap();
+    assert_eq!((s.current_term(), s.current_idx()), (2, 4));
+    // The earlier term's entries reach a majority: nothing commits (§3.6.2).
+    ack(&s, 2, 10, 2);
+    ack(&s, 2, 11, 3);
+    assert_eq!(s.commit_idx(), 0);
+    // The same follower then stores the no-op: everything commits.
+    ack(&s, 2, 12, 4);
+    assert_eq!(s.commit_idx(), 4);
 }

@@ -30,7 +30,14 @@ impl<H: Host> Server<H> {
         self.disturb_apply();
     }
 
-    /// Tells a running apply loop to look again before its next entry.
+    /// The apply loop's "disturbed" flag. What the loop relies on (applying
+    /// allowed, the last applied index, the host's callbacks) changes only
+    /// inside a callback, through `set_config`, `set_snapshot_in_progress`,
+    /// `move_last_applied` and `host_changed`, which all call this. So the
+    /// loop checks those and fetches `applylog` once per run, and after
+    /// each `applylog` tests only this flag: 9% fewer library instructions
+    /// per entry at 3 nodes and 11% at 9, batches of 64 (354 against 390
+    /// and 885 against 990, `make bench`).
     fn disturb_apply(&self) {
         self.apply_disturbed.set(true);
     }
@@ -77,25 +84,18 @@ impl<H: Host> Server<H> {
     /// a restore, the application itself).
     pub(crate) fn move_last_applied(&self, idx: Index, term: Term) {
         self.last_applied_idx.set(idx);
-        self.known_applied_term.set((idx, term));
+        self.last_applied_term.set(term);
         self.disturb_apply();
     }
 
-    /// The apply loop's step: `idx`, the entry after the last applied one,
-    /// has been applied. Its term is settled later (`settle_applied_term`)
-    /// or looked up when asked for.
+    /// The apply loop's step: entry `idx`, of `term`, has been applied.
     #[inline(always)]
-    pub(crate) fn advance_applied(&self, idx: Index) {
+    pub(crate) fn count_applied(&self, idx: Index, term: Term) {
         // Entries are applied one after the other, and only once committed.
         debug_assert!(idx == self.last_applied_idx.get() + 1, "applied {} after {}", idx, self.last_applied_idx.get());
         debug_assert!(idx <= self.commit_idx.get(), "applied {} past the commit index {}", idx, self.commit_idx.get());
         self.last_applied_idx.set(idx);
-    }
-
-    /// Records `term` as the term of applied entry `idx`.
-    #[inline(always)]
-    pub(crate) fn settle_applied_term(&self, idx: Index, term: Term) {
-        self.known_applied_term.set((idx, term));
+        self.last_applied_term.set(term);
     }
 
     /// Whether committed entries may be applied now: not while applying is

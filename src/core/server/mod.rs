@@ -62,9 +62,23 @@ pub(crate) const MAX_ENTRIES_PER_MESSAGE: usize = 4096;
 /// Entries at most taken from the log in one access when applying.
 pub(crate) const APPLY_RUN: usize = 64;
 
-/// Applying first reads the clock (for its time budget) after this many
-/// entries; `ApplyClock` lengthens the stride while entries are cheap.
+/// Applying reads the clock (for its time budget) every this many entries.
 pub(crate) const APPLY_CLOCK_STRIDE: usize = 8;
+
+/// How many voters hold index `at` (the next that may commit), and how
+/// many make a majority; `at` is -1 when not counted.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CommitVotes {
+    pub at: Index,
+    pub votes: usize,
+    pub need: usize,
+}
+
+impl Default for CommitVotes {
+    fn default() -> Self {
+        CommitVotes { at: -1, votes: 0, need: usize::MAX }
+    }
+}
 
 pub struct Server<H: Host> {
     pub(crate) host: H,
@@ -76,17 +90,13 @@ pub struct Server<H: Host> {
     pub(crate) role: Cell<Role>,
     pub(crate) leader_id: Cell<NodeId>,
     pub(crate) commit_idx: Cell<Index>,
-    /// Written through `move_last_applied` (which tells a running apply
-    /// loop) or, by the apply loop itself, `advance_applied`.
+    /// The last applied entry and its term, written together through
+    /// `move_last_applied` (which tells a running apply loop) or, by the
+    /// apply loop itself, `count_applied`.
     last_applied_idx: Cell<Index>,
-    /// An index and its entry's term, settled where cheap (see
-    /// `last_applied_term`): the apply loop moves only the index per entry.
-    known_applied_term: Cell<(Index, Term)>,
+    last_applied_term: Cell<Term>,
     /// Set whenever something a running apply loop relies on changes under
-    /// it: the last applied index moved by other code, applying allowed or
-    /// not, the host's callbacks. The loop clears it before its first
-    /// callback and tests it after each one instead of re-checking each of
-    /// them (one loop at a time: see `exclusive_apply`).
+    /// it (see `disturb_apply`; one loop at a time: see `exclusive_apply`).
     apply_disturbed: Cell<bool>,
     /// An apply loop is running (see `exclusive_apply`).
     applying: Cell<bool>,
@@ -122,7 +132,15 @@ pub struct Server<H: Host> {
     pub(crate) apply_buffer: RefCell<Vec<H::Entry>>,
     /// Reusable buffers for quorum counts (match indexes, msg_ids).
     pub(crate) quorum_scratch: RefCell<Vec<Index>>,
+    /// The leader's count of voters holding the next index that may commit
+    /// (`match_raised`).
+    pub(crate) commit_votes: Cell<CommitVotes>,
+    /// Where `note_msg_seen` last found the sender in the node list.
+    pub(crate) seen_node_hint: Cell<usize>,
     pub(crate) msg_id_scratch: RefCell<Vec<MsgId>>,
+    /// The highest msg_id a majority had answered at the last count
+    /// (`refresh_read_quorum`): what waiting reads are checked against.
+    pub(crate) read_quorum: Cell<MsgId>,
 
     /// Written only through `set_snapshot_in_progress`, which tells a
     /// running apply loop (`disturb_apply`).
@@ -159,7 +177,7 @@ impl<H: Host> Server<H> {
             leader_id: Cell::new(NODE_ID_NONE),
             commit_idx: Cell::new(0),
             last_applied_idx: Cell::new(0),
-            known_applied_term: Cell::new((0, 0)),
+            last_applied_term: Cell::new(0),
             apply_disturbed: Cell::new(false),
             applying: Cell::new(false),
             now_ms: Cell::new(0),
@@ -178,7 +196,10 @@ impl<H: Host> Server<H> {
             send_buffer: RefCell::new(Vec::new()),
             apply_buffer: RefCell::new(Vec::new()),
             quorum_scratch: RefCell::new(Vec::new()),
+            commit_votes: Cell::new(CommitVotes::default()),
+            seen_node_hint: Cell::new(0),
             msg_id_scratch: RefCell::new(Vec::new()),
+            read_quorum: Cell::new(0),
             snapshot_in_progress: Cell::new(false),
             snapshot_last_idx: Cell::new(0),
             snapshot_last_term: Cell::new(0),

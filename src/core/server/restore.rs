@@ -83,7 +83,7 @@ impl<H: Host> Server<H> {
         if crate::core::is_cfg_change(entry_type) {
             self.prepare_cfg_change()?;
         }
-        let idx = self.log().append_indexed(entry)?;
+        let idx = self.log().append(entry)?;
         if crate::core::is_cfg_change(entry_type) {
             if crate::core::is_voting_cfg_change(entry_type) {
                 self.voting_cfg_change_log_idx.set(idx);
@@ -115,9 +115,7 @@ impl<H: Host> Server<H> {
         }
         let mut removed = Vec::new();
         let n = (self.current_idx() - idx + 1).max(0) as usize;
-        if n > 0 && self.log().may_hold_cfg_change(idx) {
-            crate::core::alloc::reserve(&mut removed, n)?;
-        }
+        crate::core::alloc::reserve(&mut removed, n)?;
         if idx <= self.voting_cfg_change_log_idx.get() {
             self.voting_cfg_change_log_idx.set(-1);
         }
@@ -149,6 +147,7 @@ impl<H: Host> Server<H> {
         if let Some(me) = self.my_node() {
             if me.progress().match_idx() > end {
                 me.progress().set_match_idx(end);
+                self.recount_commit_votes();
             }
         }
     }
@@ -172,8 +171,10 @@ impl<H: Host> Server<H> {
         }
         if self.role.get() == Role::Leader {
             if let Some(me) = self.me.borrow().as_ref() {
-                if self.persisted_idx.get() > me.progress().match_idx() {
+                let old = me.progress().match_idx();
+                if self.persisted_idx.get() > old {
                     me.progress().set_match_idx(self.persisted_idx.get());
+                    self.match_raised(me, old);
                 }
             }
         }

@@ -192,7 +192,7 @@ fn a_commit_index_past_the_log_is_caught_in_debug_builds() {
 fn applying_an_uncommitted_entry_is_caught_in_debug_builds() {
     let s = Server::new(ScriptHost::default());
     s.append_entry(&TestEntry::new(1, 1, 0)).unwrap();
-    s.advance_applied(1);
+    s.count_applied(1, 1);
 }
 
 #[test]

@@ -46,6 +46,12 @@ impl<H: Host> Server<H> {
         }
 
         if self.role.get() == Role::Leader {
+            if !self.reads.borrow().is_empty() {
+                self.refresh_read_quorum();
+            }
+            // Voting flags and match indexes can also be set from C: count
+            // the voters above the commit index afresh at the next answer.
+            self.recount_commit_votes();
             if !self.has_quorum_contact() {
                 trace!(self, NODE_ID_NONE, "no majority heard within two election timeouts: stepping down");
                 self.become_follower();
@@ -67,7 +73,7 @@ impl<H: Host> Server<H> {
     #[inline(always)]
     pub fn exec_operations(&self) -> Result<()> {
         let nothing_to_apply = self.last_applied_idx() >= self.commit_idx.get();
-        if nothing_to_apply && (self.role.get() != Role::Leader || self.reads.borrow().is_empty()) {
+        if nothing_to_apply && !self.reads_to_serve() {
             return Ok(());
         }
         self.exec_operations_now()
@@ -106,6 +112,7 @@ impl<H: Host> Server<H> {
     /// `raft_update_quorum_meta`: a majority acknowledged message `id` now.
     pub fn update_quorum_meta(&self, id: MsgId) {
         self.quorum_ack_msg_id.set(self.quorum_ack_msg_id.get().max(id));
+        self.read_quorum.set(self.read_quorum.get().max(id));
         self.quorum_ack_ms.set(self.now_ms.get());
     }
 

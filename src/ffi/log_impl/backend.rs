@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::ffi::c_void;
-use std::mem::{ManuallyDrop, MaybeUninit};
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr;
 
@@ -58,34 +58,18 @@ impl LogBackend {
 
 impl Log<EntryPtr> for LogBackend {
     #[inline(always)]
-    fn append(&self, entry: &EntryPtr) -> core::Result<()> {
+    fn append(&self, entry: &EntryPtr) -> core::Result<Index> {
         match self {
             LogBackend::Builtin(log) => log.append(entry),
             LogBackend::Custom { vtable, handle } => match vtable.append {
-                // SAFETY: the application's append, called with its own handle
-                // and a live entry, which it holds if it keeps it.
-                Some(f) => crate::ffi::check(unsafe { f(*handle, entry.as_ptr()) }),
+                Some(f) => {
+                    // SAFETY: the application's append, called with its own
+                    // handle and a live entry, which it holds if it keeps it.
+                    crate::ffi::check(unsafe { f(*handle, entry.as_ptr()) })?;
+                    Ok(self.current_idx())
+                }
                 None => Err(RaftError::Failed),
             },
-        }
-    }
-
-    #[inline(always)]
-    fn append_ordinary(&self, entry: &EntryPtr) -> core::Result<Index> {
-        match self {
-            LogBackend::Builtin(log) => log.append_ordinary(entry),
-            LogBackend::Custom { .. } => self.append_indexed(entry),
-        }
-    }
-
-    #[inline(always)]
-    fn append_indexed(&self, entry: &EntryPtr) -> core::Result<Index> {
-        match self {
-            LogBackend::Builtin(log) => log.append_indexed(entry),
-            LogBackend::Custom { .. } => {
-                self.append(entry)?;
-                Ok(self.current_idx())
-            }
         }
     }
 
@@ -94,13 +78,6 @@ impl Log<EntryPtr> for LogBackend {
             // Without an offer observer there is nothing to ask per entry.
             LogBackend::Builtin(log) if log.cbs.get().log_offer.is_none() => log.mem.append_until_cfg_change(entries),
             _ => core::append_each_until_cfg_change(self, entries),
-        }
-    }
-
-    fn may_hold_cfg_change(&self, idx: Index) -> bool {
-        match self {
-            LogBackend::Builtin(log) => log.mem.may_hold_cfg_change(idx),
-            LogBackend::Custom { .. } => true,
         }
     }
 
@@ -185,11 +162,11 @@ impl Log<EntryPtr> for LogBackend {
         let LogBackend::Builtin(log) = self else {
             return core::with_held_entries(self, idx, max, scratch, f);
         };
-        // The entries are lent, not held: their pointers are copied out and
-        // the log is pinned, so that whatever `f` removes from the log keeps
-        // the log's reference until `f` has returned. A short run is copied
-        // to the stack; a longer one to a reused array, which a nested call
-        // (from a callback inside `f`) finds taken and replaces.
+        // The entries are lent, not held: their pointers are copied to a
+        // reused array and the log is pinned, so that whatever `f` removes
+        // from the log keeps the log's reference until `f` has returned. A
+        // nested call (from a callback inside `f`) finds the array taken
+        // and uses a fresh one.
         struct Pinned<'a>(&'a MemoryLog<EntryPtr>);
         impl Drop for Pinned<'_> {
             fn drop(&mut self) {
@@ -197,46 +174,25 @@ impl Log<EntryPtr> for LogBackend {
             }
         }
         let mem = log.memory();
-        let mut on_stack = MaybeUninit::<[EntryPtr; LENT_ON_STACK]>::uninit();
-        let mut lent = Vec::new();
-        let len = mem.with_run(idx, |run| {
-            let mut run = &run[..run.len().min(max)];
-            if run.len() > LENT_ON_STACK {
-                lent = log.lent.take();
-                lent.clear();
-                if core::alloc::reserve(&mut lent, run.len()).is_err() {
-                    // Out of memory: what the stack holds (fewer entries is
-                    // still "up to max").
-                    core::give_back(&log.lent, std::mem::take(&mut lent));
-                    run = &run[..LENT_ON_STACK];
-                }
-            }
-            if run.len() <= LENT_ON_STACK {
-                // SAFETY: at most LENT_ON_STACK pointers into the array's own
-                // storage, which cannot overlap the log's. These are bit
-                // copies that own nothing: MaybeUninit never drops them.
-                unsafe { ptr::copy_nonoverlapping(run.as_ptr(), on_stack.as_mut_ptr() as *mut EntryPtr, run.len()) };
-            } else {
-                lent.extend(run.iter().map(EntryPtr::as_ptr));
-            }
-            run.len()
+        let mut lent = log.lent.take();
+        lent.clear();
+        mem.with_run(idx, |run| {
+            // Fewer when out of memory ("up to max"; none at worst).
+            let n = core::alloc::reserve_up_to(&mut lent, run.len().min(max));
+            lent.extend(run[..n].iter().map(EntryPtr::as_ptr));
         });
         mem.pin();
         let pinned = Pinned(mem);
-        let base =
-            if len <= LENT_ON_STACK { on_stack.as_ptr() as *const EntryPtr } else { lent.as_ptr() as *const EntryPtr };
-        // SAFETY: the first `len` slots of `base` hold pointers to live
-        // entries on which the log holds a reference, and the pin keeps that
-        // reference until `pinned` drops, after `f`. EntryPtr is a
-        // transparent non-null entry pointer, so either array reads as a
-        // slice of them; it is only lent to `f` (a shared slice moves
-        // nothing out), so nothing is released through it.
-        let entries = unsafe { std::slice::from_raw_parts(base, len) };
+        // SAFETY: `lent` holds pointers to live entries on which the log
+        // holds a reference, and the pin keeps that reference until
+        // `pinned` drops, after `f`. EntryPtr is a transparent non-null
+        // entry pointer, so the array reads as a slice of them; it is only
+        // lent to `f` (a shared slice moves nothing out), so nothing is
+        // released through it.
+        let entries = unsafe { std::slice::from_raw_parts(lent.as_ptr() as *const EntryPtr, lent.len()) };
         let result = f(entries);
         drop(pinned);
-        if len > LENT_ON_STACK {
-            core::give_back(&log.lent, lent);
-        }
+        core::give_back(&log.lent, lent);
         result
     }
 

@@ -20,9 +20,6 @@ use super::entry::EntryPtr;
 use super::types::*;
 use crate::core::MemoryLog;
 
-/// Entries at most that `with_entries` lends from an array on the stack.
-const LENT_ON_STACK: usize = 64;
-
 /// The built-in log (`raft_log_t`): in-memory entries plus the legacy
 /// `raft_log_cbs_t` observers.
 pub struct raft_log {

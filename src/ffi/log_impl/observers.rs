@@ -29,22 +29,12 @@ impl raft_log {
         self.busy(|| unsafe { cb(raft as *mut raft_server_t, user_data, entry.as_ptr(), idx) })
     }
 
+    /// Appends `entry` once the `log_offer` observer, if any, agrees; its
+    /// index.
     #[inline(always)]
-    pub(crate) fn append(&self, entry: &EntryPtr) -> core::Result<()> {
-        self.append_indexed(entry).map(|_| ())
-    }
-
-    #[inline(always)]
-    pub(crate) fn append_indexed(&self, entry: &EntryPtr) -> core::Result<Index> {
+    pub(crate) fn append(&self, entry: &EntryPtr) -> core::Result<Index> {
         self.offer(entry)?;
-        self.mem.append_indexed(entry)
-    }
-
-    /// `append_indexed` for an entry known not to change the configuration.
-    #[inline(always)]
-    pub(crate) fn append_ordinary(&self, entry: &EntryPtr) -> core::Result<Index> {
-        self.offer(entry)?;
-        self.mem.append_ordinary(entry)
+        self.mem.append(entry)
     }
 
     /// Asks the `log_offer` observer, if any, about appending `entry`.

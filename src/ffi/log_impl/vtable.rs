@@ -60,7 +60,7 @@ pub(super) unsafe extern "C" fn builtin_append(log: *mut c_void, entry: *mut raf
             // SAFETY: the caller holds the entry; the hold is given back
             // inside the busy section (its release may run a free_func).
             let Some(entry) = (unsafe { EntryPtr::hold(entry) }) else { return -1 };
-            crate::ffi::code(log.append(&entry))
+            crate::ffi::code(log.append(&entry).map(|_| ()))
         })
     })
 }

@@ -144,14 +144,7 @@ pub(crate) fn node_of(server: &CoreServer, node: *mut raft_node_t) -> Option<Rc<
     if node.is_null() {
         return None;
     }
-    let mut i = 0;
-    while let Some(n) = server.node_at(i) {
-        if Rc::as_ptr(&n) as *mut raft_node_t == node {
-            return Some(n);
-        }
-        i += 1;
-    }
-    None
+    server.node_at_address(node as *const CNode)
 }
 
 pub(crate) fn node_ptr(node: Option<Rc<CNode>>) -> *mut raft_node_t {
