@@ -134,6 +134,11 @@ impl Syncer {
         let failure = s.write_failed.take();
         if failure.is_some() {
             s.writes.clear();
+            // A sync asked for after the write failed (the store hands the
+            // write over, then asks) covers the lost bytes too: it must not
+            // run and report them durable. The store asks again after
+            // writing them.
+            s.wanted = None;
             self.shared.cv.notify_all();
         }
         (s.written, failure)
@@ -340,6 +345,26 @@ mod tests {
         s.cap(6);
         s.wait();
         assert_eq!(s.poll().unwrap().unwrap(), 5);
+        std::fs::remove_file(p).unwrap();
+    }
+
+    /// Regression: the store hands a write over and then asks for the sync
+    /// covering it; when the write failed in between, that sync ran once
+    /// the failure was collected and reported the lost bytes durable.
+    #[test]
+    fn a_sync_asked_for_after_a_failed_write_is_dropped_with_it() {
+        let d = Arc::new(FaultyDisk::new(RealDisk));
+        d.set_plan(Some(Plan { ops: op::WRITE, fault: Fault::Errno(libc::EIO), skip: 0, ppm: 0, seed: 0 }));
+        let s = Syncer::new(d, false).unwrap();
+        let (p, f) = file("wfail");
+        s.write(f.clone(), p.clone(), 0, Arc::new(vec![1u8; 16]), 1);
+        s.wait_writes();
+        s.request(f, p.clone(), 9, None);
+        let (written, failure) = s.collect_writes();
+        assert_eq!(written, 0);
+        assert!(failure.is_some());
+        s.wait();
+        assert!(s.poll().is_none(), "nothing reported durable");
         std::fs::remove_file(p).unwrap();
     }
 
