@@ -9,6 +9,14 @@
 //! Re-entry: every call borrows the store's state for its duration only;
 //! a call made while another is in progress on the same store (from a
 //! callback it runs) gets `RAFT_STORE_ERR_INVALID`, never a second borrow.
+//!
+//! Out of memory: the store's `Kind::NoMem` becomes `RAFT_ERR_NOMEM`, for
+//! the exports and through the log callbacks alike, and the last error
+//! reads "out of memory" (recorded without allocating). Appends, syncs,
+//! reads, pop, poll and metadata allocate only fallibly; the cache and the
+//! read-ahead are skipped when their memory is not there, and entries set
+//! aside for release after a call are released at once instead. Open,
+//! bind, restore and close still allocate infallibly (see the header).
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, c_uint, c_ulong, c_void, CStr, CString};
