@@ -50,6 +50,7 @@ pub(crate) fn reserve<T>(v: &mut Vec<T>, additional: usize) -> bool {
 
 /// `Arc::new(value)`, or the value back when its block cannot be had (the
 /// block is obtained fallibly first, through the library's allocator).
+#[cfg(feature = "capi")]
 pub(crate) fn try_arc<T>(value: T) -> std::result::Result<Arc<T>, T> {
     let size = crate::core::alloc::rc_block_size::<T>();
     let mut value = Some(value);
@@ -58,6 +59,13 @@ pub(crate) fn try_arc<T>(value: T) -> std::result::Result<Arc<T>, T> {
         Some(a) => Ok(a),
         None => Err(value.take().expect("not moved when the block was not had")),
     }
+}
+
+/// Without the C API the library has no allocator of its own: Rust's
+/// ordinary `Arc::new`.
+#[cfg(not(feature = "capi"))]
+pub(crate) fn try_arc<T>(value: T) -> std::result::Result<Arc<T>, T> {
+    Ok(Arc::new(value))
 }
 
 /// `dir.join(name)`, or `NoMem`.
