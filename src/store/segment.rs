@@ -20,7 +20,7 @@ pub(crate) const VERSION: u32 = 1;
 pub(crate) const HEADER: usize = 32;
 
 /// The longest segment file name.
-pub const NAME_MAX: usize = 41;
+pub(crate) const NAME_MAX: usize = 41;
 
 /// A segment's identity as its name gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
