@@ -39,6 +39,15 @@
  * RAFT_STORE_ERR_NOSPACE when the sync it made failed for want of space.
  * raft_store_last_error() describes the last failure on the calling thread
  * (file name, offset, system error).
+ *
+ * Out of memory: appends (the log callbacks), raft_store_sync,
+ * raft_store_sync_start, _poll and _wait, reads, truncation, compaction and
+ * raft_store_persist_metadata return RAFT_ERR_NOMEM (the RAFT_ERR_* code;
+ * a read gives NULL or fewer entries) and change nothing: call again once
+ * memory is back. raft_store_last_error() then says "out of memory".
+ * raft_store_open, raft_store_new_server, raft_store_restore and
+ * raft_store_close may still abort the process when the heap functions
+ * fail: call them with memory to spare.
  */
 /**
  * @file raft_store.h

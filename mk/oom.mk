@@ -1,4 +1,5 @@
-# Allocation failure (c_tests/test_oom.c): scripted runs with each of their
+# Allocation failure (c_tests/test_oom.c, and the store's in
+# c_tests/test_store_oom.c): scripted runs with each of their
 # allocation points failing in turn. The C suite runs it (every point while
 # a run has at most OOM_SAMPLES = 1000 of them, a spread sample beyond), and
 # `make test-asan` runs it under valgrind with the rest of the suite.
@@ -36,3 +37,21 @@ test-oom-long: lib $(BUILD)/c_tests/test_oom
 	done
 
 TEST_ASAN_EXTRA += test-oom-asan
+
+# The store session of c_tests/test_store_oom.c, likewise under
+# AddressSanitizer and its leak checker (part of make test-asan).
+STORE_OOM_ASAN_BIN := $(BUILD)/c_tests/asan/test_store_oom
+
+.PHONY: test-store-oom-asan
+
+$(STORE_OOM_ASAN_BIN): c_tests/test_store_oom.c $(SUPPORT_HDRS) $(HEADERS) $(LIBRAFT_A)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(CC) $(RAFT_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer -Ic_tests c_tests/test_store_oom.c $(LINK_STATIC) -o $@
+
+test-store-oom-asan: lib $(STORE_OOM_ASAN_BIN)
+	ASAN_OPTIONS=detect_leaks=1 $(STORE_OOM_ASAN_BIN) | tee $(BUILD)/c_tests/asan/test_store_oom.log
+	@grep -q ': [0-9]* passed, 0 failed$$' $(BUILD)/c_tests/asan/test_store_oom.log
+
+TEST_ASAN_EXTRA += test-store-oom-asan

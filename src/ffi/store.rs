@@ -9,6 +9,14 @@
 //! Re-entry: every call borrows the store's state for its duration only;
 //! a call made while another is in progress on the same store (from a
 //! callback it runs) gets `RAFT_STORE_ERR_INVALID`, never a second borrow.
+//!
+//! Out of memory: the store's `Kind::NoMem` becomes `RAFT_ERR_NOMEM`, for
+//! the exports and through the log callbacks alike, and the last error
+//! reads "out of memory" (recorded without allocating). Appends, syncs,
+//! reads, pop, poll and metadata allocate only fallibly; the cache and the
+//! read-ahead are skipped when their memory is not there, and entries set
+//! aside for release after a call are released at once instead. Open,
+//! bind, restore and close still allocate infallibly (see the header).
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, c_uint, c_ulong, c_void, CStr, CString};
@@ -21,6 +29,7 @@ use super::types::*;
 use crate::store::cache::Cache;
 use crate::store::diag::{Diag, Level};
 use crate::store::disk::{Fault, Plan};
+use crate::store::error::try_format;
 use crate::store::{EntryRef, Error, Fsync, Kind, Options, Store};
 
 pub(crate) const RAFT_STORE_ERR_IO: c_int = -100;
@@ -98,21 +107,61 @@ const READ_AHEAD: usize = 64;
 impl State {
     /// Forgets read-ahead entries from `from` on (all for 0); returns them
     /// to be released by the caller after the borrow ends.
+    /// Without memory for that list they are released at once (entries
+    /// this layer made, with no free function of the program's).
     fn drop_ahead(&mut self, from: u64) -> Vec<EntryPtr> {
         let keep = from.saturating_sub(self.ahead_first).min(self.ahead.len() as u64) as usize;
-        self.ahead.split_off(keep)
+        let mut out = Vec::new();
+        if out.try_reserve_exact(self.ahead.len() - keep).is_ok() {
+            out.extend(self.ahead.drain(keep..));
+        } else {
+            self.ahead.truncate(keep);
+        }
+        out
+    }
+}
+
+/// Moves `more` to the end of `to` (to be released later), or releases
+/// them now when `to` cannot grow.
+fn append_or_release(to: &mut Vec<EntryPtr>, more: Vec<EntryPtr>) {
+    if to.try_reserve(more.len()).is_ok() {
+        to.extend(more);
     }
 }
 
 // ------------------------------------------------------------------ errors
 
 thread_local! {
-    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    /// The last failure's message; `None` for none, or when there was no
+    /// memory to copy it (then a static text stands in).
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+    /// Whether the last failure was for want of memory.
+    static LAST_NOMEM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// `msg` as a C string (NULs as spaces), or `None` without the memory.
+fn c_copy(msg: &str) -> Option<CString> {
+    let mut bytes: Vec<u8> = Vec::new();
+    bytes.try_reserve_exact(msg.len() + 1).ok()?;
+    bytes.extend(msg.bytes().map(|b| if b == 0 { b' ' } else { b }));
+    // (no NUL inside; with room for the terminator, no allocation)
+    CString::new(bytes).ok()
+}
+
+/// Records `msg` for `raft_store_last_error`, copied only if the memory is
+/// there (else the last error reads "out of memory"): never aborts.
 fn set_last_error(msg: &str) {
-    let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
-    LAST_ERROR.with(|l| *l.borrow_mut() = c);
+    let c = c_copy(msg);
+    LAST_NOMEM.with(|n| n.set(c.is_none()));
+    let old = LAST_ERROR.with(|l| l.replace(c));
+    drop(old);
+}
+
+/// Records that memory ran out, allocating nothing.
+fn set_last_nomem() {
+    LAST_NOMEM.with(|n| n.set(true));
+    let old = LAST_ERROR.with(|l| l.replace(None));
+    drop(old);
 }
 
 fn kind_code(kind: Kind) -> c_int {
@@ -125,12 +174,17 @@ fn kind_code(kind: Kind) -> c_int {
         Kind::Failed => RAFT_STORE_ERR_FAILED,
         Kind::Locked => RAFT_STORE_ERR_LOCKED,
         Kind::Other => RAFT_STORE_ERR_OTHER,
+        Kind::NoMem => super::types::raft_error_e::RAFT_ERR_NOMEM as c_int,
     }
 }
 
 /// Records the error's message for `raft_store_last_error` and returns its code.
 fn err_code(e: &Error) -> c_int {
-    set_last_error(&e.msg);
+    if e.kind == Kind::NoMem {
+        set_last_nomem();
+    } else {
+        set_last_error(&e.msg);
+    }
     kind_code(e.kind)
 }
 
@@ -311,7 +365,7 @@ unsafe extern "C" fn log_poll(log: *mut c_void, first_idx: raft_index_t) -> c_in
         let r = rc(s.store.poll(first_idx.max(0) as u64));
         // The evicted entries are released after the borrow ends.
         let mut old = s.cache.drop_before(s.store.first_idx());
-        old.extend(s.drop_ahead(0));
+        append_or_release(&mut old, s.drop_ahead(0));
         evicted = Some(old);
         r
     });
@@ -332,7 +386,11 @@ unsafe extern "C" fn log_pop(
         let from = from_idx.max(0) as u64;
         let last = s.store.current_idx();
         if cb.is_some() && from <= last && from >= s.store.first_idx() {
-            // The removed entries are read before they go, to be shown to cb.
+            // The removed entries are read before they go, to be shown to cb
+            // (the room for them first: without it nothing is removed).
+            if removed.try_reserve_exact((last - from + 1) as usize).is_err() {
+                return err_code(&Error::nomem());
+            }
             for idx in from..=last {
                 match get_entry(s, idx) {
                     Ok(Some(e)) => removed.push((idx, e)),
@@ -344,7 +402,7 @@ unsafe extern "C" fn log_pop(
         let r = rc(s.store.pop(from));
         if r == 0 {
             uncached = s.cache.truncate(from);
-            uncached.extend(s.drop_ahead(from));
+            append_or_release(&mut uncached, s.drop_ahead(from));
         }
         r
     });
@@ -370,7 +428,11 @@ fn get_entry(s: &mut State, idx: u64) -> crate::store::Result<Option<EntryPtr>> 
     if let Some(e) = idx.checked_sub(s.ahead_first).and_then(|k| s.ahead.get(k as usize)) {
         return Ok(Some(e.clone()));
     }
-    let mut ahead = Vec::with_capacity(READ_AHEAD);
+    let mut ahead = Vec::new();
+    if ahead.try_reserve_exact(READ_AHEAD).is_err() {
+        // No room for the read-ahead: this entry alone.
+        return Ok(s.store.read(idx, entry_from)?.flatten());
+    }
     let mut complete = true;
     s.store.read_range(idx, READ_AHEAD, |_, rec| match entry_from(rec) {
         Some(e) if complete => ahead.push(e),
@@ -482,7 +544,11 @@ impl State {
     /// Reports a read failure (the log callbacks that return entries have
     /// no error code) through the diagnostics.
     fn store_report(&self, e: &Error) {
-        self.store.report(Level::Error, &format!("read failed: {}", e.msg));
+        if e.kind == Kind::NoMem {
+            self.store.report(Level::Error, "read failed: out of memory");
+        } else {
+            self.store.report(Level::Error, &try_format(format_args!("read failed: {}", e.msg)));
+        }
     }
 }
 
@@ -512,7 +578,9 @@ unsafe impl Sync for CSink {}
 
 impl CSink {
     fn emit(&self, level: Level, msg: &str) {
-        let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+        // (copied only if the memory is there: a line is dropped rather
+        // than the process aborted)
+        let Some(c) = c_copy(msg) else { return };
         // SAFETY: the program's callback with its own argument and a string
         // valid for the call.
         unsafe { (self.cb)(self.arg, level as c_int, c.as_ptr()) }
@@ -909,7 +977,13 @@ pub extern "C" fn raft_store_strerror(err: c_int) -> *const c_char {
 /// The last failure's message on this thread ("" if none).
 #[no_mangle]
 pub extern "C" fn raft_store_last_error() -> *const c_char {
-    super::guard(c"".as_ptr(), || LAST_ERROR.with(|l| l.borrow().as_ptr()))
+    super::guard(c"".as_ptr(), || {
+        LAST_ERROR.with(|l| match l.borrow().as_ref() {
+            Some(c) => c.as_ptr(),
+            None if LAST_NOMEM.with(|n| n.get()) => c"out of memory".as_ptr(),
+            None => c"".as_ptr(),
+        })
+    })
 }
 
 /// TEST ONLY: injects faults into the store's file operations.

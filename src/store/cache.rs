@@ -33,6 +33,12 @@ impl<T: Clone> Cache<T> {
             self.clear();
             self.first = idx;
         }
+        // Caching is an optimisation: without memory for one more item the
+        // entry is simply not cached (the next push sees the gap and
+        // restarts the cache).
+        if self.items.len() == self.items.capacity() && self.items.try_reserve(1).is_err() {
+            return;
+        }
         self.items.push_back((item, size));
         self.bytes += size;
         while self.bytes > self.budget && self.items.len() > 1 {
@@ -49,24 +55,33 @@ impl<T: Clone> Cache<T> {
 
     /// Forgets entries `from` and later; returns them (for the caller to
     /// drop when it suits it).
+    /// (Without memory for that list they are dropped here.)
     pub fn truncate(&mut self, from: u64) -> Vec<T> {
+        let n = (self.first + self.items.len() as u64).saturating_sub(from).min(self.items.len() as u64);
         let mut out = Vec::new();
+        let keep = out.try_reserve_exact(n as usize).is_ok();
         while !self.items.is_empty() && self.first + self.items.len() as u64 > from {
             let (t, s) = self.items.pop_back().expect("non-empty");
             self.bytes -= s;
-            out.push(t);
+            if keep {
+                out.push(t);
+            }
         }
         out
     }
 
     /// Forgets entries before `first`; returns them.
     pub fn drop_before(&mut self, first: u64) -> Vec<T> {
+        let n = first.saturating_sub(self.first).min(self.items.len() as u64);
         let mut out = Vec::new();
+        let keep = out.try_reserve_exact(n as usize).is_ok();
         while !self.items.is_empty() && self.first < first {
             let (t, s) = self.items.pop_front().expect("non-empty");
             self.bytes -= s;
             self.first += 1;
-            out.push(t);
+            if keep {
+                out.push(t);
+            }
         }
         out
     }

@@ -22,6 +22,8 @@ pub enum Kind {
     Locked,
     /// Any other system error.
     Other,
+    /// Out of memory (the message is empty: making one would need memory).
+    NoMem,
 }
 
 /// A store failure with a message naming the file and offset involved.
@@ -40,7 +42,12 @@ impl Error {
     }
 
     pub fn corrupt(file: &Path, offset: u64, why: impl std::fmt::Display) -> Error {
-        Error::new(Kind::Corrupt, format!("{}: offset {}: {}", file.display(), offset, why))
+        Error::new(Kind::Corrupt, try_format(format_args!("{}: offset {}: {}", file.display(), offset, why)))
+    }
+
+    /// Out of memory; allocates nothing.
+    pub fn nomem() -> Error {
+        Error { kind: Kind::NoMem, msg: String::new() }
     }
 
     pub fn invalid(why: impl Into<String>) -> Error {
@@ -49,8 +56,43 @@ impl Error {
 
     /// An I/O error of operation `op` on `path`, classified by its errno.
     pub fn io(op: &str, path: &Path, err: &io::Error) -> Error {
-        Error::new(kind_of(err), format!("{} {}: {}", op, path.display(), err))
+        Error::new(kind_of(err), try_format(format_args!("{} {}: {}", op, path.display(), err)))
     }
+}
+
+/// `format!` that never aborts: the text is measured first and its memory
+/// obtained fallibly; without that memory, an empty string (which
+/// allocates nothing). Messages are small, but they are made on failure
+/// paths, where memory may be what is short.
+pub fn try_format(args: std::fmt::Arguments<'_>) -> String {
+    use std::fmt::Write;
+    struct Count(usize);
+    impl Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 += s.len();
+            Ok(())
+        }
+    }
+    // Writes into room already there, never growing.
+    struct Fill<'a>(&'a mut String);
+    impl Write for Fill<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            if self.0.capacity() - self.0.len() < s.len() {
+                return Err(std::fmt::Error);
+            }
+            self.0.push_str(s);
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    if n.write_fmt(args).is_err() {
+        return String::new();
+    }
+    let mut out = String::new();
+    if out.try_reserve_exact(n.0).is_err() || Fill(&mut out).write_fmt(args).is_err() {
+        return String::new();
+    }
+    out
 }
 
 /// Classifies a system error.
@@ -91,6 +133,14 @@ mod tests {
         assert_eq!(kind_of(&io::Error::from_raw_os_error(libc::ENOSPC)), Kind::NoSpace);
         assert_eq!(kind_of(&io::Error::from_raw_os_error(libc::EROFS)), Kind::ReadOnly);
         assert_eq!(kind_of(&io::Error::from_raw_os_error(libc::EINVAL)), Kind::Other);
+    }
+
+    #[test]
+    fn messages_are_formatted_without_growing() {
+        let s = try_format(format_args!("{} and {:05}", "a", 42));
+        assert_eq!(s, "a and 00042");
+        assert_eq!(s.capacity(), s.len());
+        assert_eq!(try_format(format_args!("")), "");
     }
 
     #[test]

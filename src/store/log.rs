@@ -33,13 +33,57 @@ use std::sync::Arc;
 
 use super::diag::Diag;
 use super::disk::{self, Disk, FaultyDisk, RealDisk};
-use super::error::{Context, Error, Kind, Result};
+use super::error::{try_format, Context, Error, Kind, Result};
 use super::meta::{self, Meta};
 use super::record::{self, EntryRef};
 use super::segment::{self, Name};
 use super::syncer::Syncer;
 use super::terms::TermRuns;
 use super::{Fsync, Options};
+
+/// Room for `additional` more elements without an aborting allocation
+/// (one compare when there is room).
+#[inline(always)]
+pub(crate) fn reserve<T>(v: &mut Vec<T>, additional: usize) -> bool {
+    v.capacity() - v.len() >= additional || v.try_reserve(additional).is_ok()
+}
+
+/// `Arc::new(value)`, or the value back when its block cannot be had (the
+/// block is obtained fallibly first, through the library's allocator).
+#[cfg(feature = "capi")]
+pub(crate) fn try_arc<T>(value: T) -> std::result::Result<Arc<T>, T> {
+    let size = crate::core::alloc::rc_block_size::<T>();
+    let mut value = Some(value);
+    let made = crate::ffi::heap::with_reserved(size, || value.take().map(Arc::new));
+    match made.flatten() {
+        Some(a) => Ok(a),
+        None => Err(value.take().expect("not moved when the block was not had")),
+    }
+}
+
+/// Without the C API the library has no allocator of its own: Rust's
+/// ordinary `Arc::new`.
+#[cfg(not(feature = "capi"))]
+pub(crate) fn try_arc<T>(value: T) -> std::result::Result<Arc<T>, T> {
+    Ok(Arc::new(value))
+}
+
+/// `dir.join(name)`, or `NoMem`.
+fn try_join(dir: &Path, name: &str) -> Result<PathBuf> {
+    let mut p = PathBuf::new();
+    p.try_reserve_exact(dir.as_os_str().len() + name.len() + 2).map_err(|_| Error::nomem())?;
+    p.push(dir);
+    p.push(name);
+    Ok(p)
+}
+
+/// A copy of `p`, or `NoMem`.
+fn try_path(p: &Path) -> Result<PathBuf> {
+    let mut out = PathBuf::new();
+    out.try_reserve_exact(p.as_os_str().len()).map_err(|_| Error::nomem())?;
+    out.push(p);
+    Ok(out)
+}
 
 pub(crate) struct Segment {
     pub name: Name,
@@ -217,21 +261,33 @@ impl Store {
 
     fn check_usable(&self) -> Result<()> {
         match &self.failed {
-            Some(e) => {
-                Err(Error::new(Kind::Failed, format!("store refuses writes after an earlier failure: {}", e.msg)))
-            }
+            Some(e) => Err(Error::new(
+                Kind::Failed,
+                try_format(format_args!("store refuses writes after an earlier failure: {}", e.msg)),
+            )),
             None => Ok(()),
         }
     }
 
     fn fail(&mut self, e: Error) -> Error {
-        self.diag.emit(log::Level::Error, &format!("store failed, refusing further writes: {}", e.msg));
+        let msg = try_format(format_args!("store failed, refusing further writes: {}", e.msg));
+        self.diag.emit(log::Level::Error, if msg.is_empty() { "store failed, refusing further writes" } else { &msg });
         self.failed = Some(e.clone());
         e
     }
 
-    fn seg_path(&self, name: &Name) -> PathBuf {
-        self.dir.join(name.file_name())
+    /// The path of segment `name`, or `NoMem` (never an aborting
+    /// allocation).
+    fn seg_path(&self, name: &Name) -> Result<PathBuf> {
+        let mut buf = [0u8; segment::NAME_MAX];
+        let file = name.write_name(&mut buf);
+        try_join(&self.dir, file)
+    }
+
+    /// The path of segment `name` for a message: empty when there is no
+    /// memory for it.
+    fn msg_path(&self, name: &Name) -> PathBuf {
+        self.seg_path(name).unwrap_or_default()
     }
 
     fn full(&self) -> bool {
@@ -290,7 +346,10 @@ impl Store {
     pub fn append(&mut self, e: &EntryRef<'_>) -> Result<u64> {
         self.check_usable()?;
         if record::PAYLOAD_HEADER + e.data.len() > record::MAX_PAYLOAD {
-            return Err(Error::invalid(format!("entry of {} bytes is larger than the 1 GiB limit", e.data.len())));
+            return Err(Error::invalid(try_format(format_args!(
+                "entry of {} bytes is larger than the 1 GiB limit",
+                e.data.len()
+            ))));
         }
         let idx = self.last + 1;
         let size = record::record_size(e.data.len()) as u64;
@@ -309,10 +368,20 @@ impl Store {
             }
             _ => true,
         };
+        // Memory first, so that a failure leaves the store as it was (on
+        // a buffer with room each check is one compare).
+        if !reserve(&mut self.pending, size as usize) || !self.terms.reserve_one() {
+            return Err(Error::nomem());
+        }
         if need_new {
             self.roll(idx)?;
         }
         let seg = self.segs.last_mut().expect("roll leaves an open segment");
+        if !reserve(&mut seg.offsets, 1) {
+            // (a roll just made leaves an empty open segment: a state the
+            // next append uses as it is)
+            return Err(Error::nomem());
+        }
         let offset = seg.len;
         record::encode(&mut self.pending, idx, e);
         seg.offsets.push(offset as u32);
@@ -334,14 +403,14 @@ impl Store {
             if seg.is_open() {
                 if seg.offsets.is_empty() {
                     // An empty open segment (after a pop) for the wrong index.
-                    let path = self.seg_path(&seg.name);
+                    let path = self.seg_path(&seg.name)?;
                     self.disk.remove(&path).at("remove", &path)?;
                     self.segs.pop();
                 } else {
                     self.write_pending()?;
                     let (file, path, last) = {
                         let s = self.segs.last().expect("checked");
-                        (s.file.clone(), self.seg_path(&s.name), s.last())
+                        (s.file.clone(), self.seg_path(&s.name)?, s.last())
                     };
                     if self.durable < last || self.dirty {
                         if let Err(e) = self.sync_file(&file, &path) {
@@ -352,7 +421,7 @@ impl Store {
                     }
                     let s = self.segs.last().expect("checked");
                     let name = Name::Closed { first: s.first, last };
-                    let to = self.seg_path(&name);
+                    let to = self.seg_path(&name)?;
                     self.disk.rename(&path, &to).at("rename", &path)?;
                     self.segs.last_mut().expect("checked").name = name;
                     self.dir_pending = true;
@@ -361,7 +430,11 @@ impl Store {
             }
         }
         let name = Name::Open { first: idx };
-        let path = self.seg_path(&name);
+        let path = self.seg_path(&name)?;
+        // Room for the new segment's entry before its file exists.
+        if !reserve(&mut self.segs, 1) {
+            return Err(Error::nomem());
+        }
         let file = match self.disk.create(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 // Left by a removal that failed earlier; it holds nothing live.
@@ -386,7 +459,11 @@ impl Store {
             return Err(e);
         }
         let h = segment::HEADER as u64;
-        self.segs.push(Segment { name, first: idx, offsets: Vec::new(), len: h, written: h, file: Arc::new(file) });
+        let Ok(file) = try_arc(file) else {
+            let _ = self.disk.remove(&path);
+            return Err(Error::nomem());
+        };
+        self.segs.push(Segment { name, first: idx, offsets: Vec::new(), len: h, written: h, file });
         self.roll = Some(Roll { closed, created: idx });
         Ok(())
     }
@@ -400,9 +477,12 @@ impl Store {
             return Ok(());
         }
         let seg = self.segs.last().expect("pending bytes belong to the open segment");
-        let (file, written, path) = (seg.file.clone(), seg.written, self.seg_path(&seg.name));
+        let (file, written, name) = (seg.file.clone(), seg.written, seg.name);
         self.stats.writes += 1;
         if let Err(e) = disk::write_all_at(&*self.disk, &file, &self.pending, written) {
+            // (the path, for the messages, only on failure: the write
+            // itself allocates nothing)
+            let path = self.msg_path(&name);
             let err = Error::io("write", &path, &e);
             if let Err(t) = self.disk.truncate(&file, written) {
                 return Err(self.fail(Error::io("truncate after a failed write", &path, &t)));
@@ -436,7 +516,19 @@ impl Store {
             }
         }
         if let Some(f) = failure {
-            let mut bytes = Vec::with_capacity(self.inflight_bytes as usize + self.pending.len());
+            let mut bytes = Vec::new();
+            if bytes.try_reserve_exact(self.inflight_bytes as usize + self.pending.len()).is_err() {
+                // The unwritten bytes cannot be put back together: the
+                // store refuses writes (what was synced stays; reopening
+                // recovers the rest of the files).
+                self.inflight.clear();
+                self.inflight_bytes = 0;
+                self.pending.clear();
+                self.requested = self.durable;
+                let e = self.fail(Error::nomem());
+                self.write_error = Some(e);
+                return;
+            }
             for (_, b) in self.inflight.drain(..) {
                 bytes.extend_from_slice(&b);
             }
@@ -462,18 +554,34 @@ impl Store {
 
     /// Hands the pending bytes to the sync thread to write after those in
     /// flight; `pending` continues with an empty (reused) buffer.
-    fn hand_over(&mut self) {
+    /// `NoMem`, with nothing handed over, when the memory for the handover
+    /// is not there.
+    fn hand_over(&mut self) -> Result<()> {
         if self.pending.is_empty() {
-            return;
+            return Ok(());
         }
         let seg = self.segs.last().expect("pending bytes belong to the open segment");
-        let offset = seg.written + self.inflight_bytes;
-        let buf = Arc::new(std::mem::replace(&mut self.pending, std::mem::take(&mut self.spare)));
+        let (file, offset) = (seg.file.clone(), seg.written + self.inflight_bytes);
+        let path = self.seg_path(&seg.name)?;
+        if (self.inflight.len() == self.inflight.capacity() && self.inflight.try_reserve(1).is_err())
+            || !self.syncer.reserve_write()
+        {
+            return Err(Error::nomem());
+        }
+        let buf = match try_arc(std::mem::take(&mut self.pending)) {
+            Ok(buf) => buf,
+            Err(bytes) => {
+                self.pending = bytes;
+                return Err(Error::nomem());
+            }
+        };
+        self.pending = std::mem::take(&mut self.spare);
         self.write_seq += 1;
         self.inflight_bytes += buf.len() as u64;
         self.inflight.push_back((self.write_seq, buf.clone()));
         self.stats.writes += 1;
-        self.syncer.write(seg.file.clone(), self.seg_path(&seg.name), offset, buf, self.write_seq);
+        self.syncer.write(file, path, offset, buf, self.write_seq);
+        Ok(())
     }
 
     /// Copies bytes of the open segment from `from` on that are not known
@@ -505,9 +613,14 @@ impl Store {
             return Ok(());
         }
         if let Some(seg) = self.segs.last() {
-            let (file, path) = (seg.file.clone(), self.seg_path(&seg.name));
-            if let Err(e) = self.sync_file(&file, &path) {
-                return Err(self.fail(e));
+            let (file, name) = (seg.file.clone(), seg.name);
+            if self.opts.fsync != Fsync::None {
+                self.stats.syncs += 1;
+                if let Err(e) = self.disk.sync(&file, self.full()) {
+                    // (the path only for the message, on failure)
+                    let e = Error::io("fdatasync", &self.msg_path(&name), &e);
+                    return Err(self.fail(e));
+                }
             }
         }
         // A roll whose directory sync a background sync may still be
@@ -555,12 +668,17 @@ impl Store {
         } else {
             // The thread is idle (the event loop is the bottleneck): it does
             // both the write and the fdatasync.
-            self.hand_over();
+            self.hand_over()?;
         }
         let seg = self.segs.last().expect("unsynced entries are in the open segment");
-        let dir =
-            (self.dir_pending && self.opts.fsync != Fsync::None).then(|| (self.dir_file.clone(), self.dir.clone()));
-        self.syncer.request(seg.file.clone(), self.seg_path(&seg.name), self.last, dir);
+        // (memory for the paths first: without it nothing is requested, and
+        // the bytes handed over are written by the next request)
+        let path = self.seg_path(&seg.name)?;
+        let dir = match self.dir_pending && self.opts.fsync != Fsync::None {
+            true => Some((self.dir_file.clone(), try_path(&self.dir)?)),
+            false => None,
+        };
+        self.syncer.request(seg.file.clone(), path, self.last, dir);
         self.requested = self.last;
         self.dirty = false;
         self.dir_pending = false;
@@ -633,13 +751,17 @@ impl Store {
         }
         let (start, _) = seg.range(idx);
         let (_, end) = seg.range(idx + n - 1);
-        let path = || self.seg_path(&seg.name);
+        let path = || self.msg_path(&seg.name);
         let owned;
         let pending_from = seg.written + if seg.is_open() { self.inflight_bytes } else { 0 };
         let bytes: &[u8] = if seg.is_open() && start >= pending_from {
             &self.pending[(start - pending_from) as usize..(end - pending_from) as usize]
         } else {
-            let mut buf = vec![0u8; (end - start) as usize];
+            let mut buf = Vec::new();
+            if buf.try_reserve_exact((end - start) as usize).is_err() {
+                return Err(Error::nomem());
+            }
+            buf.resize((end - start) as usize, 0u8);
             let on_disk = (seg.written.min(end).saturating_sub(start)) as usize;
             seg.file.read_exact_at(&mut buf[..on_disk], start).at("read", &path())?;
             if on_disk < buf.len() {
@@ -655,7 +777,7 @@ impl Store {
                 return Err(Error::corrupt(
                     &path(),
                     start + at as u64,
-                    format!("record for index {} where {} belongs", d.index, i),
+                    try_format(format_args!("record for index {} where {} belongs", d.index, i)),
                 ));
             }
             f(i, d.entry);
@@ -680,7 +802,10 @@ impl Store {
             return Ok(());
         }
         if from < self.first {
-            return Err(Error::invalid(format!("pop from {} below the log's first index {}", from, self.first)));
+            return Err(Error::invalid(try_format(format_args!(
+                "pop from {} below the log's first index {}",
+                from, self.first
+            ))));
         }
         self.drain_writes();
         self.syncer.cap(from);
@@ -700,7 +825,7 @@ impl Store {
             if s.is_open() {
                 self.pending.clear();
             }
-            let path = self.seg_path(&s.name);
+            let path = self.seg_path(&s.name)?;
             self.disk.remove(&path).at("remove", &path)?;
             self.segs.pop();
             removed = true;
@@ -716,19 +841,19 @@ impl Store {
             // Reopen a closed segment: renamed first, so that its name never
             // claims entries it no longer holds.
             let name = Name::Open { first: seg.first };
-            let (path, to) = (self.seg_path(&seg.name), self.seg_path(&name));
+            let (path, to) = (self.seg_path(&seg.name)?, self.seg_path(&name)?);
             self.disk.rename(&path, &to).at("rename", &path)?;
             self.segs.last_mut().expect("checked").name = name;
             self.sync_dir()?;
         }
         let seg = self.segs.last().expect("checked");
         let (cut, _) = seg.range(from);
-        let (file, written, path) = (seg.file.clone(), seg.written, self.seg_path(&seg.name));
+        let (file, written, name) = (seg.file.clone(), seg.written, seg.name);
         if cut >= written {
             self.pending.truncate((cut - written) as usize);
         } else {
             self.pending.clear();
-            self.disk.truncate(&file, cut).at("truncate", &path)?;
+            self.disk.truncate(&file, cut).at("truncate", &self.msg_path(&name))?;
             self.dirty = true;
         }
         let seg = self.segs.last_mut().expect("checked");
@@ -749,7 +874,7 @@ impl Store {
             return Ok(());
         }
         if first > self.last + 1 {
-            return Err(Error::invalid(format!("poll to {} past the log's end {}", first, self.last)));
+            return Err(Error::invalid(try_format(format_args!("poll to {} past the log's end {}", first, self.last))));
         }
         let start_term = self.term_at(first - 1).expect("within the log");
         let m = Meta { start: first, start_term, ..self.meta };
@@ -758,13 +883,14 @@ impl Store {
         self.terms.drop_before(first);
         let mut removed = false;
         while self.segs.len() > 1 && self.segs[0].last() < first {
-            let path = self.seg_path(&self.segs[0].name);
+            // (without memory for the path, as if the removal failed)
+            let Ok(path) = self.seg_path(&self.segs[0].name) else { break };
             if let Err(e) = self.disk.remove(&path) {
-                self.diag.warn(&format!(
+                self.diag.warn(&try_format(format_args!(
                     "compaction could not remove {}: {} (removed on the next open)",
                     path.display(),
                     e
-                ));
+                )));
                 break;
             }
             self.segs.remove(0);
@@ -772,7 +898,7 @@ impl Store {
         }
         if removed {
             if let Err(e) = self.sync_dir() {
-                self.diag.warn(&format!("compaction: {} (the next open removes what remains)", e.msg));
+                self.diag.warn(&try_format(format_args!("compaction: {} (the next open removes what remains)", e.msg)));
             }
         }
         Ok(())
@@ -795,13 +921,18 @@ impl Store {
         self.syncer.cap(0);
         self.pending.clear();
         for s in std::mem::take(&mut self.segs) {
-            let path = self.seg_path(&s.name);
+            // (without memory for the path, left to the next open)
+            let Ok(path) = self.seg_path(&s.name) else { continue };
             if let Err(e) = self.disk.remove(&path) {
-                self.diag.warn(&format!("reset could not remove {}: {} (removed on the next open)", path.display(), e));
+                self.diag.warn(&try_format(format_args!(
+                    "reset could not remove {}: {} (removed on the next open)",
+                    path.display(),
+                    e
+                )));
             }
         }
         if let Err(e) = self.sync_dir() {
-            self.diag.warn(&format!("reset: {} (the next open removes stale segments)", e.msg));
+            self.diag.warn(&try_format(format_args!("reset: {} (the next open removes stale segments)", e.msg)));
         }
         self.terms.clear();
         self.first = first;
@@ -828,7 +959,7 @@ impl Store {
     pub(crate) fn write_meta(&mut self, mut m: Meta) -> Result<()> {
         m.version = self.meta.version + 1;
         let k = if meta::Meta::file_of(m.version) == meta::FILES[0] { 0 } else { 1 };
-        let path = self.dir.join(meta::FILES[k]);
+        let path = try_join(&self.dir, meta::FILES[k])?;
         let file = self.meta_files[k].try_clone().at("dup", &path)?;
         self.stats.writes += 1;
         disk::write_all_at(&*self.disk, &file, &m.encode(), 0).at("write", &path)?;
@@ -864,19 +995,19 @@ impl Store {
                 continue;
             }
             let cut = if s.first > durable { segment::HEADER as u64 } else { s.range(durable + 1).0 };
-            let path = self.seg_path(&s.name);
+            let path = self.msg_path(&s.name);
             s.file.set_len(cut.min(s.written)).at("truncate", &path)?;
         }
         if let Some(r) = self.roll.filter(|r| durable < r.created) {
             if let Some(s) = self.segs.iter().find(|s| s.first == r.created && s.is_open()) {
                 if r.created.is_multiple_of(2) {
-                    let path = self.seg_path(&s.name);
+                    let path = self.seg_path(&s.name)?;
                     std::fs::remove_file(&path).at("remove", &path)?;
                 }
             }
             if let Some(closed) = r.closed {
                 if self.segs.iter().any(|s| s.name == closed) {
-                    let (from, to) = (self.seg_path(&closed), self.seg_path(&Name::Open { first: closed.first() }));
+                    let (from, to) = (self.seg_path(&closed)?, self.seg_path(&Name::Open { first: closed.first() })?);
                     std::fs::rename(&from, &to).at("rename", &from)?;
                 }
             }

@@ -19,6 +19,9 @@ pub(crate) const MAGIC: &[u8; 8] = b"RAFTSEG1";
 pub(crate) const VERSION: u32 = 1;
 pub(crate) const HEADER: usize = 32;
 
+/// The longest segment file name.
+pub(crate) const NAME_MAX: usize = 41;
+
 /// A segment's identity as its name gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Name {
@@ -38,6 +41,30 @@ impl Name {
             Name::Closed { first, last } => format!("{first:020}-{last:020}"),
             Name::Open { first } => format!("open-{first:020}"),
         }
+    }
+
+    /// The file name written into `buf`, allocating nothing.
+    pub fn write_name<'b>(&self, buf: &'b mut [u8; NAME_MAX]) -> &'b str {
+        fn digits(out: &mut [u8], mut n: u64) {
+            for b in out.iter_mut().rev() {
+                *b = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        }
+        let len = match *self {
+            Name::Closed { first, last } => {
+                digits(&mut buf[..20], first);
+                buf[20] = b'-';
+                digits(&mut buf[21..41], last);
+                41
+            }
+            Name::Open { first } => {
+                buf[..5].copy_from_slice(b"open-");
+                digits(&mut buf[5..25], first);
+                25
+            }
+        };
+        std::str::from_utf8(&buf[..len]).unwrap_or("")
     }
 
     /// Parses a file name; None for anything that is not a segment.
@@ -164,6 +191,20 @@ fn find_valid_after(buf: &[u8], from: usize, index: u64) -> bool {
 mod tests {
     use super::*;
     use crate::store::record::{encode, EntryRef};
+
+    #[test]
+    fn names_written_without_allocating_match_the_formatted_ones() {
+        for n in [
+            Name::Open { first: 1 },
+            Name::Open { first: u64::MAX },
+            Name::Closed { first: 7, last: 123456789 },
+            Name::Closed { first: 0, last: u64::MAX },
+        ] {
+            let mut buf = [0u8; NAME_MAX];
+            assert_eq!(n.write_name(&mut buf), n.file_name());
+            assert_eq!(Name::parse(n.write_name(&mut buf)), Some(n));
+        }
+    }
 
     fn seg(first: u64, n: u64) -> Vec<u8> {
         let mut v = header(1, first).to_vec();

@@ -118,8 +118,16 @@ impl Syncer {
         self.rx.as_raw_fd()
     }
 
+    /// Room in the queue for one more `write` (only the store's thread
+    /// adds to it, so the room stays); `false` when the memory is not there.
+    pub fn reserve_write(&self) -> bool {
+        let mut s = self.shared.lock();
+        s.writes.len() < s.writes.capacity() || s.writes.try_reserve(1).is_ok()
+    }
+
     /// Queues `buf` to be written at `offset` of `file` before any sync
-    /// requested from now on; `seq` must grow from call to call.
+    /// requested from now on; `seq` must grow from call to call. Call
+    /// `reserve_write` first (else the queue may grow infallibly).
     pub fn write(&self, file: Arc<File>, path: PathBuf, offset: u64, buf: Arc<Vec<u8>>, seq: u64) {
         let mut s = self.shared.lock();
         s.writes.push_back(WriteJob { file, path, offset, buf, seq });

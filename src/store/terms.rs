@@ -16,6 +16,12 @@ impl TermRuns {
         }
     }
 
+    /// Room to record one more run, or `false` when the memory for it is
+    /// not there (then `push` must not be called).
+    pub fn reserve_one(&mut self) -> bool {
+        self.runs.len() < self.runs.capacity() || self.runs.try_reserve(1).is_ok()
+    }
+
     /// Forgets entries `from` and later.
     pub fn truncate(&mut self, from: u64) {
         let keep = self.runs.partition_point(|&(first, _)| first < from);
