@@ -13,10 +13,12 @@ use super::*;
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
-struct TempDir(PathBuf);
+/// A fresh directory under the system's temporary one, removed on drop
+/// (shared by the store's test modules).
+pub(super) struct TempDir(pub(super) PathBuf);
 
 impl TempDir {
-    fn new(tag: &str) -> TempDir {
+    pub(super) fn new(tag: &str) -> TempDir {
         let p = std::env::temp_dir().join(format!(
             "raft-store-test-{}-{}-{}",
             std::process::id(),

@@ -4,35 +4,13 @@
 //! pending again, and recovery finds everything a reported sync covered.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 
 use super::diag::Diag;
 use super::disk::{op, Fault, Plan};
 use super::*;
 
-static SEQ: AtomicU32 = AtomicU32::new(0);
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "raft-store-bgw-{}-{}-{}",
-            std::process::id(),
-            tag,
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&p);
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use super::tests::TempDir;
 
 fn open(dir: &Path, segment_size: u64) -> Store {
     Store::open(dir, Options { segment_size, ..Options::default() }, Diag::none()).unwrap()
