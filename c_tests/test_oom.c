@@ -32,139 +32,21 @@
 #include "raft_compat.h"
 #include "raft_wire.h"
 #include "support/cluster.h"
+#include "support/failing_heap.h"
 #include "test.h"
 
 /* The hook variable the arrays the library returns are freed with (a
  * compat data symbol). */
 extern void (*raft_free)(void *ptr);
 
-/* ------------------------------------------------------------------ */
-/* The failing, counting heap                                          */
-/* ------------------------------------------------------------------ */
-
-/* Every block carries a header, so a free knows the block is the library's
- * and the live count is exact. 16 bytes keep malloc's alignment. */
-#define HDR 16
-#define MAGIC 0x6f6f6d6c69766521ULL
-#define DEAD 0x6465616462656566ULL
-
-static long h_calls;        /* allocation calls while counting */
-static int h_counting;      /* count (and maybe fail) allocations */
-static long h_fail_from;    /* fail calls number fail_from .. fail_to - 1 */
-static long h_fail_to;
-static long h_failed;       /* allocations failed so far */
-static long h_live;         /* live blocks */
-static long h_foreign;      /* frees of blocks the hooks did not hand out */
-
-static int h_should_fail(void)
-{
-    if (!h_counting)
-        return 0;
-    h_calls++;
-    if (h_calls >= h_fail_from && h_calls < h_fail_to) {
-        h_failed++;
-        return 1;
-    }
-    return 0;
-}
-
-static void *h_wrap(unsigned char *raw)
-{
-    if (!raw)
-        return NULL;
-    *(uint64_t *)raw = MAGIC;
-    h_live++;
-    return raw + HDR;
-}
-
-static unsigned char *h_raw(void *p)
-{
-    unsigned char *raw = (unsigned char *)p - HDR;
-    if (*(uint64_t *)raw != MAGIC) {
-        h_foreign++;
-        return NULL;
-    }
-    return raw;
-}
-
-static void *h_malloc(size_t n)
-{
-    if (h_should_fail())
-        return NULL;
-    return h_wrap(malloc(n + HDR));
-}
-
-static void *h_calloc(size_t a, size_t b)
-{
-    if (b && a > (SIZE_MAX - HDR) / b)
-        return NULL;
-    if (h_should_fail())
-        return NULL;
-    return h_wrap(calloc(1, a * b + HDR));
-}
-
-static void *h_realloc(void *p, size_t n)
-{
-    unsigned char *raw, *q;
-    if (!p)
-        return h_malloc(n);
-    raw = h_raw(p);
-    if (!raw)
-        return NULL;
-    if (h_should_fail())
-        return NULL; /* the old block stays live */
-    q = realloc(raw, n + HDR);
-    return q ? q + HDR : NULL;
-}
-
-static void h_free(void *p)
-{
-    unsigned char *raw;
-    if (!p)
-        return;
-    raw = h_raw(p);
-    if (!raw)
-        return;
-    *(uint64_t *)raw = DEAD;
-    h_live--;
-    free(raw);
-}
-
-static void h_install(void)
-{
-    raft_set_heap_functions(h_malloc, h_calloc, h_realloc, h_free);
-}
-
-/* Fail allocations number from .. from + len - 1 of what follows (counting
- * from 1); len 0 fails nothing (the counting run). */
-static void h_arm(long from, long len)
-{
-    h_calls = 0;
-    h_failed = 0;
-    h_fail_from = from;
-    h_fail_to = from + len;
-    h_counting = 1;
-}
-
-static void h_disarm(void)
-{
-    h_counting = 0;
-    h_fail_to = 0;
-}
-
-static int verbose(void)
-{
-    return getenv("OOM_VERBOSE") != NULL;
-}
-
 /* A call's result: 0, or RAFT_ERR_NOMEM while an allocation failed during
  * the call. */
 #define CHECK_RC(expr)                                                      \
     do {                                                                    \
-        long f0__ = h_failed;                                               \
+        long f0__ = fh_failed;                                              \
         int rc__ = (expr);                                                  \
-        if (rc__ != 0 && !(rc__ == RAFT_ERR_NOMEM && h_failed > f0__))      \
-            FAIL_AT("%s: rc %d (allocations failed during it: %ld)", #expr, rc__, h_failed - f0__); \
+        if (rc__ != 0 && !(rc__ == RAFT_ERR_NOMEM && fh_failed > f0__))     \
+            FAIL_AT("%s: rc %d (allocations failed during it: %ld)", #expr, rc__, fh_failed - f0__); \
     } while (0)
 
 /* ------------------------------------------------------------------ */
@@ -176,54 +58,15 @@ typedef void (*script_fn)(long fail_from, long fail_len);
 /* The cluster runs' seed (OOM_SEED, default 7). */
 static unsigned c_seed = 7;
 
-/* Runs the script once counting, then at the chosen points; returns the
+/* Runs the script once counting, then failing at up to 1000 points spread
+ * over the run (OOM_* variables: support/failing_heap.h); returns the
  * number of allocation points. */
 static long sweep(const char *name, script_fn script, long fail_len)
 {
-    long points, samples = 1000, tried = 0, failures = 0;
-    const char *env;
-    h_install();
-    if ((env = getenv("OOM_SEED")) != NULL)
+    const char *env = getenv("OOM_SEED");
+    if (env)
         c_seed = (unsigned)atol(env);
-    if ((env = getenv("OOM_LEN")) != NULL && atol(env) > 0)
-        fail_len = atol(env); /* (another run length, for exploring) */
-    script(0, 0);
-    points = h_calls;
-    ASSERT(points > 0);
-    if ((env = getenv("OOM_SAMPLES")) != NULL)
-        samples = atol(env);
-    if (getenv("OOM_ALL") || samples <= 0 || samples > points)
-        samples = points;
-    if ((env = getenv("OOM_ONLY")) != NULL) {
-        script(atol(env), fail_len);
-        return points;
-    }
-    for (long k = 0; k < samples; k++) {
-        /* spread over 1..points, first and last included */
-        long n = samples == 1 ? 1 : 1 + k * (points - 1) / (samples - 1);
-        if (verbose())
-            fprintf(stderr, "%s: failing allocation %ld (+%ld) of %ld\n", name, n, fail_len - 1, points);
-        if (getenv("OOM_FORK")) {
-            /* diagnosis: every point runs, failures are listed */
-            int status = 0;
-            pid_t pid;
-            fflush(stdout);
-            fflush(stderr);
-            if ((pid = fork()) == 0) {
-                script(n, fail_len);
-                exit(0);
-            }
-            waitpid(pid, &status, 0);
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                fprintf(stderr, "%s: point %ld (+%ld): status %d\n", name, n, fail_len - 1, status), failures++;
-        } else {
-            script(n, fail_len);
-        }
-        tried++;
-    }
-    ASSERT_EQ(0, failures);
-    printf("  %s: %ld allocation points, %ld tried, failing %ld at a time\n", name, points, tried, fail_len);
-    return points;
+    return fh_sweep(name, "OOM", script, fail_len, 1000);
 }
 
 /* ------------------------------------------------------------------ */
@@ -309,12 +152,12 @@ static void s_tick(raft_server_t *r, int ms)
     do {                                                                    \
         int tries__ = 0;                                                    \
         for (;;) {                                                          \
-            long f0__ = h_failed;                                           \
+            long f0__ = fh_failed;                                          \
             (var) = (expr);                                                 \
             if (var)                                                        \
                 break;                                                      \
-            if (h_failed == f0__ || ++tries__ > 100000)                         \
-                FAIL_AT("%s: NULL (allocations failed during it: %ld)", #expr, h_failed - f0__); \
+            if (fh_failed == f0__ || ++tries__ > 100000)                    \
+                FAIL_AT("%s: NULL (allocations failed during it: %ld)", #expr, fh_failed - f0__); \
         }                                                                   \
     } while (0)
 
@@ -323,12 +166,12 @@ static void s_tick(raft_server_t *r, int ms)
     do {                                                                    \
         int tries__ = 0, rc__;                                              \
         for (;;) {                                                          \
-            long f0__ = h_failed;                                           \
+            long f0__ = fh_failed;                                          \
             rc__ = (expr);                                                  \
             if (rc__ == 0)                                                  \
                 break;                                                      \
-            if (rc__ != RAFT_ERR_NOMEM || h_failed == f0__ || ++tries__ > 100000) \
-                FAIL_AT("%s: rc %d (allocations failed during it: %ld)", #expr, rc__, h_failed - f0__); \
+            if (rc__ != RAFT_ERR_NOMEM || fh_failed == f0__ || ++tries__ > 100000) \
+                FAIL_AT("%s: rc %d (allocations failed during it: %ld)", #expr, rc__, fh_failed - f0__); \
         }                                                                   \
     } while (0)
 
@@ -355,7 +198,7 @@ static void single_script(long fail_from, long fail_len)
     cbs.log = s_log;
     cbs.send_appendentries = s_send_ae;
 
-    h_arm(fail_from, fail_len);
+    fh_arm(fail_from, fail_len);
     RETRY_PTR(r, raft_new());
     raft_set_callbacks(r, &cbs, NULL);
     CHECK_RC(raft_config(r, 1, RAFT_CONFIG_LOG_ENABLED, 1));
@@ -401,7 +244,7 @@ static void single_script(long fail_from, long fail_len)
     s_tick(r, 10);
 
     /* Memory is back: the server still works. */
-    h_disarm();
+    fh_disarm();
     RETRY_PTR(e, raft_entry_new(4));
     ASSERT_EQ(0, raft_recv_entry(r, e, &resp));
     raft_entry_release(e);
@@ -416,8 +259,8 @@ static void single_script(long fail_from, long fail_len)
     if (fail_len == 0)
         ASSERT(s_ae_max > 16);
     raft_destroy(r);
-    ASSERT_EQ(0, h_live);
-    ASSERT_EQ(0, h_foreign);
+    ASSERT_EQ(0, fh_live);
+    ASSERT_EQ(0, fh_foreign);
 }
 
 TEST(oom_single_server_each_allocation)
@@ -535,7 +378,7 @@ static void follower_script(long fail_from, long fail_len)
     cbs.store_snapshot_chunk = f_store_chunk;
     cbs.clear_snapshot = f_clear_snapshot;
 
-    h_arm(fail_from, fail_len);
+    fh_arm(fail_from, fail_len);
     RETRY_PTR(r, raft_new());
     raft_set_callbacks(r, &cbs, NULL);
     CHECK_RC(raft_config(r, 1, RAFT_CONFIG_LOG_ENABLED, 1));
@@ -580,11 +423,11 @@ static void follower_script(long fail_from, long fail_len)
     /* a load that fails for want of memory is refused (success 0); the
      * leader sends the snapshot again */
     for (int tries = 0;; tries++) {
-        long f0 = h_failed;
+        long f0 = fh_failed;
         int rc = raft_recv_snapshot(r, raft_get_node(r, 2), &sn, &snr);
         if (rc == 0 && snr.success)
             break;
-        if ((rc != 0 && rc != RAFT_ERR_NOMEM) || h_failed == f0 || tries > 100000)
+        if ((rc != 0 && rc != RAFT_ERR_NOMEM) || fh_failed == f0 || tries > 100000)
             FAIL_AT("raft_recv_snapshot: rc %d success %d", rc, snr.success);
         sn.msg_id = ++f_msg_id;
     }
@@ -595,7 +438,7 @@ static void follower_script(long fail_from, long fail_len)
     f_append(r, 3, 40, 3, 46, e, 8);
 
     /* Memory is back: the follower still works. */
-    h_disarm();
+    fh_disarm();
     e[0] = f_entry(3, RAFT_LOGTYPE_NORMAL, 300);
     f_append(r, 3, 48, 3, 49, e, 1);
     ASSERT_EQ(49, raft_get_current_idx(r));
@@ -605,8 +448,8 @@ static void follower_script(long fail_from, long fail_len)
     ASSERT_EQ(2, raft_get_num_nodes(r));
     ASSERT_EQ(3, raft_get_current_term(r));
     raft_destroy(r);
-    ASSERT_EQ(0, h_live);
-    ASSERT_EQ(0, h_foreign);
+    ASSERT_EQ(0, fh_live);
+    ASSERT_EQ(0, fh_foreign);
 }
 
 TEST(oom_follower_each_allocation)
@@ -624,27 +467,27 @@ TEST(oom_raft_new_returns_null)
 {
     long points;
     raft_server_t *r;
-    h_install();
-    h_arm(0, 0);
+    fh_install();
+    fh_arm(0, 0);
     r = raft_new();
-    points = h_calls;
-    h_disarm();
+    points = fh_calls;
+    fh_disarm();
     ASSERT(r != NULL);
     raft_destroy(r);
-    ASSERT_EQ(0, h_live);
+    ASSERT_EQ(0, fh_live);
     for (long n = 1; n <= points; n++) {
-        h_arm(n, 1);
+        fh_arm(n, 1);
         r = raft_new();
-        h_disarm();
+        fh_disarm();
         ASSERT(r == NULL);
-        ASSERT_EQ(0, h_live);
+        ASSERT_EQ(0, fh_live);
     }
     for (long n = 1; n <= points; n++) {
-        h_arm(n, 1);
+        fh_arm(n, 1);
         r = raft_new_with_log(&raft_log_internal_impl, NULL);
-        h_disarm();
+        fh_disarm();
         ASSERT(r == NULL);
-        ASSERT_EQ(0, h_live);
+        ASSERT_EQ(0, fh_live);
     }
     printf("  raft_new: %ld allocation points, each fails cleanly\n", points);
 }
@@ -701,7 +544,7 @@ TEST(oom_entries_from_a_log_claiming_2_to_the_40_are_fetched_in_bounded_batches)
     raft_server_t *r;
     raft_entry_t **all;
     raft_index_t n = -1;
-    h_install();
+    fh_install();
     for (int i = 0; i < LIAR_HAS; i++) {
         liar_entries[i] = raft_entry_new(0);
         liar_entries[i]->id = i + 1;
@@ -724,9 +567,9 @@ TEST(oom_entries_from_a_log_claiming_2_to_the_40_are_fetched_in_bounded_batches)
     ASSERT_EQ(0, n);
     /* each allocation failing: NULL and nothing held */
     for (long k = 1; k <= 4; k++) {
-        h_arm(k, 1);
+        fh_arm(k, 1);
         all = raft_get_entries_from_idx(r, 1, &n);
-        h_disarm();
+        fh_disarm();
         if (all) {
             ASSERT_EQ(LIAR_HAS, n);
             raft_entry_release_list(all, (size_t)n);
@@ -740,7 +583,7 @@ TEST(oom_entries_from_a_log_claiming_2_to_the_40_are_fetched_in_bounded_batches)
     raft_destroy(r);
     for (int i = 0; i < LIAR_HAS; i++)
         raft_entry_release(liar_entries[i]);
-    ASSERT_EQ(0, h_live);
+    ASSERT_EQ(0, fh_live);
 }
 
 /* The functions that only allocate: NULL or an error code, nothing leaked. */
@@ -750,20 +593,20 @@ TEST(oom_constructors_return_null_or_nomem)
     raft_entry_t *e;
     unsigned char buf[256];
     size_t used = 0;
-    h_install();
+    fh_install();
 
-    h_arm(1, 1);
+    fh_arm(1, 1);
     ASSERT(raft_entry_new(10) == NULL);
-    h_arm(1, 1);
+    fh_arm(1, 1);
     ASSERT(raft_node_new(NULL, 3) == NULL);
-    h_arm(1, 1);
+    fh_arm(1, 1);
     ASSERT(raft_log_new() == NULL);
-    h_arm(1, 1);
+    fh_arm(1, 1);
     ASSERT(raft_log_alloc(100) == NULL);
-    h_arm(2, 1); /* the log's room for entries */
+    fh_arm(2, 1); /* the log's room for entries */
     ASSERT(raft_log_alloc(100) == NULL);
-    h_disarm();
-    ASSERT_EQ(0, h_live);
+    fh_disarm();
+    ASSERT_EQ(0, fh_live);
 
     /* a decoded appendentries needs its entries: each allocation failing */
     e = raft_entry_new(3);
@@ -777,9 +620,9 @@ TEST(oom_constructors_return_null_or_nomem)
     for (long k = 1; k <= 3; k++) {
         size_t consumed = 0;
         int rc;
-        h_arm(k, 1);
+        fh_arm(k, 1);
         rc = raft_wire_decode(buf, used, 0, &out, &consumed);
-        h_disarm();
+        fh_disarm();
         if (rc == 0) {
             ASSERT_EQ(1, out.u.appendentries.n_entries);
             raft_wire_msg_release(&out);
@@ -788,7 +631,7 @@ TEST(oom_constructors_return_null_or_nomem)
         }
     }
     raft_entry_release(e);
-    ASSERT_EQ(0, h_live);
+    ASSERT_EQ(0, fh_live);
 }
 
 /* ------------------------------------------------------------------ */
@@ -847,12 +690,12 @@ static int crash_restart(cluster_t *c, raft_node_id_t id, int n_nodes)
 {
     cl_crash(c, id);
     for (int tries = 0;; tries++) {
-        long f0 = h_failed;
+        long f0 = fh_failed;
         int rc = cl_restart_with_log(c, id);
         cl_server_t *s = cl_srv(c, id);
         if (rc == 0 && s->r && raft_get_num_nodes(s->r) == n_nodes)
             return 1;
-        if (h_failed == f0)
+        if (fh_failed == f0)
             FAIL_AT("restart of %d: rc %d, no allocation failed", id, rc);
         if (rc != 0 && rc != RAFT_ERR_NOMEM && rc != RAFT_ERR_MISUSE) /* MISUSE: no server */
             FAIL_AT("restart of %d: rc %d", id, rc);
@@ -877,7 +720,7 @@ static void cluster_script(long fail_from, long fail_len)
         raft_config(cl_raft(c, i), 1, RAFT_CONFIG_LOG_ENABLED, 1);
         cl_srv(c, i)->max_entries_per_msg = 3; /* (with the entries callback) */
     }
-    h_arm(fail_from, fail_len);
+    fh_arm(fail_from, fail_len);
 
     /* elect, replicate (a few entries per message), read */
     cl_elect(c, 5000);
@@ -925,10 +768,10 @@ static void cluster_script(long fail_from, long fail_len)
     }
 
     /* a fourth server joins, non-voting, then as a voter */
-    h_counting = 0;
+    fh_pause();
     cl_add_server(c, 4);
     raft_config(cl_raft(c, 4), 1, RAFT_CONFIG_LOG_ENABLED, 1);
-    h_counting = 1;
+    fh_resume();
     if ((l = cl_elect(c, 3000)) != 0)
         CHECK_RC(cl_submit_cfg(c, l, RAFT_LOGTYPE_ADD_NONVOTING_NODE, 4, &resp));
     cl_run(c, 1000);
@@ -946,7 +789,7 @@ static void cluster_script(long fail_from, long fail_len)
     check_errors(c);
 
     /* Memory is back: the cluster converges and completes the change. */
-    h_disarm();
+    fh_disarm();
     if (down)
         ASSERT(crash_restart(c, down, n_nodes));
     l = cl_elect(c, 10000);
@@ -978,8 +821,8 @@ static void cluster_script(long fail_from, long fail_len)
         ASSERT(calls > 0);
     }
     cl_free(c);
-    ASSERT_EQ(0, h_live);
-    ASSERT_EQ(0, h_foreign);
+    ASSERT_EQ(0, fh_live);
+    ASSERT_EQ(0, fh_foreign);
 }
 
 TEST(oom_cluster_each_allocation)

@@ -4,6 +4,7 @@
 #include "raft.h"
 #include "raft_compat.h"
 #include "raft_store.h"
+#include "support/tmpdir.h"
 #include "test.h"
 
 #include <errno.h>
@@ -22,9 +23,7 @@ static char *tmpdir(void)
 
 static void rmtree(const char *dir)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (tmpdir_remove(dir) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
 }
 

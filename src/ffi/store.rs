@@ -287,12 +287,24 @@ fn bound_store(r: *mut raft_server_t) -> Option<*mut raft_store> {
     b.iter().find(|(s, _)| *s == r as usize).map(|(_, st)| *st as *mut raft_store)
 }
 
-fn bind(r: *mut raft_server_t, st: *mut raft_store) {
-    BOUND.lock().unwrap_or_else(|p| p.into_inner()).push((r as usize, st as usize));
+/// Records the pair; false without the memory for it.
+fn bind(r: *mut raft_server_t, st: *mut raft_store) -> bool {
+    let mut b = BOUND.lock().unwrap_or_else(|p| p.into_inner());
+    if b.try_reserve(1).is_err() {
+        return false;
+    }
+    b.push((r as usize, st as usize));
+    true
 }
 
+/// Forgets the store's pair. The registry's buffer goes when the last pair
+/// does, so that a program that closed every store holds no block of ours.
 fn unbind(st: *mut raft_store) {
-    BOUND.lock().unwrap_or_else(|p| p.into_inner()).retain(|(_, s)| *s != st as usize);
+    let mut b = BOUND.lock().unwrap_or_else(|p| p.into_inner());
+    b.retain(|(_, s)| *s != st as usize);
+    if b.is_empty() {
+        *b = Vec::new();
+    }
 }
 
 // ------------------------------------------------------------------ the log vtable
@@ -305,8 +317,11 @@ unsafe extern "C" fn log_init(raft: *mut c_void, arg: *mut c_void) -> *mut c_voi
         if !s.server.get().is_null() {
             return ptr::null_mut();
         }
+        if !bind(raft as *mut raft_server_t, st) {
+            set_last_nomem();
+            return ptr::null_mut();
+        }
         s.server.set(raft as *mut raft_server_t);
-        bind(raft as *mut raft_server_t, st);
         arg
     })
 }
