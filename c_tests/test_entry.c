@@ -37,6 +37,31 @@ TEST(entry_new_is_zero_filled_with_one_reference)
     raft_entry_release(e);
 }
 
+/* Entries of a page or more come from raft_calloc rather than being
+ * cleared by the library: still zero, also in a block reused after a
+ * release (filled first, so that a skipped clear would show). */
+TEST(entry_new_big_entries_are_zero_filled_also_when_reused)
+{
+    unsigned sizes[] = {4000, 4096, 5000, 16384, 1u << 20};
+    for (unsigned k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        for (int round = 0; round < 3; round++) {
+            raft_entry_t *e = raft_entry_new(sizes[k]);
+            ASSERT(e != NULL);
+            ASSERT_EQ(1, e->refs);
+            ASSERT_EQ(0, e->term);
+            ASSERT_EQ(0, e->type);
+            ASSERT(e->free_func == NULL);
+            ASSERT_EQ(sizes[k], e->data_len);
+            for (unsigned i = 0; i < sizes[k]; i++)
+                if (e->data[i] != 0)
+                    FAIL_AT("size %u round %d: data[%u] = %d", sizes[k], round, i, e->data[i]);
+            memset(e->data, 0xff, sizes[k]);
+            e->term = 5;
+            raft_entry_release(e);
+        }
+    }
+}
+
 TEST(entry_new_with_no_data_is_valid)
 {
     raft_entry_t *e = raft_entry_new(0);
