@@ -102,6 +102,11 @@ pub fn kind_of(err: &io::Error) -> Kind {
         Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => Kind::NoSpace,
         Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM) => Kind::ReadOnly,
         Some(libc::EWOULDBLOCK) => Kind::Locked,
+        // (ENOMEM from the kernel included: a failed sync is not retried.)
+        Some(_) => Kind::Other,
+        // std's own allocation failing inside a file operation (reading a
+        // whole file, say): nothing was done, as with our own NoMem.
+        None if err.kind() == io::ErrorKind::OutOfMemory => Kind::NoMem,
         _ if err.kind() == io::ErrorKind::WriteZero || err.kind() == io::ErrorKind::UnexpectedEof => Kind::Io,
         _ => Kind::Other,
     }
@@ -133,6 +138,8 @@ mod tests {
         assert_eq!(kind_of(&io::Error::from_raw_os_error(libc::ENOSPC)), Kind::NoSpace);
         assert_eq!(kind_of(&io::Error::from_raw_os_error(libc::EROFS)), Kind::ReadOnly);
         assert_eq!(kind_of(&io::Error::from_raw_os_error(libc::EINVAL)), Kind::Other);
+        assert_eq!(kind_of(&io::Error::from_raw_os_error(libc::ENOMEM)), Kind::Other);
+        assert_eq!(kind_of(&io::Error::from(io::ErrorKind::OutOfMemory)), Kind::NoMem);
     }
 
     #[test]
