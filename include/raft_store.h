@@ -45,8 +45,8 @@
  * raft_store_persist_metadata return RAFT_ERR_NOMEM (the RAFT_ERR_* code;
  * a read gives NULL or fewer entries) and change nothing: call again once
  * memory is back. raft_store_last_error() then says "out of memory".
- * raft_store_open, raft_store_new_server, raft_store_restore and
- * raft_store_close may still abort the process when the heap functions
+ * raft_store_new_server returns NULL. raft_store_open, raft_store_restore
+ * and raft_store_close may still abort the process when the heap functions
  * fail: call them with memory to spare.
  */
 /**
