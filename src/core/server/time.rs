@@ -46,9 +46,7 @@ impl<H: Host> Server<H> {
         }
 
         if self.role.get() == Role::Leader {
-            if !self.reads.borrow().is_empty() {
-                self.refresh_read_quorum();
-            }
+            self.recount_reads_on_tick();
             // Voting flags and match indexes can also be set from C: count
             // the voters above the commit index afresh at the next answer.
             self.recount_commit_votes();
