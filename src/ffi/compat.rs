@@ -94,7 +94,10 @@ pub unsafe extern "C" fn raft_node_set_match_idx(node: *mut raft_node_t, idx: ra
 }
 
 /// Sets the msg_id of the node's newest answer; as in the original, it
-/// then counts as the node's acknowledgement of that message for reads.
+/// then counts as the node's acknowledgement of that message for reads. A
+/// read it completes is answered by the next answer the leader receives, or
+/// by a `raft_periodic` once the read has waited since the previous one (so
+/// within two calls of `raft_periodic`).
 #[no_mangle]
 pub unsafe extern "C" fn raft_node_set_match_msgid(me: *mut raft_node_t, msgid: raft_msg_id_t) {
     write(me, |n| {

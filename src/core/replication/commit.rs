@@ -213,8 +213,7 @@ impl<H: Host> Server<H> {
             if sync_idx > 0 {
                 self.note_persisted(sync_idx);
             }
-            self.replicate_to_all();
-            self.confirm_reads_on_flush();
+            self.replicate_and_confirm_reads();
         }
         self.exec_operations()
     }

@@ -156,6 +156,9 @@ pub struct Server<H: Host> {
     pub(crate) reads: RefCell<VecDeque<PendingRead<H::ReadCallback>>>,
     /// First msg_id of the heartbeat round serving reads; 0 when none.
     pub(crate) read_round_msg_id: Cell<MsgId>,
+    /// `msg_id` at the last `raft_periodic` of this leader: reads that
+    /// arrived at or before it have waited a tick (`recount_reads_on_tick`).
+    pub(crate) read_tick_mark: Cell<MsgId>,
 
     pub(crate) transfer_target: Cell<NodeId>,
     pub(crate) transfer_timeout_ms: Cell<i64>,
@@ -209,6 +212,7 @@ impl<H: Host> Server<H> {
             incoming_snapshot_offset: Cell::new(0),
             reads: RefCell::new(VecDeque::new()),
             read_round_msg_id: Cell::new(0),
+            read_tick_mark: Cell::new(0),
             transfer_target: Cell::new(NODE_ID_NONE),
             transfer_timeout_ms: Cell::new(0),
             transfer_elapsed_ms: Cell::new(0),

@@ -208,3 +208,30 @@ fn the_commit_index_advances_and_entries_apply_in_order() {
     s.apply_all().unwrap();
     assert_eq!((s.commit_idx(), s.last_applied_idx()), (3, 3));
 }
+
+/// Check-quorum keeps the time by which a majority had been heard and looks
+/// at the voters again only once it leaves the window: the leader steps
+/// down exactly when the majority's last answer is two election timeouts
+/// old, as when every tick looked.
+#[test]
+fn check_quorum_steps_down_when_the_majority_heard_last_leaves_the_window() {
+    let s = server_with_nodes(&[1, 2, 3], 1);
+    s.become_candidate().unwrap();
+    s.become_leader().unwrap();
+    let window = 2 * s.config.get().election_timeout;
+    let start = s.now_ms.get();
+    // Node 2 answers 300 ms in; node 3 never does.
+    s.periodic_ms(300).unwrap();
+    s.node(2).unwrap().progress().set_last_ack_ms(s.now_ms.get());
+    // Node 2 answered at start and at start + 300: leader until start +
+    // 300 + window, tick after tick.
+    while s.now_ms.get() + 10 < start + 300 + window {
+        s.periodic_ms(10).unwrap();
+        assert!(s.is_leader(), "at {}", s.now_ms.get());
+    }
+    let left = start + 300 + window - s.now_ms.get();
+    s.periodic_ms(left - 1).unwrap();
+    assert!(s.is_leader());
+    s.periodic_ms(1).unwrap();
+    assert!(!s.is_leader());
+}

@@ -2,6 +2,7 @@
 //! check-quorum, transfer timeout) and the operations it runs.
 
 use super::*;
+use crate::core::quorum::majority_value;
 use crate::core::{Host, MsgId, Result, Role, NODE_ID_NONE};
 
 impl<H: Host> Server<H> {
@@ -40,15 +41,13 @@ impl<H: Host> Server<H> {
 
         self.tick_transfer(ms);
 
-        if self.is_single_voter() && self.role.get() != Role::Leader {
+        if self.role.get() != Role::Leader && self.is_single_voter() {
             self.become_candidate()?;
             self.become_leader()?;
         }
 
         if self.role.get() == Role::Leader {
-            if !self.reads.borrow().is_empty() {
-                self.refresh_read_quorum();
-            }
+            self.recount_reads_on_tick();
             // Voting flags and match indexes can also be set from C: count
             // the voters above the commit index afresh at the next answer.
             self.recount_commit_votes();
@@ -88,25 +87,38 @@ impl<H: Host> Server<H> {
 
     /// Check-quorum: a leader hears from a majority of voters within two
     /// election timeouts, or it is not a leader that anyone follows.
+    ///
+    /// `quorum_ack_ms` is a time by which a majority had been heard (set by
+    /// `raft_update_quorum_meta`, and here): while it is within the window
+    /// the answer is yes at once. Past it, the voters' last answers are
+    /// looked at, and the latest time a majority had been heard by is
+    /// kept, so the next pass comes when that falls out of the window
+    /// rather than on every tick (a pass over the voters per tick, about 80
+    /// library instructions at 3 nodes). A voter added meanwhile is
+    /// counted from the next pass, at most one window later.
     fn has_quorum_contact(&self) -> bool {
-        let voters = self.num_voting_nodes();
-        if voters <= 1 {
-            return true;
-        }
         let window = 2 * self.config.get().election_timeout;
         let now = self.now_ms.get();
         if now.saturating_sub(self.quorum_ack_ms.get()) < window {
             return true;
         }
-        let acks = self
-            .nodes
-            .borrow()
+        if self.num_voting_nodes() <= 1 {
+            return true;
+        }
+        let nodes = self.nodes.borrow();
+        // This leader has heard itself now.
+        let heard = nodes
             .iter()
-            .filter(|n| {
-                n.is_counted_voter() && (self.is_me(n) || now.saturating_sub(n.progress().last_ack_ms()) < window)
-            })
-            .count();
-        crate::core::quorum::votes_is_majority(voters, acks)
+            .filter(|n| n.is_counted_voter())
+            .map(|n| if self.is_me(n) { now } else { n.progress().last_ack_ms() });
+        let floor = now.saturating_sub(window);
+        match majority_value(heard, floor, &mut self.quorum_scratch.borrow_mut()) {
+            Some(at) => {
+                self.quorum_ack_ms.set(at.min(now));
+                true
+            }
+            None => false,
+        }
     }
 
     /// `raft_update_quorum_meta`: a majority acknowledged message `id` now.
