@@ -162,9 +162,6 @@ impl Log<EntryPtr> for LogBackend {
         let LogBackend::Builtin(log) = self else {
             return core::with_held_entries(self, idx, max, scratch, f);
         };
-        if max == 1 {
-            return with_one_held(log.memory(), idx, f);
-        }
         // The entries are lent, not held: their pointers are copied to a
         // reused array and the log is pinned, so that whatever `f` removes
         // from the log keeps the log's reference until `f` has returned. A
@@ -295,12 +292,4 @@ pub(crate) fn fill_from_c(
     // an EntryPtr is.
     unsafe { out.set_len(len + kept) };
     kept
-}
-
-/// `with_entries` for a run of one (batches of one: each message sends one
-/// entry, each commit applies one): the entry is held for `f` rather than
-/// lent, so neither the lent array nor the pin is set up for it.
-fn with_one_held<R>(mem: &MemoryLog<EntryPtr>, idx: Index, f: impl FnOnce(&[EntryPtr]) -> R) -> R {
-    let held = mem.get(idx);
-    f(held.as_slice())
 }
