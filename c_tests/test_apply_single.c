@@ -52,6 +52,7 @@ static int cb_persist(raft_server_t *r, void *ud, raft_term_t t, raft_node_id_t 
  * node 2 having acknowledged the no-op. */
 static raft_server_t *leader_with(int n)
 {
+    memset(&s, 0, sizeof(s));
     raft_server_t *r = raft_new();
     raft_cbs_t cbs;
     memset(&cbs, 0, sizeof(cbs));
@@ -137,6 +138,7 @@ TEST(apply_single_entry_turning_applying_off_stops_after_it)
  * one before: each is applied once, in order. */
 TEST(apply_single_entry_on_a_follower_one_message_at_a_time)
 {
+    memset(&s, 0, sizeof(s));
     raft_server_t *r = raft_new();
     raft_cbs_t cbs;
     memset(&cbs, 0, sizeof(cbs));
