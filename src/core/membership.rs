@@ -55,8 +55,21 @@ impl<H: Host> Server<H> {
     /// The node at address `node`, if it is one of this server's nodes
     /// (pointers from C may name a node of another server or one already
     /// removed; only addresses are compared, so a stale one is never read).
+    ///
+    /// The node after the one found last time is looked at first: a leader
+    /// hears its followers' answers in turn, mostly in the order it sent to
+    /// them, so the answer's node is usually found at once rather than
+    /// after half the list (at 51 nodes, batches of 1: 12% fewer library
+    /// instructions per entry, 25 nodes 6%).
     pub fn node_at_address(&self, node: *const Node<H::NodeData>) -> Option<Rc<Node<H::NodeData>>> {
-        self.nodes.borrow().iter().find(|n| Rc::as_ptr(n) == node).cloned()
+        let nodes = self.nodes.borrow();
+        let next = self.address_hint.get().wrapping_add(1);
+        let at = match nodes.get(next) {
+            Some(n) if Rc::as_ptr(n) == node => next,
+            _ => nodes.iter().position(|n| Rc::as_ptr(n) == node)?,
+        };
+        self.address_hint.set(at);
+        Some(nodes[at].clone())
     }
 
     /// True when `node` is one of this server's nodes (pointers from C may
@@ -445,5 +458,26 @@ mod tests {
         s.remove_node(&two);
         assert!(s.node_at_address(std::rc::Rc::as_ptr(&two)).is_none());
         assert!(s.node_at_address(std::ptr::null()).is_none());
+    }
+
+    #[test]
+    fn nodes_are_found_by_address_in_any_order_and_after_the_list_shrinks() {
+        let s = server_with_nodes(&[1, 2, 3, 4, 5], 1);
+        let addr = |id| std::rc::Rc::as_ptr(&s.node(id).unwrap());
+        // In turn (each the one after the last found), backwards, repeated.
+        for id in [2, 3, 4, 5, 1, 5, 3, 3, 2, 1, 4] {
+            assert_eq!(s.node_at_address(addr(id)).map(|n| n.id()), Some(id), "node {id}");
+        }
+        // Found last: node 5, at the end; the list shrinks under the hint.
+        assert_eq!(s.node_at_address(addr(5)).map(|n| n.id()), Some(5));
+        let (four, five) = (s.node(4).unwrap(), s.node(5).unwrap());
+        s.remove_node(&four);
+        assert!(s.node_at_address(std::rc::Rc::as_ptr(&four)).is_none());
+        assert_eq!(s.node_at_address(std::rc::Rc::as_ptr(&five)).map(|n| n.id()), Some(5));
+        s.remove_node(&five);
+        assert!(s.node_at_address(std::rc::Rc::as_ptr(&five)).is_none());
+        for id in [1, 2, 3, 1] {
+            assert_eq!(s.node_at_address(addr(id)).map(|n| n.id()), Some(id), "node {id}");
+        }
     }
 }

@@ -61,9 +61,7 @@ impl EntryPtr {
         }
         // SAFETY: the caller guarantees n readable elements.
         let raw = unsafe { std::slice::from_raw_parts(entries as *const *mut raft_entry_t, n) };
-        // A fold without early exit: the compiler checks several pointers
-        // per instruction, and a NULL is rare enough not to need the exit.
-        if raw.iter().fold(false, |null_seen, p| null_seen | p.is_null()) {
+        if raw.iter().any(|p| p.is_null()) {
             return None;
         }
         // SAFETY: EntryPtr is a transparent non-null pointer and every element

@@ -171,15 +171,13 @@ fn check_appendentries<E: EntryHandle>(req: &AppendEntries<'_, E>) -> Result<()>
     {
         return Err(RaftError::Misuse);
     }
-    // One pass without early exit: the common batch is well-formed.
-    let (mut last, mut bad) = (req.prev_log_term, false);
+    let mut last = req.prev_log_term;
     for entry in req.entries {
         let term = entry.term();
-        bad |= term < last || term > req.term;
+        if term < last || term > req.term {
+            return Err(RaftError::Misuse);
+        }
         last = term;
-    }
-    if bad {
-        return Err(RaftError::Misuse);
     }
     Ok(())
 }

@@ -137,6 +137,8 @@ pub struct Server<H: Host> {
     pub(crate) commit_votes: Cell<CommitVotes>,
     /// Where `note_msg_seen` last found the sender in the node list.
     pub(crate) seen_node_hint: Cell<usize>,
+    /// Where `node_at_address` found the last node it looked up.
+    pub(crate) address_hint: Cell<usize>,
     pub(crate) msg_id_scratch: RefCell<Vec<MsgId>>,
     /// The highest msg_id a majority had answered at the last count
     /// (`refresh_read_quorum`): what waiting reads are checked against.
@@ -201,6 +203,7 @@ impl<H: Host> Server<H> {
             quorum_scratch: RefCell::new(Vec::new()),
             commit_votes: Cell::new(CommitVotes::default()),
             seen_node_hint: Cell::new(0),
+            address_hint: Cell::new(0),
             msg_id_scratch: RefCell::new(Vec::new()),
             read_quorum: Cell::new(0),
             snapshot_in_progress: Cell::new(false),
