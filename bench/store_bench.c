@@ -57,7 +57,7 @@
 #include "raft_compat.h"
 #include "raft_store.h"
 
-static int no_fsync, verbose;
+static int no_fsync, verbose, plain_aligned;
 static size_t segment_mib; /* 0: the store's default */
 #define MAX_REPEAT 101
 
@@ -173,6 +173,18 @@ static void plain_open(struct plain *p, const char *dir, unsigned size, int batc
         exit(1);
     }
     unlink(path); /* removed when closed */
+    /* The same bytes at the same offsets as a store segment: a 32-byte
+     * header first, so that batches start where the store's do (at batch
+     * 1024 a round is a whole number of pages; written from offset 0 they
+     * would be page-aligned, which the store's never are). */
+    if (!plain_aligned) {
+        char h[32];
+        memset(h, 'h', sizeof h);
+        if (write(p->fd, h, sizeof h) != (ssize_t)sizeof h) {
+            perror(path);
+            exit(1);
+        }
+    }
     size_t rec = 32 + size; /* a store record: header + entry fields + data */
     p->len = rec * (size_t)batch;
     p->buf = malloc(p->len);
@@ -411,6 +423,8 @@ int main(int argc, char **argv)
             no_fsync = 1;
         else if (strncmp(argv[i], "--segment-mib=", 14) == 0)
             segment_mib = (size_t)atol(argv[i] + 14) < 1 ? 1 : (size_t)atol(argv[i] + 14);
+        else if (strcmp(argv[i], "--plain-aligned") == 0)
+            plain_aligned = 1;
         else if (strcmp(argv[i], "--verbose") == 0)
             verbose = 1;
         else if (strcmp(argv[i], "--rss") == 0)
@@ -419,7 +433,7 @@ int main(int argc, char **argv)
             rss = rss_only = 1;
         else {
             fprintf(stderr, "usage: %s [--dir=D] [--seconds=S] [--repeat=N] [--rss] [--rss-only] [--case=SIZE:BATCH] "
-                            "[--no-fsync] [--verbose] [--segment-mib=M]\n", argv[0]);
+                            "[--no-fsync] [--verbose] [--segment-mib=M] [--plain-aligned]\n", argv[0]);
             return 2;
         }
     }
