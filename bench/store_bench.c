@@ -68,6 +68,14 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* CPU time of the calling thread. */
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int applylog(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
 {
     (void)r, (void)ud, (void)e, (void)idx;
@@ -116,6 +124,11 @@ struct result {
     /* Seconds per batch spent in the write + fdatasync (plain loop) or in
      * raft_store_sync (blocking store): the I/O part of a round. */
     double io_per_batch;
+    /* Shares of the slice (stores): the calling thread's CPU time, time
+     * blocked waiting for the disk (raft_store_sync; background: poll
+     * when a whole batch behind), and the rest: runnable but not running
+     * (other jobs had the CPU) or blocked elsewhere. For --verbose. */
+    double cpu_share, wait_share;
 };
 
 static int by_rate(const void *a, const void *b)
@@ -205,7 +218,7 @@ static struct result plain_slice(struct plain *p, double seconds)
         syncs++;
     }
     double dt = now() - t0;
-    return (struct result){entries / dt, (double)syncs / entries, 0, 0, 0, dt / syncs};
+    return (struct result){entries / dt, (double)syncs / entries, 0, 0, 0, dt / syncs, 0, 0};
 }
 
 static void plain_close(struct plain *p)
@@ -259,9 +272,10 @@ static struct result store_slice(struct store *s, double seconds)
     raft_store_t *st = s->st;
     int batch = s->batch;
     long entries = 0, flushes = 0, sync_calls = 0;
-    double io = 0;
+    double io = 0, io_cpu = 0, waited = 0;
     unsigned long f0 = raft_store_fsync_count(st);
     raft_index_t first = raft_get_current_idx(r);
+    double c0 = thread_cpu();
     double t0 = now();
     int fd = raft_store_sync_fd(st);
     while (now() - t0 < seconds) {
@@ -270,13 +284,14 @@ static struct result store_slice(struct store *s, double seconds)
         entries += batch;
         raft_index_t idx = raft_get_index_to_sync(r);
         if (!s->bg) {
-            double t1 = now();
+            double t1 = now(), u1 = thread_cpu();
             sync_calls++;
             if (raft_store_sync(st) != 0) {
                 fprintf(stderr, "sync: %s\n", raft_store_last_error());
                 exit(1);
             }
             io += now() - t1;
+            io_cpu += thread_cpu() - u1;
             raft_flush(r, idx);
             flushes++;
             continue;
@@ -290,28 +305,37 @@ static struct result store_slice(struct store *s, double seconds)
         raft_index_t synced;
         struct pollfd p = {.fd = fd, .events = POLLIN};
         int wait_ms = raft_get_commit_idx(r) + batch < idx ? -1 : 0;
-        if (poll(&p, 1, wait_ms) > 0 && raft_store_sync_poll(st, &synced) == 0) {
+        double t1 = now();
+        int ready = poll(&p, 1, wait_ms);
+        if (wait_ms < 0)
+            waited += now() - t1;
+        if (ready > 0 && raft_store_sync_poll(st, &synced) == 0) {
             raft_flush(r, synced);
             flushes++;
         }
     }
     if (s->bg) {
         raft_index_t synced;
+        double t1 = now();
         if (raft_store_sync_wait(st, &synced) != 0) {
             fprintf(stderr, "sync_wait: %s\n", raft_store_last_error());
             exit(1);
         }
+        waited += now() - t1;
         raft_flush(r, synced);
         flushes++;
     }
     double dt = now() - t0;
+    double cpu = thread_cpu() - c0;
     if (raft_get_commit_idx(r) != first + entries) {
         fprintf(stderr, "not all committed: %ld of %ld\n", raft_get_commit_idx(r) - first, entries);
         exit(1);
     }
     unsigned long fs = raft_store_fsync_count(st) - f0;
+    /* (blocking: the time in raft_store_sync less its CPU time) */
+    double wait = s->bg ? waited : io - io_cpu;
     return (struct result){entries / dt, (double)fs / entries, (long)fs, flushes, sync_calls,
-                           io / (entries / batch)};
+                           io / (entries / batch), cpu / dt, wait / dt};
 }
 
 static void store_close(struct store *s)
@@ -341,7 +365,7 @@ static struct result memory_run(unsigned size, int batch, double seconds)
     }
     double dt = now() - t0;
     raft_destroy(r);
-    return (struct result){entries / dt, 0, 0, 0, 0, 0};
+    return (struct result){entries / dt, 0, 0, 0, 0, 0, 0, 0};
 }
 
 /* Peak RSS (KiB) of a child appending n entries of `size` bytes, synced
@@ -495,9 +519,12 @@ int main(int argc, char **argv)
                     rb[k] = bg[k].entries_per_s / pl[k].entries_per_s;
                     ri[k] = pl[k].io_per_batch / sy[k].io_per_batch;
                     if (verbose)
-                        printf("  round %d: plain %.0f, sync %.0f (%.1f%%), bg %.0f (%.1f%%)\n", k,
-                               pl[k].entries_per_s, sy[k].entries_per_s, 100 * rs[k], bg[k].entries_per_s,
-                               100 * rb[k]);
+                        printf("  round %d: plain %.0f, sync %.0f (%.1f%%; cpu %.0f%% wait %.0f%% other %.0f%%), "
+                               "bg %.0f (%.1f%%; cpu %.0f%% wait %.0f%% other %.0f%%)\n",
+                               k, pl[k].entries_per_s, sy[k].entries_per_s, 100 * rs[k], 100 * sy[k].cpu_share,
+                               100 * sy[k].wait_share, 100 * (1 - sy[k].cpu_share - sy[k].wait_share),
+                               bg[k].entries_per_s, 100 * rb[k], 100 * bg[k].cpu_share, 100 * bg[k].wait_share,
+                               100 * (1 - bg[k].cpu_share - bg[k].wait_share));
                 }
                 plain_close(&P);
                 store_close(&S);
