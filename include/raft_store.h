@@ -257,9 +257,8 @@ raft_index_t raft_store_current_idx(raft_store_t *st);
  * a segment was created since the last sync: once per segment). Of a large
  * batch most may already be written: once 64 KiB are appended and not
  * written while the store's thread is idle, they are handed to that thread
- * to write while appending goes on (write-behind; off for a while after a
- * sync waited long for it, as when other jobs have the CPUs), and this
- * call first waits for those writes. With auto flush on, the server calls this through
+ * to write while appending goes on (write-behind; not while that thread
+ * gets no CPU), and this call first waits for those writes. With auto flush on, the server calls this through
  * the log's sync callback; with it off, a program doing group commit calls
  *     idx = raft_get_index_to_sync(r);
  *     if (idx > 0 && raft_store_sync(st) == 0) raft_flush(r, idx);

@@ -153,15 +153,14 @@ pub(crate) const WRITE_BEHIND: usize = 64 << 10;
 /// appending allocates no buffer).
 pub(crate) const SPARES: usize = 3;
 
-/// Syncs without write-behind after one waited too long for it.
+/// Syncs without write-behind after one found a handed-over write not
+/// started.
 pub(crate) const BEHIND_BACKOFF: u32 = 64;
 
-/// A blocking sync that waits longer than this, plus 1 ns per byte in
-/// flight, for the writes behind turns write-behind off for
-/// `BEHIND_BACKOFF` syncs (a 64 KiB write takes some 20 to 30 us on a
-/// thread that has a CPU, a wake-up some 10 to 50 us; waiting for a CPU
-/// held by another job, milliseconds).
-const BEHIND_WAIT: std::time::Duration = std::time::Duration::from_micros(250);
+/// A blocking sync that waits longer than this for the writes behind turns
+/// write-behind off for `BEHIND_BACKOFF` syncs (a 64 KiB write takes some
+/// 20 to 30 us on a thread that has a CPU).
+const BEHIND_WAIT: std::time::Duration = std::time::Duration::from_micros(100);
 
 /// Past this many bytes a segment is closed even if that costs a sync of
 /// its own (record offsets are u32); a sync batch never gets near it in
@@ -448,14 +447,14 @@ impl Store {
         let _ = self.hand_over();
     }
 
-    /// At a blocking sync that had to wait `waited` for the writes behind
-    /// (`bytes` of them in flight): far longer than writing those bytes
-    /// takes means the sync thread is not getting a CPU (other jobs have
-    /// it), and handing writes to it only delays them; write-behind then
+    /// At a sync: a write handed to the thread that it has not even
+    /// started means the thread is not getting a CPU; write-behind then
     /// stays off for `BEHIND_BACKOFF` syncs (the sync writes on the
-    /// caller's thread, which has one).
-    pub(crate) fn note_behind(&mut self, waited: std::time::Duration, bytes: u64) {
-        if waited > BEHIND_WAIT + std::time::Duration::from_nanos(bytes) {
+    /// caller's thread, which has one). So does a blocking sync that
+    /// waited more than `BEHIND_WAIT` for the writes behind (the thread
+    /// was preempted while writing).
+    fn note_behind(&mut self) {
+        if !self.inflight.is_empty() && self.syncer.unstarted_writes() {
             self.behind_off = BEHIND_BACKOFF;
         } else {
             self.behind_off = self.behind_off.saturating_sub(1);
@@ -687,9 +686,10 @@ impl Store {
     /// and the next sync retries them, as after a failed write of its own.
     pub fn sync(&mut self) -> Result<()> {
         self.check_usable()?;
-        let bytes = self.inflight_bytes;
-        let waited = self.drain_writes();
-        self.note_behind(waited, bytes);
+        self.note_behind();
+        if self.drain_writes() > BEHIND_WAIT {
+            self.behind_off = BEHIND_BACKOFF;
+        }
         if let Some(e) = self.write_error.take() {
             return Err(e);
         }
@@ -728,6 +728,7 @@ impl Store {
     /// again). Reports a background write that failed since the last call.
     pub fn sync_start(&mut self) -> Result<()> {
         self.check_usable()?;
+        self.note_behind();
         self.collect_writes();
         if let Some(e) = self.write_error.take() {
             return Err(e);

@@ -154,35 +154,3 @@ fn no_write_behind_while_a_background_sync_runs_or_a_failure_waits() {
     assert_eq!(s.synced_idx(), last);
     check(&s, 1, last);
 }
-
-#[test]
-fn a_sync_that_waited_long_for_the_writes_behind_turns_write_behind_off_for_a_while() {
-    use super::log::BEHIND_BACKOFF;
-    use std::time::Duration;
-    let t = TempDir::new("behindoff");
-    let mut s = open(&t.0);
-    append_one(&mut s);
-    s.sync().unwrap();
-    // As quick as writing 64 KiB takes: write-behind stays on.
-    s.note_behind(Duration::from_micros(40), WRITE_BEHIND as u64);
-    assert_eq!(s.behind_off, 0);
-    // Milliseconds: the thread had no CPU.
-    s.note_behind(Duration::from_millis(5), WRITE_BEHIND as u64);
-    assert_eq!(s.behind_off, BEHIND_BACKOFF);
-    let before = s.stats().writes;
-    let last = append_bytes(&mut s, 2 * WRITE_BEHIND);
-    assert_eq!(s.stats().writes, before, "nothing handed over while off");
-    s.sync().unwrap();
-    assert_eq!(s.behind_off, BEHIND_BACKOFF - 1, "each sync counts down");
-    for _ in 1..BEHIND_BACKOFF {
-        append_one(&mut s);
-        s.sync().unwrap();
-    }
-    assert_eq!(s.behind_off, 0);
-    let before = s.stats().writes;
-    let last2 = append_bytes(&mut s, WRITE_BEHIND);
-    assert!(s.stats().writes > before, "on again");
-    s.sync().unwrap();
-    assert!(last2 > last);
-    check(&s, 1, last2);
-}
