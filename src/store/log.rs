@@ -157,11 +157,6 @@ pub(crate) const SPARES: usize = 3;
 /// started.
 pub(crate) const BEHIND_BACKOFF: u32 = 64;
 
-/// A blocking sync that waits longer than this for the writes behind turns
-/// write-behind off for `BEHIND_BACKOFF` syncs (a 64 KiB write takes some
-/// 20 to 30 us on a thread that has a CPU).
-const BEHIND_WAIT: std::time::Duration = std::time::Duration::from_micros(100);
-
 /// Past this many bytes a segment is closed even if that costs a sync of
 /// its own (record offsets are u32); a sync batch never gets near it in
 /// practice.
@@ -450,9 +445,7 @@ impl Store {
     /// At a sync: a write handed to the thread that it has not even
     /// started means the thread is not getting a CPU; write-behind then
     /// stays off for `BEHIND_BACKOFF` syncs (the sync writes on the
-    /// caller's thread, which has one). So does a blocking sync that
-    /// waited more than `BEHIND_WAIT` for the writes behind (the thread
-    /// was preempted while writing).
+    /// caller's thread, which has one).
     fn note_behind(&mut self) {
         if !self.inflight.is_empty() && self.syncer.unstarted_writes() {
             self.behind_off = BEHIND_BACKOFF;
@@ -616,14 +609,11 @@ impl Store {
 
     /// Waits until the sync thread has written every buffer handed to it
     /// (or one failed: its bytes are then pending again).
-    /// Returns how long it waited.
-    fn drain_writes(&mut self) -> std::time::Duration {
-        if self.inflight.is_empty() {
-            return std::time::Duration::ZERO;
+    fn drain_writes(&mut self) {
+        if !self.inflight.is_empty() {
+            self.syncer.wait_writes();
+            self.collect_writes();
         }
-        let waited = self.syncer.wait_writes();
-        self.collect_writes();
-        waited
     }
 
     /// Hands the pending bytes to the sync thread to write after those in
@@ -687,9 +677,7 @@ impl Store {
     pub fn sync(&mut self) -> Result<()> {
         self.check_usable()?;
         self.note_behind();
-        if self.drain_writes() > BEHIND_WAIT {
-            self.behind_off = BEHIND_BACKOFF;
-        }
+        self.drain_writes();
         if let Some(e) = self.write_error.take() {
             return Err(e);
         }

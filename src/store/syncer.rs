@@ -153,16 +153,11 @@ impl Syncer {
     }
 
     /// Waits until every queued write is done (or one failed).
-    /// Returns how long it waited (zero when nothing was left to write;
-    /// the clock is read only when it has to wait).
-    pub fn wait_writes(&self) -> std::time::Duration {
+    pub fn wait_writes(&self) {
         let mut s = self.shared.lock();
-        let mut since = None;
         while (!s.writes.is_empty() || s.writing) && s.write_failed.is_none() {
-            since.get_or_insert_with(std::time::Instant::now);
             s = self.shared.cv.wait(s).unwrap_or_else(|p| p.into_inner());
         }
-        since.map_or(std::time::Duration::ZERO, |t| t.elapsed())
     }
 
     /// Asks for `file` to be synced, covering entries up to `target`, and
