@@ -254,26 +254,21 @@ raft_index_t raft_store_current_idx(raft_store_t *st);
 
 /** Blocking sync: writes every appended entry not yet written (one write
  * call) and makes it durable (one fdatasync, plus one directory fsync after
- * a segment was created since the last sync: once per segment). Of a large
- * batch most may already be written: once 64 KiB are appended and not
- * written while the store's thread is idle, they are handed to that thread
- * to write while appending goes on (write-behind; not while that thread
- * gets no CPU), and this call first waits for those writes. With auto flush on, the server calls this through
+ * a segment was created since the last sync: once per segment). With auto flush on, the server calls this through
  * the log's sync callback; with it off, a program doing group commit calls
  *     idx = raft_get_index_to_sync(r);
  *     if (idx > 0 && raft_store_sync(st) == 0) raft_flush(r, idx);
  * @return 0 (everything appended is durable), RAFT_STORE_ERR_INVALID for
- * NULL, or the error: after a failed write (its own, or one written behind)
- * the unwritten entries stay in memory and the next sync retries; after a
- * failed fdatasync the store refuses writes with RAFT_STORE_ERR_FAILED. */
+ * NULL, or the error: after a failed write the unwritten entries stay in
+ * memory and the next sync retries; after a failed fdatasync the store
+ * refuses writes with RAFT_STORE_ERR_FAILED. */
 int raft_store_sync(raft_store_t *st);
 
 /** Index up to which the log is known to be durable; 0 for NULL. */
 raft_index_t raft_store_synced_idx(raft_store_t *st);
 
-/** Background sync: has what was appended written (one write call, after
- * those written behind as for raft_store_sync) and fdatasynced, off the
- * calling thread where it can, and returns at once.
+/** Background sync: has what was appended written (one write call) and
+ * fdatasynced, off the calling thread where it can, and returns at once.
  * The write is made by the store's thread just before its fdatasync when
  * that thread is idle, else (while it runs an earlier fdatasync) here, so
  * that it overlaps that fdatasync (after a segment was created, the thread

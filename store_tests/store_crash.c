@@ -153,10 +153,7 @@ static int writer(const char *dir, int mode, uint64_t seed)
         return 0; /* e.g. the term could not be persisted (faults) */
     say("R\nA %ld\n", raft_store_synced_idx(st));
     for (;;) {
-        /* (one batch in four up to 256 entries, some 190 KiB: past the
-         * store's write-behind threshold, so that writes handed to the
-         * sync thread while appending are killed mid-way too) */
-        int batch = mode == 0 ? 1 : 1 + (int)(next_rand() % (next_rand() % 4 == 0 ? 256 : 64));
+        int batch = mode == 0 ? 1 : 1 + (int)(next_rand() % 64);
         for (int i = 0; i < batch; i++) {
             int rc = propose(r);
             if (rc == 0 && mode == 0)

@@ -1,10 +1,7 @@
 //! The store: appends go to an in-memory buffer that a sync writes to the
 //! open segment with one `write` and makes durable with one `fdatasync`
 //! (a background sync hands the buffer to the sync thread, which does
-//! both; and once `WRITE_BEHIND` bytes are pending while that thread is
-//! idle, `append` hands them over, so that their `write` overlaps the
-//! appends that follow and a sync finds them written: write-behind);
-//! reads come from the buffers or from the segment files; truncation,
+//! both); reads come from the buffers or from the segment files; truncation,
 //! compaction and reset change the files in an order that a crash at any
 //! point leaves recoverable (see docs/store-format.md).
 //!
@@ -144,19 +141,6 @@ pub(crate) struct Roll {
     pub created: u64,
 }
 
-/// Pending bytes past which `append` hands them to the sync thread to
-/// write while the program goes on appending, if the thread is idle.
-pub(crate) const WRITE_BEHIND: usize = 64 << 10;
-
-/// Buffers kept for reuse: one in flight by write-behind, one handed over
-/// by `sync_start`, one more while `pending` fills (so that steady
-/// appending allocates no buffer).
-pub(crate) const SPARES: usize = 3;
-
-/// Syncs without write-behind after one found a handed-over write not
-/// started.
-pub(crate) const BEHIND_BACKOFF: u32 = 64;
-
 /// Past this many bytes a segment is closed even if that costs a sync of
 /// its own (record offsets are u32); a sync batch never gets near it in
 /// practice.
@@ -181,17 +165,8 @@ pub struct Store {
     pub(crate) inflight: VecDeque<(u64, Arc<Vec<u8>>)>,
     pub(crate) inflight_bytes: u64,
     pub(crate) write_seq: u64,
-    /// Written buffers kept for reuse as `pending` (at most `SPARES`; room
-    /// for them reserved at open, so keeping one allocates nothing).
-    pub(crate) spares: Vec<Vec<u8>>,
-    /// `pending` length at which `append` next tries to hand the pending
-    /// bytes to the idle sync thread (write-behind; see `write_behind`).
-    pub(crate) behind_at: usize,
-    /// Syncs to go before write-behind is tried again: set when a sync
-    /// found a write handed over not even started (the sync thread gets
-    /// no CPU: other jobs have it, and handing writes to it only delays
-    /// them).
-    pub(crate) behind_off: u32,
+    /// A written buffer kept for reuse as `pending`.
+    pub(crate) spare: Vec<u8>,
     /// A background write failed (its bytes are back in `pending`): the
     /// next `sync_start`, `sync_poll` or `sync_wait` reports it.
     pub(crate) write_error: Option<Error>,
@@ -413,45 +388,7 @@ impl Store {
         seg.len += size;
         self.terms.push(idx, e.term);
         self.last = idx;
-        if self.pending.len() >= self.behind_at {
-            self.write_behind();
-        }
         Ok(idx)
-    }
-
-    /// Write-behind: hands the pending bytes to the sync thread when it is
-    /// idle (nothing to write or sync), so that their `write` overlaps the
-    /// appends that follow and a sync finds most bytes already written.
-    /// Not while a background sync runs (a write queued behind its
-    /// fdatasync would wait for it; `sync_start` writes on the caller's
-    /// thread then) or a failed write waits to be reported. Nothing is
-    /// made durable here and nothing can fail: a write that fails in the
-    /// background puts its bytes back in `pending`, and the next sync
-    /// call (blocking or background) reports it.
-    fn write_behind(&mut self) {
-        // (one try per quarter of the threshold while the thread is busy)
-        self.behind_at = self.pending.len() + WRITE_BEHIND / 4;
-        if self.write_error.is_some() || self.behind_off > 0 {
-            return;
-        }
-        self.collect_writes();
-        if !self.inflight.is_empty() || self.write_error.is_some() || !self.syncer.idle() {
-            return;
-        }
-        // (NoMem: the bytes stay pending for the sync to write)
-        let _ = self.hand_over();
-    }
-
-    /// At a sync: a write handed to the thread that it has not even
-    /// started means the thread is not getting a CPU; write-behind then
-    /// stays off for `BEHIND_BACKOFF` syncs (the sync writes on the
-    /// caller's thread, which has one).
-    fn note_behind(&mut self) {
-        if !self.inflight.is_empty() && self.syncer.unstarted_writes() {
-            self.behind_off = BEHIND_BACKOFF;
-        } else {
-            self.behind_off = self.behind_off.saturating_sub(1);
-        }
     }
 
     /// Closes the open segment (renamed; written and synced first only if
@@ -554,7 +491,6 @@ impl Store {
         }
         self.segs.last_mut().expect("checked").written += self.pending.len() as u64;
         self.pending.clear();
-        self.behind_at = WRITE_BEHIND;
         Ok(())
     }
 
@@ -573,9 +509,9 @@ impl Store {
             self.inflight_bytes -= buf.len() as u64;
             self.segs.last_mut().expect("bytes in flight belong to the open segment").written += buf.len() as u64;
             if let Ok(mut v) = Arc::try_unwrap(buf) {
-                if self.spares.len() < self.spares.capacity().min(SPARES) {
+                if v.capacity() > self.spare.capacity() {
                     v.clear();
-                    self.spares.push(v);
+                    self.spare = v;
                 }
             }
         }
@@ -639,8 +575,7 @@ impl Store {
                 return Err(Error::nomem());
             }
         };
-        self.pending = self.spares.pop().unwrap_or_default();
-        self.behind_at = WRITE_BEHIND;
+        self.pending = std::mem::take(&mut self.spare);
         self.write_seq += 1;
         self.inflight_bytes += buf.len() as u64;
         self.inflight.push_back((self.write_seq, buf.clone()));
@@ -671,16 +606,8 @@ impl Store {
     // ------------------------------------------------------------ sync
 
     /// Writes what was appended and makes everything durable.
-    /// A background write that failed (write-behind, or one handed over by
-    /// `sync_start`) is reported here too: its bytes are pending again,
-    /// and the next sync retries them, as after a failed write of its own.
     pub fn sync(&mut self) -> Result<()> {
         self.check_usable()?;
-        self.note_behind();
-        self.drain_writes();
-        if let Some(e) = self.write_error.take() {
-            return Err(e);
-        }
         self.write_pending()?;
         if self.durable >= self.last && !self.dirty {
             return Ok(());
@@ -716,7 +643,6 @@ impl Store {
     /// again). Reports a background write that failed since the last call.
     pub fn sync_start(&mut self) -> Result<()> {
         self.check_usable()?;
-        self.note_behind();
         self.collect_writes();
         if let Some(e) = self.write_error.take() {
             return Err(e);

@@ -69,8 +69,6 @@ pub(crate) const MAX_SEGMENT: u64 = 1 << 30;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_behind;
-#[cfg(test)]
 mod tests_bgwrite;
 #[cfg(test)]
 mod tests_roll;

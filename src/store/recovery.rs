@@ -388,15 +388,7 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
         inflight: Default::default(),
         inflight_bytes: 0,
         write_seq: 0,
-        spares: {
-            let mut v = Vec::new();
-            if v.try_reserve_exact(super::log::SPARES).is_err() {
-                return Err(Error::nomem());
-            }
-            v
-        },
-        behind_at: super::log::WRITE_BEHIND,
-        behind_off: 0,
+        spare: Vec::new(),
         write_error: None,
         durable: last,
         dirty: false,

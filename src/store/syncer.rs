@@ -240,18 +240,6 @@ impl Syncer {
         s.running.is_some() || s.wanted.is_some()
     }
 
-    /// Whether nothing is queued, running or waiting to be collected (no
-    /// write, no sync, no failed write).
-    pub fn idle(&self) -> bool {
-        let s = self.shared.lock();
-        s.writes.is_empty() && !s.writing && s.wanted.is_none() && s.running.is_none() && s.write_failed.is_none()
-    }
-
-    /// Whether a write handed over is still queued, not yet started.
-    pub fn unstarted_writes(&self) -> bool {
-        !self.shared.lock().writes.is_empty()
-    }
-
     /// Whether a write or sync is wanted or running.
     pub fn busy(&self) -> bool {
         let s = self.shared.lock();
