@@ -42,10 +42,11 @@
  *
  * What it showed (README, "Durable storage"): the background sync meets
  * the target (within 10% of the plain loop) in every row on a quiet
- * machine; the blocking sync does at batch 1, mostly at 64, and not at 64 B
- * x 1024 (about 63%), as a blocking round is the proposals' CPU plus the
- * disk's time and there the proposals take about half of the disk's time
- * (its I/O alone, syncIO/pl, is at the plain loop's speed). With another
+ * machine; the blocking sync does at batch 1 and 64, not at batch 1024
+ * (about 63% at 64 B, 71 to 86% at 1 KiB), as a blocking round is the
+ * proposals' CPU plus the disk's time and at 64 B the proposals take
+ * about half of the disk's time (its I/O alone, syncIO/pl, is at the plain
+ * loop's speed). With another
  * CPU-bound job beside it the background sync also drops below 90% at
  * 64 B x 1024: the event loop's CPU per batch then nears the disk's time
  * (--verbose shows the split).
