@@ -44,11 +44,11 @@ STORE_OOM_ASAN_BIN := $(BUILD)/c_tests/asan/test_store_oom
 
 .PHONY: test-store-oom-asan
 
-$(STORE_OOM_ASAN_BIN): c_tests/test_store_oom.c c_tests/support/failing_heap.c $(SUPPORT_HDRS) $(HEADERS) $(LIBRAFT_A)
+$(STORE_OOM_ASAN_BIN): c_tests/test_store_oom.c c_tests/support/failing_heap.c c_tests/support/tmpdir.c $(SUPPORT_HDRS) $(HEADERS) $(LIBRAFT_A)
 	@mkdir -p $(@D)
 	@rm -f $@
 	$(CC) $(RAFT_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
-	    -fno-omit-frame-pointer -Ic_tests c_tests/test_store_oom.c c_tests/support/failing_heap.c $(LINK_STATIC) -o $@
+	    -fno-omit-frame-pointer -Ic_tests c_tests/test_store_oom.c c_tests/support/failing_heap.c c_tests/support/tmpdir.c $(LINK_STATIC) -o $@
 
 test-store-oom-asan: lib $(STORE_OOM_ASAN_BIN)
 	ASAN_OPTIONS=detect_leaks=1 $(STORE_OOM_ASAN_BIN) | tee $(BUILD)/c_tests/asan/test_store_oom.log
