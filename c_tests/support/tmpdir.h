@@ -1,14 +1,8 @@
-/* Temporary directories for the store tests, removed without spawning a
+/* Removing the store tests' temporary directories without spawning a
  * shell (a `system("rm -rf")` per test point costs seconds under valgrind
  * with --trace-children). */
 #ifndef LIBRAFT_C_TESTS_TMPDIR_H
 #define LIBRAFT_C_TESTS_TMPDIR_H
-
-#include <stddef.h>
-
-/* Creates /tmp/<prefix>-XXXXXX into buf (size at least strlen(prefix) + 13);
- * returns buf, or NULL with errno set. */
-char *tmpdir_make(char *buf, size_t size, const char *prefix);
 
 /* Removes dir and everything under it; 0, or -1 when something stayed. */
 int tmpdir_remove(const char *dir);
