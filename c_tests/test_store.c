@@ -15,16 +15,9 @@
 static char *tmpdir(void)
 {
     static char buf[64];
-    strcpy(buf, "/tmp/raft-store-c-XXXXXX");
-    if (!mkdtemp(buf))
+    if (!tmpdir_make(buf, sizeof buf, "raft-store-c"))
         FAIL_AT("mkdtemp: %s", strerror(errno));
     return buf;
-}
-
-static void rmtree(const char *dir)
-{
-    if (tmpdir_remove(dir) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
 }
 
 static raft_node_id_t node_id_of(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t idx)
@@ -152,7 +145,7 @@ TEST(store_open_bind_restore_close_with_auto_flush_on)
     r = start(dir, &st, 1);
     check_entry(r, 53, 77);
     stop(r, st);
-    rmtree(dir);
+    tmpdir_remove(dir);
 }
 
 TEST(store_group_commit_with_auto_flush_off_uses_one_fsync_per_flush)
@@ -178,7 +171,7 @@ TEST(store_group_commit_with_auto_flush_off_uses_one_fsync_per_flush)
     ASSERT_EQ(321, raft_get_current_idx(r));
     check_entry(r, 321, 319);
     stop(r, st);
-    rmtree(dir);
+    tmpdir_remove(dir);
 }
 
 TEST(store_background_sync_completes_through_the_fd)
@@ -212,7 +205,7 @@ TEST(store_background_sync_completes_through_the_fd)
     ASSERT_EQ(0, raft_store_sync_wait(st, &synced));
     ASSERT_EQ(raft_get_current_idx(r), synced);
     stop(r, st);
-    rmtree(dir);
+    tmpdir_remove(dir);
 }
 
 TEST(store_follower_appends_are_synced_before_it_answers)
@@ -282,7 +275,7 @@ TEST(store_follower_appends_are_synced_before_it_answers)
     ASSERT_EQ(2, e->term);
     raft_entry_release(e);
     stop(r, st);
-    rmtree(dir);
+    tmpdir_remove(dir);
 }
 
 TEST(store_restores_the_configuration_from_the_log)
@@ -305,7 +298,7 @@ TEST(store_restores_the_configuration_from_the_log)
     ASSERT_EQ(2, raft_get_num_nodes(r));
     ASSERT(raft_get_node(r, 2) != NULL);
     stop(r, st);
-    rmtree(dir);
+    tmpdir_remove(dir);
 }
 
 TEST(store_compaction_keeps_the_snapshot_position_across_restart)
@@ -345,7 +338,7 @@ TEST(store_compaction_keeps_the_snapshot_position_across_restart)
     become_leader(r);
     ASSERT_EQ(0, propose(r, 6000));
     stop(r, st);
-    rmtree(dir);
+    tmpdir_remove(dir);
 }
 
 TEST(store_a_newer_program_snapshot_drops_the_entries_it_covers)
@@ -381,7 +374,7 @@ TEST(store_a_newer_program_snapshot_drops_the_entries_it_covers)
     ASSERT_EQ(RAFT_STORE_ERR_INVALID, raft_store_restore(st, r, term, 3));
     ASSERT(strstr(raft_store_last_error(), "older") != NULL);
     stop(r, st);
-    rmtree(dir);
+    tmpdir_remove(dir);
 }
 
 TEST(store_bad_calls_get_error_codes)
@@ -421,7 +414,7 @@ TEST(store_bad_calls_get_error_codes)
     ASSERT_STR_EQ(raft_get_error_str(RAFT_ERR_NOT_LEADER), raft_store_strerror(RAFT_ERR_NOT_LEADER));
     raft_destroy(r);
     ASSERT_EQ(0, raft_store_close(st));
-    rmtree(dir);
+    tmpdir_remove(dir);
 }
 
 TEST(store_write_and_sync_faults_come_back_through_the_server)
@@ -453,7 +446,7 @@ TEST(store_write_and_sync_faults_come_back_through_the_server)
     check_entry(r, 3, 2);
     check_entry(r, 4, 3);
     stop(r, st);
-    rmtree(dir);
+    tmpdir_remove(dir);
 }
 
 static int diag_lines;
@@ -499,7 +492,7 @@ TEST(store_a_torn_tail_is_cut_and_reported_to_the_log_callback)
     fclose(f);
     ASSERT_EQ(RAFT_STORE_ERR_CORRUPT, raft_store_open(dir, &o, &st));
     ASSERT(strstr(raft_store_last_error(), path) != NULL);
-    rmtree(dir);
+    tmpdir_remove(dir);
 }
 
 /* A store call made from inside another on the same store (here from the
@@ -546,7 +539,7 @@ TEST(store_a_call_from_inside_a_store_call_is_refused)
     check_entry(r, 2, 5);
     ASSERT_EQ(0, raft_store_sync(st)); /* and the store is fine after */
     stop(r, st);
-    rmtree(dir);
+    tmpdir_remove(dir);
 }
 
 TEST_MAIN()

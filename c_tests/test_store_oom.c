@@ -58,18 +58,11 @@
 
 #define MAXIDX 256
 
-static char *make_dir(char *buf)
+static char *make_dir(char *buf, size_t size)
 {
-    strcpy(buf, "/tmp/raft-store-oom-XXXXXX");
-    if (!mkdtemp(buf))
+    if (!tmpdir_make(buf, size, "raft-store-oom"))
         FAIL_AT("mkdtemp: %s", strerror(errno));
     return buf;
-}
-
-static void rmtree(const char *dir)
-{
-    if (tmpdir_remove(dir) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
 }
 
 static raft_store_t *open_store(const char *dir, int fsync_policy)
@@ -271,8 +264,8 @@ static void store_script(long fail_from, long fail_len)
     const raft_log_impl_t *li = raft_store_log_impl();
     raft_index_t idx;
 
-    make_dir(dir_a);
-    make_dir(dir_b);
+    make_dir(dir_a, sizeof dir_a);
+    make_dir(dir_b, sizeof dir_b);
     memset(a_val, 0, sizeof a_val);
     memset(b_val, 0, sizeof b_val);
     b_last = 0, b_first = 1, b_term = 0, b_vote = -1;
@@ -367,8 +360,8 @@ static void store_script(long fail_from, long fail_len)
     ASSERT(raft_store_sync(NULL) != 0);
     ASSERT_EQ(1, fh_live);
     ASSERT_EQ(0, fh_foreign);
-    rmtree(dir_a);
-    rmtree(dir_b);
+    tmpdir_remove(dir_a);
+    tmpdir_remove(dir_b);
 }
 
 /* Every allocation point of the session (STORE_OOM_* variables:
@@ -383,7 +376,7 @@ static long sweep(long fail_len)
 TEST(store_oom_new_server_returns_null)
 {
     char dir[64];
-    make_dir(dir);
+    make_dir(dir, sizeof dir);
     fh_install();
     raft_store_t *st = open_store(dir, RAFT_STORE_FSYNC_NONE);
     long base = fh_live;
@@ -404,7 +397,7 @@ TEST(store_oom_new_server_returns_null)
     ASSERT_EQ(0, raft_store_close(st));
     ASSERT(raft_store_sync(NULL) != 0);
     ASSERT_EQ(1, fh_live); /* the last error's message only */
-    rmtree(dir);
+    tmpdir_remove(dir);
 }
 
 TEST(store_oom_each_allocation)

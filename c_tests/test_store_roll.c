@@ -15,16 +15,9 @@
 static char *tmpdir(void)
 {
     static char buf[64];
-    strcpy(buf, "/tmp/raft-store-roll-XXXXXX");
-    if (!mkdtemp(buf))
+    if (!tmpdir_make(buf, sizeof buf, "raft-store-roll"))
         FAIL_AT("mkdtemp: %s", strerror(errno));
     return buf;
-}
-
-static void rmtree(const char *dir)
-{
-    if (tmpdir_remove(dir) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
 }
 
 /* Segment files (open-* or digits) in `dir`. */
@@ -153,7 +146,7 @@ static void run(int mode)
     check_log(r, 2, last);
     raft_destroy(r);
     ASSERT_EQ(0, raft_store_close(st));
-    rmtree(dir);
+    tmpdir_remove(dir);
 }
 
 TEST(store_roll_with_auto_flush_costs_one_fdatasync_per_entry)
