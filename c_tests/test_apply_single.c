@@ -5,6 +5,7 @@
  * call, in order and once each; a failure stops applying; turning applying
  * off stops after the entry. */
 #include "raft.h"
+#include "support/pair.h"
 #include "test.h"
 
 static struct {
@@ -42,10 +43,13 @@ static int cb_send_ae(raft_server_t *r, void *ud, raft_node_t *n, raft_appendent
     return 0;
 }
 
-static int cb_persist(raft_server_t *r, void *ud, raft_term_t t, raft_node_id_t v)
+static raft_cbs_t callbacks(void)
 {
-    (void)r; (void)ud; (void)t; (void)v;
-    return 0;
+    raft_cbs_t cbs;
+    memset(&cbs, 0, sizeof(cbs));
+    cbs.applylog = cb_apply;
+    cbs.send_appendentries = cb_send_ae;
+    return cbs;
 }
 
 /* Leader of {1, 2} in term 1 (its no-op is entry 1), with `n` more entries,
@@ -53,23 +57,11 @@ static int cb_persist(raft_server_t *r, void *ud, raft_term_t t, raft_node_id_t 
 static raft_server_t *leader_with(int n)
 {
     memset(&s, 0, sizeof(s));
-    raft_server_t *r = raft_new();
-    raft_cbs_t cbs;
-    memset(&cbs, 0, sizeof(cbs));
-    cbs.applylog = cb_apply;
-    cbs.send_appendentries = cb_send_ae;
-    cbs.persist_metadata = cb_persist;
-    raft_set_callbacks(r, &cbs, NULL);
-    raft_add_node(r, NULL, 1, 1);
-    raft_add_node(r, NULL, 2, 0);
-    ASSERT_EQ(0, raft_set_current_term(r, 1));
-    ASSERT_EQ(0, raft_become_leader(r));
-    for (int i = 0; i < n; i++) {
-        raft_entry_t *e = raft_entry_new(1);
-        raft_entry_resp_t resp;
-        ASSERT_EQ(0, raft_recv_entry(r, e, &resp));
-        raft_entry_release(e);
-    }
+    raft_cbs_t cbs = callbacks();
+    raft_server_t *r = pair_leader_new(&cbs, NULL);
+    ASSERT(r != NULL);
+    for (int i = 0; i < n; i++)
+        ASSERT_EQ(0, propose_text(r, "x"));
     return r;
 }
 
@@ -139,14 +131,9 @@ TEST(apply_single_entry_turning_applying_off_stops_after_it)
 TEST(apply_single_entry_on_a_follower_one_message_at_a_time)
 {
     memset(&s, 0, sizeof(s));
-    raft_server_t *r = raft_new();
-    raft_cbs_t cbs;
-    memset(&cbs, 0, sizeof(cbs));
-    cbs.applylog = cb_apply;
-    cbs.persist_metadata = cb_persist;
-    raft_set_callbacks(r, &cbs, NULL);
-    raft_add_node(r, NULL, 1, 1);
-    raft_add_node(r, NULL, 2, 0);
+    raft_cbs_t cbs = callbacks();
+    raft_server_t *r = pair_follower_new(&cbs, NULL);
+    ASSERT(r != NULL);
     for (int i = 1; i <= 8; i++) {
         raft_entry_t *e = raft_entry_new(1);
         e->term = 1;

@@ -4,6 +4,7 @@
  * server is still there, and usable, once the outer call returns. */
 #include "raft.h"
 #include "raft_compat.h"
+#include "support/pair.h"
 #include "test.h"
 
 #define OK_OR_MISUSE(rc) ASSERT((rc) == 0 || (rc) == RAFT_ERR_MISUSE)
@@ -286,33 +287,19 @@ static raft_server_t *single(void)
 /* Node 1 of {1, 2}, a follower that node 2's appendentries can reach. */
 static raft_server_t *follower_of_node_2(void)
 {
-    raft_server_t *r = raft_new();
     raft_cbs_t cbs = callbacks();
-    raft_set_callbacks(r, &cbs, NULL);
-    raft_add_node(r, NULL, 1, 1);
-    raft_add_node(r, NULL, 2, 0);
+    raft_server_t *r = pair_follower_new(&cbs, NULL);
+    ASSERT(r != NULL);
     return r;
 }
 
 /* Leader of {1, 2}: term 1, node 2 not yet answered. */
 static raft_server_t *pair_leader(void)
 {
-    raft_server_t *r = follower_of_node_2();
-    ASSERT_EQ(0, raft_set_current_term(r, 1));
-    ASSERT_EQ(0, raft_become_leader(r));
-    ASSERT(raft_is_leader(r));
+    raft_cbs_t cbs = callbacks();
+    raft_server_t *r = pair_leader_new(&cbs, NULL);
+    ASSERT(r != NULL);
     return r;
-}
-
-static int propose(raft_server_t *r, const char *text)
-{
-    size_t n = strlen(text);
-    raft_entry_t *e = raft_entry_new((unsigned)n);
-    memcpy(e->data, text, n);
-    raft_entry_resp_t resp;
-    int rc = raft_recv_entry(r, e, &resp);
-    raft_entry_release(e);
-    return rc;
 }
 
 TEST(reentrancy_state_callback_reads_the_new_state)
@@ -330,7 +317,7 @@ TEST(reentrancy_log_offer_may_read_the_server)
     raft_server_t *r = single();
     raft_periodic(r);
     for (int i = 0; i < 3; i++)
-        ASSERT_EQ(0, propose(r, "x"));
+        ASSERT_EQ(0, propose_text(r, "x"));
     ASSERT_EQ(4, s.offered); /* the no-op and three entries */
     raft_destroy(r);
 }
@@ -354,7 +341,7 @@ TEST(reentrancy_applylog_may_read_the_server_and_fetch_its_entry)
     raft_server_t *r = single();
     raft_periodic(r);
     for (int i = 0; i < 5; i++)
-        ASSERT_EQ(0, propose(r, "abc"));
+        ASSERT_EQ(0, propose_text(r, "abc"));
     ASSERT_EQ(6, s.applied);
     ASSERT_EQ(6, raft_get_last_applied_idx(r));
     raft_destroy(r);
@@ -365,7 +352,7 @@ TEST(reentrancy_applylog_may_propose_a_new_entry)
     raft_server_t *r = single();
     raft_periodic(r);
     s.propose_from_apply = 1;
-    ASSERT_EQ(0, propose(r, "first"));
+    ASSERT_EQ(0, propose_text(r, "first"));
     if (s.nested_rc == 0) {
         /* Accepted: it is in the log and gets applied, now or on the next
          * periodic. */
@@ -387,7 +374,7 @@ TEST(reentrancy_applylog_may_call_periodic)
     raft_server_t *r = single();
     raft_periodic(r);
     s.periodic_from_apply = 1;
-    ASSERT_EQ(0, propose(r, "tick"));
+    ASSERT_EQ(0, propose_text(r, "tick"));
     ASSERT(raft_is_leader(r));
     ASSERT_EQ(2, raft_get_last_applied_idx(r));
     raft_destroy(r);
@@ -398,11 +385,11 @@ TEST(reentrancy_destroy_from_applylog_is_refused)
     raft_server_t *r = single();
     raft_periodic(r);
     s.destroy_from_apply = 1;
-    ASSERT_EQ(0, propose(r, "boom"));
+    ASSERT_EQ(0, propose_text(r, "boom"));
     /* Still alive and working. */
     ASSERT(raft_is_leader(r));
     ASSERT_EQ(2, raft_get_last_applied_idx(r));
-    ASSERT_EQ(0, propose(r, "after"));
+    ASSERT_EQ(0, propose_text(r, "after"));
     ASSERT_EQ(3, raft_get_last_applied_idx(r));
     raft_destroy(r);
 }
@@ -413,14 +400,14 @@ TEST(reentrancy_destroy_from_state_callback_is_refused)
     s.destroy_from_state = 1;
     raft_periodic(r);
     ASSERT(raft_is_leader(r));
-    ASSERT_EQ(0, propose(r, "still here"));
+    ASSERT_EQ(0, propose_text(r, "still here"));
     raft_destroy(r);
 }
 
 TEST(reentrancy_send_callback_may_read_and_hold_entries)
 {
     raft_server_t *r = pair_leader();
-    ASSERT_EQ(0, propose(r, "kept"));
+    ASSERT_EQ(0, propose_text(r, "kept"));
     ASSERT(s.sends >= 1);
     /* The leader's own heartbeat can be the only send before the entry;
      * a send of everything from the start settles it. */
@@ -441,7 +428,7 @@ TEST(reentrancy_send_callback_may_deliver_the_response_at_once)
     raft_server_t *r = pair_leader();
     s.respond_in_send = 1;
     for (int i = 0; i < 3; i++)
-        ASSERT_EQ(0, propose(r, "sync"));
+        ASSERT_EQ(0, propose_text(r, "sync"));
     ASSERT(raft_is_leader(r));
     if (s.nested_rc == 0) {
         /* Accepted in place: everything is committed without further help,
@@ -461,7 +448,7 @@ TEST(reentrancy_destroy_from_send_callback_is_refused)
 {
     raft_server_t *r = pair_leader();
     s.destroy_from_send = 1;
-    ASSERT_EQ(0, propose(r, "x"));
+    ASSERT_EQ(0, propose_text(r, "x"));
     ASSERT(raft_is_leader(r));
     ASSERT_EQ(0, raft_send_appendentries_all(r));
     raft_destroy(r);
@@ -471,16 +458,12 @@ TEST(reentrancy_destroy_from_send_callback_is_refused)
 
 TEST(reentrancy_get_entries_to_send_may_fetch_entries)
 {
-    raft_server_t *r = raft_new();
     raft_cbs_t cbs = callbacks();
     cbs.get_entries_to_send = cb_entries_to_send;
-    raft_set_callbacks(r, &cbs, NULL);
-    raft_add_node(r, NULL, 1, 1);
-    raft_add_node(r, NULL, 2, 0);
-    raft_set_current_term(r, 1);
-    raft_become_leader(r);
+    raft_server_t *r = pair_leader_new(&cbs, NULL);
+    ASSERT(r != NULL);
     for (int i = 0; i < 5; i++)
-        ASSERT_EQ(0, propose(r, "batch"));
+        ASSERT_EQ(0, propose_text(r, "batch"));
     raft_node_set_next_idx(raft_get_node(r, 2), 1);
     ASSERT_EQ(0, raft_send_appendentries(r, raft_get_node(r, 2)));
     ASSERT(s.sends >= 1);
@@ -496,7 +479,7 @@ TEST(reentrancy_send_callback_may_remove_the_entries_it_is_sent)
 {
     raft_server_t *r = pair_leader();
     for (int i = 0; i < 4; i++)
-        ASSERT_EQ(0, propose(r, "data"));
+        ASSERT_EQ(0, propose_text(r, "data"));
     raft_node_set_next_idx(raft_get_node(r, 2), 2);
     s.truncate_in_send = 1;
     ASSERT_EQ(0, raft_send_appendentries(r, raft_get_node(r, 2)));
@@ -504,7 +487,7 @@ TEST(reentrancy_send_callback_may_remove_the_entries_it_is_sent)
     ASSERT_EQ(4, s.checked);
     ASSERT_EQ(1, raft_get_current_idx(r));
     /* The server goes on: it can take and send new entries. */
-    ASSERT_EQ(0, propose(r, "more"));
+    ASSERT_EQ(0, propose_text(r, "more"));
     ASSERT_EQ(2, raft_get_current_idx(r));
     raft_destroy(r);
     if (s.kept)

@@ -5,23 +5,13 @@
  * returns (valgrind in `make test-asan` checks the reads). */
 #include "raft.h"
 #include "raft_compat.h"
+#include "support/pair.h"
 #include "test.h"
 
 static struct {
     int remove_in_send, append_in_send;
     int sends, checked, nested_rc;
 } s;
-
-static int propose(raft_server_t *r, const char *text)
-{
-    size_t n = strlen(text);
-    raft_entry_t *e = raft_entry_new((unsigned)n);
-    memcpy(e->data, text, n);
-    raft_entry_resp_t resp;
-    int rc = raft_recv_entry(r, e, &resp);
-    raft_entry_release(e);
-    return rc;
-}
 
 static void check_entries(raft_appendentries_req_t *m)
 {
@@ -47,15 +37,9 @@ static int cb_send_ae(raft_server_t *r, void *ud, raft_node_t *n, raft_appendent
         s.append_in_send = 0;
         /* Enough appends to make the log's array grow (and move). */
         for (int i = 0; i < 200 && s.nested_rc == 0; i++)
-            s.nested_rc = propose(r, "more");
+            s.nested_rc = propose_text(r, "more");
         check_entries(m);
     }
-    return 0;
-}
-
-static int cb_persist(raft_server_t *r, void *ud, raft_term_t t, raft_node_id_t v)
-{
-    (void)r; (void)ud; (void)t; (void)v;
     return 0;
 }
 
@@ -64,16 +48,11 @@ static int cb_persist(raft_server_t *r, void *ud, raft_term_t t, raft_node_id_t 
 static raft_server_t *pair_leader(void)
 {
     memset(&s, 0, sizeof(s));
-    raft_server_t *r = raft_new();
     raft_cbs_t cbs;
     memset(&cbs, 0, sizeof(cbs));
     cbs.send_appendentries = cb_send_ae;
-    cbs.persist_metadata = cb_persist;
-    raft_set_callbacks(r, &cbs, NULL);
-    raft_add_node(r, NULL, 1, 1);
-    raft_add_node(r, NULL, 2, 0);
-    ASSERT_EQ(0, raft_set_current_term(r, 1));
-    ASSERT_EQ(0, raft_become_leader(r));
+    raft_server_t *r = pair_leader_new(&cbs, NULL);
+    ASSERT(r != NULL);
     ASSERT_EQ(0, raft_config(r, 1, RAFT_CONFIG_AUTO_FLUSH, 0));
     ASSERT_EQ(0, raft_flush(r, raft_get_index_to_sync(r)));
     return r;
@@ -82,7 +61,7 @@ static raft_server_t *pair_leader(void)
 TEST(send_single_entry_removed_by_the_send_callback_stays_intact)
 {
     raft_server_t *r = pair_leader();
-    ASSERT_EQ(0, propose(r, "data"));
+    ASSERT_EQ(0, propose_text(r, "data"));
     ASSERT_EQ(2, raft_get_current_idx(r));
     s.remove_in_send = 1;
     ASSERT_EQ(0, raft_flush(r, raft_get_index_to_sync(r)));
@@ -90,7 +69,7 @@ TEST(send_single_entry_removed_by_the_send_callback_stays_intact)
     ASSERT_EQ(1, s.checked);
     ASSERT_EQ(1, raft_get_current_idx(r));
     /* The server goes on: new entries are taken and sent. */
-    ASSERT_EQ(0, propose(r, "data"));
+    ASSERT_EQ(0, propose_text(r, "data"));
     ASSERT_EQ(0, raft_flush(r, raft_get_index_to_sync(r)));
     ASSERT_EQ(2, raft_get_current_idx(r));
     raft_destroy(r);
@@ -99,7 +78,7 @@ TEST(send_single_entry_removed_by_the_send_callback_stays_intact)
 TEST(send_single_entry_survives_appends_from_the_send_callback)
 {
     raft_server_t *r = pair_leader();
-    ASSERT_EQ(0, propose(r, "data"));
+    ASSERT_EQ(0, propose_text(r, "data"));
     s.append_in_send = 1;
     ASSERT_EQ(0, raft_flush(r, raft_get_index_to_sync(r)));
     ASSERT_EQ(0, s.nested_rc);
