@@ -135,6 +135,9 @@ pub struct Server<H: Host> {
     /// The leader's count of voters holding the next index that may commit
     /// (`match_raised`).
     pub(crate) commit_votes: Cell<CommitVotes>,
+    /// `node::outside_edits` when `commit_votes` was last checked against it
+    /// (`recount_after_outside_edits`).
+    pub(crate) outside_edits_seen: Cell<u64>,
     /// Where `note_msg_seen` last found the sender in the node list.
     pub(crate) seen_node_hint: Cell<usize>,
     /// Where `node_at_address` found the last node it looked up.
@@ -202,6 +205,7 @@ impl<H: Host> Server<H> {
             apply_buffer: RefCell::new(Vec::new()),
             quorum_scratch: RefCell::new(Vec::new()),
             commit_votes: Cell::new(CommitVotes::default()),
+            outside_edits_seen: Cell::new(0),
             seen_node_hint: Cell::new(0),
             address_hint: Cell::new(0),
             msg_id_scratch: RefCell::new(Vec::new()),

@@ -48,9 +48,7 @@ impl<H: Host> Server<H> {
 
         if self.role.get() == Role::Leader {
             self.recount_reads_on_tick();
-            // Voting flags and match indexes can also be set from C: count
-            // the voters above the commit index afresh at the next answer.
-            self.recount_commit_votes();
+            self.recount_after_outside_edits();
             if !self.has_quorum_contact() {
                 trace!(self, NODE_ID_NONE, "no majority heard within two election timeouts: stepping down");
                 self.become_follower();
