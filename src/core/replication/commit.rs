@@ -62,7 +62,7 @@ impl<H: Host> Server<H> {
     /// server's list) and from older terms are ignored (`None`); a newer term
     /// makes the leader step down (`None`). An answer of the current term
     /// acknowledges this leadership (for check-quorum and reads).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn answer_from<'a>(
         &self,
         node: Option<&'a Rc<Node<H::NodeData>>>,
