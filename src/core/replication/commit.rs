@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use super::*;
 use crate::core::quorum::{majority_of, majority_value};
+use crate::core::node::outside_edits;
 use crate::core::server::CommitVotes;
 use crate::core::server::trace;
 use crate::core::{valid_index, valid_term};
@@ -119,6 +120,8 @@ impl<H: Host> Server<H> {
                 progress.match_idx()
             );
             progress.set_match_idx(follower_idx.max(0));
+            // The count of voters holding the next index may include it.
+            self.recount_commit_votes();
         }
         let old_next = progress.next_idx();
         let mut next = (follower_idx + 1).min(self.current_idx() + 1);
@@ -154,12 +157,15 @@ impl<H: Host> Server<H> {
         count.votes += 1;
         self.commit_votes.set(count);
         if count.votes >= count.need {
-            self.commit_last_entry_or_count(candidate, count.need);
+            self.commit_last_entry_or_count(candidate, count);
         }
     }
 
-    /// A majority holds `candidate` (the count says so). When that is the
-    /// log's last entry (a commit per entry: batches of one), nothing
+    /// A majority holds `candidate`, the count says. The count is exact
+    /// unless a node was edited from outside the protocol since it was
+    /// taken (match indexes the protocol lowers count afresh: `back_off`,
+    /// `forget_durability_past_log_end`). When it is, and `candidate` is
+    /// the log's last entry (a commit per entry: batches of one), nothing
     /// beyond it can be found by counting again: it is the new commit index
     /// (if of this leader's term, as `update_commit` requires), and no voter
     /// holds the next index yet (none exists), so the count starts at 0.
@@ -167,15 +173,16 @@ impl<H: Host> Server<H> {
     /// already says saves about 145 library instructions per entry with
     /// batches of one (3n-64b-b1 of `make bench`: 4.9%; 3n-read-b1: 3.8%;
     /// 9n-64b-b1: 3.3%).
-    fn commit_last_entry_or_count(&self, candidate: Index, need: usize) {
+    fn commit_last_entry_or_count(&self, candidate: Index, count: CommitVotes) {
         let last_entry = candidate == self.current_idx()
+            && count.edits == outside_edits()
             && self.role.get() == Role::Leader
             && self.term_at(candidate) == Some(self.current_term.get());
         if !last_entry {
             return self.update_commit();
         }
         self.advance_commit(candidate);
-        self.commit_votes.set(CommitVotes { at: self.commit_candidate(), votes: 0, need });
+        self.commit_votes.set(CommitVotes { at: self.commit_candidate(), votes: 0, ..count });
     }
 
     /// The lowest index whose storage on a majority would move the commit
@@ -192,6 +199,7 @@ impl<H: Host> Server<H> {
         if self.role.get() != Role::Leader {
             return;
         }
+        let edits = outside_edits();
         let commit = self.commit_idx.get();
         let nodes = self.nodes.borrow();
         let matches = nodes.iter().filter(|n| n.is_counted_voter()).map(|n| n.progress().match_idx());
@@ -203,7 +211,7 @@ impl<H: Host> Server<H> {
         }
         let at = self.commit_candidate();
         let (voters, votes) = matches.fold((0, 0), |(voters, votes), m| (voters + 1, votes + usize::from(m >= at)));
-        self.commit_votes.set(CommitVotes { at, votes, need: majority_of(voters) });
+        self.commit_votes.set(CommitVotes { at, votes, need: majority_of(voters), edits });
     }
 
     /// Makes the next answer count the voters again (`match_raised`): the

@@ -66,17 +66,21 @@ pub(crate) const APPLY_RUN: usize = 64;
 pub(crate) const APPLY_CLOCK_STRIDE: usize = 8;
 
 /// How many voters hold index `at` (the next that may commit), and how
-/// many make a majority; `at` is -1 when not counted.
+/// many make a majority; `at` is -1 when not counted. `edits` is
+/// `node::outside_edits` when the voters were counted: an edit since (a flag
+/// or a match index set from outside the protocol) may have made the count
+/// too high.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CommitVotes {
     pub at: Index,
     pub votes: usize,
     pub need: usize,
+    pub edits: u64,
 }
 
 impl Default for CommitVotes {
     fn default() -> Self {
-        CommitVotes { at: -1, votes: 0, need: usize::MAX }
+        CommitVotes { at: -1, votes: 0, need: usize::MAX, edits: 0 }
     }
 }
 
