@@ -171,8 +171,10 @@ impl<H: Host> Server<H> {
     /// holds the next index yet (none exists), so the count starts at 0.
     /// Otherwise `update_commit` counts. Not counting again what the count
     /// already says saves about 145 library instructions per entry with
-    /// batches of one (3n-64b-b1 of `make bench`: 4.9%; 3n-read-b1: 3.8%;
-    /// 9n-64b-b1: 3.3%).
+    /// batches of one; with the count kept across ticks
+    /// (`recount_after_outside_edits`), which this needs at a write per
+    /// tick, 7.5% of the library's instructions under 3n-read-b1 of `make
+    /// bench` (3n-64b-b1: 4.4%).
     fn commit_last_entry_or_count(&self, candidate: Index, count: CommitVotes) {
         let last_entry = candidate == self.current_idx()
             && count.edits == outside_edits()
@@ -228,7 +230,8 @@ impl<H: Host> Server<H> {
     /// change the next answer counts the voters afresh. Counting afresh on
     /// every tick instead cost a pass over the voters per entry at one
     /// write per tick (about 140 library instructions per entry under
-    /// 3n-read-b1 of `make bench`, 3%).
+    /// 3n-read-b1 of `make bench`), and would keep
+    /// `commit_last_entry_or_count` from ever applying there.
     pub(crate) fn recount_after_outside_edits(&self) {
         let edits = crate::core::node::outside_edits();
         if self.outside_edits_seen.replace(edits) != edits {
