@@ -69,7 +69,7 @@ mod snapshot;
 mod transfer;
 
 pub use self::log::MemoryLog;
-pub use self::node::Node;
+pub use self::node::{note_outside_edit, Node};
 pub use self::server::{Config, Server};
 
 mod entries;

@@ -7,9 +7,29 @@
 //! the server is working.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::progress::Progress;
 use super::{MsgId, NodeId};
+
+/// How many times, in this process, a node's voting or active flag was set
+/// or a match index was set from outside the protocol: a leader's count of
+/// the voters holding an index (`CommitVotes`) taken before that is taken
+/// again (`recount_after_outside_edits`), and does not commit on its own
+/// meanwhile (`commit_last_entry_or_count`). The flags' setters count
+/// themselves (the protocol's own changes count the voters afresh anyway,
+/// and are rare); a match index set from C is counted by its setter
+/// (`raft_node_set_match_idx`), the protocol's own being counted as it
+/// rises (`match_raised`) and counted afresh where it falls (`back_off`).
+static OUTSIDE_EDITS: AtomicU64 = AtomicU64::new(0);
+
+pub fn note_outside_edit() {
+    OUTSIDE_EDITS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) fn outside_edits() -> u64 {
+    OUTSIDE_EDITS.load(Ordering::Relaxed)
+}
 
 /// `D` is the application's value for the node, chosen by the host
 /// ([`Host::NodeData`](super::Host::NodeData)); the core only keeps it.
@@ -69,13 +89,15 @@ impl<D: Copy> Node<D> {
         self.voting.get()
     }
     pub fn set_voting(&self, voting: bool) {
-        self.voting.set(voting)
+        self.voting.set(voting);
+        note_outside_edit();
     }
     pub fn is_active(&self) -> bool {
         self.active.get()
     }
     pub fn set_active(&self, active: bool) {
-        self.active.set(active)
+        self.active.set(active);
+        note_outside_edit();
     }
     /// A voter counted in majorities: voting and still in the configuration.
     pub fn is_counted_voter(&self) -> bool {

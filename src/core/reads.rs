@@ -268,11 +268,11 @@ impl<H: Host> Server<H> {
             let Some(read) = ready else { break };
             self.host.read_done(read.callback, true);
         }
-        let waiting_for_round = self.reads.borrow().back().is_some_and(|r| r.after_msg_id >= quorum);
-        if waiting_for_round
+        // With auto flush on, a read left waiting needs a round.
+        if self.config.get().auto_flush
             && self.read_round_msg_id.get() == 0
             && self.role.get() == Role::Leader
-            && self.config.get().auto_flush
+            && self.reads.borrow().back().is_some_and(|r| r.after_msg_id >= quorum)
         {
             self.start_read_round();
         }

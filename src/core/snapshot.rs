@@ -351,6 +351,8 @@ impl<H: Host> Server<H> {
             let idx = if progress.snapshot_idx() != 0 { progress.snapshot_idx() } else { self.snapshot_last_idx.get() };
             if idx > progress.match_idx() {
                 progress.set_match_idx(idx.min(self.current_idx()));
+                // Counted afresh at the next answer or sync.
+                self.recount_commit_votes();
             }
             if progress.next_idx() <= progress.match_idx() {
                 progress.set_next_idx(progress.match_idx() + 1);

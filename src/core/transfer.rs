@@ -57,9 +57,17 @@ impl<H: Host> Server<H> {
     }
 
     /// Sends `timeoutnow` once the target holds the leader's whole log.
+    /// Asked on every answer: the usual "no transfer to this node" is
+    /// decided inline.
+    #[inline(always)]
     pub(crate) fn maybe_send_timeoutnow(&self, node: &Rc<Node<H::NodeData>>) {
-        if self.transfer_target.get() != node.id()
-            || self.timeoutnow_sent.get()
+        if self.transfer_target.get() == node.id() {
+            self.send_timeoutnow_if_ready(node);
+        }
+    }
+
+    fn send_timeoutnow_if_ready(&self, node: &Rc<Node<H::NodeData>>) {
+        if self.timeoutnow_sent.get()
             || self.role.get() != Role::Leader
             || node.progress().match_idx() < self.current_idx()
         {

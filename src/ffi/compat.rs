@@ -90,7 +90,10 @@ pub unsafe extern "C" fn raft_node_free(me: *mut raft_node_t) {
 
 #[no_mangle]
 pub unsafe extern "C" fn raft_node_set_match_idx(node: *mut raft_node_t, idx: raft_index_t) {
-    write(node, |n| n.progress().set_match_idx(idx))
+    write(node, |n| {
+        n.progress().set_match_idx(idx);
+        crate::core::note_outside_edit();
+    })
 }
 
 /// Sets the msg_id of the node's newest answer; as in the original, it

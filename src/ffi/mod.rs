@@ -59,8 +59,16 @@ pub(crate) fn guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
 pub(crate) fn code(result: core::Result<()>) -> c_int {
     match result {
         Ok(()) => 0,
-        Err(e) => e.code(),
+        Err(e) => error_code(e),
     }
+}
+
+/// `code`'s rare case out of line: every status-returning call then ends
+/// with one test for success rather than a jump through a table.
+#[cold]
+#[inline(never)]
+fn error_code(e: RaftError) -> c_int {
+    e.code()
 }
 
 /// The C code of an error: `raft_error_e` (numbered as there), -1, or a

@@ -14,6 +14,8 @@ mod send;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod commit_tests;
 
 use super::{EntryId, Index, Result, Term};
 

@@ -66,17 +66,21 @@ pub(crate) const APPLY_RUN: usize = 64;
 pub(crate) const APPLY_CLOCK_STRIDE: usize = 8;
 
 /// How many voters hold index `at` (the next that may commit), and how
-/// many make a majority; `at` is -1 when not counted.
+/// many make a majority; `at` is -1 when not counted. `edits` is
+/// `node::outside_edits` when the voters were counted: an edit since (a flag
+/// or a match index set from outside the protocol) may have made the count
+/// too high.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CommitVotes {
     pub at: Index,
     pub votes: usize,
     pub need: usize,
+    pub edits: u64,
 }
 
 impl Default for CommitVotes {
     fn default() -> Self {
-        CommitVotes { at: -1, votes: 0, need: usize::MAX }
+        CommitVotes { at: -1, votes: 0, need: usize::MAX, edits: 0 }
     }
 }
 
@@ -135,6 +139,9 @@ pub struct Server<H: Host> {
     /// The leader's count of voters holding the next index that may commit
     /// (`match_raised`).
     pub(crate) commit_votes: Cell<CommitVotes>,
+    /// `node::outside_edits` when `commit_votes` was last checked against it
+    /// (`recount_after_outside_edits`).
+    pub(crate) outside_edits_seen: Cell<u64>,
     /// Where `note_msg_seen` last found the sender in the node list.
     pub(crate) seen_node_hint: Cell<usize>,
     /// Where `node_at_address` found the last node it looked up.
@@ -202,6 +209,7 @@ impl<H: Host> Server<H> {
             apply_buffer: RefCell::new(Vec::new()),
             quorum_scratch: RefCell::new(Vec::new()),
             commit_votes: Cell::new(CommitVotes::default()),
+            outside_edits_seen: Cell::new(0),
             seen_node_hint: Cell::new(0),
             address_hint: Cell::new(0),
             msg_id_scratch: RefCell::new(Vec::new()),

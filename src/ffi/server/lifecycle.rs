@@ -71,7 +71,7 @@ pub unsafe extern "C" fn raft_new_with_log(
 pub unsafe extern "C" fn raft_destroy(me: *mut raft_server_t) {
     // SAFETY: as in with_server.
     let Some(server) = (unsafe { (me as *const RaftServer).as_ref() }) else { return };
-    if server.depth.get() > 0 || server.closing.get() {
+    if server.depth.get() > 0 || server.is_closing() {
         return;
     }
     if let LogBackend::Builtin(log) = &server.core.host().log {
@@ -79,7 +79,7 @@ pub unsafe extern "C" fn raft_destroy(me: *mut raft_server_t) {
             return;
         }
     }
-    server.closing.set(true);
+    server.refuse(CLOSING);
     let _ = catch_unwind(AssertUnwindSafe(|| match &server.core.host().log {
         // The observers hear of every entry while the server is whole;
         // then the entries go, each to its free_func, still before the

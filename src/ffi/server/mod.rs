@@ -42,9 +42,26 @@ pub type CoreServer = Server<CHost>;
 pub struct RaftServer {
     pub(crate) core: CoreServer,
     depth: Cell<u32>,
-    poisoned: Cell<bool>,
-    /// `raft_destroy` has begun: every call is refused.
-    closing: Cell<bool>,
+    /// `POISONED` and `CLOSING`, in one byte so that every call checks
+    /// both at once.
+    refused: Cell<u8>,
+}
+
+/// A panic was caught: later calls get their error value.
+const POISONED: u8 = 1;
+/// `raft_destroy` has begun: every call is refused.
+const CLOSING: u8 = 2;
+
+impl RaftServer {
+    fn is_poisoned(&self) -> bool {
+        self.refused.get() & POISONED != 0
+    }
+    fn is_closing(&self) -> bool {
+        self.refused.get() & CLOSING != 0
+    }
+    fn refuse(&self, why: u8) {
+        self.refused.set(self.refused.get() | why);
+    }
 }
 
 /// Runs `f` on the server behind `me`. `fallback` is returned for a NULL,
@@ -54,7 +71,7 @@ pub(crate) fn with_server<R>(me: *mut raft_server_t, fallback: R, f: impl FnOnce
     // SAFETY: a non-NULL handle is one raft_new returned and raft_destroy has
     // not freed (the C contract); only shared references are made to it.
     let Some(server) = (unsafe { (me as *const RaftServer).as_ref() }) else { return fallback };
-    if server.poisoned.get() || server.closing.get() {
+    if server.refused.get() != 0 {
         return fallback;
     }
     server.depth.set(server.depth.get() + 1);
@@ -63,10 +80,10 @@ pub(crate) fn with_server<R>(me: *mut raft_server_t, fallback: R, f: impl FnOnce
     match result {
         // A nested call that panicked poisoned the server under us: what
         // this call did may rest on a half-done change, so it fails too.
-        Ok(r) if !server.poisoned.get() => r,
+        Ok(r) if !server.is_poisoned() => r,
         Ok(_) => fallback,
         Err(_) => {
-            server.poisoned.set(true);
+            server.refuse(POISONED);
             fallback
         }
     }
@@ -172,8 +189,7 @@ fn new_server_in_slot(log: impl FnOnce(*mut raft_server_t) -> Option<LogBackend>
         let Some(boxed) = super::heap::try_box(RaftServer {
             core: Server::new(CHost::new(LogBackend::Builtin(placeholder))),
             depth: Cell::new(0),
-            poisoned: Cell::new(false),
-            closing: Cell::new(false),
+            refused: Cell::new(0),
         }) else {
             return ptr::null_mut();
         };
