@@ -165,6 +165,8 @@ impl<H: Host> Server<H> {
         let next = self.current_idx() + 1;
         let now = self.now_ms.get();
         self.for_each_node(|node| node.progress().reset_for_leader(next, now));
+        // A count of the voters holding an index belongs to one leadership.
+        self.recount_commit_votes();
         // The leader counts itself as holding only what is durable: with auto
         // flush off, entries appended before the last raft_flush may not be
         // (they are reported again by raft_get_index_to_sync).

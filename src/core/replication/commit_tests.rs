@@ -61,3 +61,32 @@ fn a_match_index_lowered_from_outside_is_not_counted() {
     answer(&s, 4, 22, true, 3);
     assert_eq!(s.commit_idx(), 3);
 }
+
+/// A count taken in an earlier leadership is not this one's: followers
+/// acknowledged entry 3 of term 1 (the leader, flushing by hand, did not
+/// hold it yet), the leader stepped down, the entry went (deleted from C),
+/// and the server leads term 3 with its no-op at index 3. Nobody but the
+/// leader holds that no-op, so it must not commit.
+#[test]
+fn a_count_from_an_earlier_leadership_does_not_commit() {
+    let s = leader_of(&[1, 2, 3, 4, 5]);
+    answer(&s, 2, 10, true, 1);
+    answer(&s, 3, 11, true, 1);
+    s.recv_entry(&TestEntry::new(0, 7, 0)).unwrap();
+    answer(&s, 2, 12, true, 2);
+    answer(&s, 3, 13, true, 2);
+    assert_eq!(s.commit_idx(), 2);
+    s.set_config(Config { auto_flush: false, ..s.config() });
+    s.recv_entry(&TestEntry::new(0, 8, 0)).unwrap();
+    assert_eq!(s.current_idx(), 3);
+    answer(&s, 2, 20, true, 3);
+    answer(&s, 3, 21, true, 3);
+    assert_eq!(s.commit_idx(), 2);
+    s.become_follower();
+    s.delete_entries_from(3).unwrap();
+    assert_eq!(s.current_idx(), 2);
+    s.become_candidate().unwrap();
+    s.become_leader().unwrap();
+    assert_eq!(s.current_idx(), 3);
+    assert_eq!(s.commit_idx(), 2);
+}
