@@ -15,8 +15,8 @@ use super::{MsgId, NodeId};
 /// How many times, in this process, a node's voting or active flag was set
 /// or a match index was set from outside the protocol: a leader's count of
 /// the voters holding an index (`CommitVotes`) taken before that is taken
-/// again (`recount_after_outside_edits`), and does not commit on its own
-/// meanwhile (`commit_last_entry_or_count`). The flags' setters count
+/// again (`recount_after_outside_edits`), so that a count left too low
+/// does not hold the commit index back. The flags' setters count
 /// themselves (the protocol's own changes count the voters afresh anyway,
 /// and are rare); a match index set from C is counted by its setter
 /// (`raft_node_set_match_idx`), the protocol's own being counted as it

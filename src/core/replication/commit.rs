@@ -181,14 +181,13 @@ impl<H: Host> Server<H> {
         if !last_entry {
             return self.update_commit();
         }
-        let edits = outside_edits();
         let (voters, holders, beyond) = self.voters_holding(candidate);
         let need = majority_of(voters);
         if holders < need {
             return self.update_commit();
         }
         self.advance_commit(candidate);
-        self.commit_votes.set(CommitVotes { at: candidate + 1, votes: beyond, need, edits });
+        self.commit_votes.set(CommitVotes { at: candidate + 1, votes: beyond, need });
     }
 
     /// The counted voters, how many hold `idx`, and how many hold more.
@@ -214,7 +213,6 @@ impl<H: Host> Server<H> {
         if self.role.get() != Role::Leader {
             return;
         }
-        let edits = outside_edits();
         let commit = self.commit_idx.get();
         let nodes = self.nodes.borrow();
         let matches = nodes.iter().filter(|n| n.is_counted_voter()).map(|n| n.progress().match_idx());
@@ -226,7 +224,7 @@ impl<H: Host> Server<H> {
         }
         let at = self.commit_candidate();
         let (voters, votes) = matches.fold((0, 0), |(voters, votes), m| (voters + 1, votes + usize::from(m >= at)));
-        self.commit_votes.set(CommitVotes { at, votes, need: majority_of(voters), edits });
+        self.commit_votes.set(CommitVotes { at, votes, need: majority_of(voters) });
     }
 
     /// Makes the next answer count the voters again (`match_raised`): the
@@ -246,7 +244,7 @@ impl<H: Host> Server<H> {
     /// 3n-read-b1 of `make bench`), and would keep
     /// `commit_last_entry_or_count` from ever applying there.
     pub(crate) fn recount_after_outside_edits(&self) {
-        let edits = crate::core::node::outside_edits();
+        let edits = outside_edits();
         if self.outside_edits_seen.replace(edits) != edits {
             self.recount_commit_votes();
         }

@@ -66,21 +66,18 @@ pub(crate) const APPLY_RUN: usize = 64;
 pub(crate) const APPLY_CLOCK_STRIDE: usize = 8;
 
 /// How many voters hold index `at` (the next that may commit), and how
-/// many make a majority; `at` is -1 when not counted. `edits` is
-/// `node::outside_edits` when the voters were counted: an edit since (a flag
-/// or a match index set from outside the protocol) may have made the count
-/// too high.
+/// many make a majority; `at` is -1 when not counted. The count may be
+/// too high (see `commit_last_entry_or_count`), never trusted to commit.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CommitVotes {
     pub at: Index,
     pub votes: usize,
     pub need: usize,
-    pub edits: u64,
 }
 
 impl Default for CommitVotes {
     fn default() -> Self {
-        CommitVotes { at: -1, votes: 0, need: usize::MAX, edits: 0 }
+        CommitVotes { at: -1, votes: 0, need: usize::MAX }
     }
 }
 
