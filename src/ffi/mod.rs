@@ -55,12 +55,20 @@ pub(crate) fn guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
 }
 
-/// 0 for success, else the error's C code.
+/// 0 for success, else the error's C code (looked up out of line: success
+/// is then one test, not a jump through the table of codes).
+#[inline(always)]
 pub(crate) fn code(result: core::Result<()>) -> c_int {
     match result {
         Ok(()) => 0,
-        Err(e) => e.code(),
+        Err(e) => error_code(e),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn error_code(e: RaftError) -> c_int {
+    e.code()
 }
 
 /// The C code of an error: `raft_error_e` (numbered as there), -1, or a
