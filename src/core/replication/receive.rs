@@ -142,6 +142,7 @@ impl<H: Host> Server<H> {
     /// Accepts `leader_id` as leader of `term` (not older than ours): adopts
     /// the term, steps down from candidacy, resets the election timer and
     /// settles a leadership transfer in progress.
+    #[inline(always)]
     pub(crate) fn follow(&self, term: Term, leader_id: NodeId) -> Result<()> {
         let newer = term > self.current_term.get();
         if newer {
