@@ -54,7 +54,8 @@ pub(crate) fn with_server<R>(me: *mut raft_server_t, fallback: R, f: impl FnOnce
     // SAFETY: a non-NULL handle is one raft_new returned and raft_destroy has
     // not freed (the C contract); only shared references are made to it.
     let Some(server) = (unsafe { (me as *const RaftServer).as_ref() }) else { return fallback };
-    if server.poisoned.get() || server.closing.get() {
+    // Both flags at once (`|`): one test on every call.
+    if server.poisoned.get() | server.closing.get() {
         return fallback;
     }
     server.depth.set(server.depth.get() + 1);
