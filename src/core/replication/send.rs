@@ -37,11 +37,10 @@ impl<H: Host> Server<H> {
     pub(crate) fn replicate_to(&self, node: &Rc<Node<H::NodeData>>) {
         loop {
             let next = node.progress().next_idx();
-            let current = self.current_idx();
-            if next > current || node.progress().snapshot_idx() != 0 {
+            if next > self.current_idx() || node.progress().snapshot_idx() != 0 {
                 return;
             }
-            if self.send_appendentries_upto(node, current).is_err() || node.progress().next_idx() <= next {
+            if self.send_appendentries(node).is_err() || node.progress().next_idx() <= next {
                 return;
             }
         }
@@ -50,12 +49,6 @@ impl<H: Host> Server<H> {
     /// `raft_send_appendentries`: one appendentries message to `node`, or a
     /// snapshot when the entries it needs were compacted away.
     pub fn send_appendentries(&self, node: &Rc<Node<H::NodeData>>) -> Result<()> {
-        self.send_appendentries_upto(node, self.current_idx())
-    }
-
-    /// `send_appendentries` with the entries up to `current`, the log's
-    /// last index as the caller has just read it.
-    fn send_appendentries_upto(&self, node: &Rc<Node<H::NodeData>>, current: Index) -> Result<()> {
         if self.role.get() != Role::Leader {
             return Err(RaftError::NotLeader);
         }
@@ -65,6 +58,7 @@ impl<H: Host> Server<H> {
         if self.host.backpressure(node) {
             return Ok(());
         }
+        let current = self.current_idx();
         let next = node.progress().next_idx().min(current + 1);
         let prev = next - 1;
         let prev_term = match self.term_at(prev) {
