@@ -1776,7 +1776,10 @@ int raft_periodic(raft_server_t *me);
  * are accepted
  * @param req the message; its entries stay the caller's (the log takes its
  * own references to those it keeps), so release them after the call
- * @param resp filled in on return 0, and on most errors
+ * @param resp filled in on return 0, and on most errors; on an error it
+ * says not successful and gives this server's term and last log index as
+ * they are when the call returns (entries appended before the error
+ * included), as the original library's did
  * @return 0 (whether the answer is success or failure); RAFT_ERR_SHUTDOWN
  * when the leader contradicts a committed entry (a safety violation: stop
  * this server); -1 for an appendentries of this server's own term while it

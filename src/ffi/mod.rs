@@ -55,7 +55,9 @@ pub(crate) fn guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
 }
 
-/// 0 for success, else the error's C code.
+/// 0 for success, else the error's C code (looked up out of line: success
+/// is then one test, not a jump through the table of codes).
+#[inline(always)]
 pub(crate) fn code(result: core::Result<()>) -> c_int {
     match result {
         Ok(()) => 0,
@@ -63,8 +65,6 @@ pub(crate) fn code(result: core::Result<()>) -> c_int {
     }
 }
 
-/// `code`'s rare case out of line: every status-returning call then ends
-/// with one test for success rather than a jump through a table.
 #[cold]
 #[inline(never)]
 fn error_code(e: RaftError) -> c_int {

@@ -26,7 +26,8 @@ impl<H: Host> Server<H> {
 
         let prev = req.prev_log_idx;
         if prev > self.snapshot_last_idx.get() {
-            match self.term_at(prev) {
+            // Past the snapshot (so past 0): the log's own.
+            match self.log().term_at(prev) {
                 None => {
                     trace!(self, req.leader_id, "missing entry {} (have {})", prev, self.current_idx());
                     resp.current_idx = self.current_idx();
@@ -111,13 +112,18 @@ impl<H: Host> Server<H> {
     /// between them is appended on its own and takes effect at once. How
     /// many were appended, and the failure that stopped it, if any.
     fn append_from_leader(&self, entries: &[H::Entry]) -> (usize, Result<()>) {
-        let mut appended = 0;
+        let (run, result) = self.log().append_until_cfg_change(entries);
+        if result.is_err() || run == entries.len() {
+            return (run, result);
+        }
+        self.append_from_cfg_change(entries, run)
+    }
+
+    /// `append_from_leader` from the configuration change at `appended`
+    /// on.
+    #[inline(never)]
+    fn append_from_cfg_change(&self, entries: &[H::Entry], mut appended: usize) -> (usize, Result<()>) {
         loop {
-            let (run, result) = self.log().append_until_cfg_change(&entries[appended..]);
-            appended += run;
-            if result.is_err() || appended == entries.len() {
-                return (appended, result);
-            }
             if let Err(e) = self.append_to_log(&entries[appended]) {
                 return (appended, Err(e));
             }
@@ -125,12 +131,18 @@ impl<H: Host> Server<H> {
             if appended == entries.len() {
                 return (appended, Ok(()));
             }
+            let (run, result) = self.log().append_until_cfg_change(&entries[appended..]);
+            appended += run;
+            if result.is_err() || appended == entries.len() {
+                return (appended, result);
+            }
         }
     }
 
     /// Accepts `leader_id` as leader of `term` (not older than ours): adopts
     /// the term, steps down from candidacy, resets the election timer and
     /// settles a leadership transfer in progress.
+    #[inline(always)]
     pub(crate) fn follow(&self, term: Term, leader_id: NodeId) -> Result<()> {
         let newer = term > self.current_term.get();
         if newer {

@@ -159,23 +159,33 @@ impl<H: Host> Server<H> {
     }
 
     /// The whole log is durable.
+    #[inline(always)]
     pub(crate) fn note_log_persisted(&self) {
         self.note_persisted_within_log(self.current_idx());
     }
 
     /// `note_persisted` for an index known not to be past the log's end.
+    /// Inline, with the leader's part out of line: a follower notes what
+    /// it appended on every appendentries.
+    #[inline(always)]
     fn note_persisted_within_log(&self, idx: Index) {
         debug_assert!(idx <= self.current_idx(), "persisted {} past the log's end {}", idx, self.current_idx());
         if idx > self.persisted_idx.get() {
             self.persisted_idx.set(idx);
         }
         if self.role.get() == Role::Leader {
-            if let Some(me) = self.me.borrow().as_ref() {
-                let old = me.progress().match_idx();
-                if self.persisted_idx.get() > old {
-                    me.progress().set_match_idx(self.persisted_idx.get());
-                    self.match_raised(me, old);
-                }
+            self.leader_persisted();
+        }
+    }
+
+    /// The leader counts itself as holding what is durable.
+    #[inline(never)]
+    fn leader_persisted(&self) {
+        if let Some(me) = self.me.borrow().as_ref() {
+            let old = me.progress().match_idx();
+            if self.persisted_idx.get() > old {
+                me.progress().set_match_idx(self.persisted_idx.get());
+                self.match_raised(me, old);
             }
         }
     }

@@ -54,6 +54,52 @@ impl LogBackend {
             LogBackend::Custom { handle, .. } => *handle,
         }
     }
+
+    /// `with_entries` but for a run of one from the built-in log, which
+    /// `with_one_held` serves inline.
+    fn with_run<R>(
+        &self,
+        idx: Index,
+        max: usize,
+        scratch: &RefCell<Vec<EntryPtr>>,
+        f: impl FnOnce(&[EntryPtr]) -> R,
+    ) -> R {
+        let LogBackend::Builtin(log) = self else {
+            return core::with_held_entries(self, idx, max, scratch, f);
+        };
+        // The entries are lent, not held: their pointers are copied to a
+        // reused array and the log is pinned, so that whatever `f` removes
+        // from the log keeps the log's reference until `f` has returned. A
+        // nested call (from a callback inside `f`) finds the array taken
+        // and uses a fresh one.
+        struct Pinned<'a>(&'a MemoryLog<EntryPtr>);
+        impl Drop for Pinned<'_> {
+            fn drop(&mut self) {
+                self.0.unpin();
+            }
+        }
+        let mem = log.memory();
+        let mut lent = log.lent.take();
+        lent.clear();
+        mem.with_run(idx, |run| {
+            // Fewer when out of memory ("up to max"; none at worst).
+            let n = core::alloc::reserve_up_to(&mut lent, run.len().min(max));
+            lent.extend(run[..n].iter().map(EntryPtr::as_ptr));
+        });
+        mem.pin();
+        let pinned = Pinned(mem);
+        // SAFETY: `lent` holds pointers to live entries on which the log
+        // holds a reference, and the pin keeps that reference until
+        // `pinned` drops, after `f`. EntryPtr is a transparent non-null
+        // entry pointer, so the array reads as a slice of them; it is only
+        // lent to `f` (a shared slice moves nothing out), so nothing is
+        // released through it.
+        let entries = unsafe { std::slice::from_raw_parts(lent.as_ptr() as *const EntryPtr, lent.len()) };
+        let result = f(entries);
+        drop(pinned);
+        core::give_back(&log.lent, lent);
+        result
+    }
 }
 
 impl Log<EntryPtr> for LogBackend {
@@ -152,6 +198,7 @@ impl Log<EntryPtr> for LogBackend {
         }
     }
 
+    #[inline(always)]
     fn with_entries<R>(
         &self,
         idx: Index,
@@ -159,44 +206,10 @@ impl Log<EntryPtr> for LogBackend {
         scratch: &RefCell<Vec<EntryPtr>>,
         f: impl FnOnce(&[EntryPtr]) -> R,
     ) -> R {
-        let LogBackend::Builtin(log) = self else {
-            return core::with_held_entries(self, idx, max, scratch, f);
-        };
-        if max == 1 {
-            return with_one_held(log.memory(), idx, f);
+        match self {
+            LogBackend::Builtin(log) if max == 1 => with_one_held(log.memory(), idx, f),
+            _ => self.with_run(idx, max, scratch, f),
         }
-        // The entries are lent, not held: their pointers are copied to a
-        // reused array and the log is pinned, so that whatever `f` removes
-        // from the log keeps the log's reference until `f` has returned. A
-        // nested call (from a callback inside `f`) finds the array taken
-        // and uses a fresh one.
-        struct Pinned<'a>(&'a MemoryLog<EntryPtr>);
-        impl Drop for Pinned<'_> {
-            fn drop(&mut self) {
-                self.0.unpin();
-            }
-        }
-        let mem = log.memory();
-        let mut lent = log.lent.take();
-        lent.clear();
-        mem.with_run(idx, |run| {
-            // Fewer when out of memory ("up to max"; none at worst).
-            let n = core::alloc::reserve_up_to(&mut lent, run.len().min(max));
-            lent.extend(run[..n].iter().map(EntryPtr::as_ptr));
-        });
-        mem.pin();
-        let pinned = Pinned(mem);
-        // SAFETY: `lent` holds pointers to live entries on which the log
-        // holds a reference, and the pin keeps that reference until
-        // `pinned` drops, after `f`. EntryPtr is a transparent non-null
-        // entry pointer, so the array reads as a slice of them; it is only
-        // lent to `f` (a shared slice moves nothing out), so nothing is
-        // released through it.
-        let entries = unsafe { std::slice::from_raw_parts(lent.as_ptr() as *const EntryPtr, lent.len()) };
-        let result = f(entries);
-        drop(pinned);
-        core::give_back(&log.lent, lent);
-        result
     }
 
     fn first_idx(&self) -> Index {

@@ -30,7 +30,10 @@ use crate::ffi::types::*;
 /// are accepted
 /// @param req the message; its entries stay the caller's (the log takes its
 /// own references to those it keeps), so release them after the call
-/// @param resp filled in on return 0, and on most errors
+/// @param resp filled in on return 0, and on most errors; on an error it
+/// says not successful and gives this server's term and last log index as
+/// they are when the call returns (entries appended before the error
+/// included), as the original library's did
 /// @return 0 (whether the answer is success or failure); RAFT_ERR_SHUTDOWN
 /// when the leader contradicts a committed entry (a safety violation: stop
 /// this server); -1 for an appendentries of this server's own term while it
@@ -62,12 +65,9 @@ pub unsafe extern "C" fn raft_recv_appendentries(
         return RaftError::Misuse.code();
     };
     server_rc(me, |s| {
-        *resp = raft_appendentries_resp_t {
-            msg_id: req.msg_id,
-            term: s.current_term(),
-            success: 0,
-            current_idx: s.current_idx(),
-        };
+        // An error fills in the term and last index as they are when it
+        // returns (below); these stand should the call not return.
+        *resp = raft_appendentries_resp_t { msg_id: req.msg_id, term: s.current_term(), success: 0, current_idx: 0 };
         let msg = AppendEntries {
             term: req.term,
             leader_id: req.leader_id,
@@ -81,14 +81,22 @@ pub unsafe extern "C" fn raft_recv_appendentries(
         let _ = node;
         let r = s.recv_appendentries(&msg);
         s.note_msg_seen(req.leader_id, req.msg_id);
-        let r = r?;
-        *resp = raft_appendentries_resp_t {
-            msg_id: r.msg_id as raft_msg_id_t,
-            term: r.term,
-            success: r.success as c_int,
-            current_idx: r.current_idx,
-        };
-        Ok(())
+        match r {
+            Ok(r) => {
+                *resp = raft_appendentries_resp_t {
+                    msg_id: r.msg_id as raft_msg_id_t,
+                    term: r.term,
+                    success: r.success as c_int,
+                    current_idx: r.current_idx,
+                };
+                Ok(())
+            }
+            Err(e) => {
+                resp.term = s.current_term();
+                resp.current_idx = s.current_idx();
+                Err(e)
+            }
+        }
     })
 }
 
