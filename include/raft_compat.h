@@ -111,8 +111,14 @@ int raft_periodic_internal(raft_server_t *me, raft_time_t milliseconds);
 void raft_reset_transfer_leader(raft_server_t* me, int timed_out);
 /** Sends one appendentries message to a node now (a snapshot chunk when it
  * needs compacted entries), on the leader.
+ * A callback it calls first (`backpressure`, `get_entries_to_send`,
+ * `get_snapshot_chunk`, or `send_snapshot` for an earlier chunk) that
+ * re-enters and ends the leadership stops it: nothing more is sent in the
+ * old leadership's name (the original library went on and sent a message
+ * of the newer term).
  * @return 0; -1 for a node that is not this server's;
- * RAFT_ERR_NOT_LEADER; the `send_appendentries` code if it failed. */
+ * RAFT_ERR_NOT_LEADER, also when a callback ended the leadership; the
+ * `send_appendentries` code if it failed. */
 int raft_send_appendentries(raft_server_t* me, raft_node_t* node);
 /** On the leader, sends every other active node an appendentries message
  * now (a heartbeat, or entries from its next index), then as many more as

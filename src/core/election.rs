@@ -118,7 +118,14 @@ impl<H: Host> Server<H> {
     }
 
     fn request_votes(&self, prevote: bool) {
+        let campaign = (self.role.get(), self.current_term.get());
         self.for_each_node(|node| {
+            // A send callback may re-enter and end the campaign (a newer
+            // term, or already won): the rest would ask for votes it no
+            // longer wants.
+            if (self.role.get(), self.current_term.get()) != campaign {
+                return;
+            }
             if !self.is_me(node) && node.is_counted_voter() {
                 // A request that fails to go out is a lost message.
                 let _ = self.send_vote_request(node, prevote);

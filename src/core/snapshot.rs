@@ -223,15 +223,26 @@ impl<H: Host> Server<H> {
     }
 
     /// One chunk at `offset`; `None` when the host pauses or cannot send.
+    /// The callbacks (`get_snapshot_chunk`, and `send_snapshot` for the
+    /// chunk before) may re-enter and end this leadership: nothing then goes
+    /// out in its name.
     fn send_snapshot_chunk(&self, node: &Rc<Node<H::NodeData>>, offset: u64) -> Result<Option<Chunk<H::ChunkData>>> {
+        let term = self.current_term.get();
+        let still_leading = || self.role.get() == Role::Leader && self.current_term.get() == term;
+        if !still_leading() {
+            return Err(RaftError::NotLeader);
+        }
         let mut chunk = Chunk { offset, ..Chunk::default() };
         match self.host.get_snapshot_chunk(node, offset, &mut chunk)? {
             ChunkReply::Ready => {}
             ChunkReply::Paused | ChunkReply::Unavailable => return Ok(None),
         }
+        if !still_leading() {
+            return Err(RaftError::NotLeader);
+        }
         chunk.offset = offset;
         let msg = SnapshotRequest {
-            term: self.current_term.get(),
+            term,
             leader_id: self.my_id(),
             msg_id: self.next_msg_id(),
             snapshot_index: self.snapshot_last_idx.get(),

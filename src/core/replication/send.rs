@@ -58,6 +58,13 @@ impl<H: Host> Server<H> {
         if self.host.backpressure(node) {
             return Ok(());
         }
+        // The callbacks (`backpressure` above, `get_entries_to_send` below)
+        // may re-enter and end this leadership: nothing then goes out in its
+        // name (a message of a newer term would claim a leadership never won).
+        if self.role.get() != Role::Leader {
+            return Err(RaftError::NotLeader);
+        }
+        let term = self.current_term.get();
         let current = self.current_idx();
         let next = node.progress().next_idx().min(current + 1);
         let prev = next - 1;
@@ -70,8 +77,11 @@ impl<H: Host> Server<H> {
         let msg_id = self.next_msg_id();
         node.progress().set_next_msg_id(msg_id);
         let send = |entries: &[H::Entry]| {
+            if self.role.get() != Role::Leader || self.current_term.get() != term {
+                return (Err(RaftError::NotLeader), 0);
+            }
             let msg = AppendEntries {
-                term: self.current_term.get(),
+                term,
                 leader_id: self.my_id(),
                 msg_id,
                 prev_log_idx: prev,
