@@ -14,24 +14,26 @@ impl<H: Host> Server<H> {
     /// `raft_recv_entry`: the leader appends a client's entry in its term.
     pub fn propose(&self, entry: &H::Entry) -> Result<Proposal> {
         let entry_type = entry.entry_type();
-        if crate::core::is_cfg_change(entry_type) {
-            return self.recv_cfg_change_entry(entry);
-        }
-        self.check_may_propose()?;
-        if !crate::core::is_client_type(entry_type) {
-            // The no-op is the leader's own; negative types mean nothing.
-            return Err(RaftError::Misuse);
-        }
-        self.check_room()?;
-        entry.set_term(self.current_term.get());
-        let idx = self.log().append(entry)?;
+        let idx = if crate::core::is_cfg_change(entry_type) {
+            self.append_cfg_change(entry)?
+        } else {
+            self.check_may_propose()?;
+            if !crate::core::is_client_type(entry_type) {
+                // The no-op is the leader's own; negative types mean nothing.
+                return Err(RaftError::Misuse);
+            }
+            self.check_room()?;
+            entry.set_term(self.current_term.get());
+            self.log().append(entry)?
+        };
         self.entry_accepted(entry, idx)
     }
 
-    /// `recv_entry` for a configuration change, kept out of the common path.
+    /// `propose`'s checks and append for a configuration change, kept out
+    /// of the common path; the index it was appended at.
     #[cold]
     #[inline(never)]
-    fn recv_cfg_change_entry(&self, entry: &H::Entry) -> Result<Proposal> {
+    fn append_cfg_change(&self, entry: &H::Entry) -> Result<Index> {
         let voting = crate::core::is_voting_cfg_change(entry.entry_type());
         // These two come first, before "not the leader", as in the original
         // library.
@@ -60,8 +62,7 @@ impl<H: Host> Server<H> {
             }
         }
         entry.set_term(self.current_term.get());
-        let idx = self.append_to_log(entry)?;
-        self.entry_accepted(entry, idx)
+        self.append_to_log(entry)
     }
 
     /// Only a leader not handing over leadership takes proposals.
