@@ -76,7 +76,9 @@ impl<H: Host> Server<H> {
         let wanted = ((current - prev).max(0) as usize).min(MAX_ENTRIES_PER_MESSAGE);
         let msg_id = self.next_msg_id();
         node.progress().set_next_msg_id(msg_id);
-        let send = |entries: &[H::Entry]| {
+        // By value: the message's fields travel in the closure itself
+        // rather than as pointers to this frame's locals.
+        let send = move |entries: &[H::Entry]| {
             if self.role.get() != Role::Leader || self.current_term.get() != term {
                 return (Err(RaftError::NotLeader), 0);
             }
