@@ -317,6 +317,8 @@ pub(crate) fn fill_from_c(
 /// 3065, 9n 10444 -> 9987, 51n 61572 -> 58818) and, in paired runs, 4-13%
 /// of the CPU time at 3 nodes and 6% at 51.
 fn with_one_held<R>(mem: &MemoryLog<EntryPtr>, idx: Index, f: impl FnOnce(&[EntryPtr]) -> R) -> R {
-    let held = mem.get(idx);
-    f(held.as_slice())
+    match mem.get(idx) {
+        Some(held) => f(std::slice::from_ref(&held)),
+        None => f(&[]),
+    }
 }
