@@ -77,10 +77,11 @@ impl<H: Host> Server<H> {
         let msg_id = self.next_msg_id();
         node.progress().set_next_msg_id(msg_id);
         // By value: the message's fields travel in the closure itself
-        // rather than as pointers to this frame's locals.
+        // rather than as pointers to this frame's locals. A message the
+        // host took moves the node's next index past its entries.
         let send = move |entries: &[H::Entry]| {
             if self.role.get() != Role::Leader || self.current_term.get() != term {
-                return (Err(RaftError::NotLeader), 0);
+                return Err(RaftError::NotLeader);
             }
             let msg = AppendEntries {
                 term,
@@ -91,19 +92,19 @@ impl<H: Host> Server<H> {
                 leader_commit: self.commit_idx.get(),
                 entries,
             };
-            (self.host.send_appendentries(node, &msg), entries.len())
+            self.host.send_appendentries(node, &msg)?;
+            if !entries.is_empty() {
+                node.progress().set_next_idx(next + entries.len() as Index);
+            }
+            Ok(())
         };
-        let (rc, n) = if wanted == 0 {
+        if wanted == 0 {
             send(&[])
         } else if self.host.gives_entries_to_send() {
             self.send_entries_from_host(node, next, wanted, send)
         } else {
             self.log().with_entries(next, wanted, &self.send_buffer, send)
-        };
-        if rc.is_ok() && n > 0 {
-            node.progress().set_next_idx(next + n as Index);
         }
-        rc
     }
 
     /// `send` with the entries the host's `get_entries_to_send` picks, held
