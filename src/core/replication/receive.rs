@@ -73,15 +73,12 @@ impl<H: Host> Server<H> {
         let new_entries = &req.entries[first_new..];
         if !new_entries.is_empty() {
             let (appended, result) = self.append_from_leader(new_entries);
-            if appended > 0 {
-                let synced = self.log().sync();
-                if synced.is_ok() {
+            if let Err(e) = result {
+                // What was appended is durable before the failure is told.
+                if appended > 0 && self.log().sync().is_ok() {
                     self.note_log_persisted();
                 }
-                result?;
-                synced?;
-            } else {
-                result?;
+                return Err(e);
             }
         }
         let last_new = prev + req.entries.len() as Index;
@@ -89,8 +86,10 @@ impl<H: Host> Server<H> {
         // only when it matters.
         debug_assert!(self.current_idx() >= last_new);
         if last_new > self.persisted_idx.get() {
-            // Entries we already had may be our own unsynced ones from a
-            // leadership with auto flush off: durable before acknowledged.
+            // The entries just appended (a truncation lowered the persisted
+            // index below them), or ones we already had that may be our own
+            // unsynced ones from a leadership with auto flush off: durable
+            // before acknowledged.
             self.log().sync()?;
             self.note_log_persisted();
         }

@@ -119,11 +119,17 @@ impl Log<EntryPtr> for LogBackend {
         }
     }
 
+    /// Inline, with the built-in log's push inline too and the per-entry
+    /// path out of line: a follower appends through this on every message,
+    /// and the call (with its result returned through memory) cost about 30
+    /// library instructions of the ~340 a one-entry appendentries took
+    /// (3n-64b-b1 2582 -> 2518 Ir/e, 9n 8656 -> 8443).
+    #[inline(always)]
     fn append_until_cfg_change(&self, entries: &[EntryPtr]) -> (usize, core::Result<()>) {
         match self {
             // Without an offer observer there is nothing to ask per entry.
             LogBackend::Builtin(log) if log.cbs.get().log_offer.is_none() => log.mem.append_until_cfg_change(entries),
-            _ => core::append_each_until_cfg_change(self, entries),
+            _ => append_each(self, entries),
         }
     }
 
@@ -272,6 +278,13 @@ impl Log<EntryPtr> for LogBackend {
             LogBackend::Custom { .. } => self.get(idx).map(|e| e.term()),
         }
     }
+}
+
+/// `append_until_cfg_change` one entry at a time, for the logs that are
+/// asked (or told) about each one.
+#[inline(never)]
+fn append_each(log: &LogBackend, entries: &[EntryPtr]) -> (usize, core::Result<()>) {
+    core::append_each_until_cfg_change(log, entries)
 }
 
 /// Lets C fill up to `max` entry pointers into spare room of `out`, then
