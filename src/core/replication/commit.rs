@@ -249,6 +249,7 @@ impl<H: Host> Server<H> {
             self.recount_commit_votes();
         }
     }
+
     /// `raft_get_index_to_sync`: with auto flush off, the newest index the
     /// leader's log must make durable, reported once.
     pub fn index_to_sync(&self) -> Index {

@@ -55,8 +55,9 @@ impl LogBackend {
         }
     }
 
-    /// `with_entries` but for a run of one from the built-in log, which
-    /// `with_one_held` serves inline.
+    /// `with_entries` for all but a run of one from the built-in log
+    /// (which `with_one_held` serves inline): a run of the built-in log
+    /// lent, or another log's entries held.
     fn with_run<R>(
         &self,
         idx: Index,
