@@ -3,6 +3,7 @@
  * (as the original library), so entries appended before the failure count;
  * a message refused before anything changed answers the log as it was. */
 #include "raft.h"
+#include "support/pair.h"
 #include "test.h"
 
 static int apply_rc;    /* what applylog returns */
@@ -23,14 +24,12 @@ static int cb_apply(raft_server_t *r, void *ud, raft_entry_t *e, raft_index_t id
 
 static raft_server_t *follower(void)
 {
-    raft_server_t *r = raft_new();
     raft_cbs_t cbs;
     memset(&cbs, 0, sizeof(cbs));
     cbs.persist_metadata = cb_persist;
     cbs.applylog = cb_apply;
-    raft_set_callbacks(r, &cbs, NULL);
-    raft_add_node(r, NULL, 1, 1);
-    raft_add_node(r, NULL, 2, 0);
+    raft_server_t *r = pair_follower_new(&cbs, NULL);
+    ASSERT(r != NULL);
     apply_rc = 0;
     applied = 0;
     return r;

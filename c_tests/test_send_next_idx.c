@@ -29,10 +29,8 @@ static raft_server_t *pair_leader(void)
     raft_cbs_t cbs;
     memset(&cbs, 0, sizeof(cbs));
     cbs.send_appendentries = cb_send_ae;
-    raft_server_t *r = pair_leader_new(&cbs, NULL);
+    raft_server_t *r = pair_leader_manual_flush_new(&cbs, NULL);
     ASSERT(r != NULL);
-    ASSERT_EQ(0, raft_config(r, 1, RAFT_CONFIG_AUTO_FLUSH, 0));
-    ASSERT_EQ(0, raft_flush(r, raft_get_index_to_sync(r)));
     return r;
 }
 

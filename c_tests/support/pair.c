@@ -32,6 +32,18 @@ raft_server_t *pair_leader_new(const raft_cbs_t *cbs, void *udata)
     return r;
 }
 
+raft_server_t *pair_leader_manual_flush_new(const raft_cbs_t *cbs, void *udata)
+{
+    raft_server_t *r = pair_leader_new(cbs, udata);
+    if (r == NULL)
+        return NULL;
+    if (raft_config(r, 1, RAFT_CONFIG_AUTO_FLUSH, 0) != 0 || raft_flush(r, raft_get_index_to_sync(r)) != 0) {
+        raft_destroy(r);
+        return NULL;
+    }
+    return r;
+}
+
 int propose_text(raft_server_t *r, const char *text)
 {
     size_t n = strlen(text);

@@ -15,6 +15,11 @@ raft_server_t *pair_follower_new(const raft_cbs_t *cbs, void *udata);
  * any step failed. */
 raft_server_t *pair_leader_new(const raft_cbs_t *cbs, void *udata);
 
+/* pair_leader_new, then auto flush off and the no-op flushed (sent to node
+ * 2): entries proposed later go out on raft_flush. NULL if any step
+ * failed. */
+raft_server_t *pair_leader_manual_flush_new(const raft_cbs_t *cbs, void *udata);
+
 /* Proposes one entry holding `text` (without its terminating NUL); the
  * raft_recv_entry code. The caller's reference is released either way. */
 int propose_text(raft_server_t *r, const char *text);

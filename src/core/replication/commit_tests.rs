@@ -12,6 +12,16 @@ fn leader_of(ids: &[NodeId]) -> Server<ScriptHost> {
     s
 }
 
+/// Leader of {1..5} whose entry 2 is committed (held by it and nodes 2, 3).
+fn five_with_entry_2_committed() -> Server<ScriptHost> {
+    let s = leader_of(&[1, 2, 3, 4, 5]);
+    s.recv_entry(&TestEntry::new(0, 7, 0)).unwrap();
+    answer(&s, 2, 10, true, 2);
+    answer(&s, 3, 11, true, 2);
+    assert_eq!(s.commit_idx(), 2);
+    s
+}
+
 fn answer(s: &Server<ScriptHost>, id: NodeId, msg_id: u64, success: bool, idx: Index) {
     let node = s.node(id).unwrap();
     let resp = AppendEntriesResponse { msg_id, term: s.current_term(), success, current_idx: idx };
@@ -24,11 +34,7 @@ fn answer(s: &Server<ScriptHost>, id: NodeId, msg_id: u64, success: bool, idx: I
 /// count committed the entry on two of five voters.
 #[test]
 fn a_follower_acknowledging_the_last_entry_twice_is_counted_once() {
-    let s = leader_of(&[1, 2, 3, 4, 5]);
-    s.recv_entry(&TestEntry::new(0, 7, 0)).unwrap();
-    answer(&s, 2, 10, true, 2);
-    answer(&s, 3, 11, true, 2);
-    assert_eq!(s.commit_idx(), 2);
+    let s = five_with_entry_2_committed();
     s.recv_entry(&TestEntry::new(0, 8, 0)).unwrap();
     assert_eq!(s.current_idx(), 3);
     answer(&s, 2, 20, true, 3);
@@ -46,11 +52,7 @@ fn a_follower_acknowledging_the_last_entry_twice_is_counted_once() {
 /// answers: the count taken before does not commit on its own.
 #[test]
 fn a_match_index_lowered_from_outside_is_not_counted() {
-    let s = leader_of(&[1, 2, 3, 4, 5]);
-    s.recv_entry(&TestEntry::new(0, 7, 0)).unwrap();
-    answer(&s, 2, 10, true, 2);
-    answer(&s, 3, 11, true, 2);
-    assert_eq!(s.commit_idx(), 2);
+    let s = five_with_entry_2_committed();
     s.recv_entry(&TestEntry::new(0, 8, 0)).unwrap();
     answer(&s, 2, 20, true, 3);
     s.node(2).unwrap().progress().set_match_idx(2);
@@ -69,13 +71,7 @@ fn a_match_index_lowered_from_outside_is_not_counted() {
 /// leader holds that no-op, so it must not commit.
 #[test]
 fn a_count_from_an_earlier_leadership_does_not_commit() {
-    let s = leader_of(&[1, 2, 3, 4, 5]);
-    answer(&s, 2, 10, true, 1);
-    answer(&s, 3, 11, true, 1);
-    s.recv_entry(&TestEntry::new(0, 7, 0)).unwrap();
-    answer(&s, 2, 12, true, 2);
-    answer(&s, 3, 13, true, 2);
-    assert_eq!(s.commit_idx(), 2);
+    let s = five_with_entry_2_committed();
     s.set_config(Config { auto_flush: false, ..s.config() });
     s.recv_entry(&TestEntry::new(0, 8, 0)).unwrap();
     assert_eq!(s.current_idx(), 3);
