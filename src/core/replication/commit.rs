@@ -216,14 +216,15 @@ impl<H: Host> Server<H> {
         let commit = self.commit_idx.get();
         let nodes = self.nodes.borrow();
         let matches = nodes.iter().filter(|n| n.is_counted_voter()).map(|n| n.progress().match_idx());
-        let found = majority_value(matches.clone(), commit, &mut self.quorum_scratch.borrow_mut());
+        let found = majority_value(matches, commit, &mut self.quorum_scratch.borrow_mut());
         if let Some(majority_idx) = found {
             if majority_idx > commit && self.term_at(majority_idx) == Some(self.current_term.get()) {
                 self.advance_commit(majority_idx);
             }
         }
+        drop(nodes);
         let at = self.commit_candidate();
-        let (voters, votes) = matches.fold((0, 0), |(voters, votes), m| (voters + 1, votes + usize::from(m >= at)));
+        let (voters, votes, _) = self.voters_holding(at);
         self.commit_votes.set(CommitVotes { at, votes, need: majority_of(voters) });
     }
 
