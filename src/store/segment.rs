@@ -146,8 +146,9 @@ pub struct Scan {
 }
 
 /// Scans records from the header on; `first` is the index the first record
-/// must have. Records must have consecutive indexes.
-pub fn scan(buf: &[u8], first: u64) -> Scan {
+/// must have. Records must have consecutive indexes. None when the memory
+/// for the offsets and terms is not there (nothing is kept then).
+pub fn scan(buf: &[u8], first: u64) -> Option<Scan> {
     let mut s = Scan { valid_len: HEADER.min(buf.len()) as u64, ..Scan::default() };
     let mut at = HEADER;
     let mut next = first;
@@ -157,7 +158,10 @@ pub fn scan(buf: &[u8], first: u64) -> Scan {
                 if d.index != next {
                     s.misplaced = Some((at as u64, d.index));
                     s.stop = Some((at as u64, Bad::BadChecksum));
-                    return s;
+                    return Some(s);
+                }
+                if !super::log::reserve(&mut s.offsets, 1) || !super::log::reserve(&mut s.terms, 1) {
+                    return None;
                 }
                 s.offsets.push(at as u32);
                 s.terms.push(d.entry.term);
@@ -171,11 +175,11 @@ pub fn scan(buf: &[u8], first: u64) -> Scan {
                 if s.valid_after_stop {
                     s.valid_after_stop = find_valid_after(buf, at + 1, next);
                 }
-                return s;
+                return Some(s);
             }
         }
     }
-    s
+    Some(s)
 }
 
 /// Whether a record for an index at or after `index` verifies anywhere
@@ -239,7 +243,7 @@ mod tests {
     #[test]
     fn a_clean_segment_scans_whole() {
         let v = seg(10, 5);
-        let s = scan(&v, 10);
+        let s = scan(&v, 10).unwrap();
         assert_eq!(s.offsets.len(), 5);
         assert_eq!(s.valid_len, v.len() as u64);
         assert_eq!(s.stop, None);
@@ -249,7 +253,7 @@ mod tests {
     #[test]
     fn a_torn_last_record_stops_the_scan_without_valid_records_after() {
         let v = seg(1, 5);
-        let s = scan(&v[..v.len() - 3], 1);
+        let s = scan(&v[..v.len() - 3], 1).unwrap();
         assert_eq!(s.offsets.len(), 4);
         assert_eq!(s.stop.map(|x| x.1), Some(Bad::Truncated));
         assert!(!s.valid_after_stop);
@@ -260,7 +264,7 @@ mod tests {
         let mut v = seg(1, 3);
         let n = v.len();
         v.extend([0u8; 4096]);
-        let s = scan(&v, 1);
+        let s = scan(&v, 1).unwrap();
         assert_eq!(s.offsets.len(), 3);
         assert_eq!(s.valid_len, n as u64);
         assert_eq!(s.stop.map(|x| x.1), Some(Bad::Zero));
@@ -270,9 +274,9 @@ mod tests {
     #[test]
     fn a_bad_record_in_the_middle_has_valid_records_after_it() {
         let mut v = seg(1, 5);
-        let s0 = scan(&v, 1);
+        let s0 = scan(&v, 1).unwrap();
         v[s0.offsets[2] as usize + 12] ^= 0xff;
-        let s = scan(&v, 1);
+        let s = scan(&v, 1).unwrap();
         assert_eq!(s.offsets.len(), 2);
         assert_eq!(s.stop.map(|x| x.1), Some(Bad::BadChecksum));
         assert!(s.valid_after_stop);
@@ -283,7 +287,7 @@ mod tests {
         let mut v = seg(1, 5);
         let n = v.len();
         v[n - 1] ^= 1;
-        let s = scan(&v, 1);
+        let s = scan(&v, 1).unwrap();
         assert_eq!(s.offsets.len(), 4);
         assert!(!s.valid_after_stop);
     }
@@ -291,7 +295,7 @@ mod tests {
     #[test]
     fn a_record_with_an_unexpected_index_is_misplaced() {
         let v = seg(1, 3);
-        let s = scan(&v, 2);
+        let s = scan(&v, 2).unwrap();
         assert_eq!(s.misplaced, Some((HEADER as u64, 1)));
         assert!(s.offsets.is_empty());
     }

@@ -20,10 +20,28 @@ use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 
 use super::disk::{write_all_at, Disk};
 use super::error::{Error, Result};
+use super::log::try_arc;
+
+/// The sync thread, joined when dropped.
+#[cfg(feature = "capi")]
+type Thread = crate::ffi::store::sys::Thread;
+#[cfg(not(feature = "capi"))]
+type Thread = std::thread::JoinHandle<()>;
+
+#[cfg(feature = "capi")]
+fn spawn(f: impl FnOnce() + Send + 'static) -> std::io::Result<Thread> {
+    crate::ffi::store::sys::spawn(c"raft-store-sync", f)
+}
+
+/// Without the C layer, Rust's own allocator (which aborts when it fails
+/// anyway): std's spawn.
+#[cfg(not(feature = "capi"))]
+fn spawn(f: impl FnOnce() + Send + 'static) -> std::io::Result<Thread> {
+    std::thread::Builder::new().name("raft-store-sync".into()).spawn(f)
+}
 
 struct Job {
     file: Arc<File>,
@@ -93,7 +111,7 @@ impl Shared {
 pub struct Syncer {
     shared: Arc<Shared>,
     rx: UnixStream,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<Thread>,
     /// Syncs the thread ran.
     pub count: Arc<std::sync::atomic::AtomicU64>,
     /// Directory syncs the thread ran.
@@ -101,15 +119,28 @@ pub struct Syncer {
 }
 
 impl Syncer {
+    /// Starts the thread. Every allocation is fallible: without the memory
+    /// (the shared state's and counters' blocks, the thread's closure) the
+    /// error is `io::ErrorKind::OutOfMemory` and nothing is left running.
+    ///
+    /// The thread is started here, at open, rather than at the first
+    /// background sync: open is where a program expects to handle failure
+    /// (and may retry), while a sync that first had to start a thread could
+    /// fail for reasons that have nothing to do with that sync. With the C
+    /// layer it is started through pthread_create (`crate::ffi::store::sys`),
+    /// because std's spawn allocates infallibly and would abort when the
+    /// heap hooks return NULL.
     pub fn new(disk: Arc<dyn Disk>, full: bool) -> std::io::Result<Syncer> {
+        let nomem = || std::io::Error::from(std::io::ErrorKind::OutOfMemory);
         let (tx, rx) = UnixStream::pair()?;
         tx.set_nonblocking(true)?;
         rx.set_nonblocking(true)?;
-        let shared = Arc::new(Shared { state: Mutex::new(State::default()), cv: Condvar::new(), disk, full, tx });
-        let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let dir_count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let shared = Shared { state: Mutex::new(State::default()), cv: Condvar::new(), disk, full, tx };
+        let shared = try_arc(shared).map_err(|_| nomem())?;
+        let count = try_arc(std::sync::atomic::AtomicU64::new(0)).map_err(|_| nomem())?;
+        let dir_count = try_arc(std::sync::atomic::AtomicU64::new(0)).map_err(|_| nomem())?;
         let (sh, c, dc) = (shared.clone(), count.clone(), dir_count.clone());
-        let thread = std::thread::Builder::new().name("raft-store-sync".into()).spawn(move || run(sh, c, dc))?;
+        let thread = spawn(move || run(sh, c, dc))?;
         Ok(Syncer { shared, rx, thread: Some(thread), count, dir_count })
     }
 
@@ -311,13 +342,24 @@ fn run(sh: Arc<Shared>, count: Arc<std::sync::atomic::AtomicU64>, dir_count: Arc
     }
 }
 
+#[cfg(feature = "capi")]
+fn join(t: Option<Thread>) {
+    drop(t);
+}
+
+#[cfg(not(feature = "capi"))]
+fn join(t: Option<Thread>) {
+    if let Some(t) = t {
+        let _ = t.join();
+    }
+}
+
 impl Drop for Syncer {
     fn drop(&mut self) {
         self.shared.lock().stop = true;
         self.shared.cv.notify_all();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        // (joining allocates nothing: a close needs no memory)
+        join(self.thread.take());
     }
 }
 

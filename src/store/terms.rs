@@ -22,6 +22,12 @@ impl TermRuns {
         self.runs.len() < self.runs.capacity() || self.runs.try_reserve(1).is_ok()
     }
 
+    /// Room to record `n` more runs, or `false` when the memory for them is
+    /// not there.
+    pub fn reserve(&mut self, n: usize) -> bool {
+        self.runs.capacity() - self.runs.len() >= n || self.runs.try_reserve(n).is_ok()
+    }
+
     /// Forgets entries `from` and later.
     pub fn truncate(&mut self, from: u64) {
         let keep = self.runs.partition_point(|&(first, _)| first < from);

@@ -25,6 +25,7 @@
 
 mod errors;
 mod exports;
+pub(crate) mod sys;
 mod vtable;
 
 pub use exports::*;

@@ -77,7 +77,7 @@ pub(crate) fn try_arc<T>(value: T) -> std::result::Result<Arc<T>, T> {
 }
 
 /// `dir.join(name)`, or `NoMem`.
-fn try_join(dir: &Path, name: &str) -> Result<PathBuf> {
+pub(crate) fn try_join(dir: &Path, name: &str) -> Result<PathBuf> {
     let mut p = PathBuf::new();
     p.try_reserve_exact(dir.as_os_str().len() + name.len() + 2).map_err(|_| Error::nomem())?;
     p.push(dir);
@@ -86,7 +86,7 @@ fn try_join(dir: &Path, name: &str) -> Result<PathBuf> {
 }
 
 /// A copy of `p`, or `NoMem`.
-fn try_path(p: &Path) -> Result<PathBuf> {
+pub(crate) fn try_path(p: &Path) -> Result<PathBuf> {
     let mut out = PathBuf::new();
     out.try_reserve_exact(p.as_os_str().len()).map_err(|_| Error::nomem())?;
     out.push(p);
