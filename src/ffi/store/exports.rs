@@ -1,6 +1,7 @@
 //! The `raft_store_*` functions of `raft_store.h`.
 
 use super::*;
+use crate::ffi::heap::try_box;
 
 // ------------------------------------------------------------------ exports
 
@@ -37,10 +38,35 @@ impl CSink {
     }
 }
 
+/// Parses "ops,fault,skip,ppm,seed" (allocating nothing).
 pub(super) fn parse_faults(spec: &str) -> Option<Plan> {
-    let v: Vec<u64> = spec.split(',').map(|x| x.trim().parse().ok()).collect::<Option<Vec<_>>>()?;
-    let [ops, fault, skip, ppm, seed] = v[..] else { return None };
+    let mut v = [0u64; 5];
+    let mut parts = spec.split(',');
+    for x in v.iter_mut() {
+        *x = parts.next()?.trim().parse().ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    let [ops, fault, skip, ppm, seed] = v;
     Some(Plan { ops: ops as u32, fault: fault_of(fault as c_int)?, skip, ppm: ppm as u32, seed })
+}
+
+/// The fault plan of the environment variable RAFT_STORE_FAULTS: None when
+/// it is not set, Some(None) when it does not parse. Read in place (std's
+/// `env::var` copies the value with an allocation it cannot fail).
+fn env_faults() -> Option<Option<Plan>> {
+    // SAFETY: getenv with a NUL-terminated name; the value it returns is
+    // read before this function returns, and the library never calls
+    // setenv (a program changing the environment from another thread
+    // meanwhile is outside what getenv allows anyway).
+    let v = unsafe { libc::getenv(c"RAFT_STORE_FAULTS".as_ptr()) };
+    if v.is_null() {
+        return None;
+    }
+    // SAFETY: getenv returned a NUL-terminated string.
+    let v = unsafe { CStr::from_ptr(v) };
+    Some(v.to_str().ok().and_then(parse_faults))
 }
 
 fn fault_of(f: c_int) -> Option<Fault> {
@@ -98,27 +124,52 @@ pub unsafe extern "C" fn raft_store_open(
             4 => Level::Debug,
             _ => Level::Trace,
         };
-        let sink = o.log_cb.map(|cb| {
-            let s = CSink { cb, arg: o.log_arg };
-            Box::new(move |l: Level, m: &str| s.emit(l, m)) as crate::store::diag::Sink
-        });
+        let plan = match env_faults() {
+            None => None,
+            Some(Some(plan)) => Some(plan),
+            Some(None) => return invalid("RAFT_STORE_FAULTS is not 'ops,fault,skip,ppm,seed'"),
+        };
+        // Every allocation from here on is fallible (RAFT_ERR_NOMEM, with
+        // *out NULL and nothing kept); the store's handle is obtained
+        // before the directory is opened, so that nothing can fail after
+        // recovery changed it.
+        let sink = match o.log_cb {
+            None => None,
+            Some(cb) => {
+                let s = CSink { cb, arg: o.log_arg };
+                match try_box(move |l: Level, m: &str| s.emit(l, m)) {
+                    Some(b) => Some(b as crate::store::diag::Sink),
+                    None => return err_code(&Error::nomem()),
+                }
+            }
+        };
+        let Some(mut handle) = try_box(std::mem::MaybeUninit::<raft_store>::uninit()) else {
+            return err_code(&Error::nomem());
+        };
         let store = match Store::open(Path::new(dir), options, Diag::new(sink, level)) {
             Ok(s) => s,
             Err(e) => return err_code(&e),
         };
-        if let Ok(spec) = std::env::var("RAFT_STORE_FAULTS") {
-            match parse_faults(&spec) {
-                Some(plan) => store.faults().set_plan(Some(plan)),
-                None => return invalid("RAFT_STORE_FAULTS is not 'ops,fault,skip,ppm,seed'"),
-            }
+        if plan.is_some() {
+            store.faults().set_plan(plan);
         }
-        let st = Box::new(raft_store {
-            state: RefCell::new(State { store, cache: Cache::new(o.cache_size), ahead: Vec::new(), ahead_first: 0 }),
+        handle.write(raft_store {
+            state: RefCell::new(State {
+                store,
+                cache: Cache::new(o.cache_size),
+                ahead: Vec::new(),
+                ahead_first: 0,
+                read_nomem: false,
+            }),
             server: Cell::new(ptr::null_mut()),
             restored: Cell::new(false),
+            restore_step: Cell::new(RestoreStep::None),
         });
+        // SAFETY: the block was initialised just above; MaybeUninit<T> has
+        // T's layout, so the box is a Box<raft_store>.
+        let st = Box::into_raw(handle) as *mut raft_store;
         // SAFETY: out is writable (checked above).
-        unsafe { out.write(Box::into_raw(st)) };
+        unsafe { out.write(st) };
         0
     })
 }
@@ -141,6 +192,12 @@ pub unsafe extern "C" fn raft_store_new_server(st: *mut raft_store) -> *mut raft
 
 /// Restores `r` from the store: snapshot position, log (and the
 /// configuration it carries), term and vote. See raft_store.h.
+///
+/// Out of memory: RAFT_ERR_NOMEM, and the call may be made again (with the
+/// same snapshot position). The store's part (a compaction or reset to the
+/// snapshot) is done again harmlessly; of the server's steps, those done
+/// are remembered and skipped (`raft_restore_snapshot` refuses a second
+/// call; `raft_restore_log` may be repeated).
 #[no_mangle]
 pub unsafe extern "C" fn raft_store_restore(
     st: *mut raft_store,
@@ -169,10 +226,12 @@ pub unsafe extern "C" fn raft_store_restore(
             }
             let (idx, term) = (snap_idx as u64, snap_term);
             if idx < sidx {
-                return Err(invalid(&format!(
+                return Err(invalid(&try_format(format_args!(
                     "snapshot at {idx} is older than the stored log, which starts after {sidx}"
-                )));
+                ))));
             }
+            // (both leave the store as it was when memory runs out, and
+            // find nothing to do when called again after they succeeded)
             let r = if store.term_at(idx) == Some(term) {
                 if idx + 1 > store.first_idx() {
                     store.poll(idx + 1)
@@ -181,12 +240,12 @@ pub unsafe extern "C" fn raft_store_restore(
                 }
             } else {
                 if idx <= store.current_idx() {
-                    store.report(
-                        Level::Warn,
-                        &format!("the log's entry {idx} does not match the snapshot's term {term}: log emptied"),
-                    );
+                    let msg = try_format(format_args!(
+                        "the log's entry {idx} does not match the snapshot's term {term}: log emptied"
+                    ));
+                    store.report(Level::Warn, if msg.is_empty() { "the log does not match the snapshot: log emptied" } else { &msg });
                 }
-                store.reset(idx + 1, term)
+                store.try_reset(idx + 1, term)
             };
             let budget = state.cache.budget();
             old_cache = Some((std::mem::replace(&mut state.cache, Cache::new(budget)), state.drop_ahead(0)));
@@ -197,18 +256,36 @@ pub unsafe extern "C" fn raft_store_restore(
             Ok(p) => p,
             Err(code) => return code,
         };
-        if idx > 0 {
-            // SAFETY: `r` is the caller's server (non-NULL, bound to this store),
-            // live by this function's contract.
-            let r = unsafe { crate::ffi::server::raft_restore_snapshot(r, term, idx as raft_index_t) };
-            if r != 0 {
-                return r;
-            }
+        let step = s.restore_step.get();
+        match step {
+            RestoreStep::None => {}
+            RestoreStep::Snapshot(i, t) | RestoreStep::Log(i, t) if (i, t) == (idx, term) => {}
+            _ => return invalid("restore resumed with another snapshot position than the call that ran out of memory"),
         }
-        // SAFETY: as above.
-        let rc = unsafe { crate::ffi::server::raft_restore_log(r) };
-        if rc != 0 {
-            return rc;
+        if step == RestoreStep::None {
+            if idx > 0 {
+                // SAFETY: `r` is the caller's server (non-NULL, bound to this
+                // store), live by this function's contract.
+                let r = unsafe { crate::ffi::server::raft_restore_snapshot(r, term, idx as raft_index_t) };
+                if r != 0 {
+                    return r;
+                }
+            }
+            s.restore_step.set(RestoreStep::Snapshot(idx, term));
+        }
+        if !matches!(step, RestoreStep::Log(..)) {
+            with_state_or(st, (), |state| state.read_nomem = false);
+            // SAFETY: as above.
+            let rc = unsafe { crate::ffi::server::raft_restore_log(r) };
+            // (a read that found no memory for an entry is a NULL from the
+            // log's get, which raft_restore_log takes for a missing entry)
+            if rc == -1 && with_state_or(st, false, |state| std::mem::take(&mut state.read_nomem)) {
+                return err_code(&Error::nomem());
+            }
+            if rc != 0 {
+                return rc;
+            }
+            s.restore_step.set(RestoreStep::Log(idx, term));
         }
         let meta = with_state_or(st, None, |state| Some((state.store.term(), state.store.vote())));
         let Some((term, vote)) = meta else { return RAFT_STORE_ERR_INVALID };
@@ -228,32 +305,44 @@ pub unsafe extern "C" fn raft_store_restore(
 /// server is bound. NULL: 0.
 #[no_mangle]
 pub unsafe extern "C" fn raft_store_close(st: *mut raft_store) -> c_int {
-    close_with(st, |s| s.close())
+    close_with(st, |s| s.final_sync())
 }
 
 /// TEST ONLY: cuts unsynced bytes off the files, then closes without a
 /// final sync (a simulated power failure).
 #[no_mangle]
 pub unsafe extern "C" fn raft_store_crash(st: *mut raft_store) -> c_int {
-    close_with(st, |s| s.crash())
+    close_with(st, |s| s.crash_files())
 }
 
-fn close_with(st: *mut raft_store, f: impl FnOnce(Store) -> crate::store::Result<()>) -> c_int {
+/// Runs `f` (the final sync, or the simulated power failure) and frees the
+/// store, which allocates nothing. When `f` ran out of memory
+/// (RAFT_ERR_NOMEM), the store is kept, open and usable: close it again
+/// once memory is back. Any other result frees it.
+fn close_with(st: *mut raft_store, f: impl FnOnce(&mut Store) -> crate::store::Result<()>) -> c_int {
     crate::ffi::guard(RAFT_STORE_ERR_OTHER, || {
         // SAFETY: NULL or a live store.
         let Some(s) = (unsafe { store_ref(st) }) else { return 0 };
         if !s.server.get().is_null() {
             return invalid("a server is still bound to the store (raft_destroy it first)");
         }
-        if s.state.try_borrow_mut().is_err() {
+        let Ok(mut state) = s.state.try_borrow_mut() else {
             return invalid("store called re-entrantly");
+        };
+        let r = f(&mut state.store);
+        drop(state);
+        if let Err(e) = &r {
+            if e.kind == Kind::NoMem {
+                return err_code(e);
+            }
         }
         // SAFETY: st came from Box::into_raw in raft_store_open; no server
         // and no call uses it any more (checked above).
         let b = unsafe { Box::from_raw(st) };
         let State { store, cache, ahead, .. } = b.state.into_inner();
         drop((cache, ahead));
-        rc(f(store))
+        drop(store);
+        rc(r)
     })
 }
 

@@ -103,6 +103,20 @@ pub struct raft_store {
     /// The server bound to the store (NULL: none).
     server: Cell<*mut raft_server_t>,
     restored: Cell<bool>,
+    /// How far a `raft_store_restore` that failed for want of memory got,
+    /// so that calling it again goes on from there.
+    restore_step: Cell<RestoreStep>,
+}
+
+/// The steps of `raft_store_restore` done on the bound server, with the
+/// snapshot position (index, term) they were done for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RestoreStep {
+    None,
+    /// `raft_restore_snapshot` (or nothing, for position 0).
+    Snapshot(u64, i64),
+    /// And `raft_restore_log`.
+    Log(u64, i64),
 }
 
 struct State {
@@ -113,6 +127,9 @@ struct State {
     /// the log in order): `ahead[k]` is entry `ahead_first + k`.
     ahead: Vec<EntryPtr>,
     ahead_first: u64,
+    /// A `get` returned NULL for want of memory since this was cleared
+    /// (`raft_restore_log` reports such a NULL as a missing entry).
+    read_nomem: bool,
 }
 
 /// Entries read at once after a cache miss.

@@ -17,6 +17,7 @@ unsafe extern "C" fn log_init(raft: *mut c_void, arg: *mut c_void) -> *mut c_voi
             return ptr::null_mut();
         }
         s.server.set(raft as *mut raft_server_t);
+        s.restore_step.set(RestoreStep::None);
         arg
     })
 }
@@ -141,13 +142,21 @@ fn get_entry(s: &mut State, idx: u64) -> crate::store::Result<Option<EntryPtr>> 
     let mut ahead = Vec::new();
     if ahead.try_reserve_exact(READ_AHEAD).is_err() {
         // No room for the read-ahead: this entry alone.
-        return Ok(s.store.read(idx, entry_from)?.flatten());
+        return match s.store.read(idx, entry_from)? {
+            None => Ok(None),
+            Some(Some(e)) => Ok(Some(e)),
+            // (there, but no memory for its copy)
+            Some(None) => Err(Error::nomem()),
+        };
     }
     let mut complete = true;
-    s.store.read_range(idx, READ_AHEAD, |_, rec| match entry_from(rec) {
+    let n = s.store.read_range(idx, READ_AHEAD, |_, rec| match entry_from(rec) {
         Some(e) if complete => ahead.push(e),
         _ => complete = false,
     })?;
+    if n > 0 && ahead.is_empty() {
+        return Err(Error::nomem());
+    }
     let first = ahead.first().cloned();
     // The old read-ahead is replaced (released here: entries this layer
     // made, with no free_func of the program's).
@@ -165,6 +174,7 @@ unsafe extern "C" fn log_get(log: *mut c_void, idx: raft_index_t) -> *mut raft_e
             Ok(Some(e)) => e.into_raw(),
             Ok(None) => ptr::null_mut(),
             Err(e) => {
+                s.read_nomem |= e.kind == Kind::NoMem;
                 err_code(&e);
                 s.store_report(&e);
                 ptr::null_mut()

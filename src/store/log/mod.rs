@@ -280,7 +280,9 @@ impl Store {
     fn fail(&mut self, e: Error) -> Error {
         let msg = try_format(format_args!("store failed, refusing further writes: {}", e.msg));
         self.diag.emit(log::Level::Error, if msg.is_empty() { "store failed, refusing further writes" } else { &msg });
-        self.failed = Some(e.clone());
+        // (a copy of the message only if the memory is there: `clone`
+        // would abort without it)
+        self.failed = Some(Error { kind: e.kind, msg: try_format(format_args!("{}", e.msg)) });
         e
     }
 
@@ -376,6 +378,15 @@ impl Store {
 
     /// Writes and syncs what is pending (unless the store failed).
     pub fn close(mut self) -> Result<()> {
+        self.final_sync()
+    }
+
+    /// What `close` does before the store is dropped: waits for the sync
+    /// thread, then writes and syncs what is pending (unless the store
+    /// failed). Allocates nothing on its way to success (dropping the store
+    /// afterwards, which joins the sync thread, allocates nothing either),
+    /// so a close needs no memory.
+    pub fn final_sync(&mut self) -> Result<()> {
         self.syncer.wait();
         if self.failed.is_some() {
             return Ok(());
@@ -389,6 +400,13 @@ impl Store {
     /// is removed, or kept when its first index is odd, as a disk may or
     /// may not have kept it), and drops the store without syncing.
     pub fn crash(mut self) -> Result<()> {
+        self.crash_files()
+    }
+
+    /// What `crash` does to the files before the store is dropped. `NoMem`
+    /// (for a path) may come after some files were cut back; calling it
+    /// again finishes the job (cutting again changes nothing).
+    pub fn crash_files(&mut self) -> Result<()> {
         self.syncer.wait();
         self.collect_writes();
         let durable = self.durable;

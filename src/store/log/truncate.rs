@@ -122,12 +122,26 @@ impl Store {
     /// `term` is recorded as the term of `first - 1`. The metadata's epoch
     /// moves on first, which makes every existing segment stale.
     pub fn reset(&mut self, first: u64, term: i64) -> Result<()> {
+        self.reset_with(first, term, true)
+    }
+
+    /// As `reset`, for a caller that can report running out of memory and
+    /// call again (a restore): then `NoMem`, with the store unchanged and
+    /// still usable (`write_meta` allocates only before it writes).
+    pub fn try_reset(&mut self, first: u64, term: i64) -> Result<()> {
+        self.reset_with(first, term, false)
+    }
+
+    fn reset_with(&mut self, first: u64, term: i64, fail_on_nomem: bool) -> Result<()> {
         self.check_usable()?;
         let first = first.max(1);
         let m = Meta { epoch: self.meta.epoch + 1, start: first, start_term: term, ..self.meta };
         // The server goes on as if the log were reset: a store that could
         // not reset must refuse from here on.
         if let Err(e) = self.write_meta(m) {
+            if e.kind == Kind::NoMem && !fail_on_nomem {
+                return Err(e);
+            }
             return Err(self.fail(e));
         }
         self.drain_writes();

@@ -139,6 +139,10 @@ impl Store {
     /// pending, so a later sync retries them.
     pub(crate) fn write_pending(&mut self) -> Result<()> {
         self.drain_writes();
+        // Taking the background writes back may have failed the store (a
+        // failed write whose bytes found no memory to go back in line):
+        // they are lost, and nothing may be reported written or synced.
+        self.check_usable()?;
         if self.pending.is_empty() {
             return Ok(());
         }
