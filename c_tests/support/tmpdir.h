@@ -14,4 +14,12 @@ char *tmpdir_make(char *buf, size_t size, const char *prefix);
  * something stayed. */
 int tmpdir_remove(const char *dir);
 
+/* Copies the regular files directly in `src` into `dst` (an existing,
+ * empty directory); 0, or -1 (said on stderr). */
+int tmpdir_copy(const char *src, const char *dst);
+
+/* What `dir` holds: its file names and sizes, sorted, one "name size" line
+ * each, in buf (cut at size bytes); the length written, or -1. */
+int tmpdir_listing(const char *dir, char *buf, size_t size);
+
 #endif
