@@ -40,14 +40,23 @@
  * raft_store_last_error() describes the last failure on the calling thread
  * (file name, offset, system error).
  *
- * Out of memory: appends (the log callbacks), raft_store_sync,
- * raft_store_sync_start, _poll and _wait, reads, truncation, compaction and
- * raft_store_persist_metadata return RAFT_ERR_NOMEM (the RAFT_ERR_* code;
- * a read gives NULL or fewer entries) and change nothing: call again once
- * memory is back. raft_store_last_error() then says "out of memory".
- * raft_store_new_server returns NULL. raft_store_open, raft_store_restore
- * and raft_store_close may still abort the process when the heap functions
- * fail: call them with memory to spare.
+ * Out of memory: nothing aborts when the heap functions fail. Appends (the
+ * log callbacks), raft_store_sync, raft_store_sync_start, _poll and _wait,
+ * reads, truncation, compaction and raft_store_persist_metadata return
+ * RAFT_ERR_NOMEM (the RAFT_ERR_* code; a read gives NULL or fewer entries)
+ * and change nothing: call again once memory is back.
+ * raft_store_last_error() then says "out of memory".
+ * raft_store_new_server returns NULL. raft_store_open returns
+ * RAFT_ERR_NOMEM with *out NULL, nothing kept, and the directory as it was
+ * (recovery makes every check and allocation before its first repair; in a
+ * new directory only the directory, its lock file and empty metadata
+ * files may have been created, which the next open takes for a new store).
+ * raft_store_restore returns RAFT_ERR_NOMEM leaving the server part-way
+ * restored: call it again with the same arguments and it completes the
+ * restore (it skips the steps already done). raft_store_close needs no
+ * memory. One exception: with a directory name longer than about 300
+ * bytes, each path the store passes to the system is copied to a heap
+ * block whose failure still aborts.
  */
 /**
  * @file raft_store.h
@@ -176,7 +185,8 @@ void raft_store_options_init(raft_store_options_t *opts);
  * by an interrupted compaction, truncation or reset are removed.
  * `opts` may be NULL for the defaults.
  * @return 0 and *out set; RAFT_STORE_ERR_INVALID (NULL dir or out, bad
- * option), RAFT_STORE_ERR_CORRUPT, RAFT_STORE_ERR_LOCKED, or an I/O code.
+ * option), RAFT_STORE_ERR_CORRUPT, RAFT_STORE_ERR_LOCKED, an I/O code, or
+ * RAFT_ERR_NOMEM (nothing repaired yet: open again once memory is back).
  * On error *out is NULL and raft_store_last_error() says why. */
 int raft_store_open(const char *dir, const raft_store_options_t *opts, raft_store_t **out);
 
@@ -199,13 +209,19 @@ raft_server_t *raft_store_new_server(raft_store_t *st);
  * compaction or reset (raft_store_get_snapshot). Entries the snapshot
  * covers are dropped from the log.
  * @return 0; RAFT_STORE_ERR_INVALID (NULL, `r` not bound to `st`, restored
- * twice, a snapshot position older than the log's start); or the server's
- * error code from the restore call that failed. */
+ * twice, a snapshot position older than the log's start, or one other than
+ * that of a call that ran out of memory); RAFT_ERR_NOMEM: the steps done so
+ * far are kept (the store's compaction or reset to the snapshot, the
+ * server's snapshot position, the log), so call it again, with the same
+ * arguments, once memory is back; or the server's error code from the
+ * restore call that failed. */
 int raft_store_restore(raft_store_t *st, raft_server_t *r, raft_term_t snap_term, raft_index_t snap_idx);
 
 /** Closes the store: writes and syncs anything appended but not yet
  * written (unless a sync failed before), waits for the background thread,
  * releases the lock and frees the store.
+ * Allocates nothing: it works (and frees everything) when the heap
+ * functions fail.
  * @return 0; RAFT_STORE_ERR_INVALID (and nothing is closed) while a server
  * is still bound (raft_destroy it first); else the store is freed and the
  * code says whether the final sync failed. NULL is a no-op (0). */
@@ -364,7 +380,9 @@ int raft_store_inject_fault(raft_store_t *st, int ops, int fault, unsigned long 
  * its open name back; the segment it started is removed, or kept when its
  * first index is odd), then the store is closed as by
  * raft_store_close without its final sync. The bound server must have
- * been destroyed. @return as raft_store_close. */
+ * been destroyed. @return as raft_store_close, or RAFT_ERR_NOMEM (no memory
+ * for a file's path): the store is then still open, some files may have
+ * been cut back already, and calling it again finishes the job. */
 int raft_store_crash(raft_store_t *st);
 
 #ifdef __cplusplus

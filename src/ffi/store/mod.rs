@@ -16,8 +16,10 @@
 //! reads, pop, poll and metadata allocate only fallibly; the cache and the
 //! read-ahead are skipped when their memory is not there, and entries set
 //! aside for release after a call are released at once instead. Binding
-//! a server returns NULL without memory; open, restore and close still
-//! allocate infallibly (see the header).
+//! a server returns NULL without memory. Open allocates its handle and
+//! recovers fallibly (the sync thread and the directory listing go through
+//! `sys`); restore remembers how far it got, so a call made again after
+//! `RAFT_ERR_NOMEM` completes it; close allocates nothing (see the header).
 //!
 //! By concern: the error codes and the last error (`errors`), the log
 //! table a bound server uses (`vtable`), and the exports (`exports`); this
