@@ -25,6 +25,32 @@ pub trait Disk: Send + Sync {
     fn remove(&self, path: &Path) -> io::Result<()>;
 }
 
+/// Runs `f`, a std file call that passes `path` (and no other path) to the
+/// system. std copies a path of 384 bytes or more to the heap, with an
+/// allocation that aborts when it fails; with the C layer, that block is
+/// obtained fallibly first (`OutOfMemory` without it).
+#[cfg(feature = "capi")]
+pub(crate) fn on_path<R>(path: &Path, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+    crate::ffi::store::sys::on_path(path, f)
+}
+
+/// Without the C layer: Rust's allocator, which aborts anyway.
+#[cfg(not(feature = "capi"))]
+pub(crate) fn on_path<R>(_path: &Path, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+    f()
+}
+
+/// `std::fs::rename`, fallible for long paths too (see `on_path`).
+#[cfg(feature = "capi")]
+pub(crate) fn rename_path(from: &Path, to: &Path) -> io::Result<()> {
+    crate::ffi::store::sys::rename(from, to)
+}
+
+#[cfg(not(feature = "capi"))]
+pub(crate) fn rename_path(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::rename(from, to)
+}
+
 /// The real thing.
 pub struct RealDisk;
 
@@ -46,13 +72,13 @@ impl Disk for RealDisk {
         file.set_len(len)
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        std::fs::rename(from, to)
+        rename_path(from, to)
     }
     fn create(&self, path: &Path) -> io::Result<File> {
-        OpenOptions::new().read(true).write(true).create_new(true).open(path)
+        on_path(path, || OpenOptions::new().read(true).write(true).create_new(true).open(path))
     }
     fn remove(&self, path: &Path) -> io::Result<()> {
-        std::fs::remove_file(path)
+        on_path(path, || std::fs::remove_file(path))
     }
 }
 

@@ -71,4 +71,6 @@ mod tests;
 #[cfg(test)]
 mod tests_bgwrite;
 #[cfg(test)]
+mod tests_open;
+#[cfg(test)]
 mod tests_roll;

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::diag::{Diag, Level};
-use super::disk::{self, Disk, FaultyDisk, RealDisk};
+use super::disk::{self, on_path, Disk, FaultyDisk, RealDisk};
 use super::error::{try_format, Context, Error, Kind, Result};
 use super::log::{reserve, try_arc, try_join, try_path, Segment, Stats, Store};
 use super::meta::{self, Meta};
@@ -138,6 +138,30 @@ fn segment_names(dir: &Path) -> Result<Vec<Name>> {
     Ok(names)
 }
 
+/// `fs::create_dir_all`, each step through `on_path` (std's passes every
+/// ancestor it creates to the system with an aborting copy when long).
+fn create_dir_all(p: &Path) -> std::io::Result<()> {
+    let is_dir = || on_path(p, || fs::metadata(p)).is_ok_and(|m| m.is_dir());
+    if p.as_os_str().is_empty() {
+        return Ok(());
+    }
+    match on_path(p, || fs::create_dir(p)) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(_) if is_dir() => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    match p.parent() {
+        Some(parent) => create_dir_all(parent)?,
+        None => return Err(std::io::Error::from_raw_os_error(libc::ENOENT)),
+    }
+    match on_path(p, || fs::create_dir(p)) {
+        Ok(()) => Ok(()),
+        Err(_) if is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
     if !(MIN_SEGMENT..=MAX_SEGMENT).contains(&opts.segment_size) {
         return Err(Error::invalid(try_format(format_args!(
@@ -146,17 +170,14 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
         ))));
     }
     if opts.create {
-        fs::create_dir_all(dir).at("create directory", dir)?;
+        create_dir_all(dir).at("create directory", dir)?;
     }
-    let dir_file = File::open(dir).at("open directory", dir)?;
+    let dir_file = on_path(dir, || File::open(dir)).at("open directory", dir)?;
     let lock_path = try_join(dir, "LOCK")?;
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&lock_path)
-        .at("open", &lock_path)?;
+    let lock = on_path(&lock_path, || {
+        OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&lock_path)
+    })
+    .at("open", &lock_path)?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(fs::TryLockError::WouldBlock) => {
@@ -181,7 +202,7 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
     let read_meta = |p: &Path| -> Result<Option<Vec<u8>>> {
         // (std reads the whole file with fallible allocations: out of
         // memory is an error of kind OutOfMemory, our NoMem)
-        match fs::read(p) {
+        match on_path(p, || fs::read(p)) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io("read", p, &e)),
@@ -225,7 +246,8 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
     }
     for p in &meta_paths {
         // (an empty file created here is no valid metadata: harmless)
-        let f = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(p).at("open", p)?;
+        let f = on_path(p, || OpenOptions::new().create(true).truncate(false).read(true).write(true).open(p))
+            .at("open", p)?;
         meta_files.push(f);
     }
     let meta_files: [File; 2] = meta_files.try_into().map_err(|_| Error::invalid("two metadata files"))?;
@@ -239,7 +261,7 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
     }
     for name in names {
         let path = seg_path(dir, &name)?;
-        let buf = fs::read(&path).at("read", &path)?;
+        let buf = on_path(&path, || fs::read(&path)).at("read", &path)?;
         let header = segment::parse_header(&buf);
         let open = matches!(name, Name::Open { .. });
         let (epoch, first) = match header {
@@ -272,7 +294,7 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
             }
         }
         let scan = segment::scan(&buf, first).ok_or_else(Error::nomem)?;
-        let file = OpenOptions::new().read(true).write(true).open(&path).at("open", &path)?;
+        let file = on_path(&path, || OpenOptions::new().read(true).write(true).open(&path)).at("open", &path)?;
         let file = try_arc(file).map_err(|_| Error::nomem())?;
         found.push(Found { name, path, file, scan, size: buf.len() as u64 });
     }
@@ -351,7 +373,7 @@ pub fn open(dir: &Path, opts: Options, diag: Diag) -> Result<Store> {
                         return Err(Error::nomem());
                     }
                     let q = try_join(dir, &qname)?;
-                    let bytes = fs::read(path).at("read", path)?;
+                    let bytes = on_path(path, || fs::read(path)).at("read", path)?;
                     let tail = &bytes[(f.scan.valid_len as usize).min(bytes.len())..];
                     let mut keep = Vec::new();
                     if keep.try_reserve_exact(tail.len()).is_err() {

@@ -1,6 +1,6 @@
-//! The two things the store needs from the system that std only does with
-//! allocations it cannot fail: starting the sync thread and listing the
-//! store's directory. With the C layer every Rust allocation goes to the
+//! What the store needs from the system that std only does with
+//! allocations it cannot fail: starting the sync thread, listing the
+//! store's directory, and passing long paths to the system. With the C layer every Rust allocation goes to the
 //! program's heap hooks, which may return NULL; std's `thread::spawn`
 //! (the thread's name, its handle, the boxed closure, the result packet)
 //! and `fs::read_dir` (a copy of the path, one string per entry) would then
@@ -82,13 +82,15 @@ pub(crate) fn spawn<F: FnOnce() + Send + 'static>(name: &std::ffi::CStr, f: F) -
     }
 }
 
-/// Calls `f` with the name of every entry of directory `dir` but "." and
-/// "..", in the order the system gives them; stops early when `f` returns
-/// false. The only block of ours is the path's C copy, obtained fallibly
-/// (`OutOfMemory` without it); the directory stream is the C library's.
-pub(crate) fn list_dir(dir: &Path, mut f: impl FnMut(&[u8]) -> bool) -> io::Result<()> {
+/// std copies a path it passes to the system into a stack buffer when the
+/// path is shorter than this, else into a heap block it cannot do without
+/// (an aborting allocation).
+pub(crate) const STD_STACK_PATH: usize = 384;
+
+/// `p` as a NUL-terminated C string in a block obtained fallibly.
+fn c_path(p: &Path) -> io::Result<Vec<u8>> {
     use std::os::unix::ffi::OsStrExt;
-    let bytes = dir.as_os_str().as_bytes();
+    let bytes = p.as_os_str().as_bytes();
     if bytes.contains(&0) {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
@@ -98,6 +100,41 @@ pub(crate) fn list_dir(dir: &Path, mut f: impl FnMut(&[u8]) -> bool) -> io::Resu
     }
     c.extend_from_slice(bytes);
     c.push(0);
+    Ok(c)
+}
+
+/// Runs `f`, a std file call that passes `path` (and no other path) to the
+/// system. For a long path, the heap block std copies it into is obtained
+/// from the hooks first (`OutOfMemory` without it, `f` not run) and is
+/// what that copy gets (`heap::with_reserved`); a short one needs none.
+pub(crate) fn on_path<R>(path: &Path, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+    let n = path.as_os_str().len();
+    if n < STD_STACK_PATH {
+        return f();
+    }
+    crate::ffi::heap::with_reserved(n + 1, f).unwrap_or_else(|| Err(nomem()))
+}
+
+/// `std::fs::rename`, which copies two paths: for long ones, through libc
+/// with copies made fallibly.
+pub(crate) fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    if from.as_os_str().len() < STD_STACK_PATH && to.as_os_str().len() < STD_STACK_PATH {
+        return std::fs::rename(from, to);
+    }
+    let (a, b) = (c_path(from)?, c_path(to)?);
+    // SAFETY: both are NUL-terminated strings that live across the call.
+    if unsafe { libc::rename(a.as_ptr() as *const libc::c_char, b.as_ptr() as *const libc::c_char) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Calls `f` with the name of every entry of directory `dir` but "." and
+/// "..", in the order the system gives them; stops early when `f` returns
+/// false. The only block of ours is the path's C copy, obtained fallibly
+/// (`OutOfMemory` without it); the directory stream is the C library's.
+pub(crate) fn list_dir(dir: &Path, mut f: impl FnMut(&[u8]) -> bool) -> io::Result<()> {
+    let c = c_path(dir)?;
     // SAFETY: c is NUL-terminated with no NUL inside; the stream opendir
     // returns is read while open and closed once; each name readdir returns
     // is a NUL-terminated string valid until the next readdir, and is

@@ -422,13 +422,13 @@ impl Store {
             if let Some(s) = self.segs.iter().find(|s| s.first == r.created && s.is_open()) {
                 if r.created.is_multiple_of(2) {
                     let path = self.seg_path(&s.name)?;
-                    std::fs::remove_file(&path).at("remove", &path)?;
+                    disk::on_path(&path, || std::fs::remove_file(&path)).at("remove", &path)?;
                 }
             }
             if let Some(closed) = r.closed {
                 if self.segs.iter().any(|s| s.name == closed) {
                     let (from, to) = (self.seg_path(&closed)?, self.seg_path(&Name::Open { first: closed.first() })?);
-                    std::fs::rename(&from, &to).at("rename", &from)?;
+                    disk::rename_path(&from, &to).at("rename", &from)?;
                 }
             }
         }
