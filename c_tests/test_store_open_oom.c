@@ -23,6 +23,9 @@
  * configuration (the node the log's configuration entry added), term and
  * vote as after a restore that never failed.
  *
+ * Opens, restores and raft_store_crash are also tried in a directory whose name
+ * is over 400 bytes long (std copies such paths to the heap).
+ *
  * raft_store_close, with entries appended but not written and a
  * background sync in flight, must make no allocation at all: it succeeds
  * with every allocation failing, and the entries are there after a reopen.
@@ -192,17 +195,35 @@ static void remove_templates(void)
     memset(templates, 0, sizeof templates);
 }
 
+/* Whether the store's directory gets a long name: over 400 bytes, so that
+ * every path the store passes to the system is one that std copies to the
+ * heap (from 384 bytes on), not to the stack. */
+static int long_dir;
+
 /* A fresh copy of fixture f: the store's directory (for F_FRESH, a
- * directory inside one, which open creates), in dir; its parent in top. */
+ * directory inside one, which open creates, with its parent for a long
+ * name), in dir; the temporary directory holding it in top. */
 static void copy_fixture(int f, char *top, size_t top_size, char *dir, size_t dir_size)
 {
+    char part[201];
     if (!tmpdir_make(top, top_size, "raft-open-oom"))
         FAIL_AT("mkdtemp: %s", strerror(errno));
+    snprintf(dir, dir_size, "%s", top);
+    if (long_dir) {
+        memset(part, 'd', 200);
+        part[200] = 0;
+        snprintf(dir, dir_size, "%s/%s", top, part);
+        ASSERT_EQ(0, mkdir(dir, 0755));
+        part[0] = 'e';
+        snprintf(dir + strlen(dir), dir_size - strlen(dir), "/%s", part);
+        if (f != F_FRESH)
+            ASSERT_EQ(0, mkdir(dir, 0755));
+        ASSERT(strlen(dir) > 400);
+    }
     if (f == F_FRESH) {
-        snprintf(dir, dir_size, "%s/store", top);
+        snprintf(dir + strlen(dir), dir_size - strlen(dir), "/store");
         return;
     }
-    snprintf(dir, dir_size, "%s", top);
     ASSERT_EQ(0, tmpdir_copy(templates[f], dir));
 }
 
@@ -271,14 +292,14 @@ static int open_fixture;
 
 static void open_script(long fail_from, long fail_len)
 {
-    char top[64], dir[96], before[4096], after[4096];
+    char top[64], dir[1024], before[4096], after[4096];
     raft_store_options_t o = options(open_fixture);
     raft_store_t *st = (raft_store_t *)&st; /* (open must overwrite it) */
     int rc;
 
     make_templates();
     copy_fixture(open_fixture, top, sizeof top, dir, sizeof dir);
-    ASSERT(tmpdir_listing(top, before, sizeof before) >= 0);
+    ASSERT(tmpdir_listing(dir, before, sizeof before) >= 0 || open_fixture == F_FRESH);
     ASSERT(raft_store_sync(NULL) != 0); /* (a last error message: 1 block) */
     long live = fh_live;
 
@@ -304,7 +325,7 @@ static void open_script(long fail_from, long fail_len)
                         strcmp(line, "meta2 0") != 0)
                         FAIL_AT("a failed open of a new store left '%s'", line);
         } else {
-            ASSERT(tmpdir_listing(top, after, sizeof after) >= 0);
+            ASSERT(tmpdir_listing(dir, after, sizeof after) >= 0);
             if (strcmp(before, after) != 0)
                 FAIL_AT("a failed open changed the directory:\n%s---\n%s", before, after);
         }
@@ -327,9 +348,9 @@ static void open_script(long fail_from, long fail_len)
 
 static void sweep_open(int fixture, long fail_len)
 {
-    char name[96];
+    char name[128];
     open_fixture = fixture;
-    snprintf(name, sizeof name, "open, %s", fixture_name[fixture]);
+    snprintf(name, sizeof name, "open, %s%s", fixture_name[fixture], long_dir ? ", under a long name" : "");
     fh_sweep(name, "STORE_OPEN_OOM", open_script, fail_len, 0);
     remove_templates();
 }
@@ -360,6 +381,15 @@ TEST(open_oom_a_repair_that_quarantines)
     sweep_open(F_REPAIR, 1);
     sweep_open(F_REPAIR, 16);
     sweep_open(F_REPAIR, 1000);
+}
+
+TEST(open_oom_under_a_long_directory_name)
+{
+    long_dir = 1;
+    sweep_open(F_FRESH, 1);
+    sweep_open(F_FRESH, 16);
+    sweep_open(F_REPAIR, 1);
+    sweep_open(F_REPAIR, 16);
 }
 
 /* ------------------------------------------------------------------ */
@@ -440,7 +470,7 @@ static void check_restored(raft_server_t *r, raft_store_t *st)
 
 static void restore_script(long fail_from, long fail_len)
 {
-    char top[64], dir[96];
+    char top[64], dir[1024];
     raft_store_options_t o = options(F_TORN);
     raft_store_t *st;
     raft_term_t sterm;
@@ -509,6 +539,13 @@ TEST(restore_oom_resetting)
     sweep_restore(S_OTHER_TERM, 1000);
 }
 
+TEST(restore_oom_under_a_long_directory_name)
+{
+    long_dir = 1; /* (the compaction's and the reset's removals) */
+    sweep_restore(S_LATER, 1);
+    sweep_restore(S_OTHER_TERM, 1);
+}
+
 /* ------------------------------------------------------------------ */
 /* raft_store_close                                                     */
 /* ------------------------------------------------------------------ */
@@ -566,12 +603,11 @@ TEST(close_needs_no_memory)
  * a path: RAFT_ERR_NOMEM then keeps the store, and crashing it again works. */
 static void crash_script(long fail_from, long fail_len)
 {
-    char dir[64];
+    char top[64], dir[1024];
     raft_store_options_t o = options(F_CLEAN);
     raft_store_t *st;
     int rc;
-    if (!tmpdir_make(dir, sizeof dir, "raft-crash-oom"))
-        FAIL_AT("mkdtemp: %s", strerror(errno));
+    copy_fixture(F_FRESH, top, sizeof top, dir, sizeof dir);
     ASSERT_EQ(0, raft_store_open(dir, &o, &st));
     append(st, 1, 50);
     ASSERT_EQ(0, raft_store_sync(st)); /* 1..50 durable, past a segment's size */
@@ -593,14 +629,15 @@ static void crash_script(long fail_from, long fail_len)
     }
     ASSERT_EQ(0, raft_store_close(st));
     check_no_leak();
-    tmpdir_remove(dir);
+    tmpdir_remove(top);
 }
 
 TEST(crash_oom_keeps_the_store)
 {
-    fh_install();
     fh_sweep("crash", "STORE_OPEN_OOM", crash_script, 1, 0);
     fh_sweep("crash", "STORE_OPEN_OOM", crash_script, 16, 0);
+    long_dir = 1; /* (the renames and removals with long paths) */
+    fh_sweep("crash, under a long name", "STORE_OPEN_OOM", crash_script, 1, 0);
 }
 
 TEST_MAIN()

@@ -54,9 +54,7 @@
  * raft_store_restore returns RAFT_ERR_NOMEM leaving the server part-way
  * restored: call it again with the same arguments and it completes the
  * restore (it skips the steps already done). raft_store_close needs no
- * memory. One exception: with a directory name longer than about 300
- * bytes, each path the store passes to the system is copied to a heap
- * block whose failure still aborts.
+ * memory. This holds for directory names of any length.
  */
 /**
  * @file raft_store.h

@@ -141,15 +141,22 @@ fn segment_names(dir: &Path) -> Result<Vec<Name>> {
 /// `fs::create_dir_all`, each step through `on_path` (std's passes every
 /// ancestor it creates to the system with an aborting copy when long).
 fn create_dir_all(p: &Path) -> std::io::Result<()> {
-    let is_dir = || on_path(p, || fs::metadata(p)).is_ok_and(|m| m.is_dir());
+    use std::io::ErrorKind;
+    // `e` unless `p` is a directory (out of memory for finding out is
+    // reported as such).
+    let unless_dir = |e: std::io::Error| match on_path(p, || fs::metadata(p)) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Err(m) if m.kind() == ErrorKind::OutOfMemory => Err(m),
+        _ => Err(e),
+    };
     if p.as_os_str().is_empty() {
         return Ok(());
     }
     match on_path(p, || fs::create_dir(p)) {
         Ok(()) => return Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(_) if is_dir() => return Ok(()),
-        Err(e) => return Err(e),
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) if e.kind() == ErrorKind::OutOfMemory => return Err(e),
+        Err(e) => return unless_dir(e),
     }
     match p.parent() {
         Some(parent) => create_dir_all(parent)?,
@@ -157,8 +164,8 @@ fn create_dir_all(p: &Path) -> std::io::Result<()> {
     }
     match on_path(p, || fs::create_dir(p)) {
         Ok(()) => Ok(()),
-        Err(_) if is_dir() => Ok(()),
-        Err(e) => Err(e),
+        Err(e) if e.kind() == ErrorKind::OutOfMemory => Err(e),
+        Err(e) => unless_dir(e),
     }
 }
 
