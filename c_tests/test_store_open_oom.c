@@ -539,6 +539,46 @@ TEST(restore_oom_resetting)
     sweep_restore(S_OTHER_TERM, 1000);
 }
 
+/* A restore that ran out of memory after the server took the snapshot
+ * position can only be resumed at that position: another one is refused
+ * before the store changes. */
+TEST(restore_resumed_at_another_position_is_refused)
+{
+    char top[64], dir[1024];
+    raft_store_options_t o = options(F_TORN);
+    raft_store_t *st;
+    raft_server_t *r = NULL;
+    int rc = RAFT_ERR_NOMEM;
+    fh_install();
+    make_templates();
+    copy_fixture(F_TORN, top, sizeof top, dir, sizeof dir);
+    /* The first failure that leaves the snapshot position taken (the
+     * log's reads come after it). */
+    for (long k = 1; k < 1000; k++) {
+        ASSERT_EQ(0, raft_store_open(dir, &o, &st));
+        r = bind(st);
+        fh_arm(k, 1);
+        rc = raft_store_restore(st, r, 0, 0);
+        fh_disarm();
+        if (rc == RAFT_ERR_NOMEM && raft_get_snapshot_last_idx(r) == FIRST - 1)
+            break;
+        raft_destroy(r);
+        ASSERT_EQ(0, raft_store_close(st));
+        r = NULL;
+    }
+    ASSERT(r != NULL);
+    ASSERT_EQ(RAFT_ERR_NOMEM, rc);
+    ASSERT_EQ(RAFT_STORE_ERR_INVALID, raft_store_restore(st, r, term_of(40), 40));
+    ASSERT_EQ(FIRST, raft_store_first_idx(st)); /* not compacted */
+    ASSERT_EQ(0, raft_store_restore(st, r, 0, 0));
+    restore_case = S_STORED;
+    check_restored(r, st);
+    raft_destroy(r);
+    ASSERT_EQ(0, raft_store_close(st));
+    tmpdir_remove(top);
+    remove_templates();
+}
+
 TEST(restore_oom_under_a_long_directory_name)
 {
     long_dir = 1; /* (the compaction's and the reset's removals) */

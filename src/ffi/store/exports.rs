@@ -217,10 +217,20 @@ pub unsafe extern "C" fn raft_store_restore(
         if snap_idx < 0 || snap_term < 0 {
             return invalid("negative snapshot position");
         }
+        let step = s.restore_step.get();
         let mut old_cache = None;
         let pos = with_state_or(st, Err(RAFT_STORE_ERR_INVALID), |state| {
             let store = &mut state.store;
             let (sidx, sterm) = store.snapshot();
+            let want = if snap_idx == 0 && snap_term == 0 { (sidx, sterm) } else { (snap_idx as u64, snap_term) };
+            // (checked before the store changes)
+            if let RestoreStep::Snapshot(i, t) | RestoreStep::Log(i, t) = step {
+                if (i, t) != want {
+                    return Err(invalid(
+                        "restore resumed with another snapshot position than the call that ran out of memory",
+                    ));
+                }
+            }
             if snap_idx == 0 && snap_term == 0 {
                 return Ok((sidx, sterm));
             }
@@ -256,12 +266,6 @@ pub unsafe extern "C" fn raft_store_restore(
             Ok(p) => p,
             Err(code) => return code,
         };
-        let step = s.restore_step.get();
-        match step {
-            RestoreStep::None => {}
-            RestoreStep::Snapshot(i, t) | RestoreStep::Log(i, t) if (i, t) == (idx, term) => {}
-            _ => return invalid("restore resumed with another snapshot position than the call that ran out of memory"),
-        }
         if step == RestoreStep::None {
             if idx > 0 {
                 // SAFETY: `r` is the caller's server (non-NULL, bound to this
