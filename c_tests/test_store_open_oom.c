@@ -35,6 +35,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <dirent.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -637,6 +638,40 @@ TEST(close_needs_no_memory)
         check_no_leak();
         tmpdir_remove(dir);
     }
+}
+
+/* Regression: a background write failed (its bytes cut back off the file)
+ * and there was no memory to put them back in line, which makes the store
+ * refuse writes; a blocking sync made then (or the one a close makes)
+ * still synced the file and reported the lost entries durable. It must
+ * fail, and nothing reported durable may be missing after a reopen. */
+TEST(a_sync_after_background_bytes_were_lost_for_want_of_memory_fails)
+{
+    char dir[64];
+    raft_store_options_t o = options(F_CLEAN);
+    raft_store_t *st;
+    struct pollfd pfd;
+    fh_install();
+    if (!tmpdir_make(dir, sizeof dir, "raft-lost-write"))
+        FAIL_AT("mkdtemp: %s", strerror(errno));
+    ASSERT_EQ(0, raft_store_open(dir, &o, &st));
+    append(st, 1, 10);
+    ASSERT_EQ(0, raft_store_inject_fault(st, RAFT_STORE_OP_WRITE, RAFT_STORE_FAULT_EIO, 0, 0, 0));
+    /* The idle sync thread takes the write, which fails; it signals. */
+    ASSERT_EQ(0, raft_store_sync_start(st));
+    pfd.fd = raft_store_sync_fd(st);
+    pfd.events = POLLIN;
+    ASSERT_EQ(1, poll(&pfd, 1, 10000));
+    fh_arm(1, 1L << 40); /* every allocation fails */
+    int rc = raft_store_sync(st);
+    fh_disarm();
+    ASSERT(rc != 0);
+    ASSERT_EQ(0, raft_store_synced_idx(st));
+    ASSERT_EQ(0, raft_store_close(st)); /* (a store that refuses writes closes without a sync) */
+    ASSERT_EQ(0, raft_store_open(dir, &o, &st));
+    ASSERT_EQ(0, raft_store_current_idx(st));
+    ASSERT_EQ(0, raft_store_close(st));
+    tmpdir_remove(dir);
 }
 
 /* raft_store_crash (which simulates a power failure) may need memory for
