@@ -167,9 +167,15 @@ impl<H: Host> Server<H> {
     pub fn become_leader(&self) -> Result<()> {
         let noop = self.host.new_entry(entry_type::NO_OP).ok_or(RaftError::NoMem)?;
         self.log().reserve(1)?;
-        self.set_role(Role::Leader);
-        self.timeout_elapsed.set(0);
+        // This leadership's state first, the role last: the role's callback
+        // (`notify_state_event`) may re-enter, and a proposal or a read made
+        // there must find this leadership's progress and count (a match
+        // index kept from an earlier leadership says nothing of the node's
+        // log now) and its first index (a read waits for an entry of this
+        // term to commit: until then the commit index may lag what the last
+        // leader committed).
         let next = self.current_idx() + 1;
+        self.term_start_idx.set(next);
         let now = self.now_ms.get();
         self.for_each_node(|node| node.progress().reset_for_leader(next, now));
         // A count of the voters holding an index belongs to one leadership.
@@ -182,6 +188,15 @@ impl<H: Host> Server<H> {
         }
         self.next_sync_index.set(self.persisted_idx.get());
         self.quorum_ack_ms.set(i64::MIN / 2);
+        let term = self.current_term.get();
+        self.set_role(Role::Leader);
+        if self.role.get() != Role::Leader || self.current_term.get() != term {
+            // The callback ended this leadership (a newer term): nothing is
+            // appended or sent in its name (a no-op of the term now followed
+            // would be an entry that term's leader never made).
+            return Ok(());
+        }
+        self.timeout_elapsed.set(0);
         noop.set_term(self.current_term.get());
         self.append_to_log(&noop)?;
         self.term_start_idx.set(self.current_idx());
