@@ -366,8 +366,13 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
 /// block); the caller keeps its reference and releases it after the call,
 /// the log takes its own
 /// @param resp filled in on success; may be NULL
+/// `resp->term` is the term the entry was appended in, even when a callback
+/// run by the append (`log_offer`, `notify_membership_event`) moved the
+/// server to a newer term meanwhile.
 /// @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader (send the
-/// client to `raft_get_leader_id`); RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS
+/// client to `raft_get_leader_id`), also when the configuration change's
+/// `get_node_id` ended the leadership (nothing is then appended);
+/// RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS
 /// during a leadership transfer; RAFT_ERR_ONE_VOTING_CHANGE_ONLY for a voting
 /// change (RAFT_LOGTYPE_ADD_NODE, RAFT_LOGTYPE_REMOVE_NODE) while another is
 /// uncommitted, or, on a leader with other voters, before it has committed an
