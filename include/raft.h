@@ -826,7 +826,11 @@ typedef struct {
   /**
    * Persists term and vote before they are used. Without it nothing is
    * persisted, and a restarted server may vote twice in a term: required for
-   * safety in a real cluster.
+   * safety in a real cluster. Should it re-enter (a message handled from
+   * inside it) and a call there move the term or vote, that stands: the
+   * term never moves back, the vote being persisted is not recorded, a
+   * campaign being started does not start, and the message being handled
+   * is answered as one of an older term.
    */
   raft_persist_metadata_f persist_metadata;
   /**

@@ -93,9 +93,16 @@ impl<H: Host> Server<H> {
     /// one call before anything is sent; a failure leaves the server as it was.
     pub fn become_candidate(&self) -> Result<()> {
         self.check_next_term()?;
-        let term = self.current_term.get() + 1;
+        let before = self.current_term.get();
+        let term = before + 1;
         let me = self.my_id();
         self.host.persist_metadata(term, me)?;
+        if self.current_term.get() != before {
+            // `persist_metadata` re-entered and a call moved the term (a
+            // newer leader, a vote given in `term`): that stands, and this
+            // campaign does not start (its vote could be a second one).
+            return Ok(());
+        }
         self.current_term.set(term);
         self.voted_for.set(me);
         self.set_role(Role::Candidate);
@@ -297,7 +304,11 @@ impl<H: Host> Server<H> {
                     "second vote in term {}",
                     self.current_term.get()
                 );
-                self.vote_for(req.candidate_id)?;
+                if !self.record_vote(req.candidate_id)? {
+                    // A callback moved on meanwhile (see `record_vote`).
+                    resp.term = self.current_term.get();
+                    return Ok(resp);
+                }
                 self.leader_id.set(NODE_ID_NONE);
                 self.timeout_elapsed.set(0);
             }

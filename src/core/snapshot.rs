@@ -289,8 +289,12 @@ impl<H: Host> Server<H> {
         if req.term < self.current_term.get() {
             return Ok(resp);
         }
-        self.follow(req.term, req.leader_id)?;
+        let following = self.follow(req.term, req.leader_id)?;
         resp.term = self.current_term.get();
+        if !following {
+            // A callback moved on to a newer term: the chunk is stale now.
+            return Ok(resp);
+        }
 
         if req.snapshot_index <= self.snapshot_last_idx.get() {
             // We have this snapshot (or a newer one): the leader may stop.

@@ -21,7 +21,12 @@ impl<H: Host> Server<H> {
             resp.current_idx = self.current_idx();
             return Ok(resp);
         }
-        self.follow(req.term, req.leader_id)?;
+        if !self.follow(req.term, req.leader_id)? {
+            // A callback moved on to a newer term: the message is stale now.
+            resp.term = self.current_term.get();
+            resp.current_idx = self.current_idx();
+            return Ok(resp);
+        }
         resp.term = self.current_term.get();
 
         let prev = req.prev_log_idx;
@@ -140,12 +145,18 @@ impl<H: Host> Server<H> {
 
     /// Accepts `leader_id` as leader of `term` (not older than ours): adopts
     /// the term, steps down from candidacy, resets the election timer and
-    /// settles a leadership transfer in progress.
+    /// settles a leadership transfer in progress. `Ok(false)` when a
+    /// callback on the way (`persist_metadata`, `notify_state_event`,
+    /// `clear_snapshot`) re-entered and moved this server to a newer term:
+    /// the message is then stale, and nothing of it may be taken.
     #[inline(always)]
-    pub(crate) fn follow(&self, term: Term, leader_id: NodeId) -> Result<()> {
+    pub(crate) fn follow(&self, term: Term, leader_id: NodeId) -> Result<bool> {
         let newer = term > self.current_term.get();
         if newer {
             self.set_current_term(term)?;
+            if self.current_term.get() != term {
+                return Ok(false);
+            }
         }
         match self.role.get() {
             Role::Follower => {}
@@ -158,12 +169,15 @@ impl<H: Host> Server<H> {
             // this leader's: the new transfer starts from offset 0.
             self.drop_incoming_snapshot();
         }
+        if self.current_term.get() != term {
+            return Ok(false);
+        }
         self.leader_id.set(leader_id);
         self.timeout_elapsed.set(0);
         if self.transfer_target.get() != NODE_ID_NONE {
             self.reset_transfer_leader(false);
         }
-        Ok(())
+        Ok(true)
     }
 }
 
