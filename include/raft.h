@@ -1774,6 +1774,14 @@ int raft_periodic(raft_server_t *me);
  * Out of memory: RAFT_ERR_NOMEM, with `resp` saying not successful; entries
  * appended before the failure stay (they are the leader's), and the
  * leader's next message brings the rest.
+ * Re-entry: a message handled from a callback this call runs while it
+ * changes the log (`log_pop`, `log_offer`, `notify_membership_event`, a user
+ * log's own functions) is refused as if lost (its `resp` not successful,
+ * with this server's term and last index; nothing of it taken), and so is
+ * a snapshot chunk (`raft_recv_snapshot`); one handled from
+ * `persist_metadata` or `notify_state_event` while this call adopts the
+ * sender's term is taken, and should it move this server to a newer term,
+ * this message is answered as one of an older term.
  * @param me the server
  * @param node the sender's node, or NULL: not used (the sender is
  * `req->leader_id`), so messages from nodes this server does not know yet

@@ -286,7 +286,9 @@ impl<H: Host> Server<H> {
             success: false,
             last_chunk: req.chunk.last_chunk,
         };
-        if req.term < self.current_term.get() {
+        if req.term < self.current_term.get() || self.follower_appending.get() {
+            // (The latter: handled from a callback of an appendentries that
+            // is changing the log; refused, as if lost.)
             return Ok(resp);
         }
         let following = self.follow(req.term, req.leader_id)?;

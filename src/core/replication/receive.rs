@@ -16,6 +16,9 @@ impl<H: Host> Server<H> {
         check_appendentries(req)?;
         let mut resp =
             AppendEntriesResponse { msg_id: req.msg_id, term: self.current_term.get(), success: false, current_idx: 0 };
+        if self.follower_appending.get() {
+            return Ok(self.refuse_nested_message(resp));
+        }
         if req.term < self.current_term.get() {
             trace!(self, req.leader_id, "stale appendentries: term {} < {}", req.term, self.current_term.get());
             resp.current_idx = self.current_idx();
@@ -28,6 +31,13 @@ impl<H: Host> Server<H> {
             return Ok(resp);
         }
         resp.term = self.current_term.get();
+        // From here to the answer the log changes in steps, with callbacks
+        // between them (`log_pop`, `log_offer`, a configuration change's
+        // `notify_membership_event`, a user log's own calls): a message
+        // handled from one of them would change the log under this one's
+        // steps (the rest of this leader's entries landing after another
+        // leader's). Such a message is refused, as if lost.
+        let appending = NestedRefused::mark(&self.follower_appending);
 
         let prev = req.prev_log_idx;
         if prev > self.snapshot_last_idx.get() {
@@ -108,8 +118,21 @@ impl<H: Host> Server<H> {
             }
         }
         resp.term = self.current_term.get();
+        drop(appending);
         self.exec_operations()?;
         Ok(resp)
+    }
+
+    /// The answer to an appendentries (or snapshot) message handled while
+    /// another is changing the log: not taken, as if lost (the leader
+    /// sends it again); this server's term and last index, nothing changed.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn refuse_nested_message(&self, mut resp: AppendEntriesResponse) -> AppendEntriesResponse {
+        trace!(self, NODE_ID_NONE, "message {} refused: an appendentries is changing the log", resp.msg_id);
+        resp.term = self.current_term.get();
+        resp.current_idx = self.current_idx();
+        resp
     }
 
     /// Appends a leader's new entries in runs; each configuration change
@@ -205,4 +228,20 @@ fn check_appendentries<E: EntryHandle>(req: &AppendEntries<'_, E>) -> Result<()>
         last = term;
     }
     Ok(())
+}
+
+/// Marks a flag for as long as it lives (`follower_appending`).
+pub(crate) struct NestedRefused<'a>(&'a std::cell::Cell<bool>);
+
+impl<'a> NestedRefused<'a> {
+    pub(crate) fn mark(flag: &'a std::cell::Cell<bool>) -> Self {
+        flag.set(true);
+        NestedRefused(flag)
+    }
+}
+
+impl Drop for NestedRefused<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
 }
