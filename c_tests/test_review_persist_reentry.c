@@ -12,7 +12,7 @@
 #include "raft_compat.h"
 #include "test.h"
 
-enum nested { NONE, AE_OF_TERM_3, AE_OF_TERM_3_WITH_ENTRY, VOTE_FOR_3_IN_3, VOTE_FOR_2_IN_2 };
+enum nested { NONE, AE_OF_TERM_3, AE_OF_TERM_3_WITH_ENTRY, VOTE_FOR_3_IN_3, VOTE_FOR_2_IN_2, SET_TERM_5 };
 
 static struct {
     raft_server_t *r;
@@ -73,6 +73,9 @@ static int cb_persist(raft_server_t *r, void *ud, raft_term_t term, raft_node_id
         break;
     case VOTE_FOR_2_IN_2:
         s.nested_rc = request_vote(2, 2, &s.nested_vote);
+        break;
+    case SET_TERM_5:
+        s.nested_rc = raft_set_current_term(s.r, 5);
         break;
     case NONE:
         break;
@@ -198,6 +201,33 @@ TEST(review_a_campaign_taken_over_in_persist_metadata_does_not_go_on)
     ASSERT_EQ(2, raft_get_voted_for(r));
     ASSERT(raft_is_follower(r));
     ASSERT_EQ(0, s.vote_requests);
+    raft_destroy(r);
+}
+
+/* A sole voter's tick makes it candidate, then leader. If its campaign
+ * gave way (a term set from inside persist_metadata), it does not lead a
+ * term it has not voted itself in; the next tick campaigns for the next. */
+TEST(review_a_sole_voter_whose_campaign_gave_way_does_not_lead_that_term)
+{
+    memset(&s, 0, sizeof(s));
+    raft_cbs_t cbs;
+    memset(&cbs, 0, sizeof(cbs));
+    cbs.persist_metadata = cb_persist;
+    raft_server_t *r = raft_new();
+    ASSERT(r != NULL);
+    s.r = r;
+    raft_set_callbacks(r, &cbs, NULL);
+    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
+    s.act_on = 1;
+    s.nested = SET_TERM_5;
+    ASSERT_EQ(0, raft_periodic_internal(r, 1));
+    ASSERT_EQ(0, s.nested_rc);
+    ASSERT_EQ(5, raft_get_current_term(r));
+    ASSERT(!raft_is_leader(r));
+    ASSERT_EQ(0, raft_periodic_internal(r, 1));
+    ASSERT(raft_is_leader(r));
+    ASSERT_EQ(6, raft_get_current_term(r));
+    ASSERT_EQ(1, raft_get_voted_for(r));
     raft_destroy(r);
 }
 
