@@ -87,8 +87,18 @@ impl<H: Host> Server<H> {
         if term < self.current_term.get() {
             return Ok(None);
         }
-        self.note_read_ack(node, msg_id);
-        node.progress().set_last_ack_ms(self.now_ms.get());
+        if msg_id <= self.msg_id.get() {
+            self.note_read_ack(node, msg_id);
+            node.progress().set_last_ack_ms(self.now_ms.get());
+        }
+        // Else no message this server has sent (since it started) has that
+        // id: the answer is to one of its previous run's, which the network
+        // kept through a restart (a rejection of an older term's message,
+        // answered with the node's term, this one). It may predate
+        // everything this run did, so it acknowledges nothing (counted for
+        // a read that arrived after it was written, it would serve that
+        // read with no majority heard since); it is handled otherwise as
+        // any answer (what it says of the node's log stands).
         Ok(Some(node))
     }
 

@@ -113,7 +113,10 @@ pub unsafe extern "C" fn raft_recv_appendentries(
 /// what it still lacks, notices caught-up non-voting nodes
 /// (`node_has_sufficient_logs`) and a transfer target ready for
 /// `send_timeoutnow`, and applies. Answers are matched to requests by
-/// `msg_id`, so stale, duplicate and reordered answers are harmless. An
+/// `msg_id`, so stale, duplicate and reordered answers are harmless; one
+/// naming a `msg_id` this server has not sent yet (an answer to its run
+/// before a restart, which numbered its messages from 1 too) does not count
+/// as an acknowledgement of this leadership (reads, check-quorum). An
 /// answer of a later term makes the leader step down.
 /// @param me the server
 /// @param node the node that answered; NULL is an error (-1), as in the
