@@ -78,11 +78,15 @@ impl<H: Host> Server<H> {
     pub fn become_precandidate(&self) -> Result<()> {
         // Pre-votes ask for the next term, which must exist.
         self.check_next_term()?;
-        self.set_role(Role::PreCandidate);
+        let term = self.current_term.get();
         self.reset_votes();
         self.leader_id.set(NODE_ID_NONE);
         self.randomize_election_timeout();
         self.timeout_elapsed.set(0);
+        self.set_role(Role::PreCandidate);
+        if !self.campaigning(Role::PreCandidate, term) {
+            return Ok(());
+        }
         // A sole voter's own vote would be a majority; as in the original it
         // stays a pre-candidate here (`periodic` makes it leader).
         self.request_votes(true);
@@ -105,13 +109,24 @@ impl<H: Host> Server<H> {
         }
         self.current_term.set(term);
         self.voted_for.set(me);
-        self.set_role(Role::Candidate);
         self.reset_votes();
         self.leader_id.set(NODE_ID_NONE);
         self.randomize_election_timeout();
         self.timeout_elapsed.set(0);
+        self.set_role(Role::Candidate);
+        if !self.campaigning(Role::Candidate, term) {
+            return Ok(());
+        }
         self.request_votes(false);
         Ok(())
+    }
+
+    /// Whether the campaign just started (as `role`, in `term`) still
+    /// stands after the role's callback (`notify_state_event`), which may
+    /// re-enter and end it (a newer leader heard of: asking for votes then
+    /// would disrupt it, and the leader it follows must not be forgotten).
+    fn campaigning(&self, role: Role, term: Term) -> bool {
+        self.role.get() == role && self.current_term.get() == term
     }
 
     /// Refuses (`Misuse`) to start an election past `TERM_MAX`: the term
