@@ -78,11 +78,15 @@ impl<H: Host> Server<H> {
     pub fn become_precandidate(&self) -> Result<()> {
         // Pre-votes ask for the next term, which must exist.
         self.check_next_term()?;
-        self.set_role(Role::PreCandidate);
+        let term = self.current_term.get();
         self.reset_votes();
         self.leader_id.set(NODE_ID_NONE);
         self.randomize_election_timeout();
         self.timeout_elapsed.set(0);
+        self.set_role(Role::PreCandidate);
+        if !self.campaigning(Role::PreCandidate, term) {
+            return Ok(());
+        }
         // A sole voter's own vote would be a majority; as in the original it
         // stays a pre-candidate here (`periodic` makes it leader).
         self.request_votes(true);
@@ -93,18 +97,36 @@ impl<H: Host> Server<H> {
     /// one call before anything is sent; a failure leaves the server as it was.
     pub fn become_candidate(&self) -> Result<()> {
         self.check_next_term()?;
-        let term = self.current_term.get() + 1;
+        let before = self.current_term.get();
+        let term = before + 1;
         let me = self.my_id();
         self.host.persist_metadata(term, me)?;
+        if self.current_term.get() != before {
+            // `persist_metadata` re-entered and a call moved the term (a
+            // newer leader, a vote given in `term`): that stands, and this
+            // campaign does not start (its vote could be a second one).
+            return Ok(());
+        }
         self.current_term.set(term);
         self.voted_for.set(me);
-        self.set_role(Role::Candidate);
         self.reset_votes();
         self.leader_id.set(NODE_ID_NONE);
         self.randomize_election_timeout();
         self.timeout_elapsed.set(0);
+        self.set_role(Role::Candidate);
+        if !self.campaigning(Role::Candidate, term) {
+            return Ok(());
+        }
         self.request_votes(false);
         Ok(())
+    }
+
+    /// Whether the campaign just started (as `role`, in `term`) still
+    /// stands after the role's callback (`notify_state_event`), which may
+    /// re-enter and end it (a newer leader heard of: asking for votes then
+    /// would disrupt it, and the leader it follows must not be forgotten).
+    fn campaigning(&self, role: Role, term: Term) -> bool {
+        self.role.get() == role && self.current_term.get() == term
     }
 
     /// Refuses (`Misuse`) to start an election past `TERM_MAX`: the term
@@ -167,9 +189,15 @@ impl<H: Host> Server<H> {
     pub fn become_leader(&self) -> Result<()> {
         let noop = self.host.new_entry(entry_type::NO_OP).ok_or(RaftError::NoMem)?;
         self.log().reserve(1)?;
-        self.set_role(Role::Leader);
-        self.timeout_elapsed.set(0);
+        // This leadership's state first, the role last: the role's callback
+        // (`notify_state_event`) may re-enter, and a proposal or a read made
+        // there must find this leadership's progress and count (a match
+        // index kept from an earlier leadership says nothing of the node's
+        // log now) and its first index (a read waits for an entry of this
+        // term to commit: until then the commit index may lag what the last
+        // leader committed).
         let next = self.current_idx() + 1;
+        self.term_start_idx.set(next);
         let now = self.now_ms.get();
         self.for_each_node(|node| node.progress().reset_for_leader(next, now));
         // A count of the voters holding an index belongs to one leadership.
@@ -182,6 +210,15 @@ impl<H: Host> Server<H> {
         }
         self.next_sync_index.set(self.persisted_idx.get());
         self.quorum_ack_ms.set(i64::MIN / 2);
+        let term = self.current_term.get();
+        self.set_role(Role::Leader);
+        if self.role.get() != Role::Leader || self.current_term.get() != term {
+            // The callback ended this leadership (a newer term): nothing is
+            // appended or sent in its name (a no-op of the term now followed
+            // would be an entry that term's leader never made).
+            return Ok(());
+        }
+        self.timeout_elapsed.set(0);
         noop.set_term(self.current_term.get());
         self.append_to_log(&noop)?;
         self.term_start_idx.set(self.current_idx());
@@ -282,7 +319,11 @@ impl<H: Host> Server<H> {
                     "second vote in term {}",
                     self.current_term.get()
                 );
-                self.vote_for(req.candidate_id)?;
+                if !self.record_vote(req.candidate_id)? {
+                    // A callback moved on meanwhile (see `record_vote`).
+                    resp.term = self.current_term.get();
+                    return Ok(resp);
+                }
                 self.leader_id.set(NODE_ID_NONE);
                 self.timeout_elapsed.set(0);
             }

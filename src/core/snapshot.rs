@@ -286,11 +286,17 @@ impl<H: Host> Server<H> {
             success: false,
             last_chunk: req.chunk.last_chunk,
         };
-        if req.term < self.current_term.get() {
+        if req.term < self.current_term.get() || self.follower_appending.get() {
+            // (The latter: handled from a callback of an appendentries that
+            // is changing the log; refused, as if lost.)
             return Ok(resp);
         }
-        self.follow(req.term, req.leader_id)?;
+        let following = self.follow(req.term, req.leader_id)?;
         resp.term = self.current_term.get();
+        if !following {
+            // A callback moved on to a newer term: the chunk is stale now.
+            return Ok(resp);
+        }
 
         if req.snapshot_index <= self.snapshot_last_idx.get() {
             // We have this snapshot (or a newer one): the leader may stop.

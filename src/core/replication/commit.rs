@@ -87,8 +87,18 @@ impl<H: Host> Server<H> {
         if term < self.current_term.get() {
             return Ok(None);
         }
-        self.note_read_ack(node, msg_id);
-        node.progress().set_last_ack_ms(self.now_ms.get());
+        if msg_id <= self.msg_id.get() {
+            self.note_read_ack(node, msg_id);
+            node.progress().set_last_ack_ms(self.now_ms.get());
+        }
+        // Else no message this server has sent (since it started) has that
+        // id: the answer is to one of its previous run's, which the network
+        // kept through a restart (a rejection of an older term's message,
+        // answered with the node's term, this one). It may predate
+        // everything this run did, so it acknowledges nothing (counted for
+        // a read that arrived after it was written, it would serve that
+        // read with no majority heard since); it is handled otherwise as
+        // any answer (what it says of the node's log stands).
         Ok(Some(node))
     }
 
@@ -175,9 +185,13 @@ impl<H: Host> Server<H> {
     /// `make bench`, with the count kept across ticks,
     /// `recount_after_outside_edits`).
     fn commit_last_entry_or_count(&self, candidate: Index) {
-        let last_entry = candidate == self.current_idx()
-            && self.role.get() == Role::Leader
-            && self.term_at(candidate) == Some(self.current_term.get());
+        // The term first: a user log's `get` (and the release of what it
+        // returns) may re-enter, so what it could change is checked after.
+        let term = self.term_at(candidate);
+        let last_entry = term == Some(self.current_term.get())
+            && candidate == self.current_idx()
+            && candidate > self.commit_idx.get()
+            && self.role.get() == Role::Leader;
         if !last_entry {
             return self.update_commit();
         }
@@ -217,12 +231,18 @@ impl<H: Host> Server<H> {
         let nodes = self.nodes.borrow();
         let matches = nodes.iter().filter(|n| n.is_counted_voter()).map(|n| n.progress().match_idx());
         let found = majority_value(matches, commit, &mut self.quorum_scratch.borrow_mut());
+        // No borrow across the log: a user log's `get` (and the release of
+        // what it returns) may re-enter and change the node list; what it
+        // could change is checked after.
+        drop(nodes);
         if let Some(majority_idx) = found {
-            if majority_idx > commit && self.term_at(majority_idx) == Some(self.current_term.get()) {
+            if self.term_at(majority_idx) == Some(self.current_term.get())
+                && majority_idx > self.commit_idx.get()
+                && self.role.get() == Role::Leader
+            {
                 self.advance_commit(majority_idx);
             }
         }
-        drop(nodes);
         let at = self.commit_candidate();
         let (voters, votes, _) = self.voters_holding(at);
         self.commit_votes.set(CommitVotes { at, votes, need: majority_of(voters) });

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::core::server::trace;
-use crate::core::{EntryHandle, Host, Index, Log, RaftError, Result, Role, Server, NODE_ID_NONE};
+use crate::core::{EntryHandle, Host, Index, Log, RaftError, Result, Role, Server, Term, NODE_ID_NONE};
 
 impl<H: Host> Server<H> {
     /// `raft_recv_entry` for callers that need only the answer.
@@ -14,8 +14,14 @@ impl<H: Host> Server<H> {
     /// `raft_recv_entry`: the leader appends a client's entry in its term.
     pub fn propose(&self, entry: &H::Entry) -> Result<Proposal> {
         let entry_type = entry.entry_type();
+        // The term the entry is appended in (nothing runs before it is set
+        // on the entry), read now: the append's callbacks (`log_offer`, a
+        // configuration change's `notify_membership_event`) may re-enter
+        // and move the server to a newer term, which the answer must not
+        // name (an entry of that term at the same index would pass for it).
+        let term = self.current_term.get();
         let idx = if crate::core::is_cfg_change(entry_type) {
-            self.append_cfg_change(entry)?
+            self.append_cfg_change(entry, term)?
         } else {
             self.check_may_propose()?;
             if !crate::core::is_client_type(entry_type) {
@@ -23,17 +29,17 @@ impl<H: Host> Server<H> {
                 return Err(RaftError::Misuse);
             }
             self.check_room()?;
-            entry.set_term(self.current_term.get());
+            entry.set_term(term);
             self.log().append(entry)?
         };
-        self.entry_accepted(entry, idx)
+        self.entry_accepted(entry, term, idx)
     }
 
     /// `propose`'s checks and append for a configuration change, kept out
-    /// of the common path; the index it was appended at.
+    /// of the common path, in `term`; the index it was appended at.
     #[cold]
     #[inline(never)]
-    fn append_cfg_change(&self, entry: &H::Entry) -> Result<Index> {
+    fn append_cfg_change(&self, entry: &H::Entry, term: Term) -> Result<Index> {
         let voting = crate::core::is_voting_cfg_change(entry.entry_type());
         // These two come first, before "not the leader", as in the original
         // library.
@@ -61,7 +67,14 @@ impl<H: Host> Server<H> {
                 return Err(RaftError::InvalidNodeId);
             }
         }
-        entry.set_term(self.current_term.get());
+        // `get_node_id` may have re-entered and ended this leadership: an
+        // entry appended now would be one of a term this server does not
+        // lead.
+        if self.current_term.get() != term {
+            return Err(RaftError::NotLeader);
+        }
+        self.check_may_propose()?;
+        entry.set_term(term);
         self.append_to_log(entry)
     }
 
@@ -87,8 +100,8 @@ impl<H: Host> Server<H> {
     /// the log all the same. Such an entry is not counted as stored on this
     /// leader until a later sync covers it.
     #[inline(always)]
-    fn entry_accepted(&self, entry: &H::Entry, idx: Index) -> Result<Proposal> {
-        let resp = EntryResponse { id: entry.id(), term: self.current_term.get(), idx };
+    fn entry_accepted(&self, entry: &H::Entry, term: Term, idx: Index) -> Result<Proposal> {
+        let resp = EntryResponse { id: entry.id(), term, idx };
         let synced = if self.config.get().auto_flush { self.flush_appended(idx) } else { Ok(()) };
         Ok(Proposal { resp, synced })
     }

@@ -16,13 +16,28 @@ impl<H: Host> Server<H> {
         check_appendentries(req)?;
         let mut resp =
             AppendEntriesResponse { msg_id: req.msg_id, term: self.current_term.get(), success: false, current_idx: 0 };
+        if self.follower_appending.get() {
+            return Ok(self.refuse_nested_message(resp));
+        }
         if req.term < self.current_term.get() {
             trace!(self, req.leader_id, "stale appendentries: term {} < {}", req.term, self.current_term.get());
             resp.current_idx = self.current_idx();
             return Ok(resp);
         }
-        self.follow(req.term, req.leader_id)?;
+        if !self.follow(req.term, req.leader_id)? {
+            // A callback moved on to a newer term: the message is stale now.
+            resp.term = self.current_term.get();
+            resp.current_idx = self.current_idx();
+            return Ok(resp);
+        }
         resp.term = self.current_term.get();
+        // From here to the answer the log changes in steps, with callbacks
+        // between them (`log_pop`, `log_offer`, a configuration change's
+        // `notify_membership_event`, a user log's own calls): a message
+        // handled from one of them would change the log under this one's
+        // steps (the rest of this leader's entries landing after another
+        // leader's). Such a message is refused, as if lost.
+        let appending = NestedRefused::mark(&self.follower_appending);
 
         let prev = req.prev_log_idx;
         if prev > self.snapshot_last_idx.get() {
@@ -103,8 +118,21 @@ impl<H: Host> Server<H> {
             }
         }
         resp.term = self.current_term.get();
+        drop(appending);
         self.exec_operations()?;
         Ok(resp)
+    }
+
+    /// The answer to an appendentries (or snapshot) message handled while
+    /// another is changing the log: not taken, as if lost (the leader
+    /// sends it again); this server's term and last index, nothing changed.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn refuse_nested_message(&self, mut resp: AppendEntriesResponse) -> AppendEntriesResponse {
+        trace!(self, NODE_ID_NONE, "message {} refused: an appendentries is changing the log", resp.msg_id);
+        resp.term = self.current_term.get();
+        resp.current_idx = self.current_idx();
+        resp
     }
 
     /// Appends a leader's new entries in runs; each configuration change
@@ -140,12 +168,18 @@ impl<H: Host> Server<H> {
 
     /// Accepts `leader_id` as leader of `term` (not older than ours): adopts
     /// the term, steps down from candidacy, resets the election timer and
-    /// settles a leadership transfer in progress.
+    /// settles a leadership transfer in progress. `Ok(false)` when a
+    /// callback on the way (`persist_metadata`, `notify_state_event`,
+    /// `clear_snapshot`) re-entered and moved this server to a newer term:
+    /// the message is then stale, and nothing of it may be taken.
     #[inline(always)]
-    pub(crate) fn follow(&self, term: Term, leader_id: NodeId) -> Result<()> {
+    pub(crate) fn follow(&self, term: Term, leader_id: NodeId) -> Result<bool> {
         let newer = term > self.current_term.get();
         if newer {
             self.set_current_term(term)?;
+            if self.current_term.get() != term {
+                return Ok(false);
+            }
         }
         match self.role.get() {
             Role::Follower => {}
@@ -158,12 +192,15 @@ impl<H: Host> Server<H> {
             // this leader's: the new transfer starts from offset 0.
             self.drop_incoming_snapshot();
         }
+        if self.current_term.get() != term {
+            return Ok(false);
+        }
         self.leader_id.set(leader_id);
         self.timeout_elapsed.set(0);
         if self.transfer_target.get() != NODE_ID_NONE {
             self.reset_transfer_leader(false);
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -191,4 +228,20 @@ fn check_appendentries<E: EntryHandle>(req: &AppendEntries<'_, E>) -> Result<()>
         last = term;
     }
     Ok(())
+}
+
+/// Marks a flag for as long as it lives (`follower_appending`).
+pub(crate) struct NestedRefused<'a>(&'a std::cell::Cell<bool>);
+
+impl<'a> NestedRefused<'a> {
+    pub(crate) fn mark(flag: &'a std::cell::Cell<bool>) -> Self {
+        flag.set(true);
+        NestedRefused(flag)
+    }
+}
+
+impl Drop for NestedRefused<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
 }

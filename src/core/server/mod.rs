@@ -127,6 +127,10 @@ pub struct Server<H: Host> {
     pub(crate) next_sync_index: Cell<Index>,
     /// Index of this leader's first entry of its term (its no-op).
     pub(crate) term_start_idx: Cell<Index>,
+    /// An appendentries is changing the log (from following its sender to
+    /// its answer): a message handled meanwhile, from a callback, is
+    /// refused (`recv_appendentries`).
+    pub(crate) follower_appending: Cell<bool>,
     /// Reusable buffer for entries being sent, so sending allocates nothing.
     pub(crate) send_buffer: RefCell<Vec<H::Entry>>,
     /// Reusable buffer for entries being applied.
@@ -202,6 +206,7 @@ impl<H: Host> Server<H> {
             persisted_idx: Cell::new(0),
             next_sync_index: Cell::new(0),
             term_start_idx: Cell::new(0),
+            follower_appending: Cell::new(false),
             send_buffer: RefCell::new(Vec::new()),
             apply_buffer: RefCell::new(Vec::new()),
             quorum_scratch: RefCell::new(Vec::new()),

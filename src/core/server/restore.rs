@@ -178,14 +178,16 @@ impl<H: Host> Server<H> {
         }
     }
 
-    /// The leader counts itself as holding what is durable.
+    /// The leader counts itself as holding what is durable. Its node is
+    /// not borrowed across `match_raised`, which asks the log (a user log's
+    /// `get` may re-enter and remove this server's node).
     #[inline(never)]
     fn leader_persisted(&self) {
-        if let Some(me) = self.me.borrow().as_ref() {
+        if let Some(me) = self.my_node() {
             let old = me.progress().match_idx();
             if self.persisted_idx.get() > old {
                 me.progress().set_match_idx(self.persisted_idx.get());
-                self.match_raised(me, old);
+                self.match_raised(&me, old);
             }
         }
     }

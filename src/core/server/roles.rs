@@ -70,6 +70,12 @@ impl<H: Host> Server<H> {
             return Err(RaftError::Misuse);
         }
         self.host.persist_metadata(term, NODE_ID_NONE)?;
+        // `persist_metadata` may re-enter: a call that moved the term to
+        // `term` or past it meanwhile (and persisted that) stands, vote
+        // included. The term never moves back.
+        if self.current_term.get() >= term {
+            return Ok(());
+        }
         // The term only grows (restoring from disk aside), within range.
         debug_assert!(term > self.current_term.get() && crate::core::valid_term(term));
         self.current_term.set(term);
@@ -79,10 +85,22 @@ impl<H: Host> Server<H> {
 
     /// Records a vote in the current term; persisted first.
     pub fn vote_for(&self, id: NodeId) -> Result<()> {
+        self.record_vote(id).map(|_| ())
+    }
+
+    /// `vote_for`, and whether the vote was recorded: `persist_metadata`
+    /// may re-enter, and a call that moved the term or voted meanwhile
+    /// stands (the vote asked for is not recorded: it was for a term gone,
+    /// or would be a second one).
+    pub(crate) fn record_vote(&self, id: NodeId) -> Result<bool> {
         debug_assert!(id >= NODE_ID_NONE, "vote for node id {id}");
-        self.host.persist_metadata(self.current_term.get(), id)?;
+        let (term, voted) = (self.current_term.get(), self.voted_for.get());
+        self.host.persist_metadata(term, id)?;
+        if self.current_term.get() != term || self.voted_for.get() != voted {
+            return Ok(false);
+        }
         self.voted_for.set(id);
-        Ok(())
+        Ok(true)
     }
 
     /// Restores term and vote read back from disk; nothing is persisted.

@@ -49,7 +49,10 @@ impl<H: Host> Server<H> {
 
         if self.role.get() != Role::Leader && self.is_single_voter() {
             self.become_candidate()?;
-            self.become_leader()?;
+            // (Not if `persist_metadata` re-entered and the campaign gave way.)
+            if self.role.get() == Role::Candidate {
+                self.become_leader()?;
+            }
         }
 
         if self.role.get() == Role::Leader {

@@ -24,6 +24,14 @@ use crate::ffi::types::*;
 /// Out of memory: RAFT_ERR_NOMEM, with `resp` saying not successful; entries
 /// appended before the failure stay (they are the leader's), and the
 /// leader's next message brings the rest.
+/// Re-entry: a message handled from a callback this call runs while it
+/// changes the log (`log_pop`, `log_offer`, `notify_membership_event`, a user
+/// log's own functions) is refused as if lost (its `resp` not successful,
+/// with this server's term and last index; nothing of it taken), and so is
+/// a snapshot chunk (`raft_recv_snapshot`); one handled from
+/// `persist_metadata` or `notify_state_event` while this call adopts the
+/// sender's term is taken, and should it move this server to a newer term,
+/// this message is answered as one of an older term.
 /// @param me the server
 /// @param node the sender's node, or NULL: not used (the sender is
 /// `req->leader_id`), so messages from nodes this server does not know yet
@@ -105,7 +113,10 @@ pub unsafe extern "C" fn raft_recv_appendentries(
 /// what it still lacks, notices caught-up non-voting nodes
 /// (`node_has_sufficient_logs`) and a transfer target ready for
 /// `send_timeoutnow`, and applies. Answers are matched to requests by
-/// `msg_id`, so stale, duplicate and reordered answers are harmless. An
+/// `msg_id`, so stale, duplicate and reordered answers are harmless; one
+/// naming a `msg_id` this server has not sent yet (an answer to its run
+/// before a restart, which numbered its messages from 1 too) does not count
+/// as an acknowledgement of this leadership (reads, check-quorum). An
 /// answer of a later term makes the leader step down.
 /// @param me the server
 /// @param node the node that answered; NULL is an error (-1), as in the
@@ -366,8 +377,13 @@ pub unsafe extern "C" fn raft_recv_requestvote_response(
 /// block); the caller keeps its reference and releases it after the call,
 /// the log takes its own
 /// @param resp filled in on success; may be NULL
+/// `resp->term` is the term the entry was appended in, even when a callback
+/// run by the append (`log_offer`, `notify_membership_event`) moved the
+/// server to a newer term meanwhile.
 /// @return 0; RAFT_ERR_NOT_LEADER on a server that is not the leader (send the
-/// client to `raft_get_leader_id`); RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS
+/// client to `raft_get_leader_id`), also when the configuration change's
+/// `get_node_id` ended the leadership (nothing is then appended);
+/// RAFT_ERR_LEADER_TRANSFER_IN_PROGRESS
 /// during a leadership transfer; RAFT_ERR_ONE_VOTING_CHANGE_ONLY for a voting
 /// change (RAFT_LOGTYPE_ADD_NODE, RAFT_LOGTYPE_REMOVE_NODE) while another is
 /// uncommitted, or, on a leader with other voters, before it has committed an

@@ -23,6 +23,10 @@ pub unsafe extern "C" fn raft_apply_all(me: *mut raft_server_t) -> c_int {
 /// sole voter thereby commits at once). Unsafe in a real cluster with other
 /// voters: for tests, tools and bootstrapping a new cluster (see the guide).
 /// Out of memory (the no-op entry): RAFT_ERR_NOMEM, and nothing changes.
+/// `notify_state_event` reports the new role before the no-op is appended,
+/// with the leadership already set up (a proposal or read request made
+/// there counts as this leadership's); should it end the leadership (a
+/// message of a newer term), nothing is appended or sent and 0 is returned.
 /// @param me the server
 /// @return 0; a log or sync error; RAFT_ERR_MISUSE for NULL.
 #[no_mangle]

@@ -341,7 +341,11 @@ pub struct raft_cbs_t {
     pub applylog: raft_logentry_event_f,
     /// Persists term and vote before they are used. Without it nothing is
     /// persisted, and a restarted server may vote twice in a term: required for
-    /// safety in a real cluster.
+    /// safety in a real cluster. Should it re-enter (a message handled from
+    /// inside it) and a call there move the term or vote, that stands: the
+    /// term never moves back, the vote being persisted is not recorded, a
+    /// campaign being started does not start, and the message being handled
+    /// is answered as one of an older term.
     pub persist_metadata: raft_persist_metadata_f,
     /// Names the node of a configuration entry. Without it configuration entries
     /// change nothing.
