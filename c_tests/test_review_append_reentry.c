@@ -15,6 +15,7 @@
 #include "raft.h"
 #include "raft_compat.h"
 #include "test.h"
+#include "support/pair.h"
 
 static struct {
     raft_server_t *r;
@@ -79,13 +80,9 @@ static raft_server_t *follower(void)
     memset(&cbs, 0, sizeof(cbs));
     cbs.notify_membership_event = cb_membership;
     cbs.get_node_id = cb_node_id;
-    raft_server_t *r = raft_new();
+    raft_server_t *r = trio_follower_new(&cbs, NULL);
     ASSERT(r != NULL);
     s.r = r;
-    raft_set_callbacks(r, &cbs, NULL);
-    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
-    ASSERT(raft_add_node(r, NULL, 2, 0) != NULL);
-    ASSERT(raft_add_node(r, NULL, 3, 0) != NULL);
     raft_log_cbs_t lcbs;
     memset(&lcbs, 0, sizeof(lcbs));
     lcbs.log_offer = offer;

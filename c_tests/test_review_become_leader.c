@@ -78,12 +78,8 @@ TEST(review_a_proposal_from_notify_state_event_does_not_count_an_old_leaderships
     memset(&cbs, 0, sizeof(cbs));
     cbs.send_appendentries = cb_send_ae;
     cbs.notify_state_event = cb_state;
-    raft_server_t *r = raft_new();
+    raft_server_t *r = trio_follower_new(&cbs, NULL);
     ASSERT(r != NULL);
-    raft_set_callbacks(r, &cbs, NULL);
-    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
-    ASSERT(raft_add_node(r, NULL, 2, 0) != NULL);
-    ASSERT(raft_add_node(r, NULL, 3, 0) != NULL);
 
     /* Term 1: the no-op (entry 1) commits with node 2. */
     ASSERT_EQ(0, raft_set_current_term(r, 1));

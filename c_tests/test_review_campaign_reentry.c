@@ -9,6 +9,7 @@
 #include "raft.h"
 #include "raft_compat.h"
 #include "test.h"
+#include "support/pair.h"
 
 static struct {
     raft_state_e nest_on;
@@ -46,12 +47,8 @@ static raft_server_t *follower(raft_state_e nest_on, raft_term_t nested_term)
     memset(&cbs, 0, sizeof(cbs));
     cbs.notify_state_event = cb_state;
     cbs.send_requestvote = cb_send_rv;
-    raft_server_t *r = raft_new();
+    raft_server_t *r = trio_follower_new(&cbs, NULL);
     ASSERT(r != NULL);
-    raft_set_callbacks(r, &cbs, NULL);
-    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
-    ASSERT(raft_add_node(r, NULL, 2, 0) != NULL);
-    ASSERT(raft_add_node(r, NULL, 3, 0) != NULL);
     ASSERT_EQ(0, raft_set_current_term(r, 1));
     s.nest_on = nest_on;
     s.nested_term = nested_term;

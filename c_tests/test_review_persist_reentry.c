@@ -11,6 +11,7 @@
 #include "raft.h"
 #include "raft_compat.h"
 #include "test.h"
+#include "support/pair.h"
 
 enum nested { NONE, AE_OF_TERM_3, AE_OF_TERM_3_WITH_ENTRY, VOTE_FOR_3_IN_3, VOTE_FOR_2_IN_2, SET_TERM_5 };
 
@@ -97,13 +98,9 @@ static raft_server_t *follower(void)
     memset(&cbs, 0, sizeof(cbs));
     cbs.persist_metadata = cb_persist;
     cbs.send_requestvote = cb_send_rv;
-    raft_server_t *r = raft_new();
+    raft_server_t *r = trio_follower_new(&cbs, NULL);
     ASSERT(r != NULL);
     s.r = r;
-    raft_set_callbacks(r, &cbs, NULL);
-    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
-    ASSERT(raft_add_node(r, NULL, 2, 0) != NULL);
-    ASSERT(raft_add_node(r, NULL, 3, 0) != NULL);
     raft_entry_t *e = entry_of_term(1, 'a');
     raft_entry_t *entries[1] = { e };
     raft_appendentries_req_t req = {

@@ -13,6 +13,7 @@
 #include "raft.h"
 #include "raft_compat.h"
 #include "test.h"
+#include "support/pair.h"
 
 static int reads_done = 0, can_read = -1;
 
@@ -39,15 +40,11 @@ static int answer(raft_server_t *r, raft_node_id_t from, raft_msg_id_t msg_id, i
 
 TEST(review_an_answer_to_a_previous_runs_message_does_not_serve_a_read)
 {
-    raft_server_t *r = raft_new();
-    ASSERT(r != NULL);
     raft_cbs_t cbs;
     memset(&cbs, 0, sizeof(cbs));
     cbs.send_appendentries = cb_send_ae;
-    raft_set_callbacks(r, &cbs, NULL);
-    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
-    ASSERT(raft_add_node(r, NULL, 2, 0) != NULL);
-    ASSERT(raft_add_node(r, NULL, 3, 0) != NULL);
+    raft_server_t *r = trio_follower_new(&cbs, NULL);
+    ASSERT(r != NULL);
     ASSERT_EQ(0, raft_restore_metadata(r, 5, 1));
     ASSERT_EQ(0, raft_set_current_term(r, 6));
     ASSERT_EQ(0, raft_become_leader(r));

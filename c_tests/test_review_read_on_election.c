@@ -14,6 +14,7 @@
 #include "raft.h"
 #include "raft_compat.h"
 #include "test.h"
+#include "support/pair.h"
 
 static struct {
     raft_server_t *r;
@@ -86,13 +87,9 @@ static raft_server_t *follower_with_entry_2_uncommitted(void)
     cbs.send_appendentries = cb_send_ae;
     cbs.send_requestvote = cb_send_rv;
     cbs.notify_state_event = cb_state;
-    raft_server_t *r = raft_new();
+    raft_server_t *r = trio_follower_new(&cbs, NULL);
     ASSERT(r != NULL);
     s.r = r;
-    raft_set_callbacks(r, &cbs, NULL);
-    ASSERT(raft_add_node(r, NULL, 1, 1) != NULL);
-    ASSERT(raft_add_node(r, NULL, 2, 0) != NULL);
-    ASSERT(raft_add_node(r, NULL, 3, 0) != NULL);
     raft_entry_t *entries[2] = { entry_of_term(1), entry_of_term(1) };
     raft_appendentries_req_t req = {
         .leader_id = 2, .msg_id = 1, .term = 1, .prev_log_idx = 0, .prev_log_term = 0,

@@ -3,7 +3,8 @@
 
 #include <string.h>
 
-raft_server_t *pair_follower_new(const raft_cbs_t *cbs, void *udata)
+/* A follower in term 0, node 1 of the voters 1..n. */
+static raft_server_t *follower_of(int n, const raft_cbs_t *cbs, void *udata)
 {
     raft_server_t *r = raft_new();
     if (r == NULL)
@@ -13,11 +14,23 @@ raft_server_t *pair_follower_new(const raft_cbs_t *cbs, void *udata)
     if (cbs != NULL)
         copy = *cbs;
     raft_set_callbacks(r, &copy, udata);
-    if (raft_add_node(r, NULL, 1, 1) == NULL || raft_add_node(r, NULL, 2, 0) == NULL) {
-        raft_destroy(r);
-        return NULL;
+    for (int id = 1; id <= n; id++) {
+        if (raft_add_node(r, NULL, id, id == 1) == NULL) {
+            raft_destroy(r);
+            return NULL;
+        }
     }
     return r;
+}
+
+raft_server_t *pair_follower_new(const raft_cbs_t *cbs, void *udata)
+{
+    return follower_of(2, cbs, udata);
+}
+
+raft_server_t *trio_follower_new(const raft_cbs_t *cbs, void *udata)
+{
+    return follower_of(3, cbs, udata);
 }
 
 raft_server_t *pair_leader_new(const raft_cbs_t *cbs, void *udata)
